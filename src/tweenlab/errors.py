@@ -1,0 +1,127 @@
+"""The one error tree of tweenlab: every error we raise on purpose is a ``TweenlabError``.
+
+Errors carry their context (file, frame, line, field) and render it in a one-line message, so the
+CLI prints ``str(error)`` and the server maps the class to an HTTP status. Third-party errors are
+wrapped at the layer that meets them, with ``raise ... from``.
+
+```
+TweenlabError
+├── UsageError                  bad argument or option value (a time spec, a frame list, a range)
+├── ConfigError                 invalid settings (TWEENLAB_* variables, config files)
+├── PluginError                 unknown plugin name, or a plugin that failed to load
+└── MediaError                  anything about a video file; has .path (and .frame where it applies)
+    ├── MediaNotFoundError      the path does not exist
+    ├── NotAFileError           the path is a directory or another non-regular file
+    ├── EmptyFileError          the file has 0 bytes
+    ├── NotAVideoError          FFmpeg cannot read it as a container, or it holds no video stream
+    ├── TruncatedVideoError     the container is cut short (MP4 without moov, data missing)
+    ├── UnsupportedCodecError   the video stream's codec has no decoder here
+    ├── InvalidDimensionsError  width or height is zero, negative or absurd
+    ├── FrameOutOfRangeError    a frame index outside 0..frame_count-1 (also an IndexError)
+    ├── CorruptFrameError       one frame cannot be decoded (the rest of the video still can)
+    └── MediaWriteError         writing a clip, frame, proxy or index failed
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "ConfigError",
+    "CorruptFrameError",
+    "EmptyFileError",
+    "FrameOutOfRangeError",
+    "InvalidDimensionsError",
+    "MediaError",
+    "MediaNotFoundError",
+    "MediaWriteError",
+    "NotAFileError",
+    "NotAVideoError",
+    "PluginError",
+    "TruncatedVideoError",
+    "TweenlabError",
+    "UnsupportedCodecError",
+    "UsageError",
+]
+
+
+class TweenlabError(Exception):
+    """Root of every error tweenlab raises on purpose.
+
+    Example:
+        >>> try:
+        ...     raise UsageError("--every: '10x' is not a duration")
+        ... except TweenlabError as error:
+        ...     print(error)
+        --every: '10x' is not a duration
+    """
+
+
+class UsageError(TweenlabError):
+    """An argument or option value that cannot be understood."""
+
+
+class ConfigError(TweenlabError):
+    """Settings that are invalid (environment variables, config files)."""
+
+
+class PluginError(TweenlabError):
+    """A plugin name that is not registered, or a plugin that failed to load."""
+
+
+class MediaError(TweenlabError):
+    """Something is wrong with a video file.
+
+    Args:
+        path: The file concerned.
+        detail: What is wrong, in a few words.
+        frame: The frame index concerned, where one is.
+    """
+
+    def __init__(self, path: str | Path, detail: str, *, frame: int | None = None) -> None:
+        self.path = Path(path)
+        self.detail = detail
+        self.frame = frame
+        where = f"{self.path}" if frame is None else f"{self.path}, frame {frame}"
+        super().__init__(f"{where}: {detail}")
+
+
+class MediaNotFoundError(MediaError):
+    """The path does not exist."""
+
+
+class NotAFileError(MediaError):
+    """The path is a directory or another non-regular file."""
+
+
+class EmptyFileError(MediaError):
+    """The file has 0 bytes."""
+
+
+class NotAVideoError(MediaError):
+    """FFmpeg cannot read the file as a container, or it holds no video stream."""
+
+
+class TruncatedVideoError(MediaError):
+    """The container is cut short: an MP4 whose moov box is missing, or whose data ends early."""
+
+
+class UnsupportedCodecError(MediaError):
+    """The video stream's codec has no decoder in this build of FFmpeg."""
+
+
+class InvalidDimensionsError(MediaError):
+    """The frame size is zero, negative or beyond what can be decoded."""
+
+
+class FrameOutOfRangeError(MediaError, IndexError):
+    """A frame index outside ``0 .. frame_count - 1``."""
+
+
+class CorruptFrameError(MediaError):
+    """One frame cannot be decoded; the frames around it still can."""
+
+
+class MediaWriteError(MediaError):
+    """Writing a clip, frame image, proxy or index failed; nothing partial is left behind."""

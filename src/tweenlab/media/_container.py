@@ -1,0 +1,92 @@
+"""Opening a video with PyAV, turning whatever goes wrong into one specific ``MediaError``.
+
+Every other module of ``tweenlab.media`` opens files through ``open_video`` so that a missing
+file, a text file named ``.mp4``, an MP4 cut short or an unknown codec read the same everywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import av.container
+
+from tweenlab.errors import (
+    EmptyFileError,
+    InvalidDimensionsError,
+    MediaNotFoundError,
+    NotAFileError,
+    NotAVideoError,
+    TruncatedVideoError,
+    UnsupportedCodecError,
+)
+
+__all__ = ["MAX_DIMENSION", "check_file", "open_video"]
+
+#: The largest width or height we accept (FFmpeg itself stops at 16384 for most codecs).
+MAX_DIMENSION = 16384
+_ISO_BMFF_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
+
+
+def check_file(path: Path) -> None:
+    """Raise the specific error for a path that cannot be a video, before FFmpeg sees it."""
+    if not path.exists():
+        raise MediaNotFoundError(path, "no such file")
+    if not path.is_file():
+        kind = "a directory" if path.is_dir() else "not a regular file"
+        raise NotAFileError(path, f"is {kind}, not a video file")
+    if path.stat().st_size == 0:
+        raise EmptyFileError(path, "the file is empty (0 bytes)")
+
+
+def open_video(path: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:
+    """Open ``path`` and return the container with its first video stream, checked for use.
+
+    Raises:
+        MediaError: The specific subclass for what is wrong with the file.
+    """
+    check_file(path)
+    try:
+        container = av.open(str(path), mode="r", metadata_errors="replace")
+    except av.error.FFmpegError as error:
+        raise _open_error(path, error) from error
+    try:
+        stream = _video_stream(path, container)
+    except BaseException:
+        container.close()
+        raise
+    return container, stream
+
+
+def _open_error(path: Path, error: av.error.FFmpegError) -> Exception:
+    if _looks_like_mp4(path):
+        return TruncatedVideoError(
+            path, "the MP4 has no moov box (the file was cut short or never finished writing)"
+        )
+    reason = getattr(error, "strerror", None) or str(error)
+    return NotAVideoError(path, f"FFmpeg cannot read it as a video ({reason})")
+
+
+def _looks_like_mp4(path: Path) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(12)
+    return len(head) >= 8 and head[4:8] in _ISO_BMFF_BOXES
+
+
+def _video_stream(
+    path: Path, container: av.container.InputContainer
+) -> av.video.stream.VideoStream:
+    if not container.streams.video:
+        raise NotAVideoError(path, f"the {container.format.name} file has no video stream")
+    stream = container.streams.video[0]
+    context = stream.codec_context
+    name = getattr(context, "name", None)
+    if context is None or not name or name == "none":
+        tag = getattr(context, "codec_tag", "") if context is not None else ""
+        raise UnsupportedCodecError(path, f"no decoder for its video codec {tag or '(unknown)'}")
+    width, height = context.width, context.height
+    if not (0 < width <= MAX_DIMENSION and 0 < height <= MAX_DIMENSION):
+        raise InvalidDimensionsError(
+            path, f"frame size {width}x{height} is outside 1..{MAX_DIMENSION} pixels per side"
+        )
+    return stream

@@ -1,0 +1,45 @@
+"""Writing files so that nothing half-written is ever left: a temporary name, then a rename."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from tweenlab.errors import MediaWriteError
+
+__all__ = ["atomic_path", "write_atomic"]
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it onto ``target`` if the block succeeds.
+
+    The temporary keeps ``target``'s suffix so that writers which pick a format by extension
+    (FFmpeg muxers, Pillow) still do. On any exception the temporary file is removed.
+
+    Example:
+        >>> with atomic_path(Path("/tmp/frame.png")) as temporary:  # doctest: +SKIP
+        ...     image.save(temporary)
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` atomically."""
+    try:
+        with atomic_path(target) as temporary:
+            temporary.write_bytes(data)
+    except OSError as error:
+        raise MediaWriteError(target, f"cannot write ({error.strerror or error})") from error

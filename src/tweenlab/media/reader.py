@@ -1,0 +1,265 @@
+"""``VideoReader``: exactly frame *n*, in any order, fast when requests are near each other.
+
+Seeking goes to the keyframe at or before *n* (from the frame index) and decodes forward; the
+decoder stays warm, so a request a little ahead continues decoding instead of seeking again.
+Decoded frames are kept, still in the decoder's own pixel format, in a bounded LRU, so stepping
+backwards in an editor costs one conversion, not a seek. A packet that cannot be decoded is
+reported (``errors``) and skipped; asking for that frame raises ``CorruptFrameError``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+from tweenlab.errors import CorruptFrameError, FrameOutOfRangeError, MediaError
+from tweenlab.media._container import open_video
+from tweenlab.media.index import FrameIndex, build_index
+
+__all__ = ["Frame", "VideoReader"]
+
+log = logging.getLogger(__name__)
+
+RGB = npt.NDArray[np.uint8]
+_MAX_SEEK_RETRIES = 3
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """One decoded frame with its identity.
+
+    Attributes:
+        index: Its position in presentation order (frame *n*).
+        pts: Presentation timestamp in the video's time base.
+        seconds: Presentation time from the first frame.
+        image: RGB pixels, ``(H, W, 3)`` uint8.
+    """
+
+    index: int
+    pts: int
+    seconds: Fraction
+    image: RGB
+
+
+class VideoReader:
+    """Frame-exact reading of one video.
+
+    Args:
+        path: The video (the reference: errors name it).
+        index: Its frame index; built by demuxing when not given.
+        proxy: An annotation proxy of the same video (same frame count and order) to decode
+            from instead of ``path``, for fast random access.
+        size: ``(width, height)`` to scale frames to while converting (in C, by swscale).
+        autorotate: Apply the display rotation, so frames look as players show them.
+        cache_mb: Memory for decoded frames kept for re-reading (0 disables the cache).
+        threads: Decoder threads (0 lets FFmpeg choose).
+
+    Example:
+        >>> with VideoReader(Path("clip.mp4")) as reader:  # doctest: +SKIP
+        ...     last, first = reader[-1], reader[0]
+        ...     for frame in reader.read_range(100, 200, step=10):
+        ...         print(frame.index, frame.image.shape)
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        index: FrameIndex | None = None,
+        proxy: Path | None = None,
+        size: tuple[int, int] | None = None,
+        autorotate: bool = True,
+        cache_mb: int = 256,
+        threads: int = 0,
+    ) -> None:
+        self.path = Path(path)
+        self.index = index if index is not None else build_index(self.path)
+        self.source = Path(proxy) if proxy is not None else self.path
+        self._decode_index = self.index if proxy is None else build_index(self.source)
+        if len(self._decode_index) != len(self.index):
+            raise MediaError(self.source, f"proxy has {len(self._decode_index)} frames, "
+                             f"the source {len(self.index)}")
+        self.size = size
+        self.errors: list[CorruptFrameError] = []
+        self._container, self._stream = open_video(self.source)
+        self._stream.codec_context.thread_type = "AUTO"
+        self._stream.codec_context.thread_count = threads
+        self._frame_of_pts = {int(p): i for i, p in enumerate(self._decode_index.tags.tolist())}
+        self._decoder: Iterator[tuple[int, Any]] | None = None
+        self._last = -1
+        self._rotation = 0
+        self._autorotate = autorotate
+        self._cache: OrderedDict[int, Any] = OrderedDict()
+        self._cache_bytes = cache_mb * 1024 * 1024
+        self._cache_limit = 0
+
+    # -- the sequence protocol -------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, frame: int) -> RGB:
+        """Exactly frame ``frame`` (negative counts from the end), as RGB uint8."""
+        return self._to_rgb(self._get(self.index.check(frame), keep=True))
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self.read_range(0, len(self))
+
+    def read_range(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
+        """Frames ``start, start + step, ...`` before ``stop``, decoded in one forward pass.
+
+        Undecodable frames are skipped (and listed in ``errors``), so check ``Frame.index``.
+        """
+        stop = len(self) if stop is None else min(stop, len(self))
+        return self.read_frames(range(start, stop, step))
+
+    def read_frames(self, frames: Iterable[int]) -> Iterator[Frame]:
+        """The given frames, ascending; each is reached by decoding on or by seeking, as is cheaper."""
+        for n in sorted({self.index.check(f) for f in frames}):
+            try:
+                decoded = self._get(n, keep=False)
+            except CorruptFrameError:
+                continue
+            yield Frame(n, int(self.index.pts[n]), self.index.seconds(n), self._to_rgb(decoded))
+
+    def read_av_frames(self, frames: Iterable[int]) -> Iterator[tuple[int, Any]]:
+        """Like ``read_frames`` but yields PyAV frames (for re-encoding without conversion)."""
+        for n in sorted({self.index.check(f) for f in frames}):
+            try:
+                yield n, self._get(n, keep=False)
+            except CorruptFrameError:
+                continue
+
+    # -- resources ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the decoder and the file."""
+        self._decoder = None
+        self._cache.clear()
+        self._container.close()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- decoding ----------------------------------------------------------------------------
+
+    def _get(self, n: int, *, keep: bool) -> Any:
+        cached = self._cache.get(n)
+        if cached is not None:
+            self._cache.move_to_end(n)
+            return cached
+        if not self._can_continue_to(n):
+            self._seek_to(n)
+        for attempt in range(_MAX_SEEK_RETRIES + 1):
+            found, overshot = self._decode_until(n, keep=keep)
+            if found is not None:
+                return found
+            if not overshot:
+                break
+            self._seek_to(n, back=attempt + 1)
+        raise self._corrupt(n)
+
+    def _can_continue_to(self, n: int) -> bool:
+        if self._decoder is None or self._last >= n:
+            return False
+        return self._decode_index.keyframe_at_or_before(n) <= self._last + 1
+
+    def _seek_to(self, n: int, *, back: int = 0) -> None:
+        keys = self._decode_index.keyframe_indices()
+        key = self._decode_index.keyframe_at_or_before(n)
+        position = max(int(np.searchsorted(keys, key)) - back, 0)
+        target = int(self._decode_index.tags[int(keys[position])]) if keys.size else 0
+        if back > _MAX_SEEK_RETRIES - 1:
+            target = int(self._decode_index.tags.min())
+        self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
+        self._decoder = self._decode()
+        self._last = -1
+
+    def _decode_until(self, n: int, *, keep: bool) -> tuple[Any | None, bool]:
+        """Decode forward to frame ``n``: ``(frame, False)``, or ``(None, overshot)``."""
+        assert self._decoder is not None
+        first = True
+        for index, frame in self._decoder:
+            if first and index > n:
+                return None, True
+            first = False
+            self._last = index
+            if index == n:
+                self._remember(n, frame)
+                return frame, False
+            if keep:
+                self._remember(index, frame)
+            if index > n:
+                self._decoder = None
+                return None, False
+        self._decoder = None
+        return None, False
+
+    def _decode(self) -> Iterator[tuple[int, Any]]:
+        for packet in self._container.demux(self._stream):
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError as error:
+                self._report(packet, error)
+                continue
+            for frame in frames:
+                pts = frame.pts if frame.pts is not None else frame.dts
+                index = self._frame_of_pts.get(int(pts)) if pts is not None else None
+                if index is not None:
+                    yield index, frame
+
+    def _report(self, packet: Any, error: Exception) -> None:
+        pts = packet.pts if packet.pts is not None else packet.dts
+        index = self._frame_of_pts.get(int(pts)) if pts is not None else None
+        problem = CorruptFrameError(self.path, f"cannot be decoded ({error}); skipped", frame=index)
+        if all(str(e) != str(problem) for e in self.errors):
+            self.errors.append(problem)
+            log.warning("%s", problem)
+
+    def _corrupt(self, n: int) -> CorruptFrameError:
+        if n >= len(self) or n < 0:  # pragma: no cover - checked before
+            raise FrameOutOfRangeError(self.path, f"frame {n} is out of range", frame=n)
+        return CorruptFrameError(self.path, "cannot be decoded", frame=n)
+
+    def _remember(self, n: int, frame: Any) -> None:
+        if self._cache_bytes <= 0:
+            return
+        if not self._cache_limit:
+            self._cache_limit = max(2, self._cache_bytes // max(_frame_bytes(frame), 1))
+            self._rotation = int(round(float(frame.rotation))) % 360 if self._autorotate else 0
+        self._cache[n] = frame
+        self._cache.move_to_end(n)
+        while len(self._cache) > self._cache_limit:
+            self._cache.popitem(last=False)
+
+    def _to_rgb(self, frame: Any) -> RGB:
+        if self.size is None:
+            image = frame.to_ndarray(format="rgb24")
+        else:
+            width, height = self.size
+            if self._rotation in (90, 270):
+                width, height = height, width
+            image = frame.to_ndarray(format="rgb24", width=width, height=height)
+        rotation = int(round(float(frame.rotation))) % 360 if self._autorotate else 0
+        if rotation:
+            image = np.ascontiguousarray(np.rot90(image, k=rotation // 90))
+        return image  # type: ignore[no-any-return]
+
+
+def _frame_bytes(frame: Any) -> int:
+    return int(sum(plane.buffer_size for plane in frame.planes))

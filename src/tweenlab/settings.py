@@ -1,0 +1,60 @@
+"""Configuration: one ``Settings`` object, read from ``TWEENLAB_*`` environment variables.
+
+Nothing reads the environment at import time: entry points call ``Settings()`` (or
+``load_settings()``) and pass the result down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tweenlab.errors import ConfigError
+
+__all__ = ["Settings", "load_settings"]
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "tweenlab"
+
+
+class Settings(BaseSettings):
+    """Every setting tweenlab reads, each from ``TWEENLAB_<NAME>``.
+
+    Example:
+        >>> Settings(data_dir="/tmp/tw").derived_dir
+        PosixPath('/tmp/tw/derived')
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TWEENLAB_", frozen=True, extra="forbid")
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Root of everything tweenlab writes: derived files, outputs, the database.",
+    )
+    debug: bool = Field(default=False, description="Show tracebacks instead of one-line errors.")
+    frame_cache_mb: int = Field(
+        default=256, ge=0, description="Memory for decoded frames kept by each VideoReader."
+    )
+    proxy_max_gop: int = Field(
+        default=48,
+        ge=1,
+        description="Sources whose keyframes lie further apart than this get an annotation proxy.",
+    )
+
+    @property
+    def derived_dir(self) -> Path:
+        """Where per-video derived files live (frame index, proxy, filmstrip)."""
+        return self.data_dir / "derived"
+
+
+def load_settings() -> Settings:
+    """Build ``Settings`` from the environment, turning validation errors into ``ConfigError``."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "TWEENLAB_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise ConfigError(f"{name}: {first['msg']}") from error
