@@ -1,9 +1,83 @@
-"""Small generated test videos whose frames carry their own index ("stamps"). DRAFT."""
+r"""Small generated test videos whose every frame carries its own index (a "stamp").
+
+Test-support only: plain functions, no fixtures. Frame ``i`` in presentation order of a video from
+:func:`make_video` shows ``stamp(i, width, height)``, so after any seek a test checks that "frame
+n" really is frame n with ``read_stamp(frame.to_ndarray(format="rgb24")) == n``. The stamp (2 x 8
+black/white cells of 16 bits over the top half of the frame) survives libx264 at crf 30, downscaling
+to half size, and 90/180/270 degree rotations once the caller rotates the image back.
+
+Facts checked with PyAV 18.1.0 / FFmpeg 8.1 (libavformat 62.12, libavcodec 62.28), with PyAV's
+default logging (``av.logging`` level ``None``). ``error.log`` is ``None`` then; after
+``av.logging.set_level(av.logging.ERROR)`` it holds the last FFmpeg error line as
+``(level, name, message)`` and ``str(error)`` gains ``"; last error log: [name] message"``, so map
+errors by class and ``errno``, not by message. Every ``av.error`` class below derives from
+``av.error.FFmpegError``.
+
+Good videos (:func:`make_video`):
+
+* Non-zero start in MP4 survives (the muxer writes an edit list): ``start_pts=75`` at 1/25 gives
+  ``stream.start_time == 38400`` (time base 1/12800, i.e. 3 s), ``container.start_time ==
+  3_000_000`` and a first packet pts of 38400. MKV (1 ms) and MPEG-TS (1/90000) keep it too.
+* VFR in MP4: pts given in 1/1000 come back in time base 1/16000 (the mp4 muxer doubles the
+  timescale until it is at least 10000) with exactly the same times (33 ms -> 528 ticks).
+* B-frames (``bframes=2``, libx264 ``bf``): packets come in decode order, e.g. pts 0, 1536, 512,
+  1024, 3072, 2048, ... with dts -1024, -512, 0, 512, ...; the MP4 shifts dts so ``dts != pts`` on
+  every packet. Note libx264's own default is 3 B-frames: ``bf`` is always set explicitly here.
+* Rotation: ``rotation=90`` calls ``set_display_rotation(90)`` (counter-clockwise); every decoded
+  frame then has ``frame.rotation == 90`` (``av_display_rotation_get``, counter-clockwise; what
+  ffprobe prints as "displaymatrix: rotation of 90.00 degrees"). The MP4 tkhd matrix is
+  ``(0, -1, 1, 0)`` in 16.16, the opposite of a phone's portrait clip (legacy ``rotate=90`` tag,
+  which reads back as ``frame.rotation == -90``; make it with ``rotation=-90``). PyAV 18 exposes no
+  stream-level side data on read: use ``frame.rotation``. Pixels are stored unrotated.
+* Odd sizes: libx264 rejects odd sizes with ``yuv420p`` (``av.error.ExternalError`` from
+  ``avcodec_open2``) but encodes 67x37 with ``pix_fmt="yuv444p"``; mpeg4, msmpeg4, mjpeg and ffv1
+  accept 67x37 in 4:2:0. Decoded frames are 67x37.
+
+Bad inputs (what opening, demuxing and decoding the files from the makers below does):
+
+* :func:`make_empty_file`, :func:`make_text_as_mp4` and :func:`make_truncated_no_moov` all fail
+  alike in ``av.open``: ``av.error.InvalidDataError`` (also a ``ValueError``), ``errno ==
+  1094995529`` (AVERROR_INVALIDDATA), ``str(error) == "[Errno 1094995529] Invalid data found when
+  processing input: '<path as passed to av.open>'"``, ``error.filename`` the path. With the
+  ``.mp4`` suffix FFmpeg falls back to the mov demuxer in all three cases, and the log is
+  ``(16, 'mov,mp4,m4a,3gp,3g2,mj2', 'moov atom not found\n')`` each time: tell them apart by the
+  bytes (0 bytes; an ``ftyp``/``mdat`` box structure without ``moov``; anything else).
+* :func:`make_truncated_data_cut` (default libx264 60-frame source): ``av.open`` succeeds and
+  reports the full stream (``stream.frames == 60``, full duration, right size). Demux yields 36
+  whole packets, then the partial one with ``packet.is_corrupt`` True, then ends without error.
+  Decoding the partial packet raises ``av.error.InvalidDataError``, ``str(error) == "[Errno
+  1094995529] Invalid data found when processing input: 'avcodec_send_packet()'"``
+  (``error.filename == 'avcodec_send_packet()'``; log ``(16, 'h264', 'Error splitting the input
+  into NAL units.\n')``). ``container.decode()`` yields the 36 frames of the whole packets first,
+  then raises that error.
+* :func:`make_corrupt_middle` on a libx264 MP4 (frame 30 of 60): nothing raises on open, demux
+  or decode; no packet has ``is_corrupt``; 60 frames come out and only the damaged one has
+  ``frame.is_corrupt`` True (h264 conceals the broken macroblocks; log lines such as ``'error
+  while decoding MB 0 5'``); its stamp may still read right. On an MS-MPEG4 v3 AVI nothing raises
+  and no flag is set either: 60 frames, but frames 30 and 31 repeat frame 29's picture (stamp 29).
+  So corruption is only reliably seen through the stamps.
+* :func:`make_unsupported_codec`: ``av.open`` succeeds; ``container.streams.video`` holds one
+  ``VideoStream`` with ``type == 'video'`` but ``codec_context is None``, and ``stream.width``,
+  ``.height``, ``.name``, ``.codec_tag`` raise ``AttributeError("'VideoStream' object has no
+  attribute 'width'")`` etc.; ``stream.frames``, ``average_rate`` and ``time_base`` still work and
+  demux yields every packet. ``packet.decode()`` / ``container.decode()`` raise
+  ``av.error.DecoderNotFoundError`` (also ``av.error.LookupError`` and builtin ``LookupError``),
+  ``errno == 1128613112``, ``str(error) == '[Errno 1128613112] Decoder not found'``,
+  ``error.filename is None``.
+* :func:`make_absurd_dimensions` (0x0 and 100000x100000 alike): ``av.open`` succeeds (FFmpeg only
+  logs "Could not find codec parameters ... unspecified size"); ``stream.codec_context.name ==
+  'msmpeg4'`` and ``stream.width == stream.height == 0`` in both cases (FFmpeg's image size check
+  rejects 100000x100000 and zeroes it); demux yields every packet; decoding raises, for every
+  packet, ``av.error.ArgumentError`` (also a ``ValueError``), ``errno == 22``, ``str(error)`` is
+  ``Invalid argument: 'avcodec_open2("msmpeg4", {})' returned 22`` (log ``(16, 'IMGUTILS',
+  'Picture size 0x0 is invalid\n')``); no frame ever comes out.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 
 import av
@@ -80,7 +154,9 @@ def stamp(index: int, width: int, height: int) -> np.ndarray:
     if not 0 <= index <= STAMP_MAX:
         raise ValueError(f"stamp index {index} is outside 0..{STAMP_MAX}")
     if width < _MIN_WIDTH or height < _MIN_HEIGHT:
-        raise ValueError(f"a stamp needs at least {_MIN_WIDTH}x{_MIN_HEIGHT} px, got {width}x{height}")
+        raise ValueError(
+            f"a stamp needs at least {_MIN_WIDTH}x{_MIN_HEIGHT} px, got {width}x{height}"
+        )
     rgb = np.empty((height, width, 3), dtype=np.uint8)
     rgb[:, :] = ((index * 53) % 256, (index * 101 + 85) % 256, (index * 149 + 170) % 256)
     bar_width = max(width // 8, 2)
@@ -137,7 +213,7 @@ def _presentation_pts(
         return [start_pts + index * step.numerator for index in range(frames)]
     if len(pts) != frames:
         raise ValueError(f"pts has {len(pts)} values for {frames} frames")
-    if any(later <= earlier for earlier, later in zip(pts, pts[1:], strict=False)):
+    if any(later <= earlier for earlier, later in pairwise(pts)):
         raise ValueError("pts must be strictly increasing")
     return [start_pts + int(value) for value in pts]
 
@@ -216,6 +292,8 @@ def make_video(
         }
     with av.open(str(path), "w", format=container_format) as container:
         stream = container.add_stream(codec, rate=rate, options=options)
+        if not isinstance(stream, av.VideoStream):
+            raise ValueError(f"{codec} is not a video encoder")
         stream.width = width
         stream.height = height
         stream.pix_fmt = pix_fmt
@@ -272,7 +350,7 @@ def _mp4_boxes(data: bytes) -> dict[str, tuple[int, int]]:
 
 
 def _remux(src: Path, dst: Path, *, options: dict[str, str] | None = None) -> Path:
-    """Copy the first video stream of ``src`` into a new container at ``dst`` without re-encoding."""
+    """Copy the first video stream of ``src`` into a new container at ``dst``, not re-encoding."""
     with av.open(str(src)) as source, av.open(str(dst), "w", options=options or {}) as target:
         video = source.streams.video[0]
         stream = target.add_stream_from_template(video)
@@ -292,7 +370,9 @@ def make_empty_file(dst: Path) -> Path:
 
 def make_text_as_mp4(dst: Path) -> Path:
     """Write a short plain-text file; give ``dst`` an ``.mp4`` suffix."""
-    dst.write_text("This is a plain text file, not a video.\nIt only has an .mp4 name.\n")
+    dst.write_text(
+        "This is a plain text file, not a video.\nIt only has an .mp4 name.\n", encoding="utf-8"
+    )
     return dst
 
 
@@ -322,7 +402,8 @@ def make_truncated_data_cut(src: Path, dst: Path, *, keep: float = 0.6) -> Path:
     but the samples from there on are missing or incomplete.
 
     Args:
-        src: A good video (any container PyAV reads; one video stream is copied).
+        src: A good video in any container PyAV reads, with a codec MP4 can hold (h264, mpeg4;
+            not msmpeg4). Only its first video stream is copied.
         dst: Where to write the truncated MP4.
         keep: Where to cut, as a fraction of the mdat payload.
 

@@ -28,6 +28,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     handle, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
     os.close(handle)
     temporary = Path(name)
+    os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
     try:
         yield temporary
         os.replace(temporary, target)
@@ -43,3 +44,9 @@ def write_atomic(target: Path, data: bytes) -> None:
             temporary.write_bytes(data)
     except OSError as error:
         raise MediaWriteError(target, f"cannot write ({error.strerror or error})") from error
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

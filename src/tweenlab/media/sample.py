@@ -1,12 +1,10 @@
-"""The demo's own sample clip, rendered at run time with numpy and PyAV, so no binary is committed.
+"""The demo's own sample clip, rendered at run time with numpy and PyAV (no binary is committed).
 
-This module owns tweenlab's synthetic footage and its ground truth. The clip has two shots joined
-by one hard cut. Each shot shows a procedural background texture (smoothed noise, stripes and
-blobs, generated once, larger than the frame) through a camera that pans along a slow curve, and
-three or four saturated, textured objects (ellipses, rectangles, a triangle) that move on
-Lissajous paths in world coordinates, turn slowly and grow and shrink between 0.6x and 1.6x. The
-returned ``SampleClip`` records the cut frame and every object's bounding box in every frame of its
-shot, so shot detection, tracking and in-betweening can be scored against known answers.
+This module owns tweenlab's synthetic footage and its ground truth: two shots joined by one hard
+cut, each a procedural texture (noise, stripes, blobs) seen through a camera panning on a slow
+curve, with three or four saturated, textured shapes moving on Lissajous paths in world
+coordinates, turning and scaling between 0.6x and 1.6x. ``SampleClip`` records the cut frame and
+every object's box in every frame of its shot, to score shot detection and tracking against.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -56,16 +54,6 @@ class SampleObject:
     last_frame: int
     boxes: _F64
 
-    def to_json(self) -> dict[str, Any]:
-        """Return the object as JSON-ready values, boxes rounded to 2 decimals."""
-        return {
-            "name": self.name,
-            "label": self.label,
-            "first_frame": self.first_frame,
-            "last_frame": self.last_frame,
-            "boxes": np.round(self.boxes, 2).tolist(),
-        }
-
 
 @dataclass(frozen=True)
 class SampleClip:
@@ -91,6 +79,10 @@ class SampleClip:
 
     def to_json(self) -> dict[str, Any]:
         """Return the ground truth as JSON-ready values (``file`` is the clip's name only)."""
+        keys = ("name", "label", "first_frame", "last_frame")
+        objects = [{key: getattr(obj, key) for key in keys} for obj in self.objects]
+        for obj, entry in zip(self.objects, objects, strict=True):
+            entry["boxes"] = np.round(obj.boxes, 2).tolist()
         return {
             "file": self.path.name,
             "frame_count": self.frame_count,
@@ -98,14 +90,13 @@ class SampleClip:
             "width": self.width,
             "height": self.height,
             "cut_frame": self.cut_frame,
-            "objects": [obj.to_json() for obj in self.objects],
+            "objects": objects,
         }
 
 
 @dataclass(frozen=True)
 class _Shape:
-    """An object's look and motion. Lengths are fractions of the frame (x of width, y of height,
-    sizes of height); frequencies are in Hz, so motion speed does not depend on clip length."""
+    """An object's look and motion: lengths in frame fractions (sizes: of the height), Hz."""
 
     name: str
     label: str
@@ -135,15 +126,10 @@ class _Shot:
 
 
 _SHOTS = (
-    _Shot(
-        palette=((0.30, 0.38, 0.20), (0.66, 0.68, 0.46), (0.86, 0.78, 0.56)),
-        stripe_angle=0.5,
-        stripe_period=0.09,
-        checker=False,
-        cam_amp=(0.09, 0.07),
-        cam_freq=(0.06, 0.11),
-        cam_phase=(0.0, 0.6),
-        shapes=(
+    _Shot(  # meadow: warm greens, diagonal stripes, a slow figure-of-eight pan
+        ((0.30, 0.38, 0.20), (0.66, 0.68, 0.46), (0.86, 0.78, 0.56)), 0.5, 0.09, False,
+        (0.09, 0.07), (0.06, 0.11), (0.0, 0.6),
+        (
             _Shape("red-ellipse", "ellipse", (0.92, 0.10, 0.10), (0.11, 0.07), (-0.24, -0.16),
                    (0.10, 0.07), (0.17, 0.23), (0.0, 1.0), 0.21, 0.0, 0.3),
             _Shape("blue-rectangle", "rectangle", (0.10, 0.28, 0.95), (0.09, 0.06), (0.24, 0.17),
@@ -154,15 +140,10 @@ _SHOTS = (
                    (0.10, 0.06), (0.19, 0.15), (1.0, 3.5), 0.23, 1.3, -0.2),
         ),
     ),
-    _Shot(
-        palette=((0.08, 0.10, 0.24), (0.28, 0.34, 0.56), (0.52, 0.42, 0.70)),
-        stripe_angle=-0.9,
-        stripe_period=0.16,
-        checker=True,
-        cam_amp=(0.10, 0.07),
-        cam_freq=(0.08, 0.08),
-        cam_phase=(0.5 * math.pi, math.pi),
-        shapes=(
+    _Shot(  # dusk: dark blues, a grid of soft spots, a circular pan
+        ((0.08, 0.10, 0.24), (0.28, 0.34, 0.56), (0.52, 0.42, 0.70)), -0.9, 0.16, True,
+        (0.10, 0.07), (0.08, 0.08), (0.5 * math.pi, math.pi),
+        (
             _Shape("orange-rectangle", "rectangle", (1.0, 0.5, 0.05), (0.10, 0.07), (-0.25, -0.05),
                    (0.09, 0.12), (0.15, 0.21), (0.5, 2.2), 0.19, 3.0, -0.3),
             _Shape("cyan-ellipse", "ellipse", (0.10, 0.90, 0.90), (0.08, 0.08), (0.25, -0.12),
@@ -207,9 +188,11 @@ def render_sample_clip(
         MediaWriteError: The file could not be written (nothing is left behind).
 
     Example:
-        >>> clip = render_sample_clip(tmp / "sample.mp4", seconds=2.0)  # doctest: +SKIP
-        >>> clip.frame_count, clip.cut_frame, clip.objects[0].name  # doctest: +SKIP
-        (50, 25, 'red-ellipse')
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     clip = render_sample_clip(Path(folder) / "a.mp4", width=320, height=180, seconds=2)
+        >>> clip.frame_count, clip.cut_frame, clip.objects[0].name, clip.to_json()["fps"]
+        (50, 25, 'red-ellipse', '25/1')
     """
     fps = Fraction(fps)
     frame_count, cut_frame = _check_arguments(width, height, fps, seconds, cut_at)
@@ -219,16 +202,15 @@ def render_sample_clip(
         _Scene(shot, span, width, height, rng) for shot, span in zip(_SHOTS, spans, strict=True)
     ]
     frames = (scenes[i >= cut_frame].render(i, fps) for i in range(frame_count))
-    tmp: Path | None = None
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
     try:
-        tmp = _temp_path(path)
         _encode(tmp, frames, width, height, fps)
         os.replace(tmp, path)
-    except (av.FFmpegError, OSError) as error:
-        _remove(tmp)
-        raise MediaWriteError(path, f"cannot write the sample clip: {error}") from error
-    except BaseException:
-        _remove(tmp)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(error, av.FFmpegError | OSError):
+            raise MediaWriteError(path, f"cannot write the sample clip: {error}") from error
         raise
     objects = tuple(obj for scene in scenes for obj in scene.objects())
     return SampleClip(path, frame_count, fps, width, height, cut_frame, objects)
@@ -240,9 +222,8 @@ def _check_arguments(
     """Return ``(frame_count, cut_frame)``, or raise ``UsageError`` for unusable arguments."""
     if width < 16 or height < 16 or width % 2 or height % 2:
         raise UsageError(f"sample clip size {width}x{height}: need even sides of at least 16")
-    if fps <= 0 or not seconds > 0 or not 0 < cut_at < 1:
-        raise UsageError(f"sample clip: need fps > 0, seconds > 0, 0 < cut_at < 1 (got {fps}, "
-                         f"{seconds}, {cut_at})")  # fmt: skip
+    if fps <= 0 or not 0 < seconds < math.inf or not 0 < cut_at < 1:
+        raise UsageError(f"sample clip: bad fps {fps}, seconds {seconds} or cut_at {cut_at}")
     frame_count = round(Fraction(seconds) * fps)
     cut_frame = round(cut_at * frame_count)
     if not 1 <= cut_frame < frame_count:
@@ -322,10 +303,8 @@ class _Scene:
 
 def _wave(amp: _PAIR, freq: _PAIR, phase: _PAIR, t: float) -> _PAIR:
     """Return the point at time ``t`` of a Lissajous curve (per-axis sinusoids)."""
-    return (
-        amp[0] * math.sin(_TAU * freq[0] * t + phase[0]),
-        amp[1] * math.sin(_TAU * freq[1] * t + phase[1]),
-    )
+    x, y = (a * math.sin(_TAU * f * t + p) for a, f, p in zip(amp, freq, phase, strict=True))
+    return x, y
 
 
 def _vertices(label: str, a: float, b: float) -> list[_PAIR] | None:
@@ -380,8 +359,7 @@ def _value_noise(rng: np.random.Generator, size: tuple[int, int], cell: float) -
     fy, fx = (fy * fy * (3 - 2 * fy))[:, None], (fx * fx * (3 - 2 * fx))[None, :]
     top = grid[np.ix_(y0, x0)] * (1 - fx) + grid[np.ix_(y0, x0 + 1)] * fx
     bottom = grid[np.ix_(y0 + 1, x0)] * (1 - fx) + grid[np.ix_(y0 + 1, x0 + 1)] * fx
-    result: _F32 = top * (1 - fy) + bottom * fy
-    return result
+    return np.asarray(top * (1 - fy) + bottom * fy, dtype=np.float32)
 
 
 def _background(
@@ -408,8 +386,7 @@ def _background(
         image += (colour - image) * (0.8 * blob)[..., None]
     grain = _value_noise(rng, size, 2.5) - 0.5
     image *= (1.0 + 0.3 * grain)[..., None]
-    result: _F32 = np.clip(image, 0.0, 1.0).astype(np.float32)
-    return result
+    return np.clip(image, 0.0, 1.0).astype(np.float32, copy=False)
 
 
 def _encode(
@@ -427,17 +404,3 @@ def _encode(
             frame.pts, frame.time_base = index, time_base
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
-
-
-def _temp_path(path: Path) -> Path:
-    """Create and return an empty temporary file beside ``path``."""
-    handle, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part.mp4", dir=path.parent)
-    os.close(handle)
-    return Path(name)
-
-
-def _remove(tmp: Path | None) -> None:
-    """Delete ``tmp`` if it exists, ignoring errors (used while another error propagates)."""
-    if tmp is not None:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)

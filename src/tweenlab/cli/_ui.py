@@ -1,0 +1,96 @@
+"""What every command shares: the error boundary, progress bars and the settings."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+from tweenlab.errors import TweenlabError
+from tweenlab.settings import Settings, load_settings
+
+__all__ = ["Context", "progress_reporter", "run_with_boundary"]
+
+EXIT_TWEENLAB_ERROR = 2
+EXIT_INTERNAL_ERROR = 1
+
+
+class Context:
+    """Per-invocation state handed to every command through click's context object."""
+
+    def __init__(self, *, quiet: bool) -> None:
+        self.quiet = quiet
+        self.console = Console(stderr=True, quiet=quiet)
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """Settings, read from the environment on first use."""
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
+
+
+@contextmanager
+def progress_reporter(ctx: Context) -> Iterator[Any]:
+    """A ``Reporter`` (task, done, total) drawing one rich progress bar per task."""
+    progress = Progress(
+        TextColumn("{task.description:>10}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=ctx.console,
+        disable=ctx.quiet,
+        transient=True,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def report(task: str, done: int, total: int) -> None:
+        if task not in tasks:
+            tasks[task] = progress.add_task(task, total=max(total, 1))
+        progress.update(tasks[task], completed=done, total=max(total, 1))
+
+    with progress:
+        yield report
+
+
+def run_with_boundary(command: click.Group, argv: list[str] | None = None) -> int:
+    """Run the CLI: a ``TweenlabError`` prints one line and exits 2, anything else exits 1.
+
+    ``TWEENLAB_DEBUG=1`` shows the traceback instead.
+    """
+    debug = os.environ.get("TWEENLAB_DEBUG", "").lower() in ("1", "true", "yes")
+    try:
+        command.main(args=argv, prog_name="tweenlab", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return EXIT_INTERNAL_ERROR
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except TweenlabError as error:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: {error}", err=True)
+        return EXIT_TWEENLAB_ERROR
+    except Exception as error:  # noqa: BLE001 - the one boundary for everything unexpected
+        if debug:
+            traceback.print_exc()
+        else:
+            name = type(error).__name__
+            click.echo(f"internal error: {name}: {error} (TWEENLAB_DEBUG=1 shows the traceback)",
+                       err=True)
+        return EXIT_INTERNAL_ERROR
+    return 0
+
+
+def exit_with(code: int) -> None:
+    """Exit the process with ``code`` (kept apart so tests can call ``run_with_boundary``)."""
+    sys.exit(code)

@@ -1,0 +1,40 @@
+"""Media: probing, the frame index, frame-exact reading, proxies, clips, frames and filmstrips.
+
+This package is the only importer of PyAV (an import-linter contract checks it). Frame *n* is
+always the *n*-th frame in presentation order, looked up in the frame index.
+"""
+
+from tweenlab.media.clips import Clip, clip_ranges, split_video
+from tweenlab.media.derived import DerivedFiles
+from tweenlab.media.filmstrip import Filmstrip, make_filmstrip
+from tweenlab.media.frames import ExtractedFrame, extract_frames, save_image
+from tweenlab.media.index import FrameIndex, build_index
+from tweenlab.media.probe import KeyframeStats, VideoInfo, probe
+from tweenlab.media.proxy import ProxyOptions, needs_proxy, write_proxy
+from tweenlab.media.reader import Frame, VideoReader
+from tweenlab.media.sample import SampleClip, SampleObject, render_sample_clip
+
+__all__ = [
+    "Clip",
+    "DerivedFiles",
+    "ExtractedFrame",
+    "Filmstrip",
+    "Frame",
+    "FrameIndex",
+    "KeyframeStats",
+    "ProxyOptions",
+    "SampleClip",
+    "SampleObject",
+    "VideoInfo",
+    "VideoReader",
+    "build_index",
+    "clip_ranges",
+    "extract_frames",
+    "make_filmstrip",
+    "needs_proxy",
+    "probe",
+    "render_sample_clip",
+    "save_image",
+    "split_video",
+    "write_proxy",
+]

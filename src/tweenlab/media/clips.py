@@ -1,0 +1,211 @@
+"""Cutting a video into clips whose frame counts add up to the source exactly.
+
+A clip whose first frame is a keyframe, and whose frames form a closed run of packets in decode
+order, is stream-copied (no quality loss, disk speed); any other clip is re-encoded with x264 from
+exactly its frames. Each clip gets a JSON sidecar that records where it came from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal
+
+import av
+
+from tweenlab.errors import MediaWriteError, UsageError
+from tweenlab.media._container import open_video
+from tweenlab.media._files import atomic_path, write_atomic
+from tweenlab.media.index import FrameIndex, build_index
+from tweenlab.media.reader import VideoReader
+
+__all__ = ["Clip", "clip_ranges", "split_video"]
+
+Method = Literal["copy", "reencode"]
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One clip cut from a source video.
+
+    Attributes:
+        path: The clip file.
+        source: The video it was cut from.
+        first_frame: Its first frame's index in the source.
+        last_frame: Its last frame's index in the source (inclusive).
+        first_pts: Source pts of its first frame.
+        last_pts: Source pts of its last frame.
+        time_base: The source's time base.
+        method: ``copy`` (packets copied) or ``reencode``.
+    """
+
+    path: Path
+    source: Path
+    first_frame: int
+    last_frame: int
+    first_pts: int
+    last_pts: int
+    time_base: Fraction
+    method: Method
+
+    @property
+    def frame_count(self) -> int:
+        """Frames in the clip."""
+        return self.last_frame - self.first_frame + 1
+
+    def sidecar(self) -> dict[str, Any]:
+        """The JSON sidecar's content."""
+        return {
+            "clip": self.path.name,
+            "source": str(self.source),
+            "first_frame": self.first_frame,
+            "last_frame": self.last_frame,
+            "frame_count": self.frame_count,
+            "first_pts": self.first_pts,
+            "last_pts": self.last_pts,
+            "time_base": f"{self.time_base.numerator}/{self.time_base.denominator}",
+            "method": self.method,
+        }
+
+
+def clip_ranges(cuts: Sequence[int], frame_count: int) -> list[tuple[int, int]]:
+    """Turn cut frames into half-open ``(start, stop)`` ranges covering ``0..frame_count``.
+
+    A cut at frame *c* starts a new clip at *c*. Cuts at 0 or repeated are ignored.
+
+    Raises:
+        UsageError: When a cut lies past the last frame.
+
+    Example:
+        >>> clip_ranges([300, 0, 900], 1000)
+        [(0, 300), (300, 900), (900, 1000)]
+    """
+    for cut in cuts:
+        if not 0 <= cut < frame_count:
+            raise UsageError(f"cut at frame {cut} is outside the video (0..{frame_count - 1})")
+    edges = sorted({0, *cuts, frame_count})
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def split_video(
+    source: Path,
+    out_dir: Path,
+    cuts: Sequence[int],
+    *,
+    index: FrameIndex | None = None,
+    crf: int = 17,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Clip]:
+    """Cut ``source`` at the frames ``cuts`` into clips in ``out_dir``, with JSON sidecars.
+
+    Example:
+        >>> clips = split_video(Path("long.mp4"), Path("clips"), [300, 900])  # doctest: +SKIP
+        >>> [(c.first_frame, c.last_frame, c.method) for c in clips]  # doctest: +SKIP
+        [(0, 299, 'copy'), (300, 899, 'reencode'), (900, 1499, 'copy')]
+    """
+    index = index if index is not None else build_index(source)
+    ranges = clip_ranges(cuts, len(index))
+    width = max(4, len(str(len(ranges))))
+    clips = []
+    for number, (start, stop) in enumerate(ranges):
+        target = out_dir / f"{source.stem}_{number:0{width}d}{source.suffix.lower()}"
+        method: Method = "copy" if _copyable(index, start, stop) else "reencode"
+        clip = Clip(
+            target, source, start, stop - 1, int(index.pts[start]), int(index.pts[stop - 1]),
+            index.time_base, method,
+        )
+        _write_clip(clip, index, crf)
+        write_atomic(target.with_suffix(".json"), json.dumps(clip.sidecar(), indent=2).encode())
+        clips.append(clip)
+        if progress is not None:
+            progress(stop, len(index))
+    return clips
+
+
+def _copyable(index: FrameIndex, start: int, stop: int) -> bool:
+    """Whether packets can be copied: starts on a keyframe, ends before one, closed in decode order."""
+    if not index.keyframe[start] or (stop < len(index) and not index.keyframe[stop]):
+        return False
+    order = index.decode_order[start:stop]
+    return bool(order.min() == index.decode_order[start] and order.max() - order.min() + 1 == stop - start)
+
+
+def _write_clip(clip: Clip, index: FrameIndex, crf: int) -> None:
+    try:
+        with atomic_path(clip.path) as temporary:
+            if clip.method == "copy":
+                _copy_packets(clip, index, temporary)
+            else:
+                _reencode(clip, index, temporary, crf)
+            written = len(build_index(temporary))
+            if written != clip.frame_count:
+                raise MediaWriteError(clip.path, f"has {written} frames, expected {clip.frame_count}")
+    except av.error.FFmpegError as error:
+        raise MediaWriteError(clip.path, f"writing the clip failed ({error})") from error
+
+
+def _copy_packets(clip: Clip, index: FrameIndex, target: Path) -> None:
+    frame_of_tag = {int(t): i for i, t in enumerate(index.tags.tolist())}
+    container, stream = open_video(clip.source)
+    with container, av.open(str(target), mode="w") as output:
+        out_stream = output.add_stream_from_template(stream)
+        container.seek(int(index.tags[clip.first_frame]), stream=stream, backward=True)
+        offset: int | None = None
+        remaining = clip.frame_count
+        for packet in container.demux(stream):
+            tag = packet.pts if packet.pts is not None else packet.dts
+            frame = frame_of_tag.get(int(tag)) if tag is not None and packet.size else None
+            if frame is None or not clip.first_frame <= frame <= clip.last_frame:
+                continue
+            if offset is None:
+                offset = packet.dts if packet.dts is not None else int(tag)
+            _shift(packet, offset)
+            packet.stream = out_stream
+            output.mux(packet)
+            remaining -= 1
+            if remaining == 0:
+                break
+
+
+def _shift(packet: Any, offset: int) -> None:
+    if packet.pts is not None:
+        packet.pts -= offset
+    if packet.dts is not None:
+        packet.dts -= offset
+
+
+def _reencode(clip: Clip, index: FrameIndex, target: Path, crf: int) -> None:
+    with VideoReader(clip.source, index=index, cache_mb=0, autorotate=False) as reader:
+        frames = reader.read_av_frames(range(clip.first_frame, clip.last_frame + 1))
+        with av.open(str(target), mode="w") as output:
+            stream: Any = None
+            previous = None
+            for n in range(clip.first_frame, clip.last_frame + 1):
+                got, frame = next(frames, (None, None))
+                frame = frame if got == n else previous  # an undecodable frame repeats the last
+                if frame is None:
+                    raise MediaWriteError(clip.path, f"frame {n} of the source cannot be decoded")
+                previous = frame
+                stream = stream or _encoder(output, frame, index.time_base, crf, clip.path)
+                picture = frame.reformat(format=stream.pix_fmt)
+                picture.pts = int(index.pts[n]) - clip.first_pts
+                output.mux(stream.encode(picture))
+            output.mux(stream.encode(None))
+
+
+def _encoder(output: Any, frame: Any, time_base: Fraction, crf: int, path: Path) -> Any:
+    even = frame.width % 2 == 0 and frame.height % 2 == 0
+    options = {"crf": str(crf), "preset": "veryfast"}
+    if path.suffix.lower() == ".avi":
+        options["bf"] = "0"
+    stream = output.add_stream("libx264", options=options)
+    stream.width, stream.height = frame.width, frame.height
+    stream.pix_fmt = "yuv420p" if even else "yuv444p"
+    stream.time_base = time_base
+    stream.codec_context.time_base = time_base
+    if frame.rotation:
+        stream.set_display_rotation(frame.rotation)
+    return stream

@@ -1,0 +1,22 @@
+"""Use cases: what the CLI and the server do, each one function over the lower layers."""
+
+from tweenlab.services.demo import DemoReport, run_demo
+from tweenlab.services.media import (
+    Ingested,
+    Reporter,
+    extract,
+    ingest,
+    resolve_cuts,
+    split,
+)
+
+__all__ = [
+    "DemoReport",
+    "Ingested",
+    "Reporter",
+    "extract",
+    "ingest",
+    "resolve_cuts",
+    "run_demo",
+    "split",
+]

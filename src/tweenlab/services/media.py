@@ -1,0 +1,146 @@
+"""Media use cases: ingest a video, cut it into clips, extract frames.
+
+Each takes ``Settings`` for where derived files live and an optional ``Reporter`` for progress,
+so the CLI can draw bars and the server can publish job progress from the same call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from tweenlab.core.time import FrameSelection
+from tweenlab.errors import UsageError
+from tweenlab.media import (
+    Clip,
+    DerivedFiles,
+    ExtractedFrame,
+    Filmstrip,
+    FrameIndex,
+    VideoInfo,
+    extract_frames,
+    make_filmstrip,
+    needs_proxy,
+    probe,
+    split_video,
+    write_proxy,
+)
+from tweenlab.settings import Settings
+
+__all__ = ["Ingested", "Reporter", "extract", "ingest", "resolve_cuts", "split"]
+
+#: ``reporter(task, done, total)``: progress of a named step.
+Reporter = Callable[[str, int, int], None]
+
+
+def _quiet(task: str, done: int, total: int) -> None:
+    del task, done, total
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """What ingest made of a video: its description, index and derived files."""
+
+    info: VideoInfo
+    index: FrameIndex
+    folder: Path
+    proxy: Path | None
+    filmstrip: Filmstrip
+
+
+def ingest(video: Path, settings: Settings, *, report: Reporter = _quiet) -> Ingested:
+    """Index and probe ``video``, write its proxy when random access needs one, and a filmstrip.
+
+    Everything is kept in the video's derived folder; a second ingest reuses it.
+
+    Example:
+        >>> done = ingest(Path("clip.mp4"), Settings())  # doctest: +SKIP
+        >>> done.info.frame_count, done.proxy  # doctest: +SKIP
+        (1189, PosixPath('.../derived/clip-3f2a.../proxy.mp4'))
+    """
+    derived = DerivedFiles(settings.derived_dir)
+    index = derived.index(video, progress=lambda d, t: report("index", d, t))
+    info = probe(video, index=index)
+    proxy: Path | None = None
+    if needs_proxy(info, max_gop=settings.proxy_max_gop):
+        proxy = derived.proxy_path(video)
+        if not proxy.exists():
+            write_proxy(video, proxy, index=index, progress=lambda d, t: report("proxy", d, t))
+    report("filmstrip", 0, 1)
+    strip = make_filmstrip(video, derived.filmstrip_path(video), index=index)
+    report("filmstrip", 1, 1)
+    return Ingested(info, index, derived.folder(video), proxy, strip)
+
+
+def resolve_cuts(
+    index: FrameIndex,
+    *,
+    every: Fraction | None = None,
+    at: Sequence[Fraction] | None = None,
+    frames: Sequence[int] | None = None,
+) -> list[int]:
+    """Turn one of ``--every``, ``--at`` (seconds) or ``--frames`` into cut frame indices.
+
+    Times map to the first frame shown at or after them, by the frame index (VFR-safe).
+
+    Example:
+        >>> resolve_cuts(index, every=Fraction(10))  # doctest: +SKIP
+        [250, 500, 750]
+    """
+    if sum(spec is not None for spec in (every, at, frames)) != 1:
+        raise UsageError("choose exactly one of --every, --at, --frames")
+    if frames is not None:
+        return sorted(set(frames))
+    if every is not None:
+        if every <= 0:
+            raise UsageError("--every: must be a positive duration")
+        last = index.seconds(len(index) - 1)
+        count = int(last / every)
+        at = [every * k for k in range(1, count + 1)]
+    assert at is not None
+    cuts = {index.frame_at(seconds) for seconds in at if seconds <= index.seconds(len(index) - 1)}
+    return sorted(cuts - {0})
+
+
+def split(
+    video: Path,
+    out_dir: Path,
+    settings: Settings,
+    *,
+    every: Fraction | None = None,
+    at: Sequence[Fraction] | None = None,
+    frames: Sequence[int] | None = None,
+    report: Reporter = _quiet,
+) -> list[Clip]:
+    """Cut ``video`` into clips in ``out_dir`` at the given times or frames."""
+    index = DerivedFiles(settings.derived_dir).index(video)
+    cuts = resolve_cuts(index, every=every, at=at, frames=frames)
+    return split_video(
+        video, out_dir, cuts, index=index, progress=lambda d, t: report("split", d, t)
+    )
+
+
+def extract(
+    video: Path,
+    out_dir: Path,
+    selection: FrameSelection,
+    settings: Settings,
+    *,
+    image_format: str = "jpg",
+    quality: int | None = None,
+    report: Reporter = _quiet,
+) -> list[ExtractedFrame]:
+    """Write the selected frames of ``video`` as images with a manifest."""
+    index = DerivedFiles(settings.derived_dir).index(video)
+    wanted = selection.indices(len(index), index.all_seconds() if selection.fps else None)
+    return extract_frames(
+        video,
+        out_dir,
+        wanted,
+        index=index,
+        image_format=image_format,
+        quality=quality,
+        progress=lambda d, t: report("frames", d, t),
+    )
