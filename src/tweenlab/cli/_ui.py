@@ -80,13 +80,14 @@ def run_with_boundary(command: click.Group, argv: list[str] | None = None) -> in
             traceback.print_exc()
         click.echo(f"error: {error}", err=True)
         return EXIT_TWEENLAB_ERROR
-    except Exception as error:  # noqa: BLE001 - the one boundary for everything unexpected
+    except Exception as error:  # the one boundary for everything unexpected
         if debug:
             traceback.print_exc()
         else:
             name = type(error).__name__
-            click.echo(f"internal error: {name}: {error} (TWEENLAB_DEBUG=1 shows the traceback)",
-                       err=True)
+            click.echo(
+                f"internal error: {name}: {error} (TWEENLAB_DEBUG=1 shows the traceback)", err=True
+            )
         return EXIT_INTERNAL_ERROR
     return 0
 

@@ -38,8 +38,13 @@ def cli(click_ctx: click.Context, quiet: bool) -> None:
 
 @cli.command()
 @click.option("--video", type=VIDEO, help="Run on this video instead of the rendered sample clip.")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("tweenlab-demo"),
-              show_default=True, help="Folder for the results.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("tweenlab-demo"),
+    show_default=True,
+    help="Folder for the results.",
+)
 @click.pass_obj
 def demo(ctx: Context, video: Path | None, out: Path) -> None:
     """Run every capability on a video and print where the results are."""
@@ -82,13 +87,22 @@ def ingest(ctx: Context, video: Path) -> None:
 @click.option("--frames", help="Cut at these frames: 0,300,900.")
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for the clips [VIDEO_clips].")
 @click.pass_obj
-def split(ctx: Context, video: Path, every: str | None, at: str | None, frames: str | None,
-          out: Path | None) -> None:
+def split(
+    ctx: Context,
+    video: Path,
+    every: str | None,
+    at: str | None,
+    frames: str | None,
+    out: Path | None,
+) -> None:
     """Cut VIDEO into clips whose frames add up to the source exactly (with JSON sidecars)."""
     out = out or video.with_name(f"{video.stem}_clips")
     with progress_reporter(ctx) as report:
         clips = services.split(
-            video, out, ctx.settings, report=report,
+            video,
+            out,
+            ctx.settings,
+            report=report,
             every=parse_seconds(every, option="--every") if every else None,
             at=parse_time_list(at) if at else None,
             frames=parse_frame_list(frames) if frames else None,
@@ -103,14 +117,27 @@ def split(ctx: Context, video: Path, every: str | None, at: str | None, frames: 
 @click.option("--fps", help="X frames per second of video time (e.g. 2 or 1/5).")
 @click.option("--at", "at", help="These frames: 1,5,9.")
 @click.option("--range", "frame_range", help="Frames A:B (B exclusive) or A:B:STEP.")
-@click.option("--format", "image_format", type=click.Choice(["jpg", "png", "webp"]),
-              default="jpg", show_default=True)
+@click.option(
+    "--format",
+    "image_format",
+    type=click.Choice(["jpg", "png", "webp"]),
+    default="jpg",
+    show_default=True,
+)
 @click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WebP quality.")
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for images [VIDEO_frames].")
 @click.pass_obj
-def frames(ctx: Context, video: Path, every: int | None, fps: str | None, at: str | None,
-           frame_range: str | None, image_format: str, quality: int | None,
-           out: Path | None) -> None:
+def frames(
+    ctx: Context,
+    video: Path,
+    every: int | None,
+    fps: str | None,
+    at: str | None,
+    frame_range: str | None,
+    image_format: str,
+    quality: int | None,
+    out: Path | None,
+) -> None:
     """Write frames of VIDEO as images, with manifest.csv and manifest.json."""
     selection = FrameSelection(
         every=every,
@@ -120,8 +147,15 @@ def frames(ctx: Context, video: Path, every: int | None, fps: str | None, at: st
     )
     out = out or video.with_name(f"{video.stem}_frames")
     with progress_reporter(ctx) as report:
-        rows = services.extract(video, out, selection, ctx.settings, image_format=image_format,
-                                quality=quality, report=report)
+        rows = services.extract(
+            video,
+            out,
+            selection,
+            ctx.settings,
+            image_format=image_format,
+            quality=quality,
+            report=report,
+        )
     click.echo(f"{len(rows)} frames written to {out}/ (manifest.csv, manifest.json)")
 
 

@@ -160,7 +160,9 @@ class FrameSelection:
         if self.at is not None:
             for frame in self.at:
                 if frame >= frame_count:
-                    raise UsageError(f"--at: frame {frame} is past the last frame {frame_count - 1}")
+                    raise UsageError(
+                        f"--at: frame {frame} is past the last frame {frame_count - 1}"
+                    )
             return sorted(set(self.at))
         assert self.fps is not None
         if seconds is None:

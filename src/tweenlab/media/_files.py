@@ -25,7 +25,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
         ...     image.save(temporary)
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
+    handle, name = tempfile.mkstemp(
+        prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent
+    )
     os.close(handle)
     temporary = Path(name)
     os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions

@@ -7,6 +7,7 @@ exactly its frames. Each clip gets a JSON sidecar that records where it came fro
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -87,7 +88,7 @@ def clip_ranges(cuts: Sequence[int], frame_count: int) -> list[tuple[int, int]]:
         if not 0 <= cut < frame_count:
             raise UsageError(f"cut at frame {cut} is outside the video (0..{frame_count - 1})")
     edges = sorted({0, *cuts, frame_count})
-    return list(zip(edges[:-1], edges[1:], strict=True))
+    return list(itertools.pairwise(edges))
 
 
 def split_video(
@@ -114,8 +115,14 @@ def split_video(
         target = out_dir / f"{source.stem}_{number:0{width}d}{source.suffix.lower()}"
         method: Method = "copy" if _copyable(index, start, stop) else "reencode"
         clip = Clip(
-            target, source, start, stop - 1, int(index.pts[start]), int(index.pts[stop - 1]),
-            index.time_base, method,
+            target,
+            source,
+            start,
+            stop - 1,
+            int(index.pts[start]),
+            int(index.pts[stop - 1]),
+            index.time_base,
+            method,
         )
         _write_clip(clip, index, crf)
         write_atomic(target.with_suffix(".json"), json.dumps(clip.sidecar(), indent=2).encode())
@@ -126,11 +133,12 @@ def split_video(
 
 
 def _copyable(index: FrameIndex, start: int, stop: int) -> bool:
-    """Whether packets can be copied: starts on a keyframe, ends before one, closed in decode order."""
+    """Whether packets can be copied: keyframe at both ends, closed in decode order."""
     if not index.keyframe[start] or (stop < len(index) and not index.keyframe[stop]):
         return False
     order = index.decode_order[start:stop]
-    return bool(order.min() == index.decode_order[start] and order.max() - order.min() + 1 == stop - start)
+    closed = order.max() - order.min() + 1 == stop - start
+    return bool(closed and order.min() == index.decode_order[start])
 
 
 def _write_clip(clip: Clip, index: FrameIndex, crf: int) -> None:
@@ -142,7 +150,9 @@ def _write_clip(clip: Clip, index: FrameIndex, crf: int) -> None:
                 _reencode(clip, index, temporary, crf)
             written = len(build_index(temporary))
             if written != clip.frame_count:
-                raise MediaWriteError(clip.path, f"has {written} frames, expected {clip.frame_count}")
+                raise MediaWriteError(
+                    clip.path, f"has {written} frames, expected {clip.frame_count}"
+                )
     except av.error.FFmpegError as error:
         raise MediaWriteError(clip.path, f"writing the clip failed ({error})") from error
 
@@ -157,11 +167,13 @@ def _copy_packets(clip: Clip, index: FrameIndex, target: Path) -> None:
         remaining = clip.frame_count
         for packet in container.demux(stream):
             tag = packet.pts if packet.pts is not None else packet.dts
-            frame = frame_of_tag.get(int(tag)) if tag is not None and packet.size else None
+            if tag is None or not packet.size:
+                continue
+            frame = frame_of_tag.get(tag)
             if frame is None or not clip.first_frame <= frame <= clip.last_frame:
                 continue
             if offset is None:
-                offset = packet.dts if packet.dts is not None else int(tag)
+                offset = packet.dts if packet.dts is not None else tag
             _shift(packet, offset)
             packet.stream = out_stream
             output.mux(packet)

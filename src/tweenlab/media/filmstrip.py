@@ -81,7 +81,9 @@ def make_filmstrip(
     for i, (_, image) in enumerate(tiles):
         row, column = divmod(i, columns)
         h, w = image.shape[:2]
-        sheet[row * tile_height : row * tile_height + h, column * tile_width : column * tile_width + w] = image
+        sheet[
+            row * tile_height : row * tile_height + h, column * tile_width : column * tile_width + w
+        ] = image
     save_image(sheet, target)
     strip = Filmstrip(target, tuple(i for i, _ in tiles), tile_width, tile_height, columns)
     write_atomic(target.with_suffix(".json"), json.dumps(strip.to_json(), indent=1).encode())

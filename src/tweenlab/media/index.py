@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -84,7 +85,7 @@ class FrameIndex:
         return [(int(p) - first) * self.time_base for p in self.pts.tolist()]
 
     def frame_at(self, seconds: Fraction) -> int:
-        """The first frame shown at or after ``seconds`` from the first frame (clamped to the end)."""
+        """The first frame shown at or after ``seconds`` from the first frame (clamped)."""
         target = math.ceil(int(self.pts[0]) + seconds / self.time_base)
         return min(int(np.searchsorted(self.pts, target, side="left")), len(self) - 1)
 
@@ -190,7 +191,7 @@ def build_index(path: Path, *, progress: Progress | None = None) -> FrameIndex:
     return index
 
 
-def _packet_row(packet: av.Packet) -> tuple[int, bool, int, bool] | None:
+def _packet_row(packet: av.Packet[Any]) -> tuple[int, bool, int, bool] | None:
     timestamp = packet.pts if packet.pts is not None else packet.dts
     if timestamp is None or packet.size == 0 or packet.is_discard:
         return None
@@ -249,7 +250,7 @@ def _with_decoded_order(index: FrameIndex) -> FrameIndex:
     )
 
 
-def _decode_quietly(packet: av.Packet) -> list[av.VideoFrame]:
+def _decode_quietly(packet: av.Packet[Any]) -> list[av.VideoFrame]:
     try:
         return list(packet.decode())
     except av.error.FFmpegError:

@@ -75,7 +75,9 @@ class VideoInfo:
     @property
     def display_size(self) -> tuple[int, int]:
         """``(width, height)`` as shown, after display rotation."""
-        return (self.height, self.width) if self.rotation in (90, 270) else (self.width, self.height)
+        return (
+            (self.height, self.width) if self.rotation in (90, 270) else (self.width, self.height)
+        )
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serialisable dict; Fractions become ``"num/den"`` strings."""
@@ -132,7 +134,7 @@ def _rotation(container: Any, stream: Any) -> int:
     """
     try:
         for frame in container.decode(stream):
-            return int(round(float(frame.rotation))) % 360
+            return round(float(frame.rotation)) % 360
     except av.error.FFmpegError:
         return 0
     return 0

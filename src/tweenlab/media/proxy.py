@@ -98,6 +98,8 @@ def _encode(
         frames = reader.read_av_frames(range(len(reader)))
         for n, frame in _fill_gaps(frames, len(reader)):
             image = frame if frame is not None else previous
+            if image is None:
+                raise MediaWriteError(target, f"frame {n} and all before it cannot be decoded")
             previous = image
             picture = image.reformat(width=width, height=height, format="yuv420p")
             picture.pts = int(index.pts[n]) - first

@@ -87,8 +87,10 @@ class VideoReader:
         self.source = Path(proxy) if proxy is not None else self.path
         self._decode_index = self.index if proxy is None else build_index(self.source)
         if len(self._decode_index) != len(self.index):
-            raise MediaError(self.source, f"proxy has {len(self._decode_index)} frames, "
-                             f"the source {len(self.index)}")
+            raise MediaError(
+                self.source,
+                f"proxy has {len(self._decode_index)} frames, the source {len(self.index)}",
+            )
         self.size = size
         self.errors: list[CorruptFrameError] = []
         self._container, self._stream = open_video(self.source)
@@ -124,7 +126,7 @@ class VideoReader:
         return self.read_frames(range(start, stop, step))
 
     def read_frames(self, frames: Iterable[int]) -> Iterator[Frame]:
-        """The given frames, ascending; each is reached by decoding on or by seeking, as is cheaper."""
+        """The given frames, ascending, each reached by decoding on or by seeking (the cheaper)."""
         for n in sorted({self.index.check(f) for f in frames}):
             try:
                 decoded = self._get(n, keep=False)
@@ -152,7 +154,10 @@ class VideoReader:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -241,7 +246,7 @@ class VideoReader:
             return
         if not self._cache_limit:
             self._cache_limit = max(2, self._cache_bytes // max(_frame_bytes(frame), 1))
-            self._rotation = int(round(float(frame.rotation))) % 360 if self._autorotate else 0
+            self._rotation = round(float(frame.rotation)) % 360 if self._autorotate else 0
         self._cache[n] = frame
         self._cache.move_to_end(n)
         while len(self._cache) > self._cache_limit:
@@ -255,7 +260,7 @@ class VideoReader:
             if self._rotation in (90, 270):
                 width, height = height, width
             image = frame.to_ndarray(format="rgb24", width=width, height=height)
-        rotation = int(round(float(frame.rotation))) % 360 if self._autorotate else 0
+        rotation = round(float(frame.rotation)) % 360 if self._autorotate else 0
         if rotation:
             image = np.ascontiguousarray(np.rot90(image, k=rotation // 90))
         return image  # type: ignore[no-any-return]
