@@ -225,13 +225,24 @@ class VideoReader:
             for frame in frames:
                 pts = frame.pts if frame.pts is not None else frame.dts
                 index = self._frame_of_pts.get(int(pts)) if pts is not None else None
-                if index is not None:
-                    yield index, frame
+                if index is None:
+                    continue
+                if frame.is_corrupt:
+                    self._record(
+                        CorruptFrameError(
+                            self.path, "decoded with errors (damaged parts concealed)", frame=index
+                        )
+                    )
+                yield index, frame
 
     def _report(self, packet: Any, error: Exception) -> None:
         pts = packet.pts if packet.pts is not None else packet.dts
         index = self._frame_of_pts.get(int(pts)) if pts is not None else None
-        problem = CorruptFrameError(self.path, f"cannot be decoded ({error}); skipped", frame=index)
+        self._record(
+            CorruptFrameError(self.path, f"cannot be decoded ({error}); skipped", frame=index)
+        )
+
+    def _record(self, problem: CorruptFrameError) -> None:
         if all(str(e) != str(problem) for e in self.errors):
             self.errors.append(problem)
             log.warning("%s", problem)
