@@ -59,7 +59,7 @@ def test_registry_loads_lazily_and_names_what_it_knows() -> None:
     assert things.names() == ["fractions", "ready"]
     assert things.get("ready") == 42
     assert things.get("fractions").__name__ == "Fraction"  # type: ignore[attr-defined]
-    with pytest.raises(errors.PluginError, match="no plugin named 'nope'.*fractions, ready"):
+    with pytest.raises(errors.PluginError, match=r"no plugin named 'nope'.*fractions, ready"):
         things.get("nope")
     with pytest.raises(errors.PluginError, match="already registered"):
         things.register("ready", 1)

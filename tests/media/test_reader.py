@@ -36,8 +36,8 @@ CASES: dict[str, dict[str, Any]] = {
 def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("reader-videos")
     made = {}
-    for name, options in CASES.items():
-        options = dict(options)
+    for name, case in CASES.items():
+        options = dict(case)
         suffix = options.pop("suffix", ".mp4")
         made[name] = make_video(folder / f"{name}{suffix}", **options)
     return made
@@ -55,7 +55,7 @@ def test_random_access_returns_exactly_frame_n(videos: dict[str, Path], case: st
         assert len(reader) == CASES[case]["frames"]
         order = list(range(len(reader)))
         random.Random(case).shuffle(order)
-        for n in order[:40] + [0, len(reader) - 1, 0]:
+        for n in [*order[:40], 0, len(reader) - 1, 0]:
             assert read_stamp(_unrotate(reader[n], rotation)) == n, f"{case}: frame {n}"
 
 

@@ -46,6 +46,18 @@ class DerivedFiles:
         index.save(target)
         return index
 
+    def proxy_index(self, video: Path) -> FrameIndex | None:
+        """The frame index of ``video``'s proxy, or ``None`` when it has no proxy."""
+        proxy = self.proxy_path(video)
+        if not proxy.exists():
+            return None
+        target = self.folder(video) / "proxy-index.npz"
+        if target.exists() and (saved := FrameIndex.load(target, proxy)) is not None:
+            return saved
+        index = build_index(proxy)
+        index.save(target)
+        return index
+
     def proxy_path(self, video: Path) -> Path:
         """Where ``video``'s annotation proxy is (or will be) written."""
         return self.folder(video) / "proxy.mp4"

@@ -8,6 +8,7 @@ demuxed once.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from collections.abc import Callable
@@ -95,9 +96,13 @@ class FrameIndex:
         position = int(np.searchsorted(keys, frame, side="right")) - 1
         return int(keys[position]) if position >= 0 else 0
 
+    @functools.cached_property
+    def _keyframes(self) -> npt.NDArray[np.int64]:
+        return np.flatnonzero(self.keyframe).astype(np.int64)
+
     def keyframe_indices(self) -> npt.NDArray[np.int64]:
         """Indices of all keyframes, ascending."""
-        return np.flatnonzero(self.keyframe).astype(np.int64)
+        return self._keyframes
 
     def gop_lengths(self) -> npt.NDArray[np.int64]:
         """Frames from each keyframe to the next (the last runs to the end of the video)."""

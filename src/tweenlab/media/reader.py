@@ -59,6 +59,7 @@ class VideoReader:
         index: Its frame index; built by demuxing when not given.
         proxy: An annotation proxy of the same video (same frame count and order) to decode
             from instead of ``path``, for fast random access.
+        proxy_index: The proxy's own frame index; built by demuxing when not given.
         size: ``(width, height)`` to scale frames to while converting (in C, by swscale).
         autorotate: Apply the display rotation, so frames look as players show them.
         cache_mb: Memory for decoded frames kept for re-reading (0 disables the cache).
@@ -77,6 +78,7 @@ class VideoReader:
         *,
         index: FrameIndex | None = None,
         proxy: Path | None = None,
+        proxy_index: FrameIndex | None = None,
         size: tuple[int, int] | None = None,
         autorotate: bool = True,
         cache_mb: int = 256,
@@ -85,7 +87,12 @@ class VideoReader:
         self.path = Path(path)
         self.index = index if index is not None else build_index(self.path)
         self.source = Path(proxy) if proxy is not None else self.path
-        self._decode_index = self.index if proxy is None else build_index(self.source)
+        if proxy is None:
+            self._decode_index = self.index
+        else:
+            self._decode_index = (
+                proxy_index if proxy_index is not None else build_index(self.source)
+            )
         if len(self._decode_index) != len(self.index):
             raise MediaError(
                 self.source,
@@ -205,7 +212,8 @@ class VideoReader:
             first = False
             self._last = index
             if index == n:
-                self._remember(n, frame)
+                if keep:
+                    self._remember(n, frame)
                 return frame, False
             if keep:
                 self._remember(index, frame)

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from tweenlab.core.time import FrameSelection
-from tweenlab.media import VideoReader, render_sample_clip
+from tweenlab.media import render_sample_clip
 from tweenlab.media._files import write_atomic
-from tweenlab.services.media import Reporter, extract, ingest, split
+from tweenlab.services.media import Ingested, Reporter, extract, ingest, split
 from tweenlab.settings import Settings
 
 __all__ = ["DemoReport", "run_demo"]
@@ -72,7 +72,7 @@ def run_demo(
     result.steps["probe"] = str(out_dir / "probe.json")
     result.steps["proxy"] = str(done.proxy) if done.proxy else "not needed (keyframes are close)"
     result.steps["filmstrip"] = str(done.filmstrip.path)
-    result.steps["random_access"] = _random_access(done.info.path, done.index, done.proxy)
+    result.steps["random_access"] = _random_access(done)
     every = Fraction(5) if cut_frames is None else None
     clips = split(
         result.video, out_dir / "clips", settings, every=every, frames=cut_frames, report=report
@@ -86,10 +86,11 @@ def run_demo(
     return result
 
 
-def _random_access(video: Path, index: Any, proxy: Path | None, samples: int = 30) -> str:
-    """Read random frames through the index and say how fast; checks each against a re-read."""
-    chosen = random.Random(0).sample(range(len(index)), min(samples, len(index)))
-    with VideoReader(video, index=index, proxy=proxy, cache_mb=0) as reader:
+def _random_access(done: Ingested, samples: int = 30) -> str:
+    """Read random frames through the index (and proxy) and say how fast."""
+    count = done.info.frame_count
+    chosen = random.Random(0).sample(range(count), min(samples, count))
+    with done.reader(cache_mb=0) as reader:
         started = time.perf_counter()
         for n in chosen:
             reader[n]

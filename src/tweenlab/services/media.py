@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from tweenlab.core.time import FrameSelection
 from tweenlab.errors import UsageError
@@ -20,6 +21,7 @@ from tweenlab.media import (
     Filmstrip,
     FrameIndex,
     VideoInfo,
+    VideoReader,
     extract_frames,
     make_filmstrip,
     needs_proxy,
@@ -47,7 +49,18 @@ class Ingested:
     index: FrameIndex
     folder: Path
     proxy: Path | None
+    proxy_index: FrameIndex | None
     filmstrip: Filmstrip
+
+    def reader(self, **options: Any) -> VideoReader:
+        """A ``VideoReader`` that serves random access from the proxy where there is one."""
+        return VideoReader(
+            self.info.path,
+            index=self.index,
+            proxy=self.proxy,
+            proxy_index=self.proxy_index,
+            **options,
+        )
 
 
 def ingest(video: Path, settings: Settings, *, report: Reporter = _quiet) -> Ingested:
@@ -68,10 +81,12 @@ def ingest(video: Path, settings: Settings, *, report: Reporter = _quiet) -> Ing
         proxy = derived.proxy_path(video)
         if not proxy.exists():
             write_proxy(video, proxy, index=index, progress=lambda d, t: report("proxy", d, t))
+        derived.proxy_index(video)
     report("filmstrip", 0, 1)
     strip = make_filmstrip(video, derived.filmstrip_path(video), index=index)
     report("filmstrip", 1, 1)
-    return Ingested(info, index, derived.folder(video), proxy, strip)
+    proxy_index = derived.proxy_index(video) if proxy else None
+    return Ingested(info, index, derived.folder(video), proxy, proxy_index, strip)
 
 
 def resolve_cuts(
