@@ -41,7 +41,6 @@ import math
 import os
 import platform
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -408,17 +407,25 @@ def bench_random(source: Path, index: FrameIndex, settings: Settings) -> Result:
 # -- 4. peak RSS -------------------------------------------------------------------------------
 
 
-def current_rss_mb() -> float:
-    """Resident set size of this process now, from /proc."""
+def _proc_status_mb(field: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024  # kB
     return math.nan
 
 
+def current_rss_mb() -> float:
+    """Resident set size of this process now (VmRSS from /proc)."""
+    return _proc_status_mb("VmRSS:")
+
+
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (``ru_maxrss`` is in KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident set size of this process so far: VmHWM from /proc.
+
+    Not ``ru_maxrss``: Linux carries the parent's peak over ``fork`` + ``exec`` into the
+    child's ``ru_maxrss``, so a child started by a big parent would report the parent's peak.
+    """
+    return _proc_status_mb("VmHWM:")
 
 
 def rss_child(path: Path) -> None:

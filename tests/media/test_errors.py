@@ -7,6 +7,7 @@ name the file in a one-line message. A corrupt packet in the middle of a good vi
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-import tweenlab.cli.main
 import tweenlab.services
 from tests.media.videos import (
     make_absurd_dimensions,
@@ -61,8 +61,14 @@ BAD: dict[str, tuple[Callable[[Path, Path], Path], type[MediaError]]] = {
         lambda d, s: make_truncated_data_cut(s, d / "data_cut.mp4"),
         TruncatedVideoError,
     ),
-    "unsupported_codec": (lambda d, _: make_unsupported_codec(d / "zzzz.avi"), UnsupportedCodecError),
-    "dimensions_0x0": (lambda d, _: make_absurd_dimensions(d / "dims0.avi"), InvalidDimensionsError),
+    "unsupported_codec": (
+        lambda d, _: make_unsupported_codec(d / "zzzz.avi"),
+        UnsupportedCodecError,
+    ),
+    "dimensions_0x0": (
+        lambda d, _: make_absurd_dimensions(d / "dims0.avi"),
+        InvalidDimensionsError,
+    ),
     "dimensions_100000": (
         lambda d, _: make_absurd_dimensions(d / "dims100k.avi", width=100_000, height=100_000),
         InvalidDimensionsError,
@@ -171,15 +177,18 @@ def test_corrupt_middle_reads_sequentially(corrupt_files: dict[str, Path], codec
     indices = [frame.index for frame in frames]
     assert indices == sorted(set(indices)), "frames must come once each, in order"
     skipped = set(range(FRAMES)) - set(indices)
-    # A frame the decoder refused is skipped and reported; nothing else goes missing.
-    assert skipped == {error.frame for error in errors}
+    reported = {error.frame for error in errors}
+    # A frame the decoder refused is skipped and reported; nothing else goes missing. A frame
+    # decoded with concealed damage may be reported too, but only one of the damaged GOP.
     assert skipped <= {CORRUPT}
+    assert skipped <= reported
+    assert reported <= set(range(CORRUPT, NEXT_KEY))
     for error in errors:
         assert isinstance(error, CorruptFrameError)
         assert error.path == path
-        assert error.frame == CORRUPT
+        assert error.frame is not None
         _assert_one_line_naming(error, path)
-        assert f"frame {CORRUPT}" in str(error)
+        assert f"frame {error.frame}" in str(error)
     # Frames before the damage and from the next keyframe on are exactly right.
     intact = [f for f in frames if f.index < CORRUPT or f.index >= NEXT_KEY]
     assert len(intact) == CORRUPT + FRAMES - NEXT_KEY
@@ -295,7 +304,8 @@ def test_cli_debug_shows_the_traceback_of_an_unexpected_exception(
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom in the service")
 
-    monkeypatch.setattr(tweenlab.cli.main, "probe_video", boom)
+    # ``tweenlab.cli.main`` the attribute is the function ``main``; patch the module itself.
+    monkeypatch.setattr(importlib.import_module("tweenlab.cli.main"), "probe_video", boom)
     code = run_with_boundary(cli, ["probe", str(good_mp4)])
     _, err = capsys.readouterr()
     assert code == 1

@@ -47,7 +47,7 @@ def progress_reporter(ctx: Context) -> Iterator[Any]:
         TextColumn("{task.percentage:>3.0f}%"),
         TimeRemainingColumn(),
         console=ctx.console,
-        disable=ctx.quiet,
+        disable=ctx.quiet or not ctx.console.is_terminal,
         transient=True,
     )
     tasks: dict[str, TaskID] = {}

@@ -97,15 +97,12 @@ def split(
 ) -> None:
     """Cut VIDEO into clips whose frames add up to the source exactly (with JSON sidecars)."""
     out = out or video.with_name(f"{video.stem}_clips")
+    length = parse_seconds(every, option="--every") if every else None
+    times = parse_time_list(at) if at else None
+    cuts = parse_frame_list(frames) if frames else None
     with progress_reporter(ctx) as report:
         clips = services.split(
-            video,
-            out,
-            ctx.settings,
-            report=report,
-            every=parse_seconds(every, option="--every") if every else None,
-            at=parse_time_list(at) if at else None,
-            frames=parse_frame_list(frames) if frames else None,
+            video, out, ctx.settings, every=length, at=times, frames=cuts, report=report
         )
     for clip in clips:
         click.echo(f"{clip.path}\t{clip.first_frame}-{clip.last_frame}\t{clip.method}")

@@ -153,7 +153,7 @@ def _write_clip(clip: Clip, index: FrameIndex, crf: int) -> None:
                 raise MediaWriteError(
                     clip.path, f"has {written} frames, expected {clip.frame_count}"
                 )
-    except av.error.FFmpegError as error:
+    except (av.error.FFmpegError, OSError) as error:
         raise MediaWriteError(clip.path, f"writing the clip failed ({error})") from error
 
 

@@ -79,7 +79,7 @@ def write_proxy(
                     raise MediaWriteError(
                         target, f"the proxy has {len(written)} frames, the source {count}"
                     )
-        except av.error.FFmpegError as error:
+        except (av.error.FFmpegError, OSError) as error:
             raise MediaWriteError(target, f"encoding the proxy failed ({error})") from error
     return build_index(target)
 
