@@ -19,6 +19,7 @@ import av
 
 from tweenlab.errors import MediaWriteError, UsageError
 from tweenlab.media._container import open_video
+from tweenlab.media._encode import H264, add_h264_stream
 from tweenlab.media._files import atomic_path, write_atomic
 from tweenlab.media.index import FrameIndex, build_index
 from tweenlab.media.reader import VideoReader
@@ -209,15 +210,12 @@ def _reencode(clip: Clip, index: FrameIndex, target: Path, crf: int) -> None:
 
 
 def _encoder(output: Any, frame: Any, time_base: Fraction, crf: int, path: Path) -> Any:
-    even = frame.width % 2 == 0 and frame.height % 2 == 0
-    options = {"crf": str(crf), "preset": "veryfast"}
-    if path.suffix.lower() == ".avi":
-        options["bf"] = "0"
-    stream = output.add_stream("libx264", options=options)
-    stream.width, stream.height = frame.width, frame.height
-    stream.pix_fmt = "yuv420p" if even else "yuv444p"
-    stream.time_base = time_base
-    stream.codec_context.time_base = time_base
-    if frame.rotation:
-        stream.set_display_rotation(frame.rotation)
-    return stream
+    avi = path.suffix.lower() == ".avi"  # AVI cannot carry B-frames' reordering
+    return add_h264_stream(
+        output,
+        width=frame.width,
+        height=frame.height,
+        time_base=time_base,
+        settings=H264(crf=crf, bframes=0 if avi else None),
+        rotation=frame.rotation,
+    )

@@ -16,6 +16,7 @@ from typing import Any
 import av
 
 from tweenlab.errors import MediaWriteError
+from tweenlab.media._encode import H264, add_h264_stream
 from tweenlab.media._files import atomic_path
 from tweenlab.media.index import FrameIndex, build_index
 from tweenlab.media.probe import VideoInfo
@@ -114,24 +115,17 @@ def _add_stream(output: Any, reader: VideoReader, options: ProxyOptions) -> Any:
     width, height = first.width, first.height
     if height > options.max_height:
         width, height = round(width * options.max_height / height), options.max_height
-    stream = output.add_stream(
-        "libx264",
-        options={
-            "crf": str(options.crf),
-            "preset": options.preset,
-            "tune": "fastdecode",
-            "g": str(options.gop),
-            "bf": "0",
-            "x264-params": f"keyint={options.gop}:min-keyint={options.gop}:scenecut=0",
-        },
+    settings = H264(
+        crf=options.crf, preset=options.preset, gop=options.gop, bframes=0, tune="fastdecode"
     )
-    stream.width, stream.height = width - width % 2, height - height % 2
-    stream.pix_fmt = "yuv420p"
-    stream.time_base = reader.index.time_base
-    stream.codec_context.time_base = reader.index.time_base
-    if first.rotation:
-        stream.set_display_rotation(first.rotation)
-    return stream
+    return add_h264_stream(
+        output,
+        width=width - width % 2,
+        height=height - height % 2,
+        time_base=reader.index.time_base,
+        settings=settings,
+        rotation=first.rotation,
+    )
 
 
 def _fill_gaps(frames: Any, count: int) -> Any:

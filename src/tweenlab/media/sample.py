@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tweenlab.errors import MediaWriteError, UsageError
+from tweenlab.media._encode import H264, add_h264_stream
 
 __all__ = ["SampleClip", "SampleObject", "render_sample_clip"]
 
@@ -395,10 +396,10 @@ def _encode(
     """Encode RGB ``frames`` to ``tmp`` as H.264 (yuv420p) in MP4, frame ``i`` at pts ``i``."""
     time_base = 1 / fps
     with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
-        stream = out.add_stream("libx264", rate=fps, options={"crf": "20", "preset": "veryfast"})
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.codec_context.time_base = time_base
-        stream.codec_context.gop_size = max(1, round(2 * fps))
+        settings = H264(crf=20, gop=max(1, round(2 * fps)))
+        stream = add_h264_stream(
+            out, width=width, height=height, time_base=time_base, settings=settings
+        )
         for index, rgb in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             frame.pts, frame.time_base = index, time_base
