@@ -210,3 +210,23 @@ def test_decode_order_timestamps_are_put_in_presentation_order() -> None:
     index = build_index(path)
     assert not np.array_equal(index.tags, index.pts)
     assert len(index) == 455  # one packet of the 456 is discarded by the edit list
+
+
+def test_a_frame_the_decoder_drops_is_reported_and_the_pass_goes_on(
+    videos: dict[str, Path],
+) -> None:
+    """Frame 10 never comes out of the decoder: it is listed in errors, the rest still flow."""
+    with VideoReader(videos["long-gop"], cache_mb=0) as reader:
+        original = reader._decode
+
+        def dropping() -> Any:
+            return ((i, f) for i, f in original() if i != 10)
+
+        reader._decode = dropping  # type: ignore[method-assign]
+        reader[0]
+        seeks = _count_seeks(reader)
+        got = [f.index for f in reader.read_range(1, 20)]
+        assert got == [n for n in range(1, 20) if n != 10]
+        assert seeks() == 0, "the warm decoder must carry on past the missing frame"
+        assert [e.frame for e in reader.errors] == [10]
+        assert "frame 10" in str(reader.errors[0])

@@ -22,7 +22,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from tweenlab.errors import CorruptFrameError, FrameOutOfRangeError, MediaError
+from tweenlab.errors import CorruptFrameError, MediaError
 from tweenlab.media._container import open_video
 from tweenlab.media.index import FrameIndex, build_index
 
@@ -105,6 +105,7 @@ class VideoReader:
         self._stream.codec_context.thread_count = threads
         self._frame_of_pts = {int(p): i for i, p in enumerate(self._decode_index.tags.tolist())}
         self._decoder: Iterator[tuple[int, Any]] | None = None
+        self._pending: tuple[int, Any] | None = None
         self._last = -1
         self._rotation = 0
         self._autorotate = autorotate
@@ -134,11 +135,7 @@ class VideoReader:
 
     def read_frames(self, frames: Iterable[int]) -> Iterator[Frame]:
         """The given frames, ascending, each reached by decoding on or by seeking (the cheaper)."""
-        for n in sorted({self.index.check(f) for f in frames}):
-            try:
-                decoded = self._get(n, keep=False)
-            except CorruptFrameError:
-                continue
+        for n, decoded in self.read_av_frames(frames):
             yield Frame(n, int(self.index.pts[n]), self.index.seconds(n), self._to_rgb(decoded))
 
     def read_av_frames(self, frames: Iterable[int]) -> Iterator[tuple[int, Any]]:
@@ -146,8 +143,8 @@ class VideoReader:
         for n in sorted({self.index.check(f) for f in frames}):
             try:
                 yield n, self._get(n, keep=False)
-            except CorruptFrameError:
-                continue
+            except CorruptFrameError as problem:
+                self._record(problem)
 
     # -- resources ---------------------------------------------------------------------------
 
@@ -200,16 +197,24 @@ class VideoReader:
             target = int(self._decode_index.tags.min())
         self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
         self._decoder = self._decode()
+        self._pending = None
         self._last = -1
 
     def _decode_until(self, n: int, *, keep: bool) -> tuple[Any | None, bool]:
-        """Decode forward to frame ``n``: ``(frame, False)``, or ``(None, overshot)``."""
-        assert self._decoder is not None
-        first = True
-        for index, frame in self._decoder:
-            if first and index > n:
-                return None, True
-            first = False
+        """Decode forward to frame ``n``: ``(frame, False)``, or ``(None, overshot_a_seek)``.
+
+        A frame past ``n`` ends the search: right after a seek it means the seek landed too
+        late; otherwise frame ``n`` could not be decoded, and the frame found is kept for the
+        next request so that the warm decoder carries on.
+        """
+        just_seeked = self._last < 0
+        for index, frame in self._frames():
+            if index > n:
+                if just_seeked:
+                    return None, True
+                self._pending = (index, frame)
+                return None, False
+            just_seeked = False
             self._last = index
             if index == n:
                 if keep:
@@ -217,11 +222,19 @@ class VideoReader:
                 return frame, False
             if keep:
                 self._remember(index, frame)
-            if index > n:
-                self._decoder = None
-                return None, False
         self._decoder = None
         return None, False
+
+    def _frames(self) -> Iterator[tuple[int, Any]]:
+        """The pending frame, then the decoder's; leaving early keeps the decoder open.
+
+        (``yield from`` would close the decoder when this generator is abandoned.)
+        """
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            yield pending
+        while self._decoder is not None and (item := next(self._decoder, None)) is not None:
+            yield item
 
     def _decode(self) -> Iterator[tuple[int, Any]]:
         for packet in self._container.demux(self._stream):
@@ -256,8 +269,6 @@ class VideoReader:
             log.warning("%s", problem)
 
     def _corrupt(self, n: int) -> CorruptFrameError:
-        if n >= len(self) or n < 0:  # pragma: no cover - checked before
-            raise FrameOutOfRangeError(self.path, f"frame {n} is out of range", frame=n)
         return CorruptFrameError(self.path, "cannot be decoded", frame=n)
 
     def _remember(self, n: int, frame: Any) -> None:
