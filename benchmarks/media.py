@@ -8,7 +8,10 @@ physical limit in the same run, and the ratio is what the target is about:
 2. Sequential read: frames per second of ``VideoReader.read_range`` (RGB frames) against a bare
    PyAV decode loop (``thread_type="AUTO"``, ``to_ndarray(format="rgb24")``) over the same
    frames; the two alternate twice and the best of each counts (target ratio >= 0.9). Both
-   loops hold the previous image while converting the next (see ``pyav_sequential``).
+   loops release each 6 MB image before the next is made: a loop that keeps the previous one
+   alive meanwhile makes glibc fault in fresh pages for most frames (about 1000 page faults,
+   30% slower, at 1080p), but only some of the time, for PyAV and tweenlab alike, which would
+   swing the ratio between 0.7 and 1.4 from one run to the next.
 3. Random access to 200 seeded random frames, p50 / p95 in ms: a naive PyAV reader (seek to the
    frame's pts, decode until ``frame.pts >= pts``), tweenlab on the source (``cache_mb=0``) and
    tweenlab through a proxy written by ``write_proxy`` (timed). The three readers take turns
@@ -42,6 +45,7 @@ import math
 import os
 import platform
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -238,9 +242,11 @@ def bench_index(source: Path, runs: int) -> Result:
 
 def tweenlab_sequential(source: Path, index: FrameIndex, frames: int) -> float:
     """Frames per second of ``VideoReader.read_range(0, frames)`` (RGB), opening included."""
-    start = time.perf_counter()
+    start, count = time.perf_counter(), 0
     with VideoReader(source, index=index) as reader:
-        count = sum(1 for _frame in reader.read_range(0, frames))
+        for frame in reader.read_range(0, frames):
+            count += 1
+            del frame  # see the module docstring: each image is released before the next
     elapsed = time.perf_counter() - start
     assert count == frames, f"tweenlab read {count} of {frames} frames"
     return frames / elapsed
@@ -253,36 +259,44 @@ def pyav_sequential(source: Path, frames: int) -> float:
     with av.open(str(source)) as container:
         stream = container.streams.video[0]
         stream.codec_context.thread_type = "AUTO"
-        image = None
         for frame in container.decode(stream):
-            # Bound to a name, as ``for f in reader.read_range()`` binds each Frame: both loops
-            # then keep the previous image alive while the next one is made. (Dropping it at
-            # once lets glibc reuse the same warm 6 MB block; keeping it can make every frame
-            # fault in fresh pages, about 30% slower at 1080p, for PyAV and tweenlab alike.)
-            image = frame.to_ndarray(format="rgb24")
+            frame.to_ndarray(format="rgb24")  # dropped at once, like tweenlab's Frame
             count += 1
             if count >= frames:
                 break
     elapsed = time.perf_counter() - start
-    assert count == frames and image is not None, f"PyAV decoded {count} of {frames} frames"
+    assert count == frames, f"PyAV decoded {count} of {frames} frames"
     return frames / elapsed
 
 
+def minor_faults() -> int:
+    """Page faults served without I/O so far (fresh pages for new memory, mostly)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def bench_sequential(source: Path, index: FrameIndex, frames: int, rounds: int) -> Result:
-    """Figure 2: tweenlab against bare PyAV, alternating, best of each."""
-    ours, peer = [], []
+    """Figure 2: tweenlab against bare PyAV, alternating, best of each (with page faults)."""
+    runs: dict[str, list[tuple[float, float]]] = {"pyav": [], "tweenlab": []}
     for round_ in range(rounds):
         log(f"sequential read, round {round_ + 1}/{rounds} ({frames} frames each)")
-        peer.append(pyav_sequential(source, frames))
-        ours.append(tweenlab_sequential(source, index, frames))
-    ratio = max(ours) / max(peer)
+        for name, results in runs.items():
+            before = minor_faults()
+            if name == "pyav":
+                fps = pyav_sequential(source, frames)
+            else:
+                fps = tweenlab_sequential(source, index, frames)
+            results.append((round(fps, 1), round((minor_faults() - before) / frames, 1)))
+    ours, peer = (max(fps for fps, _ in runs[name]) for name in ("tweenlab", "pyav"))
+    ratio = ours / peer
     return {
         "frames": frames,
         "rounds": rounds,
-        "tweenlab_fps": [round(v, 1) for v in ours],
-        "pyav_fps": [round(v, 1) for v in peer],
-        "tweenlab_best_fps": round(max(ours), 1),
-        "pyav_best_fps": round(max(peer), 1),
+        "tweenlab_fps": [fps for fps, _ in runs["tweenlab"]],
+        "pyav_fps": [fps for fps, _ in runs["pyav"]],
+        "tweenlab_page_faults_per_frame": [faults for _, faults in runs["tweenlab"]],
+        "pyav_page_faults_per_frame": [faults for _, faults in runs["pyav"]],
+        "tweenlab_best_fps": ours,
+        "pyav_best_fps": peer,
         "ratio": round(ratio, 3),
         "target": "tweenlab / PyAV >= 0.9",
         "pass": ratio >= 0.9,

@@ -9,6 +9,9 @@ TweenlabError
 ├── UsageError                  bad argument or option value (a time spec, a frame list, a range)
 ├── ConfigError                 invalid settings (TWEENLAB_* variables, config files)
 ├── PluginError                 unknown plugin name, or a plugin that failed to load
+├── AnnotationError             an invalid shape, label, attribute, track or edit; has .field
+│   └── UnknownTrackError       an edit names a track id that does not exist
+├── FormatError                 a malformed import file; has .path, .line (or element), .field
 └── MediaError                  anything about a video file; has .path (and .frame where it applies)
     ├── MediaNotFoundError      the path does not exist
     ├── NotAFileError           the path is a directory or another non-regular file
@@ -28,9 +31,11 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "AnnotationError",
     "ConfigError",
     "CorruptFrameError",
     "EmptyFileError",
+    "FormatError",
     "FrameOutOfRangeError",
     "InvalidDimensionsError",
     "MediaError",
@@ -41,6 +46,7 @@ __all__ = [
     "PluginError",
     "TruncatedVideoError",
     "TweenlabError",
+    "UnknownTrackError",
     "UnsupportedCodecError",
     "UsageError",
 ]
@@ -68,6 +74,54 @@ class ConfigError(TweenlabError):
 
 class PluginError(TweenlabError):
     """A plugin name that is not registered, or a plugin that failed to load."""
+
+
+class AnnotationError(TweenlabError):
+    """An invalid shape, label, attribute, track or edit.
+
+    Args:
+        detail: What is wrong.
+        field: The field concerned (``box.w``, ``track 3 frame 10``), when known.
+    """
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        self.detail = detail
+        self.field = field
+        super().__init__(detail if field is None else f"{field}: {detail}")
+
+
+class UnknownTrackError(AnnotationError):
+    """An edit or query names a track id that does not exist."""
+
+
+class FormatError(TweenlabError):
+    """A file to import is malformed; nothing of it has been imported.
+
+    Args:
+        path: The file.
+        detail: What is wrong.
+        line: The line (or XML element / JSON path) where it is, when known.
+        field: The field or column concerned, when known.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        detail: str,
+        *,
+        line: int | str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.detail = detail
+        self.line = line
+        self.field = field
+        where = str(self.path)
+        if line is not None:
+            where += f", line {line}" if isinstance(line, int) else f", {line}"
+        if field is not None:
+            where += f", {field}"
+        super().__init__(f"{where}: {detail}")
 
 
 class MediaError(TweenlabError):

@@ -104,6 +104,17 @@ REGISTRIES: dict[str, Registry[object]] = {
     )
 }
 
+#: What tweenlab itself registers, as lazy ``module:attribute`` paths (nothing is imported).
+BUILTINS: dict[str, dict[str, str]] = {
+    "formats": {
+        name: f"tweenlab.formats.{name}:FORMAT"
+        for name in ("native", "coco", "yolo", "mot", "cvat_video", "datumaro")
+    },
+}
+for _kind, _targets in BUILTINS.items():
+    for _name, _target in _targets.items():
+        REGISTRIES[_kind].register(_name, _target)
+
 
 def registry(kind: str) -> Registry[object]:
     """The registry for one extension point, e.g. ``registry("flow_estimators")``."""

@@ -13,6 +13,7 @@ import click
 
 from tweenlab import __version__, services
 from tweenlab.cli._ui import Context, exit_with, progress_reporter, run_with_boundary
+from tweenlab.cli.dataset import export_command, import_command
 from tweenlab.core.time import (
     FrameSelection,
     parse_frame_list,
@@ -163,6 +164,10 @@ def _rate(text: str) -> Fraction:
         from tweenlab.errors import UsageError  # noqa: PLC0415
 
         raise UsageError(f"--fps: {text!r} is not a number (use 2, 0.5 or 1/5)") from None
+
+
+cli.add_command(export_command)
+cli.add_command(import_command)
 
 
 def main() -> None:

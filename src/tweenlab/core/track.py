@@ -1,0 +1,221 @@
+"""Tracks: one object through time, as keyframes; every other frame is interpolated.
+
+``outside``, ``occluded`` and frame attributes are step functions from the previous keyframe, as
+in CVAT; geometry is interpolated between consecutive keyframes (also toward an ``outside``
+keyframe, as CVAT does). After the last keyframe a track that is not outside holds its last shape
+to the end of the video; before its first keyframe it does not exist.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tweenlab.core.interpolation import interpolate, interpolate_boxes
+from tweenlab.core.schema import AttributeValue
+from tweenlab.core.shapes import Shape, ShapeKind
+from tweenlab.errors import AnnotationError
+
+__all__ = ["Keyframe", "Track", "TrackState"]
+
+Attributes = Mapping[str, AttributeValue]
+_EMPTY: Attributes = MappingProxyType({})
+
+
+def _frozen(values: Mapping[str, AttributeValue] | None) -> Attributes:
+    return MappingProxyType(dict(values or {}))
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    """A shape a person (or a model) placed on one frame.
+
+    Attributes:
+        shape: The geometry.
+        outside: The object is not in the frame from here until the next keyframe.
+        occluded: The object is hidden behind something from here until the next keyframe.
+        attributes: Per-frame attributes, holding until the next keyframe.
+    """
+
+    shape: Shape
+    outside: bool = False
+    occluded: bool = False
+    attributes: Attributes = field(default_factory=lambda: _EMPTY)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attributes", _frozen(self.attributes))
+
+
+@dataclass(frozen=True)
+class TrackState:
+    """What a track is on one frame: ``track.at(frame)``.
+
+    Attributes:
+        frame: The frame.
+        shape: The geometry (interpolated unless ``keyframe``).
+        outside: Not in the frame.
+        occluded: Hidden.
+        attributes: Per-frame attributes in force.
+        keyframe: Whether ``frame`` is one of the track's keyframes.
+    """
+
+    frame: int
+    shape: Shape
+    outside: bool
+    occluded: bool
+    attributes: Attributes
+    keyframe: bool
+
+    @property
+    def visible(self) -> bool:
+        """In the frame (not outside)."""
+        return not self.outside
+
+
+@dataclass(frozen=True)
+class Track:
+    """One object through the frames of a video.
+
+    Attributes:
+        id: Unique within its annotation set.
+        label: The label's name.
+        keyframes: Frame -> keyframe, at least one.
+        attributes: Track attributes (constant over the track).
+        source: ``manual``, ``auto`` (a model's, until accepted) or ``imported``.
+
+    Example:
+        >>> keys = {0: Keyframe(Box(0, 0, 10, 10)), 10: Keyframe(Box(10, 0, 10, 10))}
+        >>> track = Track(1, "car", keys)
+        >>> state = track.at(5)
+        >>> state.shape.x, state.keyframe
+        (5.0, False)
+    """
+
+    id: int
+    label: str
+    keyframes: Mapping[int, Keyframe]
+    attributes: Attributes = field(default_factory=lambda: _EMPTY)
+    source: str = "manual"
+
+    def __post_init__(self) -> None:
+        if not self.keyframes:
+            raise AnnotationError("a track needs at least one keyframe", field=f"track {self.id}")
+        ordered = dict(sorted((int(f), k) for f, k in self.keyframes.items()))
+        if min(ordered) < 0:
+            raise AnnotationError("frames must not be negative", field=f"track {self.id}")
+        kinds = {k.shape.kind for k in ordered.values()}
+        if len(kinds) > 1:
+            names = sorted(k.value for k in kinds)
+            raise AnnotationError(f"mixes shape kinds {names}", field=f"track {self.id}")
+        object.__setattr__(self, "keyframes", MappingProxyType(ordered))
+        object.__setattr__(self, "attributes", _frozen(self.attributes))
+        object.__setattr__(self, "_frames", tuple(ordered))
+
+    @property
+    def kind(self) -> ShapeKind:
+        """The kind of every shape in the track."""
+        return next(iter(self.keyframes.values())).shape.kind
+
+    @property
+    def frames(self) -> tuple[int, ...]:
+        """Keyframe frames, ascending."""
+        return self._frames  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def first_frame(self) -> int:
+        """The first keyframe."""
+        return self.frames[0]
+
+    @property
+    def last_frame(self) -> int:
+        """The last keyframe."""
+        return self.frames[-1]
+
+    def at(self, frame: int) -> TrackState | None:
+        """The track on ``frame``; ``None`` before its first keyframe."""
+        frames = self.frames
+        position = bisect.bisect_right(frames, frame) - 1
+        if position < 0:
+            return None
+        start = frames[position]
+        before = self.keyframes[start]
+        if start == frame or before.outside or position + 1 == len(frames):
+            shape = before.shape
+        else:
+            end = frames[position + 1]
+            shape = interpolate(
+                before.shape, self.keyframes[end].shape, (frame - start) / (end - start)
+            )
+        return TrackState(
+            frame, shape, before.outside, before.occluded, before.attributes, start == frame
+        )
+
+    def states(self, stop: int) -> Iterator[TrackState]:
+        """Every frame's state from the first keyframe up to ``stop`` (exclusive)."""
+        for frame in range(self.first_frame, stop):
+            state = self.at(frame)
+            assert state is not None
+            yield state
+
+    def visible_frames(self, stop: int) -> list[int]:
+        """Frames before ``stop`` on which the track is in the picture."""
+        frames = np.arange(self.first_frame, max(stop, self.first_frame))
+        return frames[self.visible_at(frames)].tolist()  # type: ignore[no-any-return]
+
+    def box_array(
+        self, frames: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        """Boxes ``(F, 5)`` [x, y, w, h, rotation] at ``frames``, vectorised, and visibility.
+
+        Only for box tracks; frames before the first keyframe or outside are not visible.
+        """
+        if self.kind is not ShapeKind.BOX:
+            raise AnnotationError(
+                f"is a {self.kind.value} track, not boxes", field=f"track {self.id}"
+            )
+        keys = np.fromiter(self.frames, dtype=np.int64, count=len(self.frames))
+        values = np.array([k.shape.array for k in self.keyframes.values()])  # type: ignore[attr-defined]
+        return interpolate_boxes(keys, values, frames), self.visible_at(frames)
+
+    def visible_at(self, frames: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Whether the track is in the picture on each of ``frames`` (vectorised)."""
+        keys = np.fromiter(self.frames, dtype=np.int64, count=len(self.frames))
+        outside = np.fromiter((k.outside for k in self.keyframes.values()), dtype=np.bool_)
+        position = np.searchsorted(keys, frames, side="right") - 1
+        return (position >= 0) & ~outside[np.maximum(position, 0)]
+
+    # -- building new tracks (tracks are immutable) --------------------------------------
+
+    def with_keyframe(self, frame: int, keyframe: Keyframe) -> Track:
+        """A copy with ``keyframe`` set on ``frame`` (added or replaced)."""
+        return replace(self, keyframes={**self.keyframes, frame: keyframe})
+
+    def without_keyframes(self, frames: set[int]) -> Track | None:
+        """A copy without the keyframes on ``frames``; ``None`` when none would be left."""
+        kept = {f: k for f, k in self.keyframes.items() if f not in frames}
+        return replace(self, keyframes=kept) if kept else None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (see ``tweenlab.formats.native`` for the file schema)."""
+        return {
+            "id": self.id,
+            "label": self.label,
+            "source": self.source,
+            "attributes": dict(self.attributes),
+            "keyframes": [
+                {
+                    "frame": frame,
+                    "shape": k.shape.to_json(),
+                    "outside": k.outside,
+                    "occluded": k.occluded,
+                    "attributes": dict(k.attributes),
+                }
+                for frame, k in self.keyframes.items()
+            ],
+        }

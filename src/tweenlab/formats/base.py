@@ -1,0 +1,282 @@
+"""What every dataset format shares: what to export, the plan of frames and splits, images,
+provenance, and writing the whole export atomically.
+
+A format is one module with ``detect(path) -> bool``, ``export(...)`` and (where it can be read)
+``load(...)``, registered by name in the ``formats`` registry of ``tweenlab.plugins``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from tweenlab.core.annotations import AnnotationSet
+from tweenlab.core.shapes import ShapeKind
+from tweenlab.core.track import Track, TrackState
+from tweenlab.errors import UsageError
+
+__all__ = [
+    "ExportOptions",
+    "ExportPlan",
+    "ExportedFrame",
+    "FormatModule",
+    "FrameImages",
+    "atomic_dir",
+    "frame_name",
+    "TrackRows",
+    "plan_export",
+    "track_rows",
+    "visible_states",
+]
+
+FrameChoice = Literal["keyframes", "all", "every"]
+SUBSETS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What an export contains.
+
+    Attributes:
+        frames: ``keyframes`` (frames that are a keyframe of any track), ``all`` (every frame on
+            which any track is visible) or ``every`` (every ``step``-th frame of the video).
+        step: For ``every``.
+        images: Write frame images as ``jpg`` or ``png``, or ``None`` for annotations only.
+        split: Fractions for train/val/test (summing to 1), or ``None`` for one subset.
+        scene_starts: First frame of each scene (cuts); a scene never spans two subsets.
+            Without it, the video is cut into ``split_blocks`` equal blocks of frames.
+        split_blocks: Blocks to assign when no scenes are known.
+        subset: The subset name when not splitting (CVAT's ``default``).
+
+    Example:
+        >>> ExportOptions.parse_frames("every:10")
+        ('every', 10)
+    """
+
+    frames: FrameChoice = "all"
+    step: int = 1
+    images: Literal["jpg", "png"] | None = None
+    split: tuple[float, float, float] | None = None
+    scene_starts: tuple[int, ...] = ()
+    split_blocks: int = 10
+    subset: str = "default"
+
+    def __post_init__(self) -> None:
+        if self.step < 1:
+            raise UsageError(f"--frames every:N needs N >= 1, got {self.step}")
+        if self.split is not None:
+            if len(self.split) != 3 or any(f < 0 for f in self.split):
+                raise UsageError(f"--split needs three fractions >= 0, got {self.split}")
+            if abs(sum(self.split) - 1) > 1e-6:
+                raise UsageError(f"--split fractions must add up to 1, got {sum(self.split)}")
+
+    @staticmethod
+    def parse_frames(text: str) -> tuple[FrameChoice, int]:
+        """Parse ``keyframes``, ``all`` or ``every:N`` (``none`` means ``all``, no images)."""
+        if text in ("all", "none"):
+            return "all", 1
+        if text == "keyframes":
+            return "keyframes", 1
+        if text.startswith("every:") and text[6:].isdigit() and int(text[6:]) >= 1:
+            return "every", int(text[6:])
+        raise UsageError(f"--frames: {text!r} is not none, keyframes, all or every:N")
+
+
+@dataclass(frozen=True)
+class ExportedFrame:
+    """One frame of an export, with its provenance."""
+
+    frame: int
+    subset: str
+    name: str
+    pts: int | None = None
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """The frames an export writes, in order, each with its subset and file stem."""
+
+    frames: tuple[ExportedFrame, ...]
+    subsets: tuple[str, ...]
+
+    def in_subset(self, subset: str) -> list[ExportedFrame]:
+        """The frames of one subset."""
+        return [f for f in self.frames if f.subset == subset]
+
+    def provenance(self, video: str) -> list[dict[str, Any]]:
+        """One record per exported frame: subset, name, video, frame, pts, seconds."""
+        return [{"subset": f.subset, "name": f.name, "video": video, "frame": f.frame,
+                 "pts": f.pts, "seconds": f.seconds} for f in self.frames]
+
+
+def frame_name(frame: int) -> str:
+    """The CVAT convention for a frame's file stem: ``frame_000042``."""
+    return f"frame_{frame:06d}"
+
+
+def plan_export(
+    annotations: AnnotationSet,
+    options: ExportOptions,
+    *,
+    timing: Callable[[int], tuple[int, float]] | None = None,
+) -> ExportPlan:
+    """Choose the exported frames and their subsets.
+
+    Args:
+        annotations: What is exported.
+        options: Which frames, which split.
+        timing: ``frame -> (pts, seconds)`` from the video's index, for provenance.
+    """
+    chosen = _chosen_frames(annotations, options)
+    subset_of = _subsets(chosen, annotations.video.frame_count, options)
+    frames = []
+    for frame in chosen:
+        pts, seconds = timing(frame) if timing is not None else (None, None)
+        frames.append(ExportedFrame(frame, subset_of(frame), frame_name(frame), pts, seconds))
+    used = tuple(s for s in (*SUBSETS, options.subset) if any(f.subset == s for f in frames))
+    return ExportPlan(tuple(frames), used or (options.subset,))
+
+
+def _chosen_frames(annotations: AnnotationSet, options: ExportOptions) -> list[int]:
+    count = annotations.video.frame_count
+    if options.frames == "every":
+        return list(range(0, count, options.step))
+    if options.frames == "keyframes":
+        keys = {f for t in annotations.tracks.values() for f, k in t.keyframes.items()
+                if not k.outside}
+        return sorted(keys)
+    visible: set[int] = set()
+    for track in annotations.tracks.values():
+        visible.update(track.visible_frames(count))
+    return sorted(visible)
+
+
+def _subsets(frames: Sequence[int], count: int, options: ExportOptions) -> Callable[[int], str]:
+    if options.split is None:
+        return lambda frame: options.subset
+    starts = sorted({0, *options.scene_starts}) if options.scene_starts else [
+        round(i * count / options.split_blocks) for i in range(options.split_blocks)
+    ]
+    weights = np.bincount(np.searchsorted(starts, frames, side="right") - 1,
+                          minlength=len(starts)).astype(float)
+    assignment = _assign_scenes(weights, options.split)
+    return lambda frame: SUBSETS[assignment[int(np.searchsorted(starts, frame, side="right")) - 1]]
+
+
+def _assign_scenes(weights: np.ndarray, split: tuple[float, float, float]) -> list[int]:
+    """Give whole scenes to subsets, largest first, to the subset furthest below its share."""
+    total = max(weights.sum(), 1.0)
+    filled = np.zeros(3)
+    assignment = [0] * len(weights)
+    for scene in np.argsort(-weights, kind="stable"):
+        need = np.array(split) * total - filled
+        need[np.array(split) == 0] = -np.inf
+        subset = int(np.argmax(need))
+        assignment[int(scene)] = subset
+        filled[subset] += weights[scene]
+    return assignment
+
+
+def visible_states(annotations: AnnotationSet, frame: int) -> Iterator[tuple[int, TrackState]]:
+    """``(track id, state)`` of every track visible on ``frame``, in track-id order."""
+    for track_id, track in annotations.tracks.items():
+        state = track.at(frame)
+        if state is not None and not state.outside:
+            yield track_id, state
+
+
+@dataclass(frozen=True, eq=False)
+class TrackRows:
+    """One track on the exported frames where it is visible, computed in one vectorised pass.
+
+    Attributes:
+        track: The track.
+        frames: Exported frames on which it is visible, ascending.
+        keyframe: Whether each of those frames is one of its keyframes.
+        boxes: For box tracks, ``(len(frames), 5)`` [x, y, w, h, rotation]; else ``None``.
+    """
+
+    track: Track
+    frames: npt.NDArray[np.int64]
+    keyframe: npt.NDArray[np.bool_]
+    boxes: npt.NDArray[np.float64] | None
+
+    def states(self) -> Iterator[TrackState]:
+        """The full state on each frame (shapes interpolated one by one: slower than boxes)."""
+        for frame in self.frames.tolist():
+            state = self.track.at(frame)
+            assert state is not None
+            yield state
+
+
+def track_rows(annotations: AnnotationSet, frames: Sequence[int]) -> Iterator[TrackRows]:
+    """Every track's rows on ``frames`` (sorted), in track-id order; box tracks vectorised."""
+    wanted = np.asarray(frames, dtype=np.int64)
+    for track in annotations.tracks.values():
+        keys = np.fromiter(track.frames, dtype=np.int64, count=len(track.frames))
+        if track.kind is ShapeKind.BOX:
+            boxes, visible = track.box_array(wanted)
+            shown, boxes = wanted[visible], boxes[visible]
+        else:
+            shown, boxes = wanted[track.visible_at(wanted)], None
+        yield TrackRows(track, shown, np.isin(shown, keys), boxes)
+
+
+class FrameImages(Protocol):
+    """Writes frame images for an export (``tweenlab.services`` builds one from a video)."""
+
+    def write(self, frames: Sequence[int], paths: Sequence[Path]) -> None:
+        """Write frame ``frames[i]`` to ``paths[i]`` (format by suffix)."""
+
+
+@dataclass
+class FormatModule:
+    """A registered format: its name and functions (what the ``formats`` registry holds)."""
+
+    name: str
+    detect: Callable[[Path], bool]
+    export: Callable[..., None] | None = None
+    load: Callable[..., AnnotationSet] | None = None
+    extensions: tuple[str, ...] = field(default=())
+
+
+@contextlib.contextmanager
+def atomic_dir(target: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``target``; on success it replaces ``target``.
+
+    An export is written whole or not at all: on any error the temporary folder is removed
+    and ``target`` is left as it was.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield temporary
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            os.replace(target, old)
+            os.replace(temporary, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(temporary, target)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as UTF-8 JSON (compact separators for big files)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        json.dump(data, handle, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,509 @@
+"""MOT Challenge ground truth (MOT16/17/20, and MOT15's 10 columns on import).
+
+Layout of one sequence (``/work/shared/tools/validators/FORMATS.md`` section 2)::
+
+    <folder>/gt/gt.txt         frame,id,x,y,w,h,consider,class,visibility   (1-based frame and id)
+    <folder>/gt/labels.txt     the schema's labels in order; class = 1-based line number
+    <folder>/seqinfo.ini       [Sequence] name, imDir, frameRate, seqLength, imWidth, imHeight, imExt
+    <folder>/img1/000001.jpg   frame images when asked for, 1-based
+
+Decisions, each a choice between tools that disagree:
+
+* **x, y are written raw, 0-based**, as CVAT and datumaro write and read them, so an export
+  round-trips through CVAT and datumaro unchanged. The MOTChallenge devkit calls them 1-based
+  and motmetrics subtracts 1 on reading; IoU metrics do not care as long as ground truth and
+  predictions agree. ``one_based=True`` on ``export``/``load`` gives the MOTChallenge
+  convention (x + 1 on export, x - 1 on import).
+* **consider = 0** is kept as a per-frame checkbox attribute ``ignored: True`` (datumaro's and
+  CVAT's name for it), added to the schema only when a file has such rows; ``ignored`` true
+  (or an attribute ``consider`` false) is written back as 0.
+* **visibility** is ``1 - occluded`` unless a ``visibility`` attribute is in force. On import,
+  fractional visibilities are kept as a per-frame number attribute ``visibility`` (unless
+  ``keep_visibility=False``) and ``occluded = visibility <= 0``, as datumaro reads it.
+* **What is written**: one row per exported frame (``plan.frames``) on which a track is visible,
+  interpolated frames included, nothing for outside frames; the row holds the shape's
+  axis-aligned bounds (rotated boxes and other shapes give their bounding box; shapes of zero
+  width or height are left out, MOT needs sizes > 0). Frame numbers stay the video's (frame
+  index + 1) whatever the frame choice; a split into subsets is not applied (one sequence).
+* **seqinfo.ini** has exactly the seven keys datumaro requires; ``frameRate`` is the rounded
+  integer frame rate (datumaro and the devkit parse an integer).
+* **Import** makes one track per id: each row a keyframe, an ``outside`` keyframe after every
+  gap and after the last row (unless the video ends there), then thinned with
+  ``tweenlab.core.thinning.thin_track`` (``thin=False`` keeps every row). Classes map through
+  ``gt/labels.txt`` when present, else through MOTChallenge's class table; the 10-column MOT15
+  layout has no class: every track is a ``pedestrian``.
+"""
+
+from __future__ import annotations
+
+import configparser
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from tweenlab.core.annotations import AnnotationSet, VideoRef
+from tweenlab.core.schema import AttributeKind, AttributeSpec, AttributeValue, LabelSpec, Schema
+from tweenlab.core.shapes import Box, ShapeKind
+from tweenlab.core.thinning import thin_track
+from tweenlab.core.track import Keyframe, Track
+from tweenlab.errors import AnnotationError, FormatError
+from tweenlab.formats.base import ExportOptions, ExportPlan, FormatModule, FrameImages
+
+__all__ = ["FORMAT", "MOT_CLASSES", "detect", "export", "load"]
+
+#: MOTChallenge class ids (TrackEval ``class_name_to_class_id``), used without ``labels.txt``.
+MOT_CLASSES = (
+    "pedestrian",
+    "person_on_vehicle",
+    "car",
+    "bicycle",
+    "motorbike",
+    "non_mot_vehicle",
+    "static_person",
+    "distractor",
+    "occluder",
+    "occluder_on_ground",
+    "occluder_full",
+    "reflection",
+    "crowd",
+)
+_COLUMNS = ("frame", "id", "x", "y", "w", "h", "consider", "class", "visibility")
+_MOT15_COLUMNS = ("frame", "id", "x", "y", "w", "h", "conf", "x3d", "y3d", "z3d")
+_IGNORED = AttributeSpec("ignored", AttributeKind.CHECKBOX, per_frame=True)
+_VISIBILITY = AttributeSpec("visibility", AttributeKind.NUMBER, per_frame=True, default=1.0,
+                            maximum=1.0, step=0.01)
+_SEQINFO_KEYS = ("name", "imDir", "frameRate", "seqLength", "imWidth", "imHeight", "imExt")
+
+
+# -- detect -------------------------------------------------------------------------------
+
+
+def _gt_file(path: Path) -> Path | None:
+    if path.is_file():
+        return path
+    for candidate in (path / "gt" / "gt.txt", path / "gt.txt"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def detect(path: Path) -> bool:
+    """Whether ``path`` is a MOT sequence folder or ground-truth file (first row only)."""
+    gt = _gt_file(Path(path))
+    if gt is None or gt.suffix != ".txt":
+        return False
+    try:
+        with gt.open(encoding="utf-8") as handle:
+            line = next((text for text in handle if text.strip()), "")
+    except (OSError, UnicodeDecodeError):
+        return False
+    values = _split(line)
+    if len(values) not in (9, 10):
+        return False
+    try:
+        [float(v) for v in values]
+    except ValueError:
+        return False
+    return True
+
+
+# -- export -------------------------------------------------------------------------------
+
+
+def _number(value: float) -> str:
+    """Up to 3 decimals, no trailing zeros: ``1363``, ``12.5``, ``0.333``."""
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _bounds(boxes: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Axis-aligned ``(x, y, w, h)`` of ``(F, 5)`` boxes rotated about their centres."""
+    angle = np.deg2rad(boxes[:, 4])
+    cos, sin = np.abs(np.cos(angle)), np.abs(np.sin(angle))
+    w = boxes[:, 2] * cos + boxes[:, 3] * sin
+    h = boxes[:, 2] * sin + boxes[:, 3] * cos
+    cx, cy = boxes[:, 0] + boxes[:, 2] / 2, boxes[:, 1] + boxes[:, 3] / 2
+    rotated = boxes[:, 4] != 0
+    out = boxes[:, :4].copy()
+    out[rotated] = np.stack([cx - w / 2, cy - h / 2, w, h], axis=1)[rotated]
+    return out
+
+
+def _track_boxes(
+    track: Track, frames: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Frames on which ``track`` is visible and its bounds there, ``(F,)`` and ``(F, 4)``."""
+    if track.kind is ShapeKind.BOX:
+        boxes, visible = track.box_array(frames)
+        return frames[visible], _bounds(boxes[visible])
+    shown, bounds = [], []
+    for frame in frames.tolist():
+        state = track.at(frame)
+        if state is not None and not state.outside:
+            shown.append(frame)
+            bounds.append(state.shape.bbox())
+    return np.asarray(shown, dtype=np.int64), np.asarray(bounds, dtype=np.float64).reshape(-1, 4)
+
+
+def _visibility(keyframe: Keyframe, track: Track) -> float:
+    value = keyframe.attributes.get("visibility", track.attributes.get("visibility"))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return 0.0 if keyframe.occluded else 1.0
+
+
+def _consider(keyframe: Keyframe, track: Track) -> int:
+    attributes = {**track.attributes, **keyframe.attributes}
+    return int(attributes.get("ignored") is not True and attributes.get("consider") is not False)
+
+
+def _track_rows(
+    track: Track, row_id: int, class_id: int, frames: npt.NDArray[np.int64], shift: float
+) -> Iterator[str]:
+    shown, bounds = _track_boxes(track, frames[frames >= track.first_frame])
+    keys = np.fromiter(track.frames, dtype=np.int64, count=len(track.frames))
+    keyframes = list(track.keyframes.values())
+    in_force = np.searchsorted(keys, shown, side="right") - 1
+    flags = [(_consider(k, track), _number(_visibility(k, track))) for k in keyframes]
+    for frame, (x, y, w, h), key in zip(shown.tolist(), bounds.tolist(), in_force.tolist(),
+                                        strict=True):
+        if w <= 0 or h <= 0:
+            continue
+        consider, visibility = flags[key]
+        yield (f"{frame + 1},{row_id},{_number(x + shift)},{_number(y + shift)},{_number(w)},"
+               f"{_number(h)},{consider},{class_id},{visibility}")
+
+
+def _seqinfo(video: VideoRef, extension: str) -> str:
+    name = Path(video.name).stem.replace("\n", " ") or "sequence"
+    values = (name, "img1", str(max(1, round(video.fps))), str(video.frame_count),
+              str(video.width), str(video.height), extension)
+    lines = [f"{key}={value}" for key, value in zip(_SEQINFO_KEYS, values, strict=True)]
+    return "[Sequence]\n" + "\n".join(lines) + "\n"
+
+
+def export(
+    annotations: AnnotationSet,
+    folder: Path,
+    plan: ExportPlan,
+    options: ExportOptions,
+    images: FrameImages | None = None,
+    *,
+    one_based: bool = False,
+) -> None:
+    """Write one MOT sequence into ``folder`` (see the module's docstring for the choices).
+
+    Args:
+        annotations: What to write.
+        folder: The sequence folder (made by the caller).
+        plan: The exported frames; rows are written for these frames only.
+        options: ``images`` picks ``img1/*.jpg`` or ``*.png``.
+        images: Writes the frame images when ``options.images`` is set.
+        one_based: Write MOTChallenge's 1-based ``x, y`` instead of the raw 0-based ones.
+    """
+    folder = Path(folder)
+    (folder / "gt").mkdir(parents=True, exist_ok=True)
+    frames = np.asarray(sorted({f.frame for f in plan.frames}), dtype=np.int64)
+    tracks = annotations.tracks
+    renumber = any(track_id < 1 for track_id in tracks)
+    shift = 1.0 if one_based else 0.0
+    with (folder / "gt" / "gt.txt").open("w", encoding="utf-8", newline="\n") as handle:
+        for position, track in enumerate(tracks.values()):
+            row_id = position + 1 if renumber else track.id
+            class_id = annotations.schema.index(track.label) + 1
+            for row in _track_rows(track, row_id, class_id, frames, shift):
+                handle.write(row + "\n")
+    labels = "".join(f"{name}\n" for name in annotations.schema.names)
+    (folder / "gt" / "labels.txt").write_text(labels, encoding="utf-8")
+    extension = f".{options.images or 'jpg'}"
+    (folder / "seqinfo.ini").write_text(_seqinfo(annotations.video, extension), encoding="utf-8")
+    if images is not None and options.images:
+        (folder / "img1").mkdir(exist_ok=True)
+        paths = [folder / "img1" / f"{frame + 1:06d}{extension}" for frame in frames.tolist()]
+        images.write(frames.tolist(), paths)
+
+
+# -- load ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    line: int
+    frame: int
+    box: tuple[float, float, float, float]
+    ignored: bool
+    class_id: int | None
+    visibility: float
+
+
+@dataclass
+class _Table:
+    rows: dict[int, list[_Row]] = field(default_factory=dict)
+    columns: int = 9
+    any_ignored: bool = False
+    any_partial: bool = False
+
+
+def _split(line: str) -> list[str]:
+    text = line.strip()
+    return [v.strip() for v in text.split(",")] if "," in text else text.split()
+
+
+def _value(path: Path, line: int, column: str, text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        raise FormatError(path, f"{text!r} is not a number", line=line, field=column) from None
+    if not math.isfinite(number):
+        raise FormatError(path, f"{text!r} is not a finite number", line=line, field=column)
+    return number
+
+
+def _integer(path: Path, line: int, column: str, text: str) -> int:
+    number = _value(path, line, column, text)
+    if number != int(number):
+        raise FormatError(path, f"{text!r} is not a whole number", line=line, field=column)
+    return int(number)
+
+
+def _row(path: Path, line: int, values: list[str], shift: float) -> tuple[int, _Row]:
+    names = _COLUMNS if len(values) == 9 else _MOT15_COLUMNS
+    numbers = {n: _value(path, line, n, v) for n, v in zip(names, values, strict=True)}
+    frame = _integer(path, line, "frame", values[0])
+    track_id = _integer(path, line, "id", values[1])
+    if frame < 1:
+        raise FormatError(path, f"frame {frame}: frames are 1-based", line=line, field="frame")
+    if track_id < 1:
+        raise FormatError(path, f"id {track_id}: ground-truth ids are >= 1", line=line, field="id")
+    for size in ("w", "h"):
+        if numbers[size] <= 0:
+            raise FormatError(path, f"{numbers[size]:g} is not a positive size", line=line,
+                              field=size)
+    class_id = _integer(path, line, "class", values[7]) if len(values) == 9 else None
+    visibility = numbers.get("visibility", 1.0)
+    if not 0 <= visibility <= 1:
+        raise FormatError(path, f"{visibility:g} is not in 0..1", line=line, field="visibility")
+    ignored = (numbers["consider"] if len(values) == 9 else numbers["conf"]) == 0
+    box = (numbers["x"] - shift, numbers["y"] - shift, numbers["w"], numbers["h"])
+    return track_id, _Row(line, frame - 1, box, ignored, class_id, visibility)
+
+
+def _read_table(path: Path, frame_count: int | None, shift: float) -> _Table:
+    table = _Table()
+    seen: dict[tuple[int, int], int] = {}
+    counts: set[int] = set()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise FormatError(path, f"cannot read it: {error}") from error
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        values = _split(line)
+        if len(values) not in (9, 10):
+            raise FormatError(path, f"has {len(values)} columns; MOT ground truth has 9 "
+                              f"({','.join(_COLUMNS)}) or MOT15's 10", line=number,
+                              field="columns")
+        counts.add(len(values))
+        track_id, row = _row(path, number, values, shift)
+        if frame_count is not None and row.frame >= frame_count:
+            raise FormatError(path, f"frame {row.frame + 1} is beyond the sequence's "
+                              f"{frame_count} frames", line=number, field="frame")
+        first = seen.setdefault((row.frame, track_id), number)
+        if first != number:
+            raise FormatError(path, f"id {track_id} is on frame {row.frame + 1} twice (first "
+                              f"on line {first})", line=number, field="id")
+        table.rows.setdefault(track_id, []).append(row)
+        table.any_ignored |= row.ignored
+        table.any_partial |= row.visibility not in (0.0, 1.0)
+    if len(counts) > 1:
+        raise FormatError(path, "mixes 9- and 10-column rows", field="columns")
+    table.columns = counts.pop() if counts else 9
+    return table
+
+
+def _read_labels(path: Path) -> list[str] | None:
+    labels_file = path.parent / "labels.txt"
+    if not labels_file.is_file():
+        return None
+    lines = labels_file.read_text(encoding="utf-8").splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    names = [line.strip() for line in lines]
+    for number, name in enumerate(names, start=1):
+        if not name:
+            raise FormatError(labels_file, "empty label name", line=number, field="label")
+        if names.index(name) != number - 1:
+            raise FormatError(labels_file, f"label {name!r} repeats", line=number, field="label")
+    return names
+
+
+def _read_seqinfo(path: Path) -> VideoRef | None:
+    ini = path / "seqinfo.ini"
+    if not ini.is_file():
+        return None
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(ini.read_text(encoding="utf-8"))
+        section = parser["Sequence"]
+    except (configparser.Error, KeyError, UnicodeDecodeError) as error:
+        raise FormatError(ini, f"needs a [Sequence] section: {error}") from None
+    values: dict[str, int | Fraction] = {}
+    for key in ("seqLength", "imWidth", "imHeight", "frameRate"):
+        text = section.get(key)
+        try:
+            values[key] = Fraction(text) if key == "frameRate" else int(str(text))
+        except (TypeError, ValueError, ZeroDivisionError):
+            raise FormatError(ini, f"{text!r} is not a number", field=key) from None
+    try:
+        return VideoRef(section.get("name", path.name), int(values["seqLength"]),
+                        int(values["imWidth"]), int(values["imHeight"]), values["frameRate"])
+    except AnnotationError as error:
+        raise FormatError(ini, error.detail, field="seqLength/imWidth/imHeight") from None
+
+
+def _label_names(path: Path, table: _Table, labels: list[str] | None) -> dict[int, str]:
+    """Track id -> label name, checking each id keeps one class."""
+    names: dict[int, str] = {}
+    for track_id, rows in table.rows.items():
+        first = rows[0].class_id
+        for row in rows:
+            if row.class_id != first:
+                raise FormatError(path, f"id {track_id} changes class from {first} to "
+                                  f"{row.class_id}", line=row.line, field="class")
+        names[track_id] = _class_name(path, rows[0], labels)
+    return names
+
+
+def _class_name(path: Path, row: _Row, labels: list[str] | None) -> str:
+    if row.class_id is None:
+        return MOT_CLASSES[0]
+    table = labels if labels is not None else list(MOT_CLASSES)
+    if not 1 <= row.class_id <= len(table):
+        source = "gt/labels.txt" if labels is not None else "MOTChallenge's class table"
+        raise FormatError(path, f"class {row.class_id} is not 1..{len(table)} ({source})",
+                          line=row.line, field="class")
+    return table[row.class_id - 1]
+
+
+def _schema(
+    path: Path, table: _Table, names: dict[int, str], labels: list[str] | None,
+    given: Schema | None, keep_visibility: bool,
+) -> Schema:
+    if given is not None:
+        for track_id, name in names.items():
+            if name not in given.names:
+                raise FormatError(path, f"label {name!r} is not in the schema {given.names}",
+                                  line=table.rows[track_id][0].line, field="class")
+        base = given
+    else:
+        used = labels if labels is not None else [n for n in MOT_CLASSES if n in names.values()]
+        base = Schema.of(*used)
+    extra = [spec for spec, wanted in ((_IGNORED, table.any_ignored),
+                                       (_VISIBILITY, table.any_partial and keep_visibility))
+             if wanted]
+    used_labels = set(names.values())
+    return Schema(tuple(
+        _with_attributes(label, extra) if label.name in used_labels else label
+        for label in base.labels
+    ))
+
+
+def _with_attributes(label: LabelSpec, specs: Sequence[AttributeSpec]) -> LabelSpec:
+    present = {a.name for a in label.attributes}
+    added = tuple(spec for spec in specs if spec.name not in present)
+    return LabelSpec(label.name, label.color, label.kinds, label.attributes + added)
+
+
+def _keyframes(
+    rows: list[_Row], frame_count: int, schema_label: LabelSpec
+) -> dict[int, Keyframe]:
+    names = {a.name for a in schema_label.attributes if a.per_frame}
+    keys: dict[int, Keyframe] = {}
+    rows = sorted(rows, key=lambda r: r.frame)
+    for index, row in enumerate(rows):
+        attributes: dict[str, AttributeValue] = {}
+        if "ignored" in names:
+            attributes["ignored"] = row.ignored
+        if "visibility" in names:
+            attributes["visibility"] = row.visibility
+        keys[row.frame] = Keyframe(Box(*row.box), occluded=row.visibility <= 0,
+                                   attributes=attributes)
+        following = rows[index + 1].frame if index + 1 < len(rows) else frame_count
+        if following > row.frame + 1 and row.frame + 1 < frame_count:
+            keys[row.frame + 1] = Keyframe(Box(*row.box), outside=True, attributes=attributes)
+    return keys
+
+
+def load(
+    path: Path,
+    *,
+    video: VideoRef | None = None,
+    schema: Schema | None = None,
+    thin: bool = True,
+    min_iou: float = 0.95,
+    one_based: bool = False,
+    keep_visibility: bool = True,
+) -> AnnotationSet:
+    """Read MOT ground truth: a sequence folder (``gt/gt.txt``), a folder with ``gt.txt``, or
+    the file itself.
+
+    Args:
+        path: Where it is.
+        video: The video it annotates; without it, ``seqinfo.ini`` says (name, seqLength,
+            imWidth, imHeight, frameRate), and without that the frame count is the last
+            frame in the file and the size the right and bottom edges of the boxes (rounded
+            up), at 25 fps: a guess worth replacing with the real ``video``.
+        schema: Labels to use (every class must name one of them); by default the labels of
+            ``gt/labels.txt`` or MOTChallenge's classes in use.
+        thin: Thin each dense track to the fewest keyframes that keep IoU >= ``min_iou``.
+        min_iou: For ``thin``.
+        one_based: The file's ``x, y`` are MOTChallenge's 1-based ones (1 is subtracted).
+        keep_visibility: Keep fractional visibilities as the attribute ``visibility``.
+
+    Raises:
+        FormatError: Naming the file, line and column of the first malformed row (column
+            count, a value that is not a finite number, a size <= 0, frame 0 or beyond the
+            sequence, an id twice on a frame, an unknown class). Nothing is returned then.
+
+    Example:
+        >>> annotations = load(Path("MOT17-02-FRCNN"))  # doctest: +SKIP
+    """
+    path = Path(path)
+    gt = _gt_file(path)
+    if gt is None:
+        raise FormatError(path, "no gt/gt.txt or gt.txt here")
+    folder = gt.parent.parent if gt.parent.name == "gt" else gt.parent
+    video = video or _read_seqinfo(folder)
+    table = _read_table(gt, video.frame_count if video else None, 1.0 if one_based else 0.0)
+    labels = _read_labels(gt)
+    names = _label_names(gt, table, labels)
+    video = video or _guess_video(folder, table)
+    final = _schema(gt, table, names, labels, schema, keep_visibility)
+    tracks = {}
+    for track_id, rows in table.rows.items():
+        keys = _keyframes(rows, video.frame_count, final.label(names[track_id]))
+        track = Track(track_id, names[track_id], keys, source="imported")
+        tracks[track_id] = thin_track(track, min_iou=min_iou) if thin else track
+    try:
+        return AnnotationSet(video, final, tracks)
+    except AnnotationError as error:
+        raise FormatError(gt, error.detail, field=error.field) from None
+
+
+def _guess_video(folder: Path, table: _Table) -> VideoRef:
+    rows = [row for rows in table.rows.values() for row in rows]
+    frames = max((row.frame for row in rows), default=0) + 1
+    right = max((row.box[0] + row.box[2] for row in rows), default=1.0)
+    bottom = max((row.box[1] + row.box[3] for row in rows), default=1.0)
+    return VideoRef(folder.name or "sequence", frames, max(1, math.ceil(right)),
+                    max(1, math.ceil(bottom)))
+
+
+FORMAT = FormatModule(name="mot", detect=detect, export=export, load=load,
+                      extensions=(".txt",))

@@ -1,0 +1,132 @@
+"""Annotation use cases: save and load the native file, export datasets, import other tools' files.
+
+An export is planned (which frames, which subset), written into a temporary folder by the format
+module, given a ``provenance.json`` (video, frame index, pts, seconds of every exported frame) and
+then renamed into place, so a failed export leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tweenlab.core.annotations import AnnotationSet, VideoRef
+from tweenlab.core.schema import Schema
+from tweenlab.errors import UsageError
+from tweenlab.formats import ExportOptions, ExportPlan, atomic_dir, detect_format, get_format, plan_export
+from tweenlab.formats import native
+from tweenlab.media import DerivedFiles, FrameIndex, VideoReader, probe, save_image
+from tweenlab.media._files import write_atomic
+from tweenlab.settings import Settings
+
+__all__ = [
+    "ExportResult",
+    "VideoFrameImages",
+    "export_annotations",
+    "import_annotations",
+    "load_annotations",
+    "save_annotations",
+    "video_ref",
+]
+
+
+class VideoFrameImages:
+    """Writes exported frames' images straight from the video, by frame index."""
+
+    def __init__(self, video: Path, index: FrameIndex) -> None:
+        self.video = video
+        self.index = index
+
+    def timing(self, frame: int) -> tuple[int, float]:
+        """``(pts, seconds)`` of ``frame``, for provenance."""
+        return int(self.index.pts[frame]), float(self.index.seconds(frame))
+
+    def write(self, frames: Sequence[int], paths: Sequence[Path]) -> None:
+        """Write frame ``frames[i]`` to ``paths[i]`` (one forward pass over the video)."""
+        target = dict(zip(frames, paths, strict=True))
+        with VideoReader(self.video, index=self.index, cache_mb=0) as reader:
+            for frame in reader.read_frames(target):
+                save_image(frame.image, target[frame.index])
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """Where an export went and what it holds."""
+
+    folder: Path
+    format: str
+    plan: ExportPlan
+
+
+def video_ref(video: Path, settings: Settings) -> tuple[VideoRef, FrameIndex]:
+    """The ``VideoRef`` of a video file (display size, exact frame count) and its index."""
+    index = DerivedFiles(settings.derived_dir).index(video)
+    info = probe(video, index=index)
+    width, height = info.display_size
+    return VideoRef(video.name, info.frame_count, width, height, info.frame_rate), index
+
+
+def load_annotations(path: Path) -> AnnotationSet:
+    """Read a native tweenlab annotation file."""
+    return native.loads(path.read_text(encoding="utf-8"), path)
+
+
+def save_annotations(annotations: AnnotationSet, path: Path) -> None:
+    """Write a native tweenlab annotation file atomically."""
+    write_atomic(path, native.dumps(annotations).encode("utf-8"))
+
+
+def export_annotations(
+    annotations: AnnotationSet,
+    out: Path,
+    format_name: str,
+    options: ExportOptions,
+    settings: Settings,
+    *,
+    video: Path | None = None,
+) -> ExportResult:
+    """Export ``annotations`` as ``format_name`` into the folder ``out``, atomically.
+
+    With ``video``, exported frames get their pts in the provenance and, when
+    ``options.images`` is set, their images.
+
+    Example:
+        >>> options = ExportOptions(frames="all", images="jpg", split=(0.8, 0.1, 0.1))
+        >>> export_annotations(annotations, Path("out"), "coco", options, Settings(),
+        ...                    video=Path("clip.mp4"))  # doctest: +SKIP
+    """
+    module = get_format(format_name)
+    if module.export is None:
+        raise UsageError(f"--format {format_name}: this format cannot be exported")
+    images: VideoFrameImages | None = None
+    timing = None
+    if video is not None:
+        index = video_ref(video, settings)[1]
+        images = VideoFrameImages(video, index)
+        timing = images.timing
+    plan = plan_export(annotations, options, timing=timing)
+    with atomic_dir(out) as folder:
+        module.export(annotations, folder, plan, options, images if options.images else None)
+        provenance = plan.provenance(annotations.video.name)
+        (folder / "provenance.json").write_text(json.dumps(provenance, indent=0), "utf-8")
+    return ExportResult(out, format_name, plan)
+
+
+def import_annotations(
+    path: Path,
+    settings: Settings,
+    *,
+    format_name: str | None = None,
+    video: Path | None = None,
+    schema: Schema | None = None,
+) -> AnnotationSet:
+    """Read another tool's annotation file (format detected when not given)."""
+    name = format_name or detect_format(path)
+    module = get_format(name)
+    if module.load is None:
+        raise UsageError(f"--format {name}: this format cannot be imported")
+    ref = video_ref(video, settings)[0] if video is not None else None
+    return module.load(path, video=ref, schema=schema)
+
