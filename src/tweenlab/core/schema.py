@@ -37,6 +37,16 @@ _PALETTE = (
 )
 
 
+def _kind(value: object, label: str) -> ShapeKind:
+    try:
+        return ShapeKind(value)
+    except ValueError:
+        known = [k.value for k in ShapeKind]
+        raise AnnotationError(
+            f"unknown shape kind {value!r} (known: {known})", field=f"label {label!r}"
+        ) from None
+
+
 class AttributeKind(StrEnum):
     """How an attribute is edited (CVAT's input types)."""
 
@@ -162,7 +172,7 @@ class LabelSpec:
             raise AnnotationError(f"{self.name!r} is not a usable label name", field="label.name")
         if self.color and not _COLOUR.match(self.color):
             raise AnnotationError(f"{self.color!r} is not #rrggbb", field=f"label {self.name!r}")
-        object.__setattr__(self, "kinds", frozenset(ShapeKind(k) for k in self.kinds))
+        object.__setattr__(self, "kinds", frozenset(_kind(k, self.name) for k in self.kinds))
         object.__setattr__(self, "attributes", tuple(self.attributes))
         names = [a.name for a in self.attributes]
         if len(set(names)) != len(names):
@@ -209,7 +219,7 @@ class LabelSpec:
         return cls(
             name=data["name"],
             color=data.get("color", ""),
-            kinds=frozenset(ShapeKind(k) for k in data.get("kinds", ())),
+            kinds=frozenset(_kind(k, data["name"]) for k in data.get("kinds", ())),
             attributes=tuple(AttributeSpec.from_json(a) for a in data.get("attributes", ())),
         )
 

@@ -1,6 +1,7 @@
 """Signed distance fields of binary masks, and morphing one mask into another through them.
 
-This module owns the exact Euclidean distance transform used by mask interpolation. Distances
+This module owns how mask interpolation morphs (``morph_masks``: align by centroids, blend
+signed distances, threshold) and the exact Euclidean distance transform under it. Distances
 are between pixel centres. ``signed_distance(m) = dist_outside - dist_inside``: for an unset
 pixel the distance to the nearest set pixel, for a set pixel minus the distance to the nearest
 unset one (pixels beyond the frame count as unset), so set pixels are ``<= -1``, unset ``>= 1``.
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+
+from tweenlab.errors import AnnotationError
 
 __all__ = ["morph_masks", "signed_distance"]
 
@@ -54,6 +57,8 @@ def morph_masks(a: BoolArray, b: BoolArray, t: float) -> BoolArray:
         >>> morph_masks(a, a[:, ::-1], 0.5).astype(int).tolist()
         [[0, 0, 1, 1, 0, 0]]
     """
+    if a.shape != b.shape:
+        raise AnnotationError(f"mask sizes differ: {a.shape} and {b.shape}", field="mask.size")
     box_a, box_b = _bounds(a), _bounds(b)
     result = np.zeros(a.shape, dtype=bool)
     if box_a is None and box_b is None:
@@ -75,10 +80,10 @@ def morph_masks(a: BoolArray, b: BoolArray, t: float) -> BoolArray:
     return result
 
 
-Box = tuple[int, int, int, int]
+Bounds = tuple[int, int, int, int]
 
 
-def _bounds(mask: BoolArray) -> Box | None:
+def _bounds(mask: BoolArray) -> Bounds | None:
     """``(top, left, bottom, right)`` of the set pixels, exclusive ends; ``None`` when empty."""
     rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size == 0:
@@ -86,7 +91,7 @@ def _bounds(mask: BoolArray) -> Box | None:
     return int(rows[0]), int(columns[0]), int(rows[-1]) + 1, int(columns[-1]) + 1
 
 
-def _moved(box: Box | None, by: IntArray) -> Box | None:
+def _moved(box: Bounds | None, by: IntArray) -> Bounds | None:
     if box is None:
         return None
     return box[0] + int(by[0]), box[1] + int(by[1]), box[2] + int(by[0]), box[3] + int(by[1])

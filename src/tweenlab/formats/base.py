@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from tweenlab.core.annotations import AnnotationSet
 from tweenlab.core.shapes import ShapeKind
-from tweenlab.core.track import Track, TrackState
+from tweenlab.core.track import Keyframe, Track, TrackState
 from tweenlab.errors import UsageError
 
 __all__ = [
@@ -31,9 +31,9 @@ __all__ = [
     "ExportedFrame",
     "FormatModule",
     "FrameImages",
+    "TrackRows",
     "atomic_dir",
     "frame_name",
-    "TrackRows",
     "plan_export",
     "track_rows",
     "visible_states",
@@ -116,8 +116,17 @@ class ExportPlan:
 
     def provenance(self, video: str) -> list[dict[str, Any]]:
         """One record per exported frame: subset, name, video, frame, pts, seconds."""
-        return [{"subset": f.subset, "name": f.name, "video": video, "frame": f.frame,
-                 "pts": f.pts, "seconds": f.seconds} for f in self.frames]
+        return [
+            {
+                "subset": f.subset,
+                "name": f.name,
+                "video": video,
+                "frame": f.frame,
+                "pts": f.pts,
+                "seconds": f.seconds,
+            }
+            for f in self.frames
+        ]
 
 
 def frame_name(frame: int) -> str:
@@ -153,8 +162,9 @@ def _chosen_frames(annotations: AnnotationSet, options: ExportOptions) -> list[i
     if options.frames == "every":
         return list(range(0, count, options.step))
     if options.frames == "keyframes":
-        keys = {f for t in annotations.tracks.values() for f, k in t.keyframes.items()
-                if not k.outside}
+        keys = {
+            f for t in annotations.tracks.values() for f, k in t.keyframes.items() if not k.outside
+        }
         return sorted(keys)
     visible: set[int] = set()
     for track in annotations.tracks.values():
@@ -165,11 +175,14 @@ def _chosen_frames(annotations: AnnotationSet, options: ExportOptions) -> list[i
 def _subsets(frames: Sequence[int], count: int, options: ExportOptions) -> Callable[[int], str]:
     if options.split is None:
         return lambda frame: options.subset
-    starts = sorted({0, *options.scene_starts}) if options.scene_starts else [
-        round(i * count / options.split_blocks) for i in range(options.split_blocks)
-    ]
-    weights = np.bincount(np.searchsorted(starts, frames, side="right") - 1,
-                          minlength=len(starts)).astype(float)
+    starts = (
+        sorted({0, *options.scene_starts})
+        if options.scene_starts
+        else [round(i * count / options.split_blocks) for i in range(options.split_blocks)]
+    )
+    weights = np.bincount(
+        np.searchsorted(starts, frames, side="right") - 1, minlength=len(starts)
+    ).astype(float)
     assignment = _assign_scenes(weights, options.split)
     return lambda frame: SUBSETS[assignment[int(np.searchsorted(starts, frame, side="right")) - 1]]
 
@@ -211,6 +224,12 @@ class TrackRows:
     frames: npt.NDArray[np.int64]
     keyframe: npt.NDArray[np.bool_]
     boxes: npt.NDArray[np.float64] | None
+    held: npt.NDArray[np.int64]
+
+    def in_force(self) -> list[Keyframe]:
+        """For each row, the keyframe whose flags and frame attributes hold there."""
+        keyframes = list(self.track.keyframes.values())
+        return [keyframes[i] for i in self.held.tolist()]
 
     def states(self) -> Iterator[TrackState]:
         """The full state on each frame (shapes interpolated one by one: slower than boxes)."""
@@ -230,7 +249,8 @@ def track_rows(annotations: AnnotationSet, frames: Sequence[int]) -> Iterator[Tr
             shown, boxes = wanted[visible], boxes[visible]
         else:
             shown, boxes = wanted[track.visible_at(wanted)], None
-        yield TrackRows(track, shown, np.isin(shown, keys), boxes)
+        held = np.searchsorted(keys, shown, side="right") - 1
+        yield TrackRows(track, shown, np.isin(shown, keys), boxes, held)
 
 
 class FrameImages(Protocol):
@@ -275,8 +295,35 @@ def atomic_dir(target: Path) -> Iterator[Path]:
         raise
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as UTF-8 JSON (compact separators for big files)."""
+def write_json(path: Path, data: Any, *, stream: dict[str, Iterable[Any]] | None = None) -> None:
+    """Write ``data`` as compact UTF-8 JSON, with the C encoder.
+
+    ``stream`` maps extra top-level keys to iterables of items that are encoded and written in
+    batches, so a list of a million annotations is never held as one string (nor, if the
+    iterable is a generator, as a million dicts).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
     with path.open("w", encoding="utf-8") as handle:
-        json.dump(data, handle, separators=(",", ":"), ensure_ascii=False)
+        head = encode(data)
+        if not stream:
+            handle.write(head)
+            return
+        handle.write(head[:-1] + ("," if len(head) > 2 else ""))
+        for number, (key, items) in enumerate(stream.items()):
+            handle.write(("," if number else "") + encode(key) + ":[")
+            for index, batch in enumerate(_batches(items, 4096)):
+                handle.write(("," if index else "") + encode(batch)[1:-1])
+            handle.write("]")
+        handle.write("}")
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

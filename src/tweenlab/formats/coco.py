@@ -46,7 +46,7 @@ import itertools
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,7 +65,8 @@ from tweenlab.formats.base import (
     ExportPlan,
     FormatModule,
     FrameImages,
-    visible_states,
+    TrackRows,
+    track_rows,
     write_json,
 )
 from tweenlab.formats.native import JsonNode, read_json
@@ -198,17 +199,20 @@ def export(
                 for i, name in enumerate(annotations.schema.names)
             ],
             "images": [],
-            "annotations": [],
         }
+        image_of: dict[int, int] = {}
         for frame in frames:
-            image_id = next(image_ids)
-            document["images"].append(_image(annotations.video, frame, image_id, options))
-            for track_id, state in visible_states(annotations, frame.frame):
-                track = annotations.tracks[track_id]
-                entry = _annotation(annotations.schema, track, state, image_id)
-                if entry is not None:
-                    document["annotations"].append({"id": next(annotation_ids), **entry})
-        write_json(folder / "annotations" / f"instances_{subset}.json", document)
+            image_of[frame.frame] = next(image_ids)
+            document["images"].append(
+                _image(annotations.video, frame, image_of[frame.frame], options)
+            )
+        entries = (
+            {"id": next(annotation_ids), **entry}
+            for rows in track_rows(annotations, [f.frame for f in frames])
+            for entry in _annotations(annotations.schema, rows, image_of)
+        )
+        target = folder / "annotations" / f"instances_{subset}.json"
+        write_json(target, document, stream={"annotations": entries})
         write_images(images, options, folder / "images" / subset, frames)
 
 
@@ -221,6 +225,44 @@ def _image(video: VideoRef, frame: ExportedFrame, image_id: int, options: Export
         "frame_index": frame.frame,
         "video": video.name,
     }
+
+
+def _annotations(schema: Schema, rows: TrackRows, image_of: dict[int, int]) -> Iterator[Any]:
+    """The track's annotations on the exported frames; boxes straight from the arrays."""
+    track = rows.track
+    if rows.boxes is None:
+        for state in rows.states():
+            entry = _annotation(schema, track, state, image_of[state.frame])
+            if entry is not None:
+                yield entry
+        return
+    category = schema.index(track.label) + 1
+    held = rows.in_force()
+    keyframes, frames = rows.keyframe.tolist(), rows.frames.tolist()
+    for i, values in enumerate(rows.boxes.tolist()):
+        if values[2] <= 0 or values[3] <= 0:
+            continue
+        keyframe = held[i]
+        attributes = {
+            **track.attributes,
+            **keyframe.attributes,
+            "track_id": track.id,
+            "keyframe": keyframes[i],
+            "occluded": keyframe.occluded,
+        }
+        bbox = values[:4]
+        if values[4]:
+            attributes["rotation"] = values[4]
+            bbox = list(Box(*values).bbox())
+        yield {
+            "image_id": image_of[frames[i]],
+            "category_id": category,
+            "segmentation": [],
+            "area": bbox[2] * bbox[3],
+            "bbox": bbox,
+            "iscrowd": 0,
+            "attributes": attributes,
+        }
 
 
 def _annotation(schema: Schema, track: Track, state: TrackState, image_id: int) -> Any:

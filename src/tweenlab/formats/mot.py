@@ -397,9 +397,14 @@ def _schema(
 ) -> Schema:
     if given is not None:
         for track_id, name in names.items():
+            line = table.rows[track_id][0].line
             if name not in given.names:
                 raise FormatError(path, f"label {name!r} is not in the schema {given.names}",
-                                  line=table.rows[track_id][0].line, field="class")
+                                  line=line, field="class")
+            try:
+                given.check_kind(name, ShapeKind.BOX)
+            except AnnotationError as error:
+                raise FormatError(path, error.detail, line=line, field="class") from None
         base = given
     else:
         used = labels if labels is not None else [n for n in MOT_CLASSES if n in names.values()]

@@ -170,11 +170,9 @@ def data_yaml(names: Sequence[str], subsets: Sequence[str]) -> str:
     splits.setdefault("val", splits["train"])  # Ultralytics requires val
     lines = ["# Ultralytics dataset written by tweenlab; no 'path:': folders are relative to here"]
     for key in SPLITS:
-        if key in splits:
-            folders = [json.dumps(f) for f in splits[key]]
-            lines.append(
-                f"{key}: {folders[0] if len(folders) == 1 else '[' + ', '.join(folders) + ']'}"
-            )
+        if key in splits:  # JSON strings and lists are YAML flow scalars and sequences
+            folders = splits[key]
+            lines.append(f"{key}: {json.dumps(folders[0] if len(folders) == 1 else folders)}")
     lines.append("names:")
     lines.extend(f"  {i}: {json.dumps(name)}" for i, name in enumerate(names))
     return "\n".join(lines) + "\n"
