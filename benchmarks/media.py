@@ -444,6 +444,7 @@ def peak_rss_mb() -> float:
 
     Not ``ru_maxrss``: Linux carries the parent's peak over ``fork`` + ``exec`` into the
     child's ``ru_maxrss``, so a child started by a big parent would report the parent's peak.
+    The kernel updates VmHWM lazily, so it can miss a brief peak by a megabyte or so.
     """
     return _proc_status_mb("VmHWM:")
 

@@ -103,7 +103,12 @@ def export_annotations(
     images: VideoFrameImages | None = None
     timing = None
     if video is not None:
-        index = video_ref(video, settings)[1]
+        ref, index = video_ref(video, settings)
+        if ref.frame_count != annotations.video.frame_count:
+            raise UsageError(
+                f"--video {video} has {ref.frame_count} frames, the annotations are of a video "
+                f"with {annotations.video.frame_count} ({annotations.video.name})"
+            )
         images = VideoFrameImages(video, index)
         timing = images.timing
     plan = plan_export(annotations, options, timing=timing)
