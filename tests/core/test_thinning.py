@@ -14,8 +14,9 @@ from tweenlab.errors import AnnotationError
 FloatArray = npt.NDArray[np.float64]
 
 
-def _reproduced(frames: npt.NDArray[np.int64], boxes: FloatArray, kept: npt.NDArray[np.int64]
-                ) -> FloatArray:
+def _reproduced(
+    frames: npt.NDArray[np.int64], boxes: FloatArray, kept: npt.NDArray[np.int64]
+) -> FloatArray:
     """IoU of each given box with the one the core's interpolation puts there."""
     full = np.concatenate([boxes, np.zeros((len(boxes), 5 - boxes.shape[1]))], axis=1)
     predicted = interpolate_boxes(frames[kept], full[kept], frames)
@@ -53,8 +54,9 @@ IOU_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("a", "b", "expected"), [c[1:] for c in IOU_CASES],
-                         ids=[c[0] for c in IOU_CASES])
+@pytest.mark.parametrize(
+    ("a", "b", "expected"), [c[1:] for c in IOU_CASES], ids=[c[0] for c in IOU_CASES]
+)
 def test_box_iou(a: list[float], b: list[float], expected: float) -> None:
     assert float(box_iou(a, b)) == pytest.approx(expected, abs=1e-9)
     assert float(box_iou(b, a)) == pytest.approx(expected, abs=1e-9)
@@ -84,8 +86,9 @@ def test_a_straight_line_needs_two_keyframes(count: int, rotation: bool) -> None
 
 def test_spinning_needs_a_keyframe_every_half_turn() -> None:
     frames = np.arange(100, dtype=np.int64)
-    boxes = np.stack([frames * 0.0, frames * 0.0, frames * 0 + 40.0, frames * 0 + 10.0,
-                      frames * 5.0], axis=1)  # 495 degrees in all
+    boxes = np.stack(
+        [frames * 0.0, frames * 0.0, frames * 0 + 40.0, frames * 0 + 10.0, frames * 5.0], axis=1
+    )  # 495 degrees in all
     kept = thin_boxes(frames, boxes)
     assert len(kept) >= 3 and (np.diff(frames[kept]) * 5 < 180).all()
     assert _reproduced(frames, boxes, kept).min() >= 0.95 - 1e-9
@@ -104,8 +107,13 @@ def test_a_piecewise_track_thins_to_its_corners() -> None:
     assert thin_boxes(frames, boxes, min_iou=0.9).tolist() == [0, 30, 70, 100]
 
 
-NOISE = [("walk_0.95", 0, 0.95), ("walk_0.8", 1, 0.8), ("walk_0.99", 2, 0.99),
-         ("walk_0.5", 3, 0.5), ("walk_1.0", 4, 1.0)]
+NOISE = [
+    ("walk_0.95", 0, 0.95),
+    ("walk_0.8", 1, 0.8),
+    ("walk_0.99", 2, 0.99),
+    ("walk_0.5", 3, 0.5),
+    ("walk_1.0", 4, 1.0),
+]
 
 
 @pytest.mark.parametrize(("seed", "min_iou"), [c[1:] for c in NOISE], ids=[c[0] for c in NOISE])
@@ -142,8 +150,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("frames", "boxes", "message"), [c[1:] for c in BAD],
-                         ids=[c[0] for c in BAD])
+@pytest.mark.parametrize(
+    ("frames", "boxes", "message"), [c[1:] for c in BAD], ids=[c[0] for c in BAD]
+)
 def test_bad_input_is_refused(frames: list[int], boxes: FloatArray, message: str) -> None:
     with pytest.raises(AnnotationError, match=message):
         thin_boxes(np.array(frames), boxes)
@@ -193,12 +202,19 @@ def test_thin_track_reproduces_every_frame() -> None:
         old, new = track.at(frame), thinned.at(frame)
         assert old is not None and new is not None
         assert (old.outside, old.occluded, dict(old.attributes)) == (
-            new.outside, new.occluded, dict(new.attributes))
+            new.outside,
+            new.occluded,
+            dict(new.attributes),
+        )
 
 
 def test_thin_track_of_sparse_keyframes_keeps_what_it_needs() -> None:
-    keys = {0: Keyframe(Box(0, 0, 10, 10)), 10: Keyframe(Box(10, 0, 10, 10)),
-            20: Keyframe(Box(20, 0, 10, 10)), 30: Keyframe(Box(20, 30, 10, 10))}
+    keys = {
+        0: Keyframe(Box(0, 0, 10, 10)),
+        10: Keyframe(Box(10, 0, 10, 10)),
+        20: Keyframe(Box(20, 0, 10, 10)),
+        30: Keyframe(Box(20, 30, 10, 10)),
+    }
     thinned = thin_track(Track(1, "car", keys))
     assert thinned.frames == (0, 20, 30)
 

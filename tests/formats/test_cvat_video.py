@@ -36,8 +36,13 @@ SETS: dict[str, Callable[[], AnnotationSet]] = {
 }
 STEPS = [1, 3]
 # datumaro 1.13 skips <cuboid>; mask tracks are not written unless masks=True
-DATUMARO_KINDS = {ShapeKind.BOX, ShapeKind.POLYGON, ShapeKind.POLYLINE, ShapeKind.POINTS,
-                  ShapeKind.SKELETON}
+DATUMARO_KINDS = {
+    ShapeKind.BOX,
+    ShapeKind.POLYGON,
+    ShapeKind.POLYLINE,
+    ShapeKind.POINTS,
+    ShapeKind.SKELETON,
+}
 
 
 def _options(step: int) -> ExportOptions:
@@ -70,15 +75,15 @@ def _datumaro(folder: Path) -> dict[tuple[int, int], dict[str, Any]]:
             attributes = dict(annotation.attributes)
             key = (item.attributes["frame"], attributes.pop("track_id"))
             assert key not in found, f"two shapes of one track on one frame: {key}"
-            found[key] = {"label": labels[annotation.label].name, "numbers": numbers,
-                          **attributes}
+            found[key] = {"label": labels[annotation.label].name, "numbers": numbers, **attributes}
     return found
 
 
 @pytest.mark.parametrize("step", STEPS, ids=[f"step{s}" for s in STEPS])
 @pytest.mark.parametrize("build", SETS.values(), ids=SETS.keys())
-def test_datumaro_reads_visible_states(build: Callable[[], AnnotationSet], step: int,
-                                       tmp_path: Path) -> None:
+def test_datumaro_reads_visible_states(
+    build: Callable[[], AnnotationSet], step: int, tmp_path: Path
+) -> None:
     annotations = build()
     export_with(cvat_video.FORMAT, annotations, tmp_path, _options(step))
     found = _datumaro(tmp_path)
@@ -96,7 +101,10 @@ def test_datumaro_reads_visible_states(build: Callable[[], AnnotationSet], step:
                 assert state is not None
                 read = found[key]
                 assert (read["label"], read["outside"], read["occluded"]) == (
-                    track.label, False, state.occluded)
+                    track.label,
+                    False,
+                    state.occluded,
+                )
                 assert read["numbers"] == pytest.approx(_geometry(state), abs=6e-3)
                 # with a step, the grid frames around an off-grid keyframe are keyframes too
                 must = state.keyframe or not previous_visible
@@ -108,21 +116,26 @@ def test_datumaro_reads_visible_states(build: Callable[[], AnnotationSet], step:
             previous_visible = visible
     outside = {key for key, read in found.items() if read["outside"]}
     assert outside == expected_outside
-    assert {key[1] for key in found} == {t.id - 1 for t in _on_grid(annotations, step)
-                                         if t.kind in DATUMARO_KINDS}
+    assert {key[1] for key in found} == {
+        t.id - 1 for t in _on_grid(annotations, step) if t.kind in DATUMARO_KINDS
+    }
 
 
 def _on_grid(annotations: AnnotationSet, step: int) -> list[Track]:
     """The tracks visible on some frame of the task's grid (the others are not written)."""
     grid = range(0, annotations.video.frame_count, step)
-    return [t for t in annotations.tracks.values()
-            if any(s is not None and not s.outside for s in map(t.at, grid))]
+    return [
+        t
+        for t in annotations.tracks.values()
+        if any(s is not None and not s.outside for s in map(t.at, grid))
+    ]
 
 
 @pytest.mark.parametrize("step", STEPS, ids=[f"step{s}" for s in STEPS])
 @pytest.mark.parametrize("build", SETS.values(), ids=SETS.keys())
-def test_validator_accepts_it(build: Callable[[], AnnotationSet], step: int,
-                              tmp_path: Path) -> None:
+def test_validator_accepts_it(
+    build: Callable[[], AnnotationSet], step: int, tmp_path: Path
+) -> None:
     export_with(cvat_video.FORMAT, build(), tmp_path / "out", _options(step))
     summary = run_validator("cvat_video", tmp_path / "out")
     assert summary["cvat_sparse_gaps"] == 0
@@ -131,8 +144,10 @@ def test_validator_accepts_it(build: Callable[[], AnnotationSet], step: int,
 
 def _filled(annotations: AnnotationSet, track: Track, state: TrackState) -> dict[str, Any]:
     label = annotations.schema.label(track.label)
-    return {**label.check_attributes(track.attributes, per_frame=False),
-            **label.check_attributes(state.attributes, per_frame=True)}
+    return {
+        **label.check_attributes(track.attributes, per_frame=False),
+        **label.check_attributes(state.attributes, per_frame=True),
+    }
 
 
 def _same_shape(before: TrackState, after: TrackState) -> None:
@@ -157,7 +172,8 @@ def test_round_trip(build: Callable[[], AnnotationSet], step: int, tmp_path: Pat
     assert loaded.video.frame_count == (VIDEO.frame_count - 1) // step * step + 1
     assert loaded.schema.names == annotations.schema.names
     assert [label.attributes for label in loaded.schema.labels] == [
-        label.attributes for label in annotations.schema.labels]
+        label.attributes for label in annotations.schema.labels
+    ]
     assert sorted(loaded.tracks) == [t.id for t in _on_grid(annotations, step)]
     for track_id, again in loaded.tracks.items():
         track = annotations.tracks[track_id]
@@ -193,8 +209,9 @@ def test_mask_rle_is_what_datumaro_decodes(tmp_path: Path) -> None:
         frame = int(element.get("frame", ""))
         state = annotations.tracks[4].at(frame)
         assert state is not None and isinstance(state.shape, Mask)
-        left, top, width, height = (int(element.get(k, "")) for k in ("left", "top", "width",
-                                                                      "height"))
+        left, top, width, height = (
+            int(element.get(k, "")) for k in ("left", "top", "width", "height")
+        )
         counts = np.array([int(v) for v in element.get("rle", "").split(",")], dtype=np.uint32)
         # datumaro's CVAT reader: RLE of a (W, H) array, transposed (cvat/base.py _gen_mask);
         # pycocotools under numpy 2 warns about __array__'s copy keyword there
@@ -211,18 +228,23 @@ def test_mask_rle_is_what_datumaro_decodes(tmp_path: Path) -> None:
 
 def test_images_are_png_at_the_planned_frames(tmp_path: Path) -> None:
     images = SolidFrames()
-    plan = export_with(cvat_video.FORMAT, box_annotations(), tmp_path,
-                       ExportOptions(frames="every", step=4, images="jpg"), images)
+    plan = export_with(
+        cvat_video.FORMAT,
+        box_annotations(),
+        tmp_path,
+        ExportOptions(frames="every", step=4, images="jpg"),
+        images,
+    )
     frames = [f.frame for f in plan.frames]
     assert frames == list(range(0, VIDEO.frame_count, 4))
-    assert images.calls == [(frames, [tmp_path / "images" / f"frame_{f:06d}.png"
-                                      for f in frames])]
+    assert images.calls == [(frames, [tmp_path / "images" / f"frame_{f:06d}.png" for f in frames])]
     dataset = dm.Dataset.import_from(str(tmp_path), "cvat")
     assert all(item.media.has_data for item in dataset)
 
 
-@pytest.mark.parametrize("sample", ["datumaro_for_video", "cvat_docs_xml_format_example",
-                                    "cvat_semantics_dense"])
+@pytest.mark.parametrize(
+    "sample", ["datumaro_for_video", "cvat_docs_xml_format_example", "cvat_semantics_dense"]
+)
 def test_third_party_samples_load_as_datumaro_reads_them(sample: str) -> None:
     folder = SAMPLES / sample
     if not folder.is_dir():
@@ -253,68 +275,197 @@ BOX = '<box frame="{f}" outside="0" occluded="0" keyframe="1" xtl="1" ytl="2" xb
 GOOD_TRACK = f'<track id="0" label="car">{BOX.format(f=0)}</track>'
 
 BAD_XML = [
-    ("malformed", XML_HEAD + "<track id='0' label='car'><box></track>", 11, "column",
-     "malformed XML"),
+    (
+        "malformed",
+        XML_HEAD + "<track id='0' label='car'><box></track>",
+        11,
+        "column",
+        "malformed XML",
+    ),
     ("truncated", XML_HEAD + GOOD_TRACK, 11, "column", "malformed XML"),
-    ("doctype", '<?xml version="1.0"?>\n<!DOCTYPE annotations [<!ENTITY a "b">]>\n' +
-     XML_HEAD.split("\n", 1)[1] + "</annotations>", 2, "DOCTYPE", "refused"),
-    ("entity_only", '<?xml version="1.0"?>\n\n<!ENTITY a "b">\n<annotations/>', 3, "DOCTYPE",
-     "refused"),
-    ("undefined_entity", XML_HEAD + "<track id='0' label='&x;'/></annotations>", 11, "column",
-     "undefined entity"),
+    (
+        "doctype",
+        '<?xml version="1.0"?>\n<!DOCTYPE annotations [<!ENTITY a "b">]>\n'
+        + XML_HEAD.split("\n", 1)[1]
+        + "</annotations>",
+        2,
+        "DOCTYPE",
+        "refused",
+    ),
+    (
+        "entity_only",
+        '<?xml version="1.0"?>\n\n<!ENTITY a "b">\n<annotations/>',
+        3,
+        "DOCTYPE",
+        "refused",
+    ),
+    (
+        "undefined_entity",
+        XML_HEAD + "<track id='0' label='&x;'/></annotations>",
+        11,
+        "column",
+        "undefined entity",
+    ),
     ("wrong_root", "<dataset><meta/></dataset>", 1, "root", "not <annotations>"),
-    ("no_meta", "<annotations><version>1.1</version></annotations>", "<annotations>", "meta",
-     "no <meta>"),
-    ("track_before_meta", f"<annotations>{GOOD_TRACK}</annotations>", "<track>", "meta",
-     "before <meta>"),
-    ("unknown_label", XML_HEAD + f'<track id="3" label="bus">{BOX.format(f=0)}</track>'
-     "</annotations>", "track id=3", "label", "'bus' is not declared"),
-    ("bad_number", XML_HEAD + '<track id="3" label="car"><box frame="17" xtl="a" ytl="2" '
-     'xbr="5" ybr="6"/></track></annotations>', "track id=3, box frame=17", "xtl",
-     "'a' is not a number"),
-    ("missing_coordinate", XML_HEAD + '<track id="3" label="car"><box frame="1" xtl="1" '
-     'ytl="2" xbr="5"/></track></annotations>', "track id=3, box frame=1", "ybr", "missing"),
-    ("negative_size", XML_HEAD + '<track id="3" label="car"><box frame="1" xtl="9" ytl="2" '
-     'xbr="5" ybr="6"/></track></annotations>', "track id=3, box frame=1", "box", "negative"),
-    ("bad_points", XML_HEAD + '<track id="3" label="car"><polygon frame="1" points="1,2;3" />'
-     "</track></annotations>", "track id=3, polygon frame=1", "points", "x,y;x,y"),
-    ("bad_flag", XML_HEAD + '<track id="3" label="car"><box frame="1" outside="yes" xtl="1" '
-     'ytl="2" xbr="5" ybr="6"/></track></annotations>', "track id=3, box frame=1", "outside",
-     "not 0 or 1"),
-    ("frame_beyond", XML_HEAD + f'<track id="3" label="car">{BOX.format(f=10)}</track>'
-     "</annotations>", "track id=3, box frame=10", "frame", "beyond the video's 10 frames"),
-    ("frames_out_of_order", XML_HEAD + f'<track id="3" label="car">{BOX.format(f=4)}'
-     f"{BOX.format(f=4)}</track></annotations>", "track id=3, box frame=4", "frame",
-     "frame order"),
-    ("unknown_attribute", XML_HEAD + '<track id="3" label="car"><box frame="1" xtl="1" ytl="2" '
-     'xbr="5" ybr="6"><attribute name="speed">3</attribute></box></track></annotations>',
-     "track id=3, box frame=1", "attribute 'speed'", "no attribute 'speed'"),
-    ("bad_attribute_value", XML_HEAD + '<track id="3" label="car"><box frame="1" xtl="1" '
-     'ytl="2" xbr="5" ybr="6"><attribute name="colour">green</attribute></box></track>'
-     "</annotations>", "track id=3, box frame=1", "attribute 'colour'", "'green' is not one of"),
-    ("track_attribute_changes", XML_HEAD + '<track id="3" label="car"><box frame="1" xtl="1" '
-     'ytl="2" xbr="5" ybr="6"><attribute name="colour">red</attribute></box><box frame="2" '
-     'xtl="1" ytl="2" xbr="5" ybr="6"><attribute name="colour">blue</attribute></box></track>'
-     "</annotations>", "track id=3, box frame=2", "attribute 'colour'", "changes"),
-    ("repeated_track", XML_HEAD + GOOD_TRACK + GOOD_TRACK + "</annotations>", "track id=0", "id",
-     "repeats"),
-    ("empty_track", XML_HEAD + '<track id="0" label="car"></track></annotations>', "track id=0",
-     "shapes", "no shapes"),
-    ("images_mode", XML_HEAD + '<image id="0" name="a.png"></image></annotations>', "<image>",
-     "image", "CVAT for images"),
-    ("skeleton", XML_HEAD + '<track id="0" label="car"><skeleton frame="0"/></track>'
-     "</annotations>", "<skeleton>", "skeleton", "skeleton tracks"),
-    ("mixed_kinds", XML_HEAD + f'<track id="0" label="car">{BOX.format(f=0)}<polygon frame="1" '
-     'points="1,2;3,4;5,5"/></track></annotations>', "track id=0", "track 1", "mixes"),
-    ("bad_input_type", XML_HEAD.replace("select", "slider") + "</annotations>",
-     "<labels> label 'car'", "attribute 'colour'", "unknown input_type"),
-    ("bad_stop_frame", XML_HEAD.replace("<stop_frame>9", "<stop_frame>x") + "</annotations>",
-     "<meta><task>", "stop_frame", "not a whole number"),
+    (
+        "no_meta",
+        "<annotations><version>1.1</version></annotations>",
+        "<annotations>",
+        "meta",
+        "no <meta>",
+    ),
+    (
+        "track_before_meta",
+        f"<annotations>{GOOD_TRACK}</annotations>",
+        "<track>",
+        "meta",
+        "before <meta>",
+    ),
+    (
+        "unknown_label",
+        XML_HEAD + f'<track id="3" label="bus">{BOX.format(f=0)}</track></annotations>',
+        "track id=3",
+        "label",
+        "'bus' is not declared",
+    ),
+    (
+        "bad_number",
+        XML_HEAD + '<track id="3" label="car"><box frame="17" xtl="a" ytl="2" '
+        'xbr="5" ybr="6"/></track></annotations>',
+        "track id=3, box frame=17",
+        "xtl",
+        "'a' is not a number",
+    ),
+    (
+        "missing_coordinate",
+        XML_HEAD + '<track id="3" label="car"><box frame="1" xtl="1" '
+        'ytl="2" xbr="5"/></track></annotations>',
+        "track id=3, box frame=1",
+        "ybr",
+        "missing",
+    ),
+    (
+        "negative_size",
+        XML_HEAD + '<track id="3" label="car"><box frame="1" xtl="9" ytl="2" '
+        'xbr="5" ybr="6"/></track></annotations>',
+        "track id=3, box frame=1",
+        "box",
+        "negative",
+    ),
+    (
+        "bad_points",
+        XML_HEAD + '<track id="3" label="car"><polygon frame="1" points="1,2;3" />'
+        "</track></annotations>",
+        "track id=3, polygon frame=1",
+        "points",
+        "x,y;x,y",
+    ),
+    (
+        "bad_flag",
+        XML_HEAD + '<track id="3" label="car"><box frame="1" outside="yes" xtl="1" '
+        'ytl="2" xbr="5" ybr="6"/></track></annotations>',
+        "track id=3, box frame=1",
+        "outside",
+        "not 0 or 1",
+    ),
+    (
+        "frame_beyond",
+        XML_HEAD + f'<track id="3" label="car">{BOX.format(f=10)}</track></annotations>',
+        "track id=3, box frame=10",
+        "frame",
+        "beyond the video's 10 frames",
+    ),
+    (
+        "frames_out_of_order",
+        XML_HEAD + f'<track id="3" label="car">{BOX.format(f=4)}'
+        f"{BOX.format(f=4)}</track></annotations>",
+        "track id=3, box frame=4",
+        "frame",
+        "frame order",
+    ),
+    (
+        "unknown_attribute",
+        XML_HEAD + '<track id="3" label="car"><box frame="1" xtl="1" ytl="2" '
+        'xbr="5" ybr="6"><attribute name="speed">3</attribute></box></track></annotations>',
+        "track id=3, box frame=1",
+        "attribute 'speed'",
+        "no attribute 'speed'",
+    ),
+    (
+        "bad_attribute_value",
+        XML_HEAD + '<track id="3" label="car"><box frame="1" xtl="1" '
+        'ytl="2" xbr="5" ybr="6"><attribute name="colour">green</attribute></box></track>'
+        "</annotations>",
+        "track id=3, box frame=1",
+        "attribute 'colour'",
+        "'green' is not one of",
+    ),
+    (
+        "track_attribute_changes",
+        XML_HEAD + '<track id="3" label="car"><box frame="1" xtl="1" '
+        'ytl="2" xbr="5" ybr="6"><attribute name="colour">red</attribute></box><box frame="2" '
+        'xtl="1" ytl="2" xbr="5" ybr="6"><attribute name="colour">blue</attribute></box></track>'
+        "</annotations>",
+        "track id=3, box frame=2",
+        "attribute 'colour'",
+        "changes",
+    ),
+    (
+        "repeated_track",
+        XML_HEAD + GOOD_TRACK + GOOD_TRACK + "</annotations>",
+        "track id=0",
+        "id",
+        "repeats",
+    ),
+    (
+        "empty_track",
+        XML_HEAD + '<track id="0" label="car"></track></annotations>',
+        "track id=0",
+        "shapes",
+        "no shapes",
+    ),
+    (
+        "images_mode",
+        XML_HEAD + '<image id="0" name="a.png"></image></annotations>',
+        "<image>",
+        "image",
+        "CVAT for images",
+    ),
+    (
+        "skeleton",
+        XML_HEAD + '<track id="0" label="car"><skeleton frame="0"/></track></annotations>',
+        "<skeleton>",
+        "skeleton",
+        "skeleton tracks",
+    ),
+    (
+        "mixed_kinds",
+        XML_HEAD + f'<track id="0" label="car">{BOX.format(f=0)}<polygon frame="1" '
+        'points="1,2;3,4;5,5"/></track></annotations>',
+        "track id=0",
+        "track 1",
+        "mixes",
+    ),
+    (
+        "bad_input_type",
+        XML_HEAD.replace("select", "slider") + "</annotations>",
+        "<labels> label 'car'",
+        "attribute 'colour'",
+        "unknown input_type",
+    ),
+    (
+        "bad_stop_frame",
+        XML_HEAD.replace("<stop_frame>9", "<stop_frame>x") + "</annotations>",
+        "<meta><task>",
+        "stop_frame",
+        "not a whole number",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("text", "line", "field", "message"), [c[1:] for c in BAD_XML],
-                         ids=[c[0] for c in BAD_XML])
+@pytest.mark.parametrize(
+    ("text", "line", "field", "message"), [c[1:] for c in BAD_XML], ids=[c[0] for c in BAD_XML]
+)
 def test_malformed_files_name_line_or_element_and_field(
     text: str, line: int | str, field: str, message: str, tmp_path: Path
 ) -> None:
@@ -339,9 +490,12 @@ def test_a_given_schema_must_know_every_label(tmp_path: Path) -> None:
 def test_interpolated_shapes_are_dropped_but_spans_start_with_a_keyframe(tmp_path: Path) -> None:
     shapes = "".join(
         f'<box frame="{f}" outside="{int(f == 3)}" occluded="0" keyframe="{int(f in (0, 2))}" '
-        f'xtl="{f}" ytl="0" xbr="{f + 4}" ybr="4"/>' for f in (0, 1, 2, 3, 5, 6))
+        f'xtl="{f}" ytl="0" xbr="{f + 4}" ybr="4"/>'
+        for f in (0, 1, 2, 3, 5, 6)
+    )
     (tmp_path / "annotations.xml").write_text(
-        XML_HEAD + f'<track id="0" label="car">{shapes}</track></annotations>')
+        XML_HEAD + f'<track id="0" label="car">{shapes}</track></annotations>'
+    )
     track = cvat_video.load(tmp_path).tracks[1]
     assert track.frames == (0, 2, 3, 5)
     assert [track.keyframes[f].outside for f in track.frames] == [False, False, True, False]
@@ -351,23 +505,29 @@ def test_interpolated_shapes_are_dropped_but_spans_start_with_a_keyframe(tmp_pat
 def test_an_outside_shape_past_the_end_is_ignored(tmp_path: Path) -> None:
     closing = '<box frame="10" outside="1" keyframe="1" xtl="1" ytl="2" xbr="5" ybr="6"/>'
     (tmp_path / "annotations.xml").write_text(
-        XML_HEAD + f'<track id="0" label="car">{BOX.format(f=9)}{closing}</track>'
-        "</annotations>")
+        XML_HEAD + f'<track id="0" label="car">{BOX.format(f=9)}{closing}</track></annotations>'
+    )
     assert cvat_video.load(tmp_path).tracks[1].frames == (9,)
 
 
 DETECT = [
     ("folder", "annotations.xml", ".", XML_HEAD + "</annotations>", True),
     ("file", "annotations.xml", "annotations.xml", XML_HEAD + "</annotations>", True),
-    ("images_mode", "annotations.xml", ".", "<annotations><meta><task><mode>annotation</mode>"
-     "</task></meta></annotations>", False),
+    (
+        "images_mode",
+        "annotations.xml",
+        ".",
+        "<annotations><meta><task><mode>annotation</mode></task></meta></annotations>",
+        False,
+    ),
     ("other_xml", "annotations.xml", ".", "<dataset/>", False),
     ("mot", "gt/gt.txt", ".", "1,1,1,1,5,5,1,1,1\n", False),
 ]
 
 
-@pytest.mark.parametrize(("name", "target", "text", "expected"), [c[1:] for c in DETECT],
-                         ids=[c[0] for c in DETECT])
+@pytest.mark.parametrize(
+    ("name", "target", "text", "expected"), [c[1:] for c in DETECT], ids=[c[0] for c in DETECT]
+)
 def test_detect(name: str, target: str, text: str, expected: bool, tmp_path: Path) -> None:
     (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / name).write_text(text)

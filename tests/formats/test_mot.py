@@ -176,8 +176,10 @@ def _compare(original: AnnotationSet, loaded: AnnotationSet, *, min_iou: float |
     """Same tracks, labels, visibility and occlusion on every frame; boxes equal within
     0.001 px (``min_iou=None``) or at IoU >= ``min_iou``. Tracks whose bounds are empty on
     every frame (a skeleton with one visible column of points) have no row, so no track."""
-    plan = ExportPlan(tuple(ExportedFrame(f, "default", "") for f in
-                            range(original.video.frame_count)), ("default",))
+    plan = ExportPlan(
+        tuple(ExportedFrame(f, "default", "") for f in range(original.video.frame_count)),
+        ("default",),
+    )
     written = {e.track_id for e in expected_objects(original, plan, ALL_KINDS)}
     assert sorted(loaded.tracks) == sorted(written)
     for track_id in written:
@@ -388,8 +390,9 @@ DETECT = [
 ]
 
 
-@pytest.mark.parametrize(("name", "target", "text", "expected"), [c[1:] for c in DETECT],
-                         ids=[c[0] for c in DETECT])
+@pytest.mark.parametrize(
+    ("name", "target", "text", "expected"), [c[1:] for c in DETECT], ids=[c[0] for c in DETECT]
+)
 def test_detect(name: str, target: str, text: str, expected: bool, tmp_path: Path) -> None:
     (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / name).write_text(text)

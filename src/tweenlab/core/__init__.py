@@ -4,6 +4,22 @@ Nothing here imports av, torch, cv2, fastapi or sqlalchemy (an import-linter con
 """
 
 from tweenlab.core.annotations import AnnotationSet, ClipClass, Event, FrameTag, VideoRef
+from tweenlab.core.edits import (
+    AddTrack,
+    ChangeLabel,
+    DeleteFrame,
+    DeleteFromHere,
+    DeleteTrack,
+    Edit,
+    MergeTracks,
+    RemoveKeyframe,
+    SetKeyframe,
+    SetOccluded,
+    SetOutside,
+    SplitTrack,
+)
+from tweenlab.core.interpolation import interpolate, interpolate_boxes, register_interpolator
+from tweenlab.core.journal import Journal, JournalEntry, edit_from_json, edit_to_json
 from tweenlab.core.rle import Rle
 from tweenlab.core.schema import AttributeKind, AttributeSpec, AttributeValue, LabelSpec, Schema
 from tweenlab.core.shapes import (
@@ -18,6 +34,7 @@ from tweenlab.core.shapes import (
     Skeleton,
     shape_from_json,
 )
+from tweenlab.core.thinning import box_iou, thin_boxes, thin_track
 from tweenlab.core.time import (
     FrameSelection,
     parse_frame_list,
@@ -28,33 +45,55 @@ from tweenlab.core.time import (
 from tweenlab.core.track import Keyframe, Track, TrackState
 
 __all__ = [
+    "AddTrack",
     "AnnotationSet",
     "AttributeKind",
     "AttributeSpec",
     "AttributeValue",
     "Box",
+    "ChangeLabel",
     "ClipClass",
     "Cuboid",
+    "DeleteFrame",
+    "DeleteFromHere",
+    "DeleteTrack",
+    "Edit",
     "Event",
     "FrameSelection",
     "FrameTag",
+    "Journal",
+    "JournalEntry",
     "Keyframe",
     "LabelSpec",
     "Mask",
+    "MergeTracks",
     "Points",
     "Polygon",
     "Polyline",
+    "RemoveKeyframe",
     "Rle",
     "Schema",
+    "SetKeyframe",
+    "SetOccluded",
+    "SetOutside",
     "Shape",
     "ShapeKind",
     "Skeleton",
+    "SplitTrack",
     "Track",
     "TrackState",
     "VideoRef",
+    "box_iou",
+    "edit_from_json",
+    "edit_to_json",
+    "interpolate",
+    "interpolate_boxes",
     "parse_frame_list",
     "parse_frame_range",
     "parse_seconds",
     "parse_time_list",
+    "register_interpolator",
     "shape_from_json",
+    "thin_boxes",
+    "thin_track",
 ]

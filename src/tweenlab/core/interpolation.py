@@ -139,7 +139,8 @@ def interpolate_boxes(
     """
     keys, values, wanted = _checked_track(key_frames, key_boxes, frames)
     start = np.array(values.T, order="C")  # a copy, (5, K): one field per row
-    start[4] = (start[4] + 180.0) % 360.0 - 180.0  # as Box does
+    outside = (start[4] < -180.0) | (start[4] >= 180.0)  # wrapped only when out of range,
+    start[4, outside] = (start[4, outside] + 180.0) % 360.0 - 180.0  # as Box does
     steps = np.zeros_like(start)  # per segment; the last keyframe has none: it is held
     steps[:, :-1] = np.diff(start, axis=1)
     steps[4, :-1] = _shortest_turn(start[4, :-1], start[4, 1:])

@@ -37,7 +37,7 @@ _PALETTE = (
 )
 
 
-def _kind(value: object, label: str) -> ShapeKind:
+def _kind(value: str, label: str) -> ShapeKind:
     try:
         return ShapeKind(value)
     except ValueError:

@@ -124,7 +124,8 @@ class Box(Shape):
             raise AnnotationError(f"size must not be negative, got {self.w}x{self.h}", field="box")
         for name, value in zip(("x", "y", "w", "h", "rotation"), values, strict=True):
             object.__setattr__(self, name, float(value))
-        object.__setattr__(self, "rotation", (self.rotation + 180.0) % 360.0 - 180.0)
+        if not -180.0 <= self.rotation < 180.0:  # wrap only when needed: 0.1 stays exactly 0.1
+            object.__setattr__(self, "rotation", (self.rotation + 180.0) % 360.0 - 180.0)
 
     @property
     def array(self) -> Array:

@@ -13,6 +13,7 @@ linear, rotation on the shortest arc. IoU is exact for rotated boxes too (``box_
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +30,7 @@ IntArray = npt.NDArray[np.int64]
 _BAND = 8  # segment lengths tried at once for every anchor (vectorised)
 _TOLERANCE = 1e-9  # float noise allowed below min_iou (IoU of a box with itself is not always 1)
 _UNIT_CORNERS = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
+_NEXT = np.array([1, 2, 3, 0])
 
 
 def box_iou(a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:
@@ -86,9 +88,15 @@ def _corners(boxes: FloatArray, origin: FloatArray) -> tuple[FloatArray, FloatAr
     return local_x * cos - local_y * sin + centre_x, local_x * sin + local_y * cos + centre_y
 
 
-def _edges_inside(
-    p: tuple[FloatArray, FloatArray], q: tuple[FloatArray, FloatArray], *, owner: bool
-) -> FloatArray:
+Edges = tuple[FloatArray, FloatArray, FloatArray, FloatArray]
+
+
+def _edges(x: FloatArray, y: FloatArray) -> Edges:
+    """Start ``x, y`` and direction ``dx, dy`` of a quadrilateral's edges, ``(4, N)`` each."""
+    return x, y, x[_NEXT] - x, y[_NEXT] - y
+
+
+def _edges_inside(p: Edges, q: Edges, *, owner: bool) -> FloatArray:
     """Twice the signed area swept by the parts of ``p``'s edges that lie inside ``q``.
 
     Green's theorem: the boundary of ``p ∩ q`` is made of the pieces of each polygon's edges
@@ -97,10 +105,8 @@ def _edges_inside(
     edge of ``q`` counts once: for the ``owner`` polygon when both run the same way, for both
     (cancelling) when they run opposite ways. Arrays are ``(p edge, q edge, N)``.
     """
-    px, py = p[0][:, None], p[1][:, None]  # (4, 1, N): starts of p's edges
-    dx, dy = np.roll(p[0], -1, axis=0)[:, None] - px, np.roll(p[1], -1, axis=0)[:, None] - py
-    qx, qy = q[0][None], q[1][None]  # (1, 4, N): half-planes of q
-    ex, ey = np.roll(q[0], -1, axis=0)[None] - qx, np.roll(q[1], -1, axis=0)[None] - qy
+    px, py, dx, dy = (v[:, None] for v in p)  # (4, 1, N): p's edges
+    qx, qy, ex, ey = (v[None] for v in q)  # (1, 4, N): q's half-planes
     num = ex * (py - qy) - ey * (px - qx)
     den = ex * dy - ey * dx
     parallel = den == 0
@@ -108,11 +114,9 @@ def _edges_inside(
         bound = -num / np.where(parallel, 1.0, den)
     low = np.maximum(np.max(np.where(den > 0, bound, 0.0), axis=1), 0.0)  # (4, N)
     high = np.minimum(np.min(np.where(den < 0, bound, 1.0), axis=1), 1.0)
-    same_way = ex * dx + ey * dy > 0
-    touching_ok = (num > 0) | ((num == 0) & (~same_way | owner))
-    parallel_out = np.any(parallel & ~touching_ok, axis=1)
-    keep = (high > low) & ~parallel_out
-    px, py, dx, dy = px[:, 0], py[:, 0], dx[:, 0], dy[:, 0]
+    touching_ok = (num > 0) | ((num == 0) & ((ex * dx + ey * dy <= 0) | owner))
+    keep = (high > low) & ~np.any(parallel & ~touching_ok, axis=1)
+    px, py, dx, dy = p
     ax, ay = px + low * dx, py + low * dy
     bx, by = px + high * dx, py + high * dy
     return np.asarray(np.where(keep, ax * by - ay * bx, 0.0).sum(axis=0))
@@ -122,7 +126,7 @@ def _polygon_intersection(a: FloatArray, b: FloatArray) -> FloatArray:
     shape = a.shape[:-1]
     flat_a, flat_b = a.reshape(-1, 5), b.reshape(-1, 5)
     origin = flat_a[:, :2] + flat_a[:, 2:4] / 2  # near the shapes, for precision
-    p, q = _corners(flat_a, origin), _corners(flat_b, origin)
+    p, q = _edges(*_corners(flat_a, origin)), _edges(*_corners(flat_b, origin))
     twice = _edges_inside(p, q, owner=True) + _edges_inside(q, p, owner=False)
     return np.asarray(twice / 2).reshape(shape)
 
@@ -290,7 +294,7 @@ def thin_track(track: Track, *, min_iou: float = 0.95) -> Track:
     required = _required(track, frames, visible)
     kept = {frame for frame, keyframe in track.keyframes.items() if keyframe.outside}
     breaks = sorted(required)
-    for first, last in zip(breaks[:-1], breaks[1:], strict=True):
+    for first, last in pairwise(breaks):
         if not visible[first : last + 1].all():
             continue
         chosen = thin_boxes(frames[first : last + 1], boxes[first : last + 1], min_iou=min_iou)

@@ -43,6 +43,7 @@ folder, into one annotation set:
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import re
 from collections import defaultdict
@@ -65,6 +66,7 @@ from tweenlab.formats.base import (
     ExportPlan,
     FormatModule,
     FrameImages,
+    RawJson,
     TrackRows,
     track_rows,
     write_json,
@@ -207,13 +209,21 @@ def export(
                 _image(annotations.video, frame, image_of[frame.frame], options)
             )
         entries = (
-            {"id": next(annotation_ids), **entry}
+            _with_id(next(annotation_ids), entry)
             for rows in track_rows(annotations, [f.frame for f in frames])
             for entry in _annotations(annotations.schema, rows, image_of)
+            if entry is not None
         )
         target = folder / "annotations" / f"instances_{subset}.json"
         write_json(target, document, stream={"annotations": entries})
         write_images(images, options, folder / "images" / subset, frames)
+
+
+def _with_id(number: int, entry: Any) -> Any:
+    """The entry with ``"id"`` first: a dict, or JSON text starting with ``{``."""
+    if isinstance(entry, RawJson):
+        return RawJson(f'{{"id":{number},{entry[1:]}')
+    return {"id": number, **entry}
 
 
 def _image(video: VideoRef, frame: ExportedFrame, image_id: int, options: ExportOptions) -> Any:
@@ -238,31 +248,37 @@ def _annotations(schema: Schema, rows: TrackRows, image_of: dict[int, int]) -> I
         return
     category = schema.index(track.label) + 1
     held = rows.in_force()
+    tail = {}  # (keyframe in force, is keyframe) -> the constant end of the entry, as JSON
     keyframes, frames = rows.keyframe.tolist(), rows.frames.tolist()
-    for i, values in enumerate(rows.boxes.tolist()):
-        if values[2] <= 0 or values[3] <= 0:
+    for i, (x, y, w, h, rotation) in enumerate(rows.boxes.tolist()):
+        if w <= 0 or h <= 0:
             continue
-        keyframe = held[i]
-        attributes = {
-            **track.attributes,
-            **keyframe.attributes,
-            "track_id": track.id,
-            "keyframe": keyframes[i],
-            "occluded": keyframe.occluded,
-        }
-        bbox = values[:4]
-        if values[4]:
-            attributes["rotation"] = values[4]
-            bbox = list(Box(*values).bbox())
-        yield {
-            "image_id": image_of[frames[i]],
-            "category_id": category,
-            "segmentation": [],
-            "area": bbox[2] * bbox[3],
-            "bbox": bbox,
-            "iscrowd": 0,
-            "attributes": attributes,
-        }
+        if rotation:
+            yield _annotation(schema, track, _state_at(rows, i), image_of[frames[i]])
+            continue
+        key = (id(held[i]), keyframes[i])
+        if key not in tail:
+            attributes = {
+                **track.attributes,
+                **held[i].attributes,
+                "track_id": track.id,
+                "keyframe": keyframes[i],
+                "occluded": held[i].occluded,
+            }
+            tail[key] = f',"iscrowd":0,"attributes":{_compact(attributes)}}}'
+        yield RawJson(
+            f'{{"image_id":{image_of[frames[i]]},"category_id":{category},"segmentation":[],'
+            f'"area":{w * h!r},"bbox":[{x!r},{y!r},{w!r},{h!r}]{tail[key]}'
+        )
+
+
+def _state_at(rows: TrackRows, i: int) -> TrackState:
+    state = rows.track.at(int(rows.frames[i]))
+    assert state is not None
+    return state
+
+
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _annotation(schema: Schema, track: Track, state: TrackState, image_id: int) -> Any:

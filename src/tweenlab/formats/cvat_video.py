@@ -85,9 +85,14 @@ _CVAT_TYPE = {
     ShapeKind.CUBOID: "cuboid",
     ShapeKind.MASK: "mask",
 }
-_KIND_OF_TYPE = {"rectangle": ShapeKind.BOX, "polygon": ShapeKind.POLYGON,
-                 "polyline": ShapeKind.POLYLINE, "points": ShapeKind.POINTS,
-                 "cuboid": ShapeKind.CUBOID, "mask": ShapeKind.MASK}
+_KIND_OF_TYPE = {
+    "rectangle": ShapeKind.BOX,
+    "polygon": ShapeKind.POLYGON,
+    "polyline": ShapeKind.POLYLINE,
+    "points": ShapeKind.POINTS,
+    "cuboid": ShapeKind.CUBOID,
+    "mask": ShapeKind.MASK,
+}
 _TO_CVAT_SOURCE = {"manual": "manual", "auto": "auto", "imported": "file"}
 _FROM_CVAT_SOURCE = {"auto": "auto", "semi-auto": "auto", "file": "imported"}
 # CVAT's cuboid attributes, in the order of ``Cuboid.points`` (each face clockwise from top-left)
@@ -152,14 +157,18 @@ def _mask_geometry(shape: Shape) -> str:
         crop = dense[top : rows[-1] + 1, left : columns[-1] + 1]
     counts = Rle.encode(crop.T).counts  # column-major over the transpose = row-major runs
     height, width = crop.shape
-    return (f'rle="{", ".join(map(str, counts))}" left="{left}" top="{top}" '
-            f'width="{width}" height="{height}"')
+    return (
+        f'rle="{", ".join(map(str, counts))}" left="{left}" top="{top}" '
+        f'width="{width}" height="{height}"'
+    )
 
 
 def _cuboid_geometry(shape: Shape) -> str:
     assert isinstance(shape, Cuboid)
-    return " ".join(f'x{c}="{_n(x)}" y{c}="{_n(y)}"'
-                    for c, (x, y) in zip(_CUBOID_CORNERS, shape.points.tolist(), strict=True))
+    return " ".join(
+        f'x{c}="{_n(x)}" y{c}="{_n(y)}"'
+        for c, (x, y) in zip(_CUBOID_CORNERS, shape.points.tolist(), strict=True)
+    )
 
 
 def _vertex_geometry(shape: Shape) -> str:
@@ -195,18 +204,22 @@ def _attribute_meta(spec: AttributeSpec) -> str:
         values = list(spec.values)
     else:
         values = [_value_text(spec.default)]
-    return (f"<attribute><name>{escape(spec.name)}</name>"
-            f"<mutable>{spec.per_frame}</mutable>"
-            f"<input_type>{spec.kind.value}</input_type>"
-            f"<default_value>{escape(_value_text(spec.default))}</default_value>"
-            f"<values>{escape(chr(10).join(values))}</values></attribute>")
+    return (
+        f"<attribute><name>{escape(spec.name)}</name>"
+        f"<mutable>{spec.per_frame}</mutable>"
+        f"<input_type>{spec.kind.value}</input_type>"
+        f"<default_value>{escape(_value_text(spec.default))}</default_value>"
+        f"<values>{escape(chr(10).join(values))}</values></attribute>"
+    )
 
 
 def _label_meta(label: LabelSpec) -> str:
     kind = _CVAT_TYPE[next(iter(label.kinds))] if len(label.kinds) == 1 else "any"
     attributes = "".join(_attribute_meta(spec) for spec in label.attributes)
-    return (f"      <label><name>{escape(label.name)}</name><color>{label.color}</color>"
-            f"<type>{kind}</type><attributes>{attributes}</attributes></label>\n")
+    return (
+        f"      <label><name>{escape(label.name)}</name><color>{label.color}</color>"
+        f"<type>{kind}</type><attributes>{attributes}</attributes></label>\n"
+    )
 
 
 def _meta(annotations: AnnotationSet, size: int, stop: int, step: int) -> str:
@@ -255,7 +268,7 @@ def _dense(track: Track, frames: npt.NDArray[np.int64]) -> _Dense:
 
 def _key_marks(track: Track, step: int) -> set[int]:
     """Grid frames written as keyframes: each keyframe's grid neighbours (itself if on it)."""
-    marks = set()
+    marks: set[int] = set()
     for frame in track.frames:
         marks.update(((frame // step) * step, -(-frame // step) * step))
     return marks
@@ -266,8 +279,10 @@ def _attribute_lines(label: LabelSpec, track: Track, keyframe: Keyframe) -> str:
     for spec in label.attributes:
         source = keyframe.attributes if spec.per_frame else track.attributes
         value = source.get(spec.name, spec.default)
-        parts.append(f"      <attribute name={quoteattr(spec.name)}>"
-                     f"{escape(_value_text(value))}</attribute>\n")
+        parts.append(
+            f"      <attribute name={quoteattr(spec.name)}>"
+            f"{escape(_value_text(value))}</attribute>\n"
+        )
     return "".join(parts)
 
 
@@ -283,15 +298,18 @@ def _track_lines(
     source = _TO_CVAT_SOURCE.get(track.source, "manual")
     yield f'  <track id="{cvat_id}" label={quoteattr(track.label)} source="{source}">\n'
     previous = False
-    for frame, geometry, visible, key in zip(dense.frames, dense.geometry, dense.visible,
-                                             dense.in_force, strict=True):
+    for frame, geometry, visible, key in zip(
+        dense.frames, dense.geometry, dense.visible, dense.in_force, strict=True
+    ):
         if not visible and not previous:
             continue
         keyframe = keyframes[key]
         is_key = not visible or not previous or frame in marks
         children = _attribute_lines(label, track, keyframe)
-        head = (f'    <{tag} frame="{frame}" keyframe="{int(is_key)}" outside="{int(not visible)}" '
-                f'occluded="{int(keyframe.occluded)}" {geometry} z_order="0"')
+        head = (
+            f'    <{tag} frame="{frame}" keyframe="{int(is_key)}" outside="{int(not visible)}" '
+            f'occluded="{int(keyframe.occluded)}" {geometry} z_order="0"'
+        )
         yield f"{head}>\n{children}    </{tag}>\n" if children else f"{head}/>\n"
         previous = visible
     yield "  </track>\n"
@@ -349,8 +367,9 @@ def _refuse_doctype(path: Path) -> None:
     declaration = re.search(rb"<!DOCTYPE|<!ENTITY", prolog, re.IGNORECASE)
     if declaration is not None:
         line = prolog[: declaration.start()].count(b"\n") + 1
-        raise FormatError(path, "DTDs and entity declarations are refused", line=line,
-                          field="DOCTYPE")
+        raise FormatError(
+            path, "DTDs and entity declarations are refused", line=line, field="DOCTYPE"
+        )
     if root is None and len(head) == _HEAD_BYTES:
         raise FormatError(path, f"no root element in the first {_HEAD_BYTES} bytes")
 
@@ -369,8 +388,9 @@ def _attribute_spec(path: Path, where: str, element: ElementTree.Element) -> Att
     try:
         kind = AttributeKind(kind_text)
     except ValueError:
-        raise FormatError(path, f"unknown input_type {kind_text!r}", line=where,
-                          field=f"attribute {name!r}") from None
+        raise FormatError(
+            path, f"unknown input_type {kind_text!r}", line=where, field=f"attribute {name!r}"
+        ) from None
     values = [v.strip() for v in (_raw(element.find("values"))).split("\n") if v.strip()]
     default = _text(element.find("default_value")) or None
     per_frame = _text(element.find("mutable")).lower() in ("true", "1")
@@ -392,8 +412,12 @@ def _label_spec(path: Path, element: ElementTree.Element) -> LabelSpec:
     kind = _KIND_OF_TYPE.get(_text(element.find("type")))
     attributes = tuple(_attribute_spec(path, where, a) for a in element.iter("attribute"))
     try:
-        return LabelSpec(name, color if re.fullmatch(r"#[0-9a-fA-F]{6}", color) else "",
-                         frozenset({kind}) if kind else frozenset(), attributes)
+        return LabelSpec(
+            name,
+            color if re.fullmatch(r"#[0-9a-fA-F]{6}", color) else "",
+            frozenset({kind}) if kind else frozenset(),
+            attributes,
+        )
     except AnnotationError as error:
         raise FormatError(path, error.detail, line=where, field=error.field) from None
 
@@ -469,8 +493,9 @@ def _vertices(path: Path, where: str, element: ElementTree.Element) -> list[list
     try:
         pairs = [[float(v) for v in pair.split(",")] for pair in text.split(";") if pair.strip()]
     except ValueError:
-        raise FormatError(path, f"{text[:40]!r} is not x,y;x,y", line=where,
-                          field="points") from None
+        raise FormatError(
+            path, f"{text[:40]!r} is not x,y;x,y", line=where, field="points"
+        ) from None
     if any(len(pair) != 2 for pair in pairs):
         raise FormatError(path, f"{text[:40]!r} is not x,y;x,y", line=where, field="points")
     return pairs
@@ -484,47 +509,67 @@ class _Reader:
     size: tuple[int, int] | None  # (height, width) for masks
 
     def box(self, where: str, element: ElementTree.Element) -> Shape:
-        x0, y0, x1, y1 = (_float(self.path, where, element, k) for k in ("xtl", "ytl", "xbr",
-                                                                          "ybr"))
-        rotation = _float(self.path, where, element, "rotation") if "rotation" in element.attrib \
-            else 0.0
+        x0, y0, x1, y1 = (
+            _float(self.path, where, element, k) for k in ("xtl", "ytl", "xbr", "ybr")
+        )
+        rotation = (
+            _float(self.path, where, element, "rotation") if "rotation" in element.attrib else 0.0
+        )
         return Box(x0, y0, x1 - x0, y1 - y0, rotation)
 
     def cuboid(self, where: str, element: ElementTree.Element) -> Shape:
-        return Cuboid([[_float(self.path, where, element, f"{axis}{corner}") for axis in "xy"]
-                       for corner in _CUBOID_CORNERS])
+        corners = [
+            [_float(self.path, where, element, f"{axis}{corner}") for axis in "xy"]
+            for corner in _CUBOID_CORNERS
+        ]
+        return Cuboid(np.array(corners))
 
     def mask(self, where: str, element: ElementTree.Element) -> Shape:
         if self.size is None:
-            raise FormatError(self.path, "a mask needs the frame size: no <original_size> "
-                              "and no video given", line=where, field="rle")
-        left, top, width, height = (int(_float(self.path, where, element, k))
-                                    for k in ("left", "top", "width", "height"))
+            raise FormatError(
+                self.path,
+                "a mask needs the frame size: no <original_size> and no video given",
+                line=where,
+                field="rle",
+            )
+        left, top, width, height = (
+            int(_float(self.path, where, element, k)) for k in ("left", "top", "width", "height")
+        )
         try:
             counts = [int(v) for v in (element.get("rle") or "").split(",")]
             crop = Rle(tuple(counts), width, height).decode().T
         except (ValueError, AnnotationError) as error:
-            raise FormatError(self.path, f"bad run lengths: {error}", line=where,
-                              field="rle") from None
+            raise FormatError(
+                self.path, f"bad run lengths: {error}", line=where, field="rle"
+            ) from None
         dense = np.zeros(self.size, dtype=bool)
         frame_h, frame_w = self.size
         if left < 0 or top < 0 or left + width > frame_w or top + height > frame_h:
-            raise FormatError(self.path, f"{width}x{height} at ({left}, {top}) is outside the "
-                              f"{frame_w}x{frame_h} frame", line=where, field="left/top")
+            raise FormatError(
+                self.path,
+                f"{width}x{height} at ({left}, {top}) is outside the {frame_w}x{frame_h} frame",
+                line=where,
+                field="left/top",
+            )
         dense[top : top + height, left : left + width] = crop
         return Mask.from_dense(dense)
 
     def parse(self, where: str, element: ElementTree.Element) -> Shape:
         vertex_kinds: dict[str, Callable[[Any], Shape]] = {
-            "polygon": Polygon, "polyline": Polyline, "points": Points}
+            "polygon": Polygon,
+            "polyline": Polyline,
+            "points": Points,
+        }
         try:
             if element.tag in vertex_kinds:
                 return vertex_kinds[element.tag](_vertices(self.path, where, element))
             return {"box": self.box, "cuboid": self.cuboid, "mask": self.mask}[element.tag](
-                where, element)
+                where, element
+            )
         except AnnotationError as error:
-            raise FormatError(self.path, error.detail, line=where,
-                              field=error.field or element.tag) from None
+            raise FormatError(
+                self.path, error.detail, line=where, field=error.field or element.tag
+            ) from None
 
 
 _SHAPE_TAGS = frozenset({"box", "polygon", "polyline", "points", "cuboid", "mask"})
@@ -568,9 +613,12 @@ def _shape_attributes(
         if spec.per_frame:
             per_frame[name] = value
         elif builder.attributes.setdefault(name, value) != value:
-            raise FormatError(path, f"track attribute changes from "
-                              f"{builder.attributes[name]!r} to {value!r}", line=where,
-                              field=f"attribute {name!r}")
+            raise FormatError(
+                path,
+                f"track attribute changes from {builder.attributes[name]!r} to {value!r}",
+                line=where,
+                field=f"attribute {name!r}",
+            )
     return per_frame
 
 
@@ -580,12 +628,16 @@ def _add_shape(
     path, where = reader.path, builder.where(element)
     frame_text = element.get("frame", "")
     if not frame_text.isdigit():
-        raise FormatError(path, f"{frame_text!r} is not a frame number", line=where,
-                          field="frame")
+        raise FormatError(path, f"{frame_text!r} is not a frame number", line=where, field="frame")
     frame = int(frame_text)
     if frame <= builder.last_frame:
-        raise FormatError(path, f"comes after frame {builder.last_frame}: a track's shapes "
-                          "must be in frame order, one per frame", line=where, field="frame")
+        raise FormatError(
+            path,
+            f"comes after frame {builder.last_frame}: a track's shapes "
+            "must be in frame order, one per frame",
+            line=where,
+            field="frame",
+        )
     outside = _flag(path, where, element, "outside", "0")
     keyframe = _flag(path, where, element, "keyframe", "1")
     occluded = _flag(path, where, element, "occluded", "0")
@@ -594,8 +646,12 @@ def _add_shape(
     if frame_count is not None and frame >= frame_count:
         if outside:
             return  # closes a track at the end of the video: changes nothing
-        raise FormatError(path, f"frame {frame} is beyond the video's {frame_count} frames",
-                          line=where, field="frame")
+        raise FormatError(
+            path,
+            f"frame {frame} is beyond the video's {frame_count} frames",
+            line=where,
+            field="frame",
+        )
     if keyframe or outside or builder.last_outside:
         builder.keyframes[frame] = Keyframe(shape, outside, occluded, attributes)
     builder.last_frame, builder.last_outside = frame, outside
@@ -628,18 +684,27 @@ class _Parse:
             raise FormatError(self.path, "comes before <meta>", line="<track>", field="meta")
         id_text = element.get("id", "")
         if not id_text.lstrip("-").isdigit():
-            raise FormatError(self.path, f"{id_text!r} is not a track id", line="<track>",
-                              field="id")
+            raise FormatError(
+                self.path, f"{id_text!r} is not a track id", line="<track>", field="id"
+            )
         cvat_id, name = int(id_text), element.get("label", "")
         where = f"track id={cvat_id}"
         if cvat_id + 1 in self.tracks:
             raise FormatError(self.path, "id repeats", line=where, field="id")
         if name not in self.meta.labels.names:
-            raise FormatError(self.path, f"label {name!r} is not declared in <labels> "
-                              f"{self.meta.labels.names}", line=where, field="label")
+            raise FormatError(
+                self.path,
+                f"label {name!r} is not declared in <labels> {self.meta.labels.names}",
+                line=where,
+                field="label",
+            )
         if name not in self.schema().names:
-            raise FormatError(self.path, f"label {name!r} is not in the schema "
-                              f"{self.schema().names}", line=where, field="label")
+            raise FormatError(
+                self.path,
+                f"label {name!r} is not in the schema {self.schema().names}",
+                line=where,
+                field="label",
+            )
         source = _FROM_CVAT_SOURCE.get(element.get("source", "manual"), "manual")
         self.builder = _TrackBuilder(cvat_id, self.schema().label(name), source)
 
@@ -656,13 +721,20 @@ class _Parse:
         if not builder.keyframes:
             raise FormatError(self.path, "has no shapes", line=builder.where(), field="shapes")
         try:
-            self.schema().check_kind(builder.label.name, next(iter(
-                builder.keyframes.values())).shape.kind)
-            track = Track(builder.cvat_id + 1, builder.label.name, builder.keyframes,
-                          builder.attributes, builder.source)
+            self.schema().check_kind(
+                builder.label.name, next(iter(builder.keyframes.values())).shape.kind
+            )
+            track = Track(
+                builder.cvat_id + 1,
+                builder.label.name,
+                builder.keyframes,
+                builder.attributes,
+                builder.source,
+            )
         except AnnotationError as error:
-            raise FormatError(self.path, error.detail, line=builder.where(),
-                              field=error.field) from None
+            raise FormatError(
+                self.path, error.detail, line=builder.where(), field=error.field
+            ) from None
         self.tracks[track.id] = track
 
 
@@ -673,14 +745,22 @@ def _stream(state: _Parse, handle: IO[bytes]) -> None:
             if root is None:
                 root = element
                 if element.tag != "annotations":
-                    raise FormatError(state.path, f"root is <{element.tag}>, not <annotations>",
-                                      line=1, field="root")
+                    raise FormatError(
+                        state.path,
+                        f"root is <{element.tag}>, not <annotations>",
+                        line=1,
+                        field="root",
+                    )
             elif element.tag == "track":
                 state.start_track(element)
             elif element.tag in ("image", "skeleton"):
                 what = "CVAT for images" if element.tag == "image" else "skeleton tracks"
-                raise FormatError(state.path, f"{what} cannot be read (CVAT for video only)",
-                                  line=f"<{element.tag}>", field=element.tag)
+                raise FormatError(
+                    state.path,
+                    f"{what} cannot be read (CVAT for video only)",
+                    line=f"<{element.tag}>",
+                    field=element.tag,
+                )
             continue
         if element.tag == "meta":
             state.start_meta(element)
@@ -699,8 +779,7 @@ def _video(state: _Parse) -> VideoRef:
         return state.video
     assert state.meta is not None
     meta = state.meta
-    frames = meta.frame_count or 1 + max((t.last_frame for t in state.tracks.values()),
-                                         default=0)
+    frames = meta.frame_count or 1 + max((t.last_frame for t in state.tracks.values()), default=0)
     width, height = meta.width, meta.height
     if width is None or height is None:
         edges = [k.shape.bbox() for t in state.tracks.values() for k in t.keyframes.values()]
@@ -743,8 +822,9 @@ def load(
             _stream(state, handle)
     except ElementTree.ParseError as error:
         line, column = error.position
-        raise FormatError(xml, f"malformed XML: {error}", line=line,
-                          field=f"column {column}") from None
+        raise FormatError(
+            xml, f"malformed XML: {error}", line=line, field=f"column {column}"
+        ) from None
     if state.meta is None:
         raise FormatError(xml, "has no <meta>", line="<annotations>", field="meta")
     try:
@@ -753,5 +833,6 @@ def load(
         raise FormatError(xml, error.detail, field=error.field) from None
 
 
-FORMAT = FormatModule(name="cvat_video", detect=detect, export=export, load=load,
-                      extensions=(".xml",))
+FORMAT = FormatModule(
+    name="cvat_video", detect=detect, export=export, load=load, extensions=(".xml",)
+)

@@ -4,7 +4,7 @@ Layout of one sequence (``/work/shared/tools/validators/FORMATS.md`` section 2):
 
     <folder>/gt/gt.txt         frame,id,x,y,w,h,consider,class,visibility   (1-based frame and id)
     <folder>/gt/labels.txt     the schema's labels in order; class = 1-based line number
-    <folder>/seqinfo.ini       [Sequence] name, imDir, frameRate, seqLength, imWidth, imHeight, imExt
+    <folder>/seqinfo.ini       [Sequence] name imDir frameRate seqLength imWidth imHeight imExt
     <folder>/img1/000001.jpg   frame images when asked for, 1-based
 
 Decisions, each a choice between tools that disagree:
@@ -75,8 +75,9 @@ MOT_CLASSES = (
 _COLUMNS = ("frame", "id", "x", "y", "w", "h", "consider", "class", "visibility")
 _MOT15_COLUMNS = ("frame", "id", "x", "y", "w", "h", "conf", "x3d", "y3d", "z3d")
 _IGNORED = AttributeSpec("ignored", AttributeKind.CHECKBOX, per_frame=True)
-_VISIBILITY = AttributeSpec("visibility", AttributeKind.NUMBER, per_frame=True, default=1.0,
-                            maximum=1.0, step=0.01)
+_VISIBILITY = AttributeSpec(
+    "visibility", AttributeKind.NUMBER, per_frame=True, default=1.0, maximum=1.0, step=0.01
+)
 _SEQINFO_KEYS = ("name", "imDir", "frameRate", "seqLength", "imWidth", "imHeight", "imExt")
 
 
@@ -119,6 +120,12 @@ def _number(value: float) -> str:
     """Up to 3 decimals, no trailing zeros: ``1363``, ``12.5``, ``0.333``."""
     text = f"{value:.3f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
+
+
+def _exact(value: float) -> str:
+    """The shortest text that reads back as the same float: ``1``, ``0.86014``."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _bounds(boxes: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -169,20 +176,30 @@ def _track_rows(
     keys = np.fromiter(track.frames, dtype=np.int64, count=len(track.frames))
     keyframes = list(track.keyframes.values())
     in_force = np.searchsorted(keys, shown, side="right") - 1
-    flags = [(_consider(k, track), _number(_visibility(k, track))) for k in keyframes]
-    for frame, (x, y, w, h), key in zip(shown.tolist(), bounds.tolist(), in_force.tolist(),
-                                        strict=True):
+    flags = [(_consider(k, track), _exact(_visibility(k, track))) for k in keyframes]
+    for frame, (x, y, w, h), key in zip(
+        shown.tolist(), bounds.tolist(), in_force.tolist(), strict=True
+    ):
         if w <= 0 or h <= 0:
             continue
         consider, visibility = flags[key]
-        yield (f"{frame + 1},{row_id},{_number(x + shift)},{_number(y + shift)},{_number(w)},"
-               f"{_number(h)},{consider},{class_id},{visibility}")
+        yield (
+            f"{frame + 1},{row_id},{_number(x + shift)},{_number(y + shift)},{_number(w)},"
+            f"{_number(h)},{consider},{class_id},{visibility}"
+        )
 
 
 def _seqinfo(video: VideoRef, extension: str) -> str:
     name = Path(video.name).stem.replace("\n", " ") or "sequence"
-    values = (name, "img1", str(max(1, round(video.fps))), str(video.frame_count),
-              str(video.width), str(video.height), extension)
+    values = (
+        name,
+        "img1",
+        str(max(1, round(video.fps))),
+        str(video.frame_count),
+        str(video.width),
+        str(video.height),
+        extension,
+    )
     lines = [f"{key}={value}" for key, value in zip(_SEQINFO_KEYS, values, strict=True)]
     return "[Sequence]\n" + "\n".join(lines) + "\n"
 
@@ -282,8 +299,9 @@ def _row(path: Path, line: int, values: list[str], shift: float) -> tuple[int, _
         raise FormatError(path, f"id {track_id}: ground-truth ids are >= 1", line=line, field="id")
     for size in ("w", "h"):
         if numbers[size] <= 0:
-            raise FormatError(path, f"{numbers[size]:g} is not a positive size", line=line,
-                              field=size)
+            raise FormatError(
+                path, f"{numbers[size]:g} is not a positive size", line=line, field=size
+            )
     class_id = _integer(path, line, "class", values[7]) if len(values) == 9 else None
     visibility = numbers.get("visibility", 1.0)
     if not 0 <= visibility <= 1:
@@ -306,18 +324,30 @@ def _read_table(path: Path, frame_count: int | None, shift: float) -> _Table:
             continue
         values = _split(line)
         if len(values) not in (9, 10):
-            raise FormatError(path, f"has {len(values)} columns; MOT ground truth has 9 "
-                              f"({','.join(_COLUMNS)}) or MOT15's 10", line=number,
-                              field="columns")
+            raise FormatError(
+                path,
+                f"has {len(values)} columns; MOT ground truth has 9 "
+                f"({','.join(_COLUMNS)}) or MOT15's 10",
+                line=number,
+                field="columns",
+            )
         counts.add(len(values))
         track_id, row = _row(path, number, values, shift)
         if frame_count is not None and row.frame >= frame_count:
-            raise FormatError(path, f"frame {row.frame + 1} is beyond the sequence's "
-                              f"{frame_count} frames", line=number, field="frame")
+            raise FormatError(
+                path,
+                f"frame {row.frame + 1} is beyond the sequence's {frame_count} frames",
+                line=number,
+                field="frame",
+            )
         first = seen.setdefault((row.frame, track_id), number)
         if first != number:
-            raise FormatError(path, f"id {track_id} is on frame {row.frame + 1} twice (first "
-                              f"on line {first})", line=number, field="id")
+            raise FormatError(
+                path,
+                f"id {track_id} is on frame {row.frame + 1} twice (first on line {first})",
+                line=number,
+                field="id",
+            )
         table.rows.setdefault(track_id, []).append(row)
         table.any_ignored |= row.ignored
         table.any_partial |= row.visibility not in (0.0, 1.0)
@@ -355,14 +385,19 @@ def _read_seqinfo(path: Path) -> VideoRef | None:
         raise FormatError(ini, f"needs a [Sequence] section: {error}") from None
     values: dict[str, int | Fraction] = {}
     for key in ("seqLength", "imWidth", "imHeight", "frameRate"):
-        text = section.get(key)
+        text = section.get(key, "")
         try:
-            values[key] = Fraction(text) if key == "frameRate" else int(str(text))
+            values[key] = Fraction(text) if key == "frameRate" else int(text)
         except (TypeError, ValueError, ZeroDivisionError):
             raise FormatError(ini, f"{text!r} is not a number", field=key) from None
     try:
-        return VideoRef(section.get("name", path.name), int(values["seqLength"]),
-                        int(values["imWidth"]), int(values["imHeight"]), values["frameRate"])
+        return VideoRef(
+            section.get("name", path.name),
+            int(values["seqLength"]),
+            int(values["imWidth"]),
+            int(values["imHeight"]),
+            values["frameRate"],
+        )
     except AnnotationError as error:
         raise FormatError(ini, error.detail, field="seqLength/imWidth/imHeight") from None
 
@@ -374,8 +409,12 @@ def _label_names(path: Path, table: _Table, labels: list[str] | None) -> dict[in
         first = rows[0].class_id
         for row in rows:
             if row.class_id != first:
-                raise FormatError(path, f"id {track_id} changes class from {first} to "
-                                  f"{row.class_id}", line=row.line, field="class")
+                raise FormatError(
+                    path,
+                    f"id {track_id} changes class from {first} to {row.class_id}",
+                    line=row.line,
+                    field="class",
+                )
         names[track_id] = _class_name(path, rows[0], labels)
     return names
 
@@ -386,21 +425,34 @@ def _class_name(path: Path, row: _Row, labels: list[str] | None) -> str:
     table = labels if labels is not None else list(MOT_CLASSES)
     if not 1 <= row.class_id <= len(table):
         source = "gt/labels.txt" if labels is not None else "MOTChallenge's class table"
-        raise FormatError(path, f"class {row.class_id} is not 1..{len(table)} ({source})",
-                          line=row.line, field="class")
+        raise FormatError(
+            path,
+            f"class {row.class_id} is not 1..{len(table)} ({source})",
+            line=row.line,
+            field="class",
+        )
     return table[row.class_id - 1]
 
 
 def _schema(
-    path: Path, table: _Table, names: dict[int, str], labels: list[str] | None,
-    given: Schema | None, keep_visibility: bool,
+    path: Path,
+    table: _Table,
+    names: dict[int, str],
+    labels: list[str] | None,
+    *,
+    given: Schema | None,
+    keep_visibility: bool,
 ) -> Schema:
     if given is not None:
         for track_id, name in names.items():
             line = table.rows[track_id][0].line
             if name not in given.names:
-                raise FormatError(path, f"label {name!r} is not in the schema {given.names}",
-                                  line=line, field="class")
+                raise FormatError(
+                    path,
+                    f"label {name!r} is not in the schema {given.names}",
+                    line=line,
+                    field="class",
+                )
             try:
                 given.check_kind(name, ShapeKind.BOX)
             except AnnotationError as error:
@@ -409,14 +461,21 @@ def _schema(
     else:
         used = labels if labels is not None else [n for n in MOT_CLASSES if n in names.values()]
         base = Schema.of(*used)
-    extra = [spec for spec, wanted in ((_IGNORED, table.any_ignored),
-                                       (_VISIBILITY, table.any_partial and keep_visibility))
-             if wanted]
+    extra = [
+        spec
+        for spec, wanted in (
+            (_IGNORED, table.any_ignored),
+            (_VISIBILITY, table.any_partial and keep_visibility),
+        )
+        if wanted
+    ]
     used_labels = set(names.values())
-    return Schema(tuple(
-        _with_attributes(label, extra) if label.name in used_labels else label
-        for label in base.labels
-    ))
+    return Schema(
+        tuple(
+            _with_attributes(label, extra) if label.name in used_labels else label
+            for label in base.labels
+        )
+    )
 
 
 def _with_attributes(label: LabelSpec, specs: Sequence[AttributeSpec]) -> LabelSpec:
@@ -425,9 +484,7 @@ def _with_attributes(label: LabelSpec, specs: Sequence[AttributeSpec]) -> LabelS
     return LabelSpec(label.name, label.color, label.kinds, label.attributes + added)
 
 
-def _keyframes(
-    rows: list[_Row], frame_count: int, schema_label: LabelSpec
-) -> dict[int, Keyframe]:
+def _keyframes(rows: list[_Row], frame_count: int, schema_label: LabelSpec) -> dict[int, Keyframe]:
     names = {a.name for a in schema_label.attributes if a.per_frame}
     keys: dict[int, Keyframe] = {}
     rows = sorted(rows, key=lambda r: r.frame)
@@ -437,8 +494,9 @@ def _keyframes(
             attributes["ignored"] = row.ignored
         if "visibility" in names:
             attributes["visibility"] = row.visibility
-        keys[row.frame] = Keyframe(Box(*row.box), occluded=row.visibility <= 0,
-                                   attributes=attributes)
+        keys[row.frame] = Keyframe(
+            Box(*row.box), occluded=row.visibility <= 0, attributes=attributes
+        )
         following = rows[index + 1].frame if index + 1 < len(rows) else frame_count
         if following > row.frame + 1 and row.frame + 1 < frame_count:
             keys[row.frame + 1] = Keyframe(Box(*row.box), outside=True, attributes=attributes)
@@ -489,7 +547,7 @@ def load(
     labels = _read_labels(gt)
     names = _label_names(gt, table, labels)
     video = video or _guess_video(folder, table)
-    final = _schema(gt, table, names, labels, schema, keep_visibility)
+    final = _schema(gt, table, names, labels, given=schema, keep_visibility=keep_visibility)
     tracks = {}
     for track_id, rows in table.rows.items():
         keys = _keyframes(rows, video.frame_count, final.label(names[track_id]))
@@ -506,9 +564,9 @@ def _guess_video(folder: Path, table: _Table) -> VideoRef:
     frames = max((row.frame for row in rows), default=0) + 1
     right = max((row.box[0] + row.box[2] for row in rows), default=1.0)
     bottom = max((row.box[1] + row.box[3] for row in rows), default=1.0)
-    return VideoRef(folder.name or "sequence", frames, max(1, math.ceil(right)),
-                    max(1, math.ceil(bottom)))
+    return VideoRef(
+        folder.name or "sequence", frames, max(1, math.ceil(right)), max(1, math.ceil(bottom))
+    )
 
 
-FORMAT = FormatModule(name="mot", detect=detect, export=export, load=load,
-                      extensions=(".txt",))
+FORMAT = FormatModule(name="mot", detect=detect, export=export, load=load, extensions=(".txt",))

@@ -14,10 +14,27 @@ from pathlib import Path
 
 from tweenlab.core.annotations import AnnotationSet, VideoRef
 from tweenlab.core.schema import Schema
+from tweenlab.core.shapes import Box
+from tweenlab.core.track import Keyframe, Track
 from tweenlab.errors import UsageError
-from tweenlab.formats import ExportOptions, ExportPlan, atomic_dir, detect_format, get_format, plan_export
-from tweenlab.formats import native
-from tweenlab.media import DerivedFiles, FrameIndex, VideoReader, probe, save_image
+from tweenlab.formats import (
+    ExportOptions,
+    ExportPlan,
+    atomic_dir,
+    detect_format,
+    get_format,
+    native,
+    plan_export,
+)
+from tweenlab.media import (
+    DerivedFiles,
+    FrameIndex,
+    SampleClip,
+    VideoInfo,
+    VideoReader,
+    probe,
+    save_image,
+)
 from tweenlab.media._files import write_atomic
 from tweenlab.settings import Settings
 
@@ -27,6 +44,7 @@ __all__ = [
     "export_annotations",
     "import_annotations",
     "load_annotations",
+    "sample_annotations",
     "save_annotations",
     "video_ref",
 ]
@@ -66,6 +84,21 @@ def video_ref(video: Path, settings: Settings) -> tuple[VideoRef, FrameIndex]:
     info = probe(video, index=index)
     width, height = info.display_size
     return VideoRef(video.name, info.frame_count, width, height, info.frame_rate), index
+
+
+def sample_annotations(sample: SampleClip, info: VideoInfo, *, every: int) -> AnnotationSet:
+    """Box tracks of the sample clip's objects, keyed from its true boxes on every ``every``-th
+    frame of each shot (and its last frame), closed with an outside keyframe at the cut."""
+    labels = sorted({obj.label for obj in sample.objects})
+    video = VideoRef(sample.path.name, info.frame_count, info.width, info.height, info.frame_rate)
+    tracks = {}
+    for number, obj in enumerate(sample.objects, start=1):
+        frames = sorted({*range(obj.first_frame, obj.last_frame + 1, every), obj.last_frame})
+        keys = {f: Keyframe(Box(*obj.boxes[f - obj.first_frame])) for f in frames}
+        if obj.last_frame + 1 < info.frame_count:
+            keys[obj.last_frame + 1] = Keyframe(keys[obj.last_frame].shape, outside=True)
+        tracks[number] = Track(number, obj.label, keys, attributes={})
+    return AnnotationSet(video, Schema.of(*labels), tracks)
 
 
 def load_annotations(path: Path) -> AnnotationSet:
@@ -134,4 +167,3 @@ def import_annotations(
         raise UsageError(f"--format {name}: this format cannot be imported")
     ref = video_ref(video, settings)[0] if video is not None else None
     return module.load(path, video=ref, schema=schema)
-
