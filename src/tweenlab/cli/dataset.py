@@ -32,41 +32,82 @@ def _split(text: str | None) -> tuple[float, float, float] | None:
 @click.option("--format", "format_name", required=True, help="coco, yolo, mot, cvat_video, ...")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder to write.")
 @click.option("--video", type=click.Path(path_type=Path), help="The video (for images, pts).")
-@click.option("--frames", "frames", default="all", show_default=True,
-              help="none (annotations only), keyframes, all (visible frames) or every:N.")
-@click.option("--images", type=click.Choice(["jpg", "png"]),
-              help="Write frame images in this format (needs --video).")
+@click.option(
+    "--frames",
+    "frames",
+    default="all",
+    show_default=True,
+    help="none (annotations only), keyframes, all (visible frames) or every:N.",
+)
+@click.option(
+    "--images",
+    type=click.Choice(["jpg", "png"]),
+    help="Write frame images in this format (needs --video).",
+)
 @click.option("--split", help="train,val,test fractions, e.g. 0.8,0.1,0.1 (whole scenes).")
 @click.pass_obj
-def export_command(ctx: Context, annotations: Path, format_name: str, out: Path,
-                   video: Path | None, frames: str, images: str | None, split: str | None) -> None:
+def export_command(
+    ctx: Context,
+    annotations: Path,
+    format_name: str,
+    out: Path,
+    video: Path | None,
+    frames: str,
+    images: str | None,
+    split: str | None,
+) -> None:
     """Export ANNOTATIONS (a tweenlab JSON file) as a dataset."""
     choice, step = ExportOptions.parse_frames(frames)
     if images and frames == "none":
         raise UsageError("--frames none writes no images; drop --images or choose other frames")
     if images and video is None:
         raise UsageError("--images needs --video to read the frames from")
-    options = ExportOptions(frames=choice, step=step, images=images,  # type: ignore[arg-type]
-                            split=_split(split))
+    options = ExportOptions(
+        frames=choice,
+        step=step,
+        images=images,  # type: ignore[arg-type]
+        split=_split(split),
+    )
     loaded = service.load_annotations(annotations)
-    result = service.export_annotations(loaded, out, format_name, options, ctx.settings,
-                                        video=video)
+    result = service.export_annotations(
+        loaded, out, format_name, options, ctx.settings, video=video
+    )
     subsets = ", ".join(f"{s}: {len(result.plan.in_subset(s))}" for s in result.plan.subsets)
     click.echo(f"{len(result.plan.frames)} frames exported as {format_name} to {out}/ ({subsets})")
 
 
 @click.command("import")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--format", "format_name", help="mot, coco, cvat_video, native (detected if left out).")
+@click.option(
+    "--format", "format_name", help="mot, coco, cvat_video, native (detected if omitted)."
+)
 @click.option("--video", type=click.Path(path_type=Path), help="The video the file annotates.")
-@click.option("--out", type=click.Path(path_type=Path), required=True,
-              help="The tweenlab JSON file to write.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), required=True, help="The tweenlab JSON file to write."
+)
+@click.option(
+    "--thin",
+    type=click.FloatRange(0, 1),
+    default=0.95,
+    show_default=True,
+    help="Keep the fewest keyframes whose interpolation stays within this IoU.",
+)
+@click.option("--no-thin", is_flag=True, help="Keep every imported box as a keyframe.")
 @click.pass_obj
-def import_command(ctx: Context, file: Path, format_name: str | None, video: Path | None,
-                   out: Path) -> None:
+def import_command(
+    ctx: Context,
+    file: Path,
+    format_name: str | None,
+    video: Path | None,
+    out: Path,
+    thin: float,
+    no_thin: bool,
+) -> None:
     """Import FILE from another tool into a tweenlab JSON file."""
     if format_name is not None and format_name not in registry("formats"):
         raise UsageError(f"--format: unknown {format_name!r} ({registry('formats').names()})")
-    loaded = service.import_annotations(file, ctx.settings, format_name=format_name, video=video)
+    loaded = service.import_annotations(
+        file, ctx.settings, format_name=format_name, video=video, thin=None if no_thin else thin
+    )
     service.save_annotations(loaded, out)
     click.echo(f"{len(loaded.tracks)} tracks, {loaded.shape_count()} keyframes written to {out}")

@@ -101,9 +101,24 @@ _MARKER = re.compile(rb'"format"\s*:\s*"tweenlab"')
 # -- checked JSON reading (shared by the JSON importers) ----------------------------------------
 
 
-def read_json(path: Path) -> Any:
-    """Parse a JSON file, or raise ``FormatError`` naming the file and the line."""
+#: JSON files are parsed whole; bigger ones are refused before reading (MOT and CVAT XML stream).
+MAX_JSON_BYTES = 2 * 1024**3
+
+
+def read_json(path: Path, *, max_bytes: int | None = None) -> Any:
+    """Parse a JSON file, or raise ``FormatError`` naming the file and the line.
+
+    Files over ``max_bytes`` (default ``MAX_JSON_BYTES``) are refused before any is read.
+    """
+    limit = MAX_JSON_BYTES if max_bytes is None else max_bytes
     try:
+        size = Path(path).stat().st_size
+        if size > limit:
+            raise FormatError(
+                path,
+                f"is {size / 1024**3:.1f} GB; JSON files are read whole and the limit is "
+                f"{limit / 1024**3:.1f} GB (split the file, or use MOT or CVAT XML, which stream)",
+            )
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FormatError(path, "no such file") from None

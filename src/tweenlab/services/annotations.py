@@ -14,7 +14,8 @@ from pathlib import Path
 
 from tweenlab.core.annotations import AnnotationSet, VideoRef
 from tweenlab.core.schema import Schema
-from tweenlab.core.shapes import Box
+from tweenlab.core.shapes import Box, ShapeKind
+from tweenlab.core.thinning import thin_track
 from tweenlab.core.track import Keyframe, Track
 from tweenlab.errors import UsageError
 from tweenlab.formats import (
@@ -159,11 +160,21 @@ def import_annotations(
     format_name: str | None = None,
     video: Path | None = None,
     schema: Schema | None = None,
+    thin: float | None = 0.95,
 ) -> AnnotationSet:
-    """Read another tool's annotation file (format detected when not given)."""
+    """Read another tool's annotation file (format detected when not given).
+
+    Dense box tracks (one box per frame, as MOT, COCO and CVAT exports hold) are thinned to the
+    fewest keyframes whose interpolation stays within IoU ``thin`` of every imported box;
+    ``thin=None`` keeps every imported box as a keyframe.
+    """
     name = format_name or detect_format(path)
     module = get_format(name)
     if module.load is None:
         raise UsageError(f"--format {name}: this format cannot be imported")
     ref = video_ref(video, settings)[0] if video is not None else None
-    return module.load(path, video=ref, schema=schema)
+    loaded = module.load(path, video=ref, schema=schema)
+    if thin is None:
+        return loaded
+    boxes = [t for t in loaded.tracks.values() if t.kind is ShapeKind.BOX]
+    return loaded.with_tracks(thin_track(track, min_iou=thin) for track in boxes)
