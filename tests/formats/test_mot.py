@@ -328,7 +328,13 @@ BAD_ROWS = [
     ("visibility", "1,1,1,1,5,5,1,1,1.5\n", 1, "visibility", "not in 0..1"),
     ("unknown_class", "1,1,1,1,5,5,1,14,1\n", 1, "class", "1..13"),
     ("class_changes", "1,1,1,1,5,5,1,1,1\n2,1,1,1,5,5,1,3,1\n", 2, "class", "changes class"),
-    ("mixed_layouts", "1,1,1,1,5,5,1,1,1\n1,2,1,1,5,5,1,-1,-1,-1\n", None, "columns", "mixes"),
+    (
+        "mixed_layouts",
+        "1,1,1,1,5,5,1,1,1\n1,2,1,1,5,5,1,-1,-1,-1\n",
+        2,
+        "columns",
+        "line 1 has 9",
+    ),
 ]
 
 

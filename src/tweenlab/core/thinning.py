@@ -28,6 +28,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 _BAND = 8  # segment lengths tried at once for every anchor (vectorised)
+_BLOCK = 64  # anchors whose band is computed at once
 _TOLERANCE = 1e-9  # float noise allowed below min_iou (IoU of a box with itself is not always 1)
 _UNIT_CORNERS = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
 _NEXT = np.array([1, 2, 3, 0])
@@ -43,19 +44,26 @@ def box_iou(a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:
         >>> float(box_iou([0, 0, 10, 10], [5, 0, 10, 10]))
         0.3333333333333333
     """
-    first, second = _as_boxes(a), _as_boxes(b)
-    first, second = np.broadcast_arrays(first, second)
-    if not first[..., 4].any() and not second[..., 4].any():
-        inter = _axis_aligned_intersection(first, second)
-    else:
+    first, second = np.broadcast_arrays(_as_boxes(a), _as_boxes(b))
+    shape = first.shape[:-1]
+    return _iou(first.reshape(-1, 5), second.reshape(-1, 5)).reshape(shape)
+
+
+def _iou(first: FloatArray, second: FloatArray) -> FloatArray:
+    """IoU of ``(N, 5)`` boxes pairwise (no checks: the hot path of thinning)."""
+    if first[:, 4].any() or second[:, 4].any():
         inter = _polygon_intersection(first, second)
-    area_a = first[..., 2] * first[..., 3]
-    area_b = second[..., 2] * second[..., 3]
-    inter = np.clip(inter, 0.0, np.minimum(area_a, area_b))
+    else:
+        inter = _axis_aligned_intersection(first, second)
+    area_a = first[:, 2] * first[:, 3]
+    area_b = second[:, 2] * second[:, 3]
+    inter = np.minimum(np.maximum(inter, 0.0), np.minimum(area_a, area_b))
     union = area_a + area_b - inter
-    same = np.all(first == second, axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        iou = np.where(union > 0, inter / np.where(union > 0, union, 1.0), same.astype(float))
+        iou = inter / union
+    empty = ~(union > 0)
+    if empty.any():  # two empty boxes: the same one or not
+        iou[empty] = np.all(first[empty] == second[empty], axis=1)
     return np.asarray(iou, dtype=np.float64)
 
 
@@ -69,11 +77,11 @@ def _as_boxes(values: npt.ArrayLike) -> FloatArray:
 
 
 def _axis_aligned_intersection(a: FloatArray, b: FloatArray) -> FloatArray:
-    left = np.maximum(a[..., 0], b[..., 0])
-    top = np.maximum(a[..., 1], b[..., 1])
-    right = np.minimum(a[..., 0] + a[..., 2], b[..., 0] + b[..., 2])
-    bottom = np.minimum(a[..., 1] + a[..., 3], b[..., 1] + b[..., 3])
-    return np.asarray(np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None))
+    left = np.maximum(a[:, 0], b[:, 0])
+    top = np.maximum(a[:, 1], b[:, 1])
+    right = np.minimum(a[:, 0] + a[:, 2], b[:, 0] + b[:, 2])
+    bottom = np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3])
+    return np.asarray(np.maximum(right - left, 0.0) * np.maximum(bottom - top, 0.0))
 
 
 def _corners(boxes: FloatArray, origin: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -123,12 +131,9 @@ def _edges_inside(p: Edges, q: Edges, *, owner: bool) -> FloatArray:
 
 
 def _polygon_intersection(a: FloatArray, b: FloatArray) -> FloatArray:
-    shape = a.shape[:-1]
-    flat_a, flat_b = a.reshape(-1, 5), b.reshape(-1, 5)
-    origin = flat_a[:, :2] + flat_a[:, 2:4] / 2  # near the shapes, for precision
-    p, q = _edges(*_corners(flat_a, origin)), _edges(*_corners(flat_b, origin))
-    twice = _edges_inside(p, q, owner=True) + _edges_inside(q, p, owner=False)
-    return np.asarray(twice / 2).reshape(shape)
+    origin = a[:, :2] + a[:, 2:4] / 2  # near the shapes, for precision
+    p, q = _edges(*_corners(a, origin)), _edges(*_corners(b, origin))
+    return (_edges_inside(p, q, owner=True) + _edges_inside(q, p, owner=False)) / 2
 
 
 def _interpolate(start: FloatArray, end: FloatArray, t: FloatArray) -> FloatArray:
@@ -138,61 +143,80 @@ def _interpolate(start: FloatArray, end: FloatArray, t: FloatArray) -> FloatArra
     return np.asarray(start + t[..., None] * delta)
 
 
-def _band_validity(boxes: FloatArray, threshold: float) -> npt.NDArray[np.bool_]:
-    """``valid[i, d - 1]``: the segment ``i -> i + d`` (``d <= _BAND``) reproduces every box."""
+def _band_validity(boxes: FloatArray, first: int, threshold: float) -> npt.NDArray[np.bool_]:
+    """``valid[i, d - 1]``: the segment ``first + i -> first + i + d`` (``d <= _BAND``)
+    reproduces every box, for the ``_BLOCK`` anchors from ``first``."""
     count = len(boxes)
     steps, inner = np.tril_indices(_BAND, -1)  # every (length - 1, offset) with offset < length
-    steps = steps + 1
-    inner = inner + 1
-    anchors = np.arange(count)[:, None]
-    ends = np.minimum(anchors + steps, count - 1)  # (n, C) for the C combinations
+    steps, inner = steps + 1, inner + 1
+    anchors = np.arange(first, min(first + _BLOCK, count))[:, None]
+    ends = np.minimum(anchors + steps, count - 1)  # (A, C) for the C combinations
     middle = np.minimum(anchors + inner, count - 1)
-    predicted = _interpolate(boxes[:, None, :], boxes[ends], (inner / steps)[None, :])
-    failed = box_iou(predicted, boxes[middle]) < threshold  # (n, C)
+    start = boxes[anchors[:, 0]][:, None, :]
+    predicted = _interpolate(start, boxes[ends], (inner / steps)[None, :])
+    failed = _iou(predicted.reshape(-1, 5), boxes[middle].reshape(-1, 5)) < threshold
     per_length = np.zeros((len(steps), _BAND), dtype=np.int64)
     per_length[np.arange(len(steps)), steps - 1] = 1
-    valid = (failed.astype(np.int64) @ per_length) == 0
+    valid = (failed.reshape(len(anchors), -1).astype(np.int64) @ per_length) == 0
     return np.asarray(valid & (anchors + np.arange(1, _BAND + 1) <= count - 1))
 
 
-def _segment_ok(boxes: FloatArray, start: int, end: int, threshold: float) -> bool:
-    if end - start < 2:
-        return True
-    t = np.arange(1, end - start) / (end - start)
-    predicted = _interpolate(boxes[start], boxes[end], t)
-    return bool(np.all(box_iou(predicted, boxes[start + 1 : end]) >= threshold))
+def _valid_ends(
+    boxes: FloatArray, start: int, ends: npt.NDArray[np.int64], threshold: float
+) -> npt.NDArray[np.bool_]:
+    """For each of ``ends``: does the segment ``start -> end`` reproduce every box inside?
+
+    All candidate segments are checked in one vectorised pass over their inner frames.
+    """
+    lengths = ends - start - 1
+    owner = np.repeat(np.arange(len(ends)), lengths)
+    inner = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    inner = inner + 1  # offset of each inner frame from start
+    t = inner / (ends[owner] - start)
+    predicted = _interpolate(np.broadcast_to(boxes[start], (len(t), 5)), boxes[ends[owner]], t)
+    failed = _iou(predicted, boxes[start + inner]) < threshold
+    return np.asarray(np.bincount(owner, weights=failed, minlength=len(ends)) == 0)
 
 
 def _longest(boxes: FloatArray, start: int, threshold: float) -> int:
-    """The farthest end reachable from ``start`` beyond the band: gallop, then bisect."""
-    last = len(boxes) - 1
-    good, step = start + _BAND, 2 * _BAND
+    """The farthest end reachable from ``start`` when the band is too short: probe ends at
+    doubling distances (a few per pass), then check every end up to the first failure."""
+    last, good = len(boxes) - 1, start + _BAND
     while good < last:
-        probe = min(start + step, last)
-        if not _segment_ok(boxes, start, probe, threshold):
-            bad = probe
-            break
-        good, step = probe, step * 2
-    else:
-        return good
-    while bad - good > 1:
-        middle = (good + bad) // 2
-        if _segment_ok(boxes, start, middle, threshold):
-            good = middle
-        else:
-            bad = middle
+        probes = np.unique(np.minimum(start + (good - start) * 2 ** np.arange(1, 4), last))
+        ok = _valid_ends(boxes, start, probes, threshold)
+        if ok.all():
+            good = int(probes[-1])
+            continue
+        bad = int(probes[np.argmin(ok)])
+        good = max([good, *(int(p) for p in probes[ok] if p < bad)])
+        while bad - good > _BAND:  # bisect a wide gap before checking every end in it
+            middle = (good + bad) // 2
+            good, bad = (
+                (middle, bad)
+                if _valid_ends(boxes, start, np.array([middle]), threshold)[0]
+                else (good, middle)
+            )
+        between = np.arange(good + 1, bad)
+        valid = between[_valid_ends(boxes, start, between, threshold)]
+        return int(valid.max()) if valid.size else good
     return good
 
 
 def _thin_run(boxes: FloatArray, threshold: float) -> list[int]:
-    """Keyframe indices for consecutive frames, greedily longest segment first."""
+    """Keyframe indices for consecutive frames, greedily longest segment first.
+
+    Short segments are read off a band of validities computed for a block of anchors at once;
+    a segment as long as the band is extended by ``_longest``.
+    """
     count = len(boxes)
     if count <= 2:
         return list(range(count))
-    valid = _band_validity(boxes, threshold)
-    kept, start = [0], 0
+    kept, start, block, valid = [0], 0, 0, _band_validity(boxes, 0, threshold)
     while start < count - 1:
-        reach = np.flatnonzero(valid[start])
+        if start >= block + _BLOCK:
+            block, valid = start, _band_validity(boxes, start, threshold)
+        reach = np.flatnonzero(valid[start - block])
         step = int(reach[-1]) + 1 if reach.size else 1
         end = start + step
         if step == _BAND and end < count - 1:
