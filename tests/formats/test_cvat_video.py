@@ -502,6 +502,17 @@ def test_interpolated_shapes_are_dropped_but_spans_start_with_a_keyframe(tmp_pat
     assert track.at(6).shape == Box(5, 0, 4, 4)  # type: ignore[union-attr]
 
 
+def test_without_video_the_meta_and_the_shapes_say_what_it_is(tmp_path: Path) -> None:
+    head = XML_HEAD.replace("<stop_frame>9</stop_frame>", "").replace(
+        "<original_size><width>64</width><height>48</height></original_size>", ""
+    )
+    (tmp_path / "annotations.xml").write_text(head + GOOD_TRACK + "</annotations>")
+    video = cvat_video.load(tmp_path).video
+    assert (video.name, video.frame_count, video.width, video.height) == (tmp_path.name, 10, 5, 6)
+    given = VIDEO
+    assert cvat_video.load(tmp_path, video=given).video == given
+
+
 def test_an_outside_shape_past_the_end_is_ignored(tmp_path: Path) -> None:
     closing = '<box frame="10" outside="1" keyframe="1" xtl="1" ytl="2" xbr="5" ybr="6"/>'
     (tmp_path / "annotations.xml").write_text(

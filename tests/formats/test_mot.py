@@ -290,6 +290,21 @@ def test_mot15_ten_columns(tmp_path: Path) -> None:
     assert loaded.tracks[2].at(1).outside  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    "rows",
+    ["1 1 10 20 5 6 1 1 1\n2 1 12 20 5 6 1 1 0.5\n", "1 1 10 20 5 6 1 -1 -1 -1\n"],
+    ids=["spaces", "spaces_mot15"],
+)
+def test_space_separated_rows(rows: str, tmp_path: Path) -> None:
+    loaded = mot.load(_sequence(tmp_path, rows, seqinfo=SEQINFO), thin=False)
+    assert loaded.tracks[1].keyframes[0].shape == Box(10, 20, 5, 6)
+
+
+def test_an_empty_file_is_an_empty_set(tmp_path: Path) -> None:
+    loaded = mot.load(_sequence(tmp_path, "\n", seqinfo=SEQINFO))
+    assert (dict(loaded.tracks), loaded.video.frame_count) == ({}, 10)
+
+
 def test_labels_txt_and_a_given_schema(tmp_path: Path) -> None:
     seq = _sequence(tmp_path, "1,1,1,1,5,5,1,2,1\n", labels="car\nperson\n")
     assert mot.load(seq).tracks[1].label == "person"

@@ -353,8 +353,8 @@ def _read_table(path: Path, frame_count: int | None, shift: float) -> _Table:
         raise FormatError(path, f"cannot read it: {error}") from error
     numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
     rows = _fast_rows([line for _, line in numbered], frame_count) if numbered else None
-    if rows is None:
-        rows = _slow_rows(path, numbered, frame_count).reshape(-1, 9)
+    if rows is None:  # find the first malformed row, or accept a layout loadtxt cannot read
+        rows = _slow_rows(path, numbered, frame_count) if numbered else np.zeros((0, 9))
     nine = rows.shape[1] == 9
     table = _Table(
         lines=np.array([n for n, _ in numbered], dtype=np.int64),
