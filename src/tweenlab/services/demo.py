@@ -113,9 +113,8 @@ def _annotations(
         f"{annotations.shape_count()} keyframes every 10 frames)"
     }
     steps["interpolation"] = _interpolation_quality(sample, annotations)
-    options = ExportOptions(
-        frames="all", images="jpg", split=(0.8, 0.1, 0.1), scene_starts=(0, sample.cut_frame)
-    )
+    # Two shots are too few to split 80/10/10 by scene, so the split is by blocks of frames.
+    options = ExportOptions(frames="all", images="jpg", split=(0.8, 0.1, 0.1), split_blocks=10)
     for name in ("coco", "yolo", "mot", "cvat_video"):
         result = export_annotations(
             annotations, out_dir / "export" / name, name, options, settings, video=sample.path
