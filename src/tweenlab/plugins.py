@@ -113,6 +113,10 @@ BUILTINS: dict[str, dict[str, str]] = {
         },
         "yolo_segment": "tweenlab.formats.yolo:FORMAT_SEGMENT",
     },
+    "flow_estimators": {
+        "dis": "tweenlab.propagation.flow:dis_flow",
+        "farneback": "tweenlab.propagation.flow:farneback_flow",
+    },
 }
 for _kind, _targets in BUILTINS.items():
     for _name, _target in _targets.items():

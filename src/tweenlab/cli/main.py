@@ -14,6 +14,7 @@ import click
 from tweenlab import __version__, services
 from tweenlab.cli._ui import Context, exit_with, progress_reporter, run_with_boundary
 from tweenlab.cli.dataset import export_command, import_command
+from tweenlab.cli.propagate import propagate_command
 from tweenlab.core.time import (
     FrameSelection,
     parse_frame_list,
@@ -168,6 +169,7 @@ def _rate(text: str) -> Fraction:
 
 cli.add_command(export_command)
 cli.add_command(import_command)
+cli.add_command(propagate_command)
 
 
 def main() -> None:

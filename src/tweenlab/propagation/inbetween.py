@@ -1,0 +1,132 @@
+"""In-betweening a box track: every frame from its keyframes, with a confidence per frame.
+
+Human keyframes are never changed. Between two present keyframes the span is filled by flow
+(``fill_span``) or linearly; after a present keyframe followed by an absent one (or by none), and
+before the first keyframe, the box is carried while the flow inside it stays coherent and the box
+stays in the picture, and is marked absent (``None``) from where it leaves or is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from tweenlab.errors import UsageError
+from tweenlab.propagation.boxes import carry_box, fill_span
+from tweenlab.propagation.flow import FlowCache
+
+__all__ = ["InBetween", "Method", "inbetween"]
+
+Method = Literal["flow", "linear"]
+BoxTuple = tuple[float, float, float, float]
+_LOST = 0.2  # coherence below which an extended box counts as lost
+
+
+@dataclass
+class InBetween:
+    """A box (or None, absent) and a confidence for every frame, and suggested keyframes."""
+
+    boxes: list[BoxTuple | None]
+    confidence: list[float]
+    suggested: list[int] = field(default_factory=list)
+
+
+def inbetween(
+    frame_count: int,
+    keyframes: Mapping[int, BoxTuple | None],
+    cache: FlowCache | None,
+    *,
+    method: Method = "flow",
+    extend: bool = True,
+) -> InBetween:
+    """Fill every frame of a box track from its keyframes (``None`` = absent there).
+
+    Raises:
+        UsageError: For keyframes outside the video or boxes of zero or negative size.
+    """
+    keys = _checked(frame_count, keyframes)
+    result = InBetween([None] * frame_count, [0.0] * frame_count)
+    for position, first in enumerate(keys):
+        box = keyframes[first]
+        following = keys[position + 1] if position + 1 < len(keys) else None
+        if box is None:
+            continue
+        result.boxes[first], result.confidence[first] = box, 1.0
+        if following is not None and keyframes[following] is not None:
+            end = keyframes[following]
+            _fill(result, cache, method, first=first, box=box, last=following, end=end)
+        elif cache is not None and method == "flow" and extend:
+            _extend(result, cache, first, box, following or frame_count, step=1)
+        else:
+            _hold(result, first, box, following or frame_count)
+    if (
+        keys
+        and keyframes[keys[0]] is not None
+        and cache is not None
+        and method == "flow"
+        and extend
+    ):
+        _extend(result, cache, keys[0], keyframes[keys[0]], -1, step=-1)  # type: ignore[arg-type]
+    return result
+
+
+def _checked(frame_count: int, keyframes: Mapping[int, BoxTuple | None]) -> list[int]:
+    for frame, box in keyframes.items():
+        if not 0 <= frame < frame_count:
+            raise UsageError(f"keyframe {frame} is outside the video (0..{frame_count - 1})")
+        if box is not None and (
+            len(box) != 4 or box[2] <= 0 or box[3] <= 0 or not np.isfinite(box).all()
+        ):
+            raise UsageError(f"keyframe {frame}: box {list(box)} needs 4 finite values, w, h > 0")
+    return sorted(keyframes)
+
+
+def _fill(
+    result: InBetween,
+    cache: FlowCache | None,
+    method: Method,
+    *,
+    first: int,
+    box: BoxTuple,
+    last: int,
+    end: BoxTuple | None,
+) -> None:
+    assert end is not None
+    a, b = np.array(box, dtype=np.float64), np.array(end, dtype=np.float64)
+    if method == "linear" or cache is None or last - first < 2:
+        t = (np.arange(first, last + 1) - first) / (last - first)
+        boxes = a + np.outer(t, b - a)
+        confidence = np.ones(len(t))
+    else:
+        filled = fill_span(cache, first, a, last, b)
+        boxes, confidence = filled.boxes, filled.confidence
+        if filled.weakest is not None:
+            result.suggested.append(filled.weakest)
+    for offset in range(1, last - first):
+        result.boxes[first + offset] = tuple(float(v) for v in boxes[offset])  # type: ignore[assignment]
+        result.confidence[first + offset] = float(confidence[offset])
+
+
+def _hold(result: InBetween, first: int, box: BoxTuple, stop: int) -> None:
+    for frame in range(first + 1, stop):
+        result.boxes[frame], result.confidence[frame] = box, 0.5
+
+
+def _extend(
+    result: InBetween, cache: FlowCache, start: int, box: BoxTuple, stop: int, *, step: int
+) -> None:
+    """Carry ``box`` from ``start`` towards ``stop`` (exclusive) while it is followed well."""
+    width, height = cache.video_size
+    current = np.array(box, dtype=np.float64)
+    for frame in range(start + step, stop, step):
+        pair = cache.pair(min(frame, frame - step))
+        carried = carry_box(current, pair.forward if step > 0 else pair.backward, cache.scale)
+        cx, cy = carried.box[0] + carried.box[2] / 2, carried.box[1] + carried.box[3] / 2
+        if carried.coherence < _LOST or not (0 <= cx < width and 0 <= cy < height):
+            return
+        current = carried.box
+        result.boxes[frame] = tuple(float(v) for v in current)  # type: ignore[assignment]
+        result.confidence[frame] = carried.coherence
