@@ -20,6 +20,7 @@ __all__ = ["Carried", "SpanFill", "carry_box", "fill_span", "iou_xywh"]
 
 Boxes = npt.NDArray[np.float64]
 _MIN_SCALE, _MAX_SCALE = 0.85, 1.18
+_LOST = 0.75  # round-trip IoU below which a step of a chain is not trusted
 
 
 @dataclass(frozen=True)
@@ -47,17 +48,27 @@ def carry_box(box: npt.NDArray[np.float64], flow: Flow, scale: float) -> Carried
     centre = np.array([x + w / 2, y + h / 2])
     offsets = np.stack([grid_x.ravel() + 0.5, grid_y.ravel() + 0.5], axis=1) - centre
     moved = offsets + region - motion
-    norm = (offsets**2).sum(axis=1)
-    usable = norm > max(1.0, 0.05 * (w * w + h * h) / 4)
-    stretch = 1.0
-    if usable.sum() >= 8:
-        stretch = float(np.median((moved[usable] * offsets[usable]).sum(axis=1) / norm[usable]))
-        stretch = min(max(stretch, _MIN_SCALE), _MAX_SCALE)
-    coherence = float(np.mean(np.abs(region - motion).max(axis=1) < 1.0))
+    stretch = np.array(
+        [_stretch(offsets[:, axis], moved[:, axis], (w, h)[axis]) for axis in (0, 1)]
+    )
+    model = motion + (stretch - 1.0) * offsets  # translation and stretch about the centre
+    tolerance = max(1.0, 0.08 * min(w, h))
+    coherence = float(np.mean(np.abs(region - model).max(axis=1) < tolerance))
     cx, cy = centre + motion
-    nw, nh = w * stretch, h * stretch
+    nw, nh = w * stretch[0], h * stretch[1]
     carried = np.array([cx - nw / 2, cy - nh / 2, nw, nh]) / scale
     return Carried(carried, coherence)
+
+
+def _stretch(
+    offsets: npt.NDArray[np.float64], moved: npt.NDArray[np.float64], size: float
+) -> float:
+    """The median stretch along one axis, from points far enough from the centre to tell."""
+    usable = np.abs(offsets) > max(1.0, 0.15 * size)
+    if usable.sum() < 8:
+        return 1.0
+    ratio = float(np.median(moved[usable] / offsets[usable]))
+    return min(max(ratio, _MIN_SCALE), _MAX_SCALE)
 
 
 def iou_xywh(a: Boxes, b: Boxes) -> npt.NDArray[np.float64]:
@@ -97,14 +108,19 @@ class SpanFill:
 
 def _chain(
     cache: FlowCache, start: npt.NDArray[np.float64], frames: range, *, forward: bool
-) -> tuple[Boxes, npt.NDArray[np.float64]]:
-    boxes, coherence = [np.asarray(start, dtype=np.float64)], [1.0]
+) -> tuple[Boxes, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Carry ``start`` frame by frame; per step also the forward-backward check: the IoU of the
+    box with itself carried there and back (low where the flow is wrong, e.g. a blur)."""
+    boxes, coherence, round_trip = [np.asarray(start, dtype=np.float64)], [1.0], [1.0]
     for n in frames:
         pair = cache.pair(n)
-        carried = carry_box(boxes[-1], pair.forward if forward else pair.backward, cache.scale)
+        there, back = (pair.forward, pair.backward) if forward else (pair.backward, pair.forward)
+        carried = carry_box(boxes[-1], there, cache.scale)
+        returned = carry_box(carried.box, back, cache.scale)
         boxes.append(carried.box)
         coherence.append(carried.coherence)
-    return np.array(boxes), np.array(coherence)
+        round_trip.append(float(iou_xywh(returned.box, boxes[-2])))
+    return np.array(boxes), np.array(coherence), np.array(round_trip)
 
 
 def _as_params(boxes: Boxes) -> Boxes:
@@ -125,8 +141,18 @@ def _from_params(params: Boxes) -> Boxes:
     return np.stack([params[:, 0] - w / 2, params[:, 1] - h / 2, w, h], axis=1)
 
 
+def _reliable(round_trip: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """A chain is reliable from its keyframe up to the first step that fails the round trip."""
+    return np.cumprod(round_trip >= _LOST).astype(bool)
+
+
 def fill_span(cache: FlowCache, first: int, box_a: Boxes, last: int, box_b: Boxes) -> SpanFill:
     """Fill ``first .. last`` between keyframe boxes A and B by flow, both ways, drift spread.
+
+    A chain is trusted from its keyframe until the flow inside the box stops being coherent
+    (a splash, a blur, an occluder); a chain that reaches the other keyframe has its drift spread
+    over the span. Frames that neither chain reaches reliably are interpolated between the
+    nearest reliable frames.
 
     Example:
         >>> fill = fill_span(cache, 0, np.array([10, 10, 40, 30]), 20, np.array([90, 15, 44, 33]))
@@ -135,20 +161,34 @@ def fill_span(cache: FlowCache, first: int, box_a: Boxes, last: int, box_b: Boxe
         ([10.0, 10.0, 40.0, 30.0], 12)
     """
     span = last - first
-    forward, coherence_f = _chain(cache, box_a, range(first, last), forward=True)
-    backward, coherence_b = _chain(cache, box_b, range(last - 1, first - 1, -1), forward=False)
+    forward, coherence_f, trip_f = _chain(cache, box_a, range(first, last), forward=True)
+    backward, coherence_b, trip_b = _chain(
+        cache, box_b, range(last - 1, first - 1, -1), forward=False
+    )
+    reliable_f, reliable_b = _reliable(trip_f), _reliable(trip_b)[::-1]
     backward, coherence_b = backward[::-1], coherence_b[::-1]
     t = np.arange(span + 1, dtype=np.float64) / span
     pf, pb = _as_params(forward), _as_params(backward)
-    pf -= np.outer(t, pf[-1] - _as_params(box_b[None])[0])
-    pb -= np.outer(1 - t, pb[0] - _as_params(box_a[None])[0])
-    corrected_f, corrected_b = _from_params(pf), _from_params(pb)
-    agreement = iou_xywh(corrected_f, corrected_b)
-    weight_f = (1 - t) * (0.25 + coherence_f)
-    weight_b = t * (0.25 + coherence_b)
-    share = weight_f / np.maximum(weight_f + weight_b, 1e-9)
-    blended = _from_params(share[:, None] * pf + (1 - share[:, None]) * pb)
+    if reliable_f[-1]:
+        pf -= np.outer(t, pf[-1] - _as_params(box_b[None])[0])
+    if reliable_b[0]:
+        pb -= np.outer(1 - t, pb[0] - _as_params(box_a[None])[0])
+    weight_f = (1 - t) * (0.25 + coherence_f) * reliable_f
+    weight_b = t * (0.25 + coherence_b) * reliable_b
+    total = weight_f + weight_b
+    share = weight_f / np.maximum(total, 1e-9)
+    params = share[:, None] * pf + (1 - share[:, None]) * pb
+    params[0], params[-1] = _as_params(box_a[None])[0], _as_params(box_b[None])[0]
+    known = total > 0
+    known[0] = known[-1] = True
+    for column in range(4):  # bridge what neither chain reaches, straight between the ends
+        params[~known, column] = np.interp(t[~known], t[known], params[known, column])
+    blended = _from_params(params)
     blended[0], blended[-1] = box_a, box_b
-    confidence = agreement * np.sqrt(np.minimum(coherence_f, 1) * 0.5 + 0.5)
+    agreement = iou_xywh(_from_params(pf), _from_params(pb))
+    both = reliable_f & reliable_b
+    confidence = np.where(
+        both, agreement, 0.5 * np.maximum(coherence_f * reliable_f, coherence_b * reliable_b)
+    )
     confidence[0] = confidence[-1] = 1.0
     return SpanFill(first, last, blended, np.clip(confidence, 0.0, 1.0))

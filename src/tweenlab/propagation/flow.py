@@ -75,7 +75,7 @@ class FlowCache:
         index: FrameIndex,
         folder: Path,
         *,
-        max_side: int = 960,
+        max_side: int = 1280,
         method: str = "dis",
         proxy: Path | None = None,
     ) -> None:
