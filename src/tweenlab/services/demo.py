@@ -23,6 +23,7 @@ from tweenlab.core.time import FrameSelection
 from tweenlab.formats import ExportOptions
 from tweenlab.media import SampleClip, render_sample_clip
 from tweenlab.media._files import write_atomic
+from tweenlab.propagation import FlowCache, inbetween
 from tweenlab.services.annotations import (
     export_annotations,
     sample_annotations,
@@ -113,6 +114,7 @@ def _annotations(
         f"{annotations.shape_count()} keyframes every 10 frames)"
     }
     steps["interpolation"] = _interpolation_quality(sample, annotations)
+    steps["in-betweening"] = _inbetweening_quality(sample, done)
     # Two shots are too few to split 80/10/10 by scene, so the split is by blocks of frames.
     options = ExportOptions(frames="all", images="jpg", split=(0.8, 0.1, 0.1), split_blocks=10)
     for name in ("coco", "yolo", "mot", "cvat_video"):
@@ -133,6 +135,23 @@ def _interpolation_quality(sample: SampleClip, annotations: AnnotationSet) -> st
     iou = np.concatenate(scores)
     mean, worst = iou.mean(), iou.min()
     return f"linear interpolation from every 10th frame: mean IoU {mean:.3f}, worst {worst:.3f}"
+
+
+def _inbetweening_quality(sample: SampleClip, done: Ingested) -> str:
+    """Motion-guided in-betweening from the same keyframes (every 10th frame), against the truth."""
+    cache = FlowCache(sample.path, done.index, done.folder, proxy=done.proxy)
+    scores = []
+    for obj in sample.objects:
+        frames = sorted({*range(obj.first_frame, obj.last_frame + 1, 10), obj.last_frame})
+        keys: dict[int, tuple[float, float, float, float] | None] = {}
+        for frame in frames:
+            x, y, w, h = (float(v) for v in obj.boxes[frame - obj.first_frame])
+            keys[frame] = (x, y, w, h)
+        filled = inbetween(done.info.frame_count, keys, cache, extend=False)
+        boxes = np.array([filled.boxes[f] for f in range(obj.first_frame, obj.last_frame + 1)])
+        scores.append(box_iou(boxes, np.asarray(obj.boxes)))
+    iou = np.concatenate(scores)
+    return f"flow-guided from every 10th frame: mean IoU {iou.mean():.3f}, worst {iou.min():.3f}"
 
 
 def _random_access(done: Ingested, samples: int = 30) -> str:

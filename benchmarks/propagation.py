@@ -1,0 +1,541 @@
+"""Propagation benchmark: optical flow speed, filling spans, flow cache size and in-between quality.
+
+The machine this runs on is shared and noisy, so each speed is measured next to a peer or a limit
+in the same run:
+
+1. Flow: pairs per second of ``FlowCache.compute`` (forward and backward flow of each pair of
+   consecutive frames, stored as float16 npz) with DIS (the default) and Farneback, on a 720p and
+   a 1080p clip, at ``max_side=1280`` (the default) and at full size. The peer is a bare PyAV
+   decode of the same frames, scaled to the same size in grey (the floor of reading them).
+2. Filling: ``fill_span(cache, 0, box_a, span, box_b)`` over a 100-frame span once the flow is
+   cached, for 1 object (best of 3) and for 20 objects at different places in the frame (target
+   <= 0.5 s for 20); next to it the time to load the span's flow pairs once
+   (``cache.pair`` x 100; each fill loads every pair twice, once per chain) and the time of
+   ``inbetween(..., method="linear")`` for the same 20 objects.
+3. Memory: bytes on disk per frame pair at the default size on 1080p video (1280x720 flow, float16
+   npz), extrapolated to a minute at 30 fps, next to the raw float16 size and the full-size cache;
+   and the peak RSS of this process while filling (VmHWM from /proc, reset before filling
+   through ``/proc/self/clear_refs`` where the kernel allows it).
+4. Quality, the way the project is judged: ``../shared/tools/eval_tracks.py`` on
+   ``../shared/data/tracks`` with ``flow=cmd:tweenlab propagate ...`` (``TWEENLAB_DATA_DIR`` set
+   to a folder kept for the run, so the flow cache is reused between calls). Per sequence: mean
+   IoU at K=20 and the keyframes needed for IoU >= 0.7 (% of frames) for linear and flow, the
+   ratio flow / linear. Targets: ratio <= 0.4 and flow mIoU at K=20 >= 0.75.
+
+Inputs are made at run time from ``../shared/data/clips/testvideo.mp4`` (1280x720): its first
+frames re-encoded with libx264 (veryfast, crf 20) at 720p and scaled to 1920x1080, cached in the
+work folder.
+
+Run from the repository root::
+
+    python benchmarks/propagation.py            # about 5-10 minutes (part 4 takes a few)
+    python benchmarks/propagation.py --quick    # smoke test: fewer frames, no part 4
+
+It prints a table and writes ``benchmarks/results/propagation.json`` (``propagation-quick.json``
+with ``--quick``): one object per figure with the numbers, the target and ``pass``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from tweenlab.media import FrameIndex, build_index
+from tweenlab.propagation import FlowCache, fill_span, inbetween
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CLIP = SHARED / "data" / "clips" / "testvideo.mp4"
+TRACKS = SHARED / "data" / "tracks"
+EVAL_TRACKS = SHARED / "tools" / "eval_tracks.py"
+RESULTS = REPO / "benchmarks" / "results"
+
+FPS = 30
+PAIRS_PER_MINUTE = 60 * FPS
+SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
+METHODS = ("dis", "farneback")
+DEFAULT_MAX_SIDE = 1280
+OBJECTS = 20
+SEED = 7
+TARGET_FILL_S = 0.5
+TARGET_RATIO, TARGET_MIOU = 0.4, 0.75
+FLOW_METHOD = "flow=cmd:tweenlab propagate {video} --keyframes {keyframes} --out {out}"
+
+Result = dict[str, Any]
+Boxes = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How much work each figure does."""
+
+    quick: bool
+    work: Path
+    flow_frames: int = 40
+    span: int = 100
+    fill_repeats: int = 3
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Settings:
+        if args.quick:
+            return cls(True, args.work, flow_frames=10, span=30)
+        return cls(False, args.work)
+
+    @property
+    def clip_frames(self) -> int:
+        return max(self.flow_frames, self.span + 1)
+
+
+def log(message: str) -> None:
+    """Progress, on stderr (the table goes to stdout)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# -- inputs ------------------------------------------------------------------------------------
+
+
+def make_clip(work: Path, name: str, frames: int) -> Path:
+    """The first ``frames`` frames of the test clip at ``SIZES[name]``, H.264, cached."""
+    width, height = SIZES[name]
+    target = work / f"testvideo-{name}-{frames}f.mp4"
+    if target.exists():
+        return target
+    log(f"encoding {target.name}")
+    partial = target.with_suffix(".partial.mp4")
+    with av.open(str(CLIP)) as source, av.open(str(partial), mode="w") as output:
+        stream = output.add_stream("libx264", rate=FPS, options={"crf": "20", "preset": "veryfast"})
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i, frame in enumerate(source.decode(video=0)):
+            if i >= frames:
+                break
+            scaled = frame.reformat(width=width, height=height, format="yuv420p")
+            fresh = av.VideoFrame.from_ndarray(scaled.to_ndarray(), format="yuv420p")
+            fresh.pts, fresh.time_base = i, Fraction(1, FPS)
+            output.mux(stream.encode(fresh))
+        output.mux(stream.encode(None))
+    partial.rename(target)
+    return target
+
+
+# -- 1. flow -----------------------------------------------------------------------------------
+
+
+def bare_decode_seconds(video: Path, frames: int, size: tuple[int, int]) -> float:
+    """Decode the first ``frames`` frames with PyAV, scaled to ``size`` in grey (the floor)."""
+    started = time.perf_counter()
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.thread_type = "AUTO"
+        for i, frame in enumerate(container.decode(stream)):
+            if i >= frames:
+                break
+            frame.reformat(width=size[0], height=size[1], format="gray").to_ndarray()
+    return time.perf_counter() - started
+
+
+def time_compute(
+    video: Path, index: FrameIndex, folder: Path, frames: int, **options: Any
+) -> Result:
+    """``FlowCache(**options).compute`` over the first ``frames`` frames, from empty, timed."""
+    cache = FlowCache(video, index, folder, **options)
+    shutil.rmtree(cache.folder, ignore_errors=True)
+    started = time.perf_counter()
+    cache.compute(0, frames - 1)
+    seconds = time.perf_counter() - started
+    decode = bare_decode_seconds(video, frames, cache.size)
+    pairs = frames - 1
+    return {
+        "method": options["method"],
+        "max_side": options["max_side"],
+        "flow_size": f"{cache.size[0]}x{cache.size[1]}",
+        "pairs": pairs,
+        "seconds": round(seconds, 3),
+        "pairs_per_s": round(pairs / seconds, 2),
+        "x_real_time_at_30fps": round(pairs / seconds / FPS, 3),
+        "peer_bare_decode_s": round(decode, 3),
+        "peer_bare_decode_fps": round(frames / decode, 1),
+        "decode_share": round(decode / seconds, 3),
+    }
+
+
+def bench_flow(clips: dict[str, tuple[Path, FrameIndex]], settings: Settings, run: Path) -> Result:
+    """Figure 1: every clip x estimator x size (at 720p the default size is the full size)."""
+    rows = []
+    for name, (video, index) in clips.items():
+        for method in METHODS:
+            for side in sorted({DEFAULT_MAX_SIDE, max(SIZES[name])}):
+                log(f"flow: {name} {method} max_side={side}")
+                timed = time_compute(
+                    video, index, run / name, settings.flow_frames, method=method, max_side=side
+                )
+                rows.append({"clip": name} | timed)
+    return {"frames": settings.flow_frames, "rows": rows, "target": None, "pass": None}
+
+
+# -- 2. filling --------------------------------------------------------------------------------
+
+
+def make_boxes(count: int, size: tuple[int, int], seed: int = SEED) -> list[tuple[Boxes, Boxes]]:
+    """Keyframe boxes A and B for ``count`` objects spread over a 5 x 4 grid of the frame."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    made = []
+    for i in range(count):
+        column, row = i % 5, (i // 5) % 4
+        w, h = rng.uniform(0.03, 0.12) * width, rng.uniform(0.05, 0.2) * height
+        cx = (column + 0.5) * width / 5 + rng.uniform(-0.02, 0.02) * width
+        cy = (row + 0.5) * height / 4 + rng.uniform(-0.02, 0.02) * height
+        a = np.array([cx - w / 2, cy - h / 2, w, h])
+        dx, dy = rng.uniform(-0.03, 0.03, 2) * np.array([width, height])
+        scale = rng.uniform(0.9, 1.1)
+        made.append((a, np.array([a[0] + dx, a[1] + dy, w * scale, h * scale])))
+    return made
+
+
+def seconds_of(work: Any) -> float:
+    """Wall time of calling ``work()``."""
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def load_pairs(cache: FlowCache, span: int) -> None:
+    """Load the flow of every pair in the span once, each dropped before the next (as a fill)."""
+    for n in range(span):
+        cache.pair(n)
+
+
+def bench_fill(video: Path, index: FrameIndex, folder: Path, settings: Settings) -> Result:
+    """Figure 2 (and 3's peak RSS): fill a span for 1 and for 20 objects from cached flow."""
+    span, cache = settings.span, FlowCache(video, index, folder)
+    log(f"fill: caching the flow of frames 0..{span} ({cache.size[0]}x{cache.size[1]})")
+    cache_s = seconds_of(lambda: cache.compute(0, span))
+    boxes = make_boxes(OBJECTS, cache.video_size)
+    log(f"fill: {span}-frame span, 1 object x {settings.fill_repeats}, then {OBJECTS} objects")
+    a, b = boxes[0]
+    one = [
+        seconds_of(lambda: fill_span(cache, 0, a, span, b)) for _ in range(settings.fill_repeats)
+    ]
+    loads = seconds_of(lambda: load_pairs(cache, span))
+    peak_before, rss_before, reset = peak_rss_mb(), current_rss_mb(), reset_peak_rss()
+    many = seconds_of(lambda: [fill_span(cache, 0, a, span, b) for a, b in boxes])
+    peak = peak_rss_mb()
+    linear = seconds_of(
+        lambda: [
+            inbetween(span + 1, {0: tuple(a), span: tuple(b)}, None, method="linear")
+            for a, b in boxes
+        ]
+    )
+    return {
+        "video": f"{cache.video_size[0]}x{cache.video_size[1]}",
+        "flow_size": f"{cache.size[0]}x{cache.size[1]}",
+        "span_frames": span,
+        "caching_flow_s": round(cache_s, 2),
+        "one_object_s": [round(s, 4) for s in one],
+        "one_object_best_s": round(min(one), 4),
+        "objects": OBJECTS,
+        "objects_s": round(many, 3),
+        "peer_load_span_pairs_once_s": round(loads, 3),
+        "peer_linear_objects_s": round(linear, 5),
+        "rss_before_fill_mb": round(rss_before, 1),
+        "peak_rss_before_fill_mb": round(peak_before, 1),
+        "peak_rss_reset": reset,
+        "peak_rss_during_fill_mb": round(peak, 1),
+        "target": f"<= {TARGET_FILL_S} s for {OBJECTS} objects",
+        "pass": many <= TARGET_FILL_S,
+    }
+
+
+# -- 3. memory ---------------------------------------------------------------------------------
+
+
+def _proc_status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024  # kB
+    return math.nan
+
+
+def current_rss_mb() -> float:
+    """Resident set size of this process now (VmRSS)."""
+    return _proc_status_mb("VmRSS:")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process since start or the last reset (VmHWM)."""
+    return _proc_status_mb("VmHWM:")
+
+
+def reset_peak_rss() -> bool:
+    """Set VmHWM back to the current RSS (Linux >= 4.0); False where that is not allowed."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def cache_bytes(folder: Path) -> Result:
+    """Bytes on disk per frame pair of one flow cache folder, and per minute at 30 fps."""
+    sizes = [p.stat().st_size for p in folder.glob("*.npz")]
+    width, height = (int(v) for v in folder.name.rsplit("-", 1)[1].split("x"))
+    per_pair = float(np.mean(sizes))
+    return {
+        "folder": folder.name,
+        "pairs": len(sizes),
+        "bytes_per_pair": round(per_pair),
+        "raw_float16_bytes_per_pair": width * height * 2 * 2 * 2,  # 2 flows x (dx, dy) x 2 B
+        "mb_per_minute": round(per_pair * PAIRS_PER_MINUTE / 1e6, 1),
+    }
+
+
+def bench_memory(folder: Path, fill: Result) -> Result:
+    """Figure 3: cache size at the default size (and at full size, the peer) on 1080p."""
+    default = cache_bytes(folder / f"flow-dis-{fill['flow_size']}")
+    full = [
+        cache_bytes(p) for p in sorted(folder.glob("flow-dis-*")) if p.name != default["folder"]
+    ]
+    return {
+        "video": fill["video"],
+        "default": default,
+        "full_size": full[0] if full else None,
+        "peak_rss_during_fill_mb": fill["peak_rss_during_fill_mb"],
+        "target": None,
+        "pass": None,
+    }
+
+
+# -- 4. quality --------------------------------------------------------------------------------
+
+
+def summarise_sequence(by_method: Result) -> Result:
+    """Linear against flow on one sequence, with the targets."""
+    linear, flow = by_method["linear"], by_method["flow"]
+    ratio = flow["effort"]["percent_of_frames"] / linear["effort"]["percent_of_frames"]
+    miou = flow["K20"]["mean_iou"]
+    return {
+        "frames": flow["frames"],
+        "linear_miou_k20": linear["K20"]["mean_iou"],
+        "flow_miou_k20": miou,
+        "linear_keyframes_pct": linear["effort"]["percent_of_frames"],
+        "flow_keyframes_pct": flow["effort"]["percent_of_frames"],
+        "converged": linear["effort"]["converged"] and flow["effort"]["converged"],
+        "ratio": round(ratio, 3),
+        "ratio_pass": ratio <= TARGET_RATIO,
+        "miou_pass": miou >= TARGET_MIOU,
+        "pass": ratio <= TARGET_RATIO and miou >= TARGET_MIOU,
+        "flow_seconds": round(
+            sum(v["seconds"] for k, v in flow.items() if k.startswith("K"))
+            + flow["effort"]["seconds"],
+            1,
+        ),
+    }
+
+
+def bench_quality(run: Path) -> Result:
+    """Figure 4: eval_tracks.py with linear and flow on every sequence (a few minutes)."""
+    data, out = run / "eval-data", run / "eval_tracks.json"
+    command = [sys.executable, str(EVAL_TRACKS), str(TRACKS), "--method", FLOW_METHOD]
+    log(f"quality: {EVAL_TRACKS.name} on {TRACKS} (minutes)")
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*command, "--json", str(out)],
+        env=os.environ | {"TWEENLAB_DATA_DIR": str(data)},
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    target = f"flow/linear keyframes <= {TARGET_RATIO} and flow mIoU K=20 >= {TARGET_MIOU}"
+    if done.returncode != 0 or not out.exists():
+        return {"error": done.stderr.strip()[-2000:], "target": target, "pass": False}
+    raw = json.loads(out.read_text())
+    sequences = {name: summarise_sequence(by_method) for name, by_method in raw.items()}
+    return {
+        "command": " ".join([*command[1:3], "--method", repr(FLOW_METHOD)]),
+        "seconds": round(seconds, 1),
+        "sequences": sequences,
+        "markdown": done.stdout,
+        "eval_tracks": raw,
+        "target": target,
+        "pass": all(s["pass"] for s in sequences.values()),
+    }
+
+
+# -- report ------------------------------------------------------------------------------------
+
+
+def machine_info() -> Result:
+    """What the figures were measured on."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)),
+        "load_average_start": [round(v, 2) for v in os.getloadavg()],
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "opencv": cv2.__version__,
+        "opencv_threads": cv2.getNumThreads(),
+        "av": av.__version__,
+        "numpy": np.__version__,
+        "tweenlab_commit": commit,
+    }
+
+
+def verdict(passed: bool | None) -> str:
+    return "-" if passed is None else ("PASS" if passed else "FAIL")
+
+
+def flow_rows(flow: Result) -> list[tuple[str, ...]]:
+    """One row per clip x estimator x size."""
+    return [
+        (
+            f"1. flow {r['clip']} {r['method']} @{r['flow_size']}",
+            f"{r['pairs_per_s']:.2f} pairs/s ({r['x_real_time_at_30fps']:.2f}x real time)",
+            f"bare decode {r['peer_bare_decode_fps']:.0f} fps ({100 * r['decode_share']:.0f}%)",
+            "-",
+            "-",
+        )
+        for r in flow["rows"]
+    ]
+
+
+def fill_rows(fill: Result, memory: Result) -> list[tuple[str, ...]]:
+    """Figures 2 and 3."""
+    span, default, full = fill["span_frames"], memory["default"], memory["full_size"]
+    full_text = f"full size {full['mb_per_minute']:.0f} MB/min" if full else "-"
+    return [
+        (
+            f"2. fill {span} frames, 1 object",
+            f"{fill['one_object_best_s']:.3f} s",
+            f"load {span} pairs once {fill['peer_load_span_pairs_once_s']:.3f} s",
+            "-",
+            "-",
+        ),
+        (
+            f"2. fill {span} frames, {fill['objects']} objects",
+            f"{fill['objects_s']:.3f} s",
+            f"linear {1000 * fill['peer_linear_objects_s']:.1f} ms",
+            fill["target"],
+            verdict(fill["pass"]),
+        ),
+        (
+            f"3. flow cache, {memory['video']} @{fill['flow_size']}",
+            f"{default['bytes_per_pair'] / 1e6:.2f} MB/pair, {default['mb_per_minute']:.0f} MB/min",
+            f"raw f16 {default['raw_float16_bytes_per_pair'] / 1e6:.2f} MB/pair; {full_text}",
+            "-",
+            "-",
+        ),
+        (
+            "3. peak RSS during fill",
+            f"{fill['peak_rss_during_fill_mb']:.0f} MB (reset: {fill['peak_rss_reset']})",
+            f"before fill {fill['rss_before_fill_mb']:.0f} MB",
+            "-",
+            "-",
+        ),
+    ]
+
+
+def quality_rows(quality: Result) -> list[tuple[str, ...]]:
+    """Figure 4, one row per sequence."""
+    if "error" in quality:
+        return [
+            ("4. quality", "error", quality["error"].splitlines()[-1], quality["target"], "FAIL")
+        ]
+    return [
+        (
+            f"4. {name} ({s['frames']} frames)",
+            f"flow mIoU@20 {s['flow_miou_k20']:.3f}, {s['flow_keyframes_pct']:.1f}% keyframes",
+            f"linear {s['linear_miou_k20']:.3f}, {s['linear_keyframes_pct']:.1f}% "
+            f"(ratio {s['ratio']:.2f})",
+            f"ratio <= {TARGET_RATIO}, mIoU >= {TARGET_MIOU}",
+            f"{verdict(s['ratio_pass'])} / {verdict(s['miou_pass'])}",
+        )
+        for name, s in quality["sequences"].items()
+    ]
+
+
+def print_table(results: Result) -> None:
+    """The results as a plain table."""
+    rows: list[tuple[str, ...]] = [("figure", "tweenlab", "peer / limit", "target", "")]
+    rows += flow_rows(results["flow"]) + fill_rows(results["fill"], results["memory"])
+    if "quality" in results:
+        rows += quality_rows(results["quality"])
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    print(f"tweenlab.propagation benchmark ({results['mode']})")
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+def run(settings: Settings) -> Result:
+    """Make the inputs and measure the figures (flow caches live in a folder kept for the run)."""
+    settings.work.mkdir(parents=True, exist_ok=True)
+    results: Result = {"mode": "quick" if settings.quick else "full", "machine": machine_info()}
+    clips = {}
+    for name in SIZES:
+        video = make_clip(settings.work, name, settings.clip_frames)
+        clips[name] = (video, build_index(video))
+    results["inputs"] = {"clip": str(CLIP), "made": {n: str(v) for n, (v, _) in clips.items()}}
+    with tempfile.TemporaryDirectory(prefix="run-", dir=settings.work) as folder:
+        run_dir = Path(folder)
+        results["flow"] = bench_flow(clips, settings, run_dir)
+        results["fill"] = bench_fill(*clips["1080p"], run_dir / "1080p", settings)
+        results["memory"] = bench_memory(run_dir / "1080p", results["fill"])
+        if not settings.quick:
+            results["quality"] = bench_quality(run_dir)
+    results["machine"]["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
+    judged = [results[k]["pass"] for k in ("fill", "quality") if k in results]
+    results["all_pass"] = all(judged)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer frames, no quality run")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/tweenlab-bench-propagation"))
+    args = parser.parse_args(argv)
+    missing = [p for p in (CLIP, TRACKS, EVAL_TRACKS) if not p.exists()]
+    if missing:
+        print(f"error: missing {', '.join(map(str, missing))} (../shared)", file=sys.stderr)
+        return 1
+    settings = Settings.from_args(args)
+    results = run(settings)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    output = RESULTS / ("propagation-quick.json" if settings.quick else "propagation.json")
+    output.write_text(json.dumps(results, indent=2) + "\n")
+    print_table(results)
+    print(f"results: {output.relative_to(REPO)}")
+    return 0 if results["all_pass"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

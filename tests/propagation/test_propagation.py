@@ -1,0 +1,450 @@
+"""In-betweening by flow on generated videos whose true box is known on every frame.
+
+Covered: flow follows a circle that linear interpolation cuts across, and hits both keyframes
+exactly; confidence and suggested keyframes; extension forward and backward from a lone keyframe,
+out through the picture's edge, and absent keyframes; human keyframes come back unchanged; the
+flow cache on disk (float16 npz, reused by a second cache, no temporary files); bad keyframes
+(``UsageError``) and malformed keyframes files (``FormatError`` naming file and field).
+
+Known weaknesses are pinned as strict xfails (they pass the day the code is fixed, and then
+must be un-marked): a box that sticks to the picture's edge after its object has left, a small
+object whose box inflates frame after frame, and keyframe files that ``read_keyframes`` lets
+through or crashes on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.propagation import Box, circle_video, exit_video
+from tweenlab.errors import FormatError, UsageError
+from tweenlab.media import DerivedFiles, FrameIndex
+from tweenlab.plugins import registry
+from tweenlab.propagation import FlowCache, InBetween, inbetween
+from tweenlab.services.propagate import propagate_file, read_keyframes
+from tweenlab.settings import Settings
+
+FRAMES = 40
+SIZE = (192, 144)
+
+
+def iou(a: Box | None, b: Box | None) -> float:
+    """IoU of two (x, y, w, h) boxes; 0 when either is absent."""
+    if a is None or b is None:
+        return 0.0
+    iw = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+
+
+def mean_iou(truth: list[Box], found: InBetween, frames: range) -> float:
+    return float(np.mean([iou(truth[f], found.boxes[f]) for f in frames]))
+
+
+class Scene:
+    """A generated video, its true boxes and a flow cache in a derived folder of its own."""
+
+    def __init__(self, video: Path, truth: list[Box], root: Path) -> None:
+        self.video, self.truth = video, truth
+        self.derived = DerivedFiles(root)
+        self.index: FrameIndex = self.derived.index(video)
+        self.cache = FlowCache(video, self.index, self.derived.folder(video))
+
+    def fill(self, keyframes: dict[int, Box | None], method: str = "flow") -> InBetween:
+        return inbetween(len(self.index), keyframes, self.cache, method=method)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def circle(tmp_path_factory: pytest.TempPathFactory) -> Scene:
+    folder = tmp_path_factory.mktemp("circle")
+    video, truth = circle_video(folder / "circle.mp4", frames=FRAMES, size=SIZE)
+    return Scene(video, truth, folder / "derived")
+
+
+@pytest.fixture(scope="module")
+def circle_filled(circle: Scene) -> InBetween:
+    """Keyframes on the first and last frame only (the object is near its start again)."""
+    return circle.fill({0: circle.truth[0], FRAMES - 1: circle.truth[-1]})
+
+
+@pytest.fixture(scope="module")
+def leaving(tmp_path_factory: pytest.TempPathFactory) -> Scene:
+    folder = tmp_path_factory.mktemp("leaving")
+    video, truth = exit_video(folder / "leaving.mp4", frames=FRAMES, size=SIZE, seed=0)
+    return Scene(video, truth, folder / "derived")
+
+
+# --- flow against linear on a curve -------------------------------------------------------------
+
+
+def test_the_generated_video_is_what_the_tests_assume(circle: Scene) -> None:
+    assert len(circle.index) == FRAMES
+    assert circle.cache.video_size == SIZE
+    assert circle.cache.scale == 1.0
+
+
+def test_flow_follows_a_circle_that_linear_cuts_across(circle: Scene, circle_filled: InBetween):
+    truth, inner = circle.truth, range(1, FRAMES - 1)
+    linear = circle.fill({0: truth[0], FRAMES - 1: truth[-1]}, method="linear")
+    assert circle_filled.boxes[0] == truth[0]
+    assert circle_filled.boxes[FRAMES - 1] == truth[-1]
+    flow_iou, linear_iou = mean_iou(truth, circle_filled, inner), mean_iou(truth, linear, inner)
+    worst = min(iou(truth[f], circle_filled.boxes[f]) for f in inner)
+    # measured: flow 0.946 (worst frame 0.92), linear 0.072
+    assert linear_iou < 0.2, "the keyframes should leave linear interpolation far off"
+    assert flow_iou > 0.8, f"flow's mean IoU {flow_iou:.3f}"
+    assert worst > 0.6, f"flow's worst in-between frame has IoU {worst:.3f}"
+    assert flow_iou - linear_iou > 0.5
+
+
+def test_flow_drift_is_spread_so_every_span_ends_on_its_keyframes(circle: Scene) -> None:
+    truth = circle.truth
+    keys: dict[int, Box | None] = {0: truth[0], 13: truth[13], 26: truth[26], 39: truth[39]}
+    filled = circle.fill(keys)
+    for frame, box in keys.items():
+        assert filled.boxes[frame] == box
+    for first, last in ((0, 13), (13, 26), (26, 39)):
+        # the frames next to a keyframe are close to it: no jump onto the keyframe
+        assert iou(filled.boxes[first + 1], truth[first + 1]) > 0.8
+        assert iou(filled.boxes[last - 1], truth[last - 1]) > 0.8
+    assert mean_iou(truth, filled, range(FRAMES)) > 0.85
+
+
+# --- confidence and suggestions -----------------------------------------------------------------
+
+
+def test_confidence_is_one_on_keyframes_and_within_0_1_elsewhere(circle: Scene) -> None:
+    truth = circle.truth
+    keys: dict[int, Box | None] = {f: truth[f] for f in (3, 10, 11, 30, 36)}
+    filled = circle.fill(keys)
+    assert len(filled.confidence) == len(filled.boxes) == FRAMES
+    for frame, value in enumerate(filled.confidence):
+        if frame in keys:
+            assert value == 1.0
+        else:
+            assert 0.0 <= value <= 1.0
+            assert math.isfinite(value)
+    # one suggestion per span with frames in between (10 -> 11 has none), inside its span
+    spans = [(3, 10), (10, 11), (11, 30), (30, 36)]
+    inner = [(a, b) for a, b in spans if b - a >= 2]
+    assert len(filled.suggested) == len(inner) == 3
+    for (first, last), suggested in zip(inner, sorted(filled.suggested), strict=True):
+        assert first < suggested < last
+
+
+def test_the_suggestion_is_the_least_confident_frame(circle_filled: InBetween) -> None:
+    (suggested,) = circle_filled.suggested
+    inner = circle_filled.confidence[1 : FRAMES - 1]
+    assert 0 < suggested < FRAMES - 1
+    assert circle_filled.confidence[suggested] == min(inner)
+    assert circle_filled.confidence[0] == circle_filled.confidence[FRAMES - 1] == 1.0
+
+
+# --- human keyframes ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["flow", "linear"])
+def test_keyframes_come_back_exactly(circle: Scene, method: str) -> None:
+    keys: dict[int, Box | None] = {
+        2: (126.25, 52.5, 31.75, 32.125),
+        9: (104.1, 83.3, 33.0, 30.9),
+        17: None,
+        21: (37.0, 56.0, 32.0, 32.0),
+        22: (33.5, 50.25, 30.0, 34.0),
+        39: (0.1, 0.2, 191.7, 143.7),
+    }
+    filled = circle.fill(keys, method=method)
+    for frame, box in keys.items():
+        assert filled.boxes[frame] == box, f"keyframe {frame} changed"
+    assert filled.boxes[17:21] == [None] * 4
+    if method == "linear":
+        assert filled.boxes[:2] == [None, None]
+
+
+# --- extension past the last keyframe, before the first, and absent keyframes ------------------
+
+
+def test_lone_keyframe_is_followed_until_the_object_leaves(leaving: Scene) -> None:
+    truth, width = leaving.truth, SIZE[0]
+    filled = leaving.fill({0: truth[0]})
+    inside = [f for f in range(FRAMES) if truth[f][0] + truth[f][2] <= width]
+    gone = [f for f in range(FRAMES) if truth[f][0] >= width]
+    assert inside == list(range(24)) and gone == list(range(29, 40))  # the video as designed
+    for frame in inside:
+        assert iou(filled.boxes[frame], truth[frame]) > 0.7, f"frame {frame}"
+    for frame in gone:
+        assert filled.boxes[frame] is None, f"frame {frame}: box {filled.boxes[frame]}"
+        assert filled.confidence[frame] == 0.0
+    lost = filled.boxes.index(None)
+    assert all(box is None for box in filled.boxes[lost:]), "absent, then back again"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="src bug: once the square has left through the right edge the carried box stays on "
+    "the static background at x = 171 (centre 191.5 < width 192) with coherence ~1, so "
+    "_extend never marks it absent (also confidence stays ~1 on frames 29..39)",
+)
+def test_lone_keyframe_leaving_with_another_background(tmp_path: Path) -> None:
+    video, truth = exit_video(tmp_path / "leaving.mp4", frames=FRAMES, size=SIZE, seed=3)
+    scene = Scene(video, truth, tmp_path / "derived")
+    filled = scene.fill({0: truth[0]})
+    assert filled.boxes[FRAMES - 1] is None, f"box {filled.boxes[FRAMES - 1]} after it left"
+
+
+def test_lone_keyframe_is_followed_backwards_to_the_start(leaving: Scene) -> None:
+    truth = leaving.truth
+    filled = leaving.fill({12: truth[12]})
+    for frame in range(12):
+        assert iou(filled.boxes[frame], truth[frame]) > 0.7, f"frame {frame}"
+        assert 0.0 <= filled.confidence[frame] <= 1.0
+
+
+def test_linear_holds_after_the_last_keyframe_and_nothing_before_the_first(leaving: Scene):
+    truth = leaving.truth
+    filled = leaving.fill({5: truth[5], 10: truth[10]}, method="linear")
+    assert filled.boxes[:5] == [None] * 5
+    assert filled.boxes[10:] == [truth[10]] * (FRAMES - 10)
+
+
+@pytest.mark.parametrize("method", ["flow", "linear"])
+def test_absent_keyframe_blanks_until_the_next_present_one(leaving: Scene, method: str) -> None:
+    truth = leaving.truth
+    keys: dict[int, Box | None] = {0: truth[0], 10: None, 20: truth[20]}
+    filled = leaving.fill(keys, method=method)
+    assert filled.boxes[10:20] == [None] * 10
+    assert filled.confidence[10:20] == [0.0] * 10
+    assert filled.boxes[20] == truth[20]
+    for frame in range(1, 10):  # before the absent keyframe: carried (flow) or held (linear)
+        expected = truth[frame] if method == "flow" else truth[0]
+        assert iou(filled.boxes[frame], expected) > 0.7, f"frame {frame}"
+    assert filled.boxes[21] is not None  # after the last present keyframe: extended or held
+
+
+# --- the flow cache -----------------------------------------------------------------------------
+
+
+def test_flow_files_are_float16_npz_and_nothing_else(circle: Scene, circle_filled: InBetween):
+    folder = circle.cache.folder
+    names = sorted(path.name for path in folder.iterdir())
+    assert names == [f"{n:07d}.npz" for n in range(FRAMES - 1)]  # every pair 0->1 .. 38->39
+    for name in names:
+        with np.load(folder / name) as data:
+            assert sorted(data.files) == ["backward", "forward"]
+            for key in data.files:
+                assert data[key].dtype == np.float16
+                assert data[key].shape == (SIZE[1], SIZE[0], 2)
+    leftovers = [p for p in circle.derived.root.rglob("*") if p.name.startswith(".")]
+    assert leftovers == [], f"temporary files left: {leftovers}"
+
+
+def test_stored_flow_measures_the_true_motion(circle: Scene, circle_filled: InBetween) -> None:
+    truth = circle.truth
+    for n in range(FRAMES - 1):
+        x, y, w, h = (int(v) for v in truth[n])
+        pair = circle.cache.pair(n)
+        inner = (slice(y + 6, y + h - 6), slice(x + 6, x + w - 6))
+        moved = np.array(truth[n + 1][:2]) - np.array(truth[n][:2])
+        forward = np.median(pair.forward[inner].reshape(-1, 2), axis=0)
+        assert np.abs(forward - moved).max() < 1.0, f"pair {n}: {forward} for {moved}"
+        x, y = (int(v) for v in truth[n + 1][:2])
+        inner = (slice(y + 6, y + h - 6), slice(x + 6, x + w - 6))
+        backward = np.median(pair.backward[inner].reshape(-1, 2), axis=0)
+        assert np.abs(backward + moved).max() < 1.0, f"pair {n}: {backward} for {-moved}"
+
+
+def test_a_second_cache_reads_the_files_and_estimates_nothing(
+    circle: Scene, circle_filled: InBetween, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class EstimatorCalled(Exception):
+        pass
+
+    def refuse(previous: object, following: object) -> None:
+        raise EstimatorCalled
+
+    monkeypatch.setattr(registry("flow_estimators"), "get", lambda name: refuse)
+    again = FlowCache(circle.video, circle.index, circle.derived.folder(circle.video))
+    assert again.folder == circle.cache.folder
+    for n in (0, 17, FRAMES - 2):
+        first, second = circle.cache.pair(n), again.pair(n)
+        np.testing.assert_array_equal(first.forward, second.forward)
+        np.testing.assert_array_equal(first.backward, second.backward)
+    refilled = inbetween(FRAMES, {0: circle.truth[0], 39: circle.truth[39]}, again)
+    assert refilled.boxes == circle_filled.boxes
+    assert refilled.confidence == circle_filled.confidence
+    # the patch bites: a cache over an empty folder has to estimate, and cannot
+    empty = FlowCache(circle.video, circle.index, tmp_path / "empty")
+    with pytest.raises(EstimatorCalled):
+        empty.pair(0)
+    assert list(empty.folder.glob("*.npz")) == []
+
+
+def test_flow_is_computed_lazily_for_the_span_that_needs_it(
+    circle: Scene, tmp_path: Path
+) -> None:
+    cache = FlowCache(circle.video, circle.index, tmp_path / "lazy")
+    inbetween(FRAMES, {0: circle.truth[0], 3: circle.truth[3]}, cache, extend=False)
+    stored = {int(p.stem) for p in cache.folder.glob("*.npz")}
+    assert {0, 1, 2} <= stored
+    assert FRAMES - 2 not in stored, "flow of the whole video for a span of 3 frames"
+
+
+def test_a_smaller_cache_size_scales_the_flow(circle: Scene, tmp_path: Path) -> None:
+    cache = FlowCache(circle.video, circle.index, tmp_path / "small", max_side=144)
+    assert cache.scale == 0.75
+    assert cache.size == (144, 108)
+    assert cache.folder.name == "flow-dis-144x108"
+    truth = circle.truth
+    for n in range(6):  # flow in the cache's pixels: 0.75 of the motion in the video's
+        pair = cache.pair(n)
+        assert pair.forward.shape == pair.backward.shape == (108, 144, 2)
+        x, y, w, h = (round(v * 0.75) for v in truth[n])
+        inner = pair.forward[y + 5 : y + h - 5, x + 5 : x + w - 5].reshape(-1, 2)
+        moved = (np.array(truth[n + 1][:2]) - np.array(truth[n][:2])) * 0.75
+        assert np.abs(np.median(inner, axis=0) - moved).max() < 1.0, f"pair {n}"
+    # boxes still come back in the video's pixels
+    filled = inbetween(FRAMES, {0: truth[0], 12: truth[12]}, cache, extend=False)
+    assert filled.boxes[12] == truth[12]
+    assert mean_iou(truth, filled, range(1, 12)) > 0.8
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="src weakness: a 24 px square on 160x120 is lost (flow mean IoU 0.15) although the "
+    "flow inside its true box is right to ~1 px: once the carried box lags, background on its "
+    "trailing side reads as stretch (up to x1.18 a step), the box inflates 24 -> 39 px in 10 "
+    "frames, and the round trip (IoU >= 0.75 a step) never flags it",
+)
+def test_a_small_object_keeps_its_size(tmp_path: Path) -> None:
+    video, truth = circle_video(tmp_path / "small.mp4", size=(160, 120), side=24)
+    scene = Scene(video, truth, tmp_path / "derived")
+    filled = scene.fill({0: truth[0], FRAMES - 1: truth[-1]})
+    assert mean_iou(truth, filled, range(1, FRAMES - 1)) > 0.7
+
+
+# --- bad keyframes ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        pytest.param({-1: (10, 10, 20, 20)}, "outside", id="frame-negative"),
+        pytest.param({FRAMES: (10, 10, 20, 20)}, "outside", id="frame-past-the-end"),
+        pytest.param({0: (10, 10, 0, 20)}, "w, h > 0", id="zero-width"),
+        pytest.param({0: (10, 10, 20, 0)}, "w, h > 0", id="zero-height"),
+        pytest.param({0: (10, 10, -5, 20)}, "w, h > 0", id="negative-width"),
+        pytest.param({0: (10, 10, 20, -5)}, "w, h > 0", id="negative-height"),
+        pytest.param({0: (math.nan, 10, 20, 20)}, "finite", id="nan-x"),
+        pytest.param({0: (10, 10, math.inf, 20)}, "finite", id="infinite-width"),
+        pytest.param({5: (10, 10, 20, 20), 7: (10, 10, 20)}, "4 finite", id="three-numbers"),
+    ],
+)
+@pytest.mark.parametrize("method", ["flow", "linear"])
+def test_bad_keyframes_are_usage_errors(
+    circle: Scene, keys: dict[int, Box | None], message: str, method: str
+) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        circle.fill(keys, method=method)
+
+
+def write_keyframes(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        pytest.param('{"keyframes": {"0": [1, 2, 3, 4],}}', None, id="bad-json"),
+        pytest.param("[]", None, id="not-an-object"),
+        pytest.param('{"frames": 40}', None, id="missing-keyframes"),
+        pytest.param('{"keyframes": [[1, 2, 3, 4]]}', None, id="keyframes-a-list"),
+        pytest.param('{"keyframes": {"a": [1, 2, 3, 4]}}', "keyframes.a", id="key-a"),
+        pytest.param('{"keyframes": {"-1": [1, 2, 3, 4]}}', "keyframes.-1", id="key-negative"),
+        pytest.param('{"keyframes": {"1.5": [1, 2, 3, 4]}}', "keyframes.1.5", id="key-float"),
+        pytest.param('{"keyframes": {"3": [1, 2, 3]}}', "keyframes.3", id="three-numbers"),
+        pytest.param('{"keyframes": {"3": [1, 2, 3, 4, 5]}}', "keyframes.3", id="five-numbers"),
+        pytest.param('{"keyframes": {"3": "1,2,3,4"}}', "keyframes.3", id="box-a-string"),
+        pytest.param('{"keyframes": {"3": [1, "2", 3, 4]}}', "keyframes.3", id="string-inside"),
+        pytest.param('{"keyframes": {"3": {"x": 1}}}', "keyframes.3", id="box-an-object"),
+        pytest.param('{"frames": 0, "keyframes": {}}', "frames", id="frames-zero"),
+        pytest.param('{"frames": "40", "keyframes": {}}', "frames", id="frames-a-string"),
+        pytest.param('{"frames": 39.5, "keyframes": {}}', "frames", id="frames-a-float"),
+    ],
+)
+def test_malformed_keyframes_files_are_format_errors(
+    tmp_path: Path, text: str, field: str | None
+) -> None:
+    path = write_keyframes(tmp_path / "keys.json", text)
+    with pytest.raises(FormatError) as caught:
+        read_keyframes(path)
+    assert caught.value.path == path
+    assert str(path) in str(caught.value)
+    assert caught.value.field == field
+    if field is not None:
+        assert field in str(caught.value)
+
+
+def test_bad_json_names_its_line(tmp_path: Path) -> None:
+    path = write_keyframes(tmp_path / "keys.json", '{\n"keyframes": {\n"0": [1, 2, 3, 4],\n}}')
+    with pytest.raises(FormatError, match=r"keys\.json, line 4"):
+        read_keyframes(path)
+
+
+def test_missing_keyframes_file_is_a_format_error(tmp_path: Path) -> None:
+    with pytest.raises(FormatError, match="no such file"):
+        read_keyframes(tmp_path / "absent.json")
+
+
+def test_a_good_keyframes_file_reads_back(tmp_path: Path) -> None:
+    text = '{"frames": 40, "keyframes": {"7": [1.5, 2, 3, 4.25], "0": null, "12": [0, 0, 1, 1]}}'
+    frames, keys = read_keyframes(write_keyframes(tmp_path / "keys.json", text))
+    assert frames == 40
+    assert keys == {7: (1.5, 2, 3, 4.25), 0: None, 12: (0, 0, 1, 1)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param('{"keyframes": {"\\u00b2": [1, 2, 3, 4]}}', id="superscript-two-key"),
+        pytest.param('{"keyframes": {"0": [true, 2, 3, 4]}}', id="boolean-in-box"),
+        pytest.param('{"frames": true, "keyframes": {}}', id="frames-true"),
+        pytest.param('{"keyframes": {"0": [1, 2, 3, 4], "00": [5, 6, 7, 8]}}', id="0-and-00"),
+    ],
+)
+@pytest.mark.xfail(
+    strict=True,
+    reason="src bug in read_keyframes: str.isdigit() accepts '²' which int() rejects (an "
+    "uncaught ValueError, exit 1 in the CLI); bool passes isinstance(v, int | float); '0' and "
+    "'00' both become frame 0, the later silently winning",
+)
+def test_keyframes_files_that_slip_through(tmp_path: Path, text: str) -> None:
+    with pytest.raises(FormatError):
+        read_keyframes(write_keyframes(tmp_path / "keys.json", text))
+
+
+@pytest.mark.parametrize(
+    ("keyframes", "message"),
+    [
+        pytest.param({"frames": 41, "keyframes": {}}, "says 41 frames", id="frames-differ"),
+        pytest.param({"keyframes": {"40": [1, 2, 3, 4]}}, "outside", id="frame-outside"),
+        pytest.param({"keyframes": {"0": [1, 2, 0, 4]}}, "w, h > 0", id="zero-size"),
+        pytest.param({"keyframes": {"0": [1, 2, 3, -4]}}, "w, h > 0", id="negative-size"),
+        pytest.param({"keyframes": {"0": [math.nan, 2, 3, 4]}}, "finite", id="nan"),
+    ],
+)
+def test_propagate_file_usage_errors(
+    circle: Scene, settings: Settings, tmp_path: Path, keyframes: dict, message: str
+) -> None:
+    path = write_keyframes(tmp_path / "keys.json", json.dumps(keyframes))
+    out = tmp_path / "out.json"
+    with pytest.raises(UsageError, match=re.escape(message)):
+        propagate_file(circle.video, path, out, settings, method="linear")
+    assert not out.exists()
