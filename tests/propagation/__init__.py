@@ -3,8 +3,8 @@
 The videos are generated: a textured background (blurred noise, fixed seed) with a textured
 square moving on a known path, encoded with libx264 at crf 18, so the true box of every frame is
 known. The textures are blurred with a sigma of 2 px and the square is 32 px: DIS flow follows
-that well at 6 px a frame (finer textures or smaller squares are not followed, see the report of
-``test_propagation.py``).
+that well at 6 px a frame (finer textures or smaller squares are not followed: see the strict
+xfails in ``test_propagation.py``).
 """
 
 from __future__ import annotations

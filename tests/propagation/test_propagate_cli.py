@@ -64,7 +64,7 @@ def propagate(
 def read_boxes(out: Path, frames: int) -> list[Box | None]:
     boxes = json.loads(out.read_text(encoding="utf-8"))["boxes"]
     assert sorted(boxes, key=int) == [str(f) for f in range(frames)], "not every frame key"
-    return [tuple(boxes[str(f)]) if boxes[str(f)] is not None else None for f in range(frames)]  # type: ignore[misc]
+    return [tuple(boxes[str(f)]) if boxes[str(f)] is not None else None for f in range(frames)]
 
 
 def test_propagate_writes_every_frame(
@@ -131,29 +131,29 @@ def test_linear_is_eval_tracks_own_baseline(
 
 
 @pytest.mark.parametrize(
-    ("text", "words"),
+    "case",
     [
-        pytest.param('{"keyframes": {"0": [1, 2, 3, 4]', "not valid JSON", id="bad-json"),
-        pytest.param('{"frames": 40}', "keyframes", id="missing-keyframes"),
-        pytest.param('{"keyframes": {"x": [1, 2, 3, 4]}}', "keyframes.x", id="bad-key"),
-        pytest.param('{"keyframes": {"0": [1, 2, 3]}}', "keyframes.0", id="three-numbers"),
-        pytest.param('{"frames": 60, "keyframes": {}}', "says 60 frames", id="frames-differ"),
-        pytest.param('{"keyframes": {"40": [1, 2, 3, 4]}}', "outside", id="frame-outside"),
-        pytest.param('{"keyframes": {"5": [1, 2, 0, 4]}}', "w, h > 0", id="zero-size"),
-        pytest.param('{"keyframes": {"5": [1, 2, 3, -4]}}', "w, h > 0", id="negative-size"),
-        pytest.param('{"keyframes": {"5": [NaN, 2, 3, 4]}}', "finite", id="nan"),
+        pytest.param(('{"keyframes": {"0": [1, 2, 3, 4]', "not valid JSON"), id="bad-json"),
+        pytest.param(('{"frames": 40}', "keyframes"), id="missing-keyframes"),
+        pytest.param(('{"keyframes": {"x": [1, 2, 3, 4]}}', "keyframes.x"), id="bad-key"),
+        pytest.param(('{"keyframes": {"0": [1, 2, 3]}}', "keyframes.0"), id="three-numbers"),
+        pytest.param(('{"frames": 60, "keyframes": {}}', "says 60 frames"), id="frames-differ"),
+        pytest.param(('{"keyframes": {"40": [1, 2, 3, 4]}}', "outside"), id="frame-outside"),
+        pytest.param(('{"keyframes": {"5": [1, 2, 0, 4]}}', "w, h > 0"), id="zero-size"),
+        pytest.param(('{"keyframes": {"5": [1, 2, 3, -4]}}', "w, h > 0"), id="negative-size"),
+        pytest.param(('{"keyframes": {"5": [NaN, 2, 3, 4]}}', "finite"), id="nan"),
     ],
 )
 @pytest.mark.parametrize("method", ["flow", "linear"])
+@pytest.mark.usefixtures("settings")
 def test_bad_input_exits_2_with_one_error_line(
     capsys: pytest.CaptureFixture[str],
-    settings: Settings,
     tmp_path: Path,
     circle: tuple[Path, list[Box]],
-    text: str,
-    words: str,
+    case: tuple[str, str],
     method: str,
 ) -> None:
+    text, words = case
     keys = tmp_path / "kf.json"
     keys.write_text(text, encoding="utf-8")
     out = tmp_path / "out.json"

@@ -31,22 +31,26 @@ def read_keyframes(path: Path) -> tuple[int | None, dict[int, BoxTuple | None]]:
     if not isinstance(data, dict) or not isinstance(data.get("keyframes"), dict):
         raise FormatError(path, 'needs {"keyframes": {"frame": [x, y, w, h] or null}}')
     frames = data.get("frames")
-    if frames is not None and (not isinstance(frames, int) or frames < 1):
+    if frames is not None and (not _is_number(frames, whole=True) or frames < 1):
         raise FormatError(path, f"must be a positive whole number, got {frames!r}", field="frames")
     keys: dict[int, BoxTuple | None] = {}
     for key, value in data["keyframes"].items():
-        if not str(key).isdigit():
+        if not (key.isascii() and key.isdigit()) or (len(key) > 1 and key.startswith("0")):
             raise FormatError(path, f"{key!r} is not a frame index", field=f"keyframes.{key}")
         if value is not None and (
-            not isinstance(value, list)
-            or len(value) != 4
-            or not all(isinstance(v, int | float) for v in value)
+            not isinstance(value, list) or len(value) != 4 or not all(_is_number(v) for v in value)
         ):
             raise FormatError(
                 path, f"{value!r} is not [x, y, w, h] or null", field=f"keyframes.{key}"
             )
         keys[int(key)] = None if value is None else (value[0], value[1], value[2], value[3])
     return frames, keys
+
+
+def _is_number(value: object, *, whole: bool = False) -> bool:
+    """A JSON number (``true`` and ``false`` are not numbers here)."""
+    kinds = (int,) if whole else (int, float)
+    return isinstance(value, kinds) and not isinstance(value, bool)
 
 
 def propagate_file(
