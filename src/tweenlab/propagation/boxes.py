@@ -19,7 +19,7 @@ from tweenlab.propagation.flow import Flow, FlowCache
 __all__ = ["Carried", "SpanFill", "carry_box", "fill_span", "iou_xywh"]
 
 Boxes = npt.NDArray[np.float64]
-_MIN_SCALE, _MAX_SCALE = 0.85, 1.18
+_MIN_SCALE, _MAX_SCALE = 0.92, 1.09  # objects rarely change size by more in a frame
 _LOST = 0.75  # round-trip IoU below which a step of a chain is not trusted
 
 
