@@ -4,18 +4,19 @@ The machine this runs on is shared and noisy, so each speed is measured next to 
 in the same run:
 
 1. Flow: pairs per second of ``FlowCache.compute`` (forward and backward flow of each pair of
-   consecutive frames, stored as float16 npz) with DIS (the default) and Farneback, on a 720p and
-   a 1080p clip, at ``max_side=1280`` (the default) and at full size. The peer is a bare PyAV
+   consecutive frames, stored as float16 files) with DIS (the default) and Farneback, on a 720p
+   and a 1080p clip, at ``max_side=1280`` (the default) and at full size. The peer is a bare PyAV
    decode of the same frames, scaled to the same size in grey (the floor of reading them).
 2. Filling: ``fill_span(cache, 0, box_a, span, box_b)`` over a 100-frame span once the flow is
    cached, for 1 object (best of 3) and for 20 objects at different places in the frame (target
    <= 0.5 s for 20); next to it the time to load the span's flow pairs once
    (``cache.pair`` x 100; each fill loads every pair twice, once per chain) and the time of
    ``inbetween(..., method="linear")`` for the same 20 objects.
-3. Memory: bytes on disk per frame pair at the default size on 1080p video (1280x720 flow, float16
-   npz), extrapolated to a minute at 30 fps, next to the raw float16 size and the full-size cache;
-   and the peak RSS of this process while filling (VmHWM from /proc, reset before filling
-   through ``/proc/self/clear_refs`` where the kernel allows it).
+3. Memory: bytes on disk per frame pair at the default size on 1080p video (1280x720 flow, the
+   cache's float16 ``.npz`` or ``.npy`` files), extrapolated to a minute at 30 fps, next to the
+   raw float16 size and the full-size cache; and the peak RSS of this process while filling
+   (VmHWM from /proc, reset before filling through ``/proc/self/clear_refs`` where the kernel
+   allows it).
 4. Quality, the way the project is judged: ``../shared/tools/eval_tracks.py`` on
    ``../shared/data/tracks`` with ``flow=cmd:tweenlab propagate ...`` (``TWEENLAB_DATA_DIR`` set
    to a folder kept for the run, so the flow cache is reused between calls). Per sequence: mean
@@ -295,11 +296,13 @@ def reset_peak_rss() -> bool:
 
 def cache_bytes(folder: Path) -> Result:
     """Bytes on disk per frame pair of one flow cache folder, and per minute at 30 fps."""
-    sizes = [p.stat().st_size for p in folder.glob("*.npz")]
+    files = [p for p in folder.iterdir() if p.suffix in {".npz", ".npy"} and p.stem.isdigit()]
+    sizes = [p.stat().st_size for p in files]
     width, height = (int(v) for v in folder.name.rsplit("-", 1)[1].split("x"))
     per_pair = float(np.mean(sizes))
     return {
         "folder": folder.name,
+        "file_type": sorted({p.suffix for p in files}),
         "pairs": len(sizes),
         "bytes_per_pair": round(per_pair),
         "raw_float16_bytes_per_pair": width * height * 2 * 2 * 2,  # 2 flows x (dx, dy) x 2 B
@@ -386,13 +389,7 @@ def bench_quality(run: Path) -> Result:
 
 def machine_info() -> Result:
     """What the figures were measured on."""
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    commit = git("rev-parse", "--short", "HEAD")
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpu_count": os.cpu_count(),
@@ -405,7 +402,17 @@ def machine_info() -> Result:
         "av": av.__version__,
         "numpy": np.__version__,
         "tweenlab_commit": commit,
+        "src_modified": git("status", "--porcelain", "--", "src").splitlines(),
     }
+
+
+def git(*args: str) -> str:
+    """A git command's output in the repository ('' where git is missing)."""
+    try:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
+    except OSError:
+        return ""
+    return done.stdout.rstrip("\n")
 
 
 def verdict(passed: bool | None) -> str:
@@ -465,9 +472,8 @@ def fill_rows(fill: Result, memory: Result) -> list[tuple[str, ...]]:
 def quality_rows(quality: Result) -> list[tuple[str, ...]]:
     """Figure 4, one row per sequence."""
     if "error" in quality:
-        return [
-            ("4. quality", "error", quality["error"].splitlines()[-1], quality["target"], "FAIL")
-        ]
+        error = quality["error"].splitlines()[-1][:70] if quality["error"] else "failed"
+        return [("4. quality", "error", error, quality["target"], "FAIL")]
     return [
         (
             f"4. {name} ({s['frames']} frames)",

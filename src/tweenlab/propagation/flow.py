@@ -2,9 +2,10 @@
 
 Estimators are registered by name in the ``flow_estimators`` registry (``dis``, the default, and
 ``farneback``); each maps two grey frames to a ``(H, W, 2)`` float32 flow in pixels. The cache
-keeps forward (n -> n+1) and backward (n+1 -> n) flow of every pair at a reduced size as float16
-files among the video's derived files, computed lazily for the spans that need them, so every
-track, every re-run and frame synthesis reuse them.
+keeps forward (n -> n+1) and backward (n+1 -> n) flow of every pair at a reduced size as one
+float16 ``.npy`` file per pair (memory-mapped when read) among the video's derived files,
+computed lazily for the spans that need them, so every track, every re-run and frame synthesis
+reuse them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from tweenlab.plugins import registry
 
 cv2: Any = _opencv  # its stubs type every array as UMat; used as untyped
 
-__all__ = ["FlowCache", "FlowEstimator", "dis_flow", "farneback_flow"]
+__all__ = ["FlowCache", "FlowEstimator", "FlowPair", "dis_flow", "farneback_flow"]
+
+_OPEN_PAIRS = 512  # memory maps kept open (cheap: the OS page cache holds the data)
 
 Gray = npt.NDArray[np.uint8]
 Flow = npt.NDArray[np.float32]
@@ -46,10 +49,14 @@ def farneback_flow(previous: Gray, following: Gray) -> Flow:
 
 @dataclass(frozen=True)
 class FlowPair:
-    """Flow between frames ``n`` and ``n + 1`` at the cache's size, in the cache's pixels."""
+    """Flow between frames ``n`` and ``n + 1`` at the cache's size, in the cache's pixels.
 
-    forward: Flow
-    backward: Flow
+    The arrays are float16 views of a memory-mapped file: slicing a box's region reads only
+    that region from disk.
+    """
+
+    forward: npt.NDArray[np.float16]
+    backward: npt.NDArray[np.float16]
 
 
 class FlowCache:
@@ -87,17 +94,25 @@ class FlowCache:
         self.size = (max(8, round(width * self.scale)), max(8, round(height * self.scale)))
         self.folder = Path(folder) / f"flow-{method}-{self.size[0]}x{self.size[1]}"
         self.video_size = (width, height)
+        self._open: dict[int, FlowPair] = {}
 
     def __len__(self) -> int:
         return len(self.index)
 
     def pair(self, n: int) -> FlowPair:
         """Flow from ``n`` to ``n + 1`` and back, computing the span around it when missing."""
+        opened = self._open.get(n)
+        if opened is not None:
+            return opened
         path = self._path(n)
         if not path.exists():
             self.compute(n, min(n + 32, len(self.index) - 1))
-        with np.load(path) as data:
-            return FlowPair(data["forward"].astype(np.float32), data["backward"].astype(np.float32))
+        both = np.load(path, mmap_mode="r")
+        pair = FlowPair(both[0], both[1])
+        if len(self._open) >= _OPEN_PAIRS:
+            self._open.pop(next(iter(self._open)))
+        self._open[n] = pair
+        return pair
 
     def compute(self, first: int, last: int) -> None:
         """Make sure the flow of every pair in ``first .. last`` is on disk (one decoding pass)."""
@@ -126,11 +141,11 @@ class FlowCache:
             return np.asarray(cv2.cvtColor(reader[n], cv2.COLOR_RGB2GRAY), dtype=np.uint8)
 
     def _store(self, n: int, previous: Gray, following: Gray) -> None:
-        forward = self._estimator(previous, following).astype(np.float16)
-        backward = self._estimator(following, previous).astype(np.float16)
+        forward = self._estimator(previous, following)
+        backward = self._estimator(following, previous)
         buffer = io.BytesIO()
-        np.savez(buffer, forward=forward, backward=backward)
+        np.save(buffer, np.stack([forward, backward]).astype(np.float16))
         write_atomic(self._path(n), buffer.getvalue())
 
     def _path(self, n: int) -> Path:
-        return self.folder / f"{n:07d}.npz"
+        return self.folder / f"{n:07d}.npy"
