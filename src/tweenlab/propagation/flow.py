@@ -10,13 +10,13 @@ reuse them.
 
 from __future__ import annotations
 
+import importlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2 as _opencv
 import numpy as np
 import numpy.typing as npt
 
@@ -24,7 +24,12 @@ from tweenlab.media import FrameIndex, VideoReader
 from tweenlab.media._files import write_atomic
 from tweenlab.plugins import registry
 
-cv2: Any = _opencv  # its stubs type every array as UMat; used as untyped
+
+def _cv2() -> Any:
+    """OpenCV, imported on first use (so ``tweenlab --help`` and the server start without it);
+    untyped, since its stubs type every array as UMat."""
+    return importlib.import_module("cv2")
+
 
 __all__ = ["FlowCache", "FlowEstimator", "FlowPair", "dis_flow", "farneback_flow"]
 
@@ -37,14 +42,20 @@ FlowEstimator = Callable[[Gray, Gray], Flow]
 
 def dis_flow(previous: Gray, following: Gray) -> Flow:
     """OpenCV's DIS optical flow (medium preset): fast and good on real footage."""
+    cv2 = _cv2()
     estimator = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     return np.asarray(estimator.calc(previous, following, None), dtype=np.float32)
 
 
 def farneback_flow(previous: Gray, following: Gray) -> Flow:
     """OpenCV's Farneback flow: smoother, slower, weaker on fast motion."""
-    flow = cv2.calcOpticalFlowFarneback(previous, following, None, 0.5, 4, 21, 3, 5, 1.1, 0)
+    flow = _cv2().calcOpticalFlowFarneback(previous, following, None, 0.5, 4, 21, 3, 5, 1.1, 0)
     return np.asarray(flow, dtype=np.float32)
+
+
+def _grey(image: npt.NDArray[np.uint8]) -> Gray:
+    cv2 = _cv2()
+    return np.asarray(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
 
 
 @dataclass(frozen=True)
@@ -124,7 +135,7 @@ class FlowCache:
         ) as reader:
             previous: tuple[int, Gray] | None = None
             for frame in reader.read_range(missing[0], missing[-1] + 2):
-                grey = cv2.cvtColor(frame.image, cv2.COLOR_RGB2GRAY)
+                grey = _grey(frame.image)
                 if (
                     previous is not None
                     and previous[0] + 1 == frame.index
@@ -138,7 +149,7 @@ class FlowCache:
         with VideoReader(
             self.video, index=self.index, proxy=self.proxy, size=self.size, cache_mb=0
         ) as reader:
-            return np.asarray(cv2.cvtColor(reader[n], cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+            return _grey(reader[n])
 
     def _store(self, n: int, previous: Gray, following: Gray) -> None:
         forward = self._estimator(previous, following)
