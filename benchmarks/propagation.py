@@ -30,8 +30,8 @@ work folder.
 
 Run from the repository root::
 
-    python benchmarks/propagation.py            # about 5-10 minutes (part 4 takes a few)
-    python benchmarks/propagation.py --quick    # smoke test: fewer frames, no part 4
+    python benchmarks/propagation.py            # about 3-6 minutes on 2 cores (part 4: 1-2)
+    python benchmarks/propagation.py --quick    # about 1 minute: fewer frames, no part 4
 
 It prints a table and writes ``benchmarks/results/propagation.json`` (``propagation-quick.json``
 with ``--quick``): one object per figure with the numbers, the target and ``pass``.
@@ -240,19 +240,21 @@ def bench_fill(video: Path, index: FrameIndex, folder: Path, settings: Settings)
     """Figure 2 (and 3's peak RSS): fill a span for 1 and for 20 objects from cached flow.
 
     Each timing but ``one_object_reused_s`` gets a ``FlowCache`` of its own (made beforehand, not
-    timed), as a ``tweenlab propagate`` call does, so nothing it opened earlier is reused."""
+    timed), as a ``tweenlab propagate`` call does, so nothing it opened earlier is reused; the
+    ones used are dropped (their memory maps closed) before the peak RSS is measured."""
     span, cache = settings.span, FlowCache(video, index, folder)
     log(f"fill: caching the flow of frames 0..{span} ({cache.size[0]}x{cache.size[1]})")
     cache_s = seconds_of(lambda: cache.compute(0, span))
     boxes = make_boxes(OBJECTS, cache.video_size)
     fresh = [FlowCache(video, index, folder) for _ in range(settings.fill_repeats + 2)]
     log(f"fill: {span}-frame span, 1 object x {settings.fill_repeats}, then {OBJECTS} objects")
-    one = [fill_seconds(c, boxes[:1], span) for c in fresh[: settings.fill_repeats]]
-    reused = fill_seconds(fresh[0], boxes[:1], span)
-    whole = seconds_of(lambda: read_whole(fresh[-1], span))
+    one = [fill_seconds(fresh.pop(), boxes[:1], span) for _ in range(settings.fill_repeats - 1)]
+    one.append(fill_seconds(fresh[-1], boxes[:1], span))
+    reused = fill_seconds(fresh.pop(), boxes[:1], span)  # the caches used so far are closed
     peak_before, rss_before, reset = peak_rss_mb(), current_rss_mb(), reset_peak_rss()
-    many = fill_seconds(fresh[-2], boxes, span)
+    many = fill_seconds(fresh.pop(), boxes, span)
     peak, anon = peak_rss_mb(), _proc_status_mb("RssAnon:")
+    whole = seconds_of(lambda: read_whole(fresh.pop(), span))
     linear = seconds_of(
         lambda: [
             inbetween(span + 1, {0: tuple(a), span: tuple(b)}, None, method="linear")
