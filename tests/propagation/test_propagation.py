@@ -7,8 +7,7 @@ flow cache on disk (float16 npy, reused by a second cache, no temporary files); 
 (``UsageError``) and malformed keyframes files (``FormatError`` naming file and field).
 
 Known weaknesses are pinned as strict xfails (they pass the day the code is fixed, and then
-must be un-marked): a box that sticks to the picture's edge after its object has left, and a
-small object whose box inflates frame after frame.
+must be un-marked): a small object whose box inflates frame after frame.
 """
 
 from __future__ import annotations
@@ -202,12 +201,6 @@ def test_lone_keyframe_is_followed_until_the_object_leaves(leaving: Scene) -> No
     assert all(box is None for box in filled.boxes[lost:]), "absent, then back again"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: once the square has left through the right edge the carried box stays on "
-    "the static background at x = 171 (centre 191.5 < width 192) with coherence ~1, so "
-    "_extend never marks it absent (also confidence stays ~1 on frames 29..39)",
-)
 def test_lone_keyframe_leaving_with_another_background(tmp_path: Path) -> None:
     video, truth = exit_video(tmp_path / "leaving.mp4", frames=FRAMES, size=SIZE, seed=3)
     scene = Scene(video, truth, tmp_path / "derived")

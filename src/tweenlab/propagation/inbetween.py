@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from tweenlab.errors import UsageError
 from tweenlab.propagation.boxes import carry_box, fill_span
@@ -23,6 +24,7 @@ __all__ = ["InBetween", "Method", "inbetween"]
 Method = Literal["flow", "linear"]
 BoxTuple = tuple[float, float, float, float]
 _LOST = 0.2  # coherence below which an extended box counts as lost
+_LEAVING = 0.75  # share of an extended box inside the picture below which it has left
 
 
 @dataclass
@@ -115,6 +117,14 @@ def _hold(result: InBetween, first: int, box: BoxTuple, stop: int) -> None:
         result.boxes[frame], result.confidence[frame] = box, 0.5
 
 
+def _inside(box: npt.NDArray[np.float64], width: int, height: int) -> float:
+    """The share of ``box``'s area inside the picture."""
+    x, y, w, h = (float(v) for v in box)
+    seen_w = max(0.0, min(x + w, width) - max(x, 0.0))
+    seen_h = max(0.0, min(y + h, height) - max(y, 0.0))
+    return float(seen_w * seen_h / max(w * h, 1e-9))
+
+
 def _extend(
     result: InBetween, cache: FlowCache, start: int, box: BoxTuple, stop: int, *, step: int
 ) -> None:
@@ -124,8 +134,7 @@ def _extend(
     for frame in range(start + step, stop, step):
         pair = cache.pair(min(frame, frame - step))
         carried = carry_box(current, pair.forward if step > 0 else pair.backward, cache.scale)
-        cx, cy = carried.box[0] + carried.box[2] / 2, carried.box[1] + carried.box[3] / 2
-        if carried.coherence < _LOST or not (0 <= cx < width and 0 <= cy < height):
+        if carried.coherence < _LOST or _inside(carried.box, width, height) < _LEAVING:
             return
         current = carried.box
         result.boxes[frame] = tuple(float(v) for v in current)  # type: ignore[assignment]
