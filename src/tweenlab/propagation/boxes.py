@@ -119,6 +119,20 @@ class SpanFill:
         return self.first + 1 + int(np.argmin(self.confidence[1:-1]))
 
 
+def _moved_back(box: Boxes, back: npt.NDArray[Any], scale: float) -> Boxes:
+    """``box`` moved by the median of the flow back inside it (size kept): the cheap half of
+    the forward-backward check."""
+    height, width = back.shape[:2]
+    x, y, w, h = (box * scale).tolist()
+    x0, x1 = max(int(x + 0.15 * w), 0), min(int(np.ceil(x + 0.85 * w)), width)
+    y0, y1 = max(int(y + 0.15 * h), 0), min(int(np.ceil(y + 0.85 * h)), height)
+    if x1 <= x0 or y1 <= y0:
+        return box
+    step = max(1, int(np.sqrt((x1 - x0) * (y1 - y0) / _SAMPLES)))
+    motion = _median(back[y0:y1:step, x0:x1:step].reshape(-1, 2).astype(np.float64))
+    return np.array([box[0] + motion[0] / scale, box[1] + motion[1] / scale, box[2], box[3]])
+
+
 def _chain(
     cache: FlowCache, start: npt.NDArray[np.float64], frames: range, *, forward: bool
 ) -> tuple[Boxes, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -129,10 +143,10 @@ def _chain(
         pair = cache.pair(n)
         there, back = (pair.forward, pair.backward) if forward else (pair.backward, pair.forward)
         carried = carry_box(boxes[-1], there, cache.scale)
-        returned = carry_box(carried.box, back, cache.scale)
+        returned = _moved_back(carried.box, back, cache.scale)
         boxes.append(carried.box)
         coherence.append(carried.coherence)
-        round_trip.append(float(iou_xywh(returned.box, boxes[-2])))
+        round_trip.append(float(iou_xywh(returned, boxes[-2])))
     return np.array(boxes), np.array(coherence), np.array(round_trip)
 
 
