@@ -119,6 +119,14 @@ class SpanFill:
         return self.first + 1 + int(np.argmin(self.confidence[1:-1]))
 
 
+def _iou(a: list[float], b: list[float]) -> float:
+    """IoU of two ``[x, y, w, h]`` boxes, in plain Python (called once per step)."""
+    iw = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    union = a[2] * a[3] + b[2] * b[3] - iw * ih
+    return iw * ih / union if union > 0 else 0.0
+
+
 def _moved_back(box: Boxes, back: npt.NDArray[Any], scale: float) -> Boxes:
     """``box`` moved by the median of the flow back inside it (size kept): the cheap half of
     the forward-backward check."""
@@ -146,7 +154,7 @@ def _chain(
         returned = _moved_back(carried.box, back, cache.scale)
         boxes.append(carried.box)
         coherence.append(carried.coherence)
-        round_trip.append(float(iou_xywh(returned, boxes[-2])))
+        round_trip.append(_iou(returned.tolist(), boxes[-2].tolist()))
     return np.array(boxes), np.array(coherence), np.array(round_trip)
 
 

@@ -118,7 +118,7 @@ class FlowCache:
         path = self._path(n)
         if not path.exists():
             self.compute(n, min(n + 32, len(self.index) - 1))
-        both = np.load(path, mmap_mode="r")
+        both = np.asarray(np.load(path, mmap_mode="r"))  # a plain view: slicing stays cheap
         pair = FlowPair(both[0], both[1])
         if len(self._open) >= _OPEN_PAIRS:
             self._open.pop(next(iter(self._open)))
