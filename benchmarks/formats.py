@@ -2,8 +2,8 @@
 
 1,000 box tracks over 1,000 frames of a 1080p video, keyframes every 10 frames (each track moves
 on its own smooth path), so every export interpolates one million boxes. Each export runs in its
-own subprocess, so its peak RSS (``ru_maxrss``) is its own; no frame images are written. In the
-same run datumaro (the converter CVAT is built on) exports the same million boxes, built as a
+own subprocess, so its peak RSS (VmHWM, see ``memory.py``) is its own; no frame images are
+written. In the same run datumaro (the converter CVAT is built on) exports the same million boxes, built as a
 ``datumaro.Dataset`` of 1,000 items, to its ``coco_instances``, ``mot_seq_gt`` and ``cvat``
 formats: the peer. Targets: <= 10 s and < 1 GB per format for tweenlab.
 
@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from memory import peak_rss_mb
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FORMATS = {"coco": "coco_instances", "mot": "mot_seq_gt", "cvat_video": "cvat"}
@@ -63,11 +64,6 @@ def build_annotations(tracks: int, frames: int) -> Any:
     return AnnotationSet(video, Schema.of("car", "person"), made)
 
 
-def peak_mb() -> float:
-    """Peak RSS of this process in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def child_tweenlab(name: str, tracks: int, frames: int, out: Path) -> dict[str, float]:
     """Export with tweenlab in this (child) process."""
     from tweenlab.formats import ExportOptions
@@ -75,14 +71,14 @@ def child_tweenlab(name: str, tracks: int, frames: int, out: Path) -> dict[str, 
     from tweenlab.settings import Settings
 
     annotations = build_annotations(tracks, frames)
-    before = peak_mb()
+    before = peak_rss_mb()
     started = time.perf_counter()
     export_annotations(
         annotations, out, name, ExportOptions(frames="all"), Settings(data_dir=out.parent / "data")
     )
     return {
         "seconds": time.perf_counter() - started,
-        "peak_rss_mb": peak_mb(),
+        "peak_rss_mb": peak_rss_mb(),
         "rss_before_export_mb": before,
         "bytes": _size(out),
     }
@@ -102,7 +98,7 @@ def child_datumaro(name: str, tracks: int, frames: int, out: Path) -> dict[str, 
             for i in range(tracks)
         ]
     )
-    before = peak_mb()
+    before = peak_rss_mb()
     started = time.perf_counter()
     items = [
         dm.DatasetItem(
@@ -125,7 +121,7 @@ def child_datumaro(name: str, tracks: int, frames: int, out: Path) -> dict[str, 
     dataset.export(str(out), FORMATS[name], save_media=False)
     return {
         "seconds": time.perf_counter() - started,
-        "peak_rss_mb": peak_mb(),
+        "peak_rss_mb": peak_rss_mb(),
         "rss_before_export_mb": before,
         "bytes": _size(out),
     }

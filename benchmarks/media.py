@@ -62,6 +62,7 @@ import numpy as np
 import numpy.typing as npt
 
 from media_table import print_table
+from memory import current_rss_mb, peak_rss_mb
 from tweenlab.media import FrameIndex, VideoReader, build_index, write_proxy
 
 REPO = Path(__file__).resolve().parents[1]
@@ -426,28 +427,6 @@ def bench_random(source: Path, index: FrameIndex, settings: Settings) -> Result:
 
 
 # -- 4. peak RSS -------------------------------------------------------------------------------
-
-
-def _proc_status_mb(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field):
-            return int(line.split()[1]) / 1024  # kB
-    return math.nan
-
-
-def current_rss_mb() -> float:
-    """Resident set size of this process now (VmRSS from /proc)."""
-    return _proc_status_mb("VmRSS:")
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far: VmHWM from /proc.
-
-    Not ``ru_maxrss``: Linux carries the parent's peak over ``fork`` + ``exec`` into the
-    child's ``ru_maxrss``, so a child started by a big parent would report the parent's peak.
-    The kernel updates VmHWM lazily, so it can miss a brief peak by a megabyte or so.
-    """
-    return _proc_status_mb("VmHWM:")
 
 
 def rss_child(path: Path) -> None:

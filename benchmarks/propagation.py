@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import shutil
@@ -60,6 +59,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from memory import current_rss_mb, peak_rss_mb, reset_peak_rss, status_mb
 from tweenlab.media import FrameIndex, build_index
 from tweenlab.propagation import FlowCache, fill_span, inbetween
 
@@ -253,7 +253,7 @@ def bench_fill(video: Path, index: FrameIndex, folder: Path, settings: Settings)
     reused = fill_seconds(fresh.pop(), boxes[:1], span)  # the caches used so far are closed
     peak_before, rss_before, reset = peak_rss_mb(), current_rss_mb(), reset_peak_rss()
     many = fill_seconds(fresh.pop(), boxes, span)
-    peak, anon = peak_rss_mb(), _proc_status_mb("RssAnon:")
+    peak, anon = peak_rss_mb(), status_mb("RssAnon:")
     whole = seconds_of(lambda: read_whole(fresh.pop(), span))
     linear = seconds_of(
         lambda: [
@@ -284,32 +284,6 @@ def bench_fill(video: Path, index: FrameIndex, folder: Path, settings: Settings)
 
 
 # -- 3. memory ---------------------------------------------------------------------------------
-
-
-def _proc_status_mb(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field):
-            return int(line.split()[1]) / 1024  # kB
-    return math.nan
-
-
-def current_rss_mb() -> float:
-    """Resident set size of this process now (VmRSS)."""
-    return _proc_status_mb("VmRSS:")
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process since start or the last reset (VmHWM)."""
-    return _proc_status_mb("VmHWM:")
-
-
-def reset_peak_rss() -> bool:
-    """Set VmHWM back to the current RSS (Linux >= 4.0); False where that is not allowed."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
 
 
 def cache_bytes(folder: Path) -> Result:
