@@ -3,9 +3,9 @@
 1,000 box tracks over 1,000 frames of a 1080p video, keyframes every 10 frames (each track moves
 on its own smooth path), so every export interpolates one million boxes. Each export runs in its
 own subprocess, so its peak RSS (VmHWM, see ``memory.py``) is its own; no frame images are
-written. In the same run datumaro (the converter CVAT is built on) exports the same million boxes, built as a
-``datumaro.Dataset`` of 1,000 items, to its ``coco_instances``, ``mot_seq_gt`` and ``cvat``
-formats: the peer. Targets: <= 10 s and < 1 GB per format for tweenlab.
+written. In the same run datumaro (the converter CVAT is built on) exports the same million
+boxes, built as a ``datumaro.Dataset`` of 1,000 items, to its ``coco_instances``,
+``mot_seq_gt`` and ``cvat`` formats: the peer. Targets: <= 10 s and < 1 GB per format for tweenlab.
 
 Run from the repository root::
 
