@@ -36,6 +36,17 @@ class Filmstrip:
     tile_height: int
     columns: int
 
+    @classmethod
+    def read(cls, path: Path) -> Filmstrip | None:
+        """The filmstrip saved at ``path`` (image and ``.json`` sidecar), or None if absent."""
+        sidecar = path.with_suffix(".json")
+        if not (path.exists() and sidecar.exists()):
+            return None
+        data = json.loads(sidecar.read_text())
+        return cls(
+            path, tuple(data["frames"]), data["tile_width"], data["tile_height"], data["columns"]
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The JSON sidecar (``filmstrip.json``) a timeline reads to place tiles."""
         return {

@@ -83,7 +83,8 @@ def ingest(video: Path, settings: Settings, *, report: Reporter = _quiet) -> Ing
             write_proxy(video, proxy, index=index, progress=lambda d, t: report("proxy", d, t))
         derived.proxy_index(video)
     report("filmstrip", 0, 1)
-    strip = make_filmstrip(video, derived.filmstrip_path(video), index=index)
+    target = derived.filmstrip_path(video)
+    strip = Filmstrip.read(target) or make_filmstrip(video, target, index=index)
     report("filmstrip", 1, 1)
     proxy_index = derived.proxy_index(video) if proxy else None
     return Ingested(info, index, derived.folder(video), proxy, proxy_index, strip)
