@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     frame_cache_mb: int = Field(
         default=256, ge=0, description="Memory for decoded frames kept by each VideoReader."
     )
+    flow_cache_mb: int = Field(
+        default=8192,
+        ge=64,
+        description=(
+            "Disk kept for each video's optical-flow cache; the least recently used frame pairs "
+            "are deleted past it (and computed again if needed)."
+        ),
+    )
     proxy_max_gop: int = Field(
         default=48,
         ge=1,

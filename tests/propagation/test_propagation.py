@@ -24,7 +24,14 @@ from tests.propagation import Box, circle_video, exit_video
 from tweenlab.errors import FormatError, UsageError
 from tweenlab.media import DerivedFiles, FrameIndex
 from tweenlab.plugins import registry
-from tweenlab.propagation import FlowCache, InBetween, inbetween
+from tweenlab.propagation import (
+    FlowCache,
+    InBetween,
+    carry_boxes,
+    fill_span,
+    fill_spans,
+    inbetween,
+)
 from tweenlab.services.propagate import propagate_file, read_keyframes
 from tweenlab.settings import Settings
 
@@ -322,6 +329,64 @@ def test_a_smaller_cache_size_scales_the_flow(circle: Scene, tmp_path: Path) -> 
     filled = inbetween(FRAMES, {0: truth[0], 12: truth[12]}, cache, extend=False)
     assert filled.boxes[12] == truth[12]
     assert mean_iou(truth, filled, range(1, 12)) > 0.8
+
+
+def test_the_cache_keeps_to_its_budget_evicting_the_least_recently_used(
+    circle: Scene, tmp_path: Path
+) -> None:
+    pair_bytes = 2 * SIZE[0] * SIZE[1] * 2 * 2 + 128  # two float16 fields and the npy header
+    cache = FlowCache(
+        circle.video, circle.index, tmp_path / "lru", budget_mb=4 * pair_bytes / 2**20
+    )
+    cache.compute(0, 8)  # a span in use is kept whole, even past the budget
+    assert len(list(cache.folder.glob("*.npy"))) == 8
+    before = np.array(cache.pair(2).forward)  # read: now the most recently used
+    cache.compute(20, 24)
+    stored = sorted(int(p.stem) for p in cache.folder.glob("*.npy"))
+    assert stored == [20, 21, 22, 23], "the 4 pairs just computed fill the budget"
+    cache.compute(30, 32)
+    stored = sorted(int(p.stem) for p in cache.folder.glob("*.npy"))
+    assert stored == [22, 23, 30, 31]
+    again = FlowCache(circle.video, circle.index, tmp_path / "lru", budget_mb=1)
+    np.testing.assert_array_equal(again.pair(2).forward, before)  # computed again, the same
+    leftovers = [p.name for p in cache.folder.iterdir() if not p.name.endswith(".npy")]
+    assert leftovers == []
+
+
+def test_a_recently_read_pair_outlives_older_ones(circle: Scene, tmp_path: Path) -> None:
+    pair_bytes = 2 * SIZE[0] * SIZE[1] * 2 * 2 + 128
+    cache = FlowCache(
+        circle.video, circle.index, tmp_path / "lru", budget_mb=3 * pair_bytes / 2**20
+    )
+    cache.compute(0, 3)
+    fresh = FlowCache(
+        circle.video, circle.index, tmp_path / "lru", budget_mb=3 * pair_bytes / 2**20
+    )
+    fresh.pair(0)  # read by another cache: used, so 1 is now the oldest
+    fresh.compute(10, 11)
+    assert sorted(int(p.stem) for p in cache.folder.glob("*.npy")) == [0, 2, 10]
+
+
+def test_objects_filled_together_match_each_filled_alone(circle: Scene) -> None:
+    truth = circle.truth
+    starts = np.array([truth[5], [10.0, 12.0, 30.0, 20.0], [150.0, 100.0, 40.0, 40.0]])
+    ends = np.array([truth[25], [14.0, 15.0, 32.0, 22.0], [140.0, 90.0, 44.0, 40.0]])
+    together = fill_spans(circle.cache, 5, starts, 25, ends)
+    for a, b, joint in zip(starts, ends, together, strict=True):
+        alone = fill_span(circle.cache, 5, a, 25, b)
+        np.testing.assert_allclose(joint.boxes, alone.boxes, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(joint.confidence, alone.confidence, rtol=0, atol=1e-9)
+    assert iou(tuple(together[0].boxes[10]), truth[15]) > 0.8  # type: ignore[arg-type]
+
+
+def test_a_box_with_nothing_in_the_picture_stays_put_with_no_coherence(circle: Scene) -> None:
+    flow = circle.cache.pair(0).forward
+    boxes = np.array([[-50.0, 10.0, 20.0, 20.0], [SIZE[0] + 5.0, 10, 20, 20], circle.truth[0]])
+    carried, coherence = carry_boxes(boxes, flow, circle.cache.scale)
+    np.testing.assert_array_equal(carried[:2], boxes[:2])
+    assert coherence[0] == coherence[1] == 0.0
+    assert coherence[2] > 0.5
+    assert iou(tuple(carried[2]), circle.truth[1]) > 0.8  # type: ignore[arg-type]
 
 
 @pytest.mark.xfail(

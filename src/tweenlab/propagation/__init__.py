@@ -5,7 +5,7 @@ one keyframe and backward from the next, drift spread so both are hit exactly, a
 gets a confidence whose lowest point in a span is where the next keyframe is needed.
 """
 
-from tweenlab.propagation.boxes import SpanFill, carry_box, fill_span
+from tweenlab.propagation.boxes import SpanFill, carry_box, carry_boxes, fill_span, fill_spans
 from tweenlab.propagation.flow import FlowCache, dis_flow, farneback_flow
 from tweenlab.propagation.inbetween import InBetween, inbetween
 
@@ -14,8 +14,10 @@ __all__ = [
     "InBetween",
     "SpanFill",
     "carry_box",
+    "carry_boxes",
     "dis_flow",
     "farneback_flow",
     "fill_span",
+    "fill_spans",
     "inbetween",
 ]

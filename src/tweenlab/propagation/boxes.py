@@ -17,11 +17,12 @@ import numpy.typing as npt
 
 from tweenlab.propagation.flow import FlowCache
 
-__all__ = ["Carried", "SpanFill", "carry_box", "fill_span", "iou_xywh"]
+__all__ = ["Carried", "SpanFill", "carry_box", "carry_boxes", "fill_span", "fill_spans", "iou_xywh"]
 
 Boxes = npt.NDArray[np.float64]
 _MIN_SCALE, _MAX_SCALE = 0.92, 1.09  # objects rarely change size by more in a frame
-_SAMPLES = 600  # flow vectors read per box and step: enough for robust medians
+_SAMPLES = 576  # flow vectors read per box and step (every pixel of a smaller box)
+_BACK_SAMPLES = 144  # the way back only needs a median translation
 _LOST = 0.75  # round-trip IoU below which a step of a chain is not trusted
 
 
@@ -36,52 +37,103 @@ class Carried:
 
 def carry_box(box: npt.NDArray[np.float64], flow: npt.NDArray[Any], scale: float) -> Carried:
     """Move ``box`` (video pixels) by the flow inside it (``flow`` in pixels at ``scale``)."""
-    height, width = flow.shape[:2]
-    x, y, w, h = (np.asarray(box, dtype=np.float64) * scale).tolist()
-    inset = 0.15 if min(w, h) > 12 else 0.0  # edges hold background: look at the middle
-    x0, x1 = int(np.floor(x + inset * w)), int(np.ceil(x + (1 - inset) * w))
-    y0, y1 = int(np.floor(y + inset * h)), int(np.ceil(y + (1 - inset) * h))
-    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
-    if x1 <= x0 or y1 <= y0:
-        return Carried(np.asarray(box, dtype=np.float64), 0.0)
-    step = max(1, int(np.sqrt((x1 - x0) * (y1 - y0) / _SAMPLES)))  # a few hundred samples
-    region = flow[y0:y1:step, x0:x1:step].reshape(-1, 2).astype(np.float64)
-    motion = _median(region)
-    columns = np.arange(x0, x1, step) + 0.5 - (x + w / 2)
-    rows = np.arange(y0, y1, step) + 0.5 - (y + h / 2)
-    centre = np.array([x + w / 2, y + h / 2])
-    offsets = np.stack(np.broadcast_arrays(columns[None, :], rows[:, None]), axis=-1).reshape(-1, 2)
-    moved = offsets + region - motion
-    stretch = np.array(
-        [_stretch(offsets[:, axis], moved[:, axis], (w, h)[axis]) for axis in (0, 1)]
-    )
-    model = motion + (stretch - 1.0) * offsets  # translation and stretch about the centre
-    tolerance = max(1.0, 0.08 * min(w, h))
-    coherence = np.count_nonzero(np.abs(region - model).max(axis=1) < tolerance) / len(region)
-    cx, cy = centre + motion
-    nw, nh = w * stretch[0], h * stretch[1]
-    carried = np.array([cx - nw / 2, cy - nh / 2, nw, nh]) / scale
-    return Carried(carried, coherence)
+    boxes, coherence = carry_boxes(np.asarray(box, dtype=np.float64)[None], flow, scale)
+    return Carried(boxes[0], float(coherence[0]))
 
 
-def _median(values: npt.NDArray[np.float64]) -> Any:
-    """The median along the first axis: ``np.median`` without its checks (the hot loop)."""
-    middle = len(values) // 2
-    if len(values) % 2:
-        return np.partition(values, middle, axis=0)[middle]
-    parted = np.partition(values, (middle - 1, middle), axis=0)
-    return (parted[middle - 1] + parted[middle]) / 2
+def _grid(
+    boxes: Boxes, shape: tuple[int, ...], inset: npt.NDArray[np.float64], budget: int = _SAMPLES
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], Boxes, npt.NDArray[np.bool_]]:
+    """Sample positions inside each box (cache pixels, inset from the edges, clipped to the
+    picture): every pixel of a box of up to ``budget`` pixels, else an even grid of about
+    ``budget``, laid out flat. Returns rows and columns ``(N, budget)``, the offsets of the
+    sampled pixels' centres from the box's centre ``(N, budget, 2)``, and which are used."""
+    limit = np.array([shape[1], shape[0]])
+    origin, size = boxes[:, :2], boxes[:, 2:]
+    start = origin + inset[:, None] * size
+    low = np.minimum(np.maximum(np.floor(start), 0), limit).astype(np.intp)  # (N, 2): x, y
+    high = np.minimum(np.maximum(np.ceil(start + (1 - 2 * inset[:, None]) * size), 0), limit)
+    pixels = high.astype(np.intp) - low
+    shrink = np.sqrt(budget / np.maximum(pixels.prod(axis=1), 1))
+    samples = np.maximum(
+        np.minimum(pixels, np.maximum(1, pixels * shrink[:, None]).astype(np.intp)), 1
+    )  # a box with nothing in the picture gets one sample, unused
+    spacing = pixels / samples
+    k = np.arange(budget)
+    row, column = k // samples[:, :1], k % samples[:, :1]  # (N, budget) grid cells
+    used = (row < samples[:, 1:]) & (pixels > 0).all(axis=1)[:, None]
+    columns = low[:, :1] + (column * spacing[:, :1]).astype(np.intp)
+    rows = low[:, 1:] + (np.minimum(row, samples[:, 1:] - 1) * spacing[:, 1:]).astype(np.intp)
+    columns = np.minimum(columns, limit[0] - 1)
+    rows = np.minimum(np.maximum(rows, 0), limit[1] - 1)
+    centre = origin + size / 2
+    offsets = np.empty((*rows.shape, 2), dtype=np.float32)
+    offsets[..., 0] = columns + 0.5 - centre[:, :1]
+    offsets[..., 1] = rows + 0.5 - centre[:, 1:]
+    return rows, columns, offsets, used
 
 
-def _stretch(
-    offsets: npt.NDArray[np.float64], moved: npt.NDArray[np.float64], size: float
-) -> float:
-    """The median stretch along one axis, from points far enough from the centre to tell."""
-    usable = np.abs(offsets) > max(1.0, 0.15 * size)
-    if np.count_nonzero(usable) < 8:
-        return 1.0
-    ratio = float(_median(moved[usable] / offsets[usable]))
-    return min(max(ratio, _MIN_SCALE), _MAX_SCALE)
+def _sampled(
+    flow: npt.NDArray[Any], rows: npt.NDArray[np.intp], columns: npt.NDArray[np.intp]
+) -> npt.NDArray[np.float32]:
+    """The flow at each sample: ``(N, S, 2)``."""
+    return flow[rows, columns].astype(np.float32)
+
+
+def _median(values: npt.NDArray[Any], keep: npt.NDArray[np.bool_]) -> npt.NDArray[Any]:
+    """Per row, the median of ``values`` ``(N, M, ...)`` where ``keep`` (the same shape): the
+    others are replaced, half by -inf and half by +inf, which leaves the middle where it was
+    (nan for a row with nothing kept). ``np.partition`` directly: ``np.median``'s checks cost
+    more than the work at these sizes."""
+    if not keep.all():
+        dropped = ~keep
+        rank = np.cumsum(dropped, axis=1)
+        low = rank <= rank[:, -1:] / 2
+        values = np.where(keep, values, np.where(low, -np.inf, np.inf).astype(values.dtype))
+    half = values.shape[1] // 2
+    if values.shape[1] % 2:
+        return np.partition(values, half, axis=1)[:, half]
+    parted = np.partition(values, (half - 1, half), axis=1)
+    with np.errstate(invalid="ignore"):
+        return (parted[:, half - 1] + parted[:, half]) / 2
+
+
+def carry_boxes(
+    boxes: Boxes, flow: npt.NDArray[Any], scale: float
+) -> tuple[Boxes, npt.NDArray[np.float64]]:
+    """Move each of ``boxes`` ``(N, 4)`` by the flow inside it, all at once.
+
+    The motion is the median flow, the stretch along each axis the median ratio of where
+    samples away from the centre go to where they were; coherence is the share of samples
+    that this motion and stretch explain. Returns the carried boxes ``(N, 4)`` and their
+    coherence ``(N,)``; a box with nothing of it in the picture stays, with coherence 0.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64)
+    cached = boxes * scale
+    size = cached[:, 2:]
+    smaller = size.min(axis=1)
+    inset = np.where(smaller > 12, 0.15, 0.0)  # edges hold background
+    rows, columns, offsets, used = _grid(cached, flow.shape, inset)
+    region = _sampled(flow, rows, columns)
+    both = used[:, :, None] & np.ones(2, dtype=bool)
+    motion = _median(region, both)  # (N, 2)
+    moved = offsets + region - motion[:, None, :]
+    usable = both & (np.abs(offsets) > np.maximum(1.0, 0.15 * size)[:, None, :])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stretch = _median(moved / offsets, usable)
+    stretch[(usable.sum(axis=1) < 8) | ~np.isfinite(stretch)] = 1.0
+    stretch = np.minimum(np.maximum(stretch, _MIN_SCALE), _MAX_SCALE)
+    model = motion[:, None, :] + (stretch[:, None, :] - 1.0) * offsets
+    tolerance = np.maximum(1.0, 0.08 * smaller)
+    error = np.abs(region - model)
+    fits = (np.maximum(error[..., 0], error[..., 1]) < tolerance[:, None]) & used
+    coherence = fits.sum(axis=1) / np.maximum(used.sum(axis=1), 1)
+    centre = cached[:, :2] + size / 2 + motion
+    size = size * stretch
+    carried = np.concatenate([centre - size / 2, size], axis=1) / scale
+    lost = ~np.isfinite(carried).all(axis=1)  # nothing of the box in the picture
+    carried[lost] = boxes[lost]
+    return carried, np.where(lost, 0.0, coherence)
 
 
 def iou_xywh(a: Boxes, b: Boxes) -> npt.NDArray[np.float64]:
@@ -119,42 +171,33 @@ class SpanFill:
         return self.first + 1 + int(np.argmin(self.confidence[1:-1]))
 
 
-def _iou(a: list[float], b: list[float]) -> float:
-    """IoU of two ``[x, y, w, h]`` boxes, in plain Python (called once per step)."""
-    iw = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    union = a[2] * a[3] + b[2] * b[3] - iw * ih
-    return iw * ih / union if union > 0 else 0.0
-
-
-def _moved_back(box: Boxes, back: npt.NDArray[Any], scale: float) -> Boxes:
-    """``box`` moved by the median of the flow back inside it (size kept): the cheap half of
-    the forward-backward check."""
-    height, width = back.shape[:2]
-    x, y, w, h = (box * scale).tolist()
-    x0, x1 = max(int(x + 0.15 * w), 0), min(int(np.ceil(x + 0.85 * w)), width)
-    y0, y1 = max(int(y + 0.15 * h), 0), min(int(np.ceil(y + 0.85 * h)), height)
-    if x1 <= x0 or y1 <= y0:
-        return box
-    step = max(1, int(np.sqrt((x1 - x0) * (y1 - y0) / _SAMPLES)))
-    motion = _median(back[y0:y1:step, x0:x1:step].reshape(-1, 2).astype(np.float64))
-    return np.array([box[0] + motion[0] / scale, box[1] + motion[1] / scale, box[2], box[3]])
+def _moved_back(boxes: Boxes, back: npt.NDArray[Any], scale: float) -> Boxes:
+    """``boxes`` moved by the median of the flow back inside them (size kept): the cheap half
+    of the forward-backward check."""
+    cached = boxes * scale
+    rows, columns, _, used = _grid(cached, back.shape, np.full(len(boxes), 0.15), _BACK_SAMPLES)
+    motion = _median(_sampled(back, rows, columns), used[:, :, None] & np.ones(2, dtype=bool))
+    returned = boxes.copy()
+    returned[:, :2] += np.nan_to_num(motion) / scale
+    return returned
 
 
 def _chain(
-    cache: FlowCache, start: npt.NDArray[np.float64], frames: range, *, forward: bool
+    cache: FlowCache, start: Boxes, frames: range, *, forward: bool
 ) -> tuple[Boxes, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Carry ``start`` frame by frame; per step also the forward-backward check: the IoU of the
-    box with itself carried there and back (low where the flow is wrong, e.g. a blur)."""
-    boxes, coherence, round_trip = [np.asarray(start, dtype=np.float64)], [1.0], [1.0]
+    """Carry the boxes ``start`` ``(N, 4)`` frame by frame; per step also the forward-backward
+    check: the IoU of each box with itself carried there and back (low where the flow is
+    wrong, e.g. a blur). Shapes: ``(steps + 1, N, 4)``, ``(steps + 1, N)``, ``(steps + 1, N)``."""
+    boxes = [np.asarray(start, dtype=np.float64)]
+    coherence, round_trip = [np.ones(len(start))], [np.ones(len(start))]
     for n in frames:
         pair = cache.pair(n)
         there, back = (pair.forward, pair.backward) if forward else (pair.backward, pair.forward)
-        carried = carry_box(boxes[-1], there, cache.scale)
-        returned = _moved_back(carried.box, back, cache.scale)
-        boxes.append(carried.box)
-        coherence.append(carried.coherence)
-        round_trip.append(_iou(returned.tolist(), boxes[-2].tolist()))
+        carried, fits = carry_boxes(boxes[-1], there, cache.scale)
+        returned = _moved_back(carried, back, cache.scale)
+        round_trip.append(iou_xywh(returned, boxes[-1]))
+        boxes.append(carried)
+        coherence.append(fits)
     return np.array(boxes), np.array(coherence), np.array(round_trip)
 
 
@@ -195,13 +238,45 @@ def fill_span(cache: FlowCache, first: int, box_a: Boxes, last: int, box_b: Boxe
         >>> fill.boxes[0].tolist(), fill.weakest  # doctest: +SKIP
         ([10.0, 10.0, 40.0, 30.0], 12)
     """
-    span = last - first
-    forward, coherence_f, trip_f = _chain(cache, box_a, range(first, last), forward=True)
+    a, b = np.asarray(box_a, dtype=np.float64), np.asarray(box_b, dtype=np.float64)
+    return fill_spans(cache, first, a[None], last, b[None])[0]
+
+
+def fill_spans(
+    cache: FlowCache, first: int, boxes_a: Boxes, last: int, boxes_b: Boxes
+) -> list[SpanFill]:
+    """``fill_span`` for several objects keyed on the same two frames (``(N, 4)`` boxes at
+    each), carried together: one pass over the span's flow, one set of array operations per
+    frame for all of them."""
+    forward, coherence_f, trip_f = _chain(cache, boxes_a, range(first, last), forward=True)
     backward, coherence_b, trip_b = _chain(
-        cache, box_b, range(last - 1, first - 1, -1), forward=False
+        cache, boxes_b, range(last - 1, first - 1, -1), forward=False
     )
-    reliable_f, reliable_b = _reliable(trip_f), _reliable(trip_b)[::-1]
-    backward, coherence_b = backward[::-1], coherence_b[::-1]
+    return [
+        _blend(
+            first,
+            last,
+            (boxes_a[i], boxes_b[i]),
+            (forward[:, i], coherence_f[:, i], trip_f[:, i]),
+            (backward[::-1, i], coherence_b[::-1, i], trip_b[::-1, i]),
+        )
+        for i in range(len(boxes_a))
+    ]
+
+
+Chain = tuple[Boxes, npt.NDArray[np.float64], npt.NDArray[np.float64]]
+
+
+def _blend(
+    first: int, last: int, keys: tuple[Boxes, Boxes], ahead: Chain, behind: Chain
+) -> SpanFill:
+    """One object's span from its forward chain (from A) and backward chain (from B, in frame
+    order, its round trips still in carrying order)."""
+    box_a, box_b = keys
+    forward, coherence_f, trip_f = ahead
+    backward, coherence_b, trip_b = behind
+    span = last - first
+    reliable_f, reliable_b = _reliable(trip_f), _reliable(trip_b[::-1])[::-1]
     t = np.arange(span + 1, dtype=np.float64) / span
     pf, pb = _as_params(forward), _as_params(backward)
     if reliable_f[-1]:

@@ -5,13 +5,15 @@ Estimators are registered by name in the ``flow_estimators`` registry (``dis``, 
 keeps forward (n -> n+1) and backward (n+1 -> n) flow of every pair at a reduced size as one
 float16 ``.npy`` file per pair (memory-mapped when read) among the video's derived files,
 computed lazily for the spans that need them, so every track, every re-run and frame synthesis
-reuse them.
+reuse them. The cache is bounded: past ``budget_mb`` on disk the least recently used pairs are
+deleted (a pair read or written counts as used), and computed again if a later span needs them.
 """
 
 from __future__ import annotations
 
 import importlib
 import io
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +81,8 @@ class FlowCache:
         folder: Where to keep the flow files (the video's derived folder).
         max_side: Frames are scaled so their longer side is at most this many pixels.
         method: A name in the ``flow_estimators`` registry.
+        proxy: The video's annotation proxy, decoded instead of the video where it exists.
+        budget_mb: Disk the cache may use; the least recently used pairs go past it.
 
     Example:
         >>> cache = FlowCache(Path("clip.mp4"), index, Path("derived/clip"))  # doctest: +SKIP
@@ -96,8 +100,10 @@ class FlowCache:
         max_side: int = 1280,
         method: str = "dis",
         proxy: Path | None = None,
+        budget_mb: float = 8192,
     ) -> None:
         self.video, self.index, self.method, self.proxy = video, index, method, proxy
+        self.budget = int(budget_mb * 2**20)
         self._estimator: Any = registry("flow_estimators").get(method)
         with VideoReader(video, index=index, proxy=proxy, cache_mb=0) as reader:
             height, width = reader[0].shape[:2]
@@ -116,7 +122,9 @@ class FlowCache:
         if opened is not None:
             return opened
         path = self._path(n)
-        if not path.exists():
+        if path.exists():
+            os.utime(path)  # used now: the last to be evicted
+        else:
             self.compute(n, min(n + 32, len(self.index) - 1))
         both = np.asarray(np.load(path, mmap_mode="r"))  # a plain view: slicing stays cheap
         pair = FlowPair(both[0], both[1])
@@ -143,6 +151,7 @@ class FlowCache:
                 ):
                     self._store(previous[0], previous[1], grey)
                 previous = (frame.index, grey)
+        self._evict(keep={self._path(n).name for n in range(first, last)})
 
     def frame(self, n: int) -> Gray:
         """Frame ``n`` in grey at the cache's size (for appearance checks)."""
@@ -157,6 +166,24 @@ class FlowCache:
         buffer = io.BytesIO()
         np.save(buffer, np.stack([forward, backward]).astype(np.float16))
         write_atomic(self._path(n), buffer.getvalue())
+
+    def _evict(self, keep: set[str]) -> None:
+        """Delete the least recently used pairs (not those in ``keep``) until the cache fits its
+        budget. Pairs already memory-mapped stay readable: the OS keeps a deleted file's data
+        until its last map closes."""
+        files = []
+        with os.scandir(self.folder) as entries:
+            for entry in entries:
+                if entry.name.endswith(".npy") and not entry.name.startswith("."):
+                    stat = entry.stat()
+                    files.append((stat.st_mtime_ns, entry.name, stat.st_size))
+        total = sum(size for _, _, size in files)
+        for _, name, size in sorted(files):
+            if total <= self.budget:
+                return
+            if name not in keep:
+                Path(self.folder, name).unlink(missing_ok=True)
+                total -= size
 
     def _path(self, n: int) -> Path:
         return self.folder / f"{n:07d}.npy"

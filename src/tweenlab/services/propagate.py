@@ -64,7 +64,13 @@ def propagate_file(
         raise UsageError(f"{keyframes}: says {frames} frames, {video} has {len(index)}")
     cache = None
     if method == "flow":
-        cache = FlowCache(video, index, derived.folder(video), proxy=_proxy(derived, video))
+        cache = FlowCache(
+            video,
+            index,
+            derived.folder(video),
+            proxy=_proxy(derived, video),
+            budget_mb=settings.flow_cache_mb,
+        )
     filled = inbetween(len(index), keys, cache, method=method)
     document = {
         "boxes": {str(f): (list(b) if b else None) for f, b in enumerate(filled.boxes)},
