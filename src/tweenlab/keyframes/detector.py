@@ -10,7 +10,8 @@ over all of it). ``analyse_frames`` runs it over any iterable of ``(index, image
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +37,7 @@ class Analysis:
         transitions: ``(start, end)`` of each fade or dissolve.
         flashes: ``(start, end)`` of each flash (not a boundary).
         suggested: The suggested keyframes.
+        thumbs: ``(N, 9, 16)`` grey thumbnails of the rows, for near-duplicate tests.
     """
 
     signals: Signals
@@ -44,12 +46,67 @@ class Analysis:
     transitions: list[tuple[int, int]]
     flashes: list[tuple[int, int]]
     suggested: list[int]
+    thumbs: npt.NDArray[np.uint8]
 
     @property
     def boundaries(self) -> list[int]:
         """Every shot's first frame: hard cuts and the middle of each transition, ascending."""
         middles = [Event(s, "transition", end=e).middle for s, e in self.transitions]
         return sorted({*self.cuts, *middles})
+
+    def resuggest(
+        self, policy: SuggestionPolicy, *, duration_seconds: float | None = None
+    ) -> Analysis:
+        """The same analysis with keyframes suggested by another policy (no decoding)."""
+        row_of = {int(frame): row for row, frame in enumerate(self.frames)}
+        rows = [Event(row_of[c], "cut") for c in self.cuts if c in row_of]
+        rows += [
+            Event(row_of[s], "transition", end=row_of[e])
+            for s, e in self.transitions
+            if s in row_of and e in row_of
+        ]
+        if policy.frames is not None:
+            policy = replace(policy, frames=tuple(row_of[f] for f in policy.frames if f in row_of))
+        found = suggest_keyframes(
+            self.signals,
+            rows,
+            policy,
+            thumbs=self.thumbs if len(self.thumbs) else None,
+            duration_seconds=duration_seconds,
+        )
+        return replace(self, suggested=[int(self.frames[e.frame]) for e in found])
+
+    def save(self, target: Path) -> None:
+        """Write the signals and findings as one compressed ``.npz`` (atomically)."""
+        self.signals.save(
+            target,
+            frames=self.frames,
+            thumbs=self.thumbs,
+            cuts=np.asarray(self.cuts, np.int64),
+            transitions=np.asarray(self.transitions, np.int64).reshape(-1, 2),
+            flashes=np.asarray(self.flashes, np.int64).reshape(-1, 2),
+            suggested=np.asarray(self.suggested, np.int64),
+        )
+
+    @classmethod
+    def load(cls, source: Path) -> Analysis | None:
+        """Read what ``save`` wrote; ``None`` when missing, stale or unreadable."""
+        signals = Signals.load(source)
+        if signals is None:
+            return None
+        try:
+            with np.load(source) as data:
+                return cls(
+                    signals=signals,
+                    frames=data["frames"].astype(np.int64),
+                    cuts=[int(v) for v in data["cuts"]],
+                    transitions=[(int(a), int(b)) for a, b in data["transitions"]],
+                    flashes=[(int(a), int(b)) for a, b in data["flashes"]],
+                    suggested=[int(v) for v in data["suggested"]],
+                    thumbs=data["thumbs"].astype(np.uint8),
+                )
+        except (OSError, KeyError, ValueError):
+            return None
 
 
 class KeyframeDetector:
@@ -109,10 +166,14 @@ class KeyframeDetector:
         self._events += found
         signals = self.signals()
         rows = self._row_boundaries()
+        policy = self.policy
+        if policy.frames is not None:
+            row_of = {frame: row for row, frame in enumerate(self._frames)}
+            policy = replace(policy, frames=tuple(row_of[f] for f in policy.frames if f in row_of))
         suggested = suggest_keyframes(
             signals,
             rows,
-            self.policy,
+            policy,
             thumbs=np.stack(self._thumbs) if self._thumbs else None,
             duration_seconds=self.duration_seconds,
         )
@@ -139,6 +200,7 @@ class KeyframeDetector:
             transitions=sorted((e.frame, e.end) for e in events if e.kind == "transition"),
             flashes=sorted((e.frame, e.end) for e in events if e.kind == "flash"),
             suggested=sorted(e.frame for e in events if e.kind == "keyframe"),
+            thumbs=np.stack(self._thumbs) if self._thumbs else np.zeros((0, 9, 16), np.uint8),
         )
 
     def _row_boundaries(self) -> list[Event]:

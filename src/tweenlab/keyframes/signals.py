@@ -124,13 +124,14 @@ class Signals:
             np.float32,
         )
 
-    def save(self, target: Path) -> None:
-        """Write the signals as a compressed ``.npz`` (atomically)."""
+    def save(self, target: Path, **extra: npt.NDArray[Any]) -> None:
+        """Write the signals (and ``extra`` arrays) as a compressed ``.npz`` (atomically)."""
         import io  # noqa: PLC0415  (only when saving)
 
         buffer = io.BytesIO()
         arrays = {f.name: getattr(self, f.name) for f in fields(self)}
-        np.savez_compressed(buffer, version=np.int32(_FORMAT_VERSION), **arrays)
+        arrays.update(extra, version=np.asarray(_FORMAT_VERSION, np.int32))
+        np.savez_compressed(buffer, **arrays)
         write_atomic(target, buffer.getvalue())
 
     @classmethod

@@ -30,6 +30,7 @@ Thumbs = npt.NDArray[np.uint8]
 _SHARP_LOOKAHEAD = 8  # frames after a shot start searched for a sharp first frame
 _SNAP = 2  # a suggestion may move this many frames to a sharper one
 _DUPLICATE_LEVEL = 2.0  # mean grey difference of 16x9 thumbnails below which frames are alike
+_MIN_GAP = 3  # frames between two suggestions placed by change
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class SuggestionPolicy:
     max_count: int | None = None
     every_frames: int | None = None
     frames: tuple[int, ...] | None = None
-    change_threshold: float = 1.0
+    change_threshold: float = 2.0
 
     def __post_init__(self) -> None:
         chosen = [self.per_minute, self.max_count, self.every_frames, self.frames]
@@ -147,6 +148,8 @@ class _Picker:
 
     def add(self, frame: int, reason: str) -> bool:
         if frame in self.chosen or self._duplicate(frame):
+            return False
+        if reason == "change" and any(abs(frame - f) < _MIN_GAP for f in self.chosen):
             return False
         self.chosen[frame] = reason
         return True
