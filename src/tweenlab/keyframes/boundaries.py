@@ -30,6 +30,7 @@ __all__ = ["BoundaryFinder", "BoundarySettings"]
 _SPANS = (4, 8)  # half-widths of the long-range comparison, in frames
 _WINDOW = 10  # frames each side whose median change a cut must stand out from
 _FLASH_SPAN = 5  # frames within which the picture before a flash must come back
+_STEP_RATIO = 1.5  # a cut changes this many times more than the frames beside it
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,9 @@ class BoundaryFinder:
             return []
         near = [self._scores.get(m, 0.0) for m in range(n - 2, n + 3) if m != n]
         if any(other > score for other in near):
+            return []
+        beside = max(self._scores.get(n - 1, 0.0), self._scores.get(n + 1, 0.0))
+        if score < _STEP_RATIO * beside:  # one step of a ramp (a fade), not a jump
             return []
         around = [
             self._scores[m]

@@ -17,7 +17,8 @@ The change signals:
   similarity transform), as shares of the frame width per frame and a scale change.
 * ``inliers``: share of tracked points that move with the camera (low across a cut).
 * ``foreground``: mean absolute grey difference once the previous frame is warped by the
-  camera's motion (0-255): what moved relative to the camera, and near 0 for a pure pan.
+  camera's motion and scaled to the same exposure (0-255): what moved relative to the
+  camera, near 0 for a pure pan or a fade.
 * ``sharpness``: variance of the Laplacian of the grey frame.
 * ``brightness``: mean grey level (0-255).
 * ``duplicate``: 1 where the frame is a near-duplicate of the one before it.
@@ -215,7 +216,7 @@ class SignalExtractor:
         edges = float(cv2.absdiff(before["edges"], after["edges"]).mean()) / 255.0
         histogram = 0.5 * float(np.abs(before["histogram"] - after["histogram"]).sum())
         motion = estimate_motion(before["grey"], after["grey"])
-        foreground = float(cv2.absdiff(warp(before["grey"], motion), after["grey"]).mean())
+        foreground = _residual(warp(before["grey"], motion), after["grey"])
         duplicate = foreground < _DUPLICATE_FOREGROUND and histogram < _DUPLICATE_HISTOGRAM
         return {
             "content": content,
@@ -225,6 +226,18 @@ class SignalExtractor:
             "foreground": foreground,
             "duplicate": float(duplicate),
         }
+
+
+def _residual(before: npt.NDArray[np.uint8], after: npt.NDArray[np.uint8]) -> float:
+    """Mean absolute grey difference once ``before`` is scaled to ``after``'s exposure.
+
+    A fade or a change of exposure scales every pixel alike; the gain takes it out, so what is
+    left is what changed in the picture.
+    """
+    a, b = before.astype(np.float32), after.astype(np.float32)
+    energy = float(np.dot(a.ravel(), a.ravel()))
+    gain = min(max(float(np.dot(a.ravel(), b.ravel())) / energy, 0.0), 4.0) if energy else 1.0
+    return float(np.abs(b - gain * a).mean())
 
 
 def _motion_row(motion: GlobalMotion, width: int) -> dict[str, float]:

@@ -1,6 +1,6 @@
 """Which frames a person should label: shot starts, then where the picture has changed most.
 
-Every shot's first sharp frame is suggested (the first frame of the video included). Between
+The first frame of the video and every later shot's first sharp frame are suggested. Between
 them, change accumulates frame by frame: what moved relative to the camera (motion-compensated
 difference), how far the camera moved, and how much its motion changed (linear in-betweening
 is exact under constant motion; it fails where motion turns or speeds up). With no budget a
@@ -118,7 +118,7 @@ def suggest_keyframes(
     if policy.every_frames is not None or policy.frames is not None:
         wanted = policy.frames or tuple(range(0, count, policy.every_frames or 1))
         return [Event(f, "keyframe", reason="interval") for f in sorted(set(wanted)) if f < count]
-    starts = [picker.first_sharp(s, boundaries) for s in shot_starts(count, boundaries)]
+    starts = [0] + [picker.first_sharp(s, boundaries) for s in shot_starts(count, boundaries)[1:]]
     budget = policy.budget(duration_seconds if duration_seconds is not None else count / 25)
     change = change_curve(signals)
     for event in boundaries:  # a transition is not change to label
