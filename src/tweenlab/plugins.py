@@ -113,6 +113,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         },
         "yolo_segment": "tweenlab.formats.yolo:FORMAT_SEGMENT",
     },
+    "keyframe_detectors": {"tweenlab": "tweenlab.keyframes.detector:KeyframeDetector"},
     "flow_estimators": {
         "dis": "tweenlab.propagation.flow:dis_flow",
         "farneback": "tweenlab.propagation.flow:farneback_flow",

@@ -14,6 +14,7 @@ import click
 from tweenlab import __version__, services
 from tweenlab.cli._ui import Context, exit_with, progress_reporter, run_with_boundary
 from tweenlab.cli.dataset import export_command, import_command
+from tweenlab.cli.keyframes import keyframes_command
 from tweenlab.cli.propagate import propagate_command
 from tweenlab.core.time import (
     FrameSelection,
@@ -22,6 +23,7 @@ from tweenlab.core.time import (
     parse_seconds,
     parse_time_list,
 )
+from tweenlab.errors import UsageError
 from tweenlab.media import probe as probe_video
 
 __all__ = ["cli", "main"]
@@ -87,6 +89,7 @@ def ingest(ctx: Context, video: Path) -> None:
 @click.option("--every", help="Clip length: 10s, 1.5m, 00:30.")
 @click.option("--at", "at", help="Cut at these times: 00:10,00:31.5.")
 @click.option("--frames", help="Cut at these frames: 0,300,900.")
+@click.option("--scenes", is_flag=True, help="Cut at detected cuts and transitions.")
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for the clips [VIDEO_clips].")
 @click.pass_obj
 def split(
@@ -95,17 +98,23 @@ def split(
     every: str | None,
     at: str | None,
     frames: str | None,
+    scenes: bool,
     out: Path | None,
 ) -> None:
     """Cut VIDEO into clips whose frames add up to the source exactly (with JSON sidecars)."""
     out = out or video.with_name(f"{video.stem}_clips")
+    if scenes and (every or at or frames):
+        raise UsageError("choose exactly one of --every, --at, --frames, --scenes")
     length = parse_seconds(every, option="--every") if every else None
     times = parse_time_list(at) if at else None
     cuts = parse_frame_list(frames) if frames else None
     with progress_reporter(ctx) as report:
-        clips = services.split(
-            video, out, ctx.settings, every=length, at=times, frames=cuts, report=report
-        )
+        if scenes:
+            clips = services.split_scenes(video, out, ctx.settings, report=report)
+        else:
+            clips = services.split(
+                video, out, ctx.settings, every=length, at=times, frames=cuts, report=report
+            )
     for clip in clips:
         click.echo(f"{clip.path}\t{clip.first_frame}-{clip.last_frame}\t{clip.method}")
 
@@ -116,6 +125,7 @@ def split(
 @click.option("--fps", help="X frames per second of video time (e.g. 2 or 1/5).")
 @click.option("--at", "at", help="These frames: 1,5,9.")
 @click.option("--range", "frame_range", help="Frames A:B (B exclusive) or A:B:STEP.")
+@click.option("--keyframes", is_flag=True, help="The suggested keyframes (tweenlab keyframes).")
 @click.option(
     "--format",
     "image_format",
@@ -133,18 +143,28 @@ def frames(
     fps: str | None,
     at: str | None,
     frame_range: str | None,
+    keyframes: bool,
     image_format: str,
     quality: int | None,
     out: Path | None,
 ) -> None:
     """Write frames of VIDEO as images, with manifest.csv and manifest.json."""
+    out = out or video.with_name(f"{video.stem}_frames")
+    if keyframes:
+        if every or fps or at or frame_range:
+            raise UsageError("choose exactly one of --every, --fps, --at, --range, --keyframes")
+        with progress_reporter(ctx) as report:
+            rows = services.extract_keyframes(
+                video, out, ctx.settings, image_format=image_format, quality=quality, report=report
+            )
+        click.echo(f"{len(rows)} keyframes written to {out}/ (manifest.csv, manifest.json)")
+        return
     selection = FrameSelection(
         every=every,
         fps=_rate(fps) if fps else None,
         at=tuple(parse_frame_list(at, option="--at")) if at else None,
         range=parse_frame_range(frame_range) if frame_range else None,
     )
-    out = out or video.with_name(f"{video.stem}_frames")
     with progress_reporter(ctx) as report:
         rows = services.extract(
             video,
@@ -162,13 +182,12 @@ def _rate(text: str) -> Fraction:
     try:
         return Fraction(text)
     except (ValueError, ZeroDivisionError):
-        from tweenlab.errors import UsageError  # noqa: PLC0415
-
         raise UsageError(f"--fps: {text!r} is not a number (use 2, 0.5 or 1/5)") from None
 
 
 cli.add_command(export_command)
 cli.add_command(import_command)
+cli.add_command(keyframes_command)
 cli.add_command(propagate_command)
 
 

@@ -1,0 +1,198 @@
+"""Keyframe use cases: analyse a video once (cuts, transitions, suggestions), split it at its
+scenes, extract its suggested keyframes.
+
+The analysis decodes the video once, small (scaled while decoding), and keeps its signals and
+findings among the video's derived files (``keyframes.npz``): a second call with another
+suggestion policy, ``split --scenes`` or ``frames --keyframes`` reuse it without decoding.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from tweenlab.core.time import FrameSelection
+from tweenlab.errors import MediaError, UsageError
+from tweenlab.keyframes import Analysis, KeyframeDetector, SuggestionPolicy, analysis_size
+from tweenlab.keyframes.plot import plot_analysis
+from tweenlab.media import Clip, DerivedFiles, ExtractedFrame, FrameIndex, VideoReader, probe
+from tweenlab.services.media import Reporter, extract, split
+from tweenlab.settings import Settings
+
+__all__ = ["KeyframeResult", "analyse_video", "extract_keyframes", "split_scenes"]
+
+_CACHE_NAME = "keyframes.npz"
+
+
+def _quiet(task: str, done: int, total: int) -> None:
+    del task, done, total
+
+
+@dataclass(frozen=True)
+class KeyframeResult:
+    """What ``analyse_video`` found.
+
+    Attributes:
+        video: The video.
+        analysis: Signals, cuts, transitions, flashes and suggested keyframes.
+        signals_path: The derived file holding the signals.
+        fps: Frames analysed per second of wall time (``None`` when read from the cache).
+        errors: Frames that could not be decoded (skipped), as messages.
+        plot: The PNG of the signals, when one was asked for.
+    """
+
+    video: Path
+    analysis: Analysis
+    signals_path: Path
+    fps: float | None
+    errors: tuple[str, ...] = ()
+    plot: Path | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as written by ``tweenlab keyframes --json``.
+
+        ``cuts`` lists every shot boundary's first frame of the new shot, so that cut scorers
+        read it as they are: hard cuts and, for each transition, its middle frame;
+        ``hard_cuts`` and ``transitions`` keep them apart.
+        """
+        analysis = self.analysis
+        return {
+            "video": str(self.video),
+            "frames": len(analysis.frames),
+            "cuts": analysis.boundaries,
+            "hard_cuts": analysis.cuts,
+            "transitions": [list(t) for t in analysis.transitions],
+            "flashes": [list(f) for f in analysis.flashes],
+            "suggested": analysis.suggested,
+            "signals": str(self.signals_path),
+            "plot": str(self.plot) if self.plot else None,
+            "errors": list(self.errors),
+            "fps": round(self.fps, 1) if self.fps else None,
+            "tool": "tweenlab",
+        }
+
+
+def analyse_video(
+    video: Path,
+    settings: Settings,
+    *,
+    policy: SuggestionPolicy | None = None,
+    every_seconds: Fraction | None = None,
+    plot: Path | None = None,
+    reuse: bool = True,
+    report: Reporter = _quiet,
+) -> KeyframeResult:
+    """Find ``video``'s cuts and transitions and suggest the frames worth labelling.
+
+    Args:
+        video: The video.
+        settings: Where derived files live.
+        policy: How many keyframes to suggest (default: where change passes a threshold).
+        every_seconds: Fixed-interval fallback by time: the first frame at or after every
+            ``every_seconds`` seconds (from the frame index, so VFR-safe).
+        plot: Also draw the signals into this PNG.
+        reuse: Read the signals and findings kept from an earlier analysis when there are some.
+        report: Progress callback.
+
+    Example:
+        >>> result = analyse_video(Path("clip.mp4"), Settings())  # doctest: +SKIP
+        >>> result.analysis.cuts, result.analysis.suggested[:3]  # doctest: +SKIP
+        ([100, 145, 270], [0, 37, 81])
+    """
+    derived = DerivedFiles(settings.derived_dir)
+    index = derived.index(video, progress=lambda d, t: report("index", d, t))
+    policy = _with_interval(policy or SuggestionPolicy(), index, every_seconds)
+    duration = _duration(index)
+    target = derived.folder(video) / _CACHE_NAME
+    cached = Analysis.load(target) if reuse and target.exists() else None
+    if cached is not None and len(cached.frames) and int(cached.frames[-1]) < len(index):
+        errors: tuple[str, ...] = ()
+        analysis, fps = cached.resuggest(policy, duration_seconds=duration), None
+    else:
+        analysis, fps, errors = _decode_and_analyse(video, index, policy, duration, report)
+        analysis.save(target)
+    drawn = plot_analysis(analysis, plot) if plot is not None else None
+    return KeyframeResult(video, analysis, target, fps, errors, drawn)
+
+
+def split_scenes(
+    video: Path, out_dir: Path, settings: Settings, *, report: Reporter = _quiet
+) -> list[Clip]:
+    """Cut ``video`` into one clip per shot (at hard cuts and the middle of transitions)."""
+    found = analyse_video(video, settings, report=report)
+    return split(video, out_dir, settings, frames=found.analysis.boundaries, report=report)
+
+
+def extract_keyframes(
+    video: Path,
+    out_dir: Path,
+    settings: Settings,
+    *,
+    policy: SuggestionPolicy | None = None,
+    image_format: str = "jpg",
+    quality: int | None = None,
+    report: Reporter = _quiet,
+) -> list[ExtractedFrame]:
+    """Write ``video``'s suggested keyframes as images with a manifest."""
+    found = analyse_video(video, settings, policy=policy, report=report)
+    selection = FrameSelection(at=tuple(found.analysis.suggested))
+    return extract(
+        video,
+        out_dir,
+        selection,
+        settings,
+        image_format=image_format,
+        quality=quality,
+        report=report,
+    )
+
+
+def _decode_and_analyse(
+    video: Path,
+    index: FrameIndex,
+    policy: SuggestionPolicy,
+    duration: float,
+    report: Reporter,
+) -> tuple[Analysis, float, tuple[str, ...]]:
+    info = probe(video, index=index)
+    if info.width <= 0 or info.height <= 0:
+        raise MediaError(video, f"cannot analyse a {info.width}x{info.height} video")
+    size = analysis_size(info.width, info.height)
+    detector = KeyframeDetector(policy, duration_seconds=duration)
+    total = len(index)
+    started = time.perf_counter()
+    with VideoReader(video, index=index, size=size, cache_mb=0) as reader:
+        for frame in reader.read_range():
+            detector.process(frame.index, frame.image)
+            if frame.index % 100 == 0:
+                report("keyframes", frame.index, total)
+        errors = tuple(str(e) for e in reader.errors)
+    detector.flush()
+    analysis = detector.analysis()
+    if len(analysis.frames) == 0:
+        raise MediaError(video, "no frame could be decoded")
+    report("keyframes", total, total)
+    fps = len(analysis.frames) / max(time.perf_counter() - started, 1e-9)
+    return analysis, fps, errors
+
+
+def _with_interval(
+    policy: SuggestionPolicy, index: FrameIndex, every_seconds: Fraction | None
+) -> SuggestionPolicy:
+    if every_seconds is None:
+        return policy
+    if every_seconds <= 0:
+        raise UsageError(f"--every-seconds: must be positive, got {every_seconds}")
+    selection = FrameSelection(fps=1 / Fraction(every_seconds))
+    frames = selection.indices(len(index), index.all_seconds())
+    return SuggestionPolicy(frames=tuple(frames))
+
+
+def _duration(index: FrameIndex) -> float:
+    last = len(index) - 1
+    durations = index.frame_durations()
+    tail = float(durations[-1] * index.time_base) if len(durations) else 0.0
+    return float(index.seconds(last)) + tail

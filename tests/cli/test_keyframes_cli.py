@@ -1,0 +1,87 @@
+"""``tweenlab keyframes``, ``split --scenes`` and ``frames --keyframes`` on a two-shot video."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.keyframes.scenes import shot, write_video
+from tweenlab.cli._ui import run_with_boundary
+from tweenlab.cli.main import cli
+from tweenlab.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    frames = shot(1, 40, speed=2) + shot(2, 40, speed=5)
+    return write_video(tmp_path_factory.mktemp("kf") / "two.mp4", frames)
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    code = run_with_boundary(cli, [str(arg) for arg in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_keyframes_writes_json_and_plot(
+    video: Path, tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    del settings
+    code, out, _ = run(
+        capsys, "keyframes", video, "--json", tmp_path / "k.json", "--plot", tmp_path / "k.png"
+    )
+    assert code == 0, out
+    found = json.loads((tmp_path / "k.json").read_text())
+    assert found["cuts"] == found["hard_cuts"] == [40]
+    assert found["suggested"][0] == 0 and 40 in found["suggested"]
+    assert found["tool"] == "tweenlab" and Path(found["signals"]).exists()
+    assert (tmp_path / "k.png").read_bytes()[:4] == b"\x89PNG"
+    assert "hard cuts (1): [40]" in out
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--every", "20"], [0, 20, 40, 60]),
+        (["--every-seconds", "1.6"], [0, 40]),
+        (["--max", "2"], [0, 40]),
+    ],
+    ids=["every", "every-seconds", "max"],
+)
+def test_keyframes_policies(  # noqa: PLR0917  (pytest passes fixtures positionally)
+    video: Path,
+    tmp_path: Path,
+    settings: Settings,
+    capsys: pytest.CaptureFixture[str],
+    options: list[str],
+    expected: list[int],
+) -> None:
+    del settings
+    code, out, _ = run(capsys, "keyframes", video, "--json", tmp_path / "k.json", *options)
+    assert code == 0, out
+    assert json.loads((tmp_path / "k.json").read_text())["suggested"] == expected
+
+
+def test_two_policies_are_refused(
+    video: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    del settings
+    code, _, err = run(capsys, "keyframes", video, "--max", "3", "--every", "5")
+    assert code == 2 and "choose at most one" in err
+
+
+def test_split_at_scenes_and_extract_keyframes(
+    video: Path, tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    del settings
+    code, out, _ = run(capsys, "split", video, "--scenes", "--out", tmp_path / "clips")
+    assert code == 0, out
+    assert [line.split("\t")[1] for line in out.strip().splitlines()] == ["0-39", "40-79"]
+    code, out, _ = run(capsys, "frames", video, "--keyframes", "--out", tmp_path / "frames")
+    assert code == 0, out
+    manifest = json.loads((tmp_path / "frames" / "manifest.json").read_text())
+    assert len(manifest) >= 2
+    code, _, err = run(capsys, "split", video, "--scenes", "--every", "1s")
+    assert code == 2 and "--scenes" in err
