@@ -19,7 +19,15 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Box", "circle_video", "exit_video", "texture", "write_video"]
+__all__ = [
+    "Box",
+    "circle_images",
+    "circle_video",
+    "cut_video",
+    "exit_video",
+    "texture",
+    "write_video",
+]
 
 Box = tuple[float, float, float, float]
 Image = npt.NDArray[np.uint8]
@@ -56,6 +64,33 @@ def circle_video(
     seed: int = 0,
 ) -> tuple[Path, list[Box]]:
     """A square going once round a circle about the centre; its true box on every frame."""
+    images, boxes = circle_images(frames=frames, size=size, radius=radius, side=side, seed=seed)
+    return write_video(path, images), boxes
+
+
+def cut_video(path: Path, *, frames: int = 40, cut: int = 20) -> tuple[Path, list[Box]]:
+    """Two shots of a circling square, each over a background of its own, with a hard cut at
+    ``cut`` (the second shot's square starts elsewhere on its circle, the shot is darker and
+    bluer, as another scene's light would be)."""
+    first, boxes = circle_images(frames=frames, seed=1)
+    second, later = circle_images(frames=frames, seed=2)
+    tint = np.array([0.35, 0.55, 0.9], dtype=np.float32)
+    second = [(image * tint).astype(np.uint8) for image in second]
+    shift = frames // 2
+    images = first[:cut] + (second[shift:] + second[:shift])[: frames - cut]
+    truth = boxes[:cut] + (later[shift:] + later[:shift])[: frames - cut]
+    return write_video(path, images), truth
+
+
+def circle_images(
+    *,
+    frames: int,
+    size: tuple[int, int] = (192, 144),
+    radius: float = 40,
+    side: int = 32,
+    seed: int,
+) -> tuple[list[Image], list[Box]]:
+    """The frames and true boxes of ``circle_video``."""
     width, height = size
     rng = np.random.default_rng(seed)
     background, square = texture(rng, height, width, 2.0), texture(rng, side, side, 2.0)
@@ -69,7 +104,7 @@ def circle_video(
         image[y : y + side, x : x + side] = square
         images.append(image)
         boxes.append((float(x), float(y), float(side), float(side)))
-    return write_video(path, images), boxes
+    return images, boxes
 
 
 def exit_video(

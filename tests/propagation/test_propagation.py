@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.propagation import Box, circle_video, exit_video
+from tests.propagation import Box, circle_video, cut_video, exit_video
 from tweenlab.errors import FormatError, UsageError
 from tweenlab.media import DerivedFiles, FrameIndex
 from tweenlab.plugins import registry
@@ -244,6 +244,65 @@ def test_absent_keyframe_blanks_until_the_next_present_one(leaving: Scene, metho
         expected = truth[frame] if method == "flow" else truth[0]
         assert iou(filled.boxes[frame], expected) > 0.7, f"frame {frame}"
     assert filled.boxes[21] is not None  # after the last present keyframe: extended or held
+
+
+# --- scene cuts ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_shots(tmp_path_factory: pytest.TempPathFactory) -> Scene:
+    folder = tmp_path_factory.mktemp("cut")
+    video, truth = cut_video(folder / "cut.mp4", frames=FRAMES, cut=20)
+    return Scene(video, truth, folder / "derived")
+
+
+def test_a_span_across_a_cut_is_filled_from_each_side_within_its_shot(two_shots: Scene) -> None:
+    truth = two_shots.truth
+    straight = two_shots.fill({5: truth[5], 35: truth[35]})
+    filled = inbetween(FRAMES, {5: truth[5], 35: truth[35]}, two_shots.cache, cuts=[20])
+    assert filled.boxes[5] == truth[5] and filled.boxes[35] == truth[35]
+    assert mean_iou(truth, filled, range(6, 20)) > 0.8  # carried from 5 up to the cut
+    assert mean_iou(truth, filled, range(20, 35)) > 0.8  # carried back from 35 down to it
+    assert mean_iou(truth, straight, range(6, 35)) < mean_iou(truth, filled, range(6, 35))
+    assert {19, 20} <= set(filled.suggested)
+    linear = inbetween(FRAMES, {5: truth[5], 35: truth[35]}, None, method="linear", cuts=[20])
+    assert linear.boxes[6:20] == [truth[5]] * 14  # held, not interpolated across the cut
+    assert linear.boxes[20:35] == [truth[35]] * 15
+
+
+def test_extension_stops_at_cuts_both_ways(circle: Scene) -> None:
+    truth = circle.truth
+    filled = inbetween(FRAMES, {15: truth[15]}, circle.cache, cuts=[8, 25])
+    assert all(filled.boxes[f] is None for f in range(8)), "extended back across the cut at 8"
+    assert all(filled.boxes[f] is None for f in range(25, FRAMES)), "extended across 25"
+    assert mean_iou(truth, filled, range(8, 25)) > 0.8
+    assert inbetween(FRAMES, {15: truth[15]}, circle.cache).boxes[30] is not None
+
+
+def test_cuts_outside_a_span_change_nothing(circle: Scene, circle_filled: InBetween) -> None:
+    keys = {0: circle.truth[0], FRAMES - 1: circle.truth[-1]}
+    again = inbetween(FRAMES, keys, circle.cache, cuts=[0, FRAMES, FRAMES + 5])
+    assert again.boxes == circle_filled.boxes
+
+
+def test_propagate_file_finds_the_cut_and_carries_nothing_across(
+    two_shots: Scene, tmp_path: Path
+) -> None:
+    truth = two_shots.truth
+    keyframes = write_keyframes(
+        tmp_path / "k.json",
+        json.dumps({"frames": FRAMES, "keyframes": {"5": list(truth[5]), "35": list(truth[35])}}),
+    )
+    settings = Settings(data_dir=tmp_path / "data")
+    filled = propagate_file(two_shots.video, keyframes, tmp_path / "out.json", settings)
+    document = json.loads((tmp_path / "out.json").read_text())
+    assert document["cuts"] == [20]
+    assert mean_iou(truth, filled, range(6, 35)) > 0.8
+    without = propagate_file(
+        two_shots.video, keyframes, tmp_path / "plain.json", settings, cuts=False
+    )
+    assert json.loads((tmp_path / "plain.json").read_text())["cuts"] == []
+    assert mean_iou(truth, without, range(6, 35)) < mean_iou(truth, filled, range(6, 35))
 
 
 # --- the flow cache -----------------------------------------------------------------------------

@@ -33,10 +33,25 @@ __all__ = ["propagate_command"]
     show_default=True,
     help="Follow the motion (flow) or interpolate straight.",
 )
+@click.option(
+    "--cuts/--no-cuts",
+    default=True,
+    show_default=True,
+    help="Find the video's scene cuts first and carry nothing across them (flow only).",
+)
 @click.pass_obj
-def propagate_command(ctx: Context, video: Path, keyframes: Path, out: Path, method: str) -> None:
+def propagate_command(
+    ctx: Context, video: Path, keyframes: Path, out: Path, method: str, cuts: bool
+) -> None:
     """Fill every frame of VIDEO between the keyframes, following the motion."""
-    filled = propagate_file(video, keyframes, out, ctx.settings, method=method)  # type: ignore[arg-type]
+    filled = propagate_file(
+        video,
+        keyframes,
+        out,
+        ctx.settings,
+        method=method,  # type: ignore[arg-type]
+        cuts=cuts,
+    )
     shown = sum(box is not None for box in filled.boxes)
     click.echo(
         f"{shown} of {len(filled.boxes)} frames filled; suggested next keyframes: "

@@ -4,11 +4,17 @@ Human keyframes are never changed. Between two present keyframes the span is fil
 (``fill_span``) or linearly; after a present keyframe followed by an absent one (or by none), and
 before the first keyframe, the box is carried while the flow inside it stays coherent and the box
 stays in the picture, and is marked absent (``None``) from where it leaves or is lost.
+
+Nothing is carried or interpolated across a scene cut (``cuts``: the first frame of each new
+shot). A span whose keyframes lie in different shots is filled from each end within its own shot,
+as a lone keyframe is extended (by flow; the linear method holds each end up to the cut), and the
+frames on both sides of the cut are suggested as keyframes. Extension stops at a cut.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import bisect
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -43,13 +49,19 @@ def inbetween(
     *,
     method: Method = "flow",
     extend: bool = True,
+    cuts: Sequence[int] = (),
 ) -> InBetween:
     """Fill every frame of a box track from its keyframes (``None`` = absent there).
+
+    ``cuts`` are the first frames of new shots (``tweenlab.keyframes`` finds them); nothing is
+    carried across one.
 
     Raises:
         UsageError: For keyframes outside the video or boxes of zero or negative size.
     """
     keys = _checked(frame_count, keyframes)
+    shots = sorted({c for c in cuts if 0 < c < frame_count})
+    flow = cache if method == "flow" else None
     result = InBetween([None] * frame_count, [0.0] * frame_count)
     for position, first in enumerate(keys):
         box = keyframes[first]
@@ -57,22 +69,44 @@ def inbetween(
         if box is None:
             continue
         result.boxes[first], result.confidence[first] = box, 1.0
-        if following is not None and keyframes[following] is not None:
-            end = keyframes[following]
+        cut = _next_cut(shots, first)
+        end = keyframes[following] if following is not None else None
+        if following is not None and end is not None and (cut is None or cut > following):
             _fill(result, cache, method, first=first, box=box, last=following, end=end)
-        elif cache is not None and method == "flow" and extend:
-            _extend(result, cache, first, box, following or frame_count, step=1)
-        else:
-            _hold(result, first, box, following or frame_count)
-    if (
-        keys
-        and keyframes[keys[0]] is not None
-        and cache is not None
-        and method == "flow"
-        and extend
-    ):
-        _extend(result, cache, keys[0], keyframes[keys[0]], -1, step=-1)  # type: ignore[arg-type]
+            continue
+        stop = min(following or frame_count, cut or frame_count)
+        crossing = following is not None and end is not None  # a cut inside the span
+        if crossing:
+            _carry_or_hold(result, flow, following, end, stop - 1, step=-1)  # type: ignore[arg-type]
+            result.suggested.extend(f for f in (stop - 1, stop) if f not in (first, following))
+        _carry_or_hold(result, flow if crossing or extend else None, first, box, stop, step=1)
+    if keys and keyframes[keys[0]] is not None and flow is not None and extend:
+        start = _previous_cut(shots, keys[0])
+        _extend(result, flow, keys[0], keyframes[keys[0]], start - 1, step=-1)  # type: ignore[arg-type]
     return result
+
+
+def _next_cut(cuts: Sequence[int], frame: int) -> int | None:
+    """The first cut after ``frame``, if any."""
+    position = bisect.bisect_right(cuts, frame)
+    return cuts[position] if position < len(cuts) else None
+
+
+def _previous_cut(cuts: Sequence[int], frame: int) -> int:
+    """The first frame of ``frame``'s shot."""
+    position = bisect.bisect_right(cuts, frame)
+    return cuts[position - 1] if position else 0
+
+
+def _carry_or_hold(
+    result: InBetween, flow: FlowCache | None, start: int, box: BoxTuple, stop: int, *, step: int
+) -> None:
+    """Extend ``box`` from ``start`` towards ``stop`` (exclusive) by flow, or hold it there."""
+    if flow is not None:
+        _extend(result, flow, start, box, stop, step=step)
+    else:
+        for frame in range(start + step, stop, step):
+            result.boxes[frame], result.confidence[frame] = box, 0.5
 
 
 def _checked(frame_count: int, keyframes: Mapping[int, BoxTuple | None]) -> list[int]:
@@ -110,11 +144,6 @@ def _fill(
     for offset in range(1, last - first):
         result.boxes[first + offset] = tuple(float(v) for v in boxes[offset])  # type: ignore[assignment]
         result.confidence[first + offset] = float(confidence[offset])
-
-
-def _hold(result: InBetween, first: int, box: BoxTuple, stop: int) -> None:
-    for frame in range(first + 1, stop):
-        result.boxes[frame], result.confidence[frame] = box, 0.5
 
 
 def _inside(box: npt.NDArray[np.float64], width: int, height: int) -> float:

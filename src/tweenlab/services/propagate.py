@@ -1,7 +1,8 @@
 """In-betweening use case: keyframes of one box track in, every frame out (eval_tracks' contract).
 
 Input JSON: ``{"frames": N, "keyframes": {"0": [x, y, w, h], "40": null, ...}}``; output JSON:
-``{"boxes": {"0": [x, y, w, h] or null, ...}, "confidence": {...}, "suggested": [frames]}``.
+``{"boxes": {"0": [x, y, w, h] or null, ...}, "confidence": {...}, "suggested": [frames],
+"cuts": [frames]}`` (the shot boundaries nothing was carried across).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from tweenlab.media import DerivedFiles
 from tweenlab.media._files import write_atomic
 from tweenlab.propagation import FlowCache, InBetween, inbetween
 from tweenlab.propagation.inbetween import BoxTuple, Method
+from tweenlab.services.keyframes import analyse_video
 from tweenlab.settings import Settings
 
 __all__ = ["propagate_file", "read_keyframes"]
@@ -54,9 +56,18 @@ def _is_number(value: object, *, whole: bool = False) -> bool:
 
 
 def propagate_file(
-    video: Path, keyframes: Path, out: Path, settings: Settings, *, method: Method = "flow"
+    video: Path,
+    keyframes: Path,
+    out: Path,
+    settings: Settings,
+    *,
+    method: Method = "flow",
+    cuts: bool = True,
 ) -> InBetween:
-    """Fill every frame of ``video`` from the keyframes in ``keyframes``; write ``out``."""
+    """Fill every frame of ``video`` from the keyframes in ``keyframes``; write ``out``.
+
+    With ``cuts`` (and the flow method) the video's shot boundaries are found first (one pass at
+    a small size, kept among the derived files) and nothing is carried across them."""
     frames, keys = read_keyframes(keyframes)
     derived = DerivedFiles(settings.derived_dir)
     index = derived.index(video)
@@ -71,11 +82,13 @@ def propagate_file(
             proxy=_proxy(derived, video),
             budget_mb=settings.flow_cache_mb,
         )
-    filled = inbetween(len(index), keys, cache, method=method)
+    boundaries = analyse_video(video, settings).analysis.boundaries if cache and cuts else []
+    filled = inbetween(len(index), keys, cache, method=method, cuts=boundaries)
     document = {
         "boxes": {str(f): (list(b) if b else None) for f, b in enumerate(filled.boxes)},
         "confidence": {str(f): round(c, 4) for f, c in enumerate(filled.confidence)},
         "suggested": sorted(filled.suggested),
+        "cuts": boundaries,
     }
     write_atomic(out, json.dumps(document).encode())
     return filled
