@@ -4,6 +4,12 @@
 in CVAT; geometry is interpolated between consecutive keyframes (also toward an ``outside``
 keyframe, as CVAT does). After the last keyframe a track that is not outside holds its last shape
 to the end of the video; before its first keyframe it does not exist.
+
+A track may also carry in-between shapes (``inbetween``): shapes that motion-guided
+in-betweening (``tweenlab.propagation``) computed for frames between two keyframes. They take the
+place of straight interpolation on their frames, are not keyframes (a person's keyframes are
+never changed by them), and are dropped from a span as soon as a keyframe of that span changes,
+to be computed again.
 """
 
 from __future__ import annotations
@@ -88,6 +94,7 @@ class Track:
         keyframes: Frame -> keyframe, at least one.
         attributes: Track attributes (constant over the track).
         source: ``manual``, ``auto`` (a model's, until accepted) or ``imported``.
+        inbetween: Frame -> shape computed by motion between two keyframes (not a keyframe).
 
     Example:
         >>> keys = {0: Keyframe(Box(0, 0, 10, 10)), 10: Keyframe(Box(10, 0, 10, 10))}
@@ -102,6 +109,7 @@ class Track:
     keyframes: Mapping[int, Keyframe]
     attributes: Attributes = field(default_factory=lambda: _EMPTY)
     source: str = "manual"
+    inbetween: Mapping[int, Shape] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         if not self.keyframes:
@@ -116,6 +124,28 @@ class Track:
         object.__setattr__(self, "keyframes", MappingProxyType(ordered))
         object.__setattr__(self, "attributes", _frozen(self.attributes))
         object.__setattr__(self, "_frames", tuple(ordered))
+        object.__setattr__(self, "inbetween", MappingProxyType(self._checked_inbetween()))
+
+    def _checked_inbetween(self) -> dict[int, Shape]:
+        """``inbetween`` sorted, each on a frame strictly inside a span whose first keyframe is
+        not outside, and of the track's kind."""
+        frames, kind = self.frames, self.kind
+        checked: dict[int, Shape] = {}
+        for frame, shape in sorted((int(f), s) for f, s in self.inbetween.items()):
+            position = bisect.bisect_right(frames, frame) - 1
+            inside = 0 <= position < len(frames) - 1 and frames[position] != frame
+            if not inside or self.keyframes[frames[position]].outside:
+                raise AnnotationError(
+                    f"frame {frame} is not between two keyframes of the object in the picture",
+                    field=f"track {self.id}.inbetween",
+                )
+            if shape.kind is not kind:
+                raise AnnotationError(
+                    f"frame {frame} holds a {shape.kind.value} in a {kind.value} track",
+                    field=f"track {self.id}.inbetween",
+                )
+            checked[frame] = shape
+        return checked
 
     @property
     def kind(self) -> ShapeKind:
@@ -147,6 +177,8 @@ class Track:
         before = self.keyframes[start]
         if start == frame or before.outside or position + 1 == len(frames):
             shape = before.shape
+        elif frame in self.inbetween:
+            shape = self.inbetween[frame]
         else:
             end = frames[position + 1]
             shape = interpolate(
@@ -181,7 +213,15 @@ class Track:
             )
         keys = np.fromiter(self.frames, dtype=np.int64, count=len(self.frames))
         values = np.array([k.shape.array for k in self.keyframes.values()])  # type: ignore[attr-defined]
-        return interpolate_boxes(keys, values, frames), self.visible_at(frames)
+        boxes = interpolate_boxes(keys, values, frames)
+        if self.inbetween:
+            guided = np.fromiter(self.inbetween, dtype=np.int64, count=len(self.inbetween))
+            where = np.searchsorted(guided, frames)
+            hit = guided[np.minimum(where, len(guided) - 1)] == frames
+            shapes = list(self.inbetween.values())
+            for row in np.flatnonzero(hit).tolist():
+                boxes[row] = shapes[int(where[row])].array  # type: ignore[attr-defined]
+        return boxes, self.visible_at(frames)
 
     def visible_at(self, frames: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         """Whether the track is in the picture on each of ``frames`` (vectorised)."""
@@ -193,13 +233,40 @@ class Track:
     # -- building new tracks (tracks are immutable) --------------------------------------
 
     def with_keyframe(self, frame: int, keyframe: Keyframe) -> Track:
-        """A copy with ``keyframe`` set on ``frame`` (added or replaced)."""
-        return replace(self, keyframes={**self.keyframes, frame: keyframe})
+        """A copy with ``keyframe`` set on ``frame`` (added or replaced); the in-between shapes
+        of the span it falls in are dropped."""
+        keyframes = {**self.keyframes, frame: keyframe}
+        return replace(self, keyframes=keyframes, inbetween=self._outside_spans_of({frame}))
 
     def without_keyframes(self, frames: set[int]) -> Track | None:
-        """A copy without the keyframes on ``frames``; ``None`` when none would be left."""
+        """A copy without the keyframes on ``frames``; ``None`` when none would be left. The
+        in-between shapes of the spans on either side of a removed keyframe are dropped."""
         kept = {f: k for f, k in self.keyframes.items() if f not in frames}
-        return replace(self, keyframes=kept) if kept else None
+        if not kept:
+            return None
+        return replace(self, keyframes=kept, inbetween=self._outside_spans_of(frames))
+
+    def with_inbetween(self, shapes: Mapping[int, Shape]) -> Track:
+        """A copy whose in-between shapes are ``shapes`` added to (or replacing) the current."""
+        return replace(self, inbetween={**self.inbetween, **shapes})
+
+    def _outside_spans_of(self, changed: set[int]) -> dict[int, Shape]:
+        """The in-between shapes not in a span touched by a keyframe change on ``changed``."""
+        frames = self.frames
+        dropped: list[tuple[int, int]] = []
+        for frame in changed:
+            position = bisect.bisect_left(frames, frame)
+            low = frames[position - 1] if position > 0 else -1
+            after = (
+                position + 1 if position < len(frames) and frames[position] == frame else position
+            )
+            high = frames[after] if after < len(frames) else np.iinfo(np.int64).max
+            dropped.append((low, high))
+        return {
+            f: shape
+            for f, shape in self.inbetween.items()
+            if not any(low < f < high for low, high in dropped)
+        }
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (see ``tweenlab.formats.native`` for the file schema)."""
@@ -218,4 +285,14 @@ class Track:
                 }
                 for frame, k in self.keyframes.items()
             ],
+            **(
+                {
+                    "inbetween": [
+                        {"frame": frame, "shape": shape.to_json()}
+                        for frame, shape in self.inbetween.items()
+                    ]
+                }
+                if self.inbetween
+                else {}
+            ),
         }

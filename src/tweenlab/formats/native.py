@@ -28,6 +28,9 @@ optional, and nothing else is allowed to be missing:
     values) and ``keyframes`` (array, at least one, frames unique and below ``frame_count``),
     each ``frame`` (int >= 0), ``shape`` (object), ``outside`` (bool), ``occluded`` (bool),
     ``attributes`` (object: per-frame attribute values, holding until the next keyframe).
+    Optional ``inbetween`` (array): shapes that motion-guided in-betweening computed between two
+    keyframes, each ``frame`` (strictly between two keyframes, the object not outside there)
+    and ``shape`` (of the track's kind); written only when there are some.
 ``tags`` (array)
     Frame tags: ``frame`` (int), ``label`` (str), ``attributes`` (object).
 ``events`` (array)
@@ -497,9 +500,20 @@ def _track(node: JsonNode, video: VideoRef, schema: Schema) -> Track:
         )
     if not keyframes:
         node.fail("a track needs at least one keyframe", field="keyframes")
+    inbetween: dict[int, Shape] = {}
+    for item in node.array("inbetween") if node.has("inbetween") else []:
+        frame = item.integer("frame", minimum=0)
+        if frame in inbetween:
+            item.fail(f"frame {frame} has two in-between shapes", field="frame")
+        inbetween[frame] = _shape(item.child("shape"))
     with node.building():
         return Track(
-            track_id, label, keyframes, node.attributes(), node.text("source", default="manual")
+            track_id,
+            label,
+            keyframes,
+            node.attributes(),
+            node.text("source", default="manual"),
+            inbetween,
         )
 
 
