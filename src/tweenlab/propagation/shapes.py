@@ -1,0 +1,509 @@
+"""Filling the frames between two keyframes of any shape kind by following the optical flow.
+
+Every kind follows the recipe of ``boxes.py``: carry keyframe A forward and keyframe B backward
+frame by frame, check each step by going there and back (a chain is trusted up to its first
+failure), spread each chain's drift where it meets the other keyframe so both keyframes are hit
+exactly, and blend the two chains by time. What "carry" means depends on what the flow can tell
+about the shape:
+
+- box: the unrotated box is filled by ``fill_span``; flow says little about a turn, so the
+  rotation turns on the shorter arc as ``interpolate`` turns it;
+- polygon, polyline, cuboid: a vertex sits on the outline, half on the background, so the flow at
+  a vertex is unreliable; the shape moves instead with the robust motion (median translation and
+  per-axis stretch) of the flow inside its bounding box, padded so thin shapes still hold flow,
+  and every vertex follows that motion. Equal vertex counts then have a per-vertex drift to spread
+  and blend; different counts are blended frame by frame with ``interpolate`` (arc-length
+  correspondence), which gives A at ``t = 0`` and B at ``t = 1``;
+- points, skeleton: points move independently (a wrist is not its body), so each follows the
+  median flow in a small window around it and is checked alone; a point's stretches that neither
+  chain follows reliably are bridged in a straight line. Skeletons match by node name; when the
+  names differ the two chains are blended with ``interpolate``;
+- mask: the mask itself is warped along the dense flow at the cache's size (``cv2.remap``, a soft
+  mask so repeated warps do not erode it), both ways, blended softly by time and thresholded at
+  the mask's own size. Only the forward chain is kept, as ``uint8``, so memory is one small image
+  per frame.
+
+Confidence is the agreement of the two chains (box IoU, point distance, mask IoU) where both are
+reliable, so its lowest frame is where the next keyframe is most needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from tweenlab.core.interpolation import interpolate
+from tweenlab.core.shapes import (
+    Box,
+    Cuboid,
+    Mask,
+    Points,
+    Polygon,
+    Polyline,
+    Shape,
+    ShapeKind,
+    Skeleton,
+)
+from tweenlab.errors import AnnotationError, UsageError
+from tweenlab.propagation.boxes import (
+    _LOST,
+    _as_params,
+    _chain,
+    _from_params,
+    _grid,
+    _median,
+    _moved_back,
+    _reliable,
+    _sampled,
+    carry_boxes,
+    fill_span,
+    iou_xywh,
+)
+from tweenlab.propagation.flow import FlowCache, _cv2
+
+__all__ = ["ShapeFill", "fill_shape_span"]
+
+Array = npt.NDArray[np.float64]
+Outline = TypeVar("Outline", Polygon, Polyline, Cuboid)
+_MIN_SIDE = 16.0  # cache px: an outline's box is padded to this so a thin line still holds flow
+_POINT_RADIUS = 3.0  # cache px: the smallest window around a point
+_POINT_WINDOW = 0.1  # a point's window radius, as a share of the shape's smaller side
+_POINT_LOST = 1.5  # cache px: a round trip further off than this (or a quarter window) fails
+_MASK_EDGE = 3  # cache px: within this of a mask's edge, pixels move with the mask as a whole
+_BOUNDARY = 0.35  # cache px: a window whose flow spreads more holds a motion boundary
+
+
+@dataclass(frozen=True)
+class ShapeFill:
+    """The frames ``first .. last`` (both keyframes) filled in, for a shape of any kind.
+
+    Attributes:
+        first: Keyframe A.
+        last: Keyframe B.
+        shapes: ``last - first + 1`` shapes; ``shapes[0]`` is A and ``shapes[-1]`` is B (the very
+            objects given).
+        confidence: Per frame in [0, 1]; 1 on the keyframes.
+    """
+
+    first: int
+    last: int
+    shapes: list[Shape]
+    confidence: npt.NDArray[np.float64]
+
+    @property
+    def weakest(self) -> int | None:
+        """The frame most worth a keyframe (lowest confidence inside), or None for a span of 2."""
+        if self.last - self.first < 2:
+            return None
+        return self.first + 1 + int(np.argmin(self.confidence[1:-1]))
+
+
+def fill_shape_span(cache: FlowCache, first: int, a: Shape, last: int, b: Shape) -> ShapeFill:
+    """Fill ``first .. last`` between keyframe shapes A and B (one kind) by following the flow.
+
+    See the module docstring for what each kind follows.
+
+    Raises:
+        UsageError: If ``last`` is not after ``first``.
+        AnnotationError: If the kinds differ, the kind cannot be filled, or the shapes cannot be
+            matched (point counts, mask sizes).
+
+    Example:
+        >>> fill = fill_shape_span(cache, 0, Polygon(square), 20, Polygon(moved))  # doctest: +SKIP
+        >>> fill.shapes[0] is fill.shapes[0], fill.weakest  # doctest: +SKIP
+        (True, 11)
+    """
+    if last - first < 1:
+        raise UsageError(f"a span needs its last frame after its first, got {first} .. {last}")
+    if a.kind is not b.kind:
+        raise AnnotationError(
+            f"cannot fill from a {a.kind.value} to a {b.kind.value}", field="shape.kind"
+        )
+    filler = _FILLERS.get(a.kind)
+    if filler is None:
+        raise AnnotationError(f"no motion-guided fill for {a.kind.value}", field="shape.kind")
+    check = _CHECKS.get(a.kind)
+    if check is not None:
+        check(a, b)
+    if last == first + 1:
+        return ShapeFill(first, last, [a, b], np.ones(2))
+    return filler(cache, first, a, last, b)
+
+
+# --- shared by the kinds ------------------------------------------------------------------------
+
+
+def _times(first: int, last: int) -> Array:
+    return np.arange(last - first + 1, dtype=np.float64) / (last - first)
+
+
+def _shares(
+    t: Array, ahead: tuple[Any, Any], behind: tuple[Any, Any]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """The forward chain's share of each frame (``(coherence, reliable)`` per chain, arrays of
+    frames first), and where either chain is reliable; the ends are always known."""
+    (coherence_f, reliable_f), (coherence_b, reliable_b) = ahead, behind
+    time = t.reshape(-1, *([1] * (np.ndim(reliable_f) - 1)))
+    weight_f = (1 - time) * (0.25 + coherence_f) * reliable_f
+    weight_b = time * (0.25 + coherence_b) * reliable_b
+    total = weight_f + weight_b
+    known = np.asarray(total > 0)
+    known[0] = known[-1] = True
+    return np.asarray(weight_f / np.maximum(total, 1e-9), dtype=np.float64), known
+
+
+def _bridge(values: Array, t: Array, known: npt.NDArray[np.bool_]) -> Array:
+    """``values`` ``(F, N, 2)`` with what is not ``known`` ``(F, N)`` straight between the
+    nearest known frames of each point."""
+    bridged = values.copy()
+    for i in range(values.shape[1]):
+        gaps = ~known[:, i]
+        if gaps.any():
+            for axis in range(values.shape[2]):
+                bridged[gaps, i, axis] = np.interp(t[gaps], t[~gaps], values[~gaps, i, axis])
+    return bridged
+
+
+def _spread(chain: Array, target: Array, weight: Array, reliable_at_target: bool) -> Array:
+    """``chain`` ``(F, ...)`` less its miss of ``target`` at the far end, by ``weight`` ``(F,)``
+    (0 at its own keyframe, 1 at the other); a chain lost before the end keeps its course."""
+    if not reliable_at_target:
+        return chain
+    far = -1 if weight[-1] == 1 else 0
+    time = weight.reshape(-1, *([1] * (chain.ndim - 1)))
+    return np.asarray(chain - time * (chain[far] - target), dtype=np.float64)
+
+
+def _ends(a: Shape, inner: list[Shape], b: Shape) -> list[Shape]:
+    return [a, *inner, b]
+
+
+def _confidence(
+    agreement: Array, ahead: tuple[Any, Any], behind: tuple[Any, Any]
+) -> npt.NDArray[np.float64]:
+    """Agreement where both chains are reliable, else half the better one's coherence."""
+    (coherence_f, reliable_f), (coherence_b, reliable_b) = ahead, behind
+    confidence = np.where(
+        reliable_f & reliable_b,
+        agreement,
+        0.5 * np.maximum(coherence_f * reliable_f, coherence_b * reliable_b),
+    )
+    confidence = np.asarray(confidence, dtype=np.float64)
+    if confidence.ndim > 1:
+        confidence = confidence.mean(axis=tuple(range(1, confidence.ndim)))
+    confidence[0] = confidence[-1] = 1.0
+    return np.clip(confidence, 0.0, 1.0)
+
+
+# --- box ----------------------------------------------------------------------------------------
+
+
+def _fill_box(cache: FlowCache, first: int, a: Box, last: int, b: Box) -> ShapeFill:
+    span = fill_span(cache, first, a.array[:4], last, b.array[:4])
+    turn = (b.rotation - a.rotation + 180.0) % 360.0 - 180.0  # the shorter arc
+    t = _times(first, last)
+    inner: list[Shape] = []
+    for k in range(1, len(t) - 1):
+        x, y, w, h = span.boxes[k].tolist()
+        inner.append(Box(x, y, w, h, a.rotation + turn * t[k]))
+    return ShapeFill(first, last, _ends(a, inner, b), span.confidence)
+
+
+# --- polygon, polyline, cuboid ------------------------------------------------------------------
+
+
+def _padded_boxes(points: Array, scale: float) -> Array:
+    """The bounding boxes ``(F, 4)`` of vertices ``(F, N, 2)``, grown about their centres to at
+    least ``_MIN_SIDE`` cache pixels a side."""
+    low, high = points.min(axis=-2), points.max(axis=-2)
+    size = np.maximum(high - low, _MIN_SIDE / scale)
+    return np.concatenate([(low + high) / 2 - size / 2, size], axis=-1)
+
+
+def _follow(points: Array, chain: Array, key: int) -> Array:
+    """``points`` ``(N, 2)`` moved with the box ``chain`` ``(F, 4)`` (``chain[key]`` their box):
+    about its centre, stretched with its size. Returns ``(F, N, 2)``."""
+    centre, size = chain[:, :2] + chain[:, 2:] / 2, chain[:, 2:]
+    relative = (points - centre[key]) / size[key]
+    return np.asarray(centre[:, None, :] + relative[None] * size[:, None, :], dtype=np.float64)
+
+
+def _outline_chains(
+    cache: FlowCache, first: int, a: Array, last: int, b: Array
+) -> tuple[Array, Array, tuple[Any, Any], tuple[Any, Any]]:
+    """A's vertices carried forward and B's backward (both ``(F, N, 2)`` in frame order, box
+    drift already spread), with ``(coherence, reliable)`` of each chain."""
+    box_a, box_b = _padded_boxes(a, cache.scale), _padded_boxes(b, cache.scale)
+    ahead, coherence_f, trip_f = _chain(cache, box_a[None], range(first, last), forward=True)
+    behind, coherence_b, trip_b = _chain(
+        cache, box_b[None], range(last - 1, first - 1, -1), forward=False
+    )
+    reliable_f, reliable_b = _reliable(trip_f[:, 0]), _reliable(trip_b[:, 0])[::-1]
+    t = _times(first, last)
+    params_f = _spread(_as_params(ahead[:, 0]), _as_params(box_b[None])[0], t, reliable_f[-1])
+    params_b = _as_params(behind[::-1, 0])
+    params_b = _spread(params_b, _as_params(box_a[None])[0], 1 - t, bool(reliable_b[0]))
+    return (
+        _follow(a, _from_params(params_f), 0),
+        _follow(b, _from_params(params_b), -1),
+        (coherence_f[:, 0], reliable_f),
+        (coherence_b[::-1, 0], reliable_b),
+    )
+
+
+def _fill_outline(cache: FlowCache, first: int, a: Outline, last: int, b: Outline) -> ShapeFill:
+    make = type(a)
+    forward, backward, ahead, behind = _outline_chains(cache, first, a.points, last, b.points)
+    t = _times(first, last)
+    share, known = _shares(t, ahead, behind)
+    inner: list[Shape] = []
+    if a.points.shape == b.points.shape:
+        forward = _spread(forward, b.points, t, bool(ahead[1][-1]))
+        backward = _spread(backward, a.points, 1 - t, bool(behind[1][0]))
+        blended = share[:, None, None] * forward + (1 - share[:, None, None]) * backward
+        per_point = np.repeat(known[:, None], len(a.points), axis=1)
+        blended = _bridge(blended, t, per_point)
+        inner = [make(blended[k]) for k in range(1, len(t) - 1)]
+    else:
+        for k in range(1, len(t) - 1):
+            if known[k]:
+                inner.append(interpolate(make(forward[k]), make(backward[k]), 1 - share[k]))
+            else:
+                inner.append(interpolate(a, b, float(t[k])))
+    agreement = iou_xywh(_padded_boxes(forward, cache.scale), _padded_boxes(backward, cache.scale))
+    return ShapeFill(first, last, _ends(a, inner, b), _confidence(agreement, ahead, behind))
+
+
+# --- points, skeleton ---------------------------------------------------------------------------
+
+
+def _step(
+    points: Array, flow: npt.NDArray[Any], scale: float, radius: float
+) -> tuple[Array, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """``points`` ``(N, 2)`` moved by the median flow within ``radius`` cache pixels of each;
+    which had any flow (a point out of the picture stays), and which sit on a motion boundary
+    (the window's flow spread out: part object, part background)."""
+    windows = np.concatenate(
+        [points * scale - radius, np.full((len(points), 2), 2 * radius)], axis=1
+    )
+    budget = int(min(256, (2 * radius + 1) ** 2))
+    rows, columns, _, used = _grid(windows, flow.shape, np.zeros(len(points)), budget)
+    region = _sampled(flow, rows, columns)
+    motion = _median(region, used[:, :, None] & np.ones(2, dtype=bool))
+    found = np.isfinite(motion).all(axis=1)
+    motion = np.where(found[:, None], motion, 0.0)
+    apart = np.linalg.norm(region - motion[:, None, :], axis=2)
+    spread = np.nanpercentile(np.where(used, apart, np.nan), 75, axis=1) if found.any() else 0
+    tolerance = _BOUNDARY + 0.1 * np.linalg.norm(motion, axis=1)
+    boundary = found & (np.nan_to_num(spread) > tolerance)
+    return points + motion / scale, found, boundary
+
+
+def _carry_points(
+    cache: FlowCache, start: Array, frames: range, radius: float, *, forward: bool
+) -> tuple[Array, npt.NDArray[np.bool_]]:
+    """``start`` ``(N, 2)`` carried frame by frame ``(steps + 1, N, 2)``, and where each point
+    is reliable: from its keyframe up to the first step whose round trip misses.
+
+    A point on a motion boundary (a corner of the object) has background in half its window,
+    and the background's flow passes the round trip too; such a point moves instead with the
+    robust motion of the whole group's box, checked as boxes are."""
+    tolerance = max(_POINT_LOST, 0.25 * radius)
+    points, passed = [np.asarray(start, dtype=np.float64)], [np.ones(len(start), dtype=bool)]
+    group = _padded_boxes(points[0], cache.scale)[None]
+    for n in frames:
+        pair = cache.pair(n)
+        there, back = (pair.forward, pair.backward) if forward else (pair.backward, pair.forward)
+        moved, found, boundary = _step(points[-1], there, cache.scale, radius)
+        returned, found_back, _ = _step(moved, back, cache.scale, radius)
+        miss = np.linalg.norm(returned - points[-1], axis=1) * cache.scale
+        carried, _ = carry_boxes(group, there, cache.scale)
+        held = iou_xywh(_moved_back(carried, back, cache.scale), group)[0] >= _LOST
+        with_group = _follow(points[-1], np.concatenate([group, carried]), 0)[1]
+        moved = np.where(boundary[:, None], with_group, moved)
+        passed.append(np.where(boundary, held, found & found_back & (miss <= tolerance)))
+        points.append(moved)
+        group = carried
+    return np.array(points), np.cumprod(np.array(passed), axis=0).astype(bool)
+
+
+def _matched(a: Points, b: Points) -> Array | None:
+    """B's points in A's order (by index, or by node name for skeletons); None when skeleton
+    node names differ."""
+    if isinstance(a, Skeleton) and isinstance(b, Skeleton):
+        if set(a.nodes) != set(b.nodes):
+            return None
+        return np.array([b.node(name) for name in a.nodes])
+    return b.points
+
+
+def _fill_points(cache: FlowCache, first: int, a: Points, last: int, b: Points) -> ShapeFill:
+    t = _times(first, last)
+    _, _, width, height = a.bbox()
+    radius = max(_POINT_RADIUS, _POINT_WINDOW * min(width, height) * cache.scale)
+    target = _matched(a, b)
+    forward, reliable_f = _carry_points(cache, a.points, range(first, last), radius, forward=True)
+    backward, reliable_b = _carry_points(
+        cache,
+        b.points if target is None else target,
+        range(last - 1, first - 1, -1),
+        radius,
+        forward=False,
+    )
+    backward, reliable_b = backward[::-1], reliable_b[::-1]
+    if target is None:
+        return _fill_unmatched(first, (a, forward, reliable_f), last, (b, backward, reliable_b))
+    # per point: only a chain that reaches the other keyframe reliably has a drift to spread
+    forward = forward - (t[:, None] * reliable_f[-1])[..., None] * (forward[-1] - target)
+    backward = backward - ((1 - t)[:, None] * reliable_b[0])[..., None] * (backward[0] - a.points)
+    ahead = (np.ones(reliable_f.shape), reliable_f)
+    behind = (np.ones(reliable_b.shape), reliable_b)
+    share, known = _shares(t, ahead, behind)
+    blended = _bridge(share[..., None] * forward + (1 - share[..., None]) * backward, t, known)
+    inner: list[Shape] = [_rebuilt(a, blended[k]) for k in range(1, len(t) - 1)]
+    reach = 2 * radius / cache.scale  # video px: chains this far apart agree by 1/e
+    agreement = np.exp(-np.linalg.norm(forward - backward, axis=-1) / reach)
+    return ShapeFill(first, last, _ends(a, inner, b), _confidence(agreement, ahead, behind))
+
+
+def _rebuilt(a: Points, points: Array) -> Points:
+    if isinstance(a, Skeleton):
+        return Skeleton(points, a.visible, a.nodes, a.edges)
+    return Points(points, a.visible)
+
+
+def _fill_unmatched(
+    first: int,
+    ahead: tuple[Points, Array, npt.NDArray[np.bool_]],
+    last: int,
+    behind: tuple[Points, Array, npt.NDArray[np.bool_]],
+) -> ShapeFill:
+    """Skeletons whose node names differ: each chain whole where it is reliable, blended by
+    ``interpolate`` (which matches the nodes they share)."""
+    (a, forward, reliable_f), (b, backward, reliable_b) = ahead, behind
+    t = _times(first, last)
+    held_f = np.asarray(reliable_f.all(axis=1), dtype=bool)
+    held_b = np.asarray(reliable_b.all(axis=1), dtype=bool)
+    inner: list[Shape] = []
+    for k in range(1, len(t) - 1):
+        start = _rebuilt(a, forward[k]) if held_f[k] else a
+        end = _rebuilt(b, backward[k]) if held_b[k] else b
+        inner.append(interpolate(start, end, float(t[k])))
+    confidence = np.where(held_f & held_b, 0.5, 0.25 * (held_f | held_b))
+    confidence[0] = confidence[-1] = 1.0
+    return ShapeFill(first, last, _ends(a, inner, b), confidence.astype(np.float64))
+
+
+# --- mask ---------------------------------------------------------------------------------------
+
+
+def _warp(soft: npt.NDArray[np.float32], step: _Step, grid: Any) -> Any:
+    """``soft`` (a frame's mask) brought to the next frame of the chain.
+
+    Each pixel samples ``soft`` where the robust motion of the mask's box (translation and
+    stretch) says it came from, corrected by the dense flow (``back``: from the new frame to
+    ``soft``'s) only deep inside the mask. At the mask's edge the dense flow cannot be trusted:
+    it is smoothed across the object's outline, so the background the object uncovers would
+    sample the object where it was and the mask would smear behind it."""
+    cv2 = _cv2()
+    back = np.asarray(step.back, dtype=np.float32)
+    old, new = step.boxes[0] * step.scale, step.boxes[1] * step.scale
+    stretch = np.where(old[2:] > 0, new[2:] / np.maximum(old[2:], 1e-9), 1.0).astype(np.float32)
+    centre, moved = old[:2] + old[2:] / 2, new[:2] + new[2:] / 2
+    model_x = (centre[0] + (grid[0] - moved[0]) / stretch[0]).astype(np.float32)
+    model_y = (centre[1] + (grid[1] - moved[1]) / stretch[1]).astype(np.float32)
+    rigid = cv2.remap(soft, model_x, model_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    kernel = np.ones((2 * _MASK_EDGE + 1, 2 * _MASK_EDGE + 1), dtype=np.uint8)
+    inside = cv2.erode((rigid > 0.5).astype(np.uint8), kernel).astype(np.float32)
+    inside = cv2.blur(inside, (_MASK_EDGE, _MASK_EDGE))
+    map_x = model_x + inside * (grid[0] + back[..., 0] - model_x)
+    map_y = model_y + inside * (grid[1] + back[..., 1] - model_y)
+    return cv2.remap(soft, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One step of a mask chain: the mask's box before and after (video px), the flow from the
+    new frame back to the old, and the cache's scale."""
+
+    boxes: Array
+    back: npt.NDArray[Any]
+    scale: float
+
+
+def _mask_step(
+    soft: npt.NDArray[np.float32], box: Array, pair: tuple[Any, Any], scale: float, grid: Any
+) -> tuple[Any, Array]:
+    """``soft`` and its box ``(4,)`` carried one frame by ``pair`` (there, back)."""
+    there, back = pair
+    carried, _ = carry_boxes(box[None], there, scale)
+    return _warp(soft, _Step(np.stack([box, carried[0]]), back, scale), grid), carried[0]
+
+
+def _fill_mask(cache: FlowCache, first: int, a: Mask, last: int, b: Mask) -> ShapeFill:
+    cv2 = _cv2()
+    width, height = cache.size
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    grid = (xs, ys)
+
+    def shrunk(mask: Mask) -> tuple[npt.NDArray[np.float32], Array]:
+        dense = mask.to_dense().astype(np.float32)
+        soft = np.asarray(cv2.resize(dense, (width, height), interpolation=cv2.INTER_AREA))
+        return soft, np.array(mask.bbox(), dtype=np.float64)
+
+    soft, box = shrunk(a)
+    ahead = [np.round(soft * 255).astype(np.uint8)]
+    for n in range(first, last):
+        pair = cache.pair(n)
+        soft, box = _mask_step(soft, box, (pair.forward, pair.backward), cache.scale, grid)
+        ahead.append(np.round(soft * 255).astype(np.uint8))
+    t = _times(first, last)
+    confidence = np.ones(len(t))
+    inner: list[Shape] = []
+    soft, box = shrunk(b)
+    for k in range(len(t) - 2, 0, -1):
+        pair = cache.pair(first + k)
+        soft, box = _mask_step(soft, box, (pair.backward, pair.forward), cache.scale, grid)
+        forward = ahead[k].astype(np.float32) / 255
+        blend = (1 - t[k]) * forward + t[k] * soft
+        full = cv2.resize(blend, (a.rle.width, a.rle.height), interpolation=cv2.INTER_LINEAR)
+        inner.append(Mask.from_dense(full > 0.5))
+        both, either = forward > 0.5, soft > 0.5
+        union = int(np.count_nonzero(both | either))
+        confidence[k] = np.count_nonzero(both & either) / union if union else 1.0
+    return ShapeFill(first, last, _ends(a, inner[::-1], b), confidence)
+
+
+def _same_size(a: Mask, b: Mask) -> None:
+    size_a, size_b = (a.rle.height, a.rle.width), (b.rle.height, b.rle.width)
+    if size_a != size_b:
+        raise AnnotationError(f"mask sizes differ: {size_a} and {size_b}", field="mask.size")
+
+
+def _same_count(a: Points, b: Points) -> None:
+    if len(a.points) != len(b.points):
+        raise AnnotationError(
+            f"cannot match {len(a.points)} points with {len(b.points)}; both keyframes need the "
+            "same number",
+            field="points",
+        )
+
+
+_Filler = Callable[[FlowCache, int, Any, int, Any], ShapeFill]
+_FILLERS: dict[ShapeKind, _Filler] = {
+    ShapeKind.BOX: _fill_box,
+    ShapeKind.POLYGON: _fill_outline,
+    ShapeKind.POLYLINE: _fill_outline,
+    ShapeKind.CUBOID: _fill_outline,
+    ShapeKind.POINTS: _fill_points,
+    ShapeKind.SKELETON: _fill_points,
+    ShapeKind.MASK: _fill_mask,
+}
+_CHECKS: dict[ShapeKind, Callable[[Any, Any], None]] = {
+    ShapeKind.POINTS: _same_count,
+    ShapeKind.MASK: _same_size,
+}
