@@ -169,10 +169,21 @@ def test_the_suggestion_is_the_least_confident_frame(circle_filled: InBetween) -
     assert circle_filled.confidence[0] == circle_filled.confidence[FRAMES - 1] == 1.0
 
 
+def test_the_tracker_follows_the_circle_too(circle: Scene) -> None:
+    truth = circle.truth
+    keys = {0: truth[0], 20: truth[20]}
+    tracked = circle.fill(keys, method="tracker")  # type: ignore[arg-type]
+    linear = circle.fill(keys, method="linear")
+    assert mean_iou(truth, tracked, range(1, 20)) > 0.7
+    assert mean_iou(truth, tracked, range(1, 20)) > mean_iou(truth, linear, range(1, 20)) + 0.2
+    assert tracked.boxes[0] == truth[0] and tracked.boxes[20] == truth[20]
+    assert len(tracked.suggested) == 1 and 0 < tracked.suggested[0] < 20
+
+
 # --- human keyframes ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", ["flow", "linear"])
+@pytest.mark.parametrize("method", ["flow", "tracker", "linear"])
 def test_keyframes_come_back_exactly(circle: Scene, method: str) -> None:
     keys: dict[int, Box | None] = {
         2: (126.25, 52.5, 31.75, 32.125),

@@ -1,4 +1,4 @@
-"""``tweenlab propagate``: fill every frame of a box track from its keyframes."""
+"""``tweenlab propagate``: fill the frames between keyframes by following the motion."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from tweenlab.cli._ui import Context
-from tweenlab.services.propagate import propagate_file
+from tweenlab.errors import UsageError
+from tweenlab.services.propagate import propagate_annotations, propagate_file
 
 __all__ = ["propagate_command"]
 
@@ -17,33 +18,61 @@ __all__ = ["propagate_command"]
 @click.option(
     "--keyframes",
     type=click.Path(path_type=Path),
-    required=True,
-    help='JSON: {"frames": N, "keyframes": {"0": [x, y, w, h], "40": null}}.',
+    help='One box track: {"frames": N, "keyframes": {"0": [x, y, w, h], "40": null}}.',
+)
+@click.option(
+    "--annotations",
+    type=click.Path(path_type=Path),
+    help="A native annotation file: every track of every shape kind is filled.",
 )
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
     required=True,
-    help='JSON written: {"boxes": {"0": [x, y, w, h] or null, ...}, ...}.',
+    help='With --keyframes: {"boxes": {"0": [x, y, w, h] or null, ...}, ...}; with '
+    "--annotations: the annotations with in-between shapes (tweenlab export reads it).",
 )
 @click.option(
     "--method",
-    type=click.Choice(["flow", "linear"]),
+    type=click.Choice(["flow", "tracker", "linear"]),
     default="flow",
     show_default=True,
-    help="Follow the motion (flow) or interpolate straight.",
+    help="Follow the motion (flow), an OpenCV MIL tracker both ways (tracker), or interpolate "
+    "straight (linear); --keyframes only.",
 )
 @click.option(
     "--cuts/--no-cuts",
     default=True,
     show_default=True,
-    help="Find the video's scene cuts first and carry nothing across them (flow only).",
+    help="Find the video's scene cuts first and carry nothing across them (not linear).",
 )
 @click.pass_obj
 def propagate_command(
-    ctx: Context, video: Path, keyframes: Path, out: Path, method: str, cuts: bool
+    ctx: Context,
+    video: Path,
+    keyframes: Path | None,
+    annotations: Path | None,
+    out: Path,
+    method: str,
+    cuts: bool,
 ) -> None:
     """Fill every frame of VIDEO between the keyframes, following the motion."""
+    if (keyframes is None) == (annotations is None):
+        raise UsageError("give one of --keyframes (one box track) or --annotations (a file)")
+    if annotations is not None:
+        if method != "flow":
+            raise UsageError("--annotations fills by flow; straight interpolation needs nothing")
+        reports = propagate_annotations(video, annotations, out, ctx.settings, cuts=cuts)
+        for report in reports:
+            across = (
+                f"; left straight across a cut: {report.across_cuts}" if report.across_cuts else ""
+            )
+            click.echo(
+                f"track {report.track}: {report.filled} frames filled; suggested next "
+                f"keyframes: {report.suggested[:10]}{across}"
+            )
+        return
+    assert keyframes is not None
     filled = propagate_file(
         video,
         keyframes,

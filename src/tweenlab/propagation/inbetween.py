@@ -24,10 +24,11 @@ import numpy.typing as npt
 from tweenlab.errors import UsageError
 from tweenlab.propagation.boxes import carry_box, fill_span
 from tweenlab.propagation.flow import FlowCache
+from tweenlab.propagation.tracker import track_span
 
 __all__ = ["InBetween", "Method", "inbetween"]
 
-Method = Literal["flow", "linear"]
+Method = Literal["flow", "tracker", "linear"]
 BoxTuple = tuple[float, float, float, float]
 _LOST = 0.2  # coherence below which an extended box counts as lost
 _LEAVING = 0.75  # share of an extended box inside the picture below which it has left
@@ -61,7 +62,7 @@ def inbetween(
     """
     keys = _checked(frame_count, keyframes)
     shots = sorted({c for c in cuts if 0 < c < frame_count})
-    flow = cache if method == "flow" else None
+    flow = cache if method in ("flow", "tracker") else None  # the tracker extends by flow
     result = InBetween([None] * frame_count, [0.0] * frame_count)
     for position, first in enumerate(keys):
         box = keyframes[first]
@@ -137,7 +138,8 @@ def _fill(
         boxes = a + np.outer(t, b - a)
         confidence = np.ones(len(t))
     else:
-        filled = fill_span(cache, first, a, last, b)
+        span = track_span if method == "tracker" else fill_span
+        filled = span(cache, first, a, last, b)
         boxes, confidence = filled.boxes, filled.confidence
         if filled.weakest is not None:
             result.suggested.append(filled.weakest)

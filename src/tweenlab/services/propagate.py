@@ -7,19 +7,36 @@ Input JSON: ``{"frames": N, "keyframes": {"0": [x, y, w, h], "40": null, ...}}``
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from tweenlab.core import AnnotationSet, Box, Shape, ShapeKind
+from tweenlab.core.interpolation import interpolate
 from tweenlab.errors import FormatError, UsageError
-from tweenlab.media import DerivedFiles
+from tweenlab.media import DerivedFiles, FrameIndex
 from tweenlab.media._files import write_atomic
-from tweenlab.propagation import FlowCache, InBetween, inbetween
+from tweenlab.propagation import FlowCache, InBetween, fill_spans, inbetween
 from tweenlab.propagation.inbetween import BoxTuple, Method
+from tweenlab.propagation.shapes import fill_shape_span
+from tweenlab.services.annotations import load_annotations, save_annotations
 from tweenlab.services.keyframes import analyse_video
 from tweenlab.settings import Settings
 
-__all__ = ["propagate_file", "read_keyframes"]
+__all__ = [
+    "TrackReport",
+    "fill_annotations",
+    "propagate_annotations",
+    "propagate_file",
+    "read_keyframes",
+]
 
 
 def read_keyframes(path: Path) -> tuple[int | None, dict[int, BoxTuple | None]]:
@@ -66,7 +83,7 @@ def propagate_file(
 ) -> InBetween:
     """Fill every frame of ``video`` from the keyframes in ``keyframes``; write ``out``.
 
-    With ``cuts`` (and the flow method) the video's shot boundaries are found first (one pass at
+    With ``cuts`` (flow or tracker) the video's shot boundaries are found first (one pass at
     a small size, kept among the derived files) and nothing is carried across them."""
     frames, keys = read_keyframes(keyframes)
     derived = DerivedFiles(settings.derived_dir)
@@ -74,14 +91,8 @@ def propagate_file(
     if frames is not None and frames != len(index):
         raise UsageError(f"{keyframes}: says {frames} frames, {video} has {len(index)}")
     cache = None
-    if method == "flow":
-        cache = FlowCache(
-            video,
-            index,
-            derived.folder(video),
-            proxy=_proxy(derived, video),
-            budget_mb=settings.flow_cache_mb,
-        )
+    if method != "linear":
+        cache = _cache(video, index, derived, settings)
     boundaries = analyse_video(video, settings).analysis.boundaries if cache and cuts else []
     filled = inbetween(len(index), keys, cache, method=method, cuts=boundaries)
     document = {
@@ -92,6 +103,109 @@ def propagate_file(
     }
     write_atomic(out, json.dumps(document).encode())
     return filled
+
+
+@dataclass(frozen=True)
+class TrackReport:
+    """What in-betweening did for one track: frames filled by motion, the least confident of
+    them per span (the suggested next keyframes) and spans left straight because a scene cut
+    lies inside them."""
+
+    track: int
+    filled: int
+    suggested: list[int]
+    across_cuts: list[tuple[int, int]]
+
+
+def fill_annotations(
+    annotations: AnnotationSet, cache: FlowCache, *, cuts: Sequence[int] = ()
+) -> tuple[AnnotationSet, list[TrackReport]]:
+    """Every track's spans between two keyframes (the object in the picture) filled by motion,
+    as in-between shapes (keyframes untouched). Box spans keyed on the same two frames are
+    carried together (``fill_spans``); other shapes span by span (``fill_shape_span``). A span
+    with a scene cut inside keeps straight interpolation and both sides of the cut are
+    suggested."""
+    shots = sorted(cuts)
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for track in annotations.tracks.values():
+        frames = track.frames
+        spans[track.id] = [
+            (a, b)
+            for a, b in itertools.pairwise(frames)
+            if b - a > 1 and not track.keyframes[a].outside
+        ]
+    shapes: dict[int, dict[int, Shape]] = {t: {} for t in annotations.tracks}
+    suggested: dict[int, list[int]] = {t: [] for t in annotations.tracks}
+    across: dict[int, list[tuple[int, int]]] = {t: [] for t in annotations.tracks}
+    boxes: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for track_id, track_spans in spans.items():
+        track = annotations.tracks[track_id]
+        for first, last in track_spans:
+            cut = next((c for c in shots if first < c <= last), None)
+            if cut is not None:
+                across[track_id].append((first, last))
+                suggested[track_id].extend(f for f in (cut - 1, cut) if first < f < last)
+            elif track.kind is ShapeKind.BOX:
+                boxes[(first, last)].append(track_id)
+            else:
+                a, b = track.keyframes[first].shape, track.keyframes[last].shape
+                guided = fill_shape_span(cache, first, a, last, b)
+                shapes[track_id].update(
+                    zip(range(first + 1, last), guided.shapes[1:-1], strict=True)
+                )
+                if guided.weakest is not None:
+                    suggested[track_id].append(guided.weakest)
+    for (first, last), members in boxes.items():
+        starts = [annotations.tracks[t].keyframes[first].shape for t in members]
+        ends = [annotations.tracks[t].keyframes[last].shape for t in members]
+        fills = fill_spans(cache, first, _xywh(starts), last, _xywh(ends))
+        for track_id, a, b, fill in zip(members, starts, ends, fills, strict=True):
+            for offset in range(1, last - first):
+                x, y, w, h = fill.boxes[offset].tolist()
+                rotation = interpolate(a, b, offset / (last - first)).rotation  # type: ignore[attr-defined]
+                shapes[track_id][first + offset] = Box(x, y, max(w, 0.0), max(h, 0.0), rotation)
+            if fill.weakest is not None:
+                suggested[track_id].append(fill.weakest)
+    tracks = {t: track.with_inbetween(shapes[t]) for t, track in annotations.tracks.items()}
+    reports = [
+        TrackReport(t, len(shapes[t]), sorted(set(suggested[t])), across[t])
+        for t in annotations.tracks
+    ]
+    return replace(annotations, tracks=tracks), reports
+
+
+def _xywh(boxes: Sequence[Shape]) -> npt.NDArray[np.float64]:
+    return np.array([[b.x, b.y, b.w, b.h] for b in boxes], dtype=np.float64)  # type: ignore[attr-defined]
+
+
+def propagate_annotations(
+    video: Path, annotations_path: Path, out: Path, settings: Settings, *, cuts: bool = True
+) -> list[TrackReport]:
+    """Fill every track of a native annotation file by motion; write the result to ``out``
+    (native, with in-between shapes: ``tweenlab export`` then exports them)."""
+    annotations = load_annotations(annotations_path)
+    derived = DerivedFiles(settings.derived_dir)
+    index = derived.index(video)
+    if len(index) != annotations.video.frame_count:
+        raise UsageError(
+            f"{annotations_path}: annotates {annotations.video.frame_count} frames, {video} "
+            f"has {len(index)}"
+        )
+    cache = _cache(video, index, derived, settings)
+    boundaries = analyse_video(video, settings).analysis.boundaries if cuts else []
+    filled, reports = fill_annotations(annotations, cache, cuts=boundaries)
+    save_annotations(filled, out)
+    return reports
+
+
+def _cache(video: Path, index: FrameIndex, derived: DerivedFiles, settings: Settings) -> FlowCache:
+    return FlowCache(
+        video,
+        index,
+        derived.folder(video),
+        proxy=_proxy(derived, video),
+        budget_mb=settings.flow_cache_mb,
+    )
 
 
 def _proxy(derived: DerivedFiles, video: Path) -> Path | None:

@@ -1,0 +1,164 @@
+"""``tweenlab propagate VIDEO --annotations``: every track of a native file filled by motion, as
+in-between shapes that exports use; keyframes untouched; spans across a cut left straight."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.propagation import Box, circle_video, cut_video
+from tweenlab.cli._ui import run_with_boundary
+from tweenlab.cli.main import cli
+from tweenlab.core import AnnotationSet, Keyframe, Mask, Polygon, Schema, Track, VideoRef
+from tweenlab.core import Box as BoxShape
+from tweenlab.formats import native
+from tweenlab.formats.base import ExportOptions
+from tweenlab.services.annotations import export_annotations, load_annotations
+from tweenlab.settings import Settings
+
+FRAMES = 40
+pytestmark = pytest.mark.usefixtures("settings")
+
+
+def iou(a: Box, b: Box) -> float:
+    iw = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return iw * ih / (a[2] * a[3] + b[2] * b[3] - iw * ih)
+
+
+def annotation_file(path: Path, truth: list[Box], keys: list[int], *, copies: int = 2) -> Path:
+    """``copies`` box tracks of the same object keyed on ``keys`` (one a pixel off), plus one
+    track that is outside after its first keyframe."""
+    tracks = {}
+    for number in range(1, copies + 1):
+        shift = float(number - 1)
+        frames = {
+            k: Keyframe(BoxShape(*truth[k][:2], truth[k][2] + shift, truth[k][3])) for k in keys
+        }
+        tracks[number] = Track(number, "square", frames)
+    gone = {0: Keyframe(BoxShape(*truth[0])), 5: Keyframe(BoxShape(*truth[5]), outside=True)}
+    tracks[copies + 1] = Track(copies + 1, "square", gone)
+    video = VideoRef("circle.mp4", frame_count=FRAMES, width=192, height=144)
+    path.write_text(native.dumps(AnnotationSet(video, Schema.of("square"), tracks)))
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    code = run_with_boundary(cli, ["-q", *(str(a) for a in args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_every_track_is_filled_by_motion_and_exports_use_it(
+    tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    video, truth = circle_video(tmp_path / "circle.mp4", frames=FRAMES)
+    source = annotation_file(tmp_path / "in.json", truth, [0, 20, 39])
+    out = tmp_path / "filled.json"
+    code, stdout, stderr = run(capsys, "propagate", video, "--annotations", source, "--out", out)
+    assert code == 0, stderr
+    assert "track 1: 37 frames filled" in stdout
+    before, after = load_annotations(source), load_annotations(out)
+    for number in (1, 2):
+        track = after.tracks[number]
+        assert dict(track.keyframes) == dict(before.tracks[number].keyframes)
+        assert sorted(track.inbetween) == [f for f in range(1, 39) if f != 20]
+        guided = np.mean([iou(track.at(f).shape.bbox(), truth[f]) for f in range(1, 20)])  # type: ignore[union-attr]
+        straight = np.mean(
+            [iou(before.tracks[number].at(f).shape.bbox(), truth[f]) for f in range(1, 20)]  # type: ignore[union-attr]
+        )
+        assert guided > 0.8 > straight + 0.1, (guided, straight)
+    # toward an outside keyframe the object is still in the picture (as in CVAT); after it, not
+    assert sorted(after.tracks[3].inbetween) == [1, 2, 3, 4]
+    exported = export_annotations(
+        after, tmp_path / "coco", "coco", ExportOptions(frames="all"), settings
+    )
+    document = json.loads((exported.folder / "annotations" / "instances_default.json").read_text())
+    frame_10 = next(i["id"] for i in document["images"] if i["file_name"].endswith("000010.jpg"))
+    boxes = [a["bbox"] for a in document["annotations"] if a["image_id"] == frame_10]
+    expected = after.tracks[1].at(10).shape.bbox()  # type: ignore[union-attr]
+    assert any(np.allclose(b, expected, atol=0.01) for b in boxes)
+
+
+def test_a_span_across_a_cut_is_left_straight_and_its_sides_suggested(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    video, truth = cut_video(tmp_path / "cut.mp4", frames=FRAMES, cut=20)
+    source = annotation_file(tmp_path / "in.json", truth, [0, 10, 30], copies=1)
+    out = tmp_path / "filled.json"
+    code, stdout, stderr = run(capsys, "propagate", video, "--annotations", source, "--out", out)
+    assert code == 0, stderr
+    assert "left straight across a cut: [(10, 30)]" in stdout
+    assert "19, 20" in stdout
+    track = load_annotations(out).tracks[1]
+    assert sorted(track.inbetween) == list(range(1, 10))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--out", "o.json"], "give one of --keyframes"),
+        (["--annotations", "a.json", "--keyframes", "k.json", "--out", "o.json"], "give one of"),
+        (["--annotations", "a.json", "--out", "o.json", "--method", "linear"], "fills by flow"),
+    ],
+)
+def test_bad_option_sets_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, _, stderr = run(capsys, "propagate", tmp_path / "v.mp4", *args)
+    assert code == 2 and message in stderr
+
+
+def test_annotations_of_another_video_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    video, truth = circle_video(tmp_path / "short.mp4", frames=12)
+    source = annotation_file(tmp_path / "in.json", truth + truth * 3, [0, 39])
+    code, _, stderr = run(
+        capsys, "propagate", video, "--annotations", source, "--out", tmp_path / "o.json"
+    )
+    assert code == 2 and "annotates 40 frames" in stderr and "has 12" in stderr
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_polygon_and_mask_tracks_are_filled_by_motion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    video, truth = circle_video(tmp_path / "circle.mp4", frames=FRAMES)
+
+    def corners(box: Box) -> list[list[float]]:
+        x, y, w, h = box
+        return [[x, y], [x + w, y], [x + w, y + h], [x, y + h]]
+
+    def mask(box: Box) -> np.ndarray:
+        dense = np.zeros((144, 192), dtype=bool)
+        x, y, w, h = (int(v) for v in box)
+        dense[y : y + h, x : x + w] = True
+        return dense
+
+    tracks = {
+        1: Track(1, "square", {f: Keyframe(Polygon(corners(truth[f]))) for f in (0, 20)}),
+        2: Track(2, "square", {f: Keyframe(Mask.from_dense(mask(truth[f]))) for f in (0, 20)}),
+    }
+    ref = VideoRef("circle.mp4", frame_count=FRAMES, width=192, height=144)
+    source = tmp_path / "in.json"
+    source.write_text(native.dumps(AnnotationSet(ref, Schema.of("square"), tracks)))
+    out = tmp_path / "filled.json"
+    code, _, stderr = run(capsys, "propagate", video, "--annotations", source, "--out", out)
+    assert code == 0, stderr
+    filled = load_annotations(out)
+    polygon, region = filled.tracks[1], filled.tracks[2]
+    assert sorted(polygon.inbetween) == sorted(region.inbetween) == list(range(1, 20))
+    error = [
+        np.abs(polygon.inbetween[f].points - np.array(corners(truth[f]))).max()  # type: ignore[attr-defined]
+        for f in range(1, 20)
+    ]
+    assert max(error) < 4.0, error
+    overlap = []
+    for f in range(1, 20):
+        guessed, actual = region.inbetween[f].to_dense(), mask(truth[f])  # type: ignore[attr-defined]
+        overlap.append((guessed & actual).sum() / (guessed | actual).sum())
+    assert min(overlap) > 0.8, overlap
