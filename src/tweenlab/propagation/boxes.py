@@ -119,6 +119,8 @@ def carry_boxes(
     motion = _median(region, both)  # (N, 2)
     moved = offsets + region - motion[:, None, :]
     usable = both & (np.abs(offsets) > np.maximum(1.0, 0.15 * size)[:, None, :])
+    plausible = np.abs(region - motion[:, None, :]) <= (_MAX_SCALE - 1) * np.abs(offsets) + 1.0
+    usable &= plausible  # what moves unlike the object (background in a lagging box) is not stretch
     with np.errstate(divide="ignore", invalid="ignore"):
         stretch = _median(moved / offsets, usable)
     stretch[(usable.sum(axis=1) < 8) | ~np.isfinite(stretch)] = 1.0
