@@ -1,10 +1,13 @@
 """In-betweening by flow on generated videos whose true box is known on every frame.
 
 Covered: flow follows a circle that linear interpolation cuts across, and hits both keyframes
-exactly; confidence and suggested keyframes; extension forward and backward from a lone keyframe,
-out through the picture's edge, and absent keyframes; human keyframes come back unchanged; the
-flow cache on disk (float16 npy, reused by a second cache, no temporary files); bad keyframes
-(``UsageError``) and malformed keyframes files (``FormatError`` naming file and field).
+exactly; the MIL tracker alternative; confidence and suggested keyframes; extension forward and
+backward from a lone keyframe, out through the picture's edge, and absent keyframes; scene cuts
+(nothing carried across one, spans across one filled from each side); human keyframes come back
+unchanged; the flow cache on disk (float16 npy, reused by a second cache, no temporary files,
+kept to its budget by least-recently-used eviction); objects filled together equal each filled
+alone; bad keyframes (``UsageError``) and malformed keyframes files (``FormatError`` naming file
+and field).
 
 Known weaknesses are pinned as strict xfails (they pass the day the code is fixed, and then
 must be un-marked): a small object whose box inflates frame after frame.
