@@ -1,0 +1,148 @@
+"""Serving frames: exactly frame *n* as an image, and encoded chunks for the browser.
+
+The server's frame endpoints call these. ``FrameServer`` keeps a few readers open (one per
+video, least recently used first out), so a run of requests around the playhead decodes forward
+from where the last one stopped instead of seeking afresh; each reader has its own lock, since a
+decoder is not thread-safe. Images come from the annotation proxy where there is one (fast random
+access, the same frames), else from the source. An ``ETag`` names the exact bytes: the video's
+identity (path, size, modification time), the frame and the encoding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from tweenlab.errors import UsageError
+from tweenlab.media import DerivedFiles, FrameIndex, VideoReader
+from tweenlab.media.chunks import CodecConfig, EncodedFrame, codec_config, read_chunk
+from tweenlab.settings import Settings
+
+__all__ = ["FrameImage", "FrameServer"]
+
+_FORMATS = {"jpeg": ("JPEG", "image/jpeg"), "webp": ("WEBP", "image/webp")}
+
+
+@dataclass(frozen=True)
+class FrameImage:
+    """An encoded frame: ``data`` as ``media_type``, and its ``etag``."""
+
+    data: bytes
+    media_type: str
+    etag: str
+
+
+class _Open:
+    def __init__(self, reader: VideoReader) -> None:
+        self.reader, self.lock = reader, threading.Lock()
+
+
+class FrameServer:
+    """Frames and chunks of the videos under ``settings``'s derived files.
+
+    Example:
+        >>> frames = FrameServer(Settings())  # doctest: +SKIP
+        >>> image = frames.image(Path("clip.mp4"), 120, image_format="webp", max_side=640)
+        ...  # doctest: +SKIP
+    """
+
+    def __init__(self, settings: Settings, *, readers: int = 8) -> None:
+        self.derived = DerivedFiles(settings.derived_dir)
+        self.cache_mb = settings.frame_cache_mb
+        self._readers: OrderedDict[tuple[Path, int, int], _Open] = OrderedDict()
+        self._limit = readers
+        self._lock = threading.Lock()
+
+    def image(
+        self,
+        video: Path,
+        frame: int,
+        *,
+        image_format: str = "jpeg",
+        quality: int = 85,
+        max_side: int | None = None,
+    ) -> FrameImage:
+        """Frame ``frame`` of ``video`` encoded as ``image_format`` (jpeg or webp).
+
+        Raises:
+            UsageError: An unknown format or a quality outside 1..100.
+            FrameOutOfRangeError: No such frame.
+        """
+        if image_format not in _FORMATS:
+            raise UsageError(f"format {image_format!r}: use one of {sorted(_FORMATS)}")
+        if not 1 <= quality <= 100:
+            raise UsageError(f"quality {quality}: must be within 1..100")
+        if max_side is not None and max_side < 16:
+            raise UsageError(f"max_side {max_side}: must be at least 16")
+        opened = self._open(video)
+        with opened.lock:
+            rgb = opened.reader[frame]
+        image = Image.fromarray(rgb)
+        if max_side is not None and max(image.size) > max_side:
+            scale = max_side / max(image.size)
+            size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+            image = image.resize(size, Image.Resampling.BILINEAR)
+        name, media_type = _FORMATS[image_format]
+        buffer = io.BytesIO()
+        image.save(buffer, format=name, quality=quality)
+        tag = self._identity(video) + f"/{frame}/{image_format}/{quality}/{max_side}"
+        return FrameImage(buffer.getvalue(), media_type, _etag(tag))
+
+    def chunk_source(self, video: Path) -> tuple[Path, FrameIndex]:
+        """The file whose packets go to the browser: the proxy, or the source itself when it is
+        H.264 without B-frames. Raises ``UsageError`` naming ``tweenlab ingest`` otherwise."""
+        proxy = self.derived.proxy_path(video)
+        proxy_index = self.derived.proxy_index(video)
+        if proxy_index is not None:
+            return proxy, proxy_index
+        return video, self.derived.index(video)
+
+    def codec(self, video: Path) -> CodecConfig:
+        """The WebCodecs decoder configuration and chunk layout for ``video``."""
+        return codec_config(*self.chunk_source(video))
+
+    def chunk(self, video: Path, chunk: int) -> list[EncodedFrame]:
+        """The encoded frames of chunk ``chunk`` (a GOP) of ``video``'s served file."""
+        return read_chunk(*self.chunk_source(video), chunk)
+
+    def close(self) -> None:
+        """Close every open reader."""
+        with self._lock:
+            for opened in self._readers.values():
+                opened.reader.close()
+            self._readers.clear()
+
+    def _open(self, video: Path) -> _Open:
+        stat = video.stat()
+        key = (video.resolve(), stat.st_size, stat.st_mtime_ns)
+        with self._lock:
+            opened = self._readers.get(key)
+            if opened is not None:
+                self._readers.move_to_end(key)
+                return opened
+            index = self.derived.index(video)
+            proxy_index = self.derived.proxy_index(video)
+            proxy = self.derived.proxy_path(video) if proxy_index is not None else None
+            reader = VideoReader(
+                video, index=index, proxy=proxy, proxy_index=proxy_index, cache_mb=self.cache_mb
+            )
+            opened = self._readers[key] = _Open(reader)
+            while len(self._readers) > self._limit:
+                _, oldest = self._readers.popitem(last=False)
+                with oldest.lock:
+                    oldest.reader.close()
+            return opened
+
+    def _identity(self, video: Path) -> str:
+        stat = video.stat()
+        return f"{video.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _etag(text: str) -> str:
+    return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'

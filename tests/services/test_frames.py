@@ -1,0 +1,98 @@
+"""Frame serving: exactly frame n as JPEG or WebP, sized, with ETags that name the bytes; the
+encoded chunks come from the proxy when there is one; a few readers kept open."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.media.videos import make_video, read_stamp
+from tweenlab.errors import FrameOutOfRangeError, UsageError
+from tweenlab.media import DerivedFiles, write_proxy
+from tweenlab.services.frames import FrameServer
+from tweenlab.settings import Settings
+
+
+@pytest.fixture
+def video(tmp_path: Path) -> Path:
+    return make_video(tmp_path / "clip.mp4", frames=40, width=320, height=192, bframes=2)
+
+
+def decoded(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def test_each_frame_is_exactly_the_frame_asked_for_in_any_order(
+    video: Path, settings: Settings
+) -> None:
+    frames = FrameServer(settings)
+    for n in (17, 3, 39, 0, 18, 17):
+        image = frames.image(video, n, quality=95)
+        assert image.media_type == "image/jpeg"
+        assert read_stamp(decoded(image.data)) == n
+    webp = frames.image(video, 5, image_format="webp", max_side=160)
+    assert webp.media_type == "image/webp"
+    assert Image.open(io.BytesIO(webp.data)).size == (160, 96)
+    frames.close()
+
+
+def test_etags_name_the_bytes(video: Path, settings: Settings) -> None:
+    frames = FrameServer(settings)
+    first = frames.image(video, 4)
+    assert frames.image(video, 4).etag == first.etag
+    others = {
+        frames.image(video, 5).etag,
+        frames.image(video, 4, quality=50).etag,
+        frames.image(video, 4, max_side=100).etag,
+        frames.image(video, 4, image_format="webp").etag,
+    }
+    assert first.etag not in others and len(others) == 4
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"image_format": "gif"}, "format 'gif'"),
+        ({"quality": 0}, "quality 0"),
+        ({"quality": 101}, "quality 101"),
+        ({"max_side": 4}, "max_side 4"),
+    ],
+)
+def test_bad_parameters_are_usage_errors(
+    video: Path, settings: Settings, options: dict[str, object], message: str
+) -> None:
+    with pytest.raises(UsageError, match=message):
+        FrameServer(settings).image(video, 0, **options)  # type: ignore[arg-type]
+
+
+def test_a_frame_outside_the_video_is_refused(video: Path, settings: Settings) -> None:
+    with pytest.raises(FrameOutOfRangeError):
+        FrameServer(settings).image(video, 40)
+
+
+def test_chunks_come_from_the_proxy_once_there_is_one(video: Path, settings: Settings) -> None:
+    frames = FrameServer(settings)
+    with pytest.raises(UsageError, match="B-frames"):
+        frames.codec(video)  # the source has B-frames and there is no proxy yet
+    derived = DerivedFiles(settings.derived_dir)
+    write_proxy(video, derived.proxy_path(video))
+    assert frames.chunk_source(video)[0] == derived.proxy_path(video)
+    config = frames.codec(video)
+    assert config.frame_count == 40
+    served = [f.frame for c in range(len(config.chunk_starts)) for f in frames.chunk(video, c)]
+    assert served == list(range(40))
+
+
+def test_readers_are_kept_open_up_to_the_limit(tmp_path: Path, settings: Settings) -> None:
+    videos = [make_video(tmp_path / f"v{i}.mp4", frames=6) for i in range(3)]
+    frames = FrameServer(settings, readers=2)
+    for path in videos:
+        frames.image(path, 1)
+    assert len(frames._readers) == 2
+    assert read_stamp(decoded(frames.image(videos[0], 2, quality=95).data)) == 2
+    frames.close()
+    assert not frames._readers
