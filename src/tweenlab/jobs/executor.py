@@ -1,0 +1,231 @@
+"""The local executor: job functions in a pool of worker processes, rows kept in a ``JobStore``.
+
+Jobs wait in this process's queue until a worker is free (the pool is never handed more than it
+can start, so a queued job can always be withdrawn). Workers send ``start`` and ``progress``
+events through a managed queue; a listener thread in this process writes them to the store, so
+only this process writes rows (the store may be a database that workers must not touch).
+Cancellation drops a queued job, or sets a flag in a managed dict that ``JobContext.cancelled``
+reads. State
+changes go through one lock, so a late progress event never overwrites a final state. After a
+crash, ``recover()`` starts the unfinished jobs again (job functions write their outputs
+atomically, so running one again is safe) until ``max_attempts``, then marks them failed.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import importlib
+import multiprocessing
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import UTC, datetime
+from typing import Any
+
+from tweenlab.errors import UsageError
+from tweenlab.jobs.model import JobRecord, JobState, JobStore, new_job
+
+__all__ = ["LocalExecutor"]
+
+_PROGRESS_EVERY_S = 0.2  # a worker reports progress at most this often (and at the end)
+
+
+def _resolve(target: str) -> Callable[..., Any]:
+    module, _, name = target.partition(":")
+    if not module or not name:
+        raise UsageError(f"job target {target!r}: expected 'module:function'")
+    try:
+        function = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as error:
+        raise UsageError(f"job target {target!r}: {error}") from None
+    if not callable(function):
+        raise UsageError(f"job target {target!r} is not a function")
+    return function  # type: ignore[no-any-return]
+
+
+class _WorkerContext:
+    """The ``JobContext`` a job function sees in its worker process."""
+
+    def __init__(self, job_id: str, events: Any, cancelled: Any) -> None:
+        self.job_id, self._events, self._cancelled = job_id, events, cancelled
+        self._last = 0.0
+
+    def progress(self, done: int, total: int | None = None) -> None:
+        now = time.monotonic()
+        if now - self._last >= _PROGRESS_EVERY_S or (total is not None and done >= total):
+            self._last = now
+            self._events.put(("progress", self.job_id, int(done), total))
+
+    @property
+    def cancelled(self) -> bool:
+        return bool(self._cancelled.get(self.job_id, False))
+
+
+def _run(job_id: str, target: str, params: dict[str, Any], events: Any, cancelled: Any) -> Any:
+    """In a worker: announce the start, run the function, return its result."""
+    events.put(("start", job_id, None, None))
+    result = _resolve(target)(_WorkerContext(job_id, events, cancelled), params)
+    return dict(result or {})
+
+
+class LocalExecutor:
+    """Run jobs in ``workers`` processes (forkserver: safe beside the server's threads).
+
+    Example:
+        >>> executor = LocalExecutor(MemoryJobStore(), workers=2)  # doctest: +SKIP
+        >>> job = executor.submit("count", "mypackage.jobs:count", {"n": 10})  # doctest: +SKIP
+        >>> executor.wait(job.id).state  # doctest: +SKIP
+        <JobState.SUCCEEDED: 'succeeded'>
+    """
+
+    def __init__(self, store: JobStore, *, workers: int = 2, max_attempts: int = 3) -> None:
+        self.store, self.max_attempts = store, max_attempts
+        context = self._context = multiprocessing.get_context("forkserver")
+        self._workers = workers
+        self._manager = context.Manager()
+        self._events: Any = self._manager.Queue()
+        self._cancelled: Any = self._manager.dict()
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        self._futures: dict[str, Future[Any]] = {}
+        self._pending: collections.deque[JobRecord] = collections.deque()
+        self._finished: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+        self._listener = threading.Thread(target=self._listen, name="job-events", daemon=True)
+        self._listener.start()
+
+    def submit(self, kind: str, target: str, params: Mapping[str, Any]) -> JobRecord:
+        """Queue ``target(context, params)``; returns the new row."""
+        _resolve(target)  # a bad target fails here, not in a worker
+        job = new_job(kind, target, params)
+        self.store.add(job)
+        return self._start(job)
+
+    def cancel(self, job_id: str) -> JobRecord:
+        """Ask a job to stop: dropped if not started, else its function sees ``cancelled``."""
+        job = self._get(job_id)
+        if job.state.final:
+            return job
+        with self._lock:
+            waiting = [queued for queued in self._pending if queued.id == job_id]
+            for queued in waiting:
+                self._pending.remove(queued)
+        if waiting:
+            return self._final(job_id, JobState.CANCELLED)
+        self._cancelled[job_id] = True
+        return self._get(job_id)
+
+    def wait(self, job_id: str, timeout: float | None = None) -> JobRecord:
+        """The job's row once it is final (or when ``timeout`` seconds have passed)."""
+        finished = self._finished.get(job_id)
+        if finished is not None:
+            finished.wait(timeout)
+        return self._get(job_id)
+
+    def recover(self) -> list[JobRecord]:
+        """Start again the unfinished jobs of an earlier process (not this one's); those
+        started ``max_attempts`` times already are marked failed. Returns their rows."""
+        recovered = []
+        for job in self.store.unfinished():
+            if job.id in self._finished:  # this executor's own
+                continue
+            if job.attempts >= self.max_attempts:
+                message = f"interrupted {job.attempts} times (the process running it stopped)"
+                recovered.append(self._final(job.id, JobState.FAILED, error=message))
+            else:
+                recovered.append(self._start(job))
+        return recovered
+
+    def shutdown(self) -> None:
+        """Stop taking jobs, wait for the running ones, stop the workers."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._events.put(None)
+        self._listener.join(timeout=5)
+        self._manager.shutdown()
+
+    def _start(self, job: JobRecord) -> JobRecord:
+        job = self.store.update(job.id, state=JobState.QUEUED, attempts=job.attempts + 1)
+        self._finished[job.id] = threading.Event()
+        with self._lock:
+            self._pending.append(job)
+        self._dispatch()
+        return job
+
+    def _dispatch(self) -> None:
+        """Hand queued jobs to the pool while it has idle workers."""
+        while True:
+            with self._lock:
+                if not self._pending or len(self._futures) >= self._workers:
+                    return
+                job = self._pending.popleft()
+                future = self._pool.submit(
+                    _run, job.id, job.target, dict(job.params), self._events, self._cancelled
+                )
+                self._futures[job.id] = future
+            future.add_done_callback(functools.partial(self._settle, job.id))
+
+    def _settle(self, job_id: str, future: Future[Any]) -> None:
+        """The pool's word on a job: its result, its error, or its cancellation."""
+        if future.cancelled():
+            self._final(job_id, JobState.CANCELLED)
+            return
+        error = future.exception()
+        if isinstance(error, BrokenProcessPool):  # a worker died (killed, out of memory)
+            self._renew_pool()
+        if error is not None:
+            text = "".join(traceback.format_exception_only(type(error), error)).strip()
+            self._final(job_id, JobState.FAILED, error=text[:2000])
+        elif self._cancelled.get(job_id, False):
+            self._final(job_id, JobState.CANCELLED)
+        else:
+            job = self._get(job_id)
+            self._final(job_id, JobState.SUCCEEDED, result=future.result(), done=job.total)
+
+    def _renew_pool(self) -> None:
+        """Replace a pool whose worker died: a broken pool takes no more work."""
+        with self._lock:
+            if getattr(self._pool, "_broken", False):
+                old, self._pool = (
+                    self._pool,
+                    ProcessPoolExecutor(max_workers=self._workers, mp_context=self._context),
+                )
+                old.shutdown(wait=False, cancel_futures=True)
+
+    def _final(self, job_id: str, state: JobState, **changes: Any) -> JobRecord:
+        with self._lock:
+            job = self._get(job_id)
+            if not job.state.final:
+                now = datetime.now(UTC)
+                job = self.store.update(job_id, state=state, finished_at=now, **changes)
+        with self._lock:
+            self._futures.pop(job_id, None)
+        self._cancelled.pop(job_id, None)
+        finished = self._finished.get(job_id)
+        if finished is not None:
+            finished.set()
+        self._dispatch()
+        return job
+
+    def _listen(self) -> None:
+        while (event := self._events.get()) is not None:
+            kind, job_id, done, total = event
+            with self._lock:
+                job = self.store.get(job_id)
+                if job is None or job.state.final:
+                    continue  # a late event: the final state stands
+                if kind == "start":
+                    self.store.update(job_id, state=JobState.RUNNING, started_at=datetime.now(UTC))
+                else:
+                    changes: dict[str, Any] = {"done": done}
+                    if total is not None:
+                        changes["total"] = total
+                    self.store.update(job_id, **changes)
+
+    def _get(self, job_id: str) -> JobRecord:
+        job = self.store.get(job_id)
+        if job is None:
+            raise UsageError(f"no job {job_id!r}")
+        return job

@@ -1,0 +1,35 @@
+"""Job functions for the executor tests (imported by name in worker processes)."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from tweenlab.jobs import JobContext
+
+
+def count(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    total = int(params["n"])
+    for done in range(1, total + 1):
+        context.progress(done, total)
+    return {"sum": total * (total + 1) // 2, "pid": os.getpid()}
+
+
+def fail(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    raise ValueError(f"bad value {params['value']!r}")
+
+
+def slow(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Works in 20 ms steps until ``steps`` are done or it is cancelled."""
+    steps = int(params["steps"])
+    for step in range(steps):
+        if context.cancelled:
+            return {"stopped_at": step}
+        context.progress(step + 1, steps)
+        time.sleep(0.02)
+    return {"stopped_at": steps}
+
+
+def die(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    os._exit(3)  # a worker killed mid-job
