@@ -258,7 +258,11 @@ def bench_fill(video: Path, index: FrameIndex, folder: Path, settings: Settings)
     together_cache = fresh.pop()
     together = seconds_of(
         lambda: fill_spans(
-            together_cache, 0, np.array([a for a, _ in boxes]), span, np.array([b for _, b in boxes])
+            together_cache,
+            0,
+            np.array([a for a, _ in boxes]),
+            span,
+            np.array([b for _, b in boxes]),
         )
     )
     whole = seconds_of(lambda: read_whole(fresh.pop(), span))

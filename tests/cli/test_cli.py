@@ -456,5 +456,15 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert sidecars[-1]["last_frame"] == sample["frame_count"] - 1
     assert sum(len(build_index(path)) for path in clip_paths) == sample["frame_count"]
     assert json.loads((out_dir / "probe.json").read_text())["frame_count"] == sample["frame_count"]
+
+    # Keyframe suggestion finds the sample's one hard cut and suggests the new shot's start.
+    keyframes = json.loads(printed["keyframes"])
+    assert keyframes["true_cuts"] == [sample["cut_frame"]]
+    assert len(keyframes["cuts"]) == 1
+    assert abs(keyframes["cuts"][0] - sample["cut_frame"]) <= 2
+    assert keyframes["transitions"] == []
+    assert keyframes["suggested"][0] == 0
+    assert any(abs(f - sample["cut_frame"]) <= 2 for f in keyframes["suggested"])
+    assert Path(keyframes["plot"]).exists()
     manifest = json.loads((out_dir / "frames" / "manifest.json").read_text())
     assert manifest and all((out_dir / "frames" / row["file"]).exists() for row in manifest)

@@ -113,6 +113,28 @@ def test_downscaled_output_is_scaled_in_the_decoder(videos: dict[str, Path]) -> 
     assert read_stamp(image) == 17
 
 
+@pytest.mark.parametrize(
+    ("case", "size"),
+    [("cfr", (80, 48)), ("cfr", (78, 46)), ("rotation-90", (48, 80)), ("odd-size", (32, 18))],
+    ids=["planes-averaged", "size-not-by-4", "rotated", "not-420"],
+)
+def test_fast_reading_matches_the_plain_one(
+    videos: dict[str, Path], case: str, size: tuple[int, int]
+) -> None:
+    """``fast=True`` (no deblocking, planes averaged by OpenCV) gives nearly the same frames."""
+    rotation = CASES[case].get("rotation", 0)
+    with VideoReader(videos[case], size=size, cache_mb=0) as plain:
+        expected = [f.image for f in plain.read_range(0, 20)]
+    with VideoReader(videos[case], size=size, cache_mb=0, fast=True) as fast:
+        got = [f.image for f in fast.read_range(0, 20)]
+    assert [g.shape for g in got] == [e.shape for e in expected]
+    difference = np.mean(
+        [np.abs(g.astype(int) - e.astype(int)).mean() for g, e in zip(got, expected, strict=True)]
+    )
+    assert difference < 6.0
+    assert read_stamp(_unrotate(got[17], rotation)) == 17
+
+
 def test_cache_serves_backward_steps_without_seeking(videos: dict[str, Path]) -> None:
     with VideoReader(videos["long-gop"]) as reader:
         reader[400]

@@ -9,6 +9,7 @@ reported (``errors``) and skipped; asking for that frame raises ``CorruptFrameEr
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -64,6 +65,12 @@ class VideoReader:
         autorotate: Apply the display rotation, so frames look as players show them.
         cache_mb: Memory for decoded frames kept for re-reading (0 disables the cache).
         threads: Decoder threads (0 lets FFmpeg choose).
+        fast: For analysis of small frames, never for frames a person sees or exports: skip
+            the decoder's in-loop deblocking filter (H.264, HEVC; about a quarter less
+            decoding time for slightly blockier frames, which scaling down averages away) and
+            scale 4:2:0 frames by averaging each plane with OpenCV (``INTER_AREA``) before a
+            BT.601 colour conversion at the small size, several times cheaper than swscale's
+            filter for a large reduction (1080p to 192x108).
 
     Example:
         >>> with VideoReader(Path("clip.mp4")) as reader:  # doctest: +SKIP
@@ -83,6 +90,7 @@ class VideoReader:
         autorotate: bool = True,
         cache_mb: int = 256,
         threads: int = 0,
+        fast: bool = False,
     ) -> None:
         self.path = Path(path)
         self.index = index if index is not None else build_index(self.path)
@@ -99,10 +107,13 @@ class VideoReader:
                 f"proxy has {len(self._decode_index)} frames, the source {len(self.index)}",
             )
         self.size = size
+        self.fast = fast
         self.errors: list[CorruptFrameError] = []
         self._container, self._stream = open_video(self.source)
         self._stream.codec_context.thread_type = "AUTO"
         self._stream.codec_context.thread_count = threads
+        if fast:
+            self._stream.codec_context.options = {"skip_loop_filter": "all"}
         self._frame_of_pts = {int(p): i for i, p in enumerate(self._decode_index.tags.tolist())}
         self._decoder: Iterator[tuple[int, Any]] | None = None
         self._pending: tuple[int, Any] | None = None
@@ -289,11 +300,44 @@ class VideoReader:
             width, height = self.size
             if self._rotation in (90, 270):
                 width, height = height, width
-            image = frame.to_ndarray(format="rgb24", width=width, height=height)
+            if self.fast and _planes_scalable(frame, width, height):
+                image = _area_rgb(frame, width, height)
+            else:
+                image = frame.to_ndarray(format="rgb24", width=width, height=height)
         rotation = round(float(frame.rotation)) % 360 if self._autorotate else 0
         if rotation:
             image = np.ascontiguousarray(np.rot90(image, k=rotation // 90))
         return image  # type: ignore[no-any-return]
+
+
+def _planes_scalable(frame: Any, width: int, height: int) -> bool:
+    """Whether ``_area_rgb`` can scale ``frame`` to ``width`` x ``height`` (4:2:0, sizes / 4)."""
+    sizes = (frame.width, frame.height, width, height)
+    return bool(
+        frame.format.name == "yuv420p"
+        and all(v % 4 == 0 for v in sizes)
+        and width < frame.width
+        and height < frame.height
+    )
+
+
+def _area_rgb(frame: Any, width: int, height: int) -> RGB:
+    """A 4:2:0 frame as RGB at ``width`` x ``height``: each plane averaged down, then converted."""
+    cv2 = importlib.import_module("cv2")
+    planes = frame.to_ndarray()  # (height * 3 / 2, width): Y, then U and V each packed in rows
+    full_w, full_h = frame.width, frame.height
+    quarter = full_h // 4
+    luma = cv2.resize(planes[:full_h], (width, height), interpolation=cv2.INTER_AREA)
+    chroma = [
+        cv2.resize(
+            planes[start : start + quarter].reshape(full_h // 2, full_w // 2),
+            (width // 2, height // 2),
+            interpolation=cv2.INTER_AREA,
+        ).reshape(height // 4, width)
+        for start in (full_h, full_h + quarter)
+    ]
+    small = np.concatenate([luma, *chroma])
+    return np.asarray(cv2.cvtColor(small, cv2.COLOR_YUV2RGB_I420), np.uint8)
 
 
 def _frame_bytes(frame: Any) -> int:

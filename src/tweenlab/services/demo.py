@@ -2,7 +2,8 @@
 
 With no video given it renders its own sample clip first (a panning camera over a textured
 background, objects moving on curves and changing size, one hard cut), so it needs nothing but
-the package. Later capabilities add their step here.
+the package. Later capabilities add their step here: keyframe suggestion reports the cuts it
+finds (next to the sample's true cut) and the frames it suggests for labelling.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tweenlab.services.annotations import (
     sample_annotations,
     save_annotations,
 )
+from tweenlab.services.keyframes import analyse_video
 from tweenlab.services.media import Ingested, Reporter, extract, ingest, split
 from tweenlab.settings import Settings
 
@@ -64,7 +66,7 @@ def run_demo(
     Example:
         >>> result = run_demo(Path("tweenlab-demo"), Settings())  # doctest: +SKIP
         >>> sorted(result.steps)  # doctest: +SKIP
-        ['clips', 'filmstrip', 'frames', 'probe', 'proxy', 'random_access', 'sample']
+        ['clips', 'filmstrip', 'frames', 'keyframes', 'probe', 'proxy', 'random_access', 'sample']
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     result = DemoReport(out_dir=out_dir, video=video or out_dir / "sample.mp4")
@@ -83,6 +85,7 @@ def run_demo(
     result.steps["proxy"] = str(done.proxy) if done.proxy else "not needed (keyframes are close)"
     result.steps["filmstrip"] = str(done.filmstrip.path)
     result.steps["random_access"] = _random_access(done)
+    result.steps["keyframes"] = _keyframes(result.video, out_dir, settings, cut_frames, report)
     every = Fraction(5) if cut_frames is None else None
     clips = split(
         result.video, out_dir / "clips", settings, every=every, frames=cut_frames, report=report
@@ -152,6 +155,20 @@ def _inbetweening_quality(sample: SampleClip, done: Ingested) -> str:
         scores.append(box_iou(boxes, np.asarray(obj.boxes)))
     iou = np.concatenate(scores)
     return f"flow-guided from every 10th frame: mean IoU {iou.mean():.3f}, worst {iou.min():.3f}"
+
+
+def _keyframes(
+    video: Path, out_dir: Path, settings: Settings, true_cuts: list[int] | None, report: Reporter
+) -> dict[str, Any]:
+    """Cuts, transitions and suggested keyframes in one pass, with a plot of the signals."""
+    found = analyse_video(video, settings, plot=out_dir / "keyframes.png", report=report)
+    analysis = found.analysis
+    step: dict[str, Any] = {"cuts": analysis.cuts, "transitions": analysis.transitions}
+    if true_cuts is not None:
+        step["true_cuts"] = true_cuts
+    step["suggested"] = analysis.suggested
+    step["plot"] = str(found.plot)
+    return step
 
 
 def _random_access(done: Ingested, samples: int = 30) -> str:

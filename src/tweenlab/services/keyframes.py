@@ -1,7 +1,8 @@
 """Keyframe use cases: analyse a video once (cuts, transitions, suggestions), split it at its
 scenes, extract its suggested keyframes.
 
-The analysis decodes the video once, small (scaled while decoding), and keeps its signals and
+The analysis decodes the video once, small (scaled while decoding, the deblocking filter
+skipped: it only smooths block edges the scaling averages away anyway), and keeps its signals and
 findings among the video's derived files (``keyframes.npz``): a second call with another
 suggestion policy, ``split --scenes`` or ``frames --keyframes`` reuse it without decoding.
 """
@@ -164,7 +165,7 @@ def _decode_and_analyse(
     detector = KeyframeDetector(policy, duration_seconds=duration)
     total = len(index)
     started = time.perf_counter()
-    with VideoReader(video, index=index, size=size, cache_mb=0) as reader:
+    with VideoReader(video, index=index, size=size, cache_mb=0, fast=True) as reader:
         for frame in reader.read_range():
             detector.process(frame.index, frame.image)
             if frame.index % 100 == 0:
