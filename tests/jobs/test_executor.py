@@ -1,13 +1,16 @@
 """The local executor: results, errors, progress, cancellation (queued and running), a worker
-that dies, and recovery of jobs an earlier process left unfinished."""
+that dies, recovery of jobs an earlier process left unfinished; and a real job function (the
+optical flow of a video computed ahead of time)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.propagation import circle_video
 from tweenlab.errors import UsageError
 from tweenlab.jobs import JobRecord, JobState, LocalExecutor, MemoryJobStore
 from tweenlab.jobs.model import new_job
@@ -101,3 +104,18 @@ def test_a_bad_target_is_refused_at_submit(
 ) -> None:
     with pytest.raises(UsageError, match=message):
         executor.submit("bad", target, {})
+
+
+def test_flow_can_be_computed_ahead_of_time_as_a_job(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    video, _ = circle_video(tmp_path / "circle.mp4", frames=20)
+    params = {"video": str(video), "data_dir": str(tmp_path / "data")}
+    job = executor.wait(
+        executor.submit("flow", "tweenlab.services.propagate:flow_job", params).id, timeout=120
+    )
+    assert job.state is JobState.SUCCEEDED, job.error
+    assert job.result is not None and job.result["pairs"] == 19
+    assert (job.done, job.total) == (19, 19)
+    stored = sorted(Path(job.result["folder"]).glob("*.npy"))
+    assert [int(p.stem) for p in stored] == list(range(19))

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from tweenlab.core import AnnotationSet, Box, Shape, ShapeKind
 from tweenlab.core.interpolation import interpolate
 from tweenlab.errors import FormatError, UsageError
+from tweenlab.jobs import JobContext
 from tweenlab.media import DerivedFiles, FrameIndex
 from tweenlab.media._files import write_atomic
 from tweenlab.propagation import FlowCache, InBetween, fill_spans, inbetween
@@ -33,6 +34,7 @@ from tweenlab.settings import Settings
 __all__ = [
     "TrackReport",
     "fill_annotations",
+    "flow_job",
     "propagate_annotations",
     "propagate_file",
     "read_keyframes",
@@ -196,6 +198,26 @@ def propagate_annotations(
     filled, reports = fill_annotations(annotations, cache, cuts=boundaries)
     save_annotations(filled, out)
     return reports
+
+
+def flow_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Job function (``tweenlab.services.propagate:flow_job``): compute and cache a video's
+    optical flow ahead of time, in runs of 32 frame pairs, reporting progress and stopping when
+    cancelled. Params: ``video`` (path), ``data_dir``, optional ``first`` and ``last`` frames.
+    """
+    settings = Settings(data_dir=Path(params["data_dir"]))
+    video = Path(params["video"])
+    derived = DerivedFiles(settings.derived_dir)
+    index = derived.index(video)
+    cache = _cache(video, index, derived, settings)
+    first = int(params.get("first", 0))
+    last = min(int(params.get("last", len(index) - 1)), len(index) - 1)
+    for start in range(first, last, 32):
+        if context.cancelled:
+            return {"pairs": start - first, "cancelled": True}
+        cache.compute(start, min(start + 32, last))
+        context.progress(min(start + 32, last) - first, last - first)
+    return {"pairs": max(0, last - first), "folder": str(cache.folder)}
 
 
 def _cache(video: Path, index: FrameIndex, derived: DerivedFiles, settings: Settings) -> FlowCache:
