@@ -1,0 +1,91 @@
+"""The team workflow as pure logic: tasks, their states, activity and pay.
+
+No database and no web code: the store keeps what these functions compute on, and the services
+and server call them. Frames are video frame indices; times are timezone-aware datetimes.
+"""
+
+from tweenlab.workflow.activity import (
+    IDLE_AFTER,
+    Heartbeat,
+    Output,
+    Rates,
+    active_seconds,
+    count_output,
+    rates,
+    time_per_person_per_day,
+    time_per_task,
+)
+from tweenlab.workflow.pay import (
+    Basis,
+    PaidTask,
+    Period,
+    Rate,
+    RateTable,
+    Statement,
+    StatementLine,
+    statement,
+)
+from tweenlab.workflow.states import (
+    Action,
+    NotPermittedError,
+    Role,
+    TaskEvent,
+    TaskKind,
+    TaskState,
+    TransitionError,
+    WorkflowError,
+    allowed_actions,
+    current_state,
+    paid_at,
+    record,
+    rejection_count,
+    time_in_states,
+    transition,
+)
+from tweenlab.workflow.tasks import (
+    TaskRange,
+    merge_task_tracks,
+    split_by_clips,
+    split_by_frames,
+    split_by_scenes,
+)
+
+__all__ = [
+    "IDLE_AFTER",
+    "Action",
+    "Basis",
+    "Heartbeat",
+    "NotPermittedError",
+    "Output",
+    "PaidTask",
+    "Period",
+    "Rate",
+    "RateTable",
+    "Rates",
+    "Role",
+    "Statement",
+    "StatementLine",
+    "TaskEvent",
+    "TaskKind",
+    "TaskRange",
+    "TaskState",
+    "TransitionError",
+    "WorkflowError",
+    "active_seconds",
+    "allowed_actions",
+    "count_output",
+    "current_state",
+    "merge_task_tracks",
+    "paid_at",
+    "rates",
+    "record",
+    "rejection_count",
+    "split_by_clips",
+    "split_by_frames",
+    "split_by_scenes",
+    "statement",
+    "time_in_states",
+    "time_per_person_per_day",
+    "time_per_task",
+    "transition",
+]
