@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 
 from tweenlab.core import (
@@ -337,7 +338,7 @@ def test_unmatched_tracks_end_at_their_task_and_ids_are_in_order() -> None:
 
 
 def test_polygons_match_by_bounding_box() -> None:
-    square = Polygon([[0, 0], [20, 0], [20, 20], [0, 20]])
+    square = Polygon(np.array([[0, 0], [20, 0], [20, 20], [0, 20]], dtype=np.float64))
     first, second = TaskRange(0, 30), TaskRange(20, 50)
     a = Track(1, "car", {0: Keyframe(square)})
     b = Track(2, "car", {20: Keyframe(square)})

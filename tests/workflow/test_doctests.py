@@ -1,0 +1,17 @@
+"""The examples in the workflow docstrings run and say what they show."""
+
+from __future__ import annotations
+
+import doctest
+from types import ModuleType
+
+import pytest
+
+from tweenlab.workflow import activity, pay, states, tasks
+
+
+@pytest.mark.parametrize("module", [tasks, states, activity, pay], ids=lambda m: m.__name__)
+def test_docstring_examples(module: ModuleType) -> None:
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0
+    assert result.failed == 0
