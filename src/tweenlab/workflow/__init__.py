@@ -1,4 +1,4 @@
-"""The team workflow as pure logic: tasks, their states, activity and pay.
+"""The team workflow as pure logic: tasks, their states, quality, activity and pay.
 
 No database and no web code: the store keeps what these functions compute on, and the services
 and server call them. Frames are video frame indices; times are timezone-aware datetimes.
@@ -24,6 +24,16 @@ from tweenlab.workflow.pay import (
     Statement,
     StatementLine,
     statement,
+)
+from tweenlab.workflow.quality import (
+    HOTA_ALPHAS,
+    Agreement,
+    AnnotatorScore,
+    FrameBox,
+    TrackAgreement,
+    compare,
+    consensus,
+    frame_boxes,
 )
 from tweenlab.workflow.states import (
     Action,
@@ -51,9 +61,13 @@ from tweenlab.workflow.tasks import (
 )
 
 __all__ = [
+    "HOTA_ALPHAS",
     "IDLE_AFTER",
     "Action",
+    "Agreement",
+    "AnnotatorScore",
     "Basis",
+    "FrameBox",
     "Heartbeat",
     "NotPermittedError",
     "Output",
@@ -69,12 +83,16 @@ __all__ = [
     "TaskKind",
     "TaskRange",
     "TaskState",
+    "TrackAgreement",
     "TransitionError",
     "WorkflowError",
     "active_seconds",
     "allowed_actions",
+    "compare",
+    "consensus",
     "count_output",
     "current_state",
+    "frame_boxes",
     "merge_task_tracks",
     "paid_at",
     "rates",
