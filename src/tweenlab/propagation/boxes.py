@@ -21,7 +21,7 @@ __all__ = ["Carried", "SpanFill", "carry_box", "carry_boxes", "fill_span", "fill
 
 Boxes = npt.NDArray[np.float64]
 _MIN_SCALE, _MAX_SCALE = 0.92, 1.09  # objects rarely change size by more in a frame
-_SAMPLES = 576  # flow vectors read per box and step (every pixel of a smaller box)
+_SAMPLES = 400  # flow vectors read per box and step (every pixel of a smaller box)
 _BACK_SAMPLES = 144  # the way back only needs a median translation
 _LOST = 0.75  # round-trip IoU below which a step of a chain is not trusted
 
@@ -109,12 +109,34 @@ def carry_boxes(
     coherence ``(N,)``; a box with nothing of it in the picture stays, with coherence 0.
     """
     boxes = np.asarray(boxes, dtype=np.float64)
+    return _carry(boxes, [(flow, len(boxes))], scale)
+
+
+Flows = list[tuple[npt.NDArray[Any], int]]  # consecutive groups of boxes, each with its flow
+
+
+def _sampled_groups(
+    flows: Flows, rows: npt.NDArray[np.intp], columns: npt.NDArray[np.intp]
+) -> npt.NDArray[np.float32]:
+    """``_sampled`` where consecutive groups of boxes read different flow fields."""
+    if len(flows) == 1:
+        return _sampled(flows[0][0], rows, columns)
+    parts, start = [], 0
+    for flow, count in flows:
+        parts.append(_sampled(flow, rows[start : start + count], columns[start : start + count]))
+        start += count
+    return np.concatenate(parts)
+
+
+def _carry(boxes: Boxes, flows: Flows, scale: float) -> tuple[Boxes, npt.NDArray[np.float64]]:
+    """``carry_boxes`` for groups of boxes that follow different flow fields of one size (a
+    span's forward and backward chains, carried in the same step)."""
     cached = boxes * scale
     size = cached[:, 2:]
     smaller = size.min(axis=1)
     inset = np.where(smaller > 12, 0.15, 0.0)  # edges hold background
-    rows, columns, offsets, used = _grid(cached, flow.shape, inset)
-    region = _sampled(flow, rows, columns)
+    rows, columns, offsets, used = _grid(cached, flows[0][0].shape, inset)
+    region = _sampled_groups(flows, rows, columns)
     both = used[:, :, None] & np.ones(2, dtype=bool)
     motion = _median(region, both)  # (N, 2)
     moved = offsets + region - motion[:, None, :]
@@ -176,9 +198,15 @@ class SpanFill:
 def _moved_back(boxes: Boxes, back: npt.NDArray[Any], scale: float) -> Boxes:
     """``boxes`` moved by the median of the flow back inside them (size kept): the cheap half
     of the forward-backward check."""
+    return _moved_back_groups(boxes, [(back, len(boxes))], scale)
+
+
+def _moved_back_groups(boxes: Boxes, backs: Flows, scale: float) -> Boxes:
     cached = boxes * scale
-    rows, columns, _, used = _grid(cached, back.shape, np.full(len(boxes), 0.15), _BACK_SAMPLES)
-    motion = _median(_sampled(back, rows, columns), used[:, :, None] & np.ones(2, dtype=bool))
+    inset = np.full(len(boxes), 0.15)
+    rows, columns, _, used = _grid(cached, backs[0][0].shape, inset, _BACK_SAMPLES)
+    region = _sampled_groups(backs, rows, columns)
+    motion = _median(region, used[:, :, None] & np.ones(2, dtype=bool))
     returned = boxes.copy()
     returned[:, :2] += np.nan_to_num(motion) / scale
     return returned
@@ -250,9 +278,8 @@ def fill_spans(
     """``fill_span`` for several objects keyed on the same two frames (``(N, 4)`` boxes at
     each), carried together: one pass over the span's flow, one set of array operations per
     frame for all of them."""
-    forward, coherence_f, trip_f = _chain(cache, boxes_a, range(first, last), forward=True)
-    backward, coherence_b, trip_b = _chain(
-        cache, boxes_b, range(last - 1, first - 1, -1), forward=False
+    forward, coherence_f, trip_f, backward, coherence_b, trip_b = _both_chains(
+        cache, first, np.asarray(boxes_a, dtype=np.float64), last, np.asarray(boxes_b, np.float64)
     )
     return [
         _blend(
@@ -267,6 +294,35 @@ def fill_spans(
 
 
 Chain = tuple[Boxes, npt.NDArray[np.float64], npt.NDArray[np.float64]]
+
+
+def _both_chains(
+    cache: FlowCache, first: int, boxes_a: Boxes, last: int, boxes_b: Boxes
+) -> tuple[Boxes, npt.NDArray[np.float64], npt.NDArray[np.float64], Boxes, Any, Any]:
+    """``_chain`` forward from A and backward from B, stepped together: step ``s`` carries the
+    A boxes over pair ``first + s`` and the B boxes back over pair ``last - 1 - s`` in one
+    set of array operations. Returns each chain as ``_chain`` does (carrying order)."""
+    count = len(boxes_a)
+    boxes = [np.concatenate([boxes_a, boxes_b])]
+    coherence, round_trip = [np.ones(2 * count)], [np.ones(2 * count)]
+    for step in range(last - first):
+        ahead, behind = cache.pair(first + step), cache.pair(last - 1 - step)
+        there: Flows = [(ahead.forward, count), (behind.backward, count)]
+        back: Flows = [(ahead.backward, count), (behind.forward, count)]
+        carried, fits = _carry(boxes[-1], there, cache.scale)
+        returned = _moved_back_groups(carried, back, cache.scale)
+        round_trip.append(iou_xywh(returned, boxes[-1]))
+        boxes.append(carried)
+        coherence.append(fits)
+    stacked, fit, trip = np.array(boxes), np.array(coherence), np.array(round_trip)
+    return (
+        stacked[:, :count],
+        fit[:, :count],
+        trip[:, :count],
+        stacked[:, count:],
+        fit[:, count:],
+        trip[:, count:],
+    )
 
 
 def _blend(
