@@ -183,3 +183,15 @@ def test_invalid_bodies_are_422_naming_the_field(
     answer = api.client.post("/api/users", json=body, headers=admin.headers)
     assert answer.status_code == 422
     assert [e["loc"] for e in answer.json()["detail"]] == [["body", field]]
+
+
+def test_an_unexpected_error_is_a_json_500(migrated: Settings) -> None:
+    app = create_app(migrated)
+
+    def boom() -> None:
+        raise RuntimeError("bug")
+
+    app.add_api_route("/api/boom", boom, tags=["test"])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/api/boom")
+    assert answer.status_code == 500 and answer.json() == {"detail": "internal error"}

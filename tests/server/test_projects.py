@@ -3,9 +3,13 @@ label schemas validated field by field; plus the OpenAPI document's stable opera
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from tests.server.conftest import Account, Api
 
@@ -201,3 +205,25 @@ def test_operation_ids_are_router_and_function(api: Api) -> None:
         "tokens_revoke_token",
     ):
         assert expected in ids
+
+
+PUBLIC = {("GET", "/api/health"), ("POST", "/api/auth/login")}
+
+
+def test_every_route_but_health_and_login_is_authorised_by_require(api: Api) -> None:
+    def calls(dependant: Dependant) -> Iterator[object]:
+        for sub in dependant.dependencies:
+            yield sub.call
+            yield from calls(sub)
+
+    app = api.client.app
+    assert isinstance(app, FastAPI)
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        guarded = any(
+            getattr(call, "__qualname__", "") == "require.<locals>.authorise"
+            for call in calls(route.dependant)
+        )
+        for method in route.methods:
+            assert guarded != ((method, route.path) in PUBLIC), f"{method} {route.path}"

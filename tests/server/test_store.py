@@ -3,6 +3,7 @@ database, SQLite's settings and timezone-aware times, on SQLite and PostgreSQL."
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -80,3 +81,22 @@ def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 15000
+
+
+def test_concurrent_read_then_write_transactions_all_commit(database_url: str) -> None:
+    """Each thread reads, then writes, in one transaction; none fails with "database is locked"
+    (on SQLite, ``BEGIN IMMEDIATE`` makes writers queue instead of failing on a stale read)."""
+    upgrade(database_url)
+    threads, each = 6, 8
+
+    def work(worker: int) -> None:
+        for n in range(each):
+            with db.session() as session:
+                count = session.query(User).count()
+                session.add(User(email=f"{worker}-{n}@x.io", name=str(count), password_hash="-"))
+                session.commit()
+
+    with Database(database_url) as db, ThreadPoolExecutor(threads) as pool:
+        list(pool.map(work, range(threads)))
+        with db.session(readonly=True) as session:
+            assert session.query(User).count() == threads * each

@@ -62,6 +62,12 @@ async def _tweenlab_error(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=status_of(error), headers=headers)
 
 
+async def _unexpected(_request: Request, _error: Exception) -> JSONResponse:
+    # Starlette still re-raises the error after this response, so it is logged with its traceback.
+    return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Map every ``TweenlabError`` raised by a route or dependency to its status."""
+    """Map every ``TweenlabError`` to its status, and anything unexpected to a JSON 500."""
     app.add_exception_handler(TweenlabError, _tweenlab_error)
+    app.add_exception_handler(Exception, _unexpected)
