@@ -12,6 +12,13 @@ TweenlabError
 ├── AnnotationError             an invalid shape, label, attribute, track or edit; has .field
 │   └── UnknownTrackError       an edit names a track id that does not exist
 ├── FormatError                 a malformed import file; has .path, .line (or element), .field
+├── StoreError                  the database cannot be used as it is
+│   └── NotMigratedError        its schema is behind (or ahead of) this code; names the command
+├── AuthenticationError         no credentials, or wrong ones (HTTP 401)
+├── AccessDeniedError           signed in, but the role does not allow this (HTTP 403)
+├── NotFoundError               no such resource, or one the caller may not see (HTTP 404)
+├── ConflictError               clashes with what is stored: a taken name, the last owner (409)
+├── RateLimitedError            too many attempts; has .retry_after_s (HTTP 429)
 └── MediaError                  anything about a video file; has .path (and .frame where it applies)
     ├── MediaNotFoundError      the path does not exist
     ├── NotAFileError           the path is a directory or another non-regular file
@@ -31,8 +38,11 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "AccessDeniedError",
     "AnnotationError",
+    "AuthenticationError",
     "ConfigError",
+    "ConflictError",
     "CorruptFrameError",
     "EmptyFileError",
     "FormatError",
@@ -43,7 +53,11 @@ __all__ = [
     "MediaWriteError",
     "NotAFileError",
     "NotAVideoError",
+    "NotFoundError",
+    "NotMigratedError",
     "PluginError",
+    "RateLimitedError",
+    "StoreError",
     "TruncatedVideoError",
     "TweenlabError",
     "UnknownTrackError",
@@ -122,6 +136,54 @@ class FormatError(TweenlabError):
         if field is not None:
             where += f", {field}"
         super().__init__(f"{where}: {detail}")
+
+
+class StoreError(TweenlabError):
+    """The database cannot be used as it is (unreachable, or at the wrong schema revision)."""
+
+
+class NotMigratedError(StoreError):
+    """The database's schema is not the one this code expects; the message names the command."""
+
+
+class AuthenticationError(TweenlabError):
+    """No credentials, or credentials that do not match an active account (HTTP 401)."""
+
+
+class AccessDeniedError(TweenlabError):
+    """The caller is known and may see the resource, but their role does not allow this (403)."""
+
+
+class NotFoundError(TweenlabError):
+    """No such resource, or one the caller may not see: both read the same (HTTP 404)."""
+
+
+class ConflictError(TweenlabError):
+    """The request clashes with what is stored (a taken e-mail, the last owner leaving).
+
+    Args:
+        detail: What clashes.
+        field: The request field concerned, when there is one.
+    """
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        self.detail = detail
+        self.field = field
+        super().__init__(detail if field is None else f"{field}: {detail}")
+
+
+class RateLimitedError(TweenlabError):
+    """Too many attempts in a window; ``retry_after_s`` says when to try again (HTTP 429).
+
+    Args:
+        detail: What was limited.
+        retry_after_s: Whole seconds until an attempt is allowed again (at least 1).
+    """
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        self.detail = detail
+        self.retry_after_s = max(1, retry_after_s)
+        super().__init__(f"{detail}; try again in {self.retry_after_s} s")
 
 
 class MediaError(TweenlabError):

@@ -51,11 +51,47 @@ class Settings(BaseSettings):
         ge=1,
         description="Sources whose keyframes lie further apart than this get an annotation proxy.",
     )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the server's database, e.g. postgresql+psycopg://user@host/db; "
+            "unset: SQLite at <data_dir>/tweenlab.db."
+        ),
+    )
+    media_root: Path | None = Field(
+        default=None,
+        description="Folder under which videos may be registered by path (unset: none may).",
+    )
+    session_hours: int = Field(
+        default=168, ge=1, description="How long a browser sign-in lasts without signing in again."
+    )
+    cookie_secure: bool = Field(
+        default=False,
+        description="Mark the session cookie Secure (set it when the server is behind HTTPS).",
+    )
+    login_failures_per_minute: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins allowed per account and address each minute; then 429.",
+    )
+    argon2_memory_kib: int = Field(
+        default=65536,
+        ge=32,
+        description="Memory of each Argon2id password hash (RFC 9106's low-memory profile).",
+    )
+    argon2_time_cost: int = Field(
+        default=3, ge=1, description="Passes of each Argon2id password hash."
+    )
 
     @property
     def derived_dir(self) -> Path:
         """Where per-video derived files live (frame index, proxy, filmstrip)."""
         return self.data_dir / "derived"
+
+    @property
+    def database(self) -> str:
+        """The database URL in use: ``database_url``, or SQLite inside the data folder."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'tweenlab.db'}"
 
 
 def load_settings() -> Settings:

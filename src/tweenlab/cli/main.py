@@ -16,6 +16,7 @@ from tweenlab.cli._ui import Context, exit_with, progress_reporter, run_with_bou
 from tweenlab.cli.dataset import export_command, import_command
 from tweenlab.cli.keyframes import keyframes_command
 from tweenlab.cli.propagate import propagate_command
+from tweenlab.cli.server import db_group, serve_command, user_group
 from tweenlab.core.time import (
     FrameSelection,
     parse_frame_list,
@@ -189,6 +190,9 @@ cli.add_command(export_command)
 cli.add_command(import_command)
 cli.add_command(keyframes_command)
 cli.add_command(propagate_command)
+cli.add_command(serve_command)
+cli.add_command(db_group)
+cli.add_command(user_group)
 
 
 def main() -> None:

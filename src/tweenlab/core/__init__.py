@@ -21,6 +21,7 @@ from tweenlab.core.edits import (
 from tweenlab.core.interpolation import interpolate, interpolate_boxes, register_interpolator
 from tweenlab.core.journal import Journal, JournalEntry, edit_from_json, edit_to_json
 from tweenlab.core.rle import Rle
+from tweenlab.core.roles import Role
 from tweenlab.core.schema import AttributeKind, AttributeSpec, AttributeValue, LabelSpec, Schema
 from tweenlab.core.shapes import (
     Box,
@@ -72,6 +73,7 @@ __all__ = [
     "Polyline",
     "RemoveKeyframe",
     "Rle",
+    "Role",
     "Schema",
     "SetKeyframe",
     "SetOccluded",

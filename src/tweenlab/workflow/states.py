@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import pairwise
 
+from tweenlab.core.roles import Role  # one Role for projects, the store and task states
 from tweenlab.errors import UsageError
 
 __all__ = [
@@ -70,15 +71,6 @@ class Action(StrEnum):
     ACCEPT = "accept"
     REJECT = "reject"
     REOPEN = "reopen"
-
-
-class Role(StrEnum):
-    """A member's role in a project, from most to least powerful."""
-
-    OWNER = "owner"
-    MANAGER = "manager"
-    REVIEWER = "reviewer"
-    ANNOTATOR = "annotator"
 
 
 class TaskKind(StrEnum):

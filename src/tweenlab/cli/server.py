@@ -1,0 +1,98 @@
+"""``tweenlab serve``, ``tweenlab db upgrade`` and ``tweenlab user create``: run the team server.
+
+SQLAlchemy, FastAPI and uvicorn are imported inside the commands, so the other commands (and
+``--help``) never load them. The CLI does not import the server package (the layers forbid it):
+``serve`` hands uvicorn the import path of ``app_from_environment``, which reads its settings
+from ``TWEENLAB_*`` like every entry point; ``--data`` sets ``TWEENLAB_DATA_DIR`` for it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from tweenlab.cli._ui import Context
+from tweenlab.errors import UsageError
+from tweenlab.services import database
+
+__all__ = ["db_group", "serve_command", "user_group"]
+
+APP_FACTORY = "tweenlab.server:app_from_environment"
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Data folder (database, media) [TWEENLAB_DATA_DIR].",
+)
+@click.pass_obj
+def serve_command(ctx: Context, host: str, port: int, data: Path | None) -> None:
+    """Run the REST API (and, later, the browser editor) on uvicorn."""
+    import uvicorn  # noqa: PLC0415  (loaded only by this command)
+
+    settings = ctx.settings
+    if data is not None:
+        os.environ["TWEENLAB_DATA_DIR"] = str(data.resolve())
+        settings = settings.model_copy(update={"data_dir": data.resolve()})
+    database.check_database(settings)  # a one-line error naming `tweenlab db upgrade`
+    click.echo(f"tweenlab API on http://{host}:{port}/api (OpenAPI docs at /api/docs)", err=True)
+    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, log_level="warning")
+
+
+@click.group("db")
+def db_group() -> None:
+    """The server's database."""
+
+
+@db_group.command("upgrade")
+@click.pass_obj
+def db_upgrade(ctx: Context) -> None:
+    """Create or migrate the database to this version's schema."""
+    revision = database.upgrade_database(ctx.settings)
+    click.echo(f"database at revision {revision}")
+
+
+@click.group("user")
+def user_group() -> None:
+    """Accounts of the server."""
+
+
+@user_group.command("create")
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice(["owner", "member"]),
+    default="member",
+    show_default=True,
+    help="owner: site admin (creates accounts, sees every project); member: roles per project.",
+)
+@click.option("--name", default="", help="Display name [the part of EMAIL before @].")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.pass_obj
+def user_create(ctx: Context, email: str, role: str, name: str, password_stdin: bool) -> None:
+    """Create an account; the first one is made with --role owner."""
+    from tweenlab.services import accounts  # noqa: PLC0415  (loads SQLAlchemy)
+
+    password = _read_password(password_stdin)
+    with database.open_session(ctx.settings) as session:
+        user = accounts.create_user(
+            session, ctx.settings, email, password, name=name, admin=role == "owner"
+        )
+    click.echo(f"created {user.email} (id {user.id}, {role})")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise UsageError("--password-stdin: standard input held no password")
+        return password
+    if not sys.stdin.isatty():
+        raise UsageError("no terminal to ask for the password: use --password-stdin")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))

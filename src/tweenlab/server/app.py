@@ -1,0 +1,63 @@
+"""``create_app(settings)``: the FastAPI application; nothing happens at import.
+
+Start-up opens the database and refuses one whose schema is not this code's, naming
+``tweenlab db upgrade``; shutdown closes the engine. Routers come from ``routers.ROUTERS``, each
+under ``/api`` with one tag (the router's name); an operation's id is ``<tag>_<function>``, so
+generated clients keep their method names while routes move.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from tweenlab import __version__
+from tweenlab.server.errors import install_error_handlers
+from tweenlab.server.routers import ROUTERS
+from tweenlab.settings import Settings, load_settings
+from tweenlab.store import Database, check_migrated
+
+__all__ = ["app_from_environment", "create_app", "operation_id"]
+
+
+def operation_id(route: APIRoute) -> str:
+    """``<router tag>_<function name>``, e.g. ``projects_create_project``."""
+    assert route.tags, f"route {route.path} has no tag: give its router tags=[name]"
+    return f"{route.tags[0]}_{route.name}"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The tweenlab REST API over the database ``settings.database`` names."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(settings.database)
+        try:
+            check_migrated(database.engine)
+            app.state.db = database
+            yield
+        finally:
+            database.dispose()
+
+    app = FastAPI(
+        title="tweenlab",
+        version=__version__,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router, prefix="/api")
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """``create_app`` with settings from ``TWEENLAB_*`` (uvicorn's factory for ``serve``)."""
+    return create_app(load_settings())

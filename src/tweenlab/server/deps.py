@@ -1,0 +1,139 @@
+"""What routes depend on: the database session, the settings, and the one authorisation check.
+
+Every route that needs a signed-in caller declares ``Depends(require(...))`` and nothing else
+decides access:
+
+- ``require()``: any signed-in, active account.
+- ``require(admin=True)``: a site admin (``tweenlab user create --role owner``).
+- ``require("annotator" | "reviewer" | "manager" | "owner")``: a member of the project named by
+  the route's ``{project_id}`` path parameter with at least that role. A project the caller is
+  not a member of answers 404, exactly like one that does not exist; a member whose role is too
+  low gets 403.
+
+Credentials: ``Authorization: Bearer <token>`` (scripts; no CSRF check, browsers never send it by
+themselves) or the session cookie, in which case every unsafe method (POST, PUT, PATCH, DELETE)
+must carry the session's CSRF token in ``X-CSRF-Token`` (double submit: the token comes in the
+sign-in response body, which another site's page cannot read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from tweenlab.core.roles import Role
+from tweenlab.errors import AccessDeniedError, AuthenticationError, NotFoundError
+from tweenlab.services import accounts
+from tweenlab.services.projects import Access, project_access
+from tweenlab.settings import Settings
+from tweenlab.store import BrowserSession, Database, Project, User
+
+__all__ = [
+    "CSRF_HEADER",
+    "SESSION_COOKIE",
+    "Auth",
+    "Db",
+    "get_db",
+    "get_settings",
+    "require",
+]
+
+SESSION_COOKIE = "tweenlab_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings ``create_app`` was given."""
+    settings = request.app.state.settings
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """A session for this request; services commit, anything left over is rolled back."""
+    database = request.app.state.db
+    assert isinstance(database, Database)
+    with database.session() as session:
+        yield session
+
+
+Db = Annotated[Session, Depends(get_db)]
+
+
+@dataclass(frozen=True)
+class Auth:
+    """Who is calling and, on project routes, their access to the project in the path.
+
+    Attributes:
+        user: The signed-in account.
+        session: The browser session, or None when a bearer token was used.
+        access: The project of the path and the caller's role there (project routes only).
+    """
+
+    user: User
+    session: BrowserSession | None
+    access: Access | None = None
+
+    @property
+    def project(self) -> Project:
+        """The project of the path (only on routes that ``require`` a role)."""
+        assert self.access is not None, "this route does not require a project role"
+        return self.access.project
+
+    @property
+    def role(self) -> Role:
+        """The caller's role in the project of the path."""
+        assert self.access is not None, "this route does not require a project role"
+        return self.access.role
+
+
+def require(
+    role_at_least: Role | str | None = None, *, admin: bool = False
+) -> Callable[[Request, Session], Auth]:
+    """The dependency that authorises a route (see the module docstring)."""
+    needed = Role(role_at_least) if role_at_least is not None else None
+
+    def authorise(request: Request, db: Db) -> Auth:
+        user, session = _authenticate(request, db)
+        if admin and not user.is_admin:
+            raise AccessDeniedError("only a site admin may do this")
+        if needed is None:
+            return Auth(user, session)
+        access = project_access(db, user, _project_id(request))
+        if not access.role.at_least(needed):
+            raise AccessDeniedError(f"needs the role {needed} or above; you are {access.role}")
+        return Auth(user, session, access)
+
+    return authorise
+
+
+def _authenticate(request: Request, db: Session) -> tuple[User, BrowserSession | None]:
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise AuthenticationError("Authorization must be 'Bearer <API token>'")
+        return accounts.user_for_token(db, secret.strip()), None
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise AuthenticationError("not signed in")
+    user, session = accounts.user_for_session(db, cookie)
+    if request.method not in SAFE_METHODS and not accounts.csrf_matches(
+        session, request.headers.get(CSRF_HEADER)
+    ):
+        raise AccessDeniedError(f"the {CSRF_HEADER} header is missing or wrong")
+    return user, session
+
+
+def _project_id(request: Request) -> int:
+    raw = request.path_params.get("project_id")
+    assert raw is not None, "require(role) is for routes under /projects/{project_id}"
+    try:
+        return int(raw)
+    except ValueError:
+        raise NotFoundError(f"no project {raw!r}") from None

@@ -1,0 +1,73 @@
+"""The one place errors become HTTP responses: a status per error class, ``{"detail": ...}``.
+
+Every body has ``detail`` (a string for tweenlab's errors, FastAPI's list naming the field for
+request validation); errors that know their field add ``field``. 401 adds ``WWW-Authenticate``,
+429 adds ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from tweenlab.errors import (
+    AccessDeniedError,
+    AnnotationError,
+    AuthenticationError,
+    ConflictError,
+    FormatError,
+    MediaError,
+    NotFoundError,
+    RateLimitedError,
+    StoreError,
+    TweenlabError,
+    UsageError,
+)
+
+__all__ = ["STATUS", "install_error_handlers", "status_of"]
+
+STATUS: dict[type[TweenlabError], int] = {
+    AuthenticationError: 401,
+    AccessDeniedError: 403,
+    NotFoundError: 404,
+    ConflictError: 409,
+    UsageError: 422,
+    AnnotationError: 422,
+    FormatError: 422,
+    MediaError: 422,
+    RateLimitedError: 429,
+    StoreError: 503,
+}
+
+
+def status_of(error: TweenlabError) -> int:
+    """The HTTP status of an error: its nearest class in ``STATUS``, else 400."""
+    for kind in type(error).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]
+    return 400
+
+
+async def _tweenlab_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, TweenlabError)
+    body: dict[str, object] = {"detail": str(error)}
+    field = getattr(error, "field", None)
+    if field is not None:
+        body["field"] = field
+    headers: dict[str, str] = {}
+    if isinstance(error, AuthenticationError):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(error, RateLimitedError):
+        headers["Retry-After"] = str(error.retry_after_s)
+    return JSONResponse(body, status_code=status_of(error), headers=headers)
+
+
+async def _unexpected(_request: Request, _error: Exception) -> JSONResponse:
+    # Starlette still re-raises the error after this response, so it is logged with its traceback.
+    return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every ``TweenlabError`` to its status, and anything unexpected to a JSON 500."""
+    app.add_exception_handler(TweenlabError, _tweenlab_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,20 @@
+"""One router per resource; ``ROUTERS`` is the list ``create_app`` mounts under ``/api``.
+
+To add a resource: write ``routers/<name>.py`` with ``router = APIRouter(tags=["<name>"])``,
+authorise each route with ``Depends(deps.require(...))`` and add the router here.
+"""
+
+from fastapi import APIRouter
+
+from tweenlab.server.routers import auth, health, members, projects, tokens, users
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    auth.router,
+    tokens.router,
+    users.router,
+    projects.router,
+    members.router,
+)

@@ -1,0 +1,205 @@
+"""Projects and their members: create, see, edit the label schema and guidelines, manage roles.
+
+``project_access`` is the one question every project route asks: which role does this user hold
+here? A project the user is not a member of does not exist for them (``NotFoundError``), so its
+existence never leaks; a site admin holds the owner's rights everywhere. Member changes keep
+two rules: nobody grants a role above their own or changes a member above them, and a project
+always keeps an owner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tweenlab.core.roles import Role
+from tweenlab.core.schema import Schema
+from tweenlab.errors import AccessDeniedError, ConflictError, NotFoundError, UsageError
+from tweenlab.store import Membership, Project, User, utc_now
+
+__all__ = [
+    "Access",
+    "add_member",
+    "create_project",
+    "list_members",
+    "project_access",
+    "remove_member",
+    "set_role",
+    "update_project",
+    "visible_projects",
+]
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a user may do in one project.
+
+    Attributes:
+        user: Who asks.
+        project: The project.
+        role: Their role there (``OWNER`` for a site admin who is not a member).
+    """
+
+    user: User
+    project: Project
+    role: Role
+
+
+def create_project(
+    db: Session, user: User, name: str, *, schema: Schema | None = None, guidelines: str = ""
+) -> Project:
+    """Create a project; its creator becomes its owner."""
+    name = name.strip()
+    if not name:
+        raise UsageError("name: a project needs a name")
+    project = Project(
+        name=name,
+        label_schema=(schema or Schema(())).to_json(),
+        guidelines=guidelines,
+        created_by=user.id,
+    )
+    db.add(project)
+    db.flush()
+    db.add(Membership(project_id=project.id, user_id=user.id, role=Role.OWNER.value))
+    db.commit()
+    return project
+
+
+def visible_projects(db: Session, user: User) -> list[tuple[Project, Role]]:
+    """The projects ``user`` belongs to with their role (every project for an admin)."""
+    if user.is_admin:
+        mine = dict(_roles_of(db, user))
+        projects = db.scalars(select(Project).order_by(Project.id))
+        return [(p, mine.get(p.id, Role.OWNER)) for p in projects]
+    rows = db.execute(
+        select(Project, Membership.role)
+        .join(Membership, Membership.project_id == Project.id)
+        .where(Membership.user_id == user.id)
+        .order_by(Project.id)
+    )
+    return [(project, Role(role)) for project, role in rows]
+
+
+def _roles_of(db: Session, user: User) -> list[tuple[int, Role]]:
+    rows = db.execute(
+        select(Membership.project_id, Membership.role).where(Membership.user_id == user.id)
+    )
+    return [(project_id, Role(role)) for project_id, role in rows]
+
+
+def project_access(db: Session, user: User, project_id: int) -> Access:
+    """The user's role in a project; ``NotFoundError`` when it is missing or not theirs."""
+    row = db.execute(
+        select(Project, Membership.role)
+        .outerjoin(
+            Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id)
+        )
+        .where(Project.id == project_id)
+    ).first()
+    if row is None or (row[1] is None and not user.is_admin):
+        raise NotFoundError(f"no project {project_id}")
+    project, role = row
+    return Access(user, project, Role(role) if role is not None else Role.OWNER)
+
+
+def update_project(
+    db: Session,
+    project: Project,
+    *,
+    name: str | None = None,
+    schema: Schema | None = None,
+    guidelines: str | None = None,
+) -> Project:
+    """Change the name, label schema or guidelines (``None`` leaves a field as it is)."""
+    if name is not None:
+        if not name.strip():
+            raise UsageError("name: a project needs a name")
+        project.name = name.strip()
+    if schema is not None:
+        project.label_schema = schema.to_json()
+    if guidelines is not None:
+        project.guidelines = guidelines
+    project.updated_at = utc_now()
+    db.commit()
+    return project
+
+
+def list_members(db: Session, project: Project) -> list[Membership]:
+    """The members of a project, highest role first, then by e-mail."""
+    rows = db.scalars(
+        select(Membership)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.project_id == project.id)
+        .order_by(User.email)
+    )
+    return sorted(rows, key=lambda m: -Role(m.role).rank)
+
+
+def add_member(db: Session, access: Access, email: str, role: Role) -> Membership:
+    """Give the account with ``email`` a role in the project (not above the caller's own)."""
+    _may_grant(access, role)
+    user = db.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFoundError(f"no account {email.strip().lower()}")
+    if _membership(db, access.project, user.id) is not None:
+        raise ConflictError(f"{user.email} is already a member", field="email")
+    member = Membership(project_id=access.project.id, user_id=user.id, role=role.value)
+    db.add(member)
+    db.commit()
+    return member
+
+
+def set_role(db: Session, access: Access, user_id: int, role: Role) -> Membership:
+    """Change a member's role; the last owner cannot step down."""
+    member = _member_to_change(db, access, user_id)
+    _may_grant(access, role)
+    if member.role == Role.OWNER and role != Role.OWNER:
+        _keep_an_owner(db, access.project)
+    member.role = role.value
+    db.commit()
+    return member
+
+
+def remove_member(db: Session, access: Access, user_id: int) -> None:
+    """Take a member out of the project; the last owner cannot be removed."""
+    member = _member_to_change(db, access, user_id)
+    if member.role == Role.OWNER:
+        _keep_an_owner(db, access.project)
+    db.delete(member)
+    db.commit()
+
+
+def _membership(db: Session, project: Project, user_id: int) -> Membership | None:
+    query = select(Membership).where(
+        Membership.project_id == project.id, Membership.user_id == user_id
+    )
+    return db.scalar(query)
+
+
+def _member_to_change(db: Session, access: Access, user_id: int) -> Membership:
+    member = _membership(db, access.project, user_id)
+    if member is None:
+        raise NotFoundError(f"user {user_id} is not a member of project {access.project.id}")
+    if not access.role.at_least(member.role):
+        raise AccessDeniedError(f"a {access.role} cannot change a {member.role}")
+    return member
+
+
+def _may_grant(access: Access, role: Role) -> None:
+    if not access.role.at_least(role):
+        raise AccessDeniedError(f"a {access.role} cannot grant the role {role}")
+
+
+def _keep_an_owner(db: Session, project: Project) -> None:
+    # Lock the project row first (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises), so
+    # two owners stepping down at once cannot both see the other still there.
+    db.execute(select(Project.id).where(Project.id == project.id).with_for_update())
+    owners = db.scalar(
+        select(func.count()).where(
+            Membership.project_id == project.id, Membership.role == Role.OWNER.value
+        )
+    )
+    if (owners or 0) <= 1:
+        raise ConflictError("a project keeps at least one owner", field="role")

@@ -1,0 +1,45 @@
+"""Storage: the database models, engines and sessions, and schema migrations.
+
+The server and the services reach the database only through here; nothing is connected at
+import. ``Database(url)`` owns an engine; ``upgrade(url)`` migrates; ``check_migrated(engine)``
+refuses a database whose schema is not this code's.
+"""
+
+from tweenlab.store.database import Database, make_engine
+from tweenlab.store.migrate import (
+    UPGRADE_COMMAND,
+    check_migrated,
+    current_revision,
+    head_revision,
+    is_migrated,
+    upgrade,
+)
+from tweenlab.store.models import (
+    ApiToken,
+    Base,
+    BrowserSession,
+    LoginFailure,
+    Membership,
+    Project,
+    User,
+    utc_now,
+)
+
+__all__ = [
+    "UPGRADE_COMMAND",
+    "ApiToken",
+    "Base",
+    "BrowserSession",
+    "Database",
+    "LoginFailure",
+    "Membership",
+    "Project",
+    "User",
+    "check_migrated",
+    "current_revision",
+    "head_revision",
+    "is_migrated",
+    "make_engine",
+    "upgrade",
+    "utc_now",
+]

@@ -1,0 +1,111 @@
+"""Engines and sessions from a URL: SQLite tuned for a busy server, or PostgreSQL.
+
+SQLite gets WAL (readers never wait for the writer), foreign keys, a busy timeout, and
+``BEGIN IMMEDIATE`` for every transaction: a transaction that reads and then writes would
+otherwise fail at once with "database is locked" when another writer committed in between,
+because SQLite cannot upgrade a stale read snapshot; taking the write lock up front makes
+concurrent writers queue (for up to the busy timeout) instead. Read-only work can ask for a
+deferred transaction with ``Database.session(readonly=True)``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+
+from tweenlab.errors import ConfigError
+
+__all__ = ["Database", "make_engine"]
+
+BUSY_TIMEOUT_MS = 15_000
+_READONLY = "tweenlab_readonly"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``).
+
+    Connects lazily; the folder of a SQLite file is created here.
+
+    Example:
+        >>> make_engine("sqlite:///:memory:").dialect.name
+        'sqlite'
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise ConfigError(f"TWEENLAB_DATABASE_URL: cannot parse {url!r}") from error
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+    )
+    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(connection: sqlite3.Connection, _record: Any) -> None:
+    connection.isolation_level = None  # the driver's implicit BEGIN off: ``_sqlite_begin`` owns it
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # durable across crashes of the process in WAL
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    readonly = connection.get_execution_options().get(_READONLY, False)
+    connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+class Database:
+    """One engine and its session factories; a context manager that disposes the engine.
+
+    Args:
+        url: The SQLAlchemy URL.
+
+    Example:
+        >>> with Database("sqlite:///:memory:") as db, db.session() as session:
+        ...     session.scalar(text("select 1"))  # doctest: +SKIP
+        1
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readonly = sessionmaker(
+            self.engine.execution_options(**{_READONLY: True}), expire_on_commit=False
+        )
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self, *, readonly: bool = False) -> Iterator[Session]:
+        """A session, closed (and anything uncommitted rolled back) on leaving."""
+        with (self._readonly if readonly else self._sessions)() as session:
+            yield session
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.dispose()

@@ -1,0 +1,103 @@
+"""Schema migrations: Alembic, with its scripts inside the package and no ``alembic.ini``.
+
+``upgrade(url)`` brings a database to the newest revision (``tweenlab db upgrade``);
+``current_revision`` and ``is_migrated`` tell the server whether it may start. A new migration
+is a new file in ``migrations/versions/`` (``revision``, ``down_revision``, ``upgrade()``,
+``downgrade()``), written by ``alembic_config`` + ``alembic.command.revision(autogenerate=True)``
+against a migrated database, then read and tidied by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from tweenlab.errors import NotMigratedError, StoreError
+from tweenlab.store.database import make_engine
+
+__all__ = [
+    "UPGRADE_COMMAND",
+    "alembic_config",
+    "check_migrated",
+    "current_revision",
+    "head_revision",
+    "is_migrated",
+    "upgrade",
+]
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+UPGRADE_COMMAND = "tweenlab db upgrade"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration for tweenlab's scripts, optionally bound to ``connection``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("file_template", "v%%(rev)s_%%(slug)s")
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision this code knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "tweenlab ships at least one migration"
+    return head
+
+
+def upgrade(url: str, revision: str = "head") -> str:
+    """Migrate the database at ``url`` to ``revision`` (the newest by default); returns it."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), revision)
+        return current_revision(engine) or "base"
+    except SQLAlchemyError as error:
+        raise StoreError(f"cannot migrate {_safe(url)}: {error.__class__.__name__}") from error
+    finally:
+        engine.dispose()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None when it was never migrated."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def is_migrated(engine: Engine) -> bool:
+    """True when the database is at exactly this code's newest revision."""
+    return current_revision(engine) == head_revision()
+
+
+def check_migrated(engine: Engine) -> None:
+    """Raise ``NotMigratedError`` naming ``tweenlab db upgrade`` unless the schema is current."""
+    try:
+        current = current_revision(engine)
+    except SQLAlchemyError as error:
+        where = _safe(engine.url.render_as_string(hide_password=True))
+        raise StoreError(f"cannot open the database {where}: {error}") from error
+    head = head_revision()
+    if current == head:
+        return
+    where = _safe(engine.url.render_as_string(hide_password=True))
+    if current is None:
+        raise NotMigratedError(f"the database {where} is not set up: run `{UPGRADE_COMMAND}`")
+    if current not in {
+        s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    }:
+        raise NotMigratedError(
+            f"the database {where} is at revision {current}, newer than this tweenlab ({head})"
+        )
+    raise NotMigratedError(
+        f"the database {where} is at revision {current}, not {head}: run `{UPGRADE_COMMAND}`"
+    )
+
+
+def _safe(url: str) -> str:
+    return url.split("?", 1)[0]

@@ -1,0 +1,197 @@
+"""Sign-in, sessions, CSRF, API tokens, the sign-in rate limit and accounts, over HTTP."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.server.conftest import PASSWORD, Api
+from tweenlab.errors import AuthenticationError, NotMigratedError, RateLimitedError
+from tweenlab.server import create_app
+from tweenlab.services import accounts
+from tweenlab.settings import Settings
+from tweenlab.store import utc_now
+
+
+def test_the_app_refuses_an_unmigrated_database_naming_the_command(
+    server_settings: Settings,
+) -> None:
+    app = create_app(server_settings)
+    with (
+        pytest.raises(NotMigratedError, match=r"not set up: run `tweenlab db upgrade`"),
+        TestClient(app),
+    ):
+        pass
+
+
+def test_health_needs_no_sign_in(api: Api) -> None:
+    answer = api.client.get("/api/health")
+    assert answer.status_code == 200 and answer.json()["status"] == "ok"
+
+
+def test_sign_in_sets_an_httponly_samesite_cookie_and_sign_out_ends_it(api: Api) -> None:
+    api.account("ann@example.com")
+    browser = TestClient(api.client.app)
+    answer = browser.post(
+        "/api/auth/login", json={"email": " Ann@Example.com", "password": PASSWORD}
+    )
+    assert answer.status_code == 200, answer.text
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith("tweenlab_session=")
+    assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower() and "Path=/" in cookie
+    assert answer.json()["user"]["email"] == "ann@example.com"
+    assert "password_hash" not in answer.json()["user"]
+    me = browser.get("/api/auth/me")
+    assert me.status_code == 200 and me.json()["via"] == "session"
+    csrf = answer.json()["csrf_token"]
+    assert browser.post("/api/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
+    browser.cookies.clear()
+    browser.cookies.set("tweenlab_session", cookie.split(";")[0].split("=", 1)[1])
+    assert browser.get("/api/auth/me").status_code == 401  # the old cookie no longer works
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("ann@example.com", "wrong password"), ("nobody@example.com", PASSWORD)],
+    ids=["wrong-password", "unknown-email"],
+)
+def test_a_failed_sign_in_is_401_with_one_message_for_both_causes(
+    api: Api, email: str, password: str
+) -> None:
+    api.account("ann@example.com")
+    answer = api.client.post("/api/auth/login", json={"email": email, "password": password})
+    assert answer.status_code == 401
+    assert answer.json() == {"detail": "wrong e-mail or password"}
+    assert "set-cookie" not in answer.headers
+
+
+def test_requests_without_credentials_are_401(api: Api) -> None:
+    answer = api.client.get("/api/projects")
+    assert answer.status_code == 401 and answer.headers["WWW-Authenticate"] == "Bearer"
+    bad = api.client.get("/api/projects", headers={"Authorization": "Bearer twl_nope"})
+    assert bad.status_code == 401
+    basic = api.client.get("/api/projects", headers={"Authorization": "Basic YTpi"})
+    assert basic.status_code == 401
+
+
+def test_sign_in_is_rate_limited_per_account_and_address(api: Api) -> None:
+    api.account("ann@example.com")
+    wrong = {"email": "ann@example.com", "password": "wrong password"}
+    for _ in range(api.settings.login_failures_per_minute):
+        assert api.client.post("/api/auth/login", json=wrong).status_code == 401
+    limited = api.client.post("/api/auth/login", json=wrong)
+    assert limited.status_code == 429
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    right = {"email": "ann@example.com", "password": PASSWORD}
+    assert api.client.post("/api/auth/login", json=right).status_code == 429
+    with api.database.session() as db:  # the same account from another address is not limited
+        accounts.sign_in(db, api.settings, "ann@example.com", PASSWORD, ip="10.0.0.2")
+
+
+def test_the_rate_limit_window_slides(api: Api) -> None:
+    api.account("ann@example.com")
+    start = utc_now()
+    with api.database.session() as db:
+        for _ in range(api.settings.login_failures_per_minute):
+            with pytest.raises(AuthenticationError):
+                accounts.sign_in(db, api.settings, "ann@example.com", "nope", ip="a", now=start)
+        later = start + timedelta(seconds=59)
+        with pytest.raises(RateLimitedError) as limited:
+            accounts.sign_in(db, api.settings, "ann@example.com", PASSWORD, ip="a", now=later)
+        assert limited.value.retry_after_s == 1
+        after = start + timedelta(seconds=61)
+        done = accounts.sign_in(db, api.settings, "ann@example.com", PASSWORD, ip="a", now=after)
+        assert done.user.email == "ann@example.com"
+
+
+def test_cookie_requests_that_change_things_need_the_csrf_header(api: Api) -> None:
+    api.account("ann@example.com")
+    browser, csrf = api.browser("ann@example.com")
+    body = {"name": "cars"}
+    missing = browser.post("/api/projects", json=body)
+    assert missing.status_code == 403 and "X-CSRF-Token" in missing.json()["detail"]
+    wrong = browser.post("/api/projects", json=body, headers={"X-CSRF-Token": "x" + csrf})
+    assert wrong.status_code == 403
+    assert browser.get("/api/projects").json() == []  # nothing was created; GET needs none
+    assert (
+        browser.post("/api/projects", json=body, headers={"X-CSRF-Token": csrf}).status_code == 201
+    )
+
+
+def test_bearer_requests_need_no_csrf_header(api: Api) -> None:
+    ann = api.account("ann@example.com")
+    answer = api.client.post("/api/projects", json={"name": "cars"}, headers=ann.headers)
+    assert answer.status_code == 201
+
+
+def test_api_tokens_are_shown_once_work_and_stop_when_revoked(api: Api) -> None:
+    ann = api.account("ann@example.com")
+    made = api.client.post("/api/tokens", json={"name": "script"}, headers=ann.headers)
+    assert made.status_code == 201
+    secret = made.json()["token"]
+    assert secret.startswith("twl_") and secret.startswith(made.json()["prefix"])
+    mine = {"Authorization": f"Bearer {secret}"}
+    me = api.client.get("/api/auth/me", headers=mine)
+    assert me.status_code == 200 and me.json() == {**me.json(), "via": "token"}
+    listed = api.client.get("/api/tokens", headers=mine).json()
+    assert [t["name"] for t in listed] == ["script", "tests"]
+    assert all("token" not in t for t in listed) and secret not in str(listed)
+    assert api.client.get("/api/tokens", headers=mine).json()[0]["last_used_at"] is not None
+    revoked = api.client.delete(f"/api/tokens/{made.json()['id']}", headers=ann.headers)
+    assert revoked.status_code == 204
+    assert api.client.get("/api/auth/me", headers=mine).status_code == 401
+
+
+def test_nobody_revokes_another_users_token(api: Api) -> None:
+    ann, bob = api.account("ann@example.com"), api.account("bob@example.com")
+    made = api.client.post("/api/tokens", json={"name": "x"}, headers=ann.headers).json()
+    answer = api.client.delete(f"/api/tokens/{made['id']}", headers=bob.headers)
+    assert answer.status_code == 404
+    assert api.client.get("/api/auth/me", headers={"Authorization": f"Bearer {made['token']}"})
+
+
+def test_only_a_site_admin_creates_and_lists_accounts(api: Api) -> None:
+    admin, ann = api.account("root@example.com", admin=True), api.account("ann@example.com")
+    body = {"email": "Cat@Example.com", "password": "long enough", "name": "Cat"}
+    assert api.client.post("/api/users", json=body, headers=ann.headers).status_code == 403
+    assert api.client.get("/api/users", headers=ann.headers).status_code == 403
+    made = api.client.post("/api/users", json=body, headers=admin.headers)
+    assert made.status_code == 201 and made.json()["email"] == "cat@example.com"
+    again = api.client.post("/api/users", json=body, headers=admin.headers)
+    assert again.status_code == 409 and again.json()["field"] == "email"
+    emails = [u["email"] for u in api.client.get("/api/users", headers=admin.headers).json()]
+    assert emails == ["root@example.com", "ann@example.com", "cat@example.com"]
+    api.browser("cat@example.com", "long enough")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"email": "not-an-email", "password": "long enough"}, "email"),
+        ({"email": "d@example.com", "password": "short"}, "password"),
+        ({"password": "long enough"}, "email"),
+        ({"email": "d@example.com", "password": "long enough", "is_admin": "maybe"}, "is_admin"),
+    ],
+    ids=["bad-email", "short-password", "missing-email", "bad-flag"],
+)
+def test_invalid_bodies_are_422_naming_the_field(
+    api: Api, body: dict[str, object], field: str
+) -> None:
+    admin = api.account("root@example.com", admin=True)
+    answer = api.client.post("/api/users", json=body, headers=admin.headers)
+    assert answer.status_code == 422
+    assert [e["loc"] for e in answer.json()["detail"]] == [["body", field]]
+
+
+def test_an_unexpected_error_is_a_json_500(migrated: Settings) -> None:
+    app = create_app(migrated)
+
+    def boom() -> None:
+        raise RuntimeError("bug")
+
+    app.add_api_route("/api/boom", boom, tags=["test"])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/api/boom")
+    assert answer.status_code == 500 and answer.json() == {"detail": "internal error"}

@@ -1,0 +1,104 @@
+"""``tweenlab db upgrade``, ``tweenlab user create`` and ``tweenlab serve``, on both databases.
+
+The commands run in-process through ``run_with_boundary``; ``serve`` runs as a real process on a
+free port, is polled until ``/api/health`` answers, and is stopped.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import subprocess
+import sys
+import time
+
+import httpx2 as httpx
+import pytest
+
+from tweenlab.cli._ui import run_with_boundary
+from tweenlab.cli.main import cli
+from tweenlab.settings import Settings
+from tweenlab.store import Database, User, head_revision
+
+SERVE_WAIT_S = 60
+
+
+def run(args: list[str], monkeypatch: pytest.MonkeyPatch, stdin: str = "") -> int:
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    return run_with_boundary(cli, args)
+
+
+def test_user_create_before_db_upgrade_names_the_command(
+    server_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(
+        ["user", "create", "a@example.com", "--password-stdin"], monkeypatch, "long enough\n"
+    )
+    assert code == 2
+    assert "run `tweenlab db upgrade`" in capsys.readouterr().err
+
+
+def test_db_upgrade_then_user_create_bootstraps_an_owner(
+    server_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["db", "upgrade"], monkeypatch) == 0
+    assert f"revision {head_revision()}" in capsys.readouterr().out
+    args = ["user", "create", "Boss@Example.com", "--role", "owner", "--password-stdin"]
+    assert run(args, monkeypatch, "long enough\n") == 0
+    assert "created boss@example.com" in capsys.readouterr().out
+    assert run([*args[:3], "--password-stdin"], monkeypatch, "long enough\n") == 2
+    assert "already has an account" in capsys.readouterr().err
+    assert run(["user", "create", "x@example.com", "--password-stdin"], monkeypatch, "short\n") == 2
+    assert "at least 8 characters" in capsys.readouterr().err
+    with Database(server_settings.database) as db, db.session() as session:
+        users = {u.email: u.is_admin for u in session.query(User)}
+    assert users == {"boss@example.com": True}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def serve(port: int) -> subprocess.Popen[str]:
+    code = "from tweenlab.cli.main import main; main()"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_serve_refuses_an_unmigrated_database(server_settings: Settings) -> None:
+    done = serve(free_port())
+    _, err = done.communicate(timeout=SERVE_WAIT_S)
+    assert done.returncode == 2 and "tweenlab db upgrade" in err
+
+
+def test_serve_answers_health_and_sign_in(
+    server_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(["db", "upgrade"], monkeypatch) == 0
+    args = ["user", "create", "boss@example.com", "--role", "owner", "--password-stdin"]
+    assert run(args, monkeypatch, "long enough\n") == 0
+    port = free_port()
+    server = serve(port)
+    base = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + SERVE_WAIT_S
+        while True:
+            assert server.poll() is None, server.communicate()[1]
+            try:
+                health = httpx.get(f"{base}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the server did not answer"
+                time.sleep(0.1)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        login = {"email": "boss@example.com", "password": "long enough"}
+        assert httpx.post(f"{base}/auth/login", json=login, timeout=10).status_code == 200
+    finally:
+        server.terminate()
+        server.communicate(timeout=SERVE_WAIT_S)
