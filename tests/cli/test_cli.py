@@ -22,6 +22,7 @@ from tests.media.videos import make_video, read_stamp, read_video_stamps
 from tweenlab.cli._ui import run_with_boundary
 from tweenlab.cli.main import cli
 from tweenlab.media import build_index
+from tweenlab.services.annotations import load_annotations
 from tweenlab.settings import Settings
 
 FRAMES = 100  # 4 s at 25 fps, keyframes every 12 frames
@@ -468,3 +469,25 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert Path(keyframes["plot"]).exists()
     manifest = json.loads((out_dir / "frames" / "manifest.json").read_text())
     assert manifest and all((out_dir / "frames" / row["file"]).exists() for row in manifest)
+
+    # The frames between keyframes are filled by motion, closer to the truth than straight
+    # lines, and the exported COCO boxes are those motion-guided boxes.
+    def mean_iou(step: str) -> float:
+        return float(step.split("mean IoU ", 1)[1].split(",", 1)[0])
+
+    assert mean_iou(printed["in-betweening"]) > mean_iou(printed["interpolation"])
+    filled = load_annotations(out_dir / "annotations-filled.json")
+    assert sum(len(track.inbetween) for track in filled.tracks.values()) > 100
+    coco = json.loads(
+        (out_dir / "export" / "coco" / "annotations" / "instances_train.json").read_text()
+    )
+    frames = {image["id"]: image["frame_index"] for image in coco["images"]}
+    checked = 0
+    for annotation in coco["annotations"]:
+        frame = frames[annotation["image_id"]]
+        track = filled.tracks[annotation["attributes"]["track_id"]]
+        if frame not in track.inbetween:
+            continue
+        assert annotation["bbox"] == pytest.approx(list(track.inbetween[frame].bbox()), abs=0.01)
+        checked += 1
+    assert checked > 20

@@ -24,7 +24,7 @@ from tweenlab.core.time import FrameSelection
 from tweenlab.formats import ExportOptions
 from tweenlab.media import SampleClip, render_sample_clip
 from tweenlab.media._files import write_atomic
-from tweenlab.propagation import FlowCache, inbetween
+from tweenlab.propagation import FlowCache
 from tweenlab.services.annotations import (
     export_annotations,
     sample_annotations,
@@ -32,6 +32,7 @@ from tweenlab.services.annotations import (
 )
 from tweenlab.services.keyframes import analyse_video
 from tweenlab.services.media import Ingested, Reporter, extract, ingest, split
+from tweenlab.services.propagate import fill_annotations
 from tweenlab.settings import Settings
 
 __all__ = ["DemoReport", "run_demo"]
@@ -96,18 +97,21 @@ def run_demo(
     )
     result.steps["frames"] = f"{len(frames)} images and manifest.csv in {out_dir / 'frames'}"
     if sample is not None:
-        result.steps.update(_annotations(sample, done, out_dir, settings))
+        cuts = result.steps["keyframes"]["cuts"]
+        result.steps.update(_annotations(sample, done, out_dir, settings, cuts))
     write_atomic(out_dir / "report.json", json.dumps(result.to_json(), indent=1).encode())
     return result
 
 
 def _annotations(
-    sample: SampleClip, done: Ingested, out_dir: Path, settings: Settings
+    sample: SampleClip, done: Ingested, out_dir: Path, settings: Settings, cuts: list[int]
 ) -> dict[str, Any]:
-    """Label the sample's objects on every 10th frame, then export datasets from those keyframes.
+    """Label the sample's objects on every 10th frame, fill the frames between by motion, then
+    export datasets from the filled tracks.
 
     The sample's true boxes say how far straight-line interpolation between the keyframes is
-    from the truth: the gap motion-guided in-betweening is there to close.
+    from the truth, and how much of that gap motion-guided in-betweening closes. The exports
+    carry the motion-guided boxes (the tracks' in-between shapes), not the straight ones.
     """
     annotations = sample_annotations(sample, done.info, every=10)
     native = out_dir / "annotations.json"
@@ -116,8 +120,19 @@ def _annotations(
         "annotations": f"{native} ({len(annotations.tracks)} tracks, "
         f"{annotations.shape_count()} keyframes every 10 frames)"
     }
-    steps["interpolation"] = _interpolation_quality(sample, annotations)
-    steps["in-betweening"] = _inbetweening_quality(sample, done)
+    steps["interpolation"] = "linear interpolation from every 10th frame: " + _quality(
+        sample, annotations
+    )
+    cache = FlowCache(sample.path, done.index, done.folder, proxy=done.proxy)
+    filled, reports = fill_annotations(annotations, cache, cuts=cuts)
+    guided = out_dir / "annotations-filled.json"
+    save_annotations(filled, guided)
+    suggested = sorted({f for r in reports for f in r.suggested})
+    steps["in-betweening"] = (
+        f"motion-guided from the same keyframes: {_quality(sample, filled)}; {guided}; "
+        f"suggested next keyframes {suggested[:8]}"
+    )
+    annotations = filled
     # Two shots are too few to split 80/10/10 by scene, so the split is by blocks of frames.
     options = ExportOptions(frames="all", images="jpg", split=(0.8, 0.1, 0.1), split_blocks=10)
     for name in ("coco", "yolo", "mot", "cvat_video"):
@@ -128,33 +143,15 @@ def _annotations(
     return steps
 
 
-def _interpolation_quality(sample: SampleClip, annotations: AnnotationSet) -> str:
-    """Mean and worst IoU of the interpolated boxes against the sample's true boxes."""
+def _quality(sample: SampleClip, annotations: AnnotationSet) -> str:
+    """Mean and worst IoU of the tracks' boxes against the sample's true boxes."""
     scores = []
     for track, obj in zip(annotations.tracks.values(), sample.objects, strict=True):
         frames = np.arange(obj.first_frame, obj.last_frame + 1)
         boxes, _ = track.box_array(frames)
         scores.append(box_iou(boxes[:, :4], np.asarray(obj.boxes)))
     iou = np.concatenate(scores)
-    mean, worst = iou.mean(), iou.min()
-    return f"linear interpolation from every 10th frame: mean IoU {mean:.3f}, worst {worst:.3f}"
-
-
-def _inbetweening_quality(sample: SampleClip, done: Ingested) -> str:
-    """Motion-guided in-betweening from the same keyframes (every 10th frame), against the truth."""
-    cache = FlowCache(sample.path, done.index, done.folder, proxy=done.proxy)
-    scores = []
-    for obj in sample.objects:
-        frames = sorted({*range(obj.first_frame, obj.last_frame + 1, 10), obj.last_frame})
-        keys: dict[int, tuple[float, float, float, float] | None] = {}
-        for frame in frames:
-            x, y, w, h = (float(v) for v in obj.boxes[frame - obj.first_frame])
-            keys[frame] = (x, y, w, h)
-        filled = inbetween(done.info.frame_count, keys, cache, extend=False)
-        boxes = np.array([filled.boxes[f] for f in range(obj.first_frame, obj.last_frame + 1)])
-        scores.append(box_iou(boxes, np.asarray(obj.boxes)))
-    iou = np.concatenate(scores)
-    return f"flow-guided from every 10th frame: mean IoU {iou.mean():.3f}, worst {iou.min():.3f}"
+    return f"mean IoU {iou.mean():.3f}, worst {iou.min():.3f}"
 
 
 def _keyframes(
