@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tweenlab.propagation.flow import FlowCache
+from tweenlab.propagation.flow import FlowCache, _cv2
 
 __all__ = ["Carried", "SpanFill", "carry_box", "carry_boxes", "fill_span", "fill_spans", "iou_xywh"]
 
@@ -294,6 +294,64 @@ def fill_spans(
 
 
 Chain = tuple[Boxes, npt.NDArray[np.float64], npt.NDArray[np.float64]]
+_SMALL = 40  # boxes smaller than this (cache px) have their motion checked by matching
+_MATCHED = 0.6  # normalised correlation a match needs to overrule the flow
+_BETTER = 0.01  # and by how much it must beat the correlation where the flow put the box
+
+
+def _matched(
+    before: Boxes,
+    carried: Boxes,
+    source: npt.NDArray[np.uint8],
+    target: npt.NDArray[np.uint8],
+    scale: float,
+) -> Boxes:
+    """``before`` moved to where its pixels in ``source`` best match in ``target``, searched
+    around where the flow put it (``carried``); its size stays.
+
+    Flow is smoothed across motion boundaries, which for an object a few patches wide biases
+    its motion toward the background's: a small fast box lags a little every frame, and the
+    lag compounds. Matching the object's own pixels (normalised cross-correlation, sub-pixel
+    peak) removes that bias; a weak match (below ``_MATCHED``) leaves the flow's answer.
+    """
+    cv2 = _cv2()
+    height, width = source.shape
+    x, y, w, h = (before * scale).tolist()
+    x0, y0 = max(0, round(x)), max(0, round(y))
+    x1, y1 = min(width, round(x + w)), min(height, round(y + h))
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return carried
+    template = source[y0:y1, x0:x1]
+    cx, cy = carried[0] * scale + (x0 - x), carried[1] * scale + (y0 - y)  # template's origin
+    reach = max(4, round(0.2 * max(x1 - x0, y1 - y0)))  # the flow is off by a few px at most
+    sx0, sy0 = max(0, round(cx) - reach), max(0, round(cy) - reach)
+    sx1 = min(width, round(cx) + (x1 - x0) + reach)
+    sy1 = min(height, round(cy) + (y1 - y0) + reach)
+    if sx1 - sx0 < template.shape[1] + 2 or sy1 - sy0 < template.shape[0] + 2:
+        return carried
+    scores = cv2.matchTemplate(target[sy0:sy1, sx0:sx1], template, cv2.TM_CCOEFF_NORMED)
+    _, best, _, (bx, by) = cv2.minMaxLoc(scores)
+    if not best >= _MATCHED:
+        return carried
+    dx = _peak(scores[by, max(bx - 1, 0) : bx + 2], bx)
+    dy = _peak(scores[max(by - 1, 0) : by + 2, bx], by)
+    px, py = round(cx) - sx0, round(cy) - sy0  # where the flow put it, in the scores
+    inside = 0 <= py < scores.shape[0] and 0 <= px < scores.shape[1]
+    if inside and best - float(scores[py, px]) < _BETTER:
+        return carried  # the flow's answer is about as good: keep its sub-pixel motion
+    moved = carried.copy()  # the centre from the match, the size from the flow
+    moved[0] = (sx0 + bx + dx - (x0 - x)) / scale - (carried[2] - before[2]) / 2
+    moved[1] = (sy0 + by + dy - (y0 - y)) / scale - (carried[3] - before[3]) / 2
+    return moved
+
+
+def _peak(values: npt.NDArray[Any], at: int) -> float:
+    """Sub-pixel offset of a peak from the parabola through it and its neighbours."""
+    if len(values) != 3 or at == 0:
+        return 0.0
+    left, middle, right = (float(v) for v in values)
+    curve = left - 2 * middle + right
+    return 0.0 if curve >= 0 else max(-0.5, min(0.5, 0.5 * (left - right) / curve))
 
 
 def _both_chains(
@@ -305,11 +363,20 @@ def _both_chains(
     count = len(boxes_a)
     boxes = [np.concatenate([boxes_a, boxes_b])]
     coherence, round_trip = [np.ones(2 * count)], [np.ones(2 * count)]
+    small = (np.minimum(boxes[0][:, 2], boxes[0][:, 3]) * cache.scale) < _SMALL
+    greys = cache.greys(first, last) if small.any() else None
     for step in range(last - first):
         ahead, behind = cache.pair(first + step), cache.pair(last - 1 - step)
         there: Flows = [(ahead.forward, count), (behind.backward, count)]
         back: Flows = [(ahead.backward, count), (behind.forward, count)]
         carried, fits = _carry(boxes[-1], there, cache.scale)
+        if greys is not None:
+            frames = (first + step, last - step), (first + step + 1, last - step - 1)
+            for i in np.flatnonzero(small).tolist():
+                source = greys.get(frames[0][i >= count])
+                target = greys.get(frames[1][i >= count])
+                if source is not None and target is not None:
+                    carried[i] = _matched(boxes[-1][i], carried[i], source, target, cache.scale)
         returned = _moved_back_groups(carried, back, cache.scale)
         round_trip.append(iou_xywh(returned, boxes[-1]))
         boxes.append(carried)

@@ -3,7 +3,9 @@
 Estimators are registered by name in the ``flow_estimators`` registry (``dis``, the default, and
 ``farneback``); each maps two grey frames to a ``(H, W, 2)`` float32 flow in pixels. The cache
 keeps forward (n -> n+1) and backward (n+1 -> n) flow of every pair at a reduced size as one
-float16 ``.npy`` file per pair (memory-mapped when read) among the video's derived files,
+float16 ``.npy`` file per pair (memory-mapped when read), and each frame in grey at that size
+(``grey-n.npy``, an eighth of a pair: small objects are checked by matching pixels), among the
+video's derived files,
 computed lazily for the spans that need them, so every track, every re-run and frame synthesis
 reuse them. The cache is bounded: past ``budget_mb`` on disk the least recently used pairs are
 deleted (a pair read or written counts as used), and computed again if a later span needs them.
@@ -151,7 +153,28 @@ class FlowCache:
                 ):
                     self._store(previous[0], previous[1], grey)
                 previous = (frame.index, grey)
-        self._evict(keep={self._path(n).name for n in range(first, last)})
+        keep = {self._path(n).name for n in range(first, last)}
+        self._evict(keep | {self._grey_path(n).name for n in range(first, last + 1)})
+
+    def greys(self, first: int, last: int) -> dict[int, Gray]:
+        """Frames ``first .. last`` in grey at the cache's size (for checking the motion of
+        small objects by matching their pixels): kept beside the flow when it was computed,
+        decoded (and kept) in one pass otherwise."""
+        found: dict[int, Gray] = {}
+        for n in range(first, last + 1):
+            path = self._grey_path(n)
+            if path.exists():
+                found[n] = np.asarray(np.load(path, mmap_mode="r"))
+        missing = [n for n in range(first, last + 1) if n not in found]
+        if missing:
+            with VideoReader(
+                self.video, index=self.index, proxy=self.proxy, size=self.size, cache_mb=0
+            ) as reader:
+                for frame in reader.read_range(missing[0], missing[-1] + 1):
+                    if frame.index not in found:
+                        found[frame.index] = grey = _grey(frame.image)
+                        self._store_grey(frame.index, grey)
+        return found
 
     def frame(self, n: int) -> Gray:
         """Frame ``n`` in grey at the cache's size (for appearance checks)."""
@@ -166,6 +189,17 @@ class FlowCache:
         buffer = io.BytesIO()
         np.save(buffer, np.stack([forward, backward]).astype(np.float16))
         write_atomic(self._path(n), buffer.getvalue())
+        for frame, grey in ((n, previous), (n + 1, following)):
+            if not self._grey_path(frame).exists():
+                self._store_grey(frame, grey)
+
+    def _store_grey(self, n: int, grey: Gray) -> None:
+        buffer = io.BytesIO()
+        np.save(buffer, grey)
+        write_atomic(self._grey_path(n), buffer.getvalue())
+
+    def _grey_path(self, n: int) -> Path:
+        return self.folder / f"grey-{n:07d}.npy"
 
     def _evict(self, keep: set[str]) -> None:
         """Delete the least recently used pairs (not those in ``keep``) until the cache fits its
