@@ -117,19 +117,31 @@ def ingest_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     between frames when cancelled; outputs are written atomically, so running it again after
     an interruption is safe.
     """
-    from tweenlab.services.keyframes import analyse_video  # noqa: PLC0415  (it imports this module)
-
     video = Path(params["video"])
     settings = Settings(
         data_dir=Path(params["data_dir"]),
         proxy_max_gop=int(params.get("proxy_max_gop", 48)),
         frame_cache_mb=int(params.get("frame_cache_mb", 256)),
     )
+    try:
+        return _ingest_job(context, video, settings, keyframes=bool(params.get("keyframes", True)))
+    except _CancelledError:
+        return {"cancelled": True}
+    except Exception:
+        if context.cancelled:  # e.g. its video was deleted under it: a cancellation, not a failure
+            return {"cancelled": True}
+        raise
+
+
+def _ingest_job(
+    context: JobContext, video: Path, settings: Settings, *, keyframes: bool
+) -> dict[str, Any]:
+    from tweenlab.services.keyframes import analyse_video  # noqa: PLC0415  (it imports this module)
+
     derived = DerivedFiles(settings.derived_dir)
     info = probe(video, index=derived.index(video))
     frames = info.frame_count
     proxy_frames = frames if needs_proxy(info, max_gop=settings.proxy_max_gop) else 0
-    keyframes = bool(params.get("keyframes", True))
     total = proxy_frames + 1 + (frames if keyframes else 0)
     offsets = {"proxy": 0, "filmstrip": proxy_frames, "keyframes": proxy_frames + 1}
 
@@ -141,21 +153,18 @@ def ingest_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
             context.progress(offsets[task] + done, total)
 
     context.progress(0, total)
-    try:
-        done = ingest(video, settings, report=report)
-        result: dict[str, Any] = {
-            "frame_count": done.info.frame_count,
-            "proxy": done.proxy is not None,
-            "filmstrip_frames": len(done.filmstrip.frames),
+    ingested = ingest(video, settings, report=report)
+    result: dict[str, Any] = {
+        "frame_count": ingested.info.frame_count,
+        "proxy": ingested.proxy is not None,
+        "filmstrip_frames": len(ingested.filmstrip.frames),
+    }
+    if keyframes:
+        analysis = analyse_video(video, settings, report=report).analysis
+        result["keyframes"] = {
+            "cuts": list(analysis.boundaries),
+            "suggested": list(analysis.suggested),
         }
-        if keyframes:
-            analysis = analyse_video(video, settings, report=report).analysis
-            result["keyframes"] = {
-                "cuts": list(analysis.boundaries),
-                "suggested": list(analysis.suggested),
-            }
-    except _CancelledError:
-        return {"cancelled": True}
     context.progress(total, total)
     return result
 
