@@ -62,6 +62,16 @@ class Settings(BaseSettings):
         default=None,
         description="Folder under which videos may be registered by path (unset: none may).",
     )
+    max_upload_mb: int = Field(
+        default=8192, ge=1, description="Largest video upload accepted, in MiB (larger: 413)."
+    )
+    job_workers: int = Field(
+        default=2, ge=1, description="Worker processes of the server's job executor (ingest...)."
+    )
+    ingest_keyframes: bool = Field(
+        default=True,
+        description="Run the keyframe analysis (cuts, suggestions) as part of a video's ingest.",
+    )
     session_hours: int = Field(
         default=168, ge=1, description="How long a browser sign-in lasts without signing in again."
     )
@@ -87,6 +97,11 @@ class Settings(BaseSettings):
     def derived_dir(self) -> Path:
         """Where per-video derived files live (frame index, proxy, filmstrip)."""
         return self.data_dir / "derived"
+
+    @property
+    def upload_dir(self) -> Path:
+        """Where uploaded videos are stored, under names the server generates."""
+        return self.data_dir / "uploads"
 
     @property
     def database(self) -> str:

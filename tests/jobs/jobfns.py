@@ -6,6 +6,7 @@ import os
 import time
 from typing import Any
 
+from tweenlab.errors import MediaNotFoundError
 from tweenlab.jobs import JobContext
 
 
@@ -33,3 +34,8 @@ def slow(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 
 def die(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     os._exit(3)  # a worker killed mid-job
+
+
+def media_error(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Raises an error that cannot be unpickled as it is (its ``__init__`` takes two arguments)."""
+    raise MediaNotFoundError(params["path"], "no such file")

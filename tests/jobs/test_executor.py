@@ -43,6 +43,17 @@ def test_an_error_is_kept_in_the_row(executor: LocalExecutor) -> None:
     assert job.error is not None and "ValueError: bad value 7" in job.error
 
 
+def test_an_error_that_cannot_be_pickled_fails_its_job_and_the_pool_goes_on(
+    executor: LocalExecutor,
+) -> None:
+    job = executor.submit("media", f"{FNS}:media_error", {"path": "/nowhere.mp4"})
+    failed = executor.wait(job.id, timeout=60)
+    assert failed.state is JobState.FAILED
+    assert (failed.error or "").endswith("MediaNotFoundError: /nowhere.mp4: no such file")
+    after = executor.wait(executor.submit("count", f"{FNS}:count", {"n": 4}).id, timeout=60)
+    assert after.state is JobState.SUCCEEDED
+
+
 def test_progress_is_visible_while_it_runs_and_a_running_job_can_be_cancelled(
     executor: LocalExecutor,
 ) -> None:

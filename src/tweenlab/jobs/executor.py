@@ -65,10 +65,26 @@ class _WorkerContext:
         return bool(self._cancelled.get(self.job_id, False))
 
 
+class _JobError(Exception):
+    """A job function's error as its one-line text: what crosses back from the worker.
+
+    The error itself might not survive pickling (an exception whose ``__init__`` takes other
+    arguments than its message cannot be rebuilt), and a result that cannot be unpickled breaks
+    the whole process pool.
+    """
+
+
+def _describe(error: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(error), error)).strip()[:2000]
+
+
 def _run(job_id: str, target: str, params: dict[str, Any], events: Any, cancelled: Any) -> Any:
     """In a worker: announce the start, run the function, return its result."""
     events.put(("start", job_id, None, None))
-    result = _resolve(target)(_WorkerContext(job_id, events, cancelled), params)
+    try:
+        result = _resolve(target)(_WorkerContext(job_id, events, cancelled), params)
+    except Exception as error:
+        raise _JobError(_describe(error)) from None
     return dict(result or {})
 
 
@@ -176,8 +192,8 @@ class LocalExecutor:
         if isinstance(error, BrokenProcessPool):  # a worker died (killed, out of memory)
             self._renew_pool()
         if error is not None:
-            text = "".join(traceback.format_exception_only(type(error), error)).strip()
-            self._final(job_id, JobState.FAILED, error=text[:2000])
+            text = str(error) if isinstance(error, _JobError) else _describe(error)
+            self._final(job_id, JobState.FAILED, error=text)
         elif self._cancelled.get(job_id, False):
             self._final(job_id, JobState.CANCELLED)
         else:

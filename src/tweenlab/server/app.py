@@ -1,9 +1,13 @@
 """``create_app(settings)``: the FastAPI application; nothing happens at import.
 
 Start-up opens the database and refuses one whose schema is not this code's, naming
-``tweenlab db upgrade``; shutdown closes the engine. Routers come from ``routers.ROUTERS``, each
-under ``/api`` with one tag (the router's name); an operation's id is ``<tag>_<function>``, so
-generated clients keep their method names while routes move.
+``tweenlab db upgrade``; then it recovers the jobs a killed server left unfinished (their
+executor starts only then, or with the first job) and opens the frame server. Shutdown stops
+the executor (waiting for running jobs), closes the frame readers and the engine.
+
+Routers come from ``routers.ROUTERS``, each under ``/api`` with one tag (the router's name); an
+operation's id is ``<tag>_<function>``, so generated clients keep their method names while
+routes move.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from fastapi.routing import APIRoute
 from tweenlab import __version__
 from tweenlab.server.errors import install_error_handlers
 from tweenlab.server.routers import ROUTERS
+from tweenlab.services.frames import FrameServer
+from tweenlab.services.jobs import DatabaseJobStore, JobRunner
+from tweenlab.services.videos import finish_ingest
 from tweenlab.settings import Settings, load_settings
 from tweenlab.store import Database, check_migrated
 
@@ -35,11 +42,16 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings.database)
+        jobs = JobRunner(DatabaseJobStore(database, {"ingest": finish_ingest}), settings)
+        frames = FrameServer(settings)
         try:
             check_migrated(database.engine)
-            app.state.db = database
+            app.state.db, app.state.jobs, app.state.frames = database, jobs, frames
+            jobs.start()
             yield
         finally:
+            jobs.shutdown()
+            frames.close()
             database.dispose()
 
     app = FastAPI(

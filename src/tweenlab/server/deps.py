@@ -28,6 +28,8 @@ from sqlalchemy.orm import Session
 from tweenlab.core.roles import Role
 from tweenlab.errors import AccessDeniedError, AuthenticationError, NotFoundError
 from tweenlab.services import accounts
+from tweenlab.services.frames import FrameServer
+from tweenlab.services.jobs import JobRunner
 from tweenlab.services.projects import Access, project_access
 from tweenlab.settings import Settings
 from tweenlab.store import BrowserSession, Database, Project, User
@@ -37,7 +39,11 @@ __all__ = [
     "SESSION_COOKIE",
     "Auth",
     "Db",
+    "Frames",
+    "Jobs",
     "get_db",
+    "get_frames",
+    "get_jobs",
     "get_settings",
     "require",
 ]
@@ -63,6 +69,24 @@ def get_db(request: Request) -> Iterator[Session]:
 
 
 Db = Annotated[Session, Depends(get_db)]
+
+
+def get_jobs(request: Request) -> JobRunner:
+    """The application's job runner (its executor starts with the first job)."""
+    jobs = request.app.state.jobs
+    assert isinstance(jobs, JobRunner)
+    return jobs
+
+
+def get_frames(request: Request) -> FrameServer:
+    """The application's frame server (open readers shared by every request)."""
+    frames = request.app.state.frames
+    assert isinstance(frames, FrameServer)
+    return frames
+
+
+Jobs = Annotated[JobRunner, Depends(get_jobs)]
+Frames = Annotated[FrameServer, Depends(get_frames)]
 
 
 @dataclass(frozen=True)

@@ -91,8 +91,20 @@ class FrameServer:
         name, media_type = _FORMATS[image_format]
         buffer = io.BytesIO()
         image.save(buffer, format=name, quality=quality)
-        tag = self._identity(video) + f"/{frame}/{image_format}/{quality}/{max_side}"
-        return FrameImage(buffer.getvalue(), media_type, _etag(tag))
+        tag = self.etag(video, frame, image_format=image_format, quality=quality, max_side=max_side)
+        return FrameImage(buffer.getvalue(), media_type, tag)
+
+    def etag(
+        self,
+        video: Path,
+        frame: int,
+        *,
+        image_format: str = "jpeg",
+        quality: int = 85,
+        max_side: int | None = None,
+    ) -> str:
+        """The ``ETag`` ``image`` gives these arguments, without decoding (for 304 answers)."""
+        return _etag(self._identity(video) + f"/{frame}/{image_format}/{quality}/{max_side}")
 
     def chunk_source(self, video: Path) -> tuple[Path, FrameIndex]:
         """The file whose packets go to the browser: the proxy, or the source itself when it is

@@ -14,6 +14,7 @@ from typing import Any
 
 from tweenlab.core.time import FrameSelection
 from tweenlab.errors import UsageError
+from tweenlab.jobs import JobContext
 from tweenlab.media import (
     Clip,
     DerivedFiles,
@@ -31,7 +32,19 @@ from tweenlab.media import (
 )
 from tweenlab.settings import Settings
 
-__all__ = ["Ingested", "Reporter", "extract", "ingest", "resolve_cuts", "split"]
+__all__ = [
+    "INGEST_JOB",
+    "Ingested",
+    "Reporter",
+    "extract",
+    "ingest",
+    "ingest_job",
+    "resolve_cuts",
+    "split",
+]
+
+#: The job function that ingests a video in the server (``ingest_job``).
+INGEST_JOB = "tweenlab.services.media:ingest_job"
 
 #: ``reporter(task, done, total)``: progress of a named step.
 Reporter = Callable[[str, int, int], None]
@@ -88,6 +101,72 @@ def ingest(video: Path, settings: Settings, *, report: Reporter = _quiet) -> Ing
     report("filmstrip", 1, 1)
     proxy_index = derived.proxy_index(video) if proxy else None
     return Ingested(info, index, derived.folder(video), proxy, proxy_index, strip)
+
+
+class _CancelledError(Exception):
+    """Raised from a progress callback to stop a cancelled ingest between two frames."""
+
+
+def ingest_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """The server's ingest, run by the job executor: ``ingest`` (index, proxy when needed,
+    filmstrip), then the keyframe analysis when ``params["keyframes"]``.
+
+    Params: ``video`` (the file), ``data_dir``, ``proxy_max_gop`` and ``frame_cache_mb`` (the
+    server's settings that matter here; the rest never travel in a job row). Progress counts
+    frames: the proxy's (when one is written), one for the filmstrip, the analysis's. Stops
+    between frames when cancelled; outputs are written atomically, so running it again after
+    an interruption is safe.
+    """
+    video = Path(params["video"])
+    settings = Settings(
+        data_dir=Path(params["data_dir"]),
+        proxy_max_gop=int(params.get("proxy_max_gop", 48)),
+        frame_cache_mb=int(params.get("frame_cache_mb", 256)),
+    )
+    try:
+        return _ingest_job(context, video, settings, keyframes=bool(params.get("keyframes", True)))
+    except _CancelledError:
+        return {"cancelled": True}
+    except Exception:
+        if context.cancelled:  # e.g. its video was deleted under it: a cancellation, not a failure
+            return {"cancelled": True}
+        raise
+
+
+def _ingest_job(
+    context: JobContext, video: Path, settings: Settings, *, keyframes: bool
+) -> dict[str, Any]:
+    from tweenlab.services.keyframes import analyse_video  # noqa: PLC0415  (it imports this module)
+
+    derived = DerivedFiles(settings.derived_dir)
+    info = probe(video, index=derived.index(video))
+    frames = info.frame_count
+    proxy_frames = frames if needs_proxy(info, max_gop=settings.proxy_max_gop) else 0
+    total = proxy_frames + 1 + (frames if keyframes else 0)
+    offsets = {"proxy": 0, "filmstrip": proxy_frames, "keyframes": proxy_frames + 1}
+
+    def report(task: str, done: int, step_total: int) -> None:
+        del step_total
+        if context.cancelled:
+            raise _CancelledError
+        if task in offsets:
+            context.progress(offsets[task] + done, total)
+
+    context.progress(0, total)
+    ingested = ingest(video, settings, report=report)
+    result: dict[str, Any] = {
+        "frame_count": ingested.info.frame_count,
+        "proxy": ingested.proxy is not None,
+        "filmstrip_frames": len(ingested.filmstrip.frames),
+    }
+    if keyframes:
+        analysis = analyse_video(video, settings, report=report).analysis
+        result["keyframes"] = {
+            "cuts": list(analysis.boundaries),
+            "suggested": list(analysis.suggested),
+        }
+    context.progress(total, total)
+    return result
 
 
 def resolve_cuts(

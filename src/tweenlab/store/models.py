@@ -1,8 +1,9 @@
 """The tables, as SQLAlchemy 2 typed models; their history lives in ``store/migrations``.
 
-Accounts (users, API tokens, browser sessions, failed sign-ins) and projects (label schema,
-guidelines, members with roles). Later tables (videos, tasks, track rows with revisions, the
-journal, jobs) are added here and by a new migration each, never by editing an applied one.
+Accounts (users, API tokens, browser sessions, failed sign-ins), projects (label schema,
+guidelines, members with roles), videos and jobs. Later tables (tasks, track rows with
+revisions, the journal) are added here and by a new migration each, never by editing an applied
+one.
 
 Conventions every table follows: integer ``id`` primary keys; times are ``UtcDateTime`` (stored
 in UTC, read back timezone-aware on SQLite too); enumerations are strings with a CHECK
@@ -17,10 +18,12 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -35,15 +38,20 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from tweenlab.core.roles import Role
 
 __all__ = [
+    "JOB_STATES",
     "NAMING",
+    "VIDEO_ORIGINS",
+    "VIDEO_STATUSES",
     "ApiToken",
     "Base",
     "BrowserSession",
+    "Job",
     "LoginFailure",
     "Membership",
     "Project",
     "User",
     "UtcDateTime",
+    "Video",
     "utc_now",
 ]
 
@@ -55,6 +63,16 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 ROLES = ", ".join(f"'{role.value}'" for role in Role)
+#: A job's states (``tweenlab.jobs.JobState``; the store may not import the jobs package).
+JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
+#: A video's states: stored and probed, being ingested, ready to serve, ingest failed.
+VIDEO_STATUSES = ("uploaded", "ingesting", "ready", "failed")
+#: Where a video's file lives: uploaded (under the upload folder) or registered (media root).
+VIDEO_ORIGINS = ("upload", "register")
+
+
+def _one_of(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{value}'" for value in values)
 
 
 def utc_now() -> datetime:
@@ -177,3 +195,71 @@ class Membership(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
 
     user: Mapped[User] = relationship()
+
+
+class Job(Base):
+    """A job row (the fields of ``tweenlab.jobs.JobRecord``), with the project it belongs to.
+
+    Written only by the process that runs the job's executor (``services.jobs``); read by any.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (CheckConstraint(f"state IN ({_one_of(JOB_STATES)})", name="state"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class Video(Base):
+    """A video of a project: where its file is, what probing found, and its ingest state.
+
+    ``stored_path`` is relative to its origin's root (the upload folder for uploads, under a
+    name the server generated; the media root for registered files); ``original_name`` is the
+    client's file name, for display only and never used as a path.
+    """
+
+    __tablename__ = "videos"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_one_of(VIDEO_STATUSES)})", name="status"),
+        CheckConstraint(f"origin IN ({_one_of(VIDEO_ORIGINS)})", name="origin"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    origin: Mapped[str] = mapped_column(String(16))
+    stored_path: Mapped[str] = mapped_column(String(1000))
+    original_name: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    frame_count: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    fps: Mapped[str] = mapped_column(String(32))
+    duration: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    ingest_job_id: Mapped[str | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True
+    )
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

@@ -6,7 +6,17 @@ authorise each route with ``Depends(deps.require(...))`` and add the router here
 
 from fastapi import APIRouter
 
-from tweenlab.server.routers import auth, health, members, projects, tokens, users
+from tweenlab.server.routers import (
+    auth,
+    frames,
+    health,
+    jobs,
+    members,
+    projects,
+    tokens,
+    users,
+    videos,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -17,4 +27,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     users.router,
     projects.router,
     members.router,
+    videos.router,
+    frames.router,
+    jobs.router,
 )

@@ -1,0 +1,163 @@
+"""``/api/projects/{project_id}/videos/{video_id}/...``: frames as images, and encoded chunks.
+
+``frames/{n}`` is exactly frame *n* (0-based, presentation order, from the frame index) as JPEG
+or WebP, with an ``ETag`` naming the exact bytes and ``Cache-Control: private``; a request whose
+``If-None-Match`` holds that tag gets 304 without decoding. ``codec`` and ``chunks/{k}`` serve
+the encoded H.264 of the annotation proxy (or of the source, when it is H.264 without B-frames)
+for decoding in the browser with WebCodecs; they answer once ingest has finished (409 before).
+
+Any member of the project may read them.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Path as PathParam
+from pydantic import BaseModel
+
+from tweenlab.core.roles import Role
+from tweenlab.errors import ConflictError, NotFoundError
+from tweenlab.server.deps import Auth, Db, Frames, get_settings, require
+from tweenlab.services import videos
+from tweenlab.settings import Settings
+from tweenlab.store import Video
+
+__all__ = ["CHUNK_MAGIC", "router"]
+
+router = APIRouter(prefix="/projects/{project_id}/videos/{video_id}", tags=["frames"])
+Member = Annotated[Auth, Depends(require(Role.ANNOTATOR))]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+CACHE = "private, max-age=3600"
+CHUNK_MAGIC = b"TWC1"
+
+
+class CodecView(BaseModel):
+    """What ``VideoDecoder.configure`` needs, and how the frames are cut into chunks.
+
+    ``description`` is the avcC record in base64; ``time_base`` ("num/den" seconds per tick)
+    turns a chunk's ``pts`` into a time (WebCodecs timestamps are microseconds).
+    """
+
+    codec: str
+    description: str
+    width: int
+    height: int
+    frame_count: int
+    chunk_starts: list[int]
+    time_base: str
+
+
+def _video(
+    db: Db, auth: Auth, settings: Settings, video_id: int, *, ready: bool
+) -> tuple[Video, Path]:
+    video = videos.get_video(db, auth.project, video_id)
+    if video.status == "failed":
+        raise ConflictError(f"video {video_id}: its ingest failed ({video.error})")
+    if ready and video.status != "ready":
+        raise ConflictError(f"video {video_id} is still being ingested ({video.status})")
+    path = videos.video_path(settings, video)
+    db.commit()  # decoding holds no transaction (nor SQLite's write lock)
+    return video, path
+
+
+@router.get(
+    "/frames/{n}",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/jpeg": {}, "image/webp": {}}, "description": "frame n"},
+        304: {"description": "the If-None-Match tag still names it"},
+    },
+)
+def get_frame(
+    project_id: int,
+    video_id: int,
+    n: Annotated[int, PathParam(ge=0)],
+    *,
+    request: Request,
+    db: Db,
+    frames: Frames,
+    settings: SettingsDep,
+    auth: Member,
+    image_format: Annotated[Literal["jpeg", "webp"], Query(alias="format")] = "jpeg",
+    quality: Annotated[int, Query(ge=1, le=100)] = 85,
+    max_side: Annotated[int | None, Query(ge=16, le=16384)] = None,
+) -> Response:
+    """Exactly frame ``n`` as an image (any member)."""
+    video, path = _video(db, auth, settings, video_id, ready=False)
+    if n >= video.frame_count:
+        raise NotFoundError(f"no frame {n}: video {video_id} has {video.frame_count} frames")
+    options = {"image_format": image_format, "quality": quality, "max_side": max_side}
+    tag = frames.etag(path, n, **options)  # type: ignore[arg-type]
+    headers = {"ETag": tag, "Cache-Control": CACHE}
+    if _matches(request.headers.get("if-none-match"), tag):
+        return Response(status_code=304, headers=headers)
+    image = frames.image(path, n, **options)  # type: ignore[arg-type]
+    return Response(image.data, media_type=image.media_type, headers=headers)
+
+
+@router.get("/codec")
+def get_codec(
+    project_id: int, video_id: int, *, db: Db, frames: Frames, settings: SettingsDep, auth: Member
+) -> CodecView:
+    """The WebCodecs decoder configuration and chunk layout (any member; once ingested)."""
+    _, path = _video(db, auth, settings, video_id, ready=True)
+    config = frames.codec(path)
+    time_base = frames.chunk_source(path)[1].time_base
+    return CodecView(
+        codec=config.codec,
+        description=base64.b64encode(config.description).decode(),
+        width=config.width,
+        height=config.height,
+        frame_count=config.frame_count,
+        chunk_starts=config.chunk_starts,
+        time_base=f"{time_base.numerator}/{time_base.denominator}",
+    )
+
+
+@router.get(
+    "/chunks/{k}",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "chunk k"}},
+)
+def get_chunk(
+    project_id: int,
+    video_id: int,
+    k: Annotated[int, PathParam(ge=0)],
+    *,
+    db: Db,
+    frames: Frames,
+    settings: SettingsDep,
+    auth: Member,
+) -> Response:
+    """Chunk ``k`` (the frames from ``chunk_starts[k]`` to the next keyframe), binary.
+
+    Framing, all integers little-endian: a header ``b"TWC1"``, ``u32`` chunk ``k``, ``u32``
+    frame count; then per frame, in frame order: ``u32`` frame index, ``u8`` 1 for a keyframe
+    (else 0), ``i64`` pts (in ``codec``'s ``time_base``), ``u32`` byte length, the packet's bytes
+    (H.264 in avcC framing: an ``EncodedVideoChunk``'s data as it is).
+    """
+    _, path = _video(db, auth, settings, video_id, ready=True)
+    chunks = len(frames.chunk_source(path)[1].keyframe_indices())
+    if k >= chunks:
+        raise NotFoundError(f"no chunk {k}: video {video_id} has {chunks}")
+    encoded = frames.chunk(path, k)
+    parts = [CHUNK_MAGIC, struct.pack("<II", k, len(encoded))]
+    for frame in encoded:
+        parts.append(struct.pack("<IBqI", frame.frame, int(frame.key), frame.pts, len(frame.data)))
+        parts.append(frame.data)
+    return Response(
+        b"".join(parts), media_type="application/octet-stream", headers={"Cache-Control": CACHE}
+    )
+
+
+def _matches(header: str | None, tag: str) -> bool:
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    return any(part.strip().removeprefix("W/") == tag for part in header.split(","))
