@@ -6,7 +6,16 @@ authorise each route with ``Depends(deps.require(...))`` and add the router here
 
 from fastapi import APIRouter
 
-from tweenlab.server.routers import auth, health, members, projects, tokens, users
+from tweenlab.server.routers import (
+    annotations,
+    auth,
+    health,
+    members,
+    projects,
+    tasks,
+    tokens,
+    users,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -17,4 +26,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     users.router,
     projects.router,
     members.router,
+    tasks.router,
+    annotations.router,
 )
