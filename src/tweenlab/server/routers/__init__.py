@@ -7,11 +7,13 @@ authorise each route with ``Depends(deps.require(...))`` and add the router here
 from fastapi import APIRouter
 
 from tweenlab.server.routers import (
+    activity,
     annotations,
     auth,
     health,
     members,
     projects,
+    review,
     tasks,
     tokens,
     users,
@@ -28,4 +30,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     members.router,
     tasks.router,
     annotations.router,
+    review.router,
+    activity.router,
 )
