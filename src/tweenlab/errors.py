@@ -7,6 +7,7 @@ wrapped at the layer that meets them, with ``raise ... from``.
 ```
 TweenlabError
 ├── UsageError                  bad argument or option value (a time spec, a frame list, a range)
+│   └── FieldError              a request value that is not acceptable; has .field (HTTP 422)
 ├── ConfigError                 invalid settings (TWEENLAB_* variables, config files)
 ├── PluginError                 unknown plugin name, or a plugin that failed to load
 ├── AnnotationError             an invalid shape, label, attribute, track or edit; has .field
@@ -18,6 +19,7 @@ TweenlabError
 ├── AccessDeniedError           signed in, but the role does not allow this (HTTP 403)
 ├── NotFoundError               no such resource, or one the caller may not see (HTTP 404)
 ├── ConflictError               clashes with what is stored: a taken name, the last owner (409)
+│   └── StaleRevisionError      a write based on a revision that is no longer current; has .current
 ├── RateLimitedError            too many attempts; has .retry_after_s (HTTP 429)
 └── MediaError                  anything about a video file; has .path (and .frame where it applies)
     ├── MediaNotFoundError      the path does not exist
@@ -36,6 +38,7 @@ TweenlabError
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "AccessDeniedError",
@@ -45,6 +48,7 @@ __all__ = [
     "ConflictError",
     "CorruptFrameError",
     "EmptyFileError",
+    "FieldError",
     "FormatError",
     "FrameOutOfRangeError",
     "InvalidDimensionsError",
@@ -57,6 +61,7 @@ __all__ = [
     "NotMigratedError",
     "PluginError",
     "RateLimitedError",
+    "StaleRevisionError",
     "StoreError",
     "TruncatedVideoError",
     "TweenlabError",
@@ -80,6 +85,20 @@ class TweenlabError(Exception):
 
 class UsageError(TweenlabError):
     """An argument or option value that cannot be understood."""
+
+
+class FieldError(UsageError):
+    """A request value that is not acceptable, naming its field (HTTP 422).
+
+    Args:
+        field: The field (``frame``, ``track.keyframes[2].frame``).
+        detail: What is wrong with it.
+    """
+
+    def __init__(self, field: str, detail: str) -> None:
+        self.field = field
+        self.detail = detail
+        super().__init__(f"{field}: {detail}")
 
 
 class ConfigError(TweenlabError):
@@ -170,6 +189,23 @@ class ConflictError(TweenlabError):
         self.detail = detail
         self.field = field
         super().__init__(detail if field is None else f"{field}: {detail}")
+
+
+class StaleRevisionError(ConflictError):
+    """A write based on a revision that is no longer the stored one (HTTP 409): nothing was
+    written, and ``current`` says what is stored now (the server adds it to the answer).
+
+    Args:
+        detail: What changed.
+        current: What the client needs to start again (the current revision, the stored value).
+        field: The request field that carried the base revision.
+    """
+
+    def __init__(
+        self, detail: str, *, current: dict[str, Any], field: str = "base_revision"
+    ) -> None:
+        self.current = current
+        super().__init__(detail, field=field)
 
 
 class RateLimitedError(TweenlabError):

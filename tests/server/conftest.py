@@ -136,3 +136,63 @@ def api(migrated: Settings) -> Iterator[Api]:
     """The application, started (its lifespan entered) on a migrated database."""
     with TestClient(create_app(migrated)) as client, Database(migrated.database) as database:
         yield Api(client, migrated, database)
+
+
+CAR = {"name": "car", "kinds": ["box"]}
+CREW = ("owner", "manager", "reviewer", "annotator", "annotator2", "outsider")
+
+
+@dataclass
+class Crew:
+    """A project (id ``project``, labels ``car``) with one member per role, a second annotator
+    and an outsider (owner of another project)."""
+
+    api: Api
+    people: dict[str, Account]
+    project: int
+
+    def __getitem__(self, who: str) -> Account:
+        return self.people[who]
+
+    def url(self, path: str) -> str:
+        """``/api/projects/<project><path>``."""
+        return f"/api/projects/{self.project}{path}"
+
+    def call(self, who: str, method: str, path: str, **kwargs: Any) -> Any:
+        """Send a request as ``who`` to ``url(path)``; returns the response."""
+        return self.api.client.request(
+            method,
+            self.url(path),
+            headers={**self[who].headers, **kwargs.pop("headers", {})},
+            **kwargs,
+        )
+
+    def split(self, frame_count: int = 250, size: int = 100, overlap: int = 10) -> list[Any]:
+        """Split video 1 into tasks as the manager; returns their JSON."""
+        body = {"video_id": 1, "frame_count": frame_count, "size": size, "overlap": overlap}
+        answer = self.call("manager", "POST", "/tasks/split", json=body)
+        assert answer.status_code == 201, answer.text
+        return list(answer.json())
+
+    def assign(self, task: int, annotator: str = "annotator", reviewer: str = "reviewer") -> None:
+        """Assign a task as the manager."""
+        body = {"assignee_id": self[annotator].id, "reviewer_id": self[reviewer].id}
+        answer = self.call("manager", "POST", f"/tasks/{task}/assign", json=body)
+        assert answer.status_code == 200, answer.text
+
+    def act(self, who: str, task: int, action: str, status: int = 200, note: str = "") -> Any:
+        """Take an action on a task as ``who``, expecting ``status``; returns the JSON."""
+        answer = self.call(who, "POST", f"/tasks/{task}/actions/{action}", json={"note": note})
+        assert answer.status_code == status, answer.text
+        return answer.json()
+
+
+@pytest.fixture
+def crew(api: Api) -> Crew:
+    """The ``Crew`` of a fresh project ``cars``."""
+    people = {who: api.account(f"{who}@example.com") for who in CREW}
+    project = api.project(people["owner"], schema=[CAR])["id"]
+    for who in ("manager", "reviewer", "annotator", "annotator2"):
+        api.add(people["owner"], project, people[who], who.rstrip("2"))
+    api.project(people["outsider"], "other")
+    return Crew(api, people, project)

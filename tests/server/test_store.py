@@ -25,7 +25,11 @@ from tweenlab.store import (
     upgrade,
 )
 
-TABLES = {"users", "api_tokens", "sessions", "login_failures", "projects", "memberships"}
+TABLES = {
+    *("users", "api_tokens", "sessions", "login_failures", "projects", "memberships"),
+    *("tasks", "task_events", "tracks", "journal", "review_issues", "review_comments"),
+    "heartbeats",
+}
 
 
 def test_upgrade_from_empty_creates_every_table_at_the_head(database_url: str) -> None:

@@ -89,6 +89,7 @@ __all__ = [
     "load",
     "loads",
     "read_json",
+    "track_from_json",
 ]
 
 FILE_NAME = "annotations.json"
@@ -479,6 +480,29 @@ def _tracks(root: JsonNode, video: VideoRef, schema: Schema) -> dict[int, Track]
             AnnotationSet(video, schema, {track.id: track})
         tracks[track.id] = track
     return tracks
+
+
+def track_from_json(
+    data: Any, video: VideoRef, schema: Schema, *, source: str = "request", where: str = "track"
+) -> Track:
+    """One track in its file form (an item of ``tracks``), checked like a file's.
+
+    The server reads the tracks of request bodies with it. Raises ``FormatError`` naming
+    ``source``, the JSON path under ``where`` and the field.
+
+    Example:
+        >>> video = VideoRef("clip.mp4", frame_count=10, width=64, height=48)
+        >>> track_from_json({"id": 1, "label": "car", "keyframes": [{"frame": 12,
+        ...     "shape": {"kind": "box", "x": 0, "y": 0, "w": 4, "h": 4}}]}, video, Schema.of("car"))
+        Traceback (most recent call last):
+        ...
+        tweenlab.errors.FormatError: request, track.keyframes[0], frame: frame 12 is beyond the video (10 frames)
+    """  # noqa: E501
+    node = JsonNode(Path(source), where, data)
+    track = _track(node, video, schema)
+    with node.building():  # the set's own checks: kinds and attributes the label allows
+        AnnotationSet(video, schema, {track.id: track})
+    return track
 
 
 def _track(node: JsonNode, video: VideoRef, schema: Schema) -> Track:

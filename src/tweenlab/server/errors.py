@@ -2,7 +2,8 @@
 
 Every body has ``detail`` (a string for tweenlab's errors, FastAPI's list naming the field for
 request validation); errors that know their field add ``field``. 401 adds ``WWW-Authenticate``,
-429 adds ``Retry-After``.
+429 adds ``Retry-After``. A stale write's 409 adds what is stored now (``current_revision`` and the
+value), so the client can merge and retry without another request.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from tweenlab.errors import (
     MediaError,
     NotFoundError,
     RateLimitedError,
+    StaleRevisionError,
     StoreError,
     TweenlabError,
     UsageError,
 )
+from tweenlab.workflow import NotPermittedError, TransitionError
 
 __all__ = ["STATUS", "install_error_handlers", "status_of"]
 
@@ -31,6 +34,8 @@ STATUS: dict[type[TweenlabError], int] = {
     AccessDeniedError: 403,
     NotFoundError: 404,
     ConflictError: 409,
+    TransitionError: 409,  # an action the task's state does not allow
+    NotPermittedError: 403,  # an actor the state machine does not allow
     UsageError: 422,
     AnnotationError: 422,
     FormatError: 422,
@@ -54,6 +59,8 @@ async def _tweenlab_error(_request: Request, error: Exception) -> JSONResponse:
     field = getattr(error, "field", None)
     if field is not None:
         body["field"] = field
+    if isinstance(error, StaleRevisionError):
+        body.update(error.current)
     headers: dict[str, str] = {}
     if isinstance(error, AuthenticationError):
         headers["WWW-Authenticate"] = "Bearer"

@@ -45,10 +45,17 @@ __all__ = [
     "ApiToken",
     "Base",
     "BrowserSession",
+    "HeartbeatRow",
     "Job",
+    "JournalRow",
     "LoginFailure",
     "Membership",
     "Project",
+    "ReviewComment",
+    "ReviewIssue",
+    "Task",
+    "TaskEventRow",
+    "TrackRow",
     "User",
     "UtcDateTime",
     "Video",
@@ -263,3 +270,180 @@ class Video(Base):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+# -- tasks, annotations, review, activity (migration v0002t) ----------------------------------
+
+TASK_KINDS = "'normal', 'ground_truth', 'training', 'consensus'"
+TASK_STATES = "'new', 'in_progress', 'submitted', 'in_review', 'accepted', 'rejected', 'rework'"
+TASK_ACTIONS = "'assign', 'start', 'submit', 'take_review', 'release', 'accept', 'reject', 'reopen'"
+JOURNAL_OPS = "'create', 'update', 'delete'"
+
+
+class Task(Base):
+    """Frames ``start .. stop - 1`` of one video, given to an annotator (and a reviewer).
+
+    ``revision`` counts the annotation writes to the task (one per journal row), so a client can
+    tell with one number whether anything changed. ``video_id`` has no foreign key yet and
+    ``frame_count`` copies the video's length: both are temporary until the videos table lands.
+    """
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({TASK_KINDS})", name="kind"),
+        CheckConstraint(f"state IN ({TASK_STATES})", name="state"),
+        CheckConstraint("0 <= start AND start < stop AND stop <= frame_count", name="frames"),
+        Index("ix_tasks_project_id_video_id", "project_id", "video_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    video_id: Mapped[int] = mapped_column(Integer)
+    frame_count: Mapped[int] = mapped_column(Integer)
+    start: Mapped[int] = mapped_column(Integer)
+    stop: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16), default="normal")
+    state: Mapped[str] = mapped_column(String(16), default="new")
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    reviewer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now, onupdate=utc_now)
+
+
+class TaskEventRow(Base):
+    """One action taken on a task (``workflow.TaskEvent``): who, when, from which state to which."""
+
+    __tablename__ = "task_events"
+    __table_args__ = (
+        CheckConstraint(f"action IN ({TASK_ACTIONS})", name="action"),
+        CheckConstraint(f"from_state IN ({TASK_STATES})", name="from_state"),
+        CheckConstraint(f"to_state IN ({TASK_STATES})", name="to_state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    action: Mapped[str] = mapped_column(String(16))
+    from_state: Mapped[str] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    actor: Mapped[User | None] = relationship()
+
+
+class TrackRow(Base):
+    """One track of a task: its native JSON (``Track.to_json``) and its revision.
+
+    A write names the revision it was based on and succeeds only if the row is still at it
+    (compare and swap); a deleted track stays as a tombstone so its revision keeps counting.
+    """
+
+    __tablename__ = "tracks"
+    __table_args__ = (UniqueConstraint("task_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class JournalRow(Base):
+    """One change of a track: who, when, the revision it made, the track before and after.
+
+    ``before`` is null for a track that did not exist (or was deleted), ``after`` for one that
+    no longer does. ``undoes`` names the change an undo reverted.
+    """
+
+    __tablename__ = "journal"
+    __table_args__ = (
+        CheckConstraint(f"op IN ({JOURNAL_OPS})", name="op"),
+        Index("ix_journal_task_id_actor_id", "task_id", "actor_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    op: Mapped[str] = mapped_column(String(8))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    undoes: Mapped[int | None] = mapped_column(
+        ForeignKey("journal.id", ondelete="SET NULL"), nullable=True, unique=True
+    )
+
+    actor: Mapped[User | None] = relationship()
+
+
+class ReviewIssue(Base):
+    """A reviewer's remark pinned to a frame and a region (``{"x", "y", "w", "h"}``)."""
+
+    __tablename__ = "review_issues"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    frame: Mapped[int] = mapped_column(Integer)
+    region: Mapped[dict[str, Any]] = mapped_column(JSON)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    resolved_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    comments: Mapped[list[ReviewComment]] = relationship(order_by="ReviewComment.id")
+
+
+class ReviewComment(Base):
+    """A reply in the thread of a review issue."""
+
+    __tablename__ = "review_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("review_issues.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+    author: Mapped[User | None] = relationship()
+
+
+class HeartbeatRow(Base):
+    """The editor's "still working" for ``user_id`` on ``task_id`` (``workflow.Heartbeat``)."""
+
+    __tablename__ = "heartbeats"
+    __table_args__ = (Index("ix_heartbeats_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

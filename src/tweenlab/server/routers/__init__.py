@@ -7,12 +7,16 @@ authorise each route with ``Depends(deps.require(...))`` and add the router here
 from fastapi import APIRouter
 
 from tweenlab.server.routers import (
+    activity,
+    annotations,
     auth,
     frames,
     health,
     jobs,
     members,
     projects,
+    review,
+    tasks,
     tokens,
     users,
     videos,
@@ -30,4 +34,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     videos.router,
     frames.router,
     jobs.router,
+    tasks.router,
+    annotations.router,
+    review.router,
+    activity.router,
 )

@@ -1,0 +1,215 @@
+"""``/api/projects/{project_id}/tasks/{task_id}``: annotations, tracks by revision, journal, undo.
+
+A write names the revision it is based on, in ``If-Match`` (``"3"``, as the track's ``ETag``
+gives it) or in the body's ``base_revision`` (0 creates a track). A stale one gets 409 with
+``current_revision`` and the stored ``track``; nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Response
+from pydantic import BaseModel, Field
+
+from tweenlab.core.roles import Role
+from tweenlab.errors import FieldError
+from tweenlab.server.deps import Auth, Db, require
+from tweenlab.services import task_annotations
+from tweenlab.services.projects import Access
+from tweenlab.store import JournalRow, TrackRow
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/projects/{project_id}/tasks/{task_id}", tags=["annotations"])
+Member = Annotated[Auth, Depends(require(Role.ANNOTATOR))]
+IfMatch = Annotated[str | None, Header(max_length=100)]
+
+
+class TrackWrite(BaseModel):
+    """A track in the native format (``Track.to_json``: ``label``, ``keyframes``, ...) and the
+    revision the change is based on (or send ``If-Match``)."""
+
+    track: dict[str, Any]
+    base_revision: int | None = Field(default=None, ge=0)
+
+
+class TrackDelete(BaseModel):
+    """The revision the deletion is based on (or send ``If-Match``)."""
+
+    base_revision: int | None = Field(default=None, ge=0)
+
+
+class TrackView(BaseModel):
+    """A track of the task as stored: its number, revision and native JSON."""
+
+    number: int
+    revision: int
+    label: str
+    kind: str
+    deleted: bool
+    updated_by: int | None
+    updated_at: datetime
+    track: dict[str, Any] | None
+
+
+class Tombstone(BaseModel):
+    """A deleted track: its number and the revision to base a re-creation on."""
+
+    number: int
+    revision: int
+
+
+class AnnotationsView(BaseModel):
+    """Every track of a task; ``revision`` grows with every change to any of them."""
+
+    task_id: int
+    revision: int
+    tracks: list[TrackView]
+    deleted: list[Tombstone]
+
+
+class JournalView(BaseModel):
+    """One change of a track: who, when, the revision it made, the track before and after."""
+
+    id: int
+    number: int
+    revision: int
+    op: str
+    actor_id: int | None
+    actor: str | None
+    at: datetime
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    undoes: int | None
+
+
+def _access(auth: Auth) -> Access:
+    assert auth.access is not None
+    return auth.access
+
+
+def _view(row: TrackRow) -> TrackView:
+    return TrackView(
+        number=row.number,
+        revision=row.revision,
+        label=row.label,
+        kind=row.kind,
+        deleted=row.deleted,
+        updated_by=row.updated_by,
+        updated_at=row.updated_at,
+        track=None if row.deleted else row.data,
+    )
+
+
+def _entry(row: JournalRow) -> JournalView:
+    return JournalView(
+        id=row.id,
+        number=row.number,
+        revision=row.revision,
+        op=row.op,
+        actor_id=row.actor_id,
+        actor=row.actor.email if row.actor is not None else None,
+        at=row.at,
+        before=row.before,
+        after=row.after,
+        undoes=row.undoes,
+    )
+
+
+def _base(if_match: str | None, field: int | None) -> int:
+    """The base revision from ``If-Match`` (``"3"``, ``W/"3"`` or ``3``) or the body."""
+    if if_match is not None:
+        text = if_match.strip().removeprefix("W/").strip('"')
+        if not text.isdigit():
+            raise FieldError("If-Match", f'must be a track revision like "3", got {if_match!r}')
+        if field is not None and int(text) != field:
+            raise FieldError("base_revision", "differs from If-Match")
+        return int(text)
+    if field is None:
+        raise FieldError(
+            "base_revision", "every write names the revision it is based on (0 for a new track)"
+        )
+    return field
+
+
+def _etag(response: Response, row: TrackRow) -> None:
+    response.headers["ETag"] = f'"{row.revision}"'
+
+
+@router.get("/annotations")
+def get_annotations(project_id: int, task_id: int, db: Db, auth: Member) -> AnnotationsView:
+    """Every track of the task with its revision, and the task's revision."""
+    found = task_annotations.read_annotations(db, _access(auth), task_id)
+    return AnnotationsView(
+        task_id=found.task.id,
+        revision=found.task.revision,
+        tracks=[_view(row) for row in found.tracks],
+        deleted=[Tombstone(number=row.number, revision=row.revision) for row in found.deleted],
+    )
+
+
+@router.get("/tracks/{number}")
+def get_track(
+    *, project_id: int, task_id: int, number: int, db: Db, auth: Member, response: Response
+) -> TrackView:
+    """One track; its ``ETag`` is the revision to send back in ``If-Match``."""
+    row = task_annotations.read_track(db, _access(auth), task_id, number)
+    _etag(response, row)
+    return _view(row)
+
+
+@router.put("/tracks/{number}")
+def put_track(
+    *,
+    project_id: int,
+    task_id: int,
+    number: int,
+    body: TrackWrite,
+    db: Db,
+    auth: Member,
+    response: Response,
+    if_match: IfMatch = None,
+) -> TrackView:
+    """Create (base revision 0) or replace a track. 409 with ``current_revision`` and ``track``
+    when it is no longer at the base revision; 422 naming the field for a malformed track or a
+    keyframe outside the task's frames."""
+    base = _base(if_match, body.base_revision)
+    row = task_annotations.write_track(db, _access(auth), task_id, number, body.track, base=base)
+    _etag(response, row)
+    return _view(row)
+
+
+@router.delete("/tracks/{number}")
+def delete_track(
+    *,
+    project_id: int,
+    task_id: int,
+    number: int,
+    db: Db,
+    auth: Member,
+    response: Response,
+    if_match: IfMatch = None,
+    body: TrackDelete | None = None,
+) -> TrackView:
+    """Delete a track if it is still at the base revision (409 otherwise)."""
+    base = _base(if_match, body.base_revision if body is not None else None)
+    row = task_annotations.delete_track(db, _access(auth), task_id, number, base=base)
+    _etag(response, row)
+    return _view(row)
+
+
+@router.get("/journal")
+def get_journal(
+    project_id: int, task_id: int, db: Db, auth: Member, track: int | None = None
+) -> list[JournalView]:
+    """Who changed which track, when, and how (oldest first; ``track`` for one track)."""
+    return [_entry(row) for row in task_annotations.journal(db, _access(auth), task_id, track)]
+
+
+@router.post("/undo")
+def undo(project_id: int, task_id: int, db: Db, auth: Member) -> JournalView:
+    """Revert the caller's latest change in the task as a new change; 409 when someone else
+    changed that track since, or there is nothing to undo."""
+    return _entry(task_annotations.undo(db, _access(auth), task_id))

@@ -1,0 +1,349 @@
+"""The annotations of a task: tracks with revisions, written by compare and swap, and a journal.
+
+Each track of a task is a row holding its native JSON (``Track.to_json``) and a revision that
+starts at 1 and grows by one with every change. A write names the revision it was based on
+(0 for a track that does not exist yet); when the row is no longer at that revision nothing is
+written and ``StaleRevisionError`` (409) carries the stored revision and track, so no write is
+ever silently lost. The row's change is a compare and swap (``UPDATE ... WHERE revision =
+:base``), and it, the journal row that records it and the task's revision (one more per change)
+are one transaction. The task row is locked first (``FOR UPDATE`` on PostgreSQL; SQLite's
+``BEGIN IMMEDIATE`` already serialises writers), so concurrent writes to a task queue instead of
+interleaving, and the compare and swap decides between two writes from the same base.
+
+Who may write: the task's annotator while it is ``in_progress`` or ``rework``, its reviewer
+while it is ``in_review``, a manager or owner any time. The journal keeps who changed which
+track when, with the track before and after; undo reverts the caller's own latest change as a
+new change (journaled too), refused with 409 when someone else changed that track since.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tweenlab.core.annotations import VideoRef
+from tweenlab.core.roles import Role
+from tweenlab.core.schema import Schema
+from tweenlab.core.track import Track
+from tweenlab.errors import (
+    AccessDeniedError,
+    ConflictError,
+    FieldError,
+    FormatError,
+    NotFoundError,
+    StaleRevisionError,
+)
+from tweenlab.formats.native import track_from_json
+from tweenlab.services.projects import Access
+from tweenlab.services.tasks import locked_task, visible_task
+from tweenlab.store import JournalRow, Task, TrackRow, utc_now
+from tweenlab.workflow import TaskState
+
+__all__ = [
+    "Annotations",
+    "delete_track",
+    "journal",
+    "read_annotations",
+    "read_track",
+    "undo",
+    "write_track",
+]
+
+_EDITING = {TaskState.IN_PROGRESS, TaskState.REWORK}
+
+
+@dataclass(frozen=True)
+class Annotations:
+    """A task's tracks as stored now.
+
+    Attributes:
+        task: The task (its ``revision`` counts every change).
+        tracks: The live tracks, by number.
+        deleted: The deleted tracks (tombstones: their revision is the base to re-create one).
+    """
+
+    task: Task
+    tracks: list[TrackRow]
+    deleted: list[TrackRow]
+
+
+def read_annotations(db: Session, access: Access, task_id: int) -> Annotations:
+    """Every track of a task with its revision, and the task's revision."""
+    task = visible_task(db, access, task_id)
+    rows = list(
+        db.scalars(select(TrackRow).where(TrackRow.task_id == task.id).order_by(TrackRow.number))
+    )
+    return Annotations(task, [r for r in rows if not r.deleted], [r for r in rows if r.deleted])
+
+
+def read_track(db: Session, access: Access, task_id: int, number: int) -> TrackRow:
+    """One live track of a task."""
+    task = visible_task(db, access, task_id)
+    row = _row(db, task, number)
+    if row is None or row.deleted:
+        raise NotFoundError(f"task {task.id} has no track {number}")
+    return row
+
+
+def _row(db: Session, task: Task, number: int) -> TrackRow | None:
+    query = (
+        select(TrackRow)
+        .where(TrackRow.task_id == task.id, TrackRow.number == number)
+        .execution_options(populate_existing=True)
+    )
+    return db.scalar(query)
+
+
+def _check_may_edit(access: Access, task: Task) -> None:
+    if access.role.at_least(Role.MANAGER):
+        return
+    state, user = TaskState(task.state), access.user.id
+    if task.assignee_id == user:
+        if state in _EDITING:
+            return
+        raise ConflictError(
+            f"the task is {state.value}: its annotator edits it while in_progress or rework"
+            " (start it first)"
+        )
+    if task.reviewer_id == user:
+        if state is TaskState.IN_REVIEW:
+            return
+        raise ConflictError(f"the task is {state.value}: its reviewer edits it while in_review")
+    raise AccessDeniedError("only the task's annotator, its reviewer or a manager may edit it")
+
+
+def _stale(number: int, row: TrackRow | None, base: int) -> StaleRevisionError:
+    current = row.revision if row is not None else 0
+    live = row is not None and not row.deleted
+    return StaleRevisionError(
+        f"track {number} is at revision {current}, not {base}: reload it and apply the change"
+        " again",
+        current={"current_revision": current, "track": row.data if live and row else None},
+    )
+
+
+def _parse(task: Task, project_schema: list[dict[str, Any]], number: int, data: Any) -> Track:
+    """The track of a request body, checked against the project's labels and the task's frames."""
+    if not isinstance(data, dict):
+        raise FieldError("track", "must be an object (a track in the native format)")
+    if data.get("id", number) != number:
+        raise FieldError("track.id", f"is {data.get('id')!r}, but the path names track {number}")
+    video = VideoRef(f"video {task.video_id}", frame_count=task.frame_count, width=1, height=1)
+    try:
+        track = track_from_json({**data, "id": number}, video, Schema.from_json(project_schema))
+    except FormatError as error:
+        where = f"{error.line}.{error.field}" if error.field else str(error.line)
+        raise FieldError(where, error.detail) from None
+    for index, frame in enumerate(k.get("frame") for k in data["keyframes"]):
+        if not task.start <= frame < task.stop:
+            raise FieldError(
+                f"track.keyframes[{index}].frame",
+                f"frame {frame} is outside the task (frames {task.start}..{task.stop - 1})",
+            )
+    return track
+
+
+def _swap(
+    db: Session,
+    access: Access,
+    task: Task,
+    row: TrackRow,
+    base: int,
+    *,
+    data: dict[str, Any] | None,
+) -> None:
+    """Compare and swap: ``row`` to ``data`` (``None``: deleted) if it is still at ``base``."""
+    values: dict[str, Any] = {
+        "revision": base + 1,
+        "deleted": data is None,
+        "updated_by": access.user.id,
+        "updated_at": utc_now(),
+    }
+    if data is not None:
+        values |= {"data": data, "label": data["label"], "kind": _kind(data)}
+    result = db.execute(
+        update(TrackRow)
+        .where(TrackRow.id == row.id, TrackRow.revision == base)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult for an UPDATE
+        db.rollback()
+        raise _stale(row.number, _row(db, task, row.number), base)
+
+
+def _kind(data: dict[str, Any]) -> str:
+    return str(data["keyframes"][0]["shape"]["kind"])
+
+
+def _journal(
+    db: Session,
+    access: Access,
+    task: Task,
+    row: TrackRow,
+    *,
+    revision: int,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    undoes: int | None = None,
+) -> JournalRow:
+    op = "create" if before is None else "delete" if after is None else "update"
+    entry = JournalRow(
+        task_id=task.id,
+        track_id=row.id,
+        number=row.number,
+        revision=revision,
+        actor_id=access.user.id,
+        at=utc_now(),
+        op=op,
+        before=before,
+        after=after,
+        undoes=undoes,
+    )
+    db.add(entry)
+    db.execute(
+        update(Task)
+        .where(Task.id == task.id)
+        .values(revision=Task.revision + 1, updated_at=utc_now())
+        .execution_options(synchronize_session=False)
+    )
+    return entry
+
+
+def _finish(db: Session, task: Task, row: TrackRow) -> TrackRow:
+    db.commit()
+    db.refresh(task)
+    db.refresh(row)
+    return row
+
+
+def write_track(
+    db: Session, access: Access, task_id: int, number: int, data: Any, *, base: int
+) -> TrackRow:
+    """Create (``base`` 0, or the revision of a deleted track) or replace track ``number``.
+
+    Raises:
+        StaleRevisionError: The track is no longer at ``base`` (nothing is written).
+        FieldError: The track is malformed, or has a keyframe outside the task's frames.
+    """
+    task = locked_task(db, access, task_id)
+    _check_may_edit(access, task)
+    if number < 1:
+        raise FieldError("number", f"track numbers start at 1, got {number}")
+    after = _parse(task, access.project.label_schema, number, data).to_json()
+    row = _row(db, task, number)
+    current = row.revision if row is not None else 0
+    if base != current:
+        raise _stale(number, row, base)
+    if row is None:
+        row = TrackRow(
+            task_id=task.id,
+            number=number,
+            label=after["label"],
+            kind=_kind(after),
+            data=after,
+            revision=1,
+            deleted=False,
+            updated_by=access.user.id,
+            updated_at=utc_now(),
+        )
+        db.add(row)
+        db.flush()
+        _journal(db, access, task, row, revision=1, before=None, after=after)
+        return _finish(db, task, row)
+    before = None if row.deleted else row.data
+    _swap(db, access, task, row, base, data=after)
+    _journal(db, access, task, row, revision=base + 1, before=before, after=after)
+    return _finish(db, task, row)
+
+
+def delete_track(db: Session, access: Access, task_id: int, number: int, *, base: int) -> TrackRow:
+    """Delete track ``number`` if it is still at ``base`` (it stays as a tombstone)."""
+    task = locked_task(db, access, task_id)
+    _check_may_edit(access, task)
+    row = _row(db, task, number)
+    if row is None or row.deleted:
+        raise NotFoundError(f"task {task.id} has no track {number}")
+    if row.revision != base:
+        raise _stale(number, row, base)
+    before = row.data
+    _swap(db, access, task, row, base, data=None)
+    _journal(db, access, task, row, revision=base + 1, before=before, after=None)
+    return _finish(db, task, row)
+
+
+def journal(
+    db: Session, access: Access, task_id: int, number: int | None = None
+) -> list[JournalRow]:
+    """The task's changes, oldest first (only those of track ``number``, if given)."""
+    task = visible_task(db, access, task_id)
+    query = select(JournalRow).where(JournalRow.task_id == task.id).order_by(JournalRow.id)
+    if number is not None:
+        query = query.where(JournalRow.number == number)
+    return list(db.scalars(query))
+
+
+def undo(db: Session, access: Access, task_id: int) -> JournalRow:
+    """Revert the caller's latest change in the task that is not undone yet, as a new change.
+
+    Repeated, it walks back through the caller's changes. Refused with 409 when there is
+    nothing to undo, or when someone else has changed that track since (their work is never
+    reverted by another's undo).
+    """
+    task = locked_task(db, access, task_id)
+    _check_may_edit(access, task)
+    entries = list(
+        db.scalars(select(JournalRow).where(JournalRow.task_id == task.id).order_by(JournalRow.id))
+    )
+    undone = {e.undoes for e in entries if e.undoes is not None}
+    me = access.user.id
+    target = next(
+        (
+            e
+            for e in reversed(entries)
+            if e.actor_id == me and e.undoes is None and e.id not in undone
+        ),
+        None,
+    )
+    if target is None:
+        raise ConflictError("you have no change in this task left to undo")
+    row = _row(db, task, target.number)
+    assert row is not None, "a journal row always has its track"
+    for later in entries:
+        if later.track_id == target.track_id and later.id > target.id:
+            settled = later.actor_id == me and (later.undoes is not None or later.id in undone)
+            if not settled:
+                raise _stale_undo(target, row)
+    before = None if row.deleted else row.data
+    if before != target.after:
+        raise _stale_undo(target, row)
+    base = row.revision
+    _swap(db, access, task, row, base, data=target.before)
+    entry = _journal(
+        db,
+        access,
+        task,
+        row,
+        revision=base + 1,
+        before=before,
+        after=target.before,
+        undoes=target.id,
+    )
+    _finish(db, task, row)
+    db.refresh(entry)
+    return entry
+
+
+def _stale_undo(target: JournalRow, row: TrackRow) -> StaleRevisionError:
+    return StaleRevisionError(
+        f"track {target.number} was changed by someone else after your change (revision "
+        f"{target.revision}); it is at revision {row.revision}",
+        current={
+            "current_revision": row.revision,
+            "track": None if row.deleted else row.data,
+        },
+        field="undo",
+    )
