@@ -250,6 +250,21 @@ class Track:
         """A copy whose in-between shapes are ``shapes`` added to (or replacing) the current."""
         return replace(self, inbetween={**self.inbetween, **shapes})
 
+    def keeping_inbetween_of(self, previous: Track) -> Track:
+        """This track (a whole new version of ``previous``) with only the in-between shapes of
+        spans whose two keyframes are unchanged since ``previous``: an editor that sends the
+        whole track need not know which shapes an edit made stale."""
+        frames = self.frames
+        kept = {}
+        for frame, shape in self.inbetween.items():
+            position = bisect.bisect_right(frames, frame) - 1
+            start, end = frames[position], frames[position + 1]
+            if all(
+                previous.keyframes.get(key) == self.keyframes[key] for key in (start, end)
+            ) and not any(start < key < end for key in previous.frames):
+                kept[frame] = shape
+        return replace(self, inbetween=kept)
+
     def _outside_spans_of(self, changed: set[int]) -> dict[int, Shape]:
         """The in-between shapes not in a span touched by a keyframe change on ``changed``."""
         frames = self.frames

@@ -120,21 +120,26 @@ class TrackReport:
 
 
 def fill_annotations(
-    annotations: AnnotationSet, cache: FlowCache, *, cuts: Sequence[int] = ()
+    annotations: AnnotationSet,
+    cache: FlowCache,
+    *,
+    cuts: Sequence[int] = (),
+    within: tuple[int, int] | None = None,
 ) -> tuple[AnnotationSet, list[TrackReport]]:
     """Every track's spans between two keyframes (the object in the picture) filled by motion,
     as in-between shapes (keyframes untouched). Box spans keyed on the same two frames are
     carried together (``fill_spans``); other shapes span by span (``fill_shape_span``). A span
     with a scene cut inside keeps straight interpolation and both sides of the cut are
-    suggested."""
+    suggested. ``within`` (first, last frame) fills only the spans that overlap it."""
     shots = sorted(cuts)
+    low, high = within if within is not None else (0, annotations.video.frame_count)
     spans: dict[int, list[tuple[int, int]]] = {}
     for track in annotations.tracks.values():
         frames = track.frames
         spans[track.id] = [
             (a, b)
             for a, b in itertools.pairwise(frames)
-            if b - a > 1 and not track.keyframes[a].outside
+            if b - a > 1 and not track.keyframes[a].outside and a < high and b > low
         ]
     shapes: dict[int, dict[int, Shape]] = {t: {} for t in annotations.tracks}
     suggested: dict[int, list[int]] = {t: [] for t in annotations.tracks}

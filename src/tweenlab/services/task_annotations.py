@@ -146,6 +146,32 @@ def _parse(task: Task, project_schema: list[dict[str, Any]], number: int, data: 
     return track
 
 
+def _in_spans(data: Any) -> Any:
+    """A track body without the in-between shapes no span holds any more (a frame that became a
+    keyframe, or lies after the last keyframe or an outside one): an editor sends back the
+    shapes it was given and need not know which an edit made impossible."""
+    if not isinstance(data, dict) or not isinstance(data.get("inbetween"), list):
+        return data
+    keys = data.get("keyframes")
+    if not isinstance(keys, list) or not all(isinstance(k, dict) for k in keys):
+        return data
+    spans = sorted(
+        (k.get("frame"), bool(k.get("outside"))) for k in keys if isinstance(k.get("frame"), int)
+    )
+    kept = []
+    for item in data["inbetween"]:
+        frame = item.get("frame") if isinstance(item, dict) else None
+        if not isinstance(frame, int):
+            kept.append(item)  # malformed: left for the parser to name
+            continue
+        before = [(f, out) for f, out in spans if f < frame]
+        after = [f for f, _ in spans if f > frame]
+        keyframe = any(f == frame for f, _ in spans)
+        if before and after and not before[-1][1] and not keyframe:
+            kept.append(item)
+    return {**data, "inbetween": kept}
+
+
 def _swap(
     db: Session,
     access: Access,
@@ -233,7 +259,7 @@ def write_track(
     _check_may_edit(access, task)
     if number < 1:
         raise FieldError("number", f"track numbers start at 1, got {number}")
-    after = _parse(task, access.project.label_schema, number, data).to_json()
+    after = _parse(task, access.project.label_schema, number, _in_spans(data)).to_json()
     row = _row(db, task, number)
     current = row.revision if row is not None else 0
     if base != current:
@@ -255,6 +281,10 @@ def write_track(
         _journal(db, access, task, row, revision=1, before=None, after=after)
         return _finish(db, task, row)
     before = None if row.deleted else row.data
+    if before is not None and after.get("inbetween"):
+        previous = _parse(task, access.project.label_schema, number, before)
+        track = _parse(task, access.project.label_schema, number, after)
+        after = track.keeping_inbetween_of(previous).to_json()
     _swap(db, access, task, row, base, data=after)
     _journal(db, access, task, row, revision=base + 1, before=before, after=after)
     return _finish(db, task, row)

@@ -15,9 +15,10 @@ from pydantic import BaseModel, Field
 
 from tweenlab.core.roles import Role
 from tweenlab.errors import FieldError
-from tweenlab.server.deps import Auth, Db, require
-from tweenlab.services import task_annotations
+from tweenlab.server.deps import Auth, Db, get_settings, require
+from tweenlab.services import task_annotations, track_fill
 from tweenlab.services.projects import Access
+from tweenlab.settings import Settings
 from tweenlab.store import JournalRow, TrackRow
 
 __all__ = ["router"]
@@ -179,6 +180,55 @@ def put_track(
     row = task_annotations.write_track(db, _access(auth), task_id, number, body.track, base=base)
     _etag(response, row)
     return _view(row)
+
+
+class FillRequest(BaseModel):
+    """Fill a track's spans by motion; ``first``/``last`` limit it to spans overlapping them."""
+
+    base_revision: int | None = Field(default=None, ge=0)
+    first: int | None = Field(default=None, ge=0)
+    last: int | None = Field(default=None, ge=0)
+
+
+class FillView(BaseModel):
+    """The track's new revision, the frames filled, the suggested next keyframes, and spans
+    left straight because a scene cut lies inside them."""
+
+    track: TrackView
+    filled: int
+    suggested: list[int]
+    across_cuts: list[tuple[int, int]]
+
+
+@router.post("/tracks/{number}/fill")
+def fill_track(
+    *,
+    project_id: int,
+    task_id: int,
+    number: int,
+    body: FillRequest,
+    db: Db,
+    auth: Member,
+    settings: Annotated[Settings, Depends(get_settings)],
+    response: Response,
+    if_match: IfMatch = None,
+) -> FillView:
+    """ "Fill in between": the track's spans between keyframes filled by motion as in-between
+    shapes (not keyframes), written as the next revision. 409 when the track is no longer at
+    the base revision. The first fill of a video computes its optical flow (seconds per
+    hundred frames); ``tweenlab.services.propagate:flow_job`` can compute it ahead."""
+    base = _base(if_match, body.base_revision)
+    done = track_fill.fill_track(
+        db, _access(auth), settings, task_id, number, base=base, first=body.first, last=body.last
+    )
+    _etag(response, done.row)
+    report = done.report
+    return FillView(
+        track=_view(done.row),
+        filled=report.filled,
+        suggested=report.suggested,
+        across_cuts=report.across_cuts,
+    )
 
 
 @router.delete("/tracks/{number}")

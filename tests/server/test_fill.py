@@ -1,0 +1,105 @@
+""" "Fill in between" over HTTP: a task's track filled by motion as in-between shapes written as
+the next revision (keyframes untouched), a stale base refused with 409, and an edit of a
+keyframe dropping the in-between shapes of its spans."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tests.propagation import Box, circle_video
+from tests.server.conftest import Api
+from tests.server.media_support import media_api, upload, wait_job
+
+__all__ = ["media_api"]  # the fixture used here
+
+FRAMES = 40
+
+
+def iou(a: Box, b: Box) -> float:
+    iw = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return iw * ih / (a[2] * a[3] + b[2] * b[3] - iw * ih)
+
+
+def box(values: Box) -> dict[str, Any]:
+    x, y, w, h = values
+    return {"kind": "box", "x": x, "y": y, "w": w, "h": h}
+
+
+def test_a_track_is_filled_by_motion_as_its_next_revision(media_api: Api, tmp_path: Path) -> None:
+    owner, annotator = media_api.account("o@example.com"), media_api.account("a@example.com")
+    project = media_api.project(owner, schema=[{"name": "square", "kinds": ["box"]}])["id"]
+    media_api.add(owner, project, annotator, "annotator")
+    video, truth = circle_video(tmp_path / "circle.mp4", frames=FRAMES)
+    uploaded = upload(media_api, owner, project, video.read_bytes())
+    assert uploaded.status_code == 201, uploaded.text
+    assert wait_job(media_api, owner, uploaded.json()["ingest_job_id"])["state"] == "succeeded"
+    base = f"/api/projects/{project}"
+
+    def call(who: Any, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {**who.headers, **kwargs.pop("headers", {})}
+        return media_api.client.request(method, base + path, headers=headers, **kwargs)
+
+    split = {"video_id": uploaded.json()["id"], "frame_count": FRAMES, "size": FRAMES}
+    task = call(owner, "POST", "/tasks/split", json=split).json()[0]["id"]
+    assert call(
+        owner, "POST", f"/tasks/{task}/assign", json={"assignee_id": annotator.id}
+    ).is_success
+    assert call(annotator, "POST", f"/tasks/{task}/actions/start", json={}).is_success
+    keyframes = [{"frame": f, "shape": box(truth[f])} for f in (0, FRAMES - 1)]
+    track = {"label": "square", "keyframes": keyframes}
+    put = call(
+        annotator, "PUT", f"/tasks/{task}/tracks/1", json={"track": track, "base_revision": 0}
+    )
+    assert put.status_code == 200, put.text
+
+    filled = call(
+        annotator, "POST", f"/tasks/{task}/tracks/1/fill", json={}, headers={"If-Match": '"1"'}
+    )
+    assert filled.status_code == 200, filled.text
+    answer = filled.json()
+    assert answer["track"]["revision"] == 2 and filled.headers["ETag"] == '"2"'
+    assert answer["filled"] == FRAMES - 2 and len(answer["suggested"]) == 1
+    data = answer["track"]["track"]
+    assert [k["frame"] for k in data["keyframes"]] == [0, FRAMES - 1]  # keyframes untouched
+    shapes = {item["frame"]: item["shape"] for item in data["inbetween"]}
+    assert sorted(shapes) == list(range(1, FRAMES - 1))
+    guided = np.mean([iou(tuple(shapes[f][k] for k in "xywh"), truth[f]) for f in shapes])  # type: ignore[arg-type]
+    assert guided > 0.8, guided
+    journal = call(annotator, "GET", f"/tasks/{task}/journal").json()
+    assert [entry["op"] for entry in journal] == ["create", "update"]
+
+    stale = call(
+        annotator, "POST", f"/tasks/{task}/tracks/1/fill", json={}, headers={"If-Match": '"1"'}
+    )
+    assert stale.status_code == 409 and stale.json()["current_revision"] == 2
+
+    edited = {**data, "keyframes": [*data["keyframes"], {"frame": 20, "shape": box(truth[20])}]}
+    edited["keyframes"].sort(key=lambda k: k["frame"])
+    again = call(
+        annotator, "PUT", f"/tasks/{task}/tracks/1", json={"track": edited, "base_revision": 2}
+    )
+    assert again.status_code == 200, again.text
+    assert "inbetween" not in again.json()["track"]  # both spans of the new keyframe changed
+
+    part = call(
+        annotator,
+        "POST",
+        f"/tasks/{task}/tracks/1/fill",
+        json={"first": 25, "last": 30},
+        headers={"If-Match": '"3"'},
+    )
+    assert part.status_code == 200, part.text
+    frames = sorted(item["frame"] for item in part.json()["track"]["track"]["inbetween"])
+    assert frames == list(range(25, 31))
+    outside = call(
+        annotator,
+        "POST",
+        f"/tasks/{task}/tracks/1/fill",
+        json={"first": 30, "last": 99},
+        headers={"If-Match": '"4"'},
+    )
+    assert outside.status_code == 422 and outside.json()["field"] == "first"
