@@ -118,6 +118,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "dis": "tweenlab.propagation.flow:dis_flow",
         "farneback": "tweenlab.propagation.flow:farneback_flow",
     },
+    "synthesizers": {"flow": "tweenlab.synthesis.flow:FlowSynthesizer"},
 }
 for _kind, _targets in BUILTINS.items():
     for _name, _target in _targets.items():

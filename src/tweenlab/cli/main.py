@@ -17,6 +17,7 @@ from tweenlab.cli.dataset import export_command, import_command
 from tweenlab.cli.keyframes import keyframes_command
 from tweenlab.cli.propagate import propagate_command
 from tweenlab.cli.server import db_group, serve_command, user_group
+from tweenlab.cli.synth import synth_command
 from tweenlab.core.time import (
     FrameSelection,
     parse_frame_list,
@@ -193,6 +194,7 @@ cli.add_command(propagate_command)
 cli.add_command(serve_command)
 cli.add_command(db_group)
 cli.add_command(user_group)
+cli.add_command(synth_command)
 
 
 def main() -> None:

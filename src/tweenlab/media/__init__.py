@@ -13,6 +13,7 @@ from tweenlab.media.probe import KeyframeStats, VideoInfo, probe
 from tweenlab.media.proxy import ProxyOptions, needs_proxy, write_proxy
 from tweenlab.media.reader import Frame, VideoReader
 from tweenlab.media.sample import SampleClip, SampleObject, render_sample_clip
+from tweenlab.media.writer import VideoWriter
 
 __all__ = [
     "Clip",
@@ -27,6 +28,7 @@ __all__ = [
     "SampleObject",
     "VideoInfo",
     "VideoReader",
+    "VideoWriter",
     "build_index",
     "clip_ranges",
     "extract_frames",

