@@ -299,15 +299,19 @@ def bench_fill(video: Path, index: FrameIndex, folder: Path, settings: Settings)
 
 
 def cache_bytes(folder: Path) -> Result:
-    """Bytes on disk per frame pair of one flow cache folder, and per minute at 30 fps."""
+    """Bytes on disk per frame pair of one flow cache folder (the pair's flow and its frame in
+    grey, kept for matching small objects), and per minute at 30 fps."""
     files = [p for p in folder.iterdir() if p.suffix in {".npz", ".npy"} and p.stem.isdigit()]
+    greys = [p for p in folder.iterdir() if p.name.startswith("grey-")]
     sizes = [p.stat().st_size for p in files]
     width, height = (int(v) for v in folder.name.rsplit("-", 1)[1].split("x"))
-    per_pair = float(np.mean(sizes))
+    grey = float(np.mean([p.stat().st_size for p in greys])) if greys else 0.0
+    per_pair = float(np.mean(sizes)) + grey
     return {
         "folder": folder.name,
         "file_type": sorted({p.suffix for p in files}),
         "pairs": len(sizes),
+        "grey_bytes_per_frame": round(grey),
         "bytes_per_pair": round(per_pair),
         "raw_float16_bytes_per_pair": width * height * 2 * 2 * 2,  # 2 flows x (dx, dy) x 2 B
         "mb_per_minute": round(per_pair * PAIRS_PER_MINUTE / 1e6, 1),
