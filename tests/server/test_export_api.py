@@ -58,6 +58,7 @@ def test_an_export_job_zips_coco_with_one_identity_across_tasks(
     job = wait_job(media_api, owner, started.json()["id"])
     assert job["state"] == "succeeded", job
     assert job["kind"] == "export" and job["result"]["tracks"] == 2
+    assert not list((media_api.settings.data_dir / "exports").glob("input-*"))
 
     assert call("GET", f"/exports/{job['id']}/download", annotator).status_code == 403
     assert call("GET", f"/exports/{video['ingest_job_id']}/download").status_code == 404

@@ -52,6 +52,8 @@ def test_statements_pay_accepted_tasks_per_task_and_per_hour(crew: Crew, worked:
     set_rates(crew, {"currency": "EUR", **rates})
     stored = crew.call("annotator", "GET", "/pay/rates").json()
     assert stored["people"] == {str(me["person"]): hourly}
+    assert crew.call("annotator2", "GET", "/pay/rates").json()["people"] == {}  # not theirs
+    assert len(crew.call("manager", "GET", "/pay/rates").json()["people"]) == 1
     mine = crew.call("annotator", "GET", "/pay/statement").json()  # the caller by default
     assert mine["total"] == "10.00" and mine["lines"][0]["hours"] == "0.50"
     assert mine["lines"][0]["basis"] == "hour" and mine["lines"][0]["rate"] == "20.00"

@@ -6,7 +6,8 @@ writes the result as a native annotation file under ``<data_dir>/exports``; the 
 (``export_job``) reads only that file and its parameters (workers never touch the database),
 exports into a folder (``export_annotations``, atomic) and zips it to
 ``<data_dir>/exports/<job id>.zip`` by writing a temporary file and renaming it, so a download
-sees the whole zip or none.
+sees the whole zip or none. The native input file is deleted once the zip is there (a job
+resumed after a crash still finds it).
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ from sqlalchemy.orm import Session
 from tweenlab.core.annotations import VideoRef
 from tweenlab.core.roles import Role
 from tweenlab.core.schema import Schema
-from tweenlab.errors import AccessDeniedError, ConflictError, FieldError, NotFoundError
+from tweenlab.errors import (
+    AccessDeniedError,
+    ConflictError,
+    FieldError,
+    NotFoundError,
+    UsageError,
+)
 from tweenlab.formats import ExportOptions, get_format
 from tweenlab.jobs import JobContext, JobRecord
 from tweenlab.services.annotations import (
@@ -72,7 +79,7 @@ def start_export(
     get_format(format_name)
     try:
         choice, step = ExportOptions.parse_frames(frames)
-    except Exception as error:  # UsageError for anything it does not know
+    except UsageError as error:
         raise FieldError("frames", str(error)) from None
     video = get_video(db, access.project, video_id)
     tasks = list(
@@ -165,6 +172,7 @@ def export_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     target = folder / f"{context.job_id}.zip"
     files = _zip_folder(out, target)
     shutil.rmtree(out, ignore_errors=True)
+    Path(params["annotations"]).unlink(missing_ok=True)  # kept until now for a retry
     context.progress(2, 2)
     return {
         "zip": target.name,

@@ -65,8 +65,13 @@ def rate_table(project_id: int, stored: dict[str, Any] | None) -> RateTable:
 
 
 def get_rates(access: Access) -> dict[str, Any]:
-    """The stored rates (managers and owners, or anyone: the route decides)."""
-    return dict(access.project.pay_rates or {"currency": "EUR", "default": None, "people": {}})
+    """The stored rates: all of them for managers and owners; the currency, the default and
+    their own rate for everyone else (one person's rate is not another's business)."""
+    rates = dict(access.project.pay_rates or {"currency": "EUR", "default": None, "people": {}})
+    if not access.role.at_least(Role.MANAGER):
+        mine = str(access.user.id)
+        rates["people"] = {k: v for k, v in (rates.get("people") or {}).items() if k == mine}
+    return rates
 
 
 def set_rates(db: Session, access: Access, rates: dict[str, Any]) -> dict[str, Any]:
