@@ -171,7 +171,8 @@ class LoginFailure(Base):
 
 
 class Project(Base):
-    """A labelling project: its label schema (``Schema.to_json()``) and guidelines (Markdown)."""
+    """A labelling project: its label schema (``Schema.to_json()``), guidelines (Markdown) and
+    pay rates."""
 
     __tablename__ = "projects"
 
@@ -184,6 +185,8 @@ class Project(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now, onupdate=utc_now)
+    #: The pay rate table (``services.pay``): currency, project default and per-person rates.
+    pay_rates: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Membership(Base):

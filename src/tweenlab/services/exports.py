@@ -1,0 +1,197 @@
+"""Export a video's annotations as a dataset, as a job, and hand out the zip it makes.
+
+The request (``start_export``) reads the video's normal tasks, joins their task-local tracks
+into video tracks with one identity across task boundaries (``workflow.merge_task_tracks``) and
+writes the result as a native annotation file under ``<data_dir>/exports``; the job
+(``export_job``) reads only that file and its parameters (workers never touch the database),
+exports into a folder (``export_annotations``, atomic) and zips it to
+``<data_dir>/exports/<job id>.zip`` by writing a temporary file and renaming it, so a download
+sees the whole zip or none. The native input file is deleted once the zip is there (a job
+resumed after a crash still finds it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+import zipfile
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tweenlab.core.annotations import VideoRef
+from tweenlab.core.roles import Role
+from tweenlab.core.schema import Schema
+from tweenlab.errors import (
+    AccessDeniedError,
+    ConflictError,
+    FieldError,
+    NotFoundError,
+    UsageError,
+)
+from tweenlab.formats import ExportOptions, get_format
+from tweenlab.jobs import JobContext, JobRecord
+from tweenlab.services.annotations import (
+    export_annotations,
+    load_annotations,
+    save_annotations,
+)
+from tweenlab.services.jobs import JobRunner
+from tweenlab.services.projects import Access
+from tweenlab.services.quality import task_annotation_set
+from tweenlab.services.videos import get_video, video_path
+from tweenlab.settings import Settings
+from tweenlab.store import Job, Task
+from tweenlab.workflow import TaskKind, TaskRange, merge_task_tracks
+
+__all__ = ["EXPORT_FORMATS", "EXPORT_JOB", "export_job", "export_zip", "start_export"]
+
+EXPORT_JOB = "tweenlab.services.exports:export_job"
+EXPORT_FORMATS = ("coco", "yolo", "mot", "cvat_video", "datumaro", "native")
+
+
+def exports_dir(settings: Settings) -> Path:
+    """Where exports are written."""
+    return settings.data_dir / "exports"
+
+
+def start_export(
+    db: Session,
+    settings: Settings,
+    jobs: JobRunner,
+    access: Access,
+    *,
+    video_id: int,
+    format_name: str,
+    frames: str = "all",
+    images: str | None = None,
+) -> JobRecord:
+    """Merge the video's tasks' tracks and queue the job that exports them (managers, owners)."""
+    if not access.role.at_least(Role.MANAGER):
+        raise AccessDeniedError("only managers and owners export")
+    if format_name not in EXPORT_FORMATS:
+        raise FieldError("format", f"one of {', '.join(EXPORT_FORMATS)}, got {format_name!r}")
+    get_format(format_name)
+    try:
+        choice, step = ExportOptions.parse_frames(frames)
+    except UsageError as error:
+        raise FieldError("frames", str(error)) from None
+    video = get_video(db, access.project, video_id)
+    tasks = list(
+        db.scalars(
+            select(Task)
+            .where(
+                Task.project_id == access.project.id,
+                Task.video_id == video.id,
+                Task.kind == TaskKind.NORMAL.value,
+            )
+            .order_by(Task.start, Task.id)
+        )
+    )
+    if not tasks:
+        raise ConflictError(f"video {video.id} has no tasks to export", field="video_id")
+    if any(t.frame_count != video.frame_count for t in tasks):
+        raise ConflictError(
+            f"the tasks of video {video.id} were split for another frame count than its "
+            f"{video.frame_count}",
+            field="video_id",
+        )
+    ref = VideoRef(
+        video.original_name,
+        video.frame_count,
+        video.width,
+        video.height,
+        Fraction(video.fps),
+    )
+    schema = Schema.from_json(access.project.label_schema)
+    parts = [(TaskRange(t.start, t.stop), task_annotation_set(db, t, schema, ref)) for t in tasks]
+    merged = merge_task_tracks(parts)
+    folder = exports_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / f"input-{uuid.uuid4().hex}.tweenlab.json"
+    save_annotations(merged, source)
+    params: dict[str, Any] = {
+        "project_id": access.project.id,
+        "created_by": access.user.id,
+        "video_id": video.id,
+        "annotations": str(source),
+        "format": format_name,
+        "frames": choice,
+        "step": step,
+        "images": images,
+        "video": str(video_path(settings, video)) if images else None,
+        "data_dir": str(settings.data_dir),
+        "tracks": len(merged.tracks),
+    }
+    db.commit()
+    return jobs.submit("export", EXPORT_JOB, params)
+
+
+def _zip_folder(folder: Path, target: Path) -> int:
+    """Zip ``folder``'s files into ``target`` atomically; returns the files written."""
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(handle)
+    temporary = Path(name)
+    count = 0
+    try:
+        with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    archive.write(path, path.relative_to(folder).as_posix())
+                    count += 1
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return count
+
+
+def export_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Job function (``tweenlab.services.exports:export_job``): export the native annotation file
+    ``params["annotations"]`` as ``params["format"]`` and zip it to
+    ``<data_dir>/exports/<job id>.zip``. Params: ``annotations``, ``format``, ``frames``,
+    ``step``, ``images`` (``jpg``/``png`` or none), ``video`` (for images), ``data_dir``."""
+    settings = Settings(data_dir=Path(params["data_dir"]))
+    folder = exports_dir(settings)
+    annotations = load_annotations(Path(params["annotations"]))
+    options = ExportOptions(
+        frames=params.get("frames", "all"),
+        step=int(params.get("step", 1)),
+        images=params.get("images"),
+    )
+    context.progress(0, 2)
+    out = folder / context.job_id
+    video = Path(params["video"]) if params.get("video") else None
+    result = export_annotations(annotations, out, params["format"], options, settings, video=video)
+    context.progress(1, 2)
+    target = folder / f"{context.job_id}.zip"
+    files = _zip_folder(out, target)
+    shutil.rmtree(out, ignore_errors=True)
+    Path(params["annotations"]).unlink(missing_ok=True)  # kept until now for a retry
+    context.progress(2, 2)
+    return {
+        "zip": target.name,
+        "bytes": target.stat().st_size,
+        "files": files,
+        "frames": len(result.plan.frames),
+        "tracks": len(annotations.tracks),
+    }
+
+
+def export_zip(db: Session, settings: Settings, access: Access, job_id: str) -> Path:
+    """The zip of a finished export job of the project (managers and owners); ``NotFoundError``
+    for another project's job, another kind of job, or one not (yet) succeeded."""
+    if not access.role.at_least(Role.MANAGER):
+        raise AccessDeniedError("only managers and owners download exports")
+    row = db.get(Job, job_id)
+    if row is None or row.project_id != access.project.id or row.kind != "export":
+        raise NotFoundError(f"no export {job_id!r} in this project")
+    target = exports_dir(settings) / f"{row.id}.zip"
+    if row.state != "succeeded" or not target.is_file():
+        raise NotFoundError(f"export {job_id!r} is {row.state}: no zip yet")
+    return target
