@@ -22,8 +22,11 @@ from sqlalchemy.orm import Session
 
 from tweenlab.core.roles import Role
 from tweenlab.errors import AccessDeniedError, ConflictError, FieldError, NotFoundError
+from tweenlab.services.keyframes import analyse_video
 from tweenlab.services.projects import Access
-from tweenlab.store import Membership, ReviewIssue, Task, TaskEventRow, utc_now
+from tweenlab.services.videos import video_path
+from tweenlab.settings import Settings
+from tweenlab.store import Membership, ReviewIssue, Task, TaskEventRow, Video, utc_now
 from tweenlab.workflow import (
     Action,
     TaskKind,
@@ -91,6 +94,42 @@ class Split:
             return split_by_scenes(self.frame_count, self.scenes, self.max_size)
         assert self.clips is not None
         return split_by_clips(self.clips, frame_count=self.frame_count)
+
+
+def video_facts(
+    db: Session,
+    access: Access,
+    settings: Settings,
+    video_id: int,
+    *,
+    frame_count: int | None,
+    scenes: Sequence[int] | str | None,
+) -> tuple[int, Sequence[int] | None]:
+    """The frame count of a split, from the project's video row when it holds the video, and
+    its scenes, the shot boundaries the video's ingest found for ``scenes="detected"``.
+
+    Raises:
+        FieldError: No frame count for a video the server does not hold, one that disagrees with
+            the video's row, or ``"detected"`` scenes of a video the server does not hold.
+    """
+    video = db.scalar(
+        select(Video).where(Video.project_id == access.project.id, Video.id == video_id)
+    )
+    if video is None:
+        if frame_count is None:
+            raise FieldError("frame_count", f"video {video_id} is not stored here: give its length")
+        if scenes == "detected":
+            raise FieldError("scenes", f"video {video_id} is not stored here: nothing was detected")
+        return frame_count, scenes  # type: ignore[return-value]
+    if frame_count is not None and frame_count != video.frame_count:
+        raise FieldError(
+            "frame_count", f"video {video_id} has {video.frame_count} frames, not {frame_count}"
+        )
+    if scenes == "detected":
+        db.commit()  # nothing held while the analysis runs (it is kept from ingest, normally)
+        path = video_path(settings, video)
+        scenes = analyse_video(path, settings).analysis.boundaries
+    return video.frame_count, scenes  # type: ignore[return-value]
 
 
 def split_tasks(db: Session, access: Access, split: Split) -> list[Task]:

@@ -4,15 +4,16 @@ and ``/queue/next``, the next task for the caller."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from tweenlab.core.roles import Role
-from tweenlab.server.deps import Auth, Db, require
+from tweenlab.server.deps import Auth, Db, get_settings, require
 from tweenlab.services import tasks
 from tweenlab.services.projects import Access
+from tweenlab.settings import Settings
 from tweenlab.store import Task, TaskEventRow
 from tweenlab.workflow import Action, TaskKind, TaskState
 
@@ -27,15 +28,16 @@ Frame = Annotated[int, Field(ge=0, le=100_000_000)]
 class SplitBody(BaseModel):
     """How to cut a video into tasks: exactly one of ``size``, ``scenes`` or ``clips``.
 
-    ``frame_count`` is temporary: until videos are stored, the request says how long the video
-    is; then it will come from the video.
+    ``frame_count`` comes from the video's row when the video is stored in the project (give it
+    only for a video the server does not hold; a value that disagrees with the row is refused).
+    ``scenes: "detected"`` cuts at the shot boundaries the video's ingest found.
     """
 
     video_id: int = Field(ge=1)
-    frame_count: int = Field(ge=1, le=100_000_000)
+    frame_count: int | None = Field(default=None, ge=1, le=100_000_000)
     size: int | None = Field(default=None, ge=1, le=100_000_000)
     overlap: int = Field(default=0, ge=0, le=100_000_000)
-    scenes: list[Frame] | None = Field(default=None, max_length=100_000)
+    scenes: list[Frame] | Literal["detected"] | None = Field(default=None, max_length=100_000)
     max_size: int | None = Field(default=None, ge=1, le=100_000_000)
     clips: list[tuple[Frame, Frame]] | None = Field(default=None, max_length=100_000)
     kind: TaskKind = TaskKind.NORMAL
@@ -143,10 +145,21 @@ def _event(row: TaskEventRow) -> EventView:
 
 
 @router.post("/tasks/split", status_code=201)
-def split_video(project_id: int, body: SplitBody, db: Db, auth: Manager) -> list[TaskView]:
+def split_video(
+    project_id: int,
+    body: SplitBody,
+    db: Db,
+    auth: Manager,
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> list[TaskView]:
     """Create the tasks of a video (managers and owners): by ``size`` frames with ``overlap``,
-    by ``scenes`` (the first frames of shots, ``max_size`` per task) or by ``clips``."""
-    split = tasks.Split(**body.model_dump())
+    by ``scenes`` (the first frames of shots, or ``"detected"``, ``max_size`` per task) or by
+    ``clips``."""
+    values = body.model_dump()
+    values["frame_count"], values["scenes"] = tasks.video_facts(
+        db, _access(auth), settings, body.video_id, frame_count=body.frame_count, scenes=body.scenes
+    )
+    split = tasks.Split(**values)
     return [task_view(_access(auth), t) for t in tasks.split_tasks(db, _access(auth), split)]
 
 
