@@ -31,8 +31,13 @@ APP_FACTORY = "tweenlab.server:app_from_environment"
     type=click.Path(path_type=Path, file_okay=False),
     help="Data folder (database, media) [TWEENLAB_DATA_DIR].",
 )
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Load the demo project (migrating the database first) and print how to sign in.",
+)
 @click.pass_obj
-def serve_command(ctx: Context, host: str, port: int, data: Path | None) -> None:
+def serve_command(ctx: Context, host: str, port: int, data: Path | None, demo: bool) -> None:
     """Run the REST API (and, later, the browser editor) on uvicorn."""
     import uvicorn  # noqa: PLC0415  (loaded only by this command)
 
@@ -40,6 +45,15 @@ def serve_command(ctx: Context, host: str, port: int, data: Path | None) -> None
     if data is not None:
         os.environ["TWEENLAB_DATA_DIR"] = str(data.resolve())
         settings = settings.model_copy(update={"data_dir": data.resolve()})
+    if demo:
+        from tweenlab.services.demo_project import load_demo_project  # noqa: PLC0415
+
+        loaded = load_demo_project(settings)
+        click.echo(
+            f"demo project {loaded.project_id} (video {loaded.video_id}): sign in as "
+            f"{loaded.email} / {loaded.password}",
+            err=True,
+        )
     database.check_database(settings)  # a one-line error naming `tweenlab db upgrade`
     click.echo(f"tweenlab API on http://{host}:{port}/api (OpenAPI docs at /api/docs)", err=True)
     uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, log_level="warning")
