@@ -22,7 +22,7 @@ from tweenlab.errors import AccessDeniedError, FieldError
 from tweenlab.formats.native import track_from_json
 from tweenlab.services.projects import Access
 from tweenlab.services.tasks import visible_task
-from tweenlab.store import Task, TrackRow, User
+from tweenlab.store import Task, TaskEventRow, TrackRow, User
 from tweenlab.workflow import Agreement, TaskKind, compare, consensus
 
 __all__ = ["ConsensusEntry", "task_agreement", "task_annotation_set", "task_consensus"]
@@ -163,3 +163,52 @@ def task_consensus(
     ]
     entries.sort(key=lambda e: (-e.score["hota"], -e.score["idf1"], e.task_id))
     return (None if reference is None else reference.id), entries
+
+
+def training_result(db: Session, access: Access, task_id: int) -> tuple[Task, Agreement]:
+    """How a training task agrees with the ground truth of its clip: what a new annotator is
+    shown the moment they submit (their own task; its reviewer and managers too).
+
+    Raises:
+        FieldError: Not a training task, or no ground-truth task covers its frames.
+        AccessDeniedError: Someone else's training task, for an annotator or another reviewer.
+    """
+    task = visible_task(db, access, task_id)
+    if task.kind != TaskKind.TRAINING.value:
+        raise FieldError("task_id", f"task {task.id} is a {task.kind} task, not a training task")
+    user = access.user.id
+    if not (access.role.at_least(Role.MANAGER) or user in (task.assignee_id, task.reviewer_id)):
+        raise AccessDeniedError("a training result is for its trainee, reviewer and managers")
+    reference = _ground_truth_for(db, task)
+    frames = _shared_frames([task, reference], "task_id")
+    schema = Schema.from_json(access.project.label_schema)
+    agreement = compare(
+        task_annotation_set(db, reference, schema),
+        task_annotation_set(db, task, schema),
+        frames=frames,
+    )
+    return reference, agreement
+
+
+def score_training_submission(db: Session, access: Access, task: Task) -> str:
+    """Write a just-submitted training task's score into its submit event's note (the history
+    keeps it) and return that note; empty when it has no ground truth to be scored against."""
+    try:
+        _, agreement = training_result(db, access, task.id)
+    except FieldError:
+        return ""
+    iou = "-" if agreement.mean_iou is None else f"{agreement.mean_iou:.3f}"
+    note = (
+        f"training score: HOTA {agreement.hota:.3f}, IDF1 {agreement.idf1:.3f}, mean IoU {iou}, "
+        f"missing {agreement.missing}, extra {agreement.extra}"
+    )
+    event = db.scalar(
+        select(TaskEventRow)
+        .where(TaskEventRow.task_id == task.id, TaskEventRow.action == "submit")
+        .order_by(TaskEventRow.id.desc())
+        .limit(1)
+    )
+    if event is not None:
+        event.note = (event.note + "\n" if event.note else "") + note
+        db.commit()
+    return note

@@ -336,8 +336,9 @@ def open_issue_counts(db: Session, tasks: Sequence[Task]) -> dict[int, int]:
 def next_task(db: Session, access: Access, *, as_role: Role | None = None) -> Task | None:
     """The next task for the caller, or ``None`` when their queue is empty.
 
-    As an annotator (the default for that role): their own tasks still to do, those under way
-    (``in_progress``, ``rework``) first, then ``rejected`` and ``new`` ones, oldest first;
+    As an annotator (the default for that role): their own tasks still to do, training tasks
+    first (a new annotator trains before real work), then those under way (``in_progress``,
+    ``rework``), then ``rejected`` and ``new`` ones, oldest first;
     nothing changes. As a reviewer (the default above it): a task they already review, else the
     oldest submitted task that is theirs or nobody's to review (never one they annotated), which
     they take for review at once (``take_review``), so two reviewers never get the same task.
@@ -349,6 +350,7 @@ def next_task(db: Session, access: Access, *, as_role: Role | None = None) -> Ta
         under_way = case(
             (Task.state.in_([TaskState.IN_PROGRESS.value, TaskState.REWORK.value]), 0), else_=1
         )
+        training_first = case((Task.kind == TaskKind.TRAINING.value, 0), else_=1)
         query = (
             select(Task)
             .where(
@@ -356,7 +358,7 @@ def next_task(db: Session, access: Access, *, as_role: Role | None = None) -> Ta
                 Task.assignee_id == user,
                 Task.state.in_([s.value for s in _ANNOTATOR_QUEUE]),
             )
-            .order_by(under_way, Task.id)
+            .order_by(training_first, under_way, Task.id)
             .limit(1)
         )
         return db.scalar(query)

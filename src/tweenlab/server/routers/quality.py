@@ -51,6 +51,15 @@ def task_quality(
     }
 
 
+@router.get("/tasks/{task_id}/training")
+def training_result(project_id: int, task_id: int, *, db: Db, auth: Member) -> dict[str, Any]:
+    """A training task scored against the ground truth of its clip, with the differences (the
+    tracks missed, the extra ones, and how each matched): for its trainee, reviewer and
+    managers. Submitting a training task writes the score into its history."""
+    reference, agreement = quality.training_result(db, _access(auth), task_id)
+    return {"task_id": task_id, "against": reference.id, **agreement.to_json()}
+
+
 @router.get("/quality/consensus")
 def task_consensus(
     project_id: int,

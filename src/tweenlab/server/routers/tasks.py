@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from tweenlab.core.roles import Role
 from tweenlab.server.deps import Auth, Db, get_settings, require
-from tweenlab.services import tasks
+from tweenlab.services import quality, tasks
 from tweenlab.services.projects import Access
 from tweenlab.settings import Settings
 from tweenlab.store import Task, TaskEventRow
@@ -204,7 +204,10 @@ def act_on_task(
     task's state does not allow it, 403 when the caller may not. A rejected task goes back with
     its open review issues (``open_issues``)."""
     note = body.note if body is not None else ""
-    return _one(db, auth, tasks.act(db, _access(auth), task_id, action, note))
+    task = tasks.act(db, _access(auth), task_id, action, note)
+    if action is Action.SUBMIT and task.kind == TaskKind.TRAINING.value:
+        quality.score_training_submission(db, _access(auth), task)  # scored at once
+    return _one(db, auth, task)
 
 
 @router.get("/tasks/{task_id}/history")
