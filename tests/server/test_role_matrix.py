@@ -6,11 +6,9 @@ the least role that may use the route, the request to send (path with real ids, 
 the route itself refuses some roles the ``require`` check lets through (a heartbeat from
 anyone but the task's annotator or reviewer, a submit by a reviewer), those callers.
 
-Each write that should be let through runs on its own copy of one prepared database (SQLite,
-so a copy is a file copy); reads and refused writes share the prepared one. It holds a project
-``cars`` with one member per role, a second annotator, a registered and ingested video (and its
-finished ingest job), tasks (one assigned and started, with a track of two keyframes; one under
-review with an open issue), and an outsider who owns a project of their own.
+Each write that should be let through runs on its own copy of one prepared database
+(``tests.server.world``: every kind of object exists, so allowed callers get past existence
+checks); reads and refused writes share the prepared one.
 
 The expected class of answer:
 
@@ -26,8 +24,6 @@ Authorisation does not depend on the database engine, so this runs on SQLite onl
 
 from __future__ import annotations
 
-import shutil
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,25 +32,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.media.videos import make_video
-from tests.server.conftest import CAR, PASSWORD
+from tests.server.conftest import PASSWORD
+from tests.server.world import ROLES, World, build_world, copy_of, track
 from tweenlab.server import create_app
-from tweenlab.services import accounts
 from tweenlab.settings import Settings
-from tweenlab.store import Database, upgrade
 
-ROLES = ("annotator", "reviewer", "manager", "owner")
 CALLERS = ("anonymous", "outsider", *ROLES, "admin")
 PUBLIC = {("GET", "/api/health"), ("POST", "/api/auth/login")}
 TASK = "/api/projects/{project}/tasks/{task}"
 REVIEWED = "/api/projects/{project}/tasks/{reviewed}"
-
-
-def _track(*frames: int) -> dict[str, Any]:
-    keyframes = [
-        {"frame": f, "shape": {"kind": "box", "x": f, "y": 5, "w": 20, "h": 10}} for f in frames
-    ]
-    return {"label": "car", "keyframes": keyframes}
 
 
 @dataclass(frozen=True)
@@ -180,7 +166,7 @@ ROUTES: dict[tuple[str, str], Case] = {
         "annotator", TASK + "/tracks/1"
     ),
     ("PUT", "/api/projects/{project_id}/tasks/{task_id}/tracks/{number}"): _case(
-        "annotator", TASK + "/tracks/1", {"track": _track(0, 10), "base_revision": 1}
+        "annotator", TASK + "/tracks/1", {"track": track(0, 10), "base_revision": 1}
     ),
     ("POST", "/api/projects/{project_id}/tasks/{task_id}/tracks/{number}/fill"): _case(
         "annotator", TASK + "/tracks/1/fill", {"base_revision": 1}
@@ -217,94 +203,10 @@ ROUTES: dict[tuple[str, str], Case] = {
 }
 
 
-@dataclass
-class World:
-    """The prepared database file, the settings to copy, each caller's headers and the ids."""
-
-    database: Path
-    settings: Settings
-    headers: dict[str, dict[str, str]]
-    tokens: dict[str, int]
-    ids: dict[str, int | str]
-
-
-def _account(
-    db_settings: Settings, database: Database, email: str, *, admin: bool = False
-) -> tuple[int, int, str]:
-    with database.session() as db:
-        user = accounts.create_user(db, db_settings, email, PASSWORD, admin=admin)
-        token, secret = accounts.create_token(db, user, "tests")
-        return user.id, token.id, secret
-
-
-def _ok(answer: Any, status: int = 200) -> Any:
-    assert answer.status_code == status, answer.text
-    return answer.json() if answer.content else None
-
-
-def _build(root: Path) -> World:
-    media = root / "media"
-    media.mkdir()
-    make_video(media / "clip.mp4", frames=24)
-    settings = Settings(
-        data_dir=root / "data",
-        database_url=f"sqlite:///{root / 'template.db'}",
-        argon2_memory_kib=64,
-        argon2_time_cost=1,
-        media_root=media,
-        job_workers=1,
-    )
-    upgrade(settings.database)
-    headers: dict[str, dict[str, str]] = {"anonymous": {}}
-    tokens: dict[str, int] = {}
-    ids: dict[str, int | str] = {}
-    with TestClient(create_app(settings)) as client, Database(settings.database) as database:
-        for who in (*ROLES, "annotator2", "outsider", "admin", "spare"):
-            user, token, secret = _account(
-                settings, database, f"{who}@example.com", admin=who == "admin"
-            )
-            ids[who], tokens[who] = user, token
-            headers[who] = {"Authorization": f"Bearer {secret}"}
-
-        def call(who: str, method: str, url: str, status: int = 200, **kwargs: Any) -> Any:
-            return _ok(client.request(method, url, headers=headers[who], **kwargs), status)
-
-        project = call(
-            "owner", "POST", "/api/projects", 201, json={"name": "cars", "schema": [CAR]}
-        )
-        ids["project"] = project["id"]
-        base = f"/api/projects/{project['id']}"
-        for who in (*ROLES[:3], "annotator2"):
-            member = {"email": f"{who}@example.com", "role": who.rstrip("2")}
-            call("owner", "POST", f"{base}/members", 201, json=member)
-        call("outsider", "POST", "/api/projects", 201, json={"name": "other"})
-        video = call("manager", "POST", f"{base}/videos/register", 201, json={"path": "clip.mp4"})
-        ids["video"], ids["job"] = video["id"], video["ingest_job_id"]
-        deadline = time.monotonic() + 60
-        while call("manager", "GET", f"/api/jobs/{ids['job']}")["state"] != "succeeded":
-            assert time.monotonic() < deadline, "the ingest did not finish"
-            time.sleep(0.05)
-        split = {"video_id": video["id"], "frame_count": 24, "size": 12, "overlap": 0}
-        tasks = call("manager", "POST", f"{base}/tasks/split", 201, json=split)
-        ids["task"], ids["reviewed"] = tasks[0]["id"], tasks[1]["id"]
-        for task in (ids["task"], ids["reviewed"]):
-            assign = {"assignee_id": ids["annotator"], "reviewer_id": ids["reviewer"]}
-            call("manager", "POST", f"{base}/tasks/{task}/assign", json=assign)
-            call("annotator", "POST", f"{base}/tasks/{task}/actions/start", json={"note": ""})
-        put = {"track": _track(0, 10), "base_revision": 0}
-        call("annotator", "PUT", f"{base}/tasks/{ids['task']}/tracks/1", json=put)
-        reviewed = f"{base}/tasks/{ids['reviewed']}"
-        call("annotator", "POST", f"{reviewed}/actions/submit", json={"note": ""})
-        call("reviewer", "POST", f"{reviewed}/actions/take_review", json={"note": ""})
-        issue = {"frame": 13, "region": {"x": 1, "y": 2, "w": 3, "h": 4}, "text": "missed"}
-        ids["issue"] = call("reviewer", "POST", f"{reviewed}/issues", 201, json=issue)["id"]
-    return World(root / "template.db", settings, headers, tokens, ids)
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     """The prepared database (built once for the module)."""
-    return _build(tmp_path_factory.mktemp("world"))
+    return build_world(tmp_path_factory.mktemp("world"))
 
 
 @pytest.fixture(scope="module")
@@ -318,13 +220,7 @@ def shared(world: World) -> Iterator[TestClient]:
 @pytest.fixture
 def fresh(world: World, tmp_path: Path) -> Iterator[TestClient]:
     """The application on a private copy of the prepared database (for writes let through)."""
-    copy = tmp_path / "copy.db"
-    shutil.copyfile(world.database, copy)
-    settings = world.settings.model_copy(
-        update={"database_url": f"sqlite:///{copy}", "data_dir": tmp_path / "data"}
-    )
-    with TestClient(create_app(settings)) as client:
-        yield client
+    yield from copy_of(world, tmp_path)
 
 
 def _fill(value: Any, ids: dict[str, int | str]) -> Any:

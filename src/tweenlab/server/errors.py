@@ -2,14 +2,16 @@
 
 Every body has ``detail`` (a string for tweenlab's errors, FastAPI's list naming the field for
 request validation); errors that know their field add ``field``. 401 adds ``WWW-Authenticate``,
-429 adds ``Retry-After``. A stale write's 409 adds what is stored now (``current_revision`` and the
-value), so the client can merge and retry without another request.
+429 adds ``Retry-After``. A stale write's 409 adds what is stored now (``current_revision`` and
+the value), so the client can merge and retry without another request. A number too large for
+the database (``OverflowError`` from SQLite's driver, ``DataError`` from PostgreSQL) is a 422.
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from tweenlab.errors import (
     AccessDeniedError,
@@ -69,6 +71,13 @@ async def _tweenlab_error(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=status_of(error), headers=headers)
 
 
+async def _out_of_range(_request: Request, _error: Exception) -> JSONResponse:
+    # A number from the request past what the database stores (an id or frame of 2**63, say):
+    # SQLite's driver refuses to bind it, PostgreSQL answers "out of range"; nothing was written.
+    detail = "a number in the request is out of range (ids and counts are below 2**31)"
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
 async def _unexpected(_request: Request, _error: Exception) -> JSONResponse:
     # Starlette still re-raises the error after this response, so it is logged with its traceback.
     return JSONResponse({"detail": "internal error"}, status_code=500)
@@ -77,4 +86,6 @@ async def _unexpected(_request: Request, _error: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Map every ``TweenlabError`` to its status, and anything unexpected to a JSON 500."""
     app.add_exception_handler(TweenlabError, _tweenlab_error)
+    app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(DataError, _out_of_range)
     app.add_exception_handler(Exception, _unexpected)
