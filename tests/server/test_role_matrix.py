@@ -197,6 +197,34 @@ ROUTES: dict[tuple[str, str], Case] = {
         TASK + "/heartbeat",
         refused=frozenset({"manager", "owner", "admin"}),  # its annotator or reviewer only
     ),
+    ("GET", "/api/projects/{project_id}/tasks/{task_id}/quality"): _case(
+        "annotator",
+        TASK + "/quality?against={reviewed}",
+        refused=frozenset({"annotator"}),  # managers and the task's reviewer
+    ),
+    ("GET", "/api/projects/{project_id}/tasks/{task_id}/training"): _case(
+        "annotator", TASK + "/training"
+    ),
+    ("GET", "/api/projects/{project_id}/quality/consensus"): _case(
+        "manager", "/api/projects/{project}/quality/consensus?tasks={task}&tasks={reviewed}"
+    ),
+    ("GET", "/api/projects/{project_id}/pay/rates"): _case(
+        "annotator", "/api/projects/{project}/pay/rates"
+    ),
+    ("PUT", "/api/projects/{project_id}/pay/rates"): _case(
+        "manager", "/api/projects/{project}/pay/rates", {"currency": "EUR"}
+    ),
+    ("GET", "/api/projects/{project_id}/pay/statement"): _case(
+        "annotator",
+        "/api/projects/{project}/pay/statement?person={annotator}",
+        refused=frozenset({"reviewer"}),  # managers and owners, or the person themself
+    ),
+    ("POST", "/api/projects/{project_id}/exports"): _case(
+        "manager", "/api/projects/{project}/exports", {"video_id": "{video}", "format": "native"}
+    ),
+    ("GET", "/api/projects/{project_id}/exports/{job_id}/download"): _case(
+        "manager", "/api/projects/{project}/exports/{export}/download"
+    ),
     ("GET", "/api/projects/{project_id}/activity"): _case(
         "manager", "/api/projects/{project}/activity"
     ),

@@ -57,6 +57,13 @@ def _ok(answer: Any, status: int = 200) -> Any:
     return answer.json() if answer.content else None
 
 
+def _wait(call: Any, job: str) -> None:
+    deadline = time.monotonic() + 60
+    while call("manager", "GET", f"/api/jobs/{job}")["state"] != "succeeded":
+        assert time.monotonic() < deadline, f"job {job} did not finish"
+        time.sleep(0.05)
+
+
 def build_world(root: Path) -> World:
     media = root / "media"
     media.mkdir()
@@ -95,10 +102,7 @@ def build_world(root: Path) -> World:
         call("outsider", "POST", "/api/projects", 201, json={"name": "other"})
         video = call("manager", "POST", f"{base}/videos/register", 201, json={"path": "clip.mp4"})
         ids["video"], ids["job"] = video["id"], video["ingest_job_id"]
-        deadline = time.monotonic() + 60
-        while call("manager", "GET", f"/api/jobs/{ids['job']}")["state"] != "succeeded":
-            assert time.monotonic() < deadline, "the ingest did not finish"
-            time.sleep(0.05)
+        _wait(call, str(ids["job"]))
         split = {"video_id": video["id"], "frame_count": 24, "size": 12, "overlap": 0}
         tasks = call("manager", "POST", f"{base}/tasks/split", 201, json=split)
         ids["task"], ids["reviewed"] = tasks[0]["id"], tasks[1]["id"]
@@ -111,6 +115,9 @@ def build_world(root: Path) -> World:
         reviewed = f"{base}/tasks/{ids['reviewed']}"
         call("annotator", "POST", f"{reviewed}/actions/submit", json={"note": ""})
         call("reviewer", "POST", f"{reviewed}/actions/take_review", json={"note": ""})
+        export = {"video_id": video["id"], "format": "native"}
+        ids["export"] = call("manager", "POST", f"{base}/exports", 202, json=export)["id"]
+        _wait(call, str(ids["export"]))
         issue = {"frame": 13, "region": {"x": 1, "y": 2, "w": 3, "h": 4}, "text": "missed"}
         ids["issue"] = call("reviewer", "POST", f"{reviewed}/issues", 201, json=issue)["id"]
     return World(root / "template.db", settings, headers, tokens, ids)
