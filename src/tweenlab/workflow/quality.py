@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
 
 from tweenlab.core import AnnotationSet, ShapeKind, Track, box_iou
 from tweenlab.errors import AnnotationError, UsageError
@@ -242,6 +241,8 @@ def _pairwise_iou(first: FloatArray, second: FloatArray) -> FloatArray:
 
 def _assign(cost: FloatArray) -> tuple[IntArray, IntArray]:
     """Hungarian algorithm (least total cost), typed."""
+    from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]  # noqa: PLC0415  (0.7 s of the server's start-up otherwise)
+
     rows, cols = linear_sum_assignment(cost)
     return np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
 
