@@ -41,7 +41,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -58,6 +57,7 @@ from scenedetect import AdaptiveDetector, ContentDetector, HistogramDetector
 
 from keyframes_inputs import REPO, SHARED, TestVideo, load_tool, log, make_inputs
 from keyframes_quality import bench_quality
+from report import git, verdict
 from tweenlab.services.keyframes import analyse_video
 from tweenlab.settings import Settings
 
@@ -237,19 +237,6 @@ def machine_info() -> Result:
         "tweenlab_commit": git("rev-parse", "--short", "HEAD"),
         "src_modified": git("status", "--porcelain", "--", "src").splitlines(),
     }
-
-
-def git(*args: str) -> str:
-    """A git command's output in the repository ('' where git is missing)."""
-    try:
-        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
-    except OSError:
-        return ""
-    return done.stdout.rstrip("\n")
-
-
-def verdict(passed: bool | None) -> str:
-    return "-" if passed is None else ("PASS" if passed else "FAIL")
 
 
 def detection_lines(videos: dict[str, Result]) -> list[tuple[str, ...]]:

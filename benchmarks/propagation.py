@@ -61,6 +61,7 @@ import numpy as np
 import numpy.typing as npt
 
 from memory import current_rss_mb, peak_rss_mb, reset_peak_rss, status_mb
+from report import git, verdict
 from tweenlab.media import FrameIndex, build_index
 from tweenlab.propagation import FlowCache, fill_span, fill_spans, inbetween
 
@@ -412,19 +413,6 @@ def machine_info() -> Result:
         "tweenlab_commit": commit,
         "src_modified": git("status", "--porcelain", "--", "src").splitlines(),
     }
-
-
-def git(*args: str) -> str:
-    """A git command's output in the repository ('' where git is missing)."""
-    try:
-        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
-    except OSError:
-        return ""
-    return done.stdout.rstrip("\n")
-
-
-def verdict(passed: bool | None) -> str:
-    return "-" if passed is None else ("PASS" if passed else "FAIL")
 
 
 def flow_rows(flow: Result) -> list[tuple[str, ...]]:

@@ -75,6 +75,8 @@ import av
 import httpx
 import numpy as np
 
+from report import verdict
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -724,10 +726,6 @@ def machine_info() -> Result:
         "tweenlab": tweenlab.__version__,
         "tweenlab_commit": commit,
     }
-
-
-def verdict(passed: bool) -> str:
-    return "PASS" if passed else "FAIL"
 
 
 def print_table(results: Result) -> None:
