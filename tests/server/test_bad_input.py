@@ -11,20 +11,21 @@ HUGE = 2**63
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "params"),
+    ("method", "path", "params", "field"),
     [
-        ("DELETE", f"/members/{HUGE}", None),
-        ("PATCH", f"/members/{HUGE}", None),
-        ("GET", f"/tasks/{HUGE}", None),
-        ("GET", f"/videos/{HUGE}", None),
-        ("GET", "/tasks/1/journal", {"track": HUGE}),
+        ("DELETE", f"/members/{HUGE}", None, "user_id"),
+        ("PATCH", f"/members/{HUGE}", None, "user_id"),
+        ("GET", f"/tasks/{HUGE}", None, "task_id"),
+        ("GET", f"/videos/{HUGE}", None, "video_id"),
+        ("GET", "/tasks/1/journal", {"track": HUGE}, "track"),
     ],
 )
-def test_a_number_too_large_for_the_database_is_422(
-    crew: Crew, method: str, path: str, params: dict[str, int] | None
+def test_a_number_too_large_for_the_database_is_422_naming_it(
+    crew: Crew, method: str, path: str, params: dict[str, int] | None, field: str
 ) -> None:
     crew.split()
     body = {"role": "reviewer"} if method == "PATCH" else None
     answer = crew.call("owner", method, path, params=params, json=body)
     assert answer.status_code == 422, answer.text
     assert "out of range" in answer.json()["detail"]
+    assert answer.json()["field"] == field

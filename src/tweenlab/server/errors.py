@@ -71,11 +71,23 @@ async def _tweenlab_error(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=status_of(error), headers=headers)
 
 
-async def _out_of_range(_request: Request, _error: Exception) -> JSONResponse:
+_LARGEST = 2**31 - 1  # PostgreSQL's integer, the narrowest column the ids and counts live in
+
+
+async def _out_of_range(request: Request, _error: Exception) -> JSONResponse:
     # A number from the request past what the database stores (an id or frame of 2**63, say):
     # SQLite's driver refuses to bind it, PostgreSQL answers "out of range"; nothing was written.
+    # The path and the query name the culprit when it is there (a body's number stays unnamed).
     detail = "a number in the request is out of range (ids and counts are below 2**31)"
-    return JSONResponse({"detail": detail}, status_code=422)
+    content: dict[str, str] = {"detail": detail}
+    given = [*request.path_params.items(), *request.query_params.items()]
+    for name, value in given:
+        text = str(value).strip()
+        if text.lstrip("+-").isdigit() and abs(int(text)) > _LARGEST:
+            content = {"detail": f"{name}: {text} is out of range (at most {_LARGEST})"}
+            content["field"] = name
+            break
+    return JSONResponse(content, status_code=422)
 
 
 async def _unexpected(_request: Request, _error: Exception) -> JSONResponse:
