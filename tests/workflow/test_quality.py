@@ -16,13 +16,8 @@ import pytest
 from tweenlab.core import AnnotationSet, Box, Keyframe, Polygon, Schema, Track, VideoRef
 from tweenlab.errors import AnnotationError, UsageError
 from tweenlab.workflow import quality
-from tweenlab.workflow.quality import (
-    HOTA_ALPHAS,
-    Agreement,
-    compare,
-    consensus,
-    frame_boxes,
-)
+from tweenlab.workflow.consensus import consensus
+from tweenlab.workflow.quality import HOTA_ALPHAS, Agreement, compare, frame_boxes
 
 VIDEO = VideoRef("clip.mp4", frame_count=40, width=640, height=480)
 SCHEMA = Schema.of("car", "person")

@@ -15,6 +15,7 @@ from tweenlab.workflow.activity import (
     time_per_person_per_day,
     time_per_task,
 )
+from tweenlab.workflow.consensus import AnnotatorScore, consensus
 from tweenlab.workflow.pay import (
     Basis,
     PaidTask,
@@ -28,11 +29,9 @@ from tweenlab.workflow.pay import (
 from tweenlab.workflow.quality import (
     HOTA_ALPHAS,
     Agreement,
-    AnnotatorScore,
     FrameBox,
     TrackAgreement,
     compare,
-    consensus,
     frame_boxes,
 )
 from tweenlab.workflow.states import (
