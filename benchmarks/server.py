@@ -72,7 +72,7 @@ from pathlib import Path
 from typing import Any
 
 import av
-import httpx
+import httpx2 as httpx
 import numpy as np
 
 from report import verdict

@@ -104,3 +104,35 @@ def test_concurrent_read_then_write_transactions_all_commit(database_url: str) -
         list(pool.map(work, range(threads)))
         with db.session(readonly=True) as session:
             assert session.query(User).count() == threads * each
+
+
+def test_sqlite_writers_queue_in_process_and_leave_on_every_ending(tmp_path: Path) -> None:
+    """A write transaction that ends by commit, rollback, an exception or a plain close frees the
+    writer queue at once: the next writer starts without waiting out the busy timeout."""
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    upgrade(url)
+    with Database(url) as db:
+        with db.session() as session:  # left without commit: closed, rolled back
+            session.add(User(email="a@x.io", name="a", password_hash="-"))
+            session.flush()
+        with pytest.raises(RuntimeError), db.session() as session:
+            session.add(User(email="b@x.io", name="b", password_hash="-"))
+            session.flush()
+            raise RuntimeError("boom")
+        with db.session() as session:
+            session.add(User(email="c@x.io", name="c", password_hash="-"))
+            session.flush()
+            session.rollback()
+        with db.session(readonly=True) as reader:  # a reader never takes the queue
+            assert reader.query(User).count() == 0
+            with db.session() as session:
+                session.add(User(email="d@x.io", name="d", password_hash="-"))
+                session.commit()
+        connection = db.engine.raw_connection()
+        try:
+            queue = connection.driver_connection.writer_lock  # type: ignore[union-attr]
+        finally:
+            connection.close()
+        assert not queue.locked()
+        with db.session(readonly=True) as reader:
+            assert [u.email for u in reader.query(User)] == ["d@x.io"]

@@ -96,3 +96,19 @@ def test_readers_are_kept_open_up_to_the_limit(tmp_path: Path, settings: Setting
     assert read_stamp(decoded(frames.image(videos[0], 2, quality=95).data)) == 2
     frames.close()
     assert not frames._readers
+
+
+def test_an_image_asked_for_again_comes_from_the_cache_until_pushed_out(
+    video: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frames = FrameServer(settings)
+    first = frames.image(video, 7)
+    frames._readers.clear()  # no reader left: a decode now would open a new one
+    assert frames.image(video, 7) is first
+    assert not frames._readers
+    monkeypatch.setattr("tweenlab.services.frames.IMAGE_CACHE_BYTES", len(first.data) + 10)
+    for n in (8, 9):
+        assert read_stamp(decoded(frames.image(video, n).data)) == n
+    again = frames.image(video, 7)  # pushed out by 8 and 9: decoded afresh, same bytes
+    assert again is not first and again.data == first.data
+    frames.close()

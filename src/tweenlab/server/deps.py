@@ -1,5 +1,8 @@
 """What routes depend on: the database session, the settings, and the one authorisation check.
 
+Dependencies that only look at the application's state are ``async``: FastAPI runs them on the
+event loop instead of handing each to a worker thread.
+
 Every route that needs a signed-in caller declares ``Depends(require(...))`` and nothing else
 decides access:
 
@@ -53,7 +56,7 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings ``create_app`` was given."""
     settings = request.app.state.settings
     assert isinstance(settings, Settings)
@@ -61,24 +64,28 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """A session for this request; services commit, anything left over is rolled back."""
+    """A session for this request; services commit, anything left over is rolled back.
+
+    A GET or HEAD gets a deferred transaction: on SQLite it reads a snapshot without queueing
+    for the write lock, so frames and reads are served while others save.
+    """
     database = request.app.state.db
     assert isinstance(database, Database)
-    with database.session() as session:
+    with database.session(readonly=request.method in SAFE_METHODS) as session:
         yield session
 
 
 Db = Annotated[Session, Depends(get_db)]
 
 
-def get_jobs(request: Request) -> JobRunner:
+async def get_jobs(request: Request) -> JobRunner:
     """The application's job runner (its executor starts with the first job)."""
     jobs = request.app.state.jobs
     assert isinstance(jobs, JobRunner)
     return jobs
 
 
-def get_frames(request: Request) -> FrameServer:
+async def get_frames(request: Request) -> FrameServer:
     """The application's frame server (open readers shared by every request)."""
     frames = request.app.state.frames
     assert isinstance(frames, FrameServer)

@@ -5,7 +5,9 @@ video, least recently used first out), so a run of requests around the playhead 
 from where the last one stopped instead of seeking afresh; each reader has its own lock, since a
 decoder is not thread-safe. Images come from the annotation proxy where there is one (fast random
 access, the same frames), else from the source. An ``ETag`` names the exact bytes: the video's
-identity (path, size, modification time), the frame and the encoding.
+identity (path, size, modification time), the frame and the encoding; the last encoded images
+are kept by their ``ETag`` (``IMAGE_CACHE_BYTES`` in all), so frames asked for again, by another
+annotator of the video or by one stepping back and forth, are not decoded and encoded again.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tweenlab.settings import Settings
 __all__ = ["FrameImage", "FrameServer"]
 
 _FORMATS = {"jpeg": ("JPEG", "image/jpeg"), "webp": ("WEBP", "image/webp")}
+IMAGE_CACHE_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class FrameServer:
         self._readers: OrderedDict[tuple[Path, int, int], _Open] = OrderedDict()
         self._limit = readers
         self._lock = threading.Lock()
+        self._images: OrderedDict[str, FrameImage] = OrderedDict()
+        self._image_bytes = 0
 
     def image(
         self,
@@ -80,6 +85,12 @@ class FrameServer:
             raise UsageError(f"quality {quality}: must be within 1..100")
         if max_side is not None and max_side < 16:
             raise UsageError(f"max_side {max_side}: must be at least 16")
+        tag = self.etag(video, frame, image_format=image_format, quality=quality, max_side=max_side)
+        with self._lock:
+            cached = self._images.get(tag)
+            if cached is not None:
+                self._images.move_to_end(tag)
+                return cached
         opened = self._open(video)
         with opened.lock:
             rgb = opened.reader[frame]
@@ -91,8 +102,9 @@ class FrameServer:
         name, media_type = _FORMATS[image_format]
         buffer = io.BytesIO()
         image.save(buffer, format=name, quality=quality)
-        tag = self.etag(video, frame, image_format=image_format, quality=quality, max_side=max_side)
-        return FrameImage(buffer.getvalue(), media_type, tag)
+        encoded = FrameImage(buffer.getvalue(), media_type, tag)
+        self._keep(encoded)
+        return encoded
 
     def etag(
         self,
@@ -129,6 +141,18 @@ class FrameServer:
             for opened in self._readers.values():
                 opened.reader.close()
             self._readers.clear()
+            self._images.clear()
+            self._image_bytes = 0
+
+    def _keep(self, image: FrameImage) -> None:
+        with self._lock:
+            if image.etag in self._images:
+                return
+            self._images[image.etag] = image
+            self._image_bytes += len(image.data)
+            while self._image_bytes > IMAGE_CACHE_BYTES:
+                _, oldest = self._images.popitem(last=False)
+                self._image_bytes -= len(oldest.data)
 
     def _open(self, video: Path) -> _Open:
         stat = video.stat()

@@ -6,11 +6,18 @@ otherwise fail at once with "database is locked" when another writer committed i
 because SQLite cannot upgrade a stale read snapshot; taking the write lock up front makes
 concurrent writers queue (for up to the busy timeout) instead. Read-only work can ask for a
 deferred transaction with ``Database.session(readonly=True)``.
+
+Within one process the writers of an engine queue on a Python lock before ``BEGIN IMMEDIATE``
+and leave it when their transaction ends (commit, rollback or close of the driver's connection).
+SQLite's own busy handler would make them poll with sleeps of up to 100 ms, so under load a
+writer would sleep long after the lock came free; the Python lock wakes the next one at once.
+Other processes (the job workers) still meet the busy timeout.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,12 +53,61 @@ def make_engine(url: str) -> Engine:
         return create_engine(parsed, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    connection_class = _writer_queue(threading.Lock())
     engine = create_engine(
-        parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        parsed,
+        connect_args={
+            "timeout": BUSY_TIMEOUT_MS / 1000,
+            "check_same_thread": False,
+            "factory": connection_class,
+        },
     )
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+class _QueuedConnection(sqlite3.Connection):
+    """A driver connection whose write transactions hold its engine's writer lock."""
+
+    writer_lock: threading.Lock
+    holds_writer_lock = False
+
+    def begin_immediate(self) -> None:
+        self.writer_lock.acquire()
+        self.holds_writer_lock = True
+        try:
+            self.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._leave_queue()
+            raise
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._leave_queue()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._leave_queue()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._leave_queue()
+
+    def _leave_queue(self) -> None:
+        if self.holds_writer_lock:
+            self.holds_writer_lock = False
+            self.writer_lock.release()
+
+
+def _writer_queue(lock: threading.Lock) -> type[_QueuedConnection]:
+    return type("QueuedConnection", (_QueuedConnection,), {"writer_lock": lock})
 
 
 def _sqlite_connect(connection: sqlite3.Connection, _record: Any) -> None:
@@ -66,7 +122,11 @@ def _sqlite_connect(connection: sqlite3.Connection, _record: Any) -> None:
 
 def _sqlite_begin(connection: Connection) -> None:
     readonly = connection.get_execution_options().get(_READONLY, False)
-    connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+    driver = connection.connection.driver_connection
+    if readonly or not isinstance(driver, _QueuedConnection):
+        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+    else:
+        driver.begin_immediate()
 
 
 class Database:
