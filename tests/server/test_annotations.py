@@ -216,3 +216,22 @@ def test_undo_reverts_my_latest_change_unless_someone_changed_the_track(
         False,
         True,
     ]
+
+
+def test_track_states_give_every_frame_as_the_server_interpolates_it(crew: Crew, task: int) -> None:
+    body = track(100, 120)
+    body["keyframes"][1]["shape"]["w"] = 40
+    put(crew, "annotator", task, 1, body, 0)
+    got = crew.call("annotator", "GET", f"/tasks/{task}/tracks/1/states?first=95&last=125")
+    assert got.status_code == 200, got.text
+    states = {s["frame"]: s for s in got.json()["states"]}
+    assert min(states) == 100 and max(states) == 125  # none before the first keyframe
+    assert states[100]["keyframe"] and not states[110]["keyframe"]
+    assert states[110]["shape"]["x"] == pytest.approx(120.0)
+    assert states[110]["shape"]["w"] == pytest.approx(30.0)
+    assert states[125]["shape"] == states[120]["shape"]  # held after the last keyframe
+    clipped = crew.call("annotator", "GET", f"/tasks/{task}/tracks/1/states?first=0").json()
+    assert max(s["frame"] for s in clipped["states"]) == 189  # the task's last frame
+    wrong = crew.call("annotator", "GET", f"/tasks/{task}/tracks/1/states?first=150&last=140")
+    assert wrong.status_code == 422 and "last" in wrong.text
+    assert crew.call("annotator", "GET", f"/tasks/{task}/tracks/9/states").status_code == 404

@@ -46,6 +46,7 @@ def test_sign_in_sets_an_httponly_samesite_cookie_and_sign_out_ends_it(api: Api)
     me = browser.get("/api/auth/me")
     assert me.status_code == 200 and me.json()["via"] == "session"
     csrf = answer.json()["csrf_token"]
+    assert me.json()["csrf_token"] == csrf  # a reloaded page recovers it
     assert browser.post("/api/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
     browser.cookies.clear()
     browser.cookies.set("tweenlab_session", cookie.split(";")[0].split("=", 1)[1])
@@ -135,6 +136,7 @@ def test_api_tokens_are_shown_once_work_and_stop_when_revoked(api: Api) -> None:
     mine = {"Authorization": f"Bearer {secret}"}
     me = api.client.get("/api/auth/me", headers=mine)
     assert me.status_code == 200 and me.json() == {**me.json(), "via": "token"}
+    assert me.json()["csrf_token"] is None
     listed = api.client.get("/api/tokens", headers=mine).json()
     assert [t["name"] for t in listed] == ["script", "tests"]
     assert all("token" not in t for t in listed) and secret not in str(listed)

@@ -165,6 +165,9 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/api/projects/{project_id}/tasks/{task_id}/tracks/{number}"): _case(
         "annotator", TASK + "/tracks/1"
     ),
+    ("GET", "/api/projects/{project_id}/tasks/{task_id}/tracks/{number}/states"): _case(
+        "annotator", TASK + "/tracks/1/states"
+    ),
     ("PUT", "/api/projects/{project_id}/tasks/{task_id}/tracks/{number}"): _case(
         "annotator", TASK + "/tracks/1", {"track": track(0, 10), "base_revision": 1}
     ),

@@ -7,16 +7,19 @@ the executor (waiting for running jobs), closes the frame readers and the engine
 
 Routers come from ``routers.ROUTERS``, each under ``/api`` with one tag (the router's name); an
 operation's id is ``<tag>_<function>``, so generated clients keep their method names while
-routes move.
+routes move. Everything else is the browser app: the static files of ``web/`` (plain ES
+modules, no build step) at ``/``, so one server serves the API and the editor.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 
 from tweenlab import __version__
 from tweenlab.server.errors import install_error_handlers
@@ -27,7 +30,9 @@ from tweenlab.services.videos import finish_ingest
 from tweenlab.settings import Settings, load_settings
 from tweenlab.store import Database, check_migrated
 
-__all__ = ["app_from_environment", "create_app", "operation_id"]
+__all__ = ["WEB", "app_from_environment", "create_app", "operation_id"]
+
+WEB = Path(__file__).with_name("web")
 
 
 def operation_id(route: APIRoute) -> str:
@@ -67,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix="/api")
+    app.mount("/", StaticFiles(directory=WEB, html=True), name="web")
     return app
 
 

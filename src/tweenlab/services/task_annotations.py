@@ -48,6 +48,7 @@ __all__ = [
     "journal",
     "read_annotations",
     "read_track",
+    "track_states",
     "undo",
     "write_track",
 ]
@@ -86,6 +87,48 @@ def read_track(db: Session, access: Access, task_id: int, number: int) -> TrackR
     if row is None or row.deleted:
         raise NotFoundError(f"task {task.id} has no track {number}")
     return row
+
+
+MAX_STATES = 10_000
+
+
+def track_states(
+    db: Session, access: Access, task_id: int, number: int, *, first: int, last: int
+) -> tuple[TrackRow, list[dict[str, Any]]]:
+    """Track ``number`` on every frame of ``first..last`` (clipped to the task), as the exports
+    see it: keyframes, in-between shapes and interpolation, one code path (``Track.at``). Each
+    state is ``{frame, shape, outside, occluded, keyframe, inbetween}``; frames before the first
+    keyframe are left out. The editor draws these, so it never interpolates on its own.
+
+    Raises:
+        FieldError: ``last`` before ``first``, or more than ``MAX_STATES`` frames.
+    """
+    task = visible_task(db, access, task_id)
+    row = _row(db, task, number)
+    if row is None or row.deleted:
+        raise NotFoundError(f"task {task.id} has no track {number}")
+    first, last = max(first, task.start), min(last, task.stop - 1)
+    if last < first:
+        raise FieldError("last", f"frames {first}..{last}: last is before first")
+    if last - first + 1 > MAX_STATES:
+        raise FieldError("last", f"at most {MAX_STATES} frames at a time")
+    track = _parse(task, access.project.label_schema, number, row.data)
+    states = []
+    for frame in range(first, last + 1):
+        state = track.at(frame)
+        if state is None:
+            continue
+        states.append(
+            {
+                "frame": frame,
+                "shape": state.shape.to_json(),
+                "outside": state.outside,
+                "occluded": state.occluded,
+                "keyframe": state.keyframe,
+                "inbetween": frame in track.inbetween,
+            }
+        )
+    return row, states
 
 
 def _row(db: Session, task: Task, number: int) -> TrackRow | None:

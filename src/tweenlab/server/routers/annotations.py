@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel, Field
 
 from tweenlab.core.roles import Role
@@ -26,6 +26,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/projects/{project_id}/tasks/{task_id}", tags=["annotations"])
 Member = Annotated[Auth, Depends(require(Role.ANNOTATOR))]
 IfMatch = Annotated[str | None, Header(max_length=100)]
+MAX_INT = 2**31 - 1
 
 
 class TrackWrite(BaseModel):
@@ -159,6 +160,48 @@ def get_track(
     row = task_annotations.read_track(db, _access(auth), task_id, number)
     _etag(response, row)
     return _view(row)
+
+
+class StateView(BaseModel):
+    """A track on one frame: the shape drawn there and how it came to be."""
+
+    frame: int
+    shape: dict[str, Any]
+    outside: bool
+    occluded: bool
+    keyframe: bool
+    inbetween: bool
+
+
+class StatesView(BaseModel):
+    """A track on each frame of a range, at ``revision``."""
+
+    number: int
+    revision: int
+    states: list[StateView]
+
+
+@router.get("/tracks/{number}/states")
+def get_track_states(
+    *,
+    project_id: int,
+    task_id: int,
+    number: int,
+    db: Db,
+    auth: Member,
+    response: Response,
+    first: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
+    last: Annotated[int, Query(ge=0, le=MAX_INT)] = MAX_INT,
+) -> StatesView:
+    """The track on every frame of ``first..last`` (clipped to the task): keyframes, in-between
+    shapes and the server's interpolation, exactly as exports see it."""
+    row, states = task_annotations.track_states(
+        db, _access(auth), task_id, number, first=first, last=last
+    )
+    _etag(response, row)
+    return StatesView(
+        number=row.number, revision=row.revision, states=[StateView(**s) for s in states]
+    )
 
 
 @router.put("/tracks/{number}")

@@ -34,10 +34,12 @@ class SignedIn(BaseModel):
 
 
 class Me(BaseModel):
-    """The caller, and how they authenticated."""
+    """The caller, how they authenticated, and (for a browser session) its CSRF token, so a
+    reloaded page can go on writing; another site's page cannot read this answer."""
 
     user: UserView
     via: Literal["session", "token"]
+    csrf_token: str | None = None
 
 
 @router.post("/login")
@@ -81,5 +83,7 @@ def logout(request: Request, db: Db, auth: Annotated[Auth, Depends(require())]) 
 @router.get("/me")
 def me(auth: Annotated[Auth, Depends(require())]) -> Me:
     """The signed-in account."""
-    via: Literal["session", "token"] = "token" if auth.session is None else "session"
-    return Me(user=UserView.model_validate(auth.user), via=via)
+    user = UserView.model_validate(auth.user)
+    if auth.session is None:
+        return Me(user=user, via="token")
+    return Me(user=user, via="session", csrf_token=auth.session.csrf_token)
