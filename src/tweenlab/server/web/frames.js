@@ -3,21 +3,21 @@
 // index and proxy) and keeps decoded ImageBitmaps in a small cache, prefetching around the
 // playhead in the direction of travel.
 //
-//   const source = new FrameSource({projectId, videoId, frameCount});
+//   const source = new FrameSource({projectId, videoId, frameCount, width, height});
 //   const bitmap = await source.frame(n);   // exactly frame n (ImageBitmap; do not close it)
 //   source.prefetch(n, +1);                 // hint: the playhead is at n, moving forward
 //   source.close();
 
 const AHEAD = 12; // frames fetched ahead in the direction of travel
 const BEHIND = 4; // and behind
-const KEEP = 96; // decoded frames kept: about 800 MB of RGBA at 1080p would be too many; 96 is
-// about 800 MB only at 4K and 200 MB at 1080p
+const BUDGET = 256 * 2 ** 20; // bytes of decoded frames kept (RGBA): 32 frames of 1080p
 const PARALLEL = 4; // requests in flight at once
 
 export class FrameSource {
-  constructor({ projectId, videoId, frameCount, maxSide = null, format = "jpeg" }) {
+  constructor({ projectId, videoId, frameCount, width, height, maxSide = null, format = "jpeg" }) {
     this.url = `/api/projects/${projectId}/videos/${videoId}/frames`;
     this.frameCount = frameCount;
+    this.keep = Math.max(2 * AHEAD, Math.floor(BUDGET / (4 * (width || 1920) * (height || 1080))));
     this.query = new URLSearchParams({ format, ...(maxSide ? { max_side: String(maxSide) } : {}) });
     this.cache = new Map(); // n -> Promise<ImageBitmap>, in use order
     this.queue = [];
@@ -80,7 +80,7 @@ export class FrameSource {
   }
 
   _trim(keep) {
-    while (this.cache.size > KEEP) {
+    while (this.cache.size > this.keep) {
       const [oldest, loading] = this.cache.entries().next().value;
       if (oldest === keep) break;
       this.cache.delete(oldest);
