@@ -29,3 +29,20 @@ def test_a_number_too_large_for_the_database_is_422_naming_it(
     assert answer.status_code == 422, answer.text
     assert "out of range" in answer.json()["detail"]
     assert answer.json()["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/tasks/split", {"video_id": HUGE, "frame_count": 250, "size": 100}, "video_id"),
+        ("/tasks/1/assign", {"assignee_id": 1, "reviewer_id": HUGE}, "reviewer_id"),
+    ],
+)
+def test_a_body_number_too_large_for_the_database_is_422_naming_its_field(
+    crew: Crew, path: str, body: dict[str, int], field: str
+) -> None:
+    crew.split()
+    answer = crew.call("manager", "POST", path, json=body)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == field, answer.json()
+    assert f"{field}: {HUGE}" in answer.json()["detail"]

@@ -4,10 +4,15 @@ Every body has ``detail`` (a string for tweenlab's errors, FastAPI's list naming
 request validation); errors that know their field add ``field``. 401 adds ``WWW-Authenticate``,
 429 adds ``Retry-After``. A stale write's 409 adds what is stored now (``current_revision`` and
 the value), so the client can merge and retry without another request. A number too large for
-the database (``OverflowError`` from SQLite's driver, ``DataError`` from PostgreSQL) is a 422.
+the database (``OverflowError`` from SQLite's driver, ``DataError`` from PostgreSQL) is a 422
+naming the parameter or body field that held it.
 """
 
 from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -77,10 +82,13 @@ _LARGEST = 2**31 - 1  # PostgreSQL's integer, the narrowest column the ids and c
 async def _out_of_range(request: Request, _error: Exception) -> JSONResponse:
     # A number from the request past what the database stores (an id or frame of 2**63, say):
     # SQLite's driver refuses to bind it, PostgreSQL answers "out of range"; nothing was written.
-    # The path and the query name the culprit when it is there (a body's number stays unnamed).
+    # The path, the query or the JSON body names the culprit (``track.keyframes[2].frame``).
     detail = "a number in the request is out of range (ids and counts are below 2**31)"
     content: dict[str, str] = {"detail": detail}
-    given = [*request.path_params.items(), *request.query_params.items()]
+    given: list[tuple[str, object]] = [*request.path_params.items(), *request.query_params.items()]
+    if "json" in request.headers.get("content-type", ""):
+        with contextlib.suppress(ValueError):
+            given.extend(_numbers(json.loads(await request.body()), ""))
     for name, value in given:
         text = str(value).strip()
         if text.lstrip("+-").isdigit() and abs(int(text)) > _LARGEST:
@@ -88,6 +96,20 @@ async def _out_of_range(request: Request, _error: Exception) -> JSONResponse:
             content["field"] = name
             break
     return JSONResponse(content, status_code=422)
+
+
+def _numbers(value: object, path: str) -> Iterator[tuple[str, int]]:
+    """Every integer in a parsed JSON body with its path (``a.b[2].c``), depth first."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        yield path or "body", value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _numbers(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _numbers(item, f"{path}[{index}]")
 
 
 async def _unexpected(_request: Request, _error: Exception) -> JSONResponse:
