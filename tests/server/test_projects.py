@@ -232,3 +232,16 @@ def test_every_route_but_health_and_login_is_authorised_by_require(api: Api) -> 
     spec = api.client.get("/api/openapi.json").json()
     served = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
     assert checked == served  # every route the application serves was checked
+
+
+def test_every_operation_declares_the_error_body_it_answers_with(api: Api) -> None:
+    """Clients generated from the document know tweenlab's error shape (the schemathesis run
+    checks real answers against it)."""
+    spec = api.client.get("/api/openapi.json").json()
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            for status in ("404", "409", "422"):
+                schema = operation["responses"][status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path)
+    body = spec["components"]["schemas"]["ErrorBody"]
+    assert set(body["required"]) == {"detail"} and "field" in body["properties"]

@@ -22,7 +22,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from tweenlab import __version__
-from tweenlab.server.errors import install_error_handlers
+from tweenlab.server.errors import ERROR_RESPONSES, install_error_handlers
 from tweenlab.server.routers import ROUTERS
 from tweenlab.services.frames import FrameServer
 from tweenlab.services.jobs import DatabaseJobStore, JobRunner
@@ -71,7 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     for router in ROUTERS:
-        app.include_router(router, prefix="/api")
+        app.include_router(router, prefix="/api", responses=ERROR_RESPONSES)
     app.mount("/", StaticFiles(directory=WEB, html=True), name="web")
     return app
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError
 
 from tweenlab.errors import (
@@ -34,7 +36,31 @@ from tweenlab.errors import (
 )
 from tweenlab.workflow import NotPermittedError, TransitionError
 
-__all__ = ["STATUS", "install_error_handlers", "status_of"]
+__all__ = ["ERROR_RESPONSES", "STATUS", "ErrorBody", "install_error_handlers", "status_of"]
+
+
+class ErrorBody(BaseModel):
+    """Every error's body: ``detail`` (a sentence, or FastAPI's list of request-validation
+    errors naming each field's location), the ``field`` when one is to blame, and on a stale
+    write's 409 what is stored now (``current_revision`` and the value)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    detail: str | list[dict[str, Any]]
+    field: str | None = None
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in [
+        (401, "not signed in"),
+        (403, "not allowed"),
+        (404, "no such thing, or not visible to the caller"),
+        (409, "a conflict: a stale revision, or an action the state does not allow"),
+        (422, "a request that names what was wrong in `field` or in `detail`"),
+        (429, "too many attempts (see Retry-After)"),
+    ]
+}
 
 STATUS: dict[type[TweenlabError], int] = {
     AuthenticationError: 401,
