@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(
         default=3, ge=1, description="Passes of each Argon2id password hash."
     )
+    export_keep_hours: float = Field(
+        default=72,
+        gt=0,
+        description="How long an export's zip stays downloadable; older ones are deleted.",
+    )
 
     @property
     def derived_dir(self) -> Path:

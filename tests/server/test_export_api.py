@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -77,3 +78,32 @@ def test_an_export_job_zips_coco_with_one_identity_across_tasks(
     assert len(by_track) == 2  # the car crossing frames 25..34 keeps one id
     crossing = max(by_track.values(), key=len)
     assert len(crossing) == 60
+
+
+def test_zips_older_than_the_keep_time_go_when_the_next_export_starts(
+    media_api: Api, stamped: Path
+) -> None:
+    owner = media_api.account("owner@example.com")
+    project = media_api.project(owner, schema=[CAR])["id"]
+    base = f"/api/projects/{project}"
+
+    def call(method: str, path: str, **kwargs: Any) -> Any:
+        return media_api.client.request(method, base + path, headers=owner.headers, **kwargs)
+
+    video = upload(media_api, owner, project, stamped.read_bytes()).json()
+    assert wait_job(media_api, owner, video["ingest_job_id"])["state"] == "succeeded"
+    split = {"video_id": video["id"], "frame_count": 60, "size": 60}
+    task = call("POST", "/tasks/split", json=split).json()
+    body = {"track": track(10, 0, 30), "base_revision": 0}
+    assert call("PUT", f"/tasks/{task[0]['id']}/tracks/1", json=body).status_code == 200
+    request = {"video_id": video["id"], "format": "mot"}
+    old = wait_job(media_api, owner, call("POST", "/exports", json=request).json()["id"])
+    zipped = media_api.settings.data_dir / "exports" / f"{old['id']}.zip"
+    hours = media_api.settings.export_keep_hours
+    stale = zipped.stat().st_mtime - hours * 3600 - 60
+    os.utime(zipped, (stale, stale))
+    new = wait_job(media_api, owner, call("POST", "/exports", json=request).json()["id"])
+    assert not zipped.exists()
+    expired = call("GET", f"/exports/{old['id']}/download")
+    assert expired.status_code == 404 and "expired" in expired.json()["detail"]
+    assert call("GET", f"/exports/{new['id']}/download").status_code == 200

@@ -7,7 +7,8 @@ writes the result as a native annotation file under ``<data_dir>/exports``; the 
 exports into a folder (``export_annotations``, atomic) and zips it to
 ``<data_dir>/exports/<job id>.zip`` by writing a temporary file and renaming it, so a download
 sees the whole zip or none. The native input file is deleted once the zip is there (a job
-resumed after a crash still finds it).
+resumed after a crash still finds it). Zips are kept ``export_keep_hours`` (72 by default):
+each new export first deletes older ones, and downloading one answers that it expired.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 import uuid
 import zipfile
 from fractions import Fraction
@@ -49,7 +51,14 @@ from tweenlab.settings import Settings
 from tweenlab.store import Job, Task
 from tweenlab.workflow import TaskKind, TaskRange, merge_task_tracks
 
-__all__ = ["EXPORT_FORMATS", "EXPORT_JOB", "export_job", "export_zip", "start_export"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "EXPORT_JOB",
+    "export_job",
+    "export_zip",
+    "prune_exports",
+    "start_export",
+]
 
 EXPORT_JOB = "tweenlab.services.exports:export_job"
 EXPORT_FORMATS = ("coco", "yolo", "mot", "cvat_video", "datumaro", "native")
@@ -58,6 +67,21 @@ EXPORT_FORMATS = ("coco", "yolo", "mot", "cvat_video", "datumaro", "native")
 def exports_dir(settings: Settings) -> Path:
     """Where exports are written."""
     return settings.data_dir / "exports"
+
+
+def prune_exports(settings: Settings, *, now: float | None = None) -> list[Path]:
+    """Delete the zips (and left-over inputs) older than ``settings.export_keep_hours``; returns
+    what was deleted. Runs before every new export, so the folder never grows without bound."""
+    folder = exports_dir(settings)
+    if not folder.is_dir():
+        return []
+    oldest = (time.time() if now is None else now) - settings.export_keep_hours * 3600
+    gone = []
+    for path in folder.iterdir():
+        if path.suffix in {".zip", ".json", ".tmp"} and path.stat().st_mtime < oldest:
+            path.unlink(missing_ok=True)
+            gone.append(path)
+    return gone
 
 
 def start_export(
@@ -111,6 +135,7 @@ def start_export(
     schema = Schema.from_json(access.project.label_schema)
     parts = [(TaskRange(t.start, t.stop), task_annotation_set(db, t, schema, ref)) for t in tasks]
     merged = merge_task_tracks(parts)
+    prune_exports(settings)
     folder = exports_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
     source = folder / f"input-{uuid.uuid4().hex}.tweenlab.json"
@@ -192,6 +217,11 @@ def export_zip(db: Session, settings: Settings, access: Access, job_id: str) -> 
     if row is None or row.project_id != access.project.id or row.kind != "export":
         raise NotFoundError(f"no export {job_id!r} in this project")
     target = exports_dir(settings) / f"{row.id}.zip"
-    if row.state != "succeeded" or not target.is_file():
+    if row.state != "succeeded":
         raise NotFoundError(f"export {job_id!r} is {row.state}: no zip yet")
+    if not target.is_file():
+        raise NotFoundError(
+            f"export {job_id!r} has expired (zips are kept {settings.export_keep_hours:g} "
+            "hours): export again"
+        )
     return target
