@@ -37,12 +37,42 @@ def test_a_video_splits_into_overlapping_tasks_that_only_managers_create(crew: C
         ({"video_id": 1, "frame_count": 100, "size": 10, "scenes": [5]}, "size"),
         ({"video_id": 1, "frame_count": 0, "size": 10}, "frame_count"),
         ({"video_id": 1, "frame_count": 100, "size": "ten"}, "size"),
+        ({"video_id": 1, "frame_count": 100, "size": 50, "copies": 2}, "copies"),
+        ({"video_id": 1, "frame_count": 100, "size": 50, "copies": 21}, "copies"),
+        (
+            {
+                "video_id": 1,
+                "frame_count": 100,
+                "size": 50,
+                "kind": "consensus",
+                "copies": 2,
+                "assignees": [1],
+            },
+            "assignees",
+        ),
     ],
 )
 def test_a_bad_split_answers_422_naming_the_field(crew: Crew, body: dict, field: str) -> None:
     answer = crew.call("manager", "POST", "/tasks/split", json=body)
     assert answer.status_code == 422
     assert field in str(answer.json())
+
+
+def test_a_consensus_split_makes_k_copies_of_each_clip_one_per_annotator(crew: Crew) -> None:
+    people = [crew["annotator"].id, crew["annotator2"].id]
+    body = {"video_id": 2, "frame_count": 100, "clips": [[0, 40], [40, 80]]}
+    body |= {"kind": "consensus", "copies": 2, "assignees": people}
+    made = crew.call("manager", "POST", "/tasks/split", json=body)
+    assert made.status_code == 201, made.text
+    got = [(t["start"], t["kind"], t["assignee_id"]) for t in made.json()]
+    assert got == [(start, "consensus", who) for start in (0, 40) for who in people]
+    mine = crew.call("annotator2", "GET", "/tasks").json()
+    assert [(t["start"], t["stop"]) for t in mine] == [(0, 40), (40, 80)]
+    twice = {**body, "assignees": [people[0], people[0]]}
+    assert crew.call("manager", "POST", "/tasks/split", json=twice).status_code == 422
+    stranger = {**body, "assignees": [people[0], crew["outsider"].id]}
+    refused = crew.call("manager", "POST", "/tasks/split", json=stranger)
+    assert refused.status_code == 422 and refused.json()["field"] == "assignees"
 
 
 def test_annotators_see_only_their_tasks_and_outsiders_none(crew: Crew) -> None:

@@ -70,6 +70,10 @@ class Split:
         max_size: The longest task when splitting by scenes.
         clips: Half-open ``(start, stop)`` ranges, one task each.
         kind: What the tasks are for.
+        copies: Tasks made of each range: k > 1 only for ``consensus`` (the same clip for k
+            annotators, whose agreement ``quality.task_consensus`` then scores).
+        assignees: One annotator per copy (copy i of every range goes to ``assignees[i]``;
+            distinct people), or empty to assign later.
     """
 
     video_id: int
@@ -80,6 +84,8 @@ class Split:
     max_size: int | None = None
     clips: Sequence[tuple[int, int]] | None = None
     kind: TaskKind = TaskKind.NORMAL
+    copies: int = 1
+    assignees: Sequence[int] = ()
 
     def ranges(self) -> list[TaskRange]:
         """The task ranges this split makes."""
@@ -136,9 +142,19 @@ def split_tasks(db: Session, access: Access, split: Split) -> list[Task]:
     """Create the tasks of ``split`` in the project (unassigned, ``new``), in frame order.
 
     A video is split into normal tasks once: a second split answers 409 (other kinds, such as
-    consensus copies of a clip, may be added any time).
+    consensus copies of a clip, may be added any time). A consensus split makes ``copies``
+    tasks of each range, copy i assigned to ``assignees[i]`` when they are given.
     """
     ranges = split.ranges()
+    if split.copies != 1 and split.kind is not TaskKind.CONSENSUS:
+        raise FieldError("copies", f"only consensus tasks come in copies, not {split.kind}")
+    if split.assignees:
+        if len(split.assignees) != split.copies:
+            raise FieldError("assignees", f"give one annotator per copy ({split.copies}), or none")
+        if len(set(split.assignees)) != len(split.assignees):
+            raise FieldError("assignees", "each copy goes to a different annotator")
+        for person in split.assignees:
+            _member_role(db, access, person, "assignees")
     if split.kind is TaskKind.NORMAL:
         taken = db.scalar(
             select(func.count()).where(
@@ -162,8 +178,15 @@ def split_tasks(db: Session, access: Access, split: Split) -> list[Task]:
             state=TaskState.NEW.value,
         )
         for part in ranges
+        for _ in range(split.copies)
     ]
     db.add_all(tasks)
+    if split.assignees:
+        db.flush()
+        for index, task in enumerate(tasks):
+            person = split.assignees[index % split.copies]
+            _record(db, access, task, Action.ASSIGN, note=f"assignee {person}, reviewer None")
+            task.assignee_id = person
     db.commit()
     return tasks
 

@@ -41,6 +41,10 @@ class SplitBody(BaseModel):
     max_size: int | None = Field(default=None, ge=1, le=100_000_000)
     clips: list[tuple[Frame, Frame]] | None = Field(default=None, max_length=100_000)
     kind: TaskKind = TaskKind.NORMAL
+    copies: int = Field(default=1, ge=1, le=20)
+    assignees: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(
+        default_factory=list, max_length=20
+    )
 
 
 class AssignBody(BaseModel):
@@ -154,7 +158,8 @@ def split_video(
 ) -> list[TaskView]:
     """Create the tasks of a video (managers and owners): by ``size`` frames with ``overlap``,
     by ``scenes`` (the first frames of shots, or ``"detected"``, ``max_size`` per task) or by
-    ``clips``."""
+    ``clips``. ``kind: "consensus"`` with ``copies: k`` makes k tasks of each range, given to
+    the k ``assignees`` when named."""
     values = body.model_dump()
     values["frame_count"], values["scenes"] = tasks.video_facts(
         db, _access(auth), settings, body.video_id, frame_count=body.frame_count, scenes=body.scenes
