@@ -91,6 +91,9 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("POST", "/api/projects"): _case(None, "/api/projects", {"name": "new"}, project=False),
     ("GET", "/api/projects"): _case(None, "/api/projects", project=False),
     ("GET", "/api/projects/{project_id}"): _case("annotator", "/api/projects/{project}"),
+    ("GET", "/api/projects/{project_id}/guidelines"): _case(
+        "annotator", "/api/projects/{project}/guidelines"
+    ),
     ("PATCH", "/api/projects/{project_id}"): _case(
         "manager", "/api/projects/{project}", {"guidelines": "new"}
     ),

@@ -9,6 +9,7 @@ always keeps an owner.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -16,13 +17,15 @@ from sqlalchemy.orm import Session
 
 from tweenlab.core.roles import Role
 from tweenlab.core.schema import Schema
-from tweenlab.errors import AccessDeniedError, ConflictError, NotFoundError, UsageError
-from tweenlab.store import Membership, Project, User, utc_now
+from tweenlab.errors import AccessDeniedError, ConflictError, FieldError, NotFoundError, UsageError
+from tweenlab.store import Membership, Project, User, Video, utc_now
 
 __all__ = [
     "Access",
+    "GuidelineExample",
     "add_member",
     "create_project",
+    "guideline_examples",
     "list_members",
     "project_access",
     "remove_member",
@@ -47,6 +50,74 @@ class Access:
     role: Role
 
 
+_EXAMPLE = re.compile(r"!\[(?P<caption>[^\]]*)\]\(frame:(?P<video>\d+)/(?P<frame>\d+)\)")
+
+
+@dataclass(frozen=True)
+class GuidelineExample:
+    """An example frame the guidelines show: ``![caption](frame:VIDEO/FRAME)`` in the Markdown.
+
+    Attributes:
+        video_id: A video of the project.
+        frame: Its frame (exactly, by index).
+        caption: The image's text.
+        line: The Markdown line it is on (from 1).
+        available: Whether the project still has that frame (a video may have been deleted
+            since the guidelines were written).
+    """
+
+    video_id: int
+    frame: int
+    caption: str
+    line: int
+    available: bool = True
+
+
+def guideline_examples(
+    db: Session, project: Project, markdown: str, *, check: bool = True
+) -> list[GuidelineExample]:
+    """The example frames of guidelines, each checked to be a frame of a video of the project.
+
+    Raises:
+        FieldError: ``guidelines``, naming the line of a frame that does not exist (with
+            ``check``; otherwise such an example comes back marked not ``available``).
+    """
+    examples = [
+        GuidelineExample(int(m["video"]), int(m["frame"]), m["caption"].strip(), line)
+        for line, text in enumerate(markdown.splitlines(), start=1)
+        for m in _EXAMPLE.finditer(text)
+    ]
+    wanted = {e.video_id for e in examples}
+    counts: dict[int, int] = {}
+    if wanted and project.id is not None:
+        rows = db.execute(
+            select(Video.id, Video.frame_count).where(
+                Video.project_id == project.id, Video.id.in_(wanted)
+            )
+        )
+        counts = {video: count for video, count in rows}
+    if not check:
+        return [
+            GuidelineExample(
+                e.video_id, e.frame, e.caption, e.line, e.frame < counts.get(e.video_id, 0)
+            )
+            for e in examples
+        ]
+    for example in examples:
+        if example.video_id not in counts:
+            raise FieldError(
+                "guidelines",
+                f"line {example.line}: the project has no video {example.video_id}",
+            )
+        if example.frame >= counts[example.video_id]:
+            raise FieldError(
+                "guidelines",
+                f"line {example.line}: video {example.video_id} has "
+                f"{counts[example.video_id]} frames, no frame {example.frame}",
+            )
+    return examples
+
+
 def create_project(
     db: Session, user: User, name: str, *, schema: Schema | None = None, guidelines: str = ""
 ) -> Project:
@@ -54,6 +125,8 @@ def create_project(
     name = name.strip()
     if not name:
         raise UsageError("name: a project needs a name")
+    if _EXAMPLE.search(guidelines):
+        raise FieldError("guidelines", "a new project has no videos to show frames of yet")
     project = Project(
         name=name,
         label_schema=(schema or Schema(())).to_json(),
@@ -120,6 +193,7 @@ def update_project(
     if schema is not None:
         project.label_schema = schema.to_json()
     if guidelines is not None:
+        guideline_examples(db, project, guidelines)
         project.guidelines = guidelines
     project.updated_at = utc_now()
     db.commit()

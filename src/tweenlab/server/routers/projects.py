@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -87,6 +88,42 @@ def get_project(
     return _view(auth.project, auth.role)
 
 
+class ExampleView(BaseModel):
+    """An example frame of the guidelines and the address of its image."""
+
+    video_id: int
+    frame: int
+    caption: str
+    line: int
+    available: bool
+    image: str
+
+
+class GuidelinesView(BaseModel):
+    """The guidelines (Markdown) and the example frames they show, in order."""
+
+    markdown: str
+    examples: list[ExampleView]
+
+
+@router.get("/{project_id}/guidelines")
+def get_guidelines(
+    project_id: int, db: Db, auth: Annotated[Auth, Depends(require(Role.ANNOTATOR))]
+) -> GuidelinesView:
+    """The project's guidelines (any member): Markdown in which ``![caption](frame:V/N)`` shows
+    frame N of the project's video V; each such example comes with its image's address."""
+    markdown = auth.project.guidelines
+    found = projects.guideline_examples(db, auth.project, markdown, check=False)
+    base = f"/api/projects/{project_id}/videos"
+    return GuidelinesView(
+        markdown=markdown,
+        examples=[
+            ExampleView(**asdict(e), image=f"{base}/{e.video_id}/frames/{e.frame}?max_side=640")
+            for e in found
+        ],
+    )
+
+
 @router.patch("/{project_id}", response_model_by_alias=True)
 def update_project(
     project_id: int,
@@ -94,7 +131,9 @@ def update_project(
     db: Db,
     auth: Annotated[Auth, Depends(require(Role.MANAGER))],
 ) -> ProjectView:
-    """Change the name, label schema or guidelines (managers and owners)."""
+    """Change the name, label schema or guidelines (managers and owners). Guidelines may show
+    example frames as ``![caption](frame:VIDEO/FRAME)``; one that names no frame of the
+    project's videos answers 422 naming its line."""
     schema = to_schema(body.label_schema) if body.label_schema is not None else None
     project = projects.update_project(
         db, auth.project, name=body.name, schema=schema, guidelines=body.guidelines
