@@ -74,6 +74,7 @@ from typing import Any
 import av
 import httpx2 as httpx
 import numpy as np
+import psutil
 
 from report import verdict
 
@@ -129,17 +130,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the worker processes of ``--workers``, job workers)."""
+    root = psutil.Process(pid)
+    return [pid, *(child.pid for child in root.children(recursive=True))]
+
+
 def proc_status_mb(pid: int, field_name: str = "VmRSS:") -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field_name):
-            return int(line.split()[1]) / 1024
-    return math.nan
+    """``VmRSS`` of a process and its descendants, in MB."""
+    total = 0.0
+    for each in _tree(pid):
+        for line in Path(f"/proc/{each}/status").read_text().splitlines():
+            if line.startswith(field_name):
+                total += int(line.split()[1]) / 1024
+    return total or math.nan
 
 
 def proc_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process (``/proc/<pid>/stat``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds of a process and its live descendants (``/proc/<pid>/stat``)."""
+    total = 0
+    for each in _tree(pid):
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -174,11 +187,14 @@ def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     return done.stdout.strip()
 
 
-def start_server(env: dict[str, str], data: Path, timeout: float = 60.0) -> Server:
+def start_server(
+    env: dict[str, str], data: Path, timeout: float = 60.0, workers: int = 1
+) -> Server:
     """Spawn ``tweenlab serve``, poll ``/api/health`` until 200; start-up time and idle RSS."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [*tweenlab_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(workers)]
     started = time.perf_counter()
     process = subprocess.Popen([*command, "--data", str(data)], env=env)
     with httpx.Client(timeout=1.0) as client:
@@ -667,7 +683,7 @@ def run_database(kind: str, database_url: str | None, args: argparse.Namespace) 
             stdin=PASSWORD + "\n",
         )
         log(f"{kind}: cold start")
-        server = start_server(env, data)
+        server = start_server(env, data, workers=args.workers)
         result["start_cold_s"] = round(server.start_s, 3)
         result["idle_rss_cold_mb"] = round(server.idle_rss_mb, 1)
         try:
@@ -687,7 +703,7 @@ def run_database(kind: str, database_url: str | None, args: argparse.Namespace) 
             server.stop()
         warm = []
         for _ in range(3):
-            again = start_server(env, data)
+            again = start_server(env, data, workers=args.workers)
             warm.append((again.start_s, again.idle_rss_mb))
             again.stop()
         result["start_warm_s"] = [round(s, 3) for s, _ in warm]
@@ -837,6 +853,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--solo", type=float, default=None, help="seconds of each solo phase")
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (tweenlab serve --workers)"
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/tweenlab-bench"))
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -854,6 +873,7 @@ def main(argv: list[str] | None = None) -> int:
         "mode": "quick" if args.quick else "full",
         "settings": {
             "clients": args.clients,
+            "workers": args.workers,
             "duration_s": args.duration,
             "races": args.races,
             "task_frames": TASK_SIZE,
@@ -893,7 +913,8 @@ def main(argv: list[str] | None = None) -> int:
         ]
     passes.append(results["sqlite"]["load"]["pass_throughput"])
     results["all_pass"] = all(passes)
-    output = args.output or RESULTS / ("server-quick.json" if args.quick else "server.json")
+    name = "server" + (f"-workers{args.workers}" if args.workers > 1 else "")
+    output = args.output or RESULTS / (f"{name}-quick.json" if args.quick else f"{name}.json")
     output.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
     print(f"results: {output}")

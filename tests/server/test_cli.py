@@ -61,10 +61,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def serve(port: int) -> subprocess.Popen[str]:
+def serve(port: int, *extra: str) -> subprocess.Popen[str]:
     code = "from tweenlab.cli.main import main; main()"
     return subprocess.Popen(
-        [sys.executable, "-c", code, "serve", "--port", str(port)],
+        [sys.executable, "-c", code, "serve", "--port", str(port), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -77,14 +77,15 @@ def test_serve_refuses_an_unmigrated_database(server_settings: Settings) -> None
     assert done.returncode == 2 and "tweenlab db upgrade" in err
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_serve_answers_health_and_sign_in(
-    server_settings: Settings, monkeypatch: pytest.MonkeyPatch
+    server_settings: Settings, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
     assert run(["db", "upgrade"], monkeypatch) == 0
     args = ["user", "create", "boss@example.com", "--role", "owner", "--password-stdin"]
     assert run(args, monkeypatch, "long enough\n") == 0
     port = free_port()
-    server = serve(port)
+    server = serve(port, "--workers", str(workers))
     base = f"http://127.0.0.1:{port}/api"
     try:
         deadline = time.monotonic() + SERVE_WAIT_S
@@ -99,6 +100,12 @@ def test_serve_answers_health_and_sign_in(
         assert health.status_code == 200 and health.json()["status"] == "ok"
         login = {"email": "boss@example.com", "password": "long enough"}
         assert httpx.post(f"{base}/auth/login", json=login, timeout=10).status_code == 200
+        answered = set()  # new connections spread over the worker processes
+        for _ in range(200):
+            answered.add(httpx.get(f"{base}/health", timeout=5).json()["process"])
+            if len(answered) == workers:
+                break
+        assert len(answered) == workers
     finally:
         server.terminate()
         server.communicate(timeout=SERVE_WAIT_S)

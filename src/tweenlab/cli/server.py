@@ -36,9 +36,18 @@ APP_FACTORY = "tweenlab.server:app_from_environment"
     is_flag=True,
     help="Load the demo project (migrating the database first) and print how to sign in.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes sharing the port and the database (each runs its own jobs).",
+)
 @click.pass_obj
-def serve_command(ctx: Context, host: str, port: int, data: Path | None, demo: bool) -> None:
-    """Run the REST API (and, later, the browser editor) on uvicorn."""
+def serve_command(
+    ctx: Context, host: str, port: int, data: Path | None, demo: bool, workers: int
+) -> None:
+    """Run the REST API and the browser app on uvicorn."""
     import uvicorn  # noqa: PLC0415  (loaded only by this command)
 
     settings = ctx.settings
@@ -56,7 +65,9 @@ def serve_command(ctx: Context, host: str, port: int, data: Path | None, demo: b
         )
     database.check_database(settings)  # a one-line error naming `tweenlab db upgrade`
     click.echo(f"tweenlab API on http://{host}:{port}/api (OpenAPI docs at /api/docs)", err=True)
-    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, log_level="warning")
+    uvicorn.run(
+        APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level="warning"
+    )
 
 
 @click.group("db")

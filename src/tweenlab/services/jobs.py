@@ -8,8 +8,17 @@ session. When a job changes state, the hooks given for its kind run in the same 
 ``JobRunner`` owns the executor. Starting the server asks the store for unfinished jobs and,
 only when there are some, starts the executor and ``recover()``s them (resumed, or failed after
 ``max_attempts``): a job is never left ``running`` by a killed server. Otherwise the executor's
-processes start with the first job, so a server that runs no jobs starts quickly. One process
-runs jobs: with several API processes, each would recover the others' jobs; run one.
+processes start with the first job, so a server that runs no jobs starts quickly.
+
+Several API processes may share one database (``tweenlab serve --workers N``). Every job row
+names its ``owner``, the server process that runs it (``host:pid:instance``), which beats the
+row's ``heartbeat_at`` while it runs jobs. A process recovers only orphans: rows with no owner,
+or whose owner is gone — on the same host, a process that no longer exists (or an earlier
+server instance of this very process); elsewhere, an owner silent for ``STALE_AFTER_S``. It
+claims each with a compare-and-swap on the owner, so two processes never both resume one job,
+and it looks for orphans again while it runs, so the jobs of a process killed beside it are
+resumed too. Cancelling a job another process runs sets ``cancel_requested``; the owner's
+watcher passes it to its executor within ``WATCH_S``.
 
 Who may see a job: the members of its project (``job_for``); a job outside any project, its
 creator and site admins. Who may cancel it: its creator, or a manager of its project.
@@ -17,11 +26,16 @@ creator and site admins. Who may cancel it: its creator, or a manager of its pro
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
 import threading
+import uuid
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tweenlab.core.roles import Role
@@ -37,11 +51,45 @@ __all__ = [
     "JobRunner",
     "can_cancel",
     "job_for",
+    "owner_gone",
     "record_of",
 ]
 
+logger = logging.getLogger(__name__)
+
 #: ``hook(session, job_row)``: runs in the transaction that changed the job's state.
 JobHook = Callable[[Session, Job], None]
+
+WATCH_S = 2.0  # how often a running executor looks for cancel requests
+HEARTBEAT_S = 10.0  # how often it beats the rows it owns
+ADOPT_S = 30.0  # how often it looks for orphans
+STALE_AFTER_S = 60.0  # an owner on another host silent this long is gone
+
+_UNFINISHED = [JobState.QUEUED.value, JobState.RUNNING.value]
+_HOST = socket.gethostname()
+_LIVE_OWNERS: set[str] = set()  # the owners (stores) open in this process
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def owner_gone(owner: str | None, heartbeat: datetime | None, now: datetime) -> bool:
+    """Whether the process named ``owner`` no longer runs its jobs (see the module docstring)."""
+    if owner is None:
+        return True
+    host, pid, _instance = ([None, None, *owner.rsplit(":", 2)])[-3:]
+    if host == _HOST and pid is not None and pid.isdigit():
+        if int(pid) == os.getpid():
+            return owner not in _LIVE_OWNERS
+        return not _pid_alive(int(pid))
+    return heartbeat is None or now - heartbeat > timedelta(seconds=STALE_AFTER_S)
 
 
 def record_of(row: Job) -> JobRecord:
@@ -77,6 +125,12 @@ class DatabaseJobStore:
     def __init__(self, database: Database, hooks: Mapping[str, JobHook] | None = None) -> None:
         self.database = database
         self.hooks = dict(hooks or {})
+        self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        _LIVE_OWNERS.add(self.owner)
+
+    def close(self) -> None:
+        """This store's process stops running jobs: its rows become orphans at once."""
+        _LIVE_OWNERS.discard(self.owner)
 
     def add(self, job: JobRecord) -> None:
         params = dict(job.params)
@@ -98,6 +152,8 @@ class DatabaseJobStore:
                     created_at=job.created_at,
                     started_at=job.started_at,
                     finished_at=job.finished_at,
+                    owner=self.owner,
+                    heartbeat_at=utc_now(),
                 )
             )
             db.commit()
@@ -126,13 +182,87 @@ class DatabaseJobStore:
             return record_of(row)
 
     def unfinished(self) -> list[JobRecord]:
-        with self.database.session(readonly=True) as db:
-            rows = db.scalars(
-                select(Job)
-                .where(Job.state.in_([JobState.QUEUED.value, JobState.RUNNING.value]))
-                .order_by(Job.created_at)
+        """The unfinished jobs this process runs, and the orphans it claims now to resume."""
+        now = utc_now()
+        with self.database.session() as db:
+            rows = list(
+                db.scalars(select(Job).where(Job.state.in_(_UNFINISHED)).order_by(Job.created_at))
             )
-            return [record_of(row) for row in rows]
+            mine = []
+            for row in rows:
+                if row.owner != self.owner:
+                    if not owner_gone(row.owner, row.heartbeat_at, now):
+                        continue
+                    claimed = db.execute(
+                        update(Job)
+                        .where(Job.id == row.id, _is(Job.owner, row.owner))
+                        .values(owner=self.owner, heartbeat_at=now)
+                        .execution_options(synchronize_session=False)
+                    )
+                    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                        continue
+                mine.append(row.id)
+            db.commit()
+            return [record_of(row) for row in rows if row.id in mine]
+
+    def has_orphans(self) -> bool:
+        """Whether some unfinished job's owner is gone (a cheap read, claims nothing)."""
+        now = utc_now()
+        with self.database.session(readonly=True) as db:
+            found = db.execute(
+                select(Job.owner, Job.heartbeat_at).where(
+                    Job.state.in_(_UNFINISHED), _not_is(Job.owner, self.owner)
+                )
+            )
+            return any(owner_gone(owner, beat, now) for owner, beat in found)
+
+    def owner_of(self, job_id: str) -> str | None:
+        """The process that runs (or ran) a job."""
+        with self.database.session(readonly=True) as db:
+            return db.scalar(select(Job.owner).where(Job.id == job_id))
+
+    def beat(self) -> None:
+        """Mark the unfinished jobs of this process as still in hand."""
+        with self.database.session() as db:
+            db.execute(
+                update(Job)
+                .where(Job.owner == self.owner, Job.state.in_(_UNFINISHED))
+                .values(heartbeat_at=utc_now())
+                .execution_options(synchronize_session=False)
+            )
+            db.commit()
+
+    def request_cancel(self, job_id: str) -> None:
+        """Ask the owner of an unfinished job, in another process, to stop it."""
+        with self.database.session() as db:
+            db.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state.in_(_UNFINISHED))
+                .values(cancel_requested=True)
+                .execution_options(synchronize_session=False)
+            )
+            db.commit()
+
+    def cancel_requests(self) -> list[str]:
+        """The jobs of this process that another process asked to stop."""
+        with self.database.session(readonly=True) as db:
+            return list(
+                db.scalars(
+                    select(Job.id).where(
+                        Job.owner == self.owner,
+                        Job.cancel_requested,
+                        Job.state.in_(_UNFINISHED),
+                    )
+                )
+            )
+
+
+def _is(column: Any, value: str | None) -> Any:
+    return column.is_(None) if value is None else column == value
+
+
+def _not_is(column: Any, value: str) -> Any:
+    return column.is_(None) | (column != value)
 
 
 class JobRunner:
@@ -147,13 +277,17 @@ class JobRunner:
         self.store, self.workers = store, settings.job_workers
         self._executor: LocalExecutor | None = None
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     @property
     def executor(self) -> LocalExecutor:
-        """The executor, started now if it was not yet."""
+        """The executor, started now if it was not yet (and with it the watcher)."""
         with self._lock:
             if self._executor is None:
                 self._executor = LocalExecutor(self.store, workers=self.workers)
+                self._watcher = threading.Thread(target=self._watch, name="job-owner", daemon=True)
+                self._watcher.start()
             return self._executor
 
     @property
@@ -172,24 +306,60 @@ class JobRunner:
         return self.executor.submit(kind, target, params)
 
     def cancel(self, job_id: str) -> JobRecord:
-        """Ask a job to stop (a queued one is dropped; a running one sees ``cancelled``)."""
-        if self._executor is None:  # nothing runs here: an unfinished row is a leftover
-            job = self.store.get(job_id)
-            if job is None or job.state.final:
-                raise NotFoundError(f"no job {job_id!r}")
+        """Ask a job to stop (a queued one is dropped; a running one sees ``cancelled``). A job
+        another process runs is asked through its row; an orphan is simply marked cancelled."""
+        job = self.store.get(job_id)
+        if job is None or job.state.final:
+            raise NotFoundError(f"no job {job_id!r}")
+        owner = self.store.owner_of(job_id)
+        if owner == self.store.owner and self._executor is not None:
+            return self._executor.cancel(job_id)
+        if owner_gone(owner, None, utc_now()):
             return self.store.update(job_id, state=JobState.CANCELLED, finished_at=utc_now())
-        return self._executor.cancel(job_id)
+        self.store.request_cancel(job_id)
+        return job
 
     def wait(self, job_id: str, timeout: float | None = None) -> JobRecord:
         """The job once it is final (or after ``timeout`` seconds)."""
         return self.executor.wait(job_id, timeout)
 
     def shutdown(self) -> None:
-        """Stop the executor (waiting for running jobs)."""
+        """Stop the executor (waiting for running jobs) and give up ownership."""
+        self._stop.set()
         with self._lock:
             executor, self._executor = self._executor, None
+            watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.join(timeout=5)
         if executor is not None:
             executor.shutdown()
+        self.store.close()
+
+    def _watch(self) -> None:
+        """While the executor runs: pass on cancel requests, beat the owned rows, adopt
+        orphans (a database error is tried again next round)."""
+        beats = adoption = 0.0
+        relayed: set[str] = set()
+        while not self._stop.wait(WATCH_S):
+            executor = self._executor
+            if executor is None:
+                return
+            try:
+                for job_id in self.store.cancel_requests():
+                    if job_id not in relayed:
+                        relayed.add(job_id)
+                        executor.cancel(job_id)
+                beats += WATCH_S
+                if beats >= HEARTBEAT_S:
+                    beats = 0.0
+                    self.store.beat()
+                adoption += WATCH_S
+                if adoption >= ADOPT_S:
+                    adoption = 0.0
+                    if self.store.has_orphans():
+                        executor.recover()
+            except Exception:  # the next round tries again
+                logger.exception("job watcher")
 
 
 def job_for(db: Session, user: User, job_id: str) -> Job:

@@ -32,6 +32,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -210,7 +211,8 @@ class Membership(Base):
 class Job(Base):
     """A job row (the fields of ``tweenlab.jobs.JobRecord``), with the project it belongs to.
 
-    Written only by the process that runs the job's executor (``services.jobs``); read by any.
+    Written by the server process that runs the job (``owner``, which beats ``heartbeat_at``);
+    read by any. Another process asks it to stop through ``cancel_requested``.
     """
 
     __tablename__ = "jobs"
@@ -235,6 +237,9 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Video(Base):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter
 from pydantic import BaseModel
 
@@ -17,9 +19,10 @@ class Health(BaseModel):
 
     status: str
     version: str
+    process: int
 
 
 @router.get("/health")
 def health() -> Health:
-    """Liveness: 200 while the server runs."""
-    return Health(status="ok", version=__version__)
+    """Liveness: 200 while the server runs, and which of its processes answered."""
+    return Health(status="ok", version=__version__, process=os.getpid())
