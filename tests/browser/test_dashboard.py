@@ -97,6 +97,10 @@ def add_members(page: Any, live: Live, manager: Person, project: int) -> None:
         page.select_option("[data-testid=member-role]", "annotator")
         page.click("[data-testid=add-member-submit]")
         expect(page.locator(f"[data-testid=member-row][data-email='{email}']")).to_be_visible()
+    me = page.locator("[data-testid=member-row][data-email='manager@example.com']")
+    me.locator("[data-testid=member-role-change]").select_option("annotator")
+    expect(page.locator("[data-testid=members-error]")).to_contain_text("owner")  # the last one
+    expect(me.locator("[data-testid=member-role-change]")).to_have_value("owner")
     rev = page.locator("[data-testid=member-row][data-email='rev@example.com']")
     rev.locator("[data-testid=member-role-change]").select_option("reviewer")
     expect(page.locator("#toast")).to_contain_text("rev@example.com is now reviewer")
@@ -111,9 +115,19 @@ def add_members(page: Any, live: Live, manager: Person, project: int) -> None:
     }
 
 
-def upload_and_split(page: Any, live: Live, manager: Person, project: int) -> list[dict[str, Any]]:
-    """Upload the clip through the file input, wait for "ready", split by 100 frames with 10 of
-    overlap; the tasks as the API lists them."""
+def upload_and_split(
+    page: Any, live: Live, manager: Person, project: int, tmp_path: Path
+) -> list[dict[str, Any]]:
+    """A text file refused with the server's reason; then the clip uploaded through the file
+    input, followed until "ready", split by 100 frames with 10 of overlap; the tasks as the API
+    lists them."""
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("not a video at all\n" * 100)
+    page.set_input_files("[data-testid=video-file]", str(notes))
+    page.click("[data-testid=upload-video]")
+    expect(page.locator("[data-testid=videos-error]")).not_to_be_empty()
+    expect(page.locator("[data-testid=video-row]")).to_have_count(0)
+    assert live.call(manager, "GET", f"/projects/{project}/videos") == []
     page.set_input_files("[data-testid=video-file]", str(shared_file(CLIP)))
     page.click("[data-testid=upload-video]")
     row = page.locator("[data-testid=video-row]")
@@ -138,7 +152,7 @@ def test_a_manager_runs_a_project_from_the_dashboard(
     sign_in(page, manager.email)
     project = create_project(page, live, manager)
     add_members(page, live, manager, project)
-    tasks = upload_and_split(page, live, manager, project)
+    tasks = upload_and_split(page, live, manager, project, tmp_path)
     first = tasks[0]["id"]
     row = page.locator(f"[data-testid=task-row][data-task='{first}']")
     row.locator("[data-testid=assignee]").select_option(str(ana.id))

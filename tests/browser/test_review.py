@@ -216,6 +216,19 @@ def dashboard_shows_it(chromium: Any, live: Live, world: dict[str, Any]) -> None
         page.screenshot(path=str(ARTIFACTS / "review-then-dashboard.png"), full_page=True)
     finally:
         context.close()
+    context, page = signed_in_page(chromium, live, ana.email)  # her own pay, nobody else's
+    try:
+        page.goto(f"/#/projects/{project}")
+        expect(page.locator("[data-testid=pay-section]")).to_have_count(0)
+        mine = page.locator("[data-testid=my-pay-section]")
+        expect(mine.locator("[data-testid=statement-person] option")).to_have_count(1)
+        mine.locator("[data-testid=show-statement]").click()
+        expect(mine.locator("[data-testid=statement-line]")).to_have_attribute(
+            "data-task", str(world["task"])
+        )
+        expect(mine.locator("[data-testid=statement-total]")).to_have_text("Total 8.00 EUR")
+    finally:
+        context.close()
 
 
 def test_review_rejects_with_an_issue_then_accepts_the_rework(

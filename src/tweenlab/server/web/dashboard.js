@@ -5,7 +5,7 @@ import { element } from "./app.js";
 import { exportSection } from "./dashboard/exports.js";
 import { membersSection } from "./dashboard/members.js";
 import { myTasksSection } from "./dashboard/mytasks.js";
-import { paySection } from "./dashboard/pay.js";
+import { myPaySection, paySection } from "./dashboard/pay.js";
 import { schemaForm } from "./dashboard/schema_form.js";
 import { ProjectState } from "./dashboard/state.js";
 import { statsSection } from "./dashboard/stats.js";
@@ -96,7 +96,11 @@ export async function mountProject(root, [projectId], context) {
   const sections = [];
   if (state.may("reviewer")) sections.push(videosSection(state), tasksSection(state));
   else sections.push(annotatorTasks(state));
-  if (state.may("manager")) sections.push(membersSection(state), statsSection(state), paySection(state), exportSection(state));
+  if (state.may("manager")) {
+    sections.push(membersSection(state), statsSection(state), paySection(state), exportSection(state));
+  } else {
+    sections.push(myPaySection(state));
+  }
   root.append(...sections);
   await state.load("members");
   await state.load("videos", "tasks");

@@ -65,10 +65,16 @@ function ratesForm(state, stored, error) {
   return form;
 }
 
-function statementForm(state, error) {
-  const person = select("person", state.members.map((m) => [m.user.id, m.user.email]), state.user.id, {
-    "data-testid": "statement-person",
-  });
+// An annotator's or reviewer's own statements (the API shows nobody else's to them).
+export function myPaySection(state) {
+  const error = errorLine("pay-error");
+  const box = element("div", { "data-testid": "statement-box" });
+  state.on("members", () => box.replaceChildren(statementForm(state, error, [[state.user.id, state.user.email]])));
+  return section("My pay", "my-pay-section", box, error);
+}
+
+function statementForm(state, error, people = state.members.map((m) => [m.user.id, m.user.email])) {
+  const person = select("person", people, state.user.id, { "data-testid": "statement-person" });
   const from = input("from", { type: "date", value: isoDay(daysFromNow(-30)), "data-testid": "statement-from" });
   const to = input("to", { type: "date", value: isoDay(daysFromNow(1)), "data-testid": "statement-to" });
   const out = element("div", { "data-testid": "statement" });
