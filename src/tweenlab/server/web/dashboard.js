@@ -10,14 +10,16 @@ import { schemaForm } from "./dashboard/schema_form.js";
 import { ProjectState } from "./dashboard/state.js";
 import { statsSection } from "./dashboard/stats.js";
 import { tasksSection } from "./dashboard/tasks.js";
-import { attempt, errorLine, field, input, section } from "./dashboard/ui.js";
+import { attempt, errorLine, field, input, section, tableHead } from "./dashboard/ui.js";
 import { videosSection } from "./dashboard/videos.js";
 
 export async function mountProjects(root, _params, context) {
   const { api, user } = context;
   const projects = await api.get("/projects");
   const tasksOf = new Map(
-    await Promise.all(projects.map(async (p) => [p.id, await api.get(`/projects/${p.id}/tasks`).catch(() => [])])),
+    await Promise.all(
+      projects.map(async (p) => [p.id, await api.get(`/projects/${p.id}/tasks`).catch(() => [])]),
+    ),
   );
   root.classList.add("dashboard");
   root.append(
@@ -29,12 +31,14 @@ export async function mountProjects(root, _params, context) {
 }
 
 function projectTable(projects, tasksOf) {
-  if (!projects.length) return element("p", { class: "muted", "data-testid": "projects" }, "No projects yet.");
+  if (!projects.length) {
+    return element("p", { class: "muted", "data-testid": "projects" }, "No projects yet.");
+  }
   const count = (tasks, state) => tasks.filter((t) => t.state === state).length;
   return element(
     "table",
     { "data-testid": "projects" },
-    element("thead", {}, element("tr", {}, ...["Project", "Your role", "Tasks", "Accepted"].map((h) => element("th", {}, h)))),
+    tableHead("Project", "Your role", "Tasks", "Accepted"),
     element(
       "tbody",
       {},
@@ -55,7 +59,11 @@ function projectTable(projects, tasksOf) {
 
 function newProjectForm({ api, toast, navigate }) {
   const name = input("name", { required: true, maxlength: 200, "data-testid": "project-name" });
-  const guidelines = element("textarea", { name: "guidelines", rows: 3, "data-testid": "project-guidelines" });
+  const guidelines = element("textarea", {
+    name: "guidelines",
+    rows: 3,
+    "data-testid": "project-guidelines",
+  });
   const schema = schemaForm();
   const error = errorLine("new-project-error");
   const form = element(
@@ -97,7 +105,8 @@ export async function mountProject(root, [projectId], context) {
   if (state.may("reviewer")) sections.push(videosSection(state), tasksSection(state));
   else sections.push(annotatorTasks(state));
   if (state.may("manager")) {
-    sections.push(membersSection(state), statsSection(state), paySection(state), exportSection(state));
+    sections.push(membersSection(state), statsSection(state), paySection(state));
+    sections.push(exportSection(state));
   } else {
     sections.push(myPaySection(state));
   }
@@ -109,7 +118,10 @@ export async function mountProject(root, [projectId], context) {
 
 function annotatorTasks(state) {
   const holder = element("div");
-  state.on("tasks", (tasks) => holder.replaceChildren(myTasksSection(state.user, [state.project], new Map([[state.id, tasks]]))));
+  state.on("tasks", (tasks) => {
+    const mine = myTasksSection(state.user, [state.project], new Map([[state.id, tasks]]));
+    holder.replaceChildren(mine);
+  });
   return holder;
 }
 

@@ -21,7 +21,7 @@ class ReviewPanel {
   constructor(panel, ctx) {
     this.panel = panel;
     this.ctx = ctx;
-    this.task = ctx.task;
+    this.task = ctx.task || { state: "new", actions: [] }; // reload() fetches the real one
     this.issues = [];
     this.alive = true;
     this.base = `/projects/${ctx.projectId}/tasks/${ctx.taskId}`;
@@ -79,7 +79,12 @@ class ReviewPanel {
       this.error.textContent = describe(error);
     }
     this.ctx.setMarkers(
-      this.issues.map((i) => ({ id: i.id, frame: i.frame, region: i.region, resolved: i.resolved })),
+      this.issues.map((i) => ({
+        id: i.id,
+        frame: i.frame,
+        region: i.region,
+        resolved: i.resolved,
+      })),
     );
   }
 
@@ -116,7 +121,8 @@ class ReviewPanel {
   // The whole frame as a region, for an issue with no region selected.
   async wholeFrame() {
     if (!this.frameSize) {
-      const video = await this.ctx.api.get(`/projects/${this.ctx.projectId}/videos/${this.task.video_id}`);
+      const path = `/projects/${this.ctx.projectId}/videos/${this.task.video_id}`;
+      const video = await this.ctx.api.get(path);
       this.frameSize = { w: video.width, h: video.height };
     }
     return { x: 0, y: 0, ...this.frameSize };
@@ -157,15 +163,24 @@ class ReviewPanel {
 
   commentForm(issue) {
     const text = element("input", { placeholder: "Reply", "data-testid": "issue-comment" });
-    const send = element("button", { type: "submit", "data-testid": "issue-comment-send" }, "Reply");
+    const send = element(
+      "button",
+      { type: "submit", "data-testid": "issue-comment-send" },
+      "Reply",
+    );
     const form = element("form", { class: "row" }, text, send);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       if (!text.value.trim()) return;
-      this.change(() => this.ctx.api.post(`${this.base}/issues/${issue.id}/comments`, { text: text.value.trim() }));
+      const path = `${this.base}/issues/${issue.id}/comments`;
+      this.change(() => this.ctx.api.post(path, { text: text.value.trim() }));
     });
     if (!issue.resolved) {
-      const resolve = element("button", { type: "button", "data-testid": "resolve-issue" }, "Resolve");
+      const resolve = element(
+        "button",
+        { type: "button", "data-testid": "resolve-issue" },
+        "Resolve",
+      );
       resolve.addEventListener("click", () =>
         this.change(() => this.ctx.api.post(`${this.base}/issues/${issue.id}/resolve`)),
       );
@@ -175,12 +190,22 @@ class ReviewPanel {
   }
 
   verdict() {
-    this.note = element("input", { placeholder: "Why (sent with a rejection)", "data-testid": "reject-note" });
-    this.accept = element("button", { type: "button", class: "accept", "data-testid": "accept-task" }, "Accept");
-    this.reject = element("button", { type: "button", class: "reject", "data-testid": "reject-task" }, "Reject");
+    this.note = element("input", {
+      placeholder: "Why (sent with a rejection)",
+      "data-testid": "reject-note",
+    });
+    const button = (action, text) =>
+      element("button", { type: "button", class: action, "data-testid": `${action}-task` }, text);
+    this.accept = button("accept", "Accept");
+    this.reject = button("reject", "Reject");
     this.accept.addEventListener("click", () => this.decide("accept"));
     this.reject.addEventListener("click", () => this.decide("reject"));
-    return element("div", { class: "verdict-box" }, this.note, element("div", { class: "verdict" }, this.accept, this.reject));
+    return element(
+      "div",
+      { class: "verdict-box" },
+      this.note,
+      element("div", { class: "verdict" }, this.accept, this.reject),
+    );
   }
 
   // Accept or reject, taking the task for review first when it is only submitted.

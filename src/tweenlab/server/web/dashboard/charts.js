@@ -14,7 +14,8 @@ function svg(tag, attributes = {}, text = undefined) {
 
 // items: [{label, value (number or null), text (optional)}]; returns an <svg role=img>.
 // `format(value)` writes the value; `maximum` fixes the scale (1 for scores), else the largest.
-export function barChart(items, { title, unit = "", format = (v) => v.toFixed(1), maximum, width = 640, testid }) {
+export function barChart(items, options) {
+  const { title, unit = "", format = (v) => v.toFixed(1), maximum, width = 640, testid } = options;
   const height = Math.max(1, items.length) * ROW + 8;
   const chart = svg("svg", {
     viewBox: `0 0 ${width} ${height}`,
@@ -34,7 +35,11 @@ export function barChart(items, { title, unit = "", format = (v) => v.toFixed(1)
     const said = `${item.label}: ${shown}${unit ? ` ${unit}` : ""}`;
     const bar = svg("g", { "data-testid": "bar", "aria-label": said, role: "listitem" });
     bar.append(
-      svg("text", { x: LABEL_W - 8, y: y + 16, "text-anchor": "end", class: "chart-label" }, item.label),
+      svg(
+        "text",
+        { x: LABEL_W - 8, y: y + 16, "text-anchor": "end", class: "chart-label" },
+        item.label,
+      ),
       svg("rect", {
         x: LABEL_W,
         y: y + 3,
@@ -48,6 +53,8 @@ export function barChart(items, { title, unit = "", format = (v) => v.toFixed(1)
     bar.append(svg("title", {}, said));
     chart.append(bar);
   });
-  if (!items.length) chart.append(svg("text", { x: 8, y: 20, class: "chart-label" }, "no data yet"));
+  if (!items.length) {
+    chart.append(svg("text", { x: 8, y: 20, class: "chart-label" }, "no data yet"));
+  }
   return chart;
 }

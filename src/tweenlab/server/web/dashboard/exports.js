@@ -11,6 +11,16 @@ const FORMATS = [
   ["datumaro", "Datumaro"],
   ["native", "tweenlab JSON (lossless)"],
 ];
+const FRAMES = [
+  ["all", "every frame"],
+  ["keyframes", "keyframes only"],
+  ["every", "every N frames"],
+];
+const IMAGES = [
+  ["", "no images"],
+  ["jpg", "JPEG"],
+  ["png", "PNG"],
+];
 
 export function exportSection(state) {
   const error = errorLine("export-error");
@@ -18,17 +28,28 @@ export function exportSection(state) {
   state.on("videos", (videos) => {
     const keep = video.value;
     video.replaceChildren(
-      ...videos.filter((v) => v.status === "ready").map((v) => element("option", { value: v.id, selected: String(v.id) === keep }, v.name)),
+      ...videos
+        .filter((v) => v.status === "ready")
+        .map((v) => element("option", { value: v.id, selected: String(v.id) === keep }, v.name)),
     );
   });
   const format = select("format", FORMATS, "coco", { "data-testid": "export-format" });
-  const frames = select("frames", [["all", "every frame"], ["keyframes", "keyframes only"], ["every", "every N frames"]], "all", {
-    "data-testid": "export-frames",
+  const frames = select("frames", FRAMES, "all", { "data-testid": "export-frames" });
+  const every = input("every", {
+    type: "number",
+    min: 1,
+    value: 10,
+    hidden: true,
+    "data-testid": "export-every",
   });
-  const every = input("every", { type: "number", min: 1, value: 10, hidden: true, "data-testid": "export-every" });
   frames.addEventListener("change", () => (every.hidden = frames.value !== "every"));
-  const images = select("images", [["", "no images"], ["jpg", "JPEG"], ["png", "PNG"]], "", { "data-testid": "export-images" });
-  const progress = element("progress", { max: 100, value: 0, hidden: true, "data-testid": "export-progress" });
+  const images = select("images", IMAGES, "", { "data-testid": "export-images" });
+  const progress = element("progress", {
+    max: 100,
+    value: 0,
+    hidden: true,
+    "data-testid": "export-progress",
+  });
   const result = element("p", { "data-testid": "export-result" });
   const form = element(
     "form",
@@ -49,11 +70,13 @@ export function exportSection(state) {
       frames: frames.value === "every" ? `every:${Number(every.value)}` : frames.value,
       images: images.value || null,
     };
-    const job = await attempt(error, state.toast, () => state.api.post(`/projects/${state.id}/exports`, body));
+    const path = `/projects/${state.id}/exports`;
+    const job = await attempt(error, state.toast, () => state.api.post(path, body));
     if (!job) return;
     progress.hidden = false;
     result.textContent = "exporting…";
-    state.whenGone(followJob(state.api, job.id, (now) => showJob(state, now, progress, result, error)));
+    const show = (now) => showJob(state, now, progress, result, error);
+    state.whenGone(followJob(state.api, job.id, show));
   });
   return section("Export", "export-section", form, result, error);
 }
@@ -66,7 +89,11 @@ function showJob(state, job, progress, result, error) {
       "Ready: ",
       element(
         "a",
-        { href: `/api/projects/${state.id}/exports/${job.id}/download`, download: `export-${job.id}.zip`, "data-testid": "export-download" },
+        {
+          href: `/api/projects/${state.id}/exports/${job.id}/download`,
+          download: `export-${job.id}.zip`,
+          "data-testid": "export-download",
+        },
         `export-${job.id}.zip`,
       ),
     );

@@ -1,5 +1,5 @@
 // Who works on the project: add an existing account by e-mail in a role, change a role, remove.
-import { attempt, element, errorLine, field, input, section, select } from "./ui.js";
+import { attempt, element, errorLine, field, input, section, select, tableHead } from "./ui.js";
 
 const ROLES = ["annotator", "reviewer", "manager", "owner"].map((r) => [r, r]);
 
@@ -18,7 +18,10 @@ export function membersSection(state) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const added = await attempt(error, null, () =>
-      state.api.post(`/projects/${state.id}/members`, { email: email.value.trim(), role: role.value }),
+      state.api.post(`/projects/${state.id}/members`, {
+        email: email.value.trim(),
+        role: role.value,
+      }),
     );
     if (added) {
       email.value = "";
@@ -26,11 +29,13 @@ export function membersSection(state) {
       await state.load("members");
     }
   });
-  state.on("members", (members) => body.replaceChildren(...members.map((m) => memberRow(state, m, error))));
+  state.on("members", (members) =>
+    body.replaceChildren(...members.map((m) => memberRow(state, m, error))),
+  );
   const table = element(
     "table",
     { "data-testid": "members" },
-    element("thead", {}, element("tr", {}, element("th", {}, "Member"), element("th", {}, "Role"), element("th"))),
+    tableHead("Member", "Role", ""),
     body,
   );
   return section("Members", "members-section", table, form, error);
@@ -48,7 +53,8 @@ function memberRow(state, member, error) {
   const remove = element("button", { type: "button", "data-testid": "remove-member" }, "Remove");
   remove.addEventListener("click", async () => {
     if (!confirm(`Remove ${member.user.email} from the project?`)) return;
-    await attempt(error, null, () => state.api.del(`/projects/${state.id}/members/${member.user.id}`));
+    const path = `/projects/${state.id}/members/${member.user.id}`;
+    await attempt(error, null, () => state.api.del(path));
     await state.load("members");
   });
   return element(

@@ -11,17 +11,22 @@ export function myTasksSection(user, projects, tasksOf) {
   for (const project of projects) {
     for (const task of tasksOf.get(project.id) || []) {
       if (task.assignee_id === user.id) mine.push([project, task]);
-      if (task.reviewer_id === user.id && ["submitted", "in_review"].includes(task.state)) review.push([project, task]);
+      const reviewable = ["submitted", "in_review"].includes(task.state);
+      if (task.reviewer_id === user.id && reviewable) review.push([project, task]);
     }
   }
   mine.sort(([, a], [, b]) => Number(DONE.has(a.state)) - Number(DONE.has(b.state)) || a.id - b.id);
   const parts = [taskList(mine, "my-tasks", "")];
-  if (review.length) parts.push(element("h3", {}, "To review"), taskList(review, "my-reviews", "/review"));
+  if (review.length) {
+    parts.push(element("h3", {}, "To review"), taskList(review, "my-reviews", "/review"));
+  }
   return section("My tasks", "my-tasks-section", ...parts);
 }
 
 function taskList(rows, testid, suffix) {
-  if (!rows.length) return element("p", { class: "muted", "data-testid": testid }, "No tasks assigned to you.");
+  if (!rows.length) {
+    return element("p", { class: "muted", "data-testid": testid }, "No tasks assigned to you.");
+  }
   return element(
     "ul",
     { class: "task-list", "data-testid": testid },
@@ -36,7 +41,9 @@ function taskList(rows, testid, suffix) {
         ),
         " ",
         element("span", { class: `badge state-${task.state}` }, stateLabel(task.state)),
-        task.open_issues ? element("span", { class: "muted" }, ` ${task.open_issues} open issues`) : null,
+        task.open_issues
+          ? element("span", { class: "muted" }, ` ${task.open_issues} open issues`)
+          : null,
       ),
     ),
   );

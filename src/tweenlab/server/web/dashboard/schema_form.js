@@ -10,15 +10,23 @@ const PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4
 // A schema editor; returns {node, read()}. `labels` pre-fills it (a stored schema).
 export function schemaForm(labels = []) {
   const list = element("div", { class: "schema-labels", "data-testid": "schema-labels" });
-  const add = element("button", { type: "button", "data-testid": "add-label" }, "Add label");
+  const add = button("add-label", "Add label");
   add.addEventListener("click", () => list.append(labelRow(list.children.length)));
   labels.forEach((label, index) => list.append(labelRow(index, label)));
   const node = element("fieldset", { class: "schema" }, element("legend", {}, "Labels"), list, add);
   return { node, read: () => [...list.children].map((row) => row.read()) };
 }
 
+function button(testid, text) {
+  return element("button", { type: "button", "data-testid": testid }, text);
+}
+
 function labelRow(index, label = {}) {
-  const name = input("label-name", { value: label.name || "", required: true, "data-testid": "label-name" });
+  const name = input("label-name", {
+    value: label.name || "",
+    required: true,
+    "data-testid": "label-name",
+  });
   const color = input("label-color", {
     type: "color",
     value: label.color || PALETTE[index % PALETTE.length],
@@ -39,14 +47,19 @@ function labelRow(index, label = {}) {
   );
   const attributes = element("div", { class: "schema-attributes" });
   (label.attributes || []).forEach((a) => attributes.append(attributeRow(a)));
-  const addAttribute = element("button", { type: "button", "data-testid": "add-attribute" }, "Add attribute");
+  const addAttribute = button("add-attribute", "Add attribute");
   addAttribute.addEventListener("click", () => attributes.append(attributeRow()));
-  const remove = element("button", { type: "button", "data-testid": "remove-label" }, "Remove label");
+  const remove = button("remove-label", "Remove label");
   const row = element(
     "div",
     { class: "schema-label", "data-testid": "label-row" },
     element("div", { class: "row" }, field("Label", name), field("Colour", color), remove),
-    element("div", { class: "kinds" }, element("span", { class: "muted" }, "Shapes (none = any): "), kinds),
+    element(
+      "div",
+      { class: "kinds" },
+      element("span", { class: "muted" }, "Shapes (none = any): "),
+      kinds,
+    ),
     attributes,
     addAttribute,
   );
@@ -54,7 +67,10 @@ function labelRow(index, label = {}) {
   row.read = () => ({
     name: name.value.trim(),
     color: color.value,
-    kinds: kinds.map((k) => k.querySelector("input")).filter((box) => box.checked).map((box) => box.value),
+    kinds: kinds
+      .map((k) => k.querySelector("input"))
+      .filter((box) => box.checked)
+      .map((box) => box.value),
     attributes: [...attributes.children].map((a) => a.read()),
   });
   return row;
@@ -82,13 +98,14 @@ function attributeRow(attribute = {}) {
     checked: Boolean(attribute.per_frame),
     "data-testid": "attribute-per-frame",
   });
-  const minimum = input("attribute-min", { type: "number", value: attribute.minimum ?? 0, step: "any" });
-  const maximum = input("attribute-max", { type: "number", value: attribute.maximum ?? 100, step: "any" });
+  const number = (name, value) => input(name, { type: "number", value, step: "any" });
+  const minimum = number("attribute-min", attribute.minimum ?? 0);
+  const maximum = number("attribute-max", attribute.maximum ?? 100);
   const range = element("span", { class: "range" }, field("Min", minimum), field("Max", maximum));
   const showRange = () => (range.hidden = kind.value !== "number");
   kind.addEventListener("change", showRange);
   showRange();
-  const remove = element("button", { type: "button", "data-testid": "remove-attribute" }, "×");
+  const remove = button("remove-attribute", "×");
   const row = element(
     "div",
     { class: "schema-attribute row", "data-testid": "attribute-row" },

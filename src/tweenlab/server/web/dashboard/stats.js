@@ -3,27 +3,48 @@
 // /quality (tasks no ground-truth task covers are left out), and consensus from
 // /quality/consensus over each group of consensus tasks of the same frames.
 import { barChart } from "./charts.js";
-import { attempt, daysFromNow, element, errorLine, field, input, isoDay, namer, section } from "./ui.js";
+import {
+  attempt,
+  daysFromNow,
+  element,
+  errorLine,
+  field,
+  input,
+  isoDay,
+  namer,
+  section,
+} from "./ui.js";
 
 const QUALITY_STATES = new Set(["submitted", "in_review", "accepted", "rejected", "rework"]);
 const MAX_QUALITY_CALLS = 60;
+const SCORE = { maximum: 1, format: (v) => v.toFixed(2) };
 
 export function statsSection(state) {
   const error = errorLine("stats-error");
-  const from = input("from", { type: "date", value: isoDay(daysFromNow(-7)), "data-testid": "stats-from" });
-  const to = input("to", { type: "date", value: isoDay(daysFromNow(1)), "data-testid": "stats-to" });
-  const refresh = element("button", { type: "submit", "data-testid": "stats-refresh" }, "Show");
+  const day = (name, offset) =>
+    input(name, {
+      type: "date",
+      value: isoDay(daysFromNow(offset)),
+      "data-testid": `stats-${name}`,
+    });
+  const from = day("from", -7);
+  const to = day("to", 1);
   const throughput = element("div", { class: "charts", "data-testid": "throughput" });
   const quality = element("div", { class: "charts", "data-testid": "quality" });
-  const form = element("form", { class: "row" }, field("From", from), field("To", to), refresh);
-  const draw = async () => {
-    await attempt(error, null, async () => {
+  const form = element(
+    "form",
+    { class: "row" },
+    field("From", from),
+    field("To", to),
+    element("button", { type: "submit", "data-testid": "stats-refresh" }, "Show"),
+  );
+  const draw = () =>
+    attempt(error, null, async () => {
       const period = `from=${from.value}T00:00:00Z&to=${to.value}T00:00:00Z`;
       const activity = await state.api.get(`/projects/${state.id}/activity?${period}`);
       throughput.replaceChildren(...throughputCharts(activity.people));
       quality.replaceChildren(...(await qualityCharts(state)));
     });
-  };
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     draw();
@@ -41,25 +62,54 @@ export function statsSection(state) {
   );
 }
 
+function chart(title, testid, items, options = {}) {
+  return element(
+    "figure",
+    { class: "chart-block" },
+    element("figcaption", {}, title),
+    barChart(items, { title, testid, ...options }),
+  );
+}
+
 function throughputCharts(people) {
-  const perHour = people.map((p) => ({ label: p.email, value: p.keyframes_per_hour }));
-  const hours = people.map((p) => ({ label: p.email, value: p.seconds / 3600 }));
-  const keyframes = people.map((p) => ({ label: p.email, value: p.keyframes }));
+  const each = (value) => people.map((p) => ({ label: p.email, value: value(p) }));
   return [
-    chartBlock("Keyframes per hour", barChart(perHour, { title: "Keyframes per hour", unit: "keyframes/h", testid: "chart-keyframes-per-hour" })),
-    chartBlock(
-      "Time on task",
-      barChart(hours, { title: "Time on task", unit: "h", format: (v) => v.toFixed(2), testid: "chart-time-on-task" }),
-    ),
-    chartBlock("Keyframes placed", barChart(keyframes, { title: "Keyframes placed", format: (v) => String(v), testid: "chart-keyframes" })),
+    chart("Keyframes per hour", "chart-keyframes-per-hour", each((p) => p.keyframes_per_hour), {
+      unit: "keyframes/h",
+    }),
+    chart("Time on task", "chart-time-on-task", each((p) => p.seconds / 3600), {
+      unit: "h",
+      format: (v) => v.toFixed(2),
+    }),
+    chart("Keyframes placed", "chart-keyframes", each((p) => p.keyframes), {
+      format: (v) => String(v),
+    }),
   ];
 }
 
-function chartBlock(title, chart) {
-  return element("figure", { class: "chart-block" }, element("figcaption", {}, title), chart);
+async function qualityCharts(state) {
+  const truth = perPerson(await groundTruthScores(state));
+  const consensus = perPerson(await consensusScores(state));
+  const bars = (scores, key) => scores.map(([person, s]) => ({ label: person, value: s[key] }));
+  return [
+    chart(
+      "Agreement with ground truth (HOTA)",
+      "chart-ground-truth",
+      bars(truth, "hota"),
+      SCORE,
+    ),
+    chart(
+      "Agreement with ground truth (mean IoU)",
+      "chart-ground-truth-iou",
+      bars(truth, "iou"),
+      SCORE,
+    ),
+    chart("Consensus (HOTA)", "chart-consensus", bars(consensus, "hota"), SCORE),
+  ];
 }
 
-async function qualityCharts(state) {
+// Each annotated task against the ground-truth task covering it (none: left out).
+async function groundTruthScores(state) {
   const name = namer(state.members);
   const annotated = state.tasks
     .filter((t) => t.assignee_id && t.kind !== "ground_truth" && QUALITY_STATES.has(t.state))
@@ -72,23 +122,7 @@ async function qualityCharts(state) {
       ),
     ),
   );
-  const truth = perPerson(scores.filter(Boolean));
-  const consensus = perPerson(await consensusScores(state));
-  const options = (title, testid) => ({ title, maximum: 1, format: (v) => v.toFixed(2), testid });
-  return [
-    chartBlock(
-      "Agreement with ground truth (HOTA)",
-      barChart(truth.map(([person, s]) => ({ label: person, value: s.hota })), options("Agreement with ground truth (HOTA)", "chart-ground-truth")),
-    ),
-    chartBlock(
-      "Agreement with ground truth (mean IoU)",
-      barChart(truth.map(([person, s]) => ({ label: person, value: s.iou })), options("Agreement with ground truth (mean IoU)", "chart-ground-truth-iou")),
-    ),
-    chartBlock(
-      "Consensus (HOTA)",
-      barChart(consensus.map(([person, s]) => ({ label: person, value: s.hota })), options("Consensus (HOTA)", "chart-consensus")),
-    ),
-  ];
+  return scores.filter(Boolean);
 }
 
 // Consensus tasks grouped by their frames: each group of two or more scored together.
@@ -107,7 +141,8 @@ async function consensusScores(state) {
     try {
       const answer = await state.api.get(`/projects/${state.id}/quality/consensus?tasks=${ids}`);
       for (const entry of answer.annotators) {
-        scores.push({ person: entry.email || `#${entry.annotator_id}`, hota: entry.hota, iou: entry.mean_iou });
+        const person = entry.email || `#${entry.annotator_id}`;
+        scores.push({ person, hota: entry.hota, iou: entry.mean_iou });
       }
     } catch (error) {
       console.warn(error);
@@ -129,5 +164,8 @@ function perPerson(scores) {
     }
     sums.set(s.person, sum);
   }
-  return [...sums].map(([person, s]) => [person, { hota: s.hota / s.n, iou: s.ious ? s.iou / s.ious : null }]);
+  return [...sums].map(([person, s]) => [
+    person,
+    { hota: s.hota / s.n, iou: s.ious ? s.iou / s.ious : null },
+  ]);
 }

@@ -1,18 +1,34 @@
 // The project's tasks: how many are in each state, a table filtered by state and assignee with
 // assign/reassign (annotator and reviewer) for managers, links into the editor, and the form
 // that splits a video into tasks (by size with overlap, or at the detected scenes).
-import { attempt, element, errorLine, field, input, namer, section, select, stateLabel } from "./ui.js";
+import {
+  attempt,
+  element,
+  errorLine,
+  field,
+  input,
+  namer,
+  section,
+  select,
+  stateLabel,
+  tableHead,
+} from "./ui.js";
 
 const STATES = ["new", "in_progress", "submitted", "in_review", "rejected", "rework", "accepted"];
 const KINDS = ["normal", "ground_truth", "training", "consensus"];
+const HOW = [
+  ["size", "every N frames"],
+  ["scenes", "at detected scenes"],
+];
 
 export function tasksSection(state) {
   const error = errorLine("tasks-error");
   const counts = element("div", { class: "counts", "data-testid": "task-counts" });
-  const byState = select("state", [["", "every state"], ...STATES.map((s) => [s, stateLabel(s)])], "", {
-    "data-testid": "filter-state",
+  const stateOptions = [["", "every state"], ...STATES.map((s) => [s, stateLabel(s)])];
+  const byState = select("state", stateOptions, "", { "data-testid": "filter-state" });
+  const byAssignee = select("assignee", [["", "everyone"]], "", {
+    "data-testid": "filter-assignee",
   });
-  const byAssignee = select("assignee", [["", "everyone"]], "", { "data-testid": "filter-assignee" });
   const body = element("tbody");
   const draw = () => {
     const name = namer(state.members);
@@ -23,13 +39,16 @@ export function tasksSection(state) {
     );
     counts.replaceChildren(...countBadges(state.tasks));
     body.replaceChildren(...shown.map((task) => taskRow(state, task, name, error)));
-    if (!shown.length) body.append(element("tr", {}, element("td", { colspan: 8, class: "muted" }, "no tasks")));
+    if (!shown.length) {
+      body.append(element("tr", {}, element("td", { colspan: 8, class: "muted" }, "no tasks")));
+    }
   };
   state.on("members", (members) => {
     const keep = byAssignee.value;
+    const people = members.map((m) => [m.user.id, m.user.email]);
     byAssignee.replaceChildren(
-      ...[["", "everyone"], ["none", "unassigned"], ...members.map((m) => [m.user.id, m.user.email])].map(
-        ([value, text]) => element("option", { value, selected: String(value) === keep }, text),
+      ...[["", "everyone"], ["none", "unassigned"], ...people].map(([value, text]) =>
+        element("option", { value, selected: String(value) === keep }, text),
       ),
     );
     draw();
@@ -38,32 +57,46 @@ export function tasksSection(state) {
   state.on("videos", draw);
   byState.addEventListener("change", draw);
   byAssignee.addEventListener("change", draw);
-  const head = ["Task", "Video", "Frames", "Kind", "State", "Annotator", "Reviewer", ""];
   const table = element(
     "table",
     { "data-testid": "tasks" },
-    element("thead", {}, element("tr", {}, ...head.map((h) => element("th", {}, h)))),
+    tableHead("Task", "Video", "Frames", "Kind", "State", "Annotator", "Reviewer", ""),
     body,
   );
-  const parts = [counts, element("div", { class: "row" }, field("State", byState), field("Annotator", byAssignee)), table];
+  const filters = element(
+    "div",
+    { class: "row" },
+    field("State", byState),
+    field("Annotator", byAssignee),
+  );
+  const parts = [counts, filters, table];
   if (state.may("manager")) parts.push(splitForm(state, error));
   return section("Tasks", "tasks-section", ...parts, error);
 }
 
 function countBadges(tasks) {
-  const count = (s) => tasks.filter((t) => t.state === s).length;
-  return STATES.map((s) =>
-    element("span", { class: `badge state-${s}`, "data-testid": `count-${s}`, "data-count": count(s) }, `${stateLabel(s)}: ${count(s)}`),
-  );
+  return STATES.map((s) => {
+    const count = tasks.filter((t) => t.state === s).length;
+    return element(
+      "span",
+      { class: `badge state-${s}`, "data-testid": `count-${s}`, "data-count": count },
+      `${stateLabel(s)}: ${count}`,
+    );
+  });
 }
 
 function taskRow(state, task, name, error) {
   const video = state.videos.find((v) => v.id === task.video_id);
-  const link = element("a", { href: `#/projects/${state.id}/tasks/${task.id}`, "data-testid": "open-task" }, "Open");
-  const review =
-    ["submitted", "in_review"].includes(task.state) && state.may("reviewer")
-      ? element("a", { href: `#/projects/${state.id}/tasks/${task.id}/review`, "data-testid": "review-task" }, "Review")
-      : null;
+  const href = `#/projects/${state.id}/tasks/${task.id}`;
+  const link = element("a", { href, "data-testid": "open-task" }, "Open");
+  const reviewable = ["submitted", "in_review"].includes(task.state) && state.may("reviewer");
+  const review = reviewable
+    ? element("a", { href: `${href}/review`, "data-testid": "review-task" }, "Review")
+    : null;
+  const issues = task.open_issues
+    ? element("span", { class: "muted", "data-testid": "task-issues" }, ` ${task.open_issues} open`)
+    : null;
+  const badge = { class: `badge state-${task.state}`, "data-testid": "task-state" };
   return element(
     "tr",
     { "data-testid": "task-row", "data-task": task.id, "data-state": task.state },
@@ -71,12 +104,7 @@ function taskRow(state, task, name, error) {
     element("td", {}, video ? video.name : `video ${task.video_id}`),
     element("td", {}, `${task.start}–${task.stop - 1}`),
     element("td", {}, task.kind.replace("_", " ")),
-    element(
-      "td",
-      {},
-      element("span", { class: `badge state-${task.state}`, "data-testid": "task-state" }, stateLabel(task.state)),
-      task.open_issues ? element("span", { class: "muted", "data-testid": "task-issues" }, ` ${task.open_issues} open issues`) : null,
-    ),
+    element("td", {}, element("span", badge, stateLabel(task.state)), issues),
     element("td", {}, personCell(state, task, "assignee_id", name, error)),
     element("td", {}, personCell(state, task, "reviewer_id", name, error)),
     element("td", { class: "links" }, link, " ", review),
@@ -91,9 +119,8 @@ function personCell(state, task, key, name, error) {
   const choice = select(testid, options, task[key] ?? "", { "data-testid": testid });
   choice.addEventListener("change", async () => {
     const body = { [key]: choice.value ? Number(choice.value) : null };
-    const done = await attempt(error, state.toast, () =>
-      state.api.post(`/projects/${state.id}/tasks/${task.id}/assign`, body),
-    );
+    const path = `/projects/${state.id}/tasks/${task.id}/assign`;
+    const done = await attempt(error, state.toast, () => state.api.post(path, body));
     if (done) state.toast(`task #${task.id}: ${testid} ${name(done[key]) || "cleared"}`);
     await state.load("tasks");
   });
@@ -104,17 +131,25 @@ function splitForm(state, error) {
   const video = select("video", [], "", { "data-testid": "split-video" });
   state.on("videos", (videos) => {
     const keep = video.value;
-    const ready = videos.filter((v) => v.status === "ready");
     video.replaceChildren(
-      ...ready.map((v) => element("option", { value: v.id, selected: String(v.id) === keep }, `${v.name} (${v.frame_count} frames)`)),
+      ...videos
+        .filter((v) => v.status === "ready")
+        .map((v) =>
+          element(
+            "option",
+            { value: v.id, selected: String(v.id) === keep },
+            `${v.name} (${v.frame_count} frames)`,
+          ),
+        ),
     );
   });
-  const how = select("how", [["size", "every N frames"], ["scenes", "at detected scenes"]], "size", {
-    "data-testid": "split-how",
-  });
-  const size = input("size", { type: "number", min: 1, value: 100, "data-testid": "split-size" });
-  const overlap = input("overlap", { type: "number", min: 0, value: 0, "data-testid": "split-overlap" });
-  const kind = select("kind", KINDS.map((k) => [k, k.replace("_", " ")]), "normal", { "data-testid": "split-kind" });
+  const how = select("how", HOW, "size", { "data-testid": "split-how" });
+  const number = (name, value, min) =>
+    input(name, { type: "number", min, value, "data-testid": `split-${name}` });
+  const size = number("size", 100, 1);
+  const overlap = number("overlap", 0, 0);
+  const kinds = KINDS.map((k) => [k, k.replace("_", " ")]);
+  const kind = select("kind", kinds, "normal", { "data-testid": "split-kind" });
   const form = element(
     "form",
     { class: "row", "data-testid": "split-form" },
@@ -129,9 +164,13 @@ function splitForm(state, error) {
     event.preventDefault();
     if (!video.value) return void (error.textContent = "no ready video to split");
     const body = { video_id: Number(video.value), kind: kind.value };
-    if (how.value === "size") Object.assign(body, { size: Number(size.value), overlap: Number(overlap.value) });
-    else Object.assign(body, { scenes: "detected", max_size: Number(size.value) || null });
-    const made = await attempt(error, state.toast, () => state.api.post(`/projects/${state.id}/tasks/split`, body));
+    if (how.value === "size") {
+      Object.assign(body, { size: Number(size.value), overlap: Number(overlap.value) });
+    } else {
+      Object.assign(body, { scenes: "detected", max_size: Number(size.value) || null });
+    }
+    const path = `/projects/${state.id}/tasks/split`;
+    const made = await attempt(error, state.toast, () => state.api.post(path, body));
     if (made) state.toast(`${made.length} tasks made`);
     await state.load("tasks");
   });

@@ -84,3 +84,8 @@ export function namer(members) {
   const byId = new Map(members.map((m) => [m.user.id, m.user.email]));
   return (id) => (id === null || id === undefined ? "" : byId.get(id) || `#${id}`);
 }
+
+// <thead><tr><th>title</th>...</tr></thead>
+export function tableHead(...titles) {
+  return element("thead", {}, element("tr", {}, ...titles.map((t) => element("th", {}, t))));
+}

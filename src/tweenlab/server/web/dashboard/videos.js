@@ -1,7 +1,7 @@
 // The project's videos: upload a file (its bytes as the request body, with a progress bar),
 // then the ingest job's progress until the video is ready; a table of videos and their state.
 import { followJob, percent } from "./jobs.js";
-import { attempt, element, errorLine, field, section } from "./ui.js";
+import { attempt, element, errorLine, field, section, tableHead } from "./ui.js";
 
 export function videosSection(state) {
   const body = element("tbody");
@@ -19,11 +19,7 @@ export function videosSection(state) {
   const table = element(
     "table",
     { "data-testid": "videos" },
-    element(
-      "thead",
-      {},
-      element("tr", {}, ...["Video", "Frames", "Size", "fps", "State"].map((h) => element("th", {}, h))),
-    ),
+    tableHead("Video", "Frames", "Size", "fps", "State"),
     body,
   );
   const parts = [table];
@@ -32,7 +28,13 @@ export function videosSection(state) {
 }
 
 function videoRow(video) {
-  const progress = element("progress", { max: 100, value: 0, hidden: video.status !== "ingesting", "data-testid": "ingest-progress" });
+  const progress = element("progress", {
+    max: 100,
+    value: 0,
+    hidden: video.status !== "ingesting",
+    "data-testid": "ingest-progress",
+  });
+  const status = `status status-${video.status}`;
   return element(
     "tr",
     { "data-testid": "video-row", "data-video": video.id, "data-name": video.name },
@@ -43,7 +45,7 @@ function videoRow(video) {
     element(
       "td",
       {},
-      element("span", { class: `status status-${video.status}`, "data-testid": "video-status" }, video.status),
+      element("span", { class: status, "data-testid": "video-status" }, video.status),
       " ",
       progress,
       video.error ? element("span", { class: "error" }, ` ${video.error}`) : null,
@@ -68,10 +70,26 @@ function followIngest(state, video, following) {
 }
 
 function uploadForm(state, error) {
-  const file = element("input", { type: "file", accept: "video/*", name: "video", "data-testid": "video-file" });
-  const progress = element("progress", { max: 100, value: 0, hidden: true, "data-testid": "upload-progress" });
+  const file = element("input", {
+    type: "file",
+    accept: "video/*",
+    name: "video",
+    "data-testid": "video-file",
+  });
+  const progress = element("progress", {
+    max: 100,
+    value: 0,
+    hidden: true,
+    "data-testid": "upload-progress",
+  });
   const button = element("button", { type: "submit", "data-testid": "upload-video" }, "Upload");
-  const form = element("form", { class: "row", "data-testid": "upload-form" }, field("Video file", file), button, progress);
+  const form = element(
+    "form",
+    { class: "row", "data-testid": "upload-form" },
+    field("Video file", file),
+    button,
+    progress,
+  );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!file.files.length) return;
@@ -99,7 +117,9 @@ function upload(projectId, file, onProgress) {
     request.setRequestHeader("Content-Type", file.type || "application/octet-stream");
     const csrf = sessionStorage.getItem("tweenlab.csrf"); // api.js keeps the session's token here
     if (csrf) request.setRequestHeader("X-CSRF-Token", csrf);
-    request.upload.onprogress = (event) => event.lengthComputable && onProgress(event.loaded / event.total);
+    request.upload.onprogress = (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    };
     request.onload = () => {
       let body = request.responseText;
       try {
@@ -108,7 +128,10 @@ function upload(projectId, file, onProgress) {
         /* not JSON: keep the text */
       }
       if (request.status >= 200 && request.status < 300) resolve(body);
-      else reject(Object.assign(new Error(`upload: ${request.status}`), { status: request.status, body }));
+      else {
+        const error = new Error(`upload: ${request.status}`);
+        reject(Object.assign(error, { status: request.status, body }));
+      }
     };
     request.onerror = () => reject(new Error("the upload failed (network)"));
     request.send(file);
