@@ -38,12 +38,16 @@ export function statsSection(state) {
     field("To", to),
     element("button", { type: "submit", "data-testid": "stats-refresh" }, "Show"),
   );
+  let drawing = 0; // a later draw wins over an earlier one still waiting for answers
   const draw = () =>
     attempt(error, null, async () => {
+      const mine = ++drawing;
       const period = `from=${from.value}T00:00:00Z&to=${to.value}T00:00:00Z`;
       const activity = await state.api.get(`/projects/${state.id}/activity?${period}`);
+      const charts = await qualityCharts(state);
+      if (mine !== drawing) return;
       throughput.replaceChildren(...throughputCharts(activity.people));
-      quality.replaceChildren(...(await qualityCharts(state)));
+      quality.replaceChildren(...charts);
     });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
