@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from tests.browser.conftest import ARTIFACTS, Live, Person, expect, sign_in
+from tests.browser.conftest import ARTIFACTS, PASSWORD, Live, Person, expect, sign_in
 from tests.browser.dashboard_support import (
     CLIP,
     box_track,
@@ -275,3 +275,33 @@ def check_export(page: Any, tmp_path: Path) -> None:
         names = archive.namelist()
         assert names and sum(archive.getinfo(n).file_size for n in names) > 0
         assert any(name.endswith(".json") for name in names), names
+
+
+def test_a_site_admin_creates_an_account_its_owner_signs_in_with(
+    live: Live, page: Any, chromium: Any
+) -> None:
+    admin = live.person("admin@example.com", admin=True)
+    sign_in(page, admin.email)
+    form = page.locator("[data-testid=new-account]")
+    form.locator("[data-testid=account-email]").fill("free@example.com")
+    form.locator("[data-testid=account-name]").fill("Freelancer")
+    form.locator("[data-testid=account-password]").fill(PASSWORD)
+    form.locator("[data-testid=create-account]").click()
+    expect(page.locator("[data-testid=account-row][data-email='free@example.com']")).to_be_visible()
+    users = {u["email"]: u for u in live.call(admin, "GET", "/users")}
+    assert users["free@example.com"]["name"] == "Freelancer"
+    assert users["free@example.com"]["is_admin"] is False
+    form.locator("[data-testid=account-email]").fill("free@example.com")  # taken: said, not lost
+    form.locator("[data-testid=account-password]").fill(PASSWORD)
+    form.locator("[data-testid=create-account]").click()
+    expect(page.locator("[data-testid=accounts-error]")).not_to_be_empty()
+    expect(page.locator("[data-testid=account-row]")).to_have_count(2)
+
+    context, freelancer = signed_in_page(chromium, live, "free@example.com")
+    try:
+        expect(freelancer.locator("[data-testid=my-tasks]")).to_have_text(
+            "No tasks assigned to you."
+        )
+        expect(freelancer.locator("[data-testid=accounts-section]")).to_have_count(0)
+    finally:
+        context.close()

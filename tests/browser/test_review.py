@@ -235,6 +235,10 @@ def test_review_rejects_with_an_issue_then_accepts_the_rework(
     live: Live, page: Any, chromium: Any, world: dict[str, Any]
 ) -> None:
     sign_in(page, world["rev"].email)
+    link = page.locator("[data-testid=my-reviews] [data-testid=my-task] a")
+    expect(link).to_have_attribute(
+        "href", f"#/projects/{world['project']}/tasks/{world['task']}/review"
+    )
     mount(page, world)
     issue = reject_with_an_issue(page, live, world)
     rework(live, world, issue)

@@ -2,6 +2,7 @@
 // label schema), and one project: members, videos, tasks, throughput and quality, pay, export.
 // Sections a role may not use are not shown (the API refuses them anyway).
 import { element } from "./app.js";
+import { accountsSection } from "./dashboard/accounts.js";
 import { exportSection } from "./dashboard/exports.js";
 import { membersSection } from "./dashboard/members.js";
 import { myTasksSection } from "./dashboard/mytasks.js";
@@ -28,6 +29,7 @@ export async function mountProjects(root, _params, context) {
     section("Projects", "projects-section", projectTable(projects, tasksOf)),
     newProjectForm(context),
   );
+  if (user.is_admin) root.append(await accountsSection(context));
 }
 
 function projectTable(projects, tasksOf) {

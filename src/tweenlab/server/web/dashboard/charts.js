@@ -12,7 +12,7 @@ function svg(tag, attributes = {}, text = undefined) {
   return node;
 }
 
-// items: [{label, value (number or null), text (optional)}]; returns an <svg role=img>.
+// items: [{label, value (number or null)}]; returns an <svg role=group> of labelled bars.
 // `format(value)` writes the value; `maximum` fixes the scale (1 for scores), else the largest.
 export function barChart(items, options) {
   const { title, unit = "", format = (v) => v.toFixed(1), maximum, width = 640, testid } = options;
@@ -21,7 +21,7 @@ export function barChart(items, options) {
     viewBox: `0 0 ${width} ${height}`,
     width,
     height,
-    role: "img",
+    role: "group",
     "aria-label": title,
     class: "chart",
     "data-testid": testid || "chart",
@@ -33,7 +33,7 @@ export function barChart(items, options) {
     const y = index * ROW + 4;
     const shown = item.value === null || item.value === undefined ? "—" : format(item.value);
     const said = `${item.label}: ${shown}${unit ? ` ${unit}` : ""}`;
-    const bar = svg("g", { "data-testid": "bar", "aria-label": said, role: "listitem" });
+    const bar = svg("g", { "data-testid": "bar", "aria-label": said, role: "img" });
     bar.append(
       svg(
         "text",
