@@ -68,3 +68,33 @@ def test_guidelines_render_markdown_and_exact_example_frames(
     )
     png = Image.open(io.BytesIO(base64.b64decode(shown.split(",", 1)[1])))
     assert read_stamp(np.asarray(png.convert("RGB"))) == 21
+
+
+def test_a_manager_writes_guidelines_on_the_project_page_and_a_bad_frame_is_named(
+    live: Live, page: Any, tmp_path: Path
+) -> None:
+    owner = live.person("owner@example.com")
+    project = live.call(owner, "POST", "/projects", 201, json={"name": "cars"})["id"]
+    clip = make_video(tmp_path / "clip.mp4", frames=30)
+    sent = httpx.post(
+        f"{live.url}/api/projects/{project}/videos",
+        content=clip.read_bytes(),
+        params={"name": "clip.mp4"},
+        headers={**owner.headers, "Content-Type": "application/octet-stream"},
+        timeout=60,
+    )
+    video = sent.json()["id"]
+    live.wait_for_job(owner, sent.json()["ingest_job_id"])
+    sign_in(page, "owner@example.com")
+    page.goto(f"/#/projects/{project}")
+    form = page.locator("[data-testid=guidelines-form]")
+    form.locator("textarea").fill(f"# Rules\n\n![too far](frame:{video}/30)")
+    form.locator("[data-testid=save-guidelines]").click()
+    expect(page.locator("[data-testid=guidelines-error]")).to_contain_text("line 3")
+    assert live.call(owner, "GET", f"/projects/{project}")["guidelines"] == ""
+    form.locator("textarea").fill(f"# Rules\n\n![a good one](frame:{video}/29)")
+    form.locator("[data-testid=save-guidelines]").click()
+    shown = page.locator("[data-testid=guidelines-section] figure.example")
+    expect(shown).to_have_attribute("data-frame", "29")
+    stored = live.call(owner, "GET", f"/projects/{project}")["guidelines"]
+    assert stored == f"# Rules\n\n![a good one](frame:{video}/29)"

@@ -4,6 +4,7 @@
 import { element } from "./app.js";
 import { accountsSection } from "./dashboard/accounts.js";
 import { exportSection } from "./dashboard/exports.js";
+import { guidelinesSection } from "./dashboard/guidelines.js";
 import { membersSection } from "./dashboard/members.js";
 import { myTasksSection } from "./dashboard/mytasks.js";
 import { myPaySection, paySection } from "./dashboard/pay.js";
@@ -112,6 +113,7 @@ export async function mountProject(root, [projectId], context) {
   } else {
     sections.push(myPaySection(state));
   }
+  sections.push(guidelinesSection(state));
   root.append(...sections);
   await state.load("members");
   await state.load("videos", "tasks");
