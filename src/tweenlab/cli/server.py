@@ -64,7 +64,11 @@ def serve_command(
             err=True,
         )
     database.check_database(settings)  # a one-line error naming `tweenlab db upgrade`
-    click.echo(f"tweenlab API on http://{host}:{port}/api (OpenAPI docs at /api/docs)", err=True)
+    click.echo(
+        f"tweenlab on http://{host}:{port}/ (editor and dashboard; the API at /api, its "
+        "documentation at /api/docs)",
+        err=True,
+    )
     uvicorn.run(
         APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level="warning"
     )
