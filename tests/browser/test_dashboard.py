@@ -183,6 +183,27 @@ def test_a_manager_runs_a_project_from_the_dashboard(
     check_pay(page, live, first, tmp_path, manager=manager, ana=ana)
     check_export(page, tmp_path)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    consensus_copies(page, live, project, manager=manager, ana=ana, rev=rev)
+
+
+def consensus_copies(
+    page: Any, live: Live, project: int, *, manager: Person, ana: Person, rev: Person
+) -> None:
+    """A consensus split in the form: two copies of each 100-frame range, one for ana, one for
+    rev (as the API lists them)."""
+    before = len(live.call(manager, "GET", f"/projects/{project}/tasks"))
+    page.select_option("[data-testid=split-kind]", "consensus")
+    expect(page.locator("[data-testid=split-consensus]")).to_be_visible()
+    page.fill("[data-testid=split-size]", "100")
+    page.fill("[data-testid=split-overlap]", "0")
+    page.fill("[data-testid=split-copies]", "2")
+    page.select_option("[data-testid=split-assignees]", [str(ana.id), str(rev.id)])
+    page.click("[data-testid=split-submit]")
+    expect(page.locator("#toast")).to_contain_text("6 tasks made")
+    made = live.call(manager, "GET", f"/projects/{project}/tasks")[before:]
+    got = sorted((t["start"], t["kind"], t["assignee_id"]) for t in made)
+    want = sorted((s, "consensus", who.id) for s in (0, 100, 200) for who in (ana, rev))
+    assert got == want
 
 
 def do_the_work(

@@ -150,6 +150,22 @@ function splitForm(state, error) {
   const overlap = number("overlap", 0, 0);
   const kinds = KINDS.map((k) => [k, k.replace("_", " ")]);
   const kind = select("kind", kinds, "normal", { "data-testid": "split-kind" });
+  // consensus: k copies of each range, one per annotator (chosen here, or assigned later)
+  const copies = number("copies", 2, 2);
+  const people = element("select", { name: "assignees", multiple: true, size: 3 });
+  people.dataset.testid = "split-assignees";
+  state.on("members", (members) => {
+    people.replaceChildren(
+      ...members.map((m) => element("option", { value: m.user.id }, m.user.email)),
+    );
+  });
+  const consensus = element(
+    "span",
+    { class: "row", hidden: true, "data-testid": "split-consensus" },
+    field("Copies", copies),
+    field("Annotators (one per copy)", people),
+  );
+  kind.addEventListener("change", () => (consensus.hidden = kind.value !== "consensus"));
   const form = element(
     "form",
     { class: "row", "data-testid": "split-form" },
@@ -158,6 +174,7 @@ function splitForm(state, error) {
     field("Frames per task (max)", size),
     field("Overlap", overlap),
     field("Kind", kind),
+    consensus,
     element("button", { type: "submit", "data-testid": "split-submit" }, "Split into tasks"),
   );
   form.addEventListener("submit", async (event) => {
@@ -168,6 +185,10 @@ function splitForm(state, error) {
       Object.assign(body, { size: Number(size.value), overlap: Number(overlap.value) });
     } else {
       Object.assign(body, { scenes: "detected", max_size: Number(size.value) || null });
+    }
+    if (kind.value === "consensus") {
+      const chosen = [...people.selectedOptions].map((o) => Number(o.value));
+      Object.assign(body, { copies: Number(copies.value), assignees: chosen });
     }
     const path = `/projects/${state.id}/tasks/split`;
     const made = await attempt(error, state.toast, () => state.api.post(path, body));
