@@ -42,7 +42,7 @@ export async function mountEditor(root, [projectId, taskId, review], { api, toas
   root.className = "full";
 
   const ui = layout(task, labels, Boolean(review));
-  root.append(ui.page);
+  root.replaceChildren(ui.page); // not append: a view still loading when we came may have added to root
   const source = new FrameSource({
     projectId,
     videoId: task.video_id,
