@@ -302,3 +302,220 @@ def test_edits_made_offline_reach_the_server_when_the_network_returns(
     (stored,) = tracks
     shape = stored["track"]["keyframes"][0]["shape"]
     assert close_to(shape, {"x": 30, "y": 30, "w": 60, "h": 50}, 1.5)
+
+
+def stored_tracks(live: Live, world: World) -> list[dict[str, Any]]:
+    answer = live.call(world.owner, "GET", f"{world.base}/annotations")
+    return [t["track"] for t in answer["tracks"]]
+
+
+def click(page: Any, x: float, y: float) -> None:
+    page.mouse.click(*to_screen(page, x, y))
+
+
+def test_every_kind_is_drawn_with_the_mouse_moved_and_stored_natively(
+    live: Live, world: World, page: Any
+) -> None:
+    open_editor(page, world)
+    page.click("[data-testid=tool-polygon]")
+    for x, y in [(20, 20), (100, 30), (60, 90)]:
+        click(page, x, y)
+    page.keyboard.press("Enter")
+    page.click("[data-testid=tool-polyline]")
+    for x, y in [(150, 20), (200, 60)]:
+        click(page, x, y)
+    page.keyboard.press("Enter")
+    page.click("[data-testid=tool-points]")
+    for x, y in [(250, 30), (270, 40), (290, 50)]:
+        click(page, x, y)
+    page.keyboard.press("Enter")
+    page.click("[data-testid=tool-cuboid]")
+    mouse_drag(page, (30, 150), (90, 200))
+    page.click("[data-testid=tool-mask]")
+    page.keyboard.press("Escape")  # the select tool: the mask brush must paint a new track
+    page.click("[data-testid=tool-mask]")
+    mouse_drag(page, (200, 150), (260, 150))
+    expect(page.locator("[data-testid=track-row]")).to_have_count(5)
+    wait_saved(page)
+    polygon, polyline, points, cuboid, mask = stored_tracks(live, world)
+    kinds = [t["keyframes"][0]["shape"]["kind"] for t in stored_tracks(live, world)]
+    assert kinds == ["polygon", "polyline", "points", "cuboid", "mask"]
+    shape = polygon["keyframes"][0]["shape"]
+    assert np.allclose(shape["points"], [[20, 20], [100, 30], [60, 90]], atol=1.5)
+    assert len(polyline["keyframes"][0]["shape"]["points"]) == 2
+    assert points["keyframes"][0]["shape"]["visible"] == [True] * 3
+    assert len(cuboid["keyframes"][0]["shape"]["points"]) == 8
+    rle = mask["keyframes"][0]["shape"]
+    assert rle["size"] == [HEIGHT, WIDTH] and sum(rle["counts"]) == WIDTH * HEIGHT
+    dense = np.repeat(np.arange(len(rle["counts"])) % 2, rle["counts"]).reshape(
+        (HEIGHT, WIDTH), order="F"
+    )
+    ys, xs = np.nonzero(dense)  # a stroke of radius 8 along y = 150 from x = 200 to 260
+    assert abs(ys.mean() - 150) < 2 and xs.min() >= 190 and xs.max() <= 270 and ys.max() <= 160
+
+    go(page, 10)  # moving on another frame makes keyframes there
+    mouse_drag(page, (60, 45), (80, 65))  # inside the polygon: select it and move it by (20, 20)
+    mouse_drag(page, (230, 150), (230, 100))  # the mask, up by 50
+    wait_saved(page)
+    polygon, _, _, _, mask = stored_tracks(live, world)
+    moved = polygon["keyframes"][1]
+    assert moved["frame"] == 10
+    assert np.allclose(moved["shape"]["points"], [[40, 40], [120, 50], [80, 110]], atol=2)
+    rle = mask["keyframes"][1]["shape"]
+    dense = np.repeat(np.arange(len(rle["counts"])) % 2, rle["counts"]).reshape(
+        (HEIGHT, WIDTH), order="F"
+    )
+    assert abs(np.nonzero(dense)[0].mean() - 100) < 2
+    page.screenshot(path=str(ARTIFACTS / "editor-kinds.png"))
+
+
+def test_keyframe_commands_delete_only_what_they_say_and_undo_redo(
+    live: Live, world: World, page: Any
+) -> None:
+    open_editor(page, world)
+    hook = "window.tweenlabEditor"
+    page.evaluate(f"{hook}.drawBox(50, 50, 40, 40)")
+    go(page, 30)
+    page.evaluate(f"{hook}.moveSelected(60, 0)")
+    wait_saved(page)
+    page.locator("[data-testid=editor-canvas]").focus()
+    go(page, 10)
+    page.keyboard.press("k")  # a keyframe here, where the server's interpolation has the box
+    go(page, 20)
+    page.keyboard.press("o")  # gone from frame 20
+    wait_saved(page)
+    (track,) = stored_tracks(live, world)
+    frames = [(k["frame"], k["outside"]) for k in track["keyframes"]]
+    assert frames == [(0, False), (10, False), (20, True), (30, False)]
+    assert track["keyframes"][1]["shape"]["x"] == pytest.approx(70, abs=0.01)
+
+    go(page, 5)
+    page.click("[data-testid=delete-frame]")  # only frame 5 goes
+    page.wait_for_function(f"{hook}.tracks()[0].track.keyframes.length === 6")
+    wait_saved(page)
+    (track,) = stored_tracks(live, world)
+    assert [(k["frame"], k["outside"]) for k in track["keyframes"][:3]] == [
+        (0, False),
+        (5, True),
+        (6, False),
+    ]
+    assert track["keyframes"][2]["shape"]["x"] == pytest.approx(62, abs=0.01)
+    before_delete = track
+    go(page, 8)
+    page.click("[data-testid=delete-from]")  # frames 8 on go; 0..7 stay
+    wait_saved(page)
+    (track,) = stored_tracks(live, world)
+    assert [(k["frame"], k["outside"]) for k in track["keyframes"]] == [
+        (0, False),
+        (5, True),
+        (6, False),
+        (8, True),
+    ]
+    page.keyboard.press("[")
+    expect(page.locator("[data-testid=frame-number]")).to_have_text("6")
+    page.keyboard.press("]")
+    expect(page.locator("[data-testid=frame-number]")).to_have_text("8")
+
+    page.keyboard.press("Control+z")
+    page.wait_for_function(f"{hook}.tracks()[0].track.keyframes.length === 6")
+    assert stored_tracks(live, world) == [before_delete]
+    page.keyboard.press("Control+Shift+Z")
+    page.wait_for_function(f"{hook}.tracks()[0].track.keyframes.length === 4")
+    wait_saved(page)
+    assert [k["frame"] for k in stored_tracks(live, world)[0]["keyframes"]] == [0, 5, 6, 8]
+    page.click("[data-testid=delete-track]")
+    wait_saved(page)
+    assert stored_tracks(live, world) == []
+    expect(page.locator("[data-testid=track-row]")).to_have_count(0)
+
+
+REVIEW_STUB = """
+export function mountReview(panel, ctx) {
+  window.reviewCtx = ctx;
+  panel.textContent = "stub review panel";
+  panel.dataset.mounted = "yes";
+  return () => { window.reviewUnmounted = true; };
+}
+"""
+
+
+def test_review_mode_mounts_the_review_panel_with_region_markers_and_jumps(
+    world: World, page: Any
+) -> None:
+    sign_in(page, "owner@example.com")
+    page.wait_for_selector("[data-testid=projects]")
+    page.goto(world.url + "/review")
+    page.wait_for_selector("[data-testid=editor-canvas][data-frame='0']")
+    expect(page.locator("[data-testid=review-panel]")).to_contain_text(
+        "review panel not available"
+    )  # review.js lands later; until then the editor says so
+
+    page.route(
+        "**/review.js",
+        lambda route: route.fulfill(body=REVIEW_STUB, content_type="text/javascript"),
+    )
+    page.reload()
+    page.wait_for_selector("[data-testid=review-panel][data-mounted=yes]")
+    page.locator("[data-testid=editor-canvas]").focus()
+    page.keyboard.press("r")  # the region tool
+    mouse_drag(page, (100, 60), (180, 120))
+    region = page.evaluate("window.reviewCtx.selectedRegion()")
+    assert close_to(region, {"x": 100, "y": 60, "w": 80, "h": 60}, 1.5)
+    page.evaluate("window.reviewCtx.jump(12)")
+    page.wait_for_selector("[data-testid=editor-canvas][data-frame='12']")
+    assert page.evaluate("window.reviewCtx.currentFrame()") == 12 == frame_number(page)
+    issue = {"id": 1, "frame": 12, "region": {"x": 40, "y": 150, "w": 30, "h": 30}}
+    page.evaluate("(issue) => window.reviewCtx.setMarkers([{...issue, resolved: false}])", issue)
+    x, y = to_screen(page, 55, 150)  # the pin sits on the top middle of its region
+    pixel = page.evaluate(
+        """([x, y]) => {
+            const canvas = document.querySelector('[data-testid=editor-canvas]');
+            const box = canvas.getBoundingClientRect();
+            const ctx = canvas.getContext('2d');
+            return Array.from(ctx.getImageData(x - box.left, y - box.top, 1, 1).data);
+        }""",
+        [x, y],
+    )
+    assert pixel[:3] == [0xE0, 0x31, 0x31]  # an open issue's red pin
+    page.screenshot(path=str(ARTIFACTS / "editor-review.png"))
+    page.goto("/#/")
+    page.wait_for_selector("[data-testid=projects]")
+    assert page.evaluate("window.reviewUnmounted") is True
+
+
+def test_help_lists_the_shortcuts_and_heartbeats_come_only_while_working(
+    live: Live, world: World, page: Any
+) -> None:
+    annotator = live.person("ann@example.com")
+    member = {"email": annotator.email, "role": "annotator"}
+    live.call(world.owner, "POST", f"/projects/{world.project}/members", 201, json=member)
+    live.call(world.owner, "POST", f"{world.base}/assign", json={"assignee_id": annotator.id})
+    live.call(annotator, "POST", f"{world.base}/actions/start")
+    beats: list[str] = []
+    page.on("request", lambda r: r.url.endswith("/heartbeat") and beats.append(r.method))
+    page.clock.install()
+    open_editor(page, world, annotator.email)
+    page.locator("[data-testid=editor-canvas]").focus()
+    page.keyboard.press("?")
+    help_box = page.locator("[data-testid=help]")
+    expect(help_box).to_be_visible()
+    for text in ("Next frame", "ctrl+shift+z", "Toggle outside", "Next keyframe"):
+        expect(help_box).to_contain_text(text)
+    page.keyboard.press("?")
+    expect(help_box).to_have_count(0)
+
+    page.keyboard.press("d")  # acting...
+    page.clock.run_for(31_000)
+    page.wait_for_timeout(300)
+    assert beats == ["POST"]
+    page.clock.run_for(200_000)  # ...then idle for minutes: no more heartbeats
+    page.wait_for_timeout(300)
+    assert len(beats) <= 3
+    idle = len(beats)
+    page.clock.run_for(120_000)
+    page.wait_for_timeout(300)
+    assert len(beats) == idle
+    page.keyboard.press("d")
+    page.clock.run_for(31_000)
+    page.wait_for_timeout(300)
+    assert len(beats) == idle + 1
