@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -519,3 +520,118 @@ def test_help_lists_the_shortcuts_and_heartbeats_come_only_while_working(
     page.clock.run_for(31_000)
     page.wait_for_timeout(300)
     assert len(beats) == idle + 1
+
+
+def test_fill_in_between_shows_the_motion_filled_frames(
+    live: Live, world: World, page: Any
+) -> None:
+    box = {"kind": "box", "x": 40, "y": 130, "w": 60, "h": 60, "rotation": 0}
+    keys = [{"frame": 0, "shape": box}, {"frame": 30, "shape": {**box, "x": 200}}]
+    body = {"track": {"id": 1, "label": "car", "keyframes": keys}, "base_revision": 0}
+    live.call(world.owner, "PUT", f"{world.base}/tracks/1", json=body)
+    open_editor(page, world)
+    page.click("[data-testid=track-row]")
+    page.click("[data-testid=fill]")
+    page.wait_for_function(
+        "window.tweenlabEditor.tracks()[0].track.inbetween?.length > 0", timeout=120_000
+    )
+    wait_saved(page)
+    (track,) = stored_tracks(live, world)
+    held = page.evaluate("window.tweenlabEditor.tracks()[0]")
+    assert held["track"] == track and held["revision"] == 2
+    go(page, 15)
+    page.wait_for_function("window.tweenlabEditor.shown().every(s => s.source === 'server')")
+    server = live.call(world.owner, "GET", f"{world.base}/tracks/1/states?first=15&last=15")
+    (state,) = server["states"]
+    assert state["inbetween"] and shown(page)[0]["shape"] == state["shape"]
+    page.screenshot(path=str(ARTIFACTS / "editor-filled.png"))
+
+
+def test_play_shows_every_frame_in_order_at_no_more_than_the_video_rate(
+    world: World, page: Any
+) -> None:
+    open_editor(page, world)
+    page.evaluate(
+        """() => {
+            const canvas = document.querySelector('[data-testid=editor-canvas]');
+            window.drawnFrames = [];
+            const note = () => window.drawnFrames.push([Number(canvas.dataset.frame),
+                performance.now()]);
+            new MutationObserver(note).observe(canvas, {attributeFilter: ['data-frame']});
+        }"""
+    )
+    page.locator("[data-testid=editor-canvas]").focus()
+    page.keyboard.press("Space")
+    last = f"[data-testid=editor-canvas][data-frame='{FRAMES - 1}']"
+    page.wait_for_selector(last, timeout=30_000)
+    expect(page.locator("[data-testid=play]")).to_have_text("▶")  # stopped at the end
+    drawn = page.evaluate("window.drawnFrames")
+    frames = [f for f, _ in drawn]
+    assert sorted(set(frames)) == list(range(1, FRAMES))  # every frame, none skipped
+    assert all(b >= a for a, b in itertools.pairwise(frames))  # never backwards
+    seconds = (drawn[-1][1] - drawn[0][1]) / 1000
+    assert seconds >= (FRAMES - 2) / 25 * 0.95  # 25 fps: not faster than the video
+
+
+def test_wheel_zooms_about_the_pointer_and_box_handles_resize_and_rotate(
+    live: Live, world: World, page: Any
+) -> None:
+    open_editor(page, world)
+    page.evaluate("window.tweenlabEditor.drawBox(100, 80, 80, 40)")
+    wait_saved(page)
+    before = page.evaluate("window.tweenlabEditor.view")
+    x, y = to_screen(page, 140, 100)
+    page.mouse.move(x, y)
+    page.mouse.wheel(0, -400)
+    page.wait_for_function(f"window.tweenlabEditor.view.zoom > {before['zoom']} * 1.2")
+    assert all(abs(a - b) < 0.5 for a, b in zip(to_screen(page, 140, 100), (x, y), strict=True))
+    mouse_drag(page, (180, 120), (200, 150))  # the south-east corner handle
+    wait_saved(page)
+    (track,) = stored_tracks(live, world)
+    shape = track["keyframes"][0]["shape"]
+    assert close_to(shape, {"x": 100, "y": 80, "w": 100, "h": 70}, 1)
+    zoom = page.evaluate("window.tweenlabEditor.view.zoom")
+    handle = (150, 80 - 24 / zoom)  # the rotation handle above the top edge's middle
+    mouse_drag(page, handle, (250, 115))  # pointing right of the centre: 90 degrees clockwise
+    wait_saved(page)
+    (track,) = stored_tracks(live, world)
+    shape = track["keyframes"][0]["shape"]
+    assert shape["rotation"] == pytest.approx(90, abs=1)
+    assert close_to(shape, {"x": 100, "y": 80, "w": 100, "h": 70}, 0.01)  # turned, not moved
+
+
+def test_the_tracks_panel_edits_label_and_attributes(live: Live, world: World, page: Any) -> None:
+    labels = [
+        {
+            "name": "car",
+            "color": "#e8590c",
+            "attributes": [
+                {"name": "make", "kind": "select", "values": ["ford", "fiat"], "default": "ford"},
+                {"name": "parked", "kind": "checkbox", "per_frame": True, "default": False},
+            ],
+        },
+        {"name": "bus", "color": "#2b8a3e", "kinds": ["box"]},
+    ]
+    live.call(world.owner, "PATCH", f"/projects/{world.project}", json={"schema": labels})
+    open_editor(page, world)
+    page.evaluate("window.tweenlabEditor.drawBox(10, 10, 50, 50)")
+    details = page.locator("[data-testid=track-details]")
+    details.locator("[data-testid=attribute-make]").select_option("fiat")
+    go(page, 12)
+    details.locator("[data-testid=attribute-parked]").check()
+    wait_saved(page)
+    (track,) = stored_tracks(live, world)
+    assert track["attributes"] == {"make": "fiat"}
+    assert [(k["frame"], k["attributes"]) for k in track["keyframes"]] == [
+        (0, {"parked": False}),
+        (12, {"parked": True}),
+    ]
+    page.locator("[data-testid=track-row] [data-testid=track-label]").select_option("bus")
+    wait_saved(page)
+    (track,) = stored_tracks(live, world)
+    assert track["label"] == "bus" and track["attributes"] == {}  # bus has no "make"
+    assert [k["attributes"] for k in track["keyframes"]] == [{}, {}]
+    page.locator("[data-testid=track-row] [data-testid=toggle-occluded]").check()
+    wait_saved(page)
+    (track,) = stored_tracks(live, world)
+    assert [k["occluded"] for k in track["keyframes"]] == [False, True]

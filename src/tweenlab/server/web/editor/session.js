@@ -246,9 +246,25 @@ export class Session {
     this._edit(number, model.setKeyframe(track, this.frame, { shape: state.shape, ...flags }));
   }
 
+  // Another label: attributes it does not have are dropped, its defaults added.
   setLabel(number, label) {
     const record = this._record(number);
-    if (record) this._edit(number, { ...record.track, label });
+    const spec = this.labels.find((l) => l.name === label);
+    if (!record || !spec) return;
+    const kind = record.track.keyframes[0]?.shape?.kind;
+    if (!allowedKinds(spec).includes(kind)) return this.toast(`label ${label} does not allow ${kind} shapes`, "error");
+    const trackNames = (spec.attributes || []).filter((a) => !a.per_frame);
+    const frameNames = new Set((spec.attributes || []).filter((a) => a.per_frame).map((a) => a.name));
+    const attributes = {};
+    for (const a of trackNames) {
+      const value = record.track.attributes?.[a.name] ?? a.default;
+      if (value !== null && value !== undefined) attributes[a.name] = value;
+    }
+    const keyframes = record.track.keyframes.map((k) => ({
+      ...k,
+      attributes: Object.fromEntries(Object.entries(k.attributes || {}).filter(([name]) => frameNames.has(name))),
+    }));
+    this._edit(number, { ...record.track, label, attributes, keyframes });
   }
 
   setAttribute(number, name, value, perFrame) {
