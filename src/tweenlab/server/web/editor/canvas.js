@@ -74,7 +74,11 @@ export class Stage {
     const { zoom, x, y } = this.view;
     const next = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, zoom * Math.exp(-event.deltaY * 0.0015)));
     // the video pixel under the pointer stays under it
-    this.setView({ zoom: next, x: px - ((px - x) / zoom) * next, y: py - ((py - y) / zoom) * next });
+    this.setView({
+      zoom: next,
+      x: px - ((px - x) / zoom) * next,
+      y: py - ((py - y) / zoom) * next,
+    });
   }
 
   _pointer(phase, event) {

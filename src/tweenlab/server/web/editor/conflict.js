@@ -14,15 +14,27 @@ export function askConflict(root, { number, mine, theirs, current }) {
 
 function show(root, { number, mine, theirs, current }) {
   return new Promise((resolve) => {
-    const keep = element("button", { type: "button", class: "primary", "data-testid": "keep-mine" }, "Keep mine");
+    const keep = element(
+      "button",
+      { type: "button", class: "primary", "data-testid": "keep-mine" },
+      "Keep mine",
+    );
     const take = element("button", { type: "button", "data-testid": "take-theirs" }, "Take theirs");
     const dialog = element(
       "div",
       { class: "editor-dialog", role: "alertdialog", "data-testid": "conflict" },
       element("h2", {}, `Track #${number} was changed by someone else`),
       element("p", {}, `It is now at revision ${current}. Your version and theirs differ in:`),
-      element("ul", {}, describeDifference(mine, theirs).map((line) => element("li", {}, line))),
-      element("p", { class: "muted" }, "Keep mine writes your version over theirs; take theirs drops your change."),
+      element(
+        "ul",
+        {},
+        describeDifference(mine, theirs).map((line) => element("li", {}, line)),
+      ),
+      element(
+        "p",
+        { class: "muted" },
+        "Keep mine writes your version over theirs; take theirs drops your change.",
+      ),
       element("div", { class: "actions" }, keep, take),
     );
     const done = (choice) => {

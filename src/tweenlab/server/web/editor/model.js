@@ -20,7 +20,8 @@ export function keyframeAt(track, frame) {
 // The keyframe at or before frame (whose flags and per-frame attributes hold there), or null.
 export function keyframeBefore(track, frame) {
   let found = null;
-  for (const k of track.keyframes) if (k.frame <= frame && (!found || k.frame > found.frame)) found = k;
+  for (const k of track.keyframes)
+    if (k.frame <= frame && (!found || k.frame > found.frame)) found = k;
   return found;
 }
 
@@ -80,7 +81,8 @@ export function spans(track, lastFrame) {
   const found = [];
   keys.forEach((k, i) => {
     const end = i + 1 < keys.length ? keys[i + 1].frame - 1 : lastFrame;
-    if (end >= k.frame) found.push({ first: k.frame, last: end, kind: k.outside ? "outside" : "interpolated" });
+    if (end >= k.frame)
+      found.push({ first: k.frame, last: end, kind: k.outside ? "outside" : "interpolated" });
   });
   const inbetween = new Set((track.inbetween || []).map((item) => item.frame));
   return { spans: found, keyframes: keys, inbetween };

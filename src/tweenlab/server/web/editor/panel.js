@@ -14,13 +14,20 @@ export function renderPanel(root, { rows, labels, frame }, on) {
   const chosen = rows.find((r) => r.selected);
   root.replaceChildren(
     element("h2", {}, `Tracks (${rows.length})`),
-    rows.length ? element("ul", { class: "tracks", "data-testid": "tracks" }, list) : element("p", { class: "muted" }, "No tracks yet: press n and draw."),
+    rows.length
+      ? element("ul", { class: "tracks", "data-testid": "tracks" }, list)
+      : element("p", { class: "muted" }, "No tracks yet: press n and draw."),
     chosen ? details(chosen, labels, frame, on) : "",
   );
 }
 
 function toggle(name, checked, disabled, onChange) {
-  const box = element("input", { type: "checkbox", "data-testid": `toggle-${name}`, checked, disabled });
+  const box = element("input", {
+    type: "checkbox",
+    "data-testid": `toggle-${name}`,
+    checked,
+    disabled,
+  });
   box.addEventListener("change", (event) => {
     event.stopPropagation();
     onChange();
@@ -34,7 +41,9 @@ function trackRow(row, labels, frame, on) {
   const label = element(
     "select",
     { "data-testid": "track-label", "aria-label": "label" },
-    labels.map((l) => element("option", { value: l.name, selected: l.name === track.label }, l.name)),
+    labels.map((l) =>
+      element("option", { value: l.name, selected: l.name === track.label }, l.name),
+    ),
   );
   label.addEventListener("change", () => on.setLabel(number, label.value));
   label.addEventListener("click", (event) => event.stopPropagation());
@@ -54,7 +63,9 @@ function trackRow(row, labels, frame, on) {
     element(
       "span",
       { class: "flags" },
-      toggle("keyframe", Boolean(keyframe), !state && !keyframe, () => on.toggle(number, "keyframe")),
+      toggle("keyframe", Boolean(keyframe), !state && !keyframe, () =>
+        on.toggle(number, "keyframe"),
+      ),
       toggle("outside", Boolean(state?.outside), !state, () => on.toggle(number, "outside")),
       toggle("occluded", Boolean(state?.occluded), !shown, () => on.toggle(number, "occluded")),
     ),
@@ -104,21 +115,31 @@ function details(row, labels, frame, on) {
 
 function heldAttribute(track, frame, name) {
   let found;
-  for (const k of track.keyframes) if (k.frame <= frame && k.attributes && name in k.attributes) found = k.attributes[name];
+  for (const k of track.keyframes)
+    if (k.frame <= frame && k.attributes && name in k.attributes) found = k.attributes[name];
   return found;
 }
 
 function attributeInput(spec, value) {
-  if (spec.kind === "checkbox") return element("input", { type: "checkbox", checked: value === true || value === "true" });
+  if (spec.kind === "checkbox")
+    return element("input", { type: "checkbox", checked: value === true || value === "true" });
   if (spec.kind === "radio" || spec.kind === "select") {
     return element(
       "select",
       {},
-      (spec.values || []).map((v) => element("option", { value: v, selected: String(value) === v }, v)),
+      (spec.values || []).map((v) =>
+        element("option", { value: v, selected: String(value) === v }, v),
+      ),
     );
   }
   if (spec.kind === "number") {
-    return element("input", { type: "number", min: spec.minimum, max: spec.maximum, step: spec.step, value: value ?? "" });
+    return element("input", {
+      type: "number",
+      min: spec.minimum,
+      max: spec.maximum,
+      step: spec.step,
+      value: value ?? "",
+    });
   }
   return element("input", { type: "text", value: value ?? "" });
 }

@@ -35,7 +35,7 @@ export class Session {
     this.useTool("select");
   }
 
-  // -- playhead ---------------------------------------------------------------------------------
+  // -- playhead --------------------------------------------------------------------------------
 
   go(frame) {
     const next = Math.max(this.first, Math.min(this.last, Math.round(frame)));
@@ -82,11 +82,13 @@ export class Session {
     this.onChange?.();
   }
 
-  // -- what is shown ------------------------------------------------------------------------------
+  // -- what is shown ---------------------------------------------------------------------------
 
   color(number, track) {
     const spec = this.labels.find((l) => l.name === track?.label);
-    return /^#[0-9a-f]{6}$/i.test(spec?.color || "") ? spec.color : PALETTE[(number - 1) % PALETTE.length];
+    return /^#[0-9a-f]{6}$/i.test(spec?.color || "")
+      ? spec.color
+      : PALETTE[(number - 1) % PALETTE.length];
   }
 
   // The track on frame: a keyframe of the local track, else the server's state (source "server",
@@ -146,16 +148,21 @@ export class Session {
   _draw(bitmap) {
     const items = this.items();
     const chosen = items.find((i) => i.selected);
-    const handles = chosen && this.tool.name === "select" ? KINDS[chosen.shape.kind].handles(chosen.shape, this.stage.view.zoom) : [];
+    const handles =
+      chosen && this.tool.name === "select"
+        ? KINDS[chosen.shape.kind].handles(chosen.shape, this.stage.view.zoom)
+        : [];
     const pins = this.pins
       .filter((p) => p.frame === this.frame && p.region)
       .map((p) => ({ x: p.region.x + p.region.w / 2, y: p.region.y, resolved: p.resolved }));
-    const draft = this.draft ? { shape: this.draft, color: this.color(0, { label: this.label }) } : null;
+    const draft = this.draft
+      ? { shape: this.draft, color: this.color(0, { label: this.label }) }
+      : null;
     this.stage.draw({ bitmap, items, draft, handles, pins, region: this.region });
     this.shown = items.map(({ number, shape, source }) => ({ number, shape, source }));
   }
 
-  // -- tools (the `ed` that tools.js drives) --------------------------------------------------------
+  // -- tools (the `ed` that tools.js drives) ---------------------------------------------------
 
   useTool(name) {
     this.tool?.cancel?.();
@@ -188,7 +195,7 @@ export class Session {
     this.render();
   }
 
-  // -- edits ----------------------------------------------------------------------------------------
+  // -- edits -----------------------------------------------------------------------------------
 
   _edit(number, track) {
     this.redoStack = [];
@@ -205,12 +212,23 @@ export class Session {
     const record = this._record(number);
     if (!record) return;
     const state = this.stateOf(record);
-    this._edit(number, model.setKeyframe(record.track, this.frame, { shape, outside: false, occluded: state?.occluded }));
+    this._edit(
+      number,
+      model.setKeyframe(record.track, this.frame, {
+        shape,
+        outside: false,
+        occluded: state?.occluded,
+      }),
+    );
   }
 
   create(shape) {
     const spec = this.labels.find((l) => l.name === this.label);
-    if (!spec) return this.toast("the project has no label to give the shape (add one to its schema)", "error");
+    if (!spec)
+      return this.toast(
+        "the project has no label to give the shape (add one to its schema)",
+        "error",
+      );
     if (!allowedKinds(spec).includes(shape.kind)) {
       return this.toast(`label ${spec.name} does not allow ${shape.kind} shapes`, "error");
     }
@@ -235,11 +253,15 @@ export class Session {
     const track = record.track;
     if (what === "keyframe") {
       if (model.keyframeAt(track, this.frame)) {
-        if (track.keyframes.length === 1) return this.toast("the track's only keyframe: delete the track instead");
+        if (track.keyframes.length === 1)
+          return this.toast("the track's only keyframe: delete the track instead");
         return this._edit(number, model.removeKeyframe(track, this.frame));
       }
       if (!state) return;
-      return this._edit(number, model.setKeyframe(track, this.frame, { shape: state.shape, outside: state.outside }));
+      return this._edit(
+        number,
+        model.setKeyframe(track, this.frame, { shape: state.shape, outside: state.outside }),
+      );
     }
     if (!state) return this.toast("the track has not begun on this frame");
     const flags = what === "outside" ? { outside: !state.outside } : { occluded: !state.occluded };
@@ -252,9 +274,12 @@ export class Session {
     const spec = this.labels.find((l) => l.name === label);
     if (!record || !spec) return;
     const kind = record.track.keyframes[0]?.shape?.kind;
-    if (!allowedKinds(spec).includes(kind)) return this.toast(`label ${label} does not allow ${kind} shapes`, "error");
+    if (!allowedKinds(spec).includes(kind))
+      return this.toast(`label ${label} does not allow ${kind} shapes`, "error");
     const trackNames = (spec.attributes || []).filter((a) => !a.per_frame);
-    const frameNames = new Set((spec.attributes || []).filter((a) => a.per_frame).map((a) => a.name));
+    const frameNames = new Set(
+      (spec.attributes || []).filter((a) => a.per_frame).map((a) => a.name),
+    );
     const attributes = {};
     for (const a of trackNames) {
       const value = record.track.attributes?.[a.name] ?? a.default;
@@ -262,7 +287,9 @@ export class Session {
     }
     const keyframes = record.track.keyframes.map((k) => ({
       ...k,
-      attributes: Object.fromEntries(Object.entries(k.attributes || {}).filter(([name]) => frameNames.has(name))),
+      attributes: Object.fromEntries(
+        Object.entries(k.attributes || {}).filter(([name]) => frameNames.has(name)),
+      ),
     }));
     this._edit(number, { ...record.track, label, attributes, keyframes });
   }
@@ -271,11 +298,20 @@ export class Session {
     const record = this._record(number);
     if (!record) return;
     if (!perFrame) {
-      return this._edit(number, { ...record.track, attributes: { ...record.track.attributes, [name]: value } });
+      return this._edit(number, {
+        ...record.track,
+        attributes: { ...record.track.attributes, [name]: value },
+      });
     }
     const state = this.stateOf(record);
     if (!state) return this.toast("the track has not begun on this frame");
-    this._edit(number, model.setKeyframe(record.track, this.frame, { shape: state.shape, attributes: { [name]: value } }));
+    this._edit(
+      number,
+      model.setKeyframe(record.track, this.frame, {
+        shape: state.shape,
+        attributes: { [name]: value },
+      }),
+    );
   }
 
   async deleteFrame(number) {
@@ -284,9 +320,12 @@ export class Session {
     await this.sync.settled();
     const after = this.frame + 1;
     const keyed = model.keyframeAt(record.track, after);
-    const next = keyed ? keyed.shape : (await this.states.at(number, this.sync.revision(number), after))?.shape;
+    const next = keyed
+      ? keyed.shape
+      : (await this.states.at(number, this.sync.revision(number), after))?.shape;
     const current = this._record(number);
-    if (current) this._edit(number, model.deleteFrameOnly(current.track, this.frame, next, this.last));
+    if (current)
+      this._edit(number, model.deleteFrameOnly(current.track, this.frame, next, this.last));
   }
 
   deleteFrom(number) {
@@ -308,13 +347,17 @@ export class Session {
     const record = this._record(number);
     const state = record && this.stateOf(record);
     if (!state || state.outside || this.frame >= this.last) return;
-    this._edit(number, model.setKeyframe(record.track, this.frame + 1, { shape: state.shape, outside: false }));
+    this._edit(
+      number,
+      model.setKeyframe(record.track, this.frame + 1, { shape: state.shape, outside: false }),
+    );
     this.go(this.frame + 1);
   }
 
   async fill(number) {
     await this.sync.settled();
-    if (this.sync.pendingCount()) return this.toast("fill waits until your edits are saved", "error");
+    if (this.sync.pendingCount())
+      return this.toast("fill waits until your edits are saved", "error");
     const revision = this.sync.revision(number);
     this.toast(`filling track #${number} by motion…`);
     try {
@@ -326,7 +369,9 @@ export class Session {
       this.sync.adopt(number, answer.track.revision, answer.track.track);
       this.suggested = answer.suggested;
       this.cuts = answer.across_cuts.map(([a]) => a);
-      this.toast(`${answer.filled} frames filled; suggested keyframes: ${answer.suggested.join(", ") || "none"}`);
+      this.toast(
+        `${answer.filled} frames filled; suggested keyframes: ${answer.suggested.join(", ") || "none"}`,
+      );
     } catch (error) {
       this.toast(String(error.message || error), "error");
       if (error.status === 409) await this.refresh();
@@ -335,9 +380,12 @@ export class Session {
 
   async undo() {
     await this.sync.settled();
-    if (this.sync.pendingCount()) return this.toast("undo waits until your edits are saved", "error");
+    if (this.sync.pendingCount())
+      return this.toast("undo waits until your edits are saved", "error");
     try {
-      const entry = await this.api.post(`/projects/${this.task.project_id}/tasks/${this.task.id}/undo`);
+      const entry = await this.api.post(
+        `/projects/${this.task.project_id}/tasks/${this.task.id}/undo`,
+      );
       this.sync.adopt(entry.number, entry.revision, entry.after);
       this.redoStack.push({ number: entry.number, track: entry.before });
       this.toast(`undone: track #${entry.number}`);

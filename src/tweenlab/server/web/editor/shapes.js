@@ -44,10 +44,17 @@ function bboxOfPoints(points) {
   return { x, y, w: Math.max(...xs) - x, h: Math.max(...ys) - y };
 }
 
-// -- box ------------------------------------------------------------------------------------------
+// -- box ---------------------------------------------------------------------------------------
 
 const BOX_HANDLES = {
-  nw: [-1, -1], n: [0, -1], ne: [1, -1], e: [1, 0], se: [1, 1], s: [0, 1], sw: [-1, 1], w: [-1, 0],
+  nw: [-1, -1],
+  n: [0, -1],
+  ne: [1, -1],
+  e: [1, 0],
+  se: [1, 1],
+  s: [0, 1],
+  sw: [-1, 1],
+  w: [-1, 0],
 };
 
 function boxCentre(box) {
@@ -61,7 +68,12 @@ function boxLocal(box, [px, py]) {
 
 function boxCorners(box) {
   const [cx, cy] = boxCentre(box);
-  return [[-1, -1], [1, -1], [1, 1], [-1, 1]].map(([sx, sy]) => {
+  return [
+    [-1, -1],
+    [1, -1],
+    [1, 1],
+    [-1, 1],
+  ].map(([sx, sy]) => {
     const [x, y] = rotate([(sx * box.w) / 2, (sy * box.h) / 2], box.rotation || 0);
     return [cx + x, cy + y];
   });
@@ -132,7 +144,7 @@ export function makeBox(x0, y0, x1, y1) {
   };
 }
 
-// -- shapes made of points --------------------------------------------------------------------------
+// -- shapes made of points ---------------------------------------------------------------------
 
 function pointKind({ label, closed, minimum, lines = true, fixed = false }) {
   return {
@@ -199,7 +211,10 @@ const cuboid = {
   ...pointKind({ label: "Cuboid", closed: false, minimum: 8, fixed: true }),
   draw(ctx, shape, style) {
     const p = shape.points;
-    const faces = [[0, 1, 2, 3], [4, 5, 6, 7]];
+    const faces = [
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+    ];
     for (const face of faces) {
       ctx.beginPath();
       face.forEach((i, k) => (k ? ctx.lineTo(...p[i]) : ctx.moveTo(...p[i])));
@@ -237,7 +252,7 @@ export function makeCuboid(x0, y0, x1, y1) {
   return { kind: "cuboid", points: [...face, ...face.map(([x, y]) => [x + dx, y + dy])] };
 }
 
-// -- mask ---------------------------------------------------------------------------------------------
+// -- mask --------------------------------------------------------------------------------------
 
 const dense = new WeakMap(); // mask shape -> {data: Uint8Array (column-major), canvas per colour}
 
@@ -366,14 +381,22 @@ const mask = {
 // Paint (or erase) a disc into a mask's column-major pixels.
 export function paintDisc(data, height, width, [cx, cy], radius, value) {
   const r = Math.max(0.5, radius);
-  for (let x = Math.max(0, Math.floor(cx - r)); x <= Math.min(width - 1, Math.ceil(cx + r)); x += 1) {
-    for (let y = Math.max(0, Math.floor(cy - r)); y <= Math.min(height - 1, Math.ceil(cy + r)); y += 1) {
+  for (
+    let x = Math.max(0, Math.floor(cx - r));
+    x <= Math.min(width - 1, Math.ceil(cx + r));
+    x += 1
+  ) {
+    for (
+      let y = Math.max(0, Math.floor(cy - r));
+      y <= Math.min(height - 1, Math.ceil(cy + r));
+      y += 1
+    ) {
       if ((x + 0.5 - cx) ** 2 + (y + 0.5 - cy) ** 2 <= r * r) data[x * height + y] = value;
     }
   }
 }
 
-// -- drawing helpers -----------------------------------------------------------------------------------
+// -- drawing helpers ---------------------------------------------------------------------------
 
 function stroke(ctx, style) {
   ctx.lineWidth = (style.selected ? 2.5 : 1.5) / style.zoom;
@@ -414,4 +437,12 @@ export const KINDS = {
 // The kinds a person draws (skeletons come from models and imports: they are edited, not drawn).
 export const DRAWN = ["box", "polygon", "polyline", "points", "cuboid", "mask"];
 
-export const PALETTE = ["#2f6fed", "#e8590c", "#2b8a3e", "#c2255c", "#7048e8", "#0b7285", "#e67700"];
+export const PALETTE = [
+  "#2f6fed",
+  "#e8590c",
+  "#2b8a3e",
+  "#c2255c",
+  "#7048e8",
+  "#0b7285",
+  "#e67700",
+];

@@ -14,17 +14,29 @@ export const SHORTCUTS = [
   { keys: ["]"], action: "nextKeyframe", help: "Next keyframe" },
   { keys: ["["], action: "previousKeyframe", help: "Previous keyframe" },
   { keys: ["n"], action: "newShape", help: "New shape (the chosen kind)" },
-  { keys: ["v", "Escape"], action: "selectTool", help: "Select tool; Escape also cancels a drawing" },
+  {
+    keys: ["v", "Escape"],
+    action: "selectTool",
+    help: "Select tool; Escape also cancels a drawing",
+  },
   { keys: ["Enter"], action: "finish", help: "Finish a polygon, polyline or points" },
   { keys: ["k"], action: "keyframe", help: "Make / remove a keyframe here" },
   { keys: ["o"], action: "outside", help: "Toggle outside" },
   { keys: ["c"], action: "occluded", help: "Toggle occluded" },
-  { keys: ["Delete", "Backspace"], action: "deleteFrame", help: "Delete the selected shape on this frame only" },
+  {
+    keys: ["Delete", "Backspace"],
+    action: "deleteFrame",
+    help: "Delete the selected shape on this frame only",
+  },
   { keys: ["ctrl+Delete"], action: "deleteFrom", help: "Delete the selected track from here on" },
   { keys: ["ctrl+c"], action: "copyNext", help: "Copy the selected shape to the next frame" },
   { keys: ["e"], action: "eraser", help: "Mask: toggle brush / eraser (shift-drag erases too)" },
   { keys: ["r"], action: "regionTool", help: "Review: mark a region" },
-  { keys: ["0"], action: "fit", help: "Fit the frame (wheel zooms; drag the background, or middle-drag, pans)" },
+  {
+    keys: ["0"],
+    action: "fit",
+    help: "Fit the frame (wheel zooms; drag the background, or middle-drag, pans)",
+  },
   { keys: ["1"], action: "actualSize", help: "Zoom to 100%" },
   { keys: ["ctrl+z"], action: "undo", help: "Undo" },
   { keys: ["ctrl+shift+z", "ctrl+y"], action: "redo", help: "Redo" },
@@ -60,14 +72,23 @@ export function helpOverlay(onClose) {
     element(
       "tr",
       {},
-      element("td", {}, s.keys.map((k) => element("kbd", {}, k === " " ? "space" : k))),
+      element(
+        "td",
+        {},
+        s.keys.map((k) => element("kbd", {}, k === " " ? "space" : k)),
+      ),
       element("td", {}, s.help),
     ),
   );
   const close = element("button", { type: "button", "data-testid": "help-close" }, "Close");
   const overlay = element(
     "div",
-    { class: "editor-help", "data-testid": "help", role: "dialog", "aria-label": "Keyboard shortcuts" },
+    {
+      class: "editor-help",
+      "data-testid": "help",
+      role: "dialog",
+      "aria-label": "Keyboard shortcuts",
+    },
     element("h2", {}, "Keyboard shortcuts"),
     element("table", {}, rows),
     close,

@@ -28,7 +28,9 @@ export class States {
     const covers = held && frame >= held.first && frame <= held.last;
     const fresh = Boolean(covers && held.revision === revision);
     const nearEdge =
-      covers && ((frame - held.first < MARGIN && held.first > this.first) || (held.last - frame < MARGIN && held.last < this.last));
+      covers &&
+      ((frame - held.first < MARGIN && held.first > this.first) ||
+        (held.last - frame < MARGIN && held.last < this.last));
     if ((!fresh || nearEdge) && revision > 0) this._load(number, revision, frame);
     return { state: covers ? held.byFrame.get(frame) : undefined, fresh };
   }
@@ -54,15 +56,26 @@ export class States {
         const byFrame = new Map(answer.states.map((s) => [s.frame, s]));
         const now = this.tracks.get(number);
         if (now && now.loading !== loading) return; // a newer request replaced this one
-        this.tracks.set(number, { revision: answer.revision, first, last, byFrame, failed: answer.revision === revision ? null : key });
+        this.tracks.set(number, {
+          revision: answer.revision,
+          first,
+          last,
+          byFrame,
+          failed: answer.revision === revision ? null : key,
+        });
         this.onLoaded?.(number);
       })
       .catch((error) => {
         const now = this.tracks.get(number);
         // a refusal is not asked again for the same window; a lost network is
-        if (now?.loading === loading) Object.assign(now, { loading: null, key: null, failed: error?.status ? key : null });
+        if (now?.loading === loading)
+          Object.assign(now, { loading: null, key: null, failed: error?.status ? key : null });
         if (error?.status !== 404) console.warn(error);
       });
-    this.tracks.set(number, { ...(held || { revision: -1, first: 1, last: 0, byFrame: new Map() }), loading, key });
+    this.tracks.set(number, {
+      ...(held || { revision: -1, first: 1, last: 0, byFrame: new Map() }),
+      loading,
+      key,
+    });
   }
 }

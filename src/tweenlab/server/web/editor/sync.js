@@ -207,7 +207,12 @@ export class Sync {
     this._status();
     let choice = "mine";
     try {
-      choice = await this.resolveConflict({ number: record.number, mine: record.track, theirs, current });
+      choice = await this.resolveConflict({
+        number: record.number,
+        mine: record.track,
+        theirs,
+        current,
+      });
     } finally {
       record.conflict = false;
       this.conflicts -= 1;
@@ -228,7 +233,9 @@ export class Sync {
   }
 
   _idle() {
-    return [...this.records.values()].every((r) => !r.saving && (!r.dirty || this.offline || r.conflict));
+    return [...this.records.values()].every(
+      (r) => !r.saving && (!r.dirty || this.offline || r.conflict),
+    );
   }
 
   _status() {

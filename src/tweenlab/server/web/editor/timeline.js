@@ -18,7 +18,12 @@ export class Timeline {
     this.onJump = onJump;
     this.ruler = element("canvas", { class: "ruler", "data-testid": "timeline-ruler" });
     this.rows = element("div", { class: "rows" });
-    this.root = element("div", { class: "timeline", "data-testid": "timeline" }, this.ruler, this.rows);
+    this.root = element(
+      "div",
+      { class: "timeline", "data-testid": "timeline" },
+      this.ruler,
+      this.rows,
+    );
     root.append(this.root);
     this.state = null;
     const jump = (event) => {
@@ -52,7 +57,11 @@ export class Timeline {
     const canvases = wanted.map((number) => {
       const found = existing.get(number);
       if (found) return found;
-      return element("canvas", { class: "row", "data-testid": "timeline-row", "data-number": number });
+      return element("canvas", {
+        class: "row",
+        "data-testid": "timeline-row",
+        "data-number": number,
+      });
     });
     this.rows.replaceChildren(...canvases);
     state.rows.forEach((row, i) => this._row(canvases[i], width, row, state));
@@ -114,7 +123,8 @@ export class Timeline {
       }
     }
     ctx.fillStyle = row.color;
-    for (const f of found.inbetween) ctx.fillRect(this.x(f, width), 5, Math.max(1, perFrame), ROW - 12);
+    for (const f of found.inbetween)
+      ctx.fillRect(this.x(f, width), 5, Math.max(1, perFrame), ROW - 12);
     const scores = confidence(row.track);
     for (const [f, value] of scores) {
       ctx.fillStyle = `hsl(${Math.round(120 * Math.max(0, Math.min(1, value)))}, 70%, 45%)`;
@@ -132,7 +142,12 @@ export class Timeline {
 
   _playhead(ctx, width, height, frame) {
     ctx.fillStyle = "#2f6fed";
-    ctx.fillRect(this.x(frame, width), 0, Math.max(1.5, width / (this.last - this.first + 1)), height);
+    ctx.fillRect(
+      this.x(frame, width),
+      0,
+      Math.max(1.5, width / (this.last - this.first + 1)),
+      height,
+    );
   }
 }
 

@@ -74,7 +74,9 @@ function select(ed) {
         drag = { number: chosen.number, start: point, shape: chosen.shape, handle: handle.id };
         return;
       }
-      const hit = [...items].reverse().find((i) => KINDS[i.shape.kind]?.hit(i.shape, point, tolerance(ed)));
+      const hit = [...items]
+        .reverse()
+        .find((i) => KINDS[i.shape.kind]?.hit(i.shape, point, tolerance(ed)));
       ed.select(hit ? hit.number : null);
       drag = hit ? { number: hit.number, start: point, shape: hit.shape, handle: null } : null;
       return hit ? null : "pan";
@@ -134,8 +136,11 @@ function clickShape(kind) {
         if (event.button !== 0) return;
         const first = points[0];
         const closing =
-          kind === "polygon" && points.length >= 3 && Math.hypot(first[0] - point[0], first[1] - point[1]) <= tolerance(ed);
-        if (closing || (event.detail >= 2 && points.length >= KINDS[kind].minimum)) return tool.finish();
+          kind === "polygon" &&
+          points.length >= 3 &&
+          Math.hypot(first[0] - point[0], first[1] - point[1]) <= tolerance(ed);
+        if (closing || (event.detail >= 2 && points.length >= KINDS[kind].minimum))
+          return tool.finish();
         points.push(point);
         draft();
       },
@@ -172,7 +177,13 @@ function brush(ed) {
       const height = ed.stage.height;
       const width = ed.stage.width;
       const data = mine ? decodeMask(mine.shape).slice() : new Uint8Array(height * width);
-      paint = { number: mine?.number ?? null, data, height, width, erase: ed.brush.erase || event.shiftKey };
+      paint = {
+        number: mine?.number ?? null,
+        data,
+        height,
+        width,
+        erase: ed.brush.erase || event.shiftKey,
+      };
       if (mine) ed.preview(mine.number, false); // the draft stands in for it
       dab(point);
     },
