@@ -686,3 +686,26 @@ def test_the_tracks_panel_edits_label_and_attributes(live: Live, world: World, p
     wait_saved(page)
     (track,) = stored_tracks(live, world)
     assert [k["occluded"] for k in track["keyframes"]] == [False, True]
+
+
+def test_a_task_not_yet_started_is_view_only_until_its_annotator_starts_it(
+    live: Live, world: World, page: Any
+) -> None:
+    annotator = live.person("ann@example.com")
+    member = {"email": annotator.email, "role": "annotator"}
+    live.call(world.owner, "POST", f"/projects/{world.project}/members", 201, json=member)
+    live.call(world.owner, "POST", f"{world.base}/assign", json={"assignee_id": annotator.id})
+    open_editor(page, world, annotator.email)
+    expect(page.locator("[data-testid=read-only]")).to_contain_text("the task is new")
+    page.evaluate("window.tweenlabEditor.drawBox(10, 10, 40, 40)")
+    expect(page.locator("#toast")).to_contain_text("view only")
+    assert page.evaluate("window.tweenlabEditor.pendingCount()") == 0
+    assert stored_tracks(live, world) == []
+    page.click("[data-testid=start-task]")
+    expect(page.locator("[data-testid=read-only]")).to_have_count(0)
+    page.wait_for_selector("[data-testid=editor-canvas][data-frame='0']")
+    page.evaluate("window.tweenlabEditor.drawBox(10, 10, 40, 40)")
+    wait_saved(page)
+    assert len(stored_tracks(live, world)) == 1
+    task = live.call(world.owner, "GET", world.base)
+    assert task["state"] == "in_progress"

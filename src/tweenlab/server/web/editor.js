@@ -18,7 +18,7 @@ import { keyActions } from "./editor/keys.js";
 import { layout, wireToolbar } from "./editor/layout.js";
 import { renderPanel } from "./editor/panel.js";
 import { mountReviewPanel } from "./editor/review-mode.js";
-import { Session } from "./editor/session.js";
+import { Session, editBlocked } from "./editor/session.js";
 import { bindKeys, helpOverlay } from "./editor/shortcuts.js";
 import { States } from "./editor/states.js";
 import { Sync } from "./editor/sync.js";
@@ -42,17 +42,27 @@ function parseFps(text) {
   return fps > 0 && Number.isFinite(fps) ? fps : 25;
 }
 
-export async function mountEditor(root, [projectId, taskId, review], { api, toast }) {
+export async function mountEditor(
+  root,
+  [projectId, taskId, review],
+  { api, toast, user, navigate },
+) {
   stylesheet();
   const base = `/projects/${projectId}/tasks/${taskId}`;
   const [task, project] = await Promise.all([api.get(base), api.get(`/projects/${projectId}`)]);
   const video = await api.get(`/projects/${projectId}/videos/${task.video_id}`);
   const labels = project.schema || [];
   root.className = "full";
-  const ui = layout(task, labels, Boolean(review));
+  const blocked = editBlocked(task, project.role, user?.id);
+  const ui = layout(task, labels, Boolean(review), blocked);
+  ui.start?.addEventListener("click", async () => {
+    await api.post(`${base}/actions/start`).catch((error) => toast(error.message, "error"));
+    navigate(location.hash); // the view again, now editable
+  });
   // replace, not append: a view still loading when we came may have added to root meanwhile
   root.replaceChildren(ui.page);
   const parts = assemble({ api, toast, projectId, taskId, base, task, video, labels, ui });
+  parts.session.blocked = blocked;
   const { session, sync, stage, source } = parts;
   wireToolbar(ui, session, labels);
   const unbindKeys = bindKeys(document, keyActions(session, helpToggle(ui), Boolean(review)));

@@ -5,7 +5,13 @@ import { element } from "../app.js";
 import { allowedKinds } from "./session.js";
 import { DRAWN, KINDS } from "./shapes.js";
 
-export function layout(task, labels, review) {
+export function layout(task, labels, review, blocked) {
+  const notice = blocked
+    ? element("span", { class: "read-only", "data-testid": "read-only" }, blocked)
+    : "";
+  const start = task.actions.includes("start")
+    ? element("button", { type: "button", class: "primary", "data-testid": "start-task" }, "Start")
+    : null;
   const canvas = element("canvas", { "data-testid": "editor-canvas", tabindex: 0 });
   const counter = element(
     "span",
@@ -74,6 +80,8 @@ export function layout(task, labels, review) {
       element("label", { title: "mask brush radius" }, "Brush ", brush),
       element("label", { title: "mask eraser (e)" }, eraser, " eraser"),
       element("span", { class: "spacer" }),
+      notice,
+      start || "",
       undo,
       redo,
       status,
@@ -115,6 +123,7 @@ export function layout(task, labels, review) {
     tracks,
     review: reviewPanel,
     timeline,
+    start,
   };
 }
 

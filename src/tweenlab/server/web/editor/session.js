@@ -198,6 +198,7 @@ export class Session {
   // -- edits -----------------------------------------------------------------------------------
 
   _edit(number, track) {
+    if (this.blocked) return this.toast(this.blocked, "error");
     this.redoStack = [];
     this.previewing = { number: null, shape: null };
     this.sync.edit(number, track);
@@ -223,6 +224,7 @@ export class Session {
   }
 
   create(shape) {
+    if (this.blocked) return this.toast(this.blocked, "error");
     const spec = this.labels.find((l) => l.name === this.label);
     if (!spec)
       return this.toast(
@@ -411,4 +413,21 @@ export class Session {
 export function allowedKinds(spec) {
   const drawn = ["box", "polygon", "polyline", "points", "cuboid", "mask"];
   return spec?.kinds?.length ? drawn.filter((k) => spec.kinds.includes(k)) : drawn;
+}
+
+const EDITING = ["in_progress", "rework"];
+
+// Why the person may not edit the task now (null when they may): the server's rule, mirrored
+// only to say so up front; the server still refuses what it refuses.
+export function editBlocked(task, role, userId) {
+  if (role === "owner" || role === "manager") return null;
+  if (task.assignee_id === userId) {
+    if (EDITING.includes(task.state)) return null;
+    return `view only: the task is ${task.state}; its annotator edits it while in_progress or rework`;
+  }
+  if (task.reviewer_id === userId) {
+    if (task.state === "in_review") return null;
+    return `view only: the task is ${task.state}; its reviewer edits it while in_review`;
+  }
+  return "view only: only the task's annotator, its reviewer or a manager may edit it";
 }

@@ -157,7 +157,8 @@ export class Sync {
         this._keep(record); // a newer edit waits, based on the new revision
       }
     } catch (error) {
-      if (error instanceof ApiError && error.status === 409) {
+      const stale = error instanceof ApiError && error.body?.current_revision !== undefined;
+      if (stale) {
         await this._conflict(record, error.body);
       } else if (error instanceof ApiError) {
         this.failed = `track ${record.number}: ${ApiError.describe(error.body)}`;
