@@ -702,8 +702,9 @@ def test_a_task_not_yet_started_is_view_only_until_its_annotator_starts_it(
     assert page.evaluate("window.tweenlabEditor.pendingCount()") == 0
     assert stored_tracks(live, world) == []
     page.click("[data-testid=start-task]")
-    expect(page.locator("[data-testid=read-only]")).to_have_count(0)
-    page.wait_for_selector("[data-testid=editor-canvas][data-frame='0']")
+    page.wait_for_function(
+        "window.tweenlabEditor && !document.querySelector('[data-testid=read-only]')"
+    )
     page.evaluate("window.tweenlabEditor.drawBox(10, 10, 40, 40)")
     wait_saved(page)
     assert len(stored_tracks(live, world)) == 1

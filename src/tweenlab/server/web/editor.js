@@ -71,11 +71,11 @@ export async function mountEditor(
   await sync.load();
   stage.resize();
   session.go(task.start);
+  window.tweenlabEditor = testHook(session, sync, stage); // before the first frame is drawn
   parts.update();
   const unmountReview = review
     ? await mountReviewPanel(ui.review, session, { api, projectId, taskId, task })
     : null;
-  window.tweenlabEditor = testHook(session, sync, stage);
   return async () => {
     session.stop();
     unbindKeys();
