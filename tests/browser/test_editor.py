@@ -402,6 +402,15 @@ def test_every_kind_is_drawn_with_the_mouse_moved_and_stored_natively(
         (HEIGHT, WIDTH), order="F"
     )
     assert abs(np.nonzero(dense)[0].mean() - 100) < 2
+    page.click("[data-testid=eraser]")  # the eraser, along the left half of the stroke
+    page.click("[data-testid=tool-mask]")
+    mouse_drag(page, (190, 100), (229, 100))
+    wait_saved(page)
+    rle = stored_tracks(live, world)[4]["keyframes"][1]["shape"]
+    erased = np.repeat(np.arange(len(rle["counts"])) % 2, rle["counts"]).reshape(
+        (HEIGHT, WIDTH), order="F"
+    )
+    assert erased[:, :220].sum() == 0 and erased[:, 240:].sum() == dense[:, 240:].sum() > 0
     page.screenshot(path=str(ARTIFACTS / "editor-kinds.png"))
 
 
@@ -710,3 +719,24 @@ def test_a_task_not_yet_started_is_view_only_until_its_annotator_starts_it(
     assert len(stored_tracks(live, world)) == 1
     task = live.call(world.owner, "GET", world.base)
     assert task["state"] == "in_progress"
+
+
+def test_two_people_making_a_track_at_once_keep_both(live: Live, world: World, page: Any) -> None:
+    other_context = page.context.browser.new_context(base_url=live.url)
+    try:
+        other = other_context.new_page()
+        open_editor(page, world)
+        open_editor(other, world)  # both think the next track is #1
+        page.evaluate("window.tweenlabEditor.drawBox(10, 10, 40, 40)")
+        wait_saved(page)
+        other.evaluate("window.tweenlabEditor.drawBox(200, 100, 40, 40)")
+        wait_saved(other)  # no dialog: the second one became #2 on its own
+        other.wait_for_timeout(500)  # and nothing more is written (no loop of new numbers)
+        assert other.locator("[data-testid=conflict]").count() == 0
+        numbers = [t["number"] for t in other.evaluate("window.tweenlabEditor.tracks()")]
+        assert numbers == [1, 2]
+        assert other.evaluate("window.tweenlabEditor.selected") == 2
+        stored = stored_tracks(live, world)
+        assert [(t["id"], t["keyframes"][0]["shape"]["x"]) for t in stored] == [(1, 10), (2, 200)]
+    finally:
+        other_context.close()

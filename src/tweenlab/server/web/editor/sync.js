@@ -138,6 +138,7 @@ export class Sync {
 
   async _save(record) {
     if (this.closed || record.saving || !record.dirty || record.conflict) return;
+    if (this.records.get(record.number) !== record) return; // replaced (renumbered, reloaded)
     if (!navigator.onLine) return this._offline();
     record.saving = true;
     this._status();
@@ -196,6 +197,7 @@ export class Sync {
       const number = Math.max(this.nextNumber(), record.number + 1);
       const moved = this._put(number, 0, { ...record.track, id: number });
       pending.forget(`${this.task}#${record.number}`, record.at);
+      record.dirty = false; // this record is theirs now; ours goes on as `moved`
       this._put(record.number, current, theirs);
       Object.assign(moved, { dirty: true, at: stamp() });
       this._keep(moved);

@@ -165,9 +165,17 @@ function clickShape(kind) {
 }
 
 function brush(ed) {
-  let paint = null; // {number, data, height, width, erase}
+  let paint = null; // {number, data, height, width, erase, last}
+  // discs along the segment from the last point, close enough to leave no gap between them
   const dab = (point) => {
-    paintDisc(paint.data, paint.height, paint.width, point, ed.brush.radius, paint.erase ? 0 : 1);
+    const radius = ed.brush.radius;
+    const [x0, y0] = paint.last || point;
+    const steps = Math.max(1, Math.ceil(Math.hypot(point[0] - x0, point[1] - y0) / (radius / 4)));
+    for (let i = paint.last ? 1 : 0; i <= steps; i += 1) {
+      const at = [x0 + ((point[0] - x0) * i) / steps, y0 + ((point[1] - y0) * i) / steps];
+      paintDisc(paint.data, paint.height, paint.width, at, radius, paint.erase ? 0 : 1);
+    }
+    paint.last = point;
     ed.setDraft(encodeMask(paint.data, paint.height, paint.width));
   };
   return {
