@@ -9,9 +9,14 @@ export function layout(task, labels, review, blocked) {
   const notice = blocked
     ? element("span", { class: "read-only", "data-testid": "read-only" }, blocked)
     : "";
-  const start = task.actions.includes("start")
-    ? element("button", { type: "button", class: "primary", "data-testid": "start-task" }, "Start")
-    : null;
+  const start =
+    blocked && task.actions.includes("start")
+      ? element(
+          "button",
+          { type: "button", class: "primary", "data-testid": "start-task" },
+          "Start",
+        )
+      : null;
   const canvas = element("canvas", { "data-testid": "editor-canvas", tabindex: 0 });
   const counter = element(
     "span",
