@@ -45,7 +45,13 @@ class World:
 
 
 @pytest.fixture
-def world(live: Live, tmp_path: Path) -> World:
+def task_split() -> dict[str, Any]:
+    """How the world's video is split into tasks: one over the whole video."""
+    return {"size": FRAMES}
+
+
+@pytest.fixture
+def world(live: Live, tmp_path: Path, task_split: dict[str, Any]) -> World:
     owner = live.person("owner@example.com")
     label = {"name": "car", "color": "#e8590c", "kinds": []}
     project = live.call(owner, "POST", "/projects", 201, json={"name": "cars", "schema": [label]})
@@ -60,7 +66,7 @@ def world(live: Live, tmp_path: Path) -> World:
     assert answer.status_code == 201, answer.text
     video = answer.json()
     live.wait_for_job(owner, video["ingest_job_id"])
-    split = {"video_id": video["id"], "size": FRAMES}
+    split = {"video_id": video["id"], **task_split}
     (task,) = live.call(owner, "POST", f"/projects/{project['id']}/tasks/split", 201, json=split)
     return World(owner, project["id"], video["id"], task["id"])
 
@@ -740,3 +746,31 @@ def test_two_people_making_a_track_at_once_keep_both(live: Live, world: World, p
         assert [(t["id"], t["keyframes"][0]["shape"]["x"]) for t in stored] == [(1, 10), (2, 200)]
     finally:
         other_context.close()
+
+
+@pytest.mark.parametrize("task_split", [{"clips": [[30, 46]]}])
+def test_a_task_later_in_the_video_counts_and_keys_by_the_videos_frames(
+    live: Live, world: World, page: Any
+) -> None:
+    later = world
+    task = live.call(world.owner, "GET", world.base)
+    assert (task["start"], task["stop"]) == (30, 46)
+    sign_in(page, "owner@example.com")
+    page.wait_for_selector("[data-testid=projects]")
+    page.goto(later.url)
+    page.wait_for_selector("[data-testid=editor-canvas][data-frame='30']")
+    assert frame_number(page) == 30
+    page.evaluate("window.tweenlabEditor.setView({zoom: 1, x: 0, y: 0})")
+    assert read_stamp(canvas_frame(page)) == 30
+    page.locator("[data-testid=editor-canvas]").focus()
+    page.keyboard.press("f")  # before the task's first frame: stays
+    assert frame_number(page) == 30
+    page.keyboard.press("Shift+D")
+    page.wait_for_selector("[data-testid=editor-canvas][data-frame='40']")
+    assert read_stamp(canvas_frame(page)) == 40 == frame_number(page)
+    page.keyboard.press("Shift+D")  # past the task's last frame: its last
+    page.wait_for_selector(f"[data-testid=editor-canvas][data-frame='{task['stop'] - 1}']")
+    page.evaluate("window.tweenlabEditor.drawBox(10, 10, 40, 40)")
+    wait_saved(page)
+    (track,) = stored_tracks(live, later)
+    assert [k["frame"] for k in track["keyframes"]] == [task["stop"] - 1]
