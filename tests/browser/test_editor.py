@@ -611,6 +611,11 @@ def test_fill_in_between_shows_the_motion_filled_frames(
     (state,) = server["states"]
     assert state["inbetween"] and shown(page)[0]["shape"] == state["shape"]
     page.screenshot(path=str(ARTIFACTS / "editor-filled.png"))
+    page.evaluate("window.tweenlabEditor.select(null)")
+    row = page.locator("[data-testid=timeline-row]").bounding_box()
+    page.mouse.click(row["x"] + row["width"] * 45.5 / FRAMES, row["y"] + row["height"] / 2)
+    expect(page.locator("[data-testid=frame-number]")).to_have_text("45")  # a click jumps
+    assert page.evaluate("window.tweenlabEditor.selected") == 1  # and picks the row's track
 
 
 def test_play_shows_every_frame_in_order_at_no_more_than_the_video_rate(
