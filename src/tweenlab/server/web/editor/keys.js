@@ -3,7 +3,10 @@
 import { nextKeyframe } from "./model.js";
 
 export function keyActions(session, toggleHelp, review) {
-  const withSelected = (command) => () => session.selected !== null && command(session.selected);
+  const withSelected = (command) => () => {
+    if (session.selected === null) return false;
+    command(session.selected);
+  };
   return {
     next: () => session.step(1),
     previous: () => session.step(-1),
@@ -14,7 +17,7 @@ export function keyActions(session, toggleHelp, review) {
     previousKeyframe: () => jumpKeyframe(session, -1),
     newShape: () => session.useTool(session.drawKind),
     selectTool: () => session.useTool("select"),
-    finish: () => session.tool.finish?.(),
+    finish: () => (session.tool.finish ? session.tool.finish() : false),
     keyframe: withSelected((n) => session.toggle(n, "keyframe")),
     outside: withSelected((n) => session.toggle(n, "outside")),
     occluded: withSelected((n) => session.toggle(n, "occluded")),

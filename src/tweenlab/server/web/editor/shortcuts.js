@@ -54,14 +54,15 @@ function describe(event) {
 
 const TABLE = new Map(SHORTCUTS.flatMap((s) => s.keys.map((k) => [k, s.action])));
 
-// Route keydowns on target to actions[name](event); typing in a field is left alone.
+// Route keydowns on target to actions[name](event); typing in a field is left alone, and so is
+// a key whose action returns false (Enter on a button when there is nothing to finish).
 export function bindKeys(target, actions) {
   const handle = (event) => {
     if (event.target.closest?.("input, textarea, select, [contenteditable]")) return;
     const action = TABLE.get(describe(event));
     if (!action || !actions[action]) return;
+    if (actions[action](event) === false) return; // not for the editor now: the browser's
     event.preventDefault();
-    actions[action](event);
   };
   target.addEventListener("keydown", handle);
   return () => target.removeEventListener("keydown", handle);
