@@ -779,3 +779,35 @@ def test_a_task_later_in_the_video_counts_and_keys_by_the_videos_frames(
     wait_saved(page)
     (track,) = stored_tracks(live, later)
     assert [k["frame"] for k in track["keyframes"]] == [task["stop"] - 1]
+
+
+def test_an_edit_the_server_refuses_is_named_and_can_be_discarded(
+    live: Live, world: World, page: Any
+) -> None:
+    open_editor(page, world)
+    page.evaluate("window.tweenlabEditor.drawBox(10, 10, 40, 40)")
+    wait_saved(page)
+    refusal = {"detail": "track.keyframes[1]: refused for the test", "field": "keyframes"}
+    page.route(
+        "**/api/projects/*/tasks/*/tracks/1",
+        lambda route: (
+            route.fulfill(status=422, json=refusal)
+            if route.request.method == "PUT"
+            else route.continue_()
+        ),
+    )
+    go(page, 5)
+    page.evaluate("window.tweenlabEditor.select(1); window.tweenlabEditor.moveSelected(20, 0)")
+    status = page.locator("[data-testid=save-status]")
+    expect(status).to_have_text("error")
+    expect(status).to_have_attribute("title", "track 1: track.keyframes[1]: refused for the test")
+    page.unroute("**/api/projects/*/tasks/*/tracks/1")
+    page.click("[data-testid=discard-failed]")
+    expect(status).to_have_text("saved")
+    expect(page.locator("[data-testid=discard-failed]")).to_be_hidden()
+    held = page.evaluate("window.tweenlabEditor.tracks()")[0]["track"]
+    assert held == stored_tracks(live, world)[0] and len(held["keyframes"]) == 1
+    page.reload()  # and nothing of it comes back from the browser's storage
+    page.wait_for_selector("[data-testid=editor-canvas][data-frame='0']")
+    wait_saved(page)
+    assert page.evaluate("window.tweenlabEditor.tracks()")[0]["track"] == held

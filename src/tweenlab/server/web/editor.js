@@ -65,6 +65,7 @@ export async function mountEditor(
   parts.session.blocked = blocked;
   const { session, sync, stage, source } = parts;
   wireToolbar(ui, session, labels);
+  ui.discard.addEventListener("click", () => sync.discardFailed().then(() => session.render()));
   const unbindKeys = bindKeys(document, keyActions(session, helpToggle(ui), Boolean(review)));
   const stopBeats = heartbeats(api, `${base}/heartbeat`, ui.page);
 
@@ -120,6 +121,7 @@ function assemble({ api, toast, projectId, taskId, base, task, video, labels, ui
       ui.status.textContent = status;
       ui.status.dataset.status = status;
       ui.status.title = detail || "";
+      ui.discard.hidden = status !== "error";
     },
     resolveConflict: (conflict) => askConflict(ui.page, conflict),
   });

@@ -17,6 +17,11 @@ export function layout(task, labels, review, blocked) {
           "Start",
         )
       : null;
+  const discard = element(
+    "button",
+    { type: "button", "data-testid": "discard-failed", hidden: true },
+    "Discard refused edits",
+  );
   const canvas = element("canvas", { "data-testid": "editor-canvas", tabindex: 0 });
   const counter = element(
     "span",
@@ -90,6 +95,7 @@ export function layout(task, labels, review, blocked) {
       undo,
       redo,
       status,
+      discard,
       help,
     ),
     element(
@@ -129,6 +135,7 @@ export function layout(task, labels, review, blocked) {
     review: reviewPanel,
     timeline,
     start,
+    discard,
   };
 }
 

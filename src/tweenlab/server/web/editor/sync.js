@@ -31,7 +31,6 @@ export class Sync {
     this.records = new Map(); // number -> {number, revision, track, dirty, at, saving}
     this.offline = false;
     this.conflicts = 0;
-    this.failed = null;
     this.status = "saved";
     this.timer = null;
     this.closed = false;
@@ -112,6 +111,14 @@ export class Sync {
     this._changed();
   }
 
+  // Drop the edits the server refused (kept in the browser until now) and load its tracks.
+  async discardFailed() {
+    for (const record of this.records.values()) {
+      if (record.failed) await pending.forget(`${this.task}#${record.number}`, stamp());
+    }
+    await this.load();
+  }
+
   // Resolves when nothing is dirty or saving (or at once when offline or in conflict).
   settled() {
     if (this._idle()) return Promise.resolve();
@@ -147,7 +154,7 @@ export class Sync {
     try {
       const answer = await this._send(record.number, record.revision, sent);
       this.offline = false;
-      this.failed = null;
+      record.failed = null;
       record.revision = answer ? answer.revision : record.revision;
       if (record.at === at) {
         record.dirty = false;
@@ -162,9 +169,8 @@ export class Sync {
       if (stale) {
         await this._conflict(record, error.body);
       } else if (error instanceof ApiError) {
-        this.failed = `track ${record.number}: ${ApiError.describe(error.body)}`;
-        record.dirty = false; // the server refuses it as it is: kept until the next edit
-        this.onStatus?.(this.status, this.failed);
+        record.failed = `track ${record.number}: ${ApiError.describe(error.body)}`;
+        record.dirty = false; // the server refuses it as it is: kept until edited or discarded
       } else {
         record.saving = false;
         return this._offline();
@@ -247,9 +253,10 @@ export class Sync {
     if (this.conflicts) status = "conflict";
     else if (this.offline && busy) status = "offline";
     else if (busy) status = "saving";
-    else if (this.failed) status = "error";
+    const failed = [...this.records.values()].filter((r) => r.failed).map((r) => r.failed);
+    if (status === "saved" && failed.length) status = "error";
     this.status = status;
-    this.onStatus?.(status, this.failed);
+    this.onStatus?.(status, failed.join("\n"));
     if (this._idle()) for (const resolve of this.waiters.splice(0)) resolve();
   }
 
