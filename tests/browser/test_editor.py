@@ -505,16 +505,22 @@ def test_review_mode_mounts_the_review_panel_with_region_markers_and_jumps(
     page.wait_for_selector("[data-testid=projects]")
     page.goto(world.url + "/review")
     page.wait_for_selector("[data-testid=editor-canvas][data-frame='0']")
-    expect(page.locator("[data-testid=review-panel]")).to_contain_text(
-        "review panel not available"
-    )  # review.js lands later; until then the editor says so
+    side = page.locator("[data-testid=review-side]")
+    expect(side.locator("[data-testid=review-panel]")).to_be_visible()  # the real review.js
+    expect(side.locator("[data-testid=new-issue]")).to_be_visible()
 
+    page.route("**/review.js", lambda route: route.fulfill(status=404, body="gone"))
+    page.reload()
+    page.wait_for_selector("[data-testid=editor-canvas][data-frame='0']")
+    expect(side).to_contain_text("review panel not available")  # said, not a blank side
+
+    page.unroute("**/review.js")
     page.route(
         "**/review.js",
         lambda route: route.fulfill(body=REVIEW_STUB, content_type="text/javascript"),
     )
     page.reload()
-    page.wait_for_selector("[data-testid=review-panel][data-mounted=yes]")
+    page.wait_for_selector("[data-testid=review-side][data-mounted=yes]")
     page.locator("[data-testid=editor-canvas]").focus()
     page.keyboard.press("r")  # the region tool
     mouse_drag(page, (100, 60), (180, 120))

@@ -20,6 +20,8 @@ const ROUTES = [
 
 const context = { user: null, api, toast, navigate };
 let unmount = null;
+let generation = 0; // counts routes: a view that finishes mounting after the next route began
+// is unmounted at once, and it drew into a <main> no longer in the page
 
 export function navigate(hash) {
   if (location.hash === hash) route();
@@ -37,6 +39,7 @@ export function toast(message, kind = "info") {
 
 async function route() {
   const path = (location.hash || "#/").slice(1) || "/";
+  const mine = ++generation;
   if (unmount) {
     try {
       await unmount();
@@ -52,16 +55,18 @@ async function route() {
       return navigate("#/login");
     }
   }
+  if (mine !== generation) return;
   showUser();
-  const root = document.getElementById("app");
-  root.replaceChildren();
-  root.className = "";
+  const root = element("main", { id: "app", "aria-live": "polite" });
+  document.getElementById("app").replaceWith(root);
   for (const [pattern, load] of ROUTES) {
     const match = path.match(pattern);
     if (!match) continue;
     try {
       const view = await load();
-      unmount = (await view.mount(root, match.slice(1), context)) || null;
+      const done = (await view.mount(root, match.slice(1), context)) || null;
+      if (mine === generation) unmount = done;
+      else if (done) await done(); // left while it was mounting
     } catch (error) {
       console.error(error);
       root.replaceChildren(element("p", { class: "error" }, String(error.message || error)));

@@ -76,7 +76,7 @@ export function layout(task, labels, review, blocked) {
   });
   const tracks = element("div", { class: "panel-tracks" });
   const reviewPanel = review
-    ? element("div", { class: "panel-review", "data-testid": "review-panel" })
+    ? element("div", { class: "panel-review", "data-testid": "review-side" })
     : "";
   const timeline = element("div", { class: "editor-timeline" });
   const page = element(

@@ -248,26 +248,55 @@ export class Session {
     this.useTool("select");
   }
 
-  toggle(number, what) {
+  // The track on frame as the server has it: its edits saved first and that revision's states
+  // fetched, so a keyframe made here copies the server's shape, never a stand-in. undefined when
+  // the server cannot answer now (offline, or a conflict waiting for the person).
+  async serverState(number, frame = this.frame) {
+    await this.sync.settled();
     const record = this._record(number);
-    if (!record) return;
-    const state = this.stateOf(record);
+    if (!record) return undefined;
+    const keyframe = model.keyframeAt(record.track, frame);
+    if (keyframe) return { ...keyframe, keyframe: true, inbetween: false, source: "keyframe" };
+    if (record.dirty) return undefined;
+    const state = await this.states.at(number, record.revision, frame);
+    return state ? { ...state, source: "server" } : null;
+  }
+
+  // The state an edit on this frame starts from: what is drawn when it is the server's (or a
+  // keyframe), else the server's once it has answered.
+  async _stateForEdit(number, frame) {
+    const record = this._record(number);
+    const state = record && this.stateOf(record, frame);
+    if (!state || state.source !== "stale") return state;
+    const known = await this.serverState(number, frame);
+    if (known === undefined) {
+      this.toast("this frame's shape is not known until your edits are saved", "error");
+    }
+    return known;
+  }
+
+  async toggle(number, what) {
+    const frame = this.frame;
+    if (!this._record(number)) return;
+    const state = await this._stateForEdit(number, frame);
+    const record = this._record(number);
+    if (!record || state === undefined) return;
     const track = record.track;
     if (what === "keyframe") {
-      if (model.keyframeAt(track, this.frame)) {
+      if (model.keyframeAt(track, frame)) {
         if (track.keyframes.length === 1)
           return this.toast("the track's only keyframe: delete the track instead");
-        return this._edit(number, model.removeKeyframe(track, this.frame));
+        return this._edit(number, model.removeKeyframe(track, frame));
       }
       if (!state) return;
       return this._edit(
         number,
-        model.setKeyframe(track, this.frame, { shape: state.shape, outside: state.outside }),
+        model.setKeyframe(track, frame, { shape: state.shape, outside: state.outside }),
       );
     }
     if (!state) return this.toast("the track has not begun on this frame");
     const flags = what === "outside" ? { outside: !state.outside } : { occluded: !state.occluded };
-    this._edit(number, model.setKeyframe(track, this.frame, { shape: state.shape, ...flags }));
+    this._edit(number, model.setKeyframe(track, frame, { shape: state.shape, ...flags }));
   }
 
   // Another label: attributes it does not have are dropped, its defaults added.
@@ -345,15 +374,16 @@ export class Session {
     this.toast(`track #${number} deleted (ctrl+z brings it back)`);
   }
 
-  copyToNext(number) {
+  async copyToNext(number) {
+    const frame = this.frame;
+    const state = await this._stateForEdit(number, frame);
     const record = this._record(number);
-    const state = record && this.stateOf(record);
-    if (!state || state.outside || this.frame >= this.last) return;
+    if (!record || !state || state.outside || frame >= this.last) return;
     this._edit(
       number,
-      model.setKeyframe(record.track, this.frame + 1, { shape: state.shape, outside: false }),
+      model.setKeyframe(record.track, frame + 1, { shape: state.shape, outside: false }),
     );
-    this.go(this.frame + 1);
+    this.go(frame + 1);
   }
 
   async fill(number) {
