@@ -817,3 +817,17 @@ def test_an_edit_the_server_refuses_is_named_and_can_be_discarded(
     page.wait_for_selector("[data-testid=editor-canvas][data-frame='0']")
     wait_saved(page)
     assert page.evaluate("window.tweenlabEditor.tracks()")[0]["track"] == held
+
+
+def test_the_guidelines_open_in_the_editor_with_their_example_frames(
+    live: Live, world: World, page: Any
+) -> None:
+    text = f"# How to box\n\nTight boxes.\n\n![an example](frame:{world.video}/7)"
+    live.call(world.owner, "PATCH", f"/projects/{world.project}", json={"guidelines": text})
+    open_editor(page, world)
+    page.click("[data-testid=guidelines-button]")
+    shown = page.locator("[data-testid=guidelines]")
+    expect(shown.locator("h2")).to_have_text("How to box")
+    expect(shown.locator("figure.example")).to_have_attribute("data-frame", "7")
+    page.click("[data-testid=guidelines-close]")
+    expect(shown).to_have_count(0)

@@ -11,6 +11,7 @@
 
 import { element } from "./app.js";
 import { FrameSource } from "./frames.js";
+import { mountGuidelines } from "./guidelines.js";
 import { Stage } from "./editor/canvas.js";
 import { askConflict } from "./editor/conflict.js";
 import { testHook } from "./editor/hook.js";
@@ -67,6 +68,7 @@ export async function mountEditor(
   wireToolbar(ui, session, labels);
   ui.discard.addEventListener("click", () => sync.discardFailed().then(() => session.render()));
   const unbindKeys = bindKeys(document, keyActions(session, helpToggle(ui), Boolean(review)));
+  guidelinesToggle(ui, api, projectId);
   const stopBeats = heartbeats(api, `${base}/heartbeat`, ui.page);
 
   await sync.load();
@@ -198,6 +200,33 @@ function update(parts, ui, labels) {
   }
   ui.play.textContent = session.playing ? "❚❚" : "▶";
   ui.eraser.checked = session.brush.erase;
+}
+
+// The guidelines overlay (the Guidelines button): the project's Markdown with its example frames.
+function guidelinesToggle(ui, api, projectId) {
+  let overlay = null;
+  const toggle = async () => {
+    if (overlay) {
+      overlay.remove();
+      overlay = null;
+      return;
+    }
+    const close = element("button", { type: "button", "data-testid": "guidelines-close" }, "Close");
+    overlay = element(
+      "div",
+      { class: "editor-help editor-guidelines", role: "dialog", "aria-label": "Guidelines" },
+      element("h2", {}, "Guidelines"),
+      close,
+    );
+    close.addEventListener("click", toggle);
+    ui.page.append(overlay);
+    try {
+      await mountGuidelines(overlay, { api, projectId });
+    } catch (error) {
+      overlay?.append(element("p", { class: "error" }, String(error.message || error)));
+    }
+  };
+  ui.guidelines.addEventListener("click", toggle);
 }
 
 // The help overlay's toggle (the ? key and the ? button).

@@ -66,6 +66,10 @@ export function layout(task, labels, review, blocked) {
   const undo = button("Undo", { "data-testid": "undo", title: "ctrl+z" });
   const redo = button("Redo", { "data-testid": "redo", title: "ctrl+shift+z" });
   const help = button("?", { "data-testid": "help-button", title: "keyboard shortcuts" });
+  const guidelines = button("Guidelines", {
+    "data-testid": "guidelines-button",
+    title: "the project's annotation guidelines",
+  });
   const jump = element("input", {
     type: "number",
     min: task.start,
@@ -96,6 +100,7 @@ export function layout(task, labels, review, blocked) {
       redo,
       status,
       discard,
+      guidelines,
       help,
     ),
     element(
@@ -130,6 +135,7 @@ export function layout(task, labels, review, blocked) {
     undo,
     redo,
     help,
+    guidelines,
     jump,
     tracks,
     review: reviewPanel,
