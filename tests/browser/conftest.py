@@ -128,9 +128,11 @@ def live(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
     thread.join(30)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """Debian's Chromium under Playwright, shared by the session's tests."""
+    """Debian's Chromium under Playwright, shared by a module's tests. Not by the session's:
+    Playwright's sync API keeps an event loop running in the main thread while it is started,
+    and later tests that run their own loop (anyio.run) would fail."""
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
         pytest.skip(f"needs Chromium at {CHROMIUM}: apt-get install -y chromium (.ci/run does)")
     from playwright.sync_api import sync_playwright

@@ -7,8 +7,8 @@ the executor (waiting for running jobs), closes the frame readers and the engine
 
 Routers come from ``routers.ROUTERS``, each under ``/api`` with one tag (the router's name); an
 operation's id is ``<tag>_<function>``, so generated clients keep their method names while
-routes move. Everything else is the browser app: the static files of ``web/`` (plain ES
-modules, no build step) at ``/``, so one server serves the API and the editor.
+routes move. Every path no route answers is the browser app: the static files of ``web/``
+(plain ES modules, no build step) at ``/``, so one server serves the API and the editor.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix="/api", responses=ERROR_RESPONSES)
-    app.mount("/", StaticFiles(directory=WEB, html=True), name="web")
+    # the browser app answers what no route does (so routes added later still come first)
+    app.router.default = StaticFiles(directory=WEB, html=True)
     return app
 
 
