@@ -15,12 +15,12 @@
 //   not a secure context), the codec is unsupported, the video has no chunks (409/4xx on
 //   /codec), or the worker fails; `decoder: "images"` forces it.
 //
-// Decoded frames are kept up to a byte budget (RGBA size; 256 MB is 32 frames of 1080p), the
+// Decoded frames are kept up to a byte budget (RGBA size; 192 MB is 24 frames of 1080p), the
 // ones farthest from the playhead dropped (and closed) first, so memory does not grow with the
 // length of the video. A bitmap handed out stays valid at least until the page's next task:
 // draw it when the await returns, and ask frame(n) again to draw it later.
 
-const BUDGET = 256 * 2 ** 20; // bytes of decoded frames kept (RGBA)
+const BUDGET = 192 * 2 ** 20; // bytes of decoded frames kept (RGBA): 24 frames of 1080p
 const PARALLEL = 4; // image requests in flight at once
 const AHEAD = 16; // frames prefetched in the direction of travel (at most 2/3 of the budget)
 const BEHIND = 4; // and behind
