@@ -17,7 +17,7 @@
 // Any failure:  {type: "error", message}; the page then falls back to server-decoded images.
 
 const MAGIC = 0x31435754; // "TWC1" read as a little-endian u32
-const ENCODED_BUDGET = 48 * 2 ** 20; // bytes of encoded chunks kept
+const ENCODED_BUDGET = 16 * 2 ** 20; // bytes of encoded chunks kept
 
 let decoder = null;
 let url = "";
@@ -62,7 +62,8 @@ function output(frame) {
     return;
   }
   const { id, resize } = job;
-  const made = toBitmap(frame, resize).then(
+  converting = converting.then(() => toBitmap(frame, resize));
+  const made = converting.then(
     (bitmap) => self.postMessage({ type: "frame", id, n, bitmap }, [bitmap]),
     fail,
   );
@@ -72,14 +73,18 @@ function output(frame) {
 // The frame's pixels copied out as RGBA into a bitmap of their own, and the frame closed. A
 // bitmap made from the frame itself (createImageBitmap(frame), or drawn on an OffscreenCanvas)
 // lives in shared memory: measured, a walk with 32 frames kept took 520 MB of shared memory
-// besides 390 MB of the process's own, where copies take 390 MB in all.
+// besides 390 MB of the process's own, where copies take 390 MB in all. One frame is converted
+// at a time, through one buffer (createImageBitmap copies an ImageData when called), so no
+// garbage of 8 MB a frame waits for the collector.
+let converting = Promise.resolve();
+let pixels = new Uint8ClampedArray(0);
 async function toBitmap(frame, resize) {
   try {
     const width = frame.displayWidth;
     const height = frame.displayHeight;
-    const pixels = new Uint8ClampedArray(4 * width * height);
+    if (pixels.length !== 4 * width * height) pixels = new Uint8ClampedArray(4 * width * height);
     await frame.copyTo(pixels, { format: "RGBA" });
-    return await createImageBitmap(new ImageData(pixels, width, height), resize || {});
+    return createImageBitmap(new ImageData(pixels, width, height), resize || {});
   } finally {
     frame.close();
   }
