@@ -29,7 +29,7 @@ every figure is waiting for the next animation frame: the floor of any way of ge
    ``SystemInfo.getProcessInfo``), the GPU process's, and the JS heap (``Performance.getMetrics``;
    ``performance.measureUserAgentSpecificMemory`` needs cross-origin isolation, which the app
    does not have). Nothing ``FrameSource`` keeps grows with the video: decoded frames are held by
-   a byte budget (256 MB), encoded chunks by another (48 MB), so the 2-minute clip stands for the
+   a byte budget (128 MB), encoded chunks by another (16 MB), so the 2-minute clip stands for the
    10-minute one of the target.
 5. Floor: the server's own time for a frame, ``GET .../frames/n`` from Python over loopback
    (decode + JPEG encode), and ``GET .../chunks/k`` (no decoding), for the same random frames.

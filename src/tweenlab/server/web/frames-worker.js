@@ -13,6 +13,7 @@
 //               {type: "decode", id, k, from, to, resize}
 //                   -> {type: "frame", id, n, bitmap} for each n in from..to, then
 //                      {type: "done", id}
+//               {type: "abort", id}   -> {type: "done", id, aborted: true} soon
 //               {type: "close"}
 // Any failure:  {type: "error", message}; the page then falls back to server-decoded images.
 
@@ -32,6 +33,7 @@ self.onmessage = (event) => {
   const message = event.data;
   if (message.type === "configure") configure(message).catch(fail);
   else if (message.type === "fetch") chunk(message.k).catch(() => {});
+  else if (message.type === "abort") abort(message.id);
   else if (message.type === "decode") {
     jobs.push(message);
     run().catch(fail);
@@ -101,16 +103,31 @@ async function run() {
 }
 
 async function decode(message) {
+  job = { ...message, outputs: [], aborted: false };
   const frames = parse(await chunk(message.k), message.k);
-  job = { ...message, outputs: [] };
-  for (const { n, key, data } of frames) {
-    if (n > message.to) break;
-    decoder.decode(new EncodedVideoChunk({ type: key ? "key" : "delta", timestamp: n, data }));
+  if (!job.aborted) {
+    for (const { n, key, data } of frames) {
+      if (n > message.to) break;
+      decoder.decode(new EncodedVideoChunk({ type: key ? "key" : "delta", timestamp: n, data }));
+    }
+    await decoder.flush().catch((error) => {
+      if (!job.aborted) throw error;
+    });
   }
-  await decoder.flush();
   await Promise.all(job.outputs);
+  const { aborted } = job;
   job = null;
-  self.postMessage({ type: "done", id: message.id });
+  self.postMessage({ type: "done", id: message.id, aborted });
+}
+
+// Stop decode `id` now (the page wants another frame first): its frames not yet out are
+// dropped, and the decoder starts afresh at the next chunk's keyframe.
+function abort(id) {
+  if (job && job.id === id && !job.aborted) {
+    job.aborted = true;
+    decoder.reset();
+    decoder.configure(config);
+  }
 }
 
 // Chunk k's bytes, from the server once, then from memory while they fit the budget.

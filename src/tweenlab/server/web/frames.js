@@ -15,12 +15,12 @@
 //   not a secure context), the codec is unsupported, the video has no chunks (409/4xx on
 //   /codec), or the worker fails; `decoder: "images"` forces it.
 //
-// Decoded frames are kept up to a byte budget (RGBA size; 192 MB is 24 frames of 1080p), the
+// Decoded frames are kept up to a byte budget (RGBA size; 128 MB is 16 frames of 1080p), the
 // ones farthest from the playhead dropped (and closed) first, so memory does not grow with the
 // length of the video. A bitmap handed out stays valid at least until the page's next task:
 // draw it when the await returns, and ask frame(n) again to draw it later.
 
-const BUDGET = 192 * 2 ** 20; // bytes of decoded frames kept (RGBA): 24 frames of 1080p
+const BUDGET = 128 * 2 ** 20; // bytes of decoded frames kept (RGBA): 16 frames of 1080p
 const PARALLEL = 4; // image requests in flight at once
 const AHEAD = 16; // frames prefetched in the direction of travel (at most 2/3 of the budget)
 const BEHIND = 4; // and behind
@@ -188,7 +188,10 @@ class ImageBackend {
 
   hurry(n) {
     const at = this.queue.findIndex((e) => e.n === n);
-    if (at > 0) this.queue.unshift({ ...this.queue.splice(at, 1)[0], urgent: true });
+    if (at < 0) return;
+    const [entry] = this.queue.splice(at, 1);
+    entry.urgent = true; // asked for by frame(n): never cancelled by prefetch
+    this.queue.unshift(entry);
   }
 
   // Forget queued loads that are not urgent and whose frame is not in `wanted`.
@@ -303,9 +306,20 @@ class ChunkBackend {
         run.frames.add(n);
       } else {
         this._enqueue(n, urgent);
+        if (urgent) this._abortPrefetch();
       }
       this._pump();
     });
+  }
+
+  // An urgent frame waits for no prefetching: the worker drops the chunk it is decoding when
+  // no frame of it is urgent (its frames are asked for again by the next prefetch).
+  _abortPrefetch() {
+    const run = this.running;
+    if (!run || run.aborting) return;
+    if ([...run.frames].some((n) => this.waiting.has(n) && this.waiting.get(n).urgent)) return;
+    run.aborting = true;
+    this.worker.postMessage({ type: "abort", id: run.id });
   }
 
   hurry(n) {
@@ -314,6 +328,7 @@ class ChunkBackend {
     if (entry) entry.urgent = true;
     const at = this.queue.findIndex((job) => job.frames.has(n));
     if (at > 0) this.queue.unshift(...this.queue.splice(at, 1));
+    if (at >= 0) this._abortPrefetch();
   }
 
   cancel(wanted) {
@@ -383,7 +398,10 @@ class ChunkBackend {
       for (const n of run.frames) {
         const entry = this.waiting.get(n);
         if (!entry) continue;
-        if (entry.late) {
+        if (message.aborted && !entry.urgent) {
+          this.waiting.delete(n);
+          entry.reject(aborted());
+        } else if (entry.late || message.aborted) {
           entry.late = false;
           this._enqueue(n, entry.urgent);
         } else {
