@@ -29,7 +29,7 @@ every figure is waiting for the next animation frame: the floor of any way of ge
    ``SystemInfo.getProcessInfo``), the GPU process's, and the JS heap (``Performance.getMetrics``;
    ``performance.measureUserAgentSpecificMemory`` needs cross-origin isolation, which the app
    does not have). Nothing ``FrameSource`` keeps grows with the video: decoded frames are held by
-   a byte budget (128 MB), encoded chunks by another (16 MB), so the 2-minute clip stands for the
+   a byte budget (96 MB), encoded chunks by another (16 MB), so the 2-minute clip stands for the
    10-minute one of the target.
 5. Floor: the server's own time for a frame, ``GET .../frames/n`` from Python over loopback
    (decode + JPEG encode), and ``GET .../chunks/k`` (no decoding), for the same random frames.
@@ -363,10 +363,11 @@ def processes(browser_cdp: Any) -> dict[str, list[int]]:
     return found
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """A memory figure of ``/proc/<pid>/status`` in MB (``VmRSS``, ``RssAnon``, ``RssFile``...)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -380,11 +381,15 @@ def memory(page: Any, browser_cdp: Any) -> Result:
     metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
     cdp.detach()
     found = processes(browser_cdp)
-    renderers = sorted((rss_mb(pid) for pid in found.get("renderer", [])), reverse=True)
+    renderers = sorted(found.get("renderer", []), key=rss_mb, reverse=True)
     gpu = sum(rss_mb(pid) for pid in found.get("GPU", found.get("gpu", [])))
+    tab = renderers[0] if renderers else 0
     return {
-        "renderer_rss_mb": round(renderers[0], 1) if renderers else math.nan,
-        "other_renderers_rss_mb": [round(v, 1) for v in renderers[1:]],
+        "renderer_rss_mb": round(rss_mb(tab), 1),
+        "renderer_anon_mb": round(rss_mb(tab, "RssAnon"), 1),
+        "renderer_shmem_mb": round(rss_mb(tab, "RssShmem"), 1),
+        "renderer_file_mb": round(rss_mb(tab, "RssFile"), 1),
+        "other_renderers_rss_mb": [round(rss_mb(pid), 1) for pid in renderers[1:]],
         "gpu_process_rss_mb": round(gpu, 1),
         "js_heap_used_mb": round(metrics.get("JSHeapUsedSize", math.nan) / 2**20, 1),
     }

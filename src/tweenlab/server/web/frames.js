@@ -15,12 +15,12 @@
 //   not a secure context), the codec is unsupported, the video has no chunks (409/4xx on
 //   /codec), or the worker fails; `decoder: "images"` forces it.
 //
-// Decoded frames are kept up to a byte budget (RGBA size; 128 MB is 16 frames of 1080p), the
+// Decoded frames are kept up to a byte budget (RGBA size; 96 MB is 12 frames of 1080p), the
 // ones farthest from the playhead dropped (and closed) first, so memory does not grow with the
 // length of the video. A bitmap handed out stays valid at least until the page's next task:
 // draw it when the await returns, and ask frame(n) again to draw it later.
 
-const BUDGET = 128 * 2 ** 20; // bytes of decoded frames kept (RGBA): 16 frames of 1080p
+const BUDGET = 96 * 2 ** 20; // bytes of decoded frames kept (RGBA): 12 frames of 1080p
 const PARALLEL = 4; // image requests in flight at once
 const AHEAD = 16; // frames prefetched in the direction of travel (at most 2/3 of the budget)
 const BEHIND = 4; // and behind
