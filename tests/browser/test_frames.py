@@ -156,3 +156,34 @@ def test_a_video_without_chunks_falls_back_to_images(live: Live, page: Any, tmp_
     assert open_source(page, made, "auto") == "images"
     frames = [(n, 1) for n in (0, 1, 2, 29, 13, 12, 11)]
     assert stamps(page, frames) == [n for n, _ in frames]
+
+
+@pytest.mark.parametrize("decoder", ["webcodecs", "images"])
+def test_max_side_scales_the_frames_down(
+    live: Live, page: Any, video: tuple[Person, dict[str, Any]], decoder: str
+) -> None:
+    owner, made = video
+    sign_in(page, owner.email)
+    options = {
+        "projectId": made["project_id"],
+        "videoId": made["id"],
+        "frameCount": made["frame_count"],
+        "width": made["width"],
+        "height": made["height"],
+        "decoder": decoder,
+        "maxSide": 160,
+    }
+    size = page.evaluate(
+        """async (options) => {
+          const { FrameSource } = await import("/frames.js");
+          const source = new FrameSource(options);
+          const bitmap = await source.frame(41);
+          const canvas = Object.assign(document.createElement("canvas"), {width: 160, height: 120});
+          canvas.getContext("2d").drawImage(bitmap, 0, 0);
+          return [bitmap.width, bitmap.height, await source.ready, canvas.toDataURL("image/png")];
+        }""",
+        options,
+    )
+    assert size[:3] == [160, 120, decoder]
+    png = base64.b64decode(size[3].removeprefix("data:image/png;base64,"))
+    assert read_stamp(np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))) == 41
