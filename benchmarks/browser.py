@@ -1,10 +1,11 @@
 """Browser benchmark: how fast the editor gets exactly frame n, in headless Chromium.
 
 What an annotator feels is the time from pressing "next frame" (or jumping to a frame) to that
-frame being on screen, and whether it is the right frame. So a minimal page uses ``FrameSource``
-(``web/frames.js``) exactly as the editor does: a canvas and a key handler that, on a key press,
-marks the press (the event's own time stamp), awaits ``source.frame(n)``, draws it, calls
-``source.prefetch(n, direction)`` and marks "painted" in the next ``requestAnimationFrame``
+frame being on screen, and whether it is the right frame. So a minimal page
+(``browser_page.html``) uses ``FrameSource`` (``web/frames.js``) exactly as the editor does: a
+canvas and a key handler that, on a key press, marks the press (the event's own time stamp),
+awaits ``source.frame(n)``, draws it, calls ``source.prefetch(n, direction)`` and marks "painted"
+in the next ``requestAnimationFrame``
 callback. The figures are that interval, p50 / p95 (the page is painted at 60 Hz, so 0-17 ms of
 every figure is waiting for the next animation frame: the floor of any way of getting pixels).
 
@@ -204,7 +205,7 @@ def serve(work: Path, clip: Path) -> Served:
     headers = {"Authorization": f"Bearer {secret}"}
     page_dir = data / "page"
     page_dir.mkdir()
-    (page_dir / "index.html").write_text(PAGE)
+    shutil.copy(PAGE, page_dir / "index.html")
     app = create_app(settings)
     files = StaticFiles(directory=page_dir, follow_symlink=True)
     app.router.routes.insert(0, Mount("/bench", files))
@@ -246,112 +247,7 @@ def serve(work: Path, clip: Path) -> Served:
 
 # -- the page ----------------------------------------------------------------------------------
 
-PAGE = """<!doctype html>
-<meta charset="utf-8">
-<title>frames benchmark</title>
-<style>body { margin: 0 } canvas { width: 960px; height: 540px }</style>
-<canvas id="view"></canvas>
-<video id="video" muted preload="auto" style="display: none"></video>
-<script type="module">
-const canvas = document.getElementById("view");
-const context = canvas.getContext("2d", { willReadFrequently: true });
-const video = document.getElementById("video");
-let source = null, at = 0, fps = 25, frameCount = 0, busy = null, log = [];
-
-// The stamp band: 16 cells of 96x48 px, white = 1, most significant bit first.
-function stamp() {
-  const band = context.getImageData(0, 0, 16 * 96, 48).data;
-  let value = 0;
-  for (let bit = 0; bit < 16; bit += 1) {
-    const offset = 4 * (24 * 16 * 96 + bit * 96 + 48);
-    value = (value << 1) | (band[offset] > 127 ? 1 : 0);
-  }
-  return value;
-}
-
-function painted() {
-  return new Promise((resolve) => requestAnimationFrame(() => resolve(performance.now())));
-}
-
-// Exactly how the editor shows frame n: await it, draw it, prefetch around it, paint.
-async function showFrameSource(n, direction) {
-  const bitmap = await source.frame(n);
-  context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-  source.prefetch(n, direction);
-}
-
-// What a peer with a <video> element does: seek to n / fps, draw on "seeked".
-async function showVideo(n) {
-  const seeked = new Promise((done) => video.addEventListener("seeked", done, { once: true }));
-  video.currentTime = n / fps;
-  await seeked;
-  context.drawImage(video, 0, 0, canvas.width, canvas.height);
-}
-
-async function show(n, direction, started) {
-  await (source ? showFrameSource(n, direction) : showVideo(n));
-  const end = await painted();
-  log.push({ n, ms: end - started, stamp: stamp() });
-}
-
-window.bench = {
-  async open(options) {
-    await fetch("/api/auth/login", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ email: options.email, password: options.password }),
-    });
-    ({ fps, frameCount } = options);
-    canvas.width = options.width;
-    canvas.height = options.height;
-    if (options.way === "video-source" || options.way === "video-proxy") {
-      video.src = options.way === "video-source" ? "/bench/source.mp4" : "/bench/proxy.mp4";
-      await new Promise((resolve, reject) => {
-        video.addEventListener("loadeddata", resolve, { once: true });
-        video.addEventListener("error", () => reject(new Error("video failed")), { once: true });
-      });
-      return "video";
-    }
-    const { FrameSource } = await import("/frames.js");
-    source = new FrameSource({ ...options.video, decoder: options.way });
-    return source.ready;
-  },
-  async start(n) {
-    at = n;
-    await show(n, 1, performance.now());
-    log = [];
-  },
-  settled() {
-    return busy || Promise.resolve();
-  },
-  async jump(n) {
-    at = n;
-    busy = show(n, 1, performance.now());
-    await busy;
-    return log[log.length - 1];
-  },
-  take() {
-    const taken = log;
-    log = [];
-    return taken;
-  },
-  stats() {
-    return source ? source.stats() : null;
-  },
-};
-
-document.addEventListener("keydown", (event) => {
-  const direction = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
-  if (!direction) return;
-  const started = event.timeStamp; // when the key event was made (same clock as now())
-  const previous = busy || Promise.resolve();
-  busy = previous.then(() => {
-    at = Math.min(frameCount - 1, Math.max(0, at + direction));
-    return show(at, direction, started);
-  });
-});
-</script>
-"""
+PAGE = Path(__file__).with_name("browser_page.html")  # the page, served at /bench/index.html
 
 
 # -- one way of getting frames -----------------------------------------------------------------
