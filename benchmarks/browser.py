@@ -5,9 +5,9 @@ frame being on screen, and whether it is the right frame. So a minimal page
 (``browser_page.html``) uses ``FrameSource`` (``web/frames.js``) exactly as the editor does: a
 canvas and a key handler that, on a key press, marks the press (the event's own time stamp),
 awaits ``source.frame(n)``, draws it, calls ``source.prefetch(n, direction)`` and marks "painted"
-in the next ``requestAnimationFrame``
-callback. The figures are that interval, p50 / p95 (the page is painted at 60 Hz, so 0-17 ms of
-every figure is waiting for the next animation frame: the floor of any way of getting pixels).
+in the next ``requestAnimationFrame`` callback. The figures are that interval, p50 / p95 (the
+page is painted at 60 Hz, so 0-17 ms of every figure is waiting for the next animation frame: the
+floor of any way of getting pixels).
 
 1. Input: a 1920x1080, 25 fps H.264 clip with a keyframe every 250 frames and B-frames (libx264
    veryfast), made at run time: a smooth random texture panning under a moving square, so it does
