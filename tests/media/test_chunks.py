@@ -12,7 +12,7 @@ import pytest
 from tests.media.videos import make_video, read_stamp
 from tweenlab.errors import UsageError
 from tweenlab.media import VideoReader, build_index, write_proxy
-from tweenlab.media.chunks import codec_config, read_chunk
+from tweenlab.media.chunks import ChunkReader, codec_config, read_chunk
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +68,13 @@ def test_a_chunk_outside_the_video_is_refused(proxy: Path) -> None:
     index = build_index(proxy)
     with pytest.raises(UsageError, match="outside the video"):
         read_chunk(proxy, index, len(index.keyframe_indices()))
+
+
+def test_a_reader_kept_open_reads_chunks_in_any_order_as_read_chunk_does(proxy: Path) -> None:
+    index = build_index(proxy)
+    chunks = len(index.keyframe_indices())
+    order = [chunks - 1, 0, chunks // 2, 0, chunks - 1, 1]
+    with ChunkReader(proxy, index) as reader:
+        assert [reader.read(k) for k in order] == [read_chunk(proxy, index, k) for k in order]
+        with pytest.raises(UsageError, match="outside the video"):
+            reader.read(chunks)

@@ -19,7 +19,7 @@ from tweenlab.errors import UsageError
 from tweenlab.media._container import open_video
 from tweenlab.media.index import FrameIndex
 
-__all__ = ["CodecConfig", "EncodedFrame", "codec_config", "read_chunk"]
+__all__ = ["ChunkReader", "CodecConfig", "EncodedFrame", "codec_config", "read_chunk"]
 
 
 @dataclass(frozen=True)
@@ -89,25 +89,62 @@ def codec_config(video: Path, index: FrameIndex) -> CodecConfig:
 def read_chunk(video: Path, index: FrameIndex, chunk: int) -> list[EncodedFrame]:
     """The packets of chunk ``chunk`` (from its keyframe up to the next), in frame order.
 
+    Opens ``video`` for this one chunk; :class:`ChunkReader` keeps it open for many.
+
     Raises:
         UsageError: No such chunk.
     """
-    starts = index.keyframe_indices()
-    if not 0 <= chunk < len(starts):
-        raise UsageError(f"chunk {chunk} is outside the video (0..{len(starts) - 1})")
-    first = int(starts[chunk])
-    stop = int(starts[chunk + 1]) if chunk + 1 < len(starts) else len(index)
-    wanted = {int(index.pts[n]): n for n in range(first, stop)}
-    found: dict[int, EncodedFrame] = {}
-    container, stream = open_video(video)
-    with container:
-        container.seek(int(index.pts[first]), stream=stream, backward=True, any_frame=False)
-        for packet in container.demux(stream):
+    with ChunkReader(video, index) as reader:
+        return reader.read(chunk)
+
+
+class ChunkReader:
+    """Chunks of one video from a container kept open (opening probes the streams, which
+    decodes a few frames: about 25 ms for 1080p, many times the cost of a chunk's packets).
+
+    Not thread-safe: one chunk at a time.
+
+    Example:
+        >>> with ChunkReader(Path("proxy.mp4"), index) as reader:  # doctest: +SKIP
+        ...     frames = reader.read(3)
+    """
+
+    def __init__(self, video: Path, index: FrameIndex) -> None:
+        self.video, self.index = video, index
+        self.starts = index.keyframe_indices()
+        self._container, self._stream = open_video(video)
+
+    def __enter__(self) -> ChunkReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the container."""
+        self._container.close()
+
+    def read(self, chunk: int) -> list[EncodedFrame]:
+        """The packets of chunk ``chunk``, in frame order.
+
+        Raises:
+            UsageError: No such chunk.
+        """
+        index, starts = self.index, self.starts
+        if not 0 <= chunk < len(starts):
+            raise UsageError(f"chunk {chunk} is outside the video (0..{len(starts) - 1})")
+        first = int(starts[chunk])
+        stop = int(starts[chunk + 1]) if chunk + 1 < len(starts) else len(index)
+        wanted = {int(index.pts[n]): n for n in range(first, stop)}
+        found: dict[int, EncodedFrame] = {}
+        last = int(index.pts[stop - 1])
+        self._container.seek(int(index.pts[first]), stream=self._stream, backward=True)
+        for packet in self._container.demux(self._stream):
             if packet.pts is None or packet.size == 0:
                 continue
             n = wanted.get(int(packet.pts))
             if n is not None:
                 found[n] = EncodedFrame(n, int(packet.pts), bool(packet.is_keyframe), bytes(packet))
-            if len(found) == len(wanted) or int(packet.pts) > int(index.pts[stop - 1]):
+            if len(found) == len(wanted) or int(packet.pts) > last:
                 break
-    return [found[n] for n in sorted(found)]
+        return [found[n] for n in sorted(found)]

@@ -8,6 +8,8 @@ access, the same frames), else from the source. An ``ETag`` names the exact byte
 identity (path, size, modification time), the frame and the encoding; the last encoded images
 are kept by their ``ETag`` (``IMAGE_CACHE_BYTES`` in all), so frames asked for again, by another
 annotator of the video or by one stepping back and forth, are not decoded and encoded again.
+Chunks are read from a container kept open per video too (opening one probes its streams, which
+costs more than reading a chunk's packets), with its codec configuration.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from PIL import Image
 
 from tweenlab.errors import UsageError
 from tweenlab.media import DerivedFiles, FrameIndex, VideoReader
-from tweenlab.media.chunks import CodecConfig, EncodedFrame, codec_config, read_chunk
+from tweenlab.media.chunks import ChunkReader, CodecConfig, EncodedFrame, codec_config
 from tweenlab.settings import Settings
 
 __all__ = ["FrameImage", "FrameServer"]
@@ -46,6 +48,12 @@ class _Open:
         self.reader, self.lock = reader, threading.Lock()
 
 
+class _OpenChunks:
+    def __init__(self, reader: ChunkReader) -> None:
+        self.reader, self.lock = reader, threading.Lock()
+        self.config: CodecConfig | None = None
+
+
 class FrameServer:
     """Frames and chunks of the videos under ``settings``'s derived files.
 
@@ -59,6 +67,7 @@ class FrameServer:
         self.derived = DerivedFiles(settings.derived_dir)
         self.cache_mb = settings.frame_cache_mb
         self._readers: OrderedDict[tuple[Path, int, int], _Open] = OrderedDict()
+        self._chunks: OrderedDict[tuple[Path, int, int], _OpenChunks] = OrderedDict()
         self._limit = readers
         self._lock = threading.Lock()
         self._images: OrderedDict[str, FrameImage] = OrderedDict()
@@ -120,20 +129,23 @@ class FrameServer:
 
     def chunk_source(self, video: Path) -> tuple[Path, FrameIndex]:
         """The file whose packets go to the browser: the proxy, or the source itself when it is
-        H.264 without B-frames. Raises ``UsageError`` naming ``tweenlab ingest`` otherwise."""
-        proxy = self.derived.proxy_path(video)
-        proxy_index = self.derived.proxy_index(video)
-        if proxy_index is not None:
-            return proxy, proxy_index
-        return video, self.derived.index(video)
+        H.264 without B-frames (``codec`` raises ``UsageError`` naming ``tweenlab ingest``
+        otherwise)."""
+        opened = self._open_chunks(video)
+        return opened.reader.video, opened.reader.index
 
     def codec(self, video: Path) -> CodecConfig:
         """The WebCodecs decoder configuration and chunk layout for ``video``."""
-        return codec_config(*self.chunk_source(video))
+        opened = self._open_chunks(video)
+        if opened.config is None:
+            opened.config = codec_config(opened.reader.video, opened.reader.index)
+        return opened.config
 
     def chunk(self, video: Path, chunk: int) -> list[EncodedFrame]:
         """The encoded frames of chunk ``chunk`` (a GOP) of ``video``'s served file."""
-        return read_chunk(*self.chunk_source(video), chunk)
+        opened = self._open_chunks(video)
+        with opened.lock:
+            return opened.reader.read(chunk)
 
     def close(self) -> None:
         """Close every open reader."""
@@ -141,6 +153,9 @@ class FrameServer:
             for opened in self._readers.values():
                 opened.reader.close()
             self._readers.clear()
+            for chunks in self._chunks.values():
+                chunks.reader.close()
+            self._chunks.clear()
             self._images.clear()
             self._image_bytes = 0
 
@@ -171,6 +186,27 @@ class FrameServer:
             opened = self._readers[key] = _Open(reader)
             while len(self._readers) > self._limit:
                 _, oldest = self._readers.popitem(last=False)
+                with oldest.lock:
+                    oldest.reader.close()
+            return opened
+
+    def _open_chunks(self, video: Path) -> _OpenChunks:
+        """The served file's chunk reader, kept open (opening probes: about 25 ms at 1080p)."""
+        stat = video.stat()
+        key = (video.resolve(), stat.st_size, stat.st_mtime_ns)
+        with self._lock:
+            opened = self._chunks.get(key)
+            if opened is not None:
+                self._chunks.move_to_end(key)
+                return opened
+            proxy_index = self.derived.proxy_index(video)
+            if proxy_index is not None:
+                served, index = self.derived.proxy_path(video), proxy_index
+            else:
+                served, index = video, self.derived.index(video)
+            opened = self._chunks[key] = _OpenChunks(ChunkReader(served, index))
+            while len(self._chunks) > self._limit:
+                _, oldest = self._chunks.popitem(last=False)
                 with oldest.lock:
                     oldest.reader.close()
             return opened
