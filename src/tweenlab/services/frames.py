@@ -67,7 +67,7 @@ class FrameServer:
         self.derived = DerivedFiles(settings.derived_dir)
         self.cache_mb = settings.frame_cache_mb
         self._readers: OrderedDict[tuple[Path, int, int], _Open] = OrderedDict()
-        self._chunks: OrderedDict[tuple[Path, int, int], _OpenChunks] = OrderedDict()
+        self._chunks: OrderedDict[tuple[Path, int, int, int], _OpenChunks] = OrderedDict()
         self._limit = readers
         self._lock = threading.Lock()
         self._images: OrderedDict[str, FrameImage] = OrderedDict()
@@ -191,9 +191,12 @@ class FrameServer:
             return opened
 
     def _open_chunks(self, video: Path) -> _OpenChunks:
-        """The served file's chunk reader, kept open (opening probes: about 25 ms at 1080p)."""
+        """The served file's chunk reader, kept open (opening probes: about 25 ms at 1080p). A
+        proxy written since (ingest finishing) is a new key: the reader moves to it."""
         stat = video.stat()
-        key = (video.resolve(), stat.st_size, stat.st_mtime_ns)
+        proxy = self.derived.proxy_path(video)
+        made = proxy.stat().st_mtime_ns if proxy.exists() else 0
+        key = (video.resolve(), stat.st_size, stat.st_mtime_ns, made)
         with self._lock:
             opened = self._chunks.get(key)
             if opened is not None:
