@@ -197,6 +197,10 @@ def test_training_writes_a_checkpoint_with_its_card(moving_video: Path, tmp_path
     assert [h["step"] for h in card["history"]] == [3, 6]
     engine = DeepSynthesizer("dvf", checkpoint=out)
     assert engine.card["sha256"] == card["sha256"]
+    longer = tmp_path / "dvf-longer.pt"
+    again = train("dvf", [moving_video], longer, TrainOptions(**{**options.__dict__, "init": out}))
+    assert again.card["started_from"]["checkpoint"] == str(out)
+    assert again.card["started_from"]["steps"] == card["steps"]
 
 
 def test_training_refuses_bad_options(moving_video: Path, tmp_path: Path) -> None:
@@ -250,3 +254,21 @@ def test_cli_trains(moving_video: Path, tmp_path: Path, capsys: pytest.CaptureFi
     summary = json.loads(printed)
     assert summary["checkpoint"] == str(out) and summary["blend_psnr"] > 0
     assert out.with_suffix(".json").is_file()
+
+
+SHIPPED = sorted(checkpoint_module.SHIPPED.glob("*.pt"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_shipped_checkpoints_are_trained_and_match_their_cards(path: Path) -> None:
+    import hashlib
+
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert card["model"] == path.stem and card["trained_by"] == "tweenlab synth train"
+    assert card["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert card["steps"] >= 100 and card["validation"]["psnr"] is not None
+    assert path.stat().st_size < 8 * 1024 * 1024, "a shipped checkpoint stays a few MB"
+    engine = synthesizer(path.stem, device="cpu")
+    assert isinstance(engine, DeepSynthesizer) and engine.checkpoint == path
+    first, second = frames()
+    assert engine.interpolate(first, second, 0.5).shape == first.shape

@@ -141,6 +141,7 @@ def retime_command(
 @click.option("--validate-every", type=click.IntRange(min=1), default=200, show_default=True)
 @click.option("--per-video", type=click.IntRange(min=1), default=300, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--init", type=PATH, help="Start from this checkpoint of the same model.")
 @click.pass_obj
 def train_command(
     ctx: Context,
@@ -156,6 +157,7 @@ def train_command(
     validate_every: int,
     per_video: int,
     seed: int,
+    init: Path | None,
 ) -> None:
     """Train a deep model on triplets cut from VIDEOS (self-supervised); write a checkpoint."""
     from tweenlab.synthesis.training import TrainOptions, train  # noqa: PLC0415 (torch)
@@ -170,6 +172,7 @@ def train_command(
         validate_every=validate_every,
         per_video=per_video,
         seed=seed,
+        init=init,
     )
 
     def progress(step: int, total: int, loss: float, psnr: float | None) -> None:

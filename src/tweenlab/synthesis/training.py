@@ -56,6 +56,8 @@ class TrainOptions:
         gradient_weight: Weight of the image-gradient L1 term.
         seed: Random seed.
         device: ``cpu``, ``cuda``...; a GPU when present, else the CPU.
+        init: A checkpoint of the same model to start from (its hyper-parameters and weights;
+            ``width`` is then ignored), to train on for longer.
     """
 
     steps: int = 2000
@@ -70,6 +72,7 @@ class TrainOptions:
     gradient_weight: float = 1.0
     seed: int = 0
     device: str | None = None
+    init: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,7 @@ def train(
     _check(model_name, options)
     torch.manual_seed(options.seed)
     rng = np.random.default_rng(options.seed)
-    config = {"width": options.width} if options.width else {}
-    model = build_model(model_name, **config)
+    model, earlier = _starting_model(model_name, options)
     span = 2 + len(model.times)
     data = collect_windows(
         videos, span=span, gaps=options.gaps, per_video=options.per_video, seed=options.seed
@@ -158,9 +160,27 @@ def train(
         blend=blend,
         device=device,
     )
-    final = {**card, "best": _best(history)}
+    final = {**card, "best": _best(history), "started_from": earlier}
     saved = _rewrite_card(out, final)
     return TrainResult(out, saved)
+
+
+def _starting_model(model_name: str, options: TrainOptions) -> tuple[Any, dict[str, Any] | None]:
+    """A new model, or the one in ``options.init`` and what its card says of its training."""
+    if options.init is None:
+        config = {"width": options.width} if options.width else {}
+        return build_model(model_name, **config), None
+    from tweenlab.synthesis.checkpoint import load_checkpoint  # noqa: PLC0415
+
+    model, card = load_checkpoint(options.init, model=model_name)
+    earlier = {
+        "checkpoint": str(options.init),
+        "steps": card.get("steps"),
+        "wall_s": card.get("run", {}).get("wall_s", card.get("wall_s")),
+        "validation_psnr": card.get("validation", {}).get("psnr"),
+        "started_from": card.get("started_from"),
+    }
+    return model, earlier
 
 
 def _check(model_name: str, options: TrainOptions) -> None:
@@ -275,7 +295,7 @@ def _card(
         "windows": {"train": len(data.train), "validation": len(data.validation)},
         "steps": step,
         "wall_s": round(time.monotonic() - begun, 1),
-        "options": {k: v for k, v in asdict(options).items() if k != "device"},
+        "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()},
         "optimiser": "Adamax" if model_name in _ADAMAX else "Adam",
         "loss": f"L1 + {options.gradient_weight} x L1 of image gradients",
         "validation": {
@@ -300,6 +320,8 @@ def _rewrite_card(out: Path, final: dict[str, Any]) -> dict[str, Any]:
     best = final.get("best")
     saved["history"] = final["history"]
     saved["run"] = {"steps": final["steps"], "wall_s": final["wall_s"]}
+    if final["started_from"]:
+        saved["started_from"] = final["started_from"]
     if best:
         saved["validation"]["psnr"] = best["psnr"]
         saved["steps"] = best["step"]
