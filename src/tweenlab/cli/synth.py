@@ -141,6 +141,7 @@ def retime_command(
 @click.option("--validate-every", type=click.IntRange(min=1), default=200, show_default=True)
 @click.option("--per-video", type=click.IntRange(min=1), default=300, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--gaps", default="1,2", show_default=True, help="Frame steps inside a window.")
 @click.option("--init", type=PATH, help="Start from this checkpoint of the same model.")
 @click.pass_obj
 def train_command(
@@ -157,6 +158,7 @@ def train_command(
     validate_every: int,
     per_video: int,
     seed: int,
+    gaps: str,
     init: Path | None,
 ) -> None:
     """Train a deep model on triplets cut from VIDEOS (self-supervised); write a checkpoint."""
@@ -172,6 +174,7 @@ def train_command(
         validate_every=validate_every,
         per_video=per_video,
         seed=seed,
+        gaps=_gaps(gaps),
         init=init,
     )
 
@@ -182,6 +185,16 @@ def train_command(
     validation = done.card["validation"]
     summary = {"checkpoint": str(done.checkpoint), "steps": done.card["steps"], **validation}
     click.echo(json.dumps(summary))
+
+
+def _gaps(text: str) -> tuple[int, ...]:
+    try:
+        gaps = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise UsageError(f"--gaps: {text!r} is not a list of whole numbers (1,2)") from None
+    if not gaps or min(gaps) < 1:
+        raise UsageError(f"--gaps: {text!r} must be whole numbers >= 1")
+    return gaps
 
 
 def _rate(text: str) -> Fraction:
