@@ -272,3 +272,26 @@ def test_shipped_checkpoints_are_trained_and_match_their_cards(path: Path) -> No
     assert isinstance(engine, DeepSynthesizer) and engine.checkpoint == path
     first, second = frames()
     assert engine.interpolate(first, second, 0.5).shape == first.shape
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        pytest.param(["--gaps", "0"], "--gaps: '0' must be whole numbers >= 1", id="gap-zero"),
+        pytest.param(["--gaps", "1,x"], "is not a list of whole numbers", id="gap-text"),
+        pytest.param(["--init", "none.pt"], "no such checkpoint file", id="init-missing"),
+    ],
+)
+def test_cli_train_refuses_bad_options(
+    moving_video: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+    message: str,
+) -> None:
+    out = tmp_path / "x.pt"
+    code, _, err = run(
+        capsys, "synth", "train", "--model", "dvf", moving_video, "--out", out, *extra
+    )
+    assert code == 2 and message in err
+    assert not out.exists()
