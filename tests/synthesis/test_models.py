@@ -113,3 +113,25 @@ def test_training_steps_lower_the_loss(name: str, real_windows: dict[int, Any]) 
         optimiser.step()
         losses.append(loss.item())
     assert np.mean(losses[-3:]) < 0.99 * np.mean(losses[:3]), losses
+
+
+def test_pan_slides_crops_linearly() -> None:
+    """With ``pan``, the crops of a still scene move by the same whole step frame to frame, so
+    the middle crop is still the true middle frame."""
+    from tweenlab.synthesis.windows import Window
+
+    still = np.random.default_rng(0).integers(0, 255, (1, 80, 80, 3), dtype=np.uint8)
+    window = Window(np.repeat(still, 3, 0), "still", 0, 1, 0, 0)
+    batch = _batch([window], 24, 12, np.random.default_rng(1), pan=4)
+    moved = 0
+    for first, middle, last in batch:
+        steps = {
+            (dx, dy)
+            for dx in range(-4, 5)
+            for dy in range(-4, 5)
+            if torch.equal(first[:, 8:16, 8:16], middle[:, 8 + dy : 16 + dy, 8 + dx : 16 + dx])
+            and torch.equal(middle[:, 8:16, 8:16], last[:, 8 + dy : 16 + dy, 8 + dx : 16 + dx])
+        }
+        assert len(steps) == 1, steps
+        moved += steps != {(0, 0)}
+    assert moved >= 6

@@ -142,6 +142,13 @@ def retime_command(
 @click.option("--per-video", type=click.IntRange(min=1), default=300, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--gaps", default="1,2", show_default=True, help="Frame steps inside a window.")
+@click.option(
+    "--pan",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Add a random camera pan of up to this many pixels per frame to each crop.",
+)
 @click.option("--init", type=PATH, help="Start from this checkpoint of the same model.")
 @click.pass_obj
 def train_command(
@@ -159,6 +166,7 @@ def train_command(
     per_video: int,
     seed: int,
     gaps: str,
+    pan: int,
     init: Path | None,
 ) -> None:
     """Train a deep model on triplets cut from VIDEOS (self-supervised); write a checkpoint."""
@@ -175,6 +183,7 @@ def train_command(
         per_video=per_video,
         seed=seed,
         gaps=_gaps(gaps),
+        pan=pan,
         init=init,
     )
 

@@ -53,6 +53,7 @@ class TrainOptions:
         validate_every: Steps between validations (and checkpoint saves).
         per_video: Windows tried per video.
         gaps: Frame steps inside a window.
+        pan: Largest synthetic camera pan added to a crop, pixels per frame (0: none).
         gradient_weight: Weight of the image-gradient L1 term.
         seed: Random seed.
         device: ``cpu``, ``cuda``...; a GPU when present, else the CPU.
@@ -69,6 +70,7 @@ class TrainOptions:
     validate_every: int = 200
     per_video: int = 300
     gaps: tuple[int, ...] = (1, 2)
+    pan: int = 0
     gradient_weight: float = 1.0
     seed: int = 0
     device: str | None = None
@@ -120,7 +122,7 @@ def train(
     history: list[dict[str, Any]] = []
     step, losses = 0, []
     while step < options.steps:
-        batch = _batch(data.train, options.crop, options.batch, rng).to(device)
+        batch = _batch(data.train, options.crop, options.batch, rng, pan=options.pan).to(device)
         loss = _loss(_predict(model, batch), batch[:, 1:-1], options.gradient_weight)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
@@ -210,14 +212,29 @@ def _stack(frames: list[np.ndarray[Any, Any]]) -> Tensor:
     return stacked
 
 
-def _batch(windows: list[Window], crop: int, size: int, rng: np.random.Generator) -> Tensor:
-    """Random crops of random windows, flipped at random in x, y and time."""
+def _batch(
+    windows: list[Window], crop: int, size: int, rng: np.random.Generator, *, pan: int = 0
+) -> Tensor:
+    """Random crops of random windows, flipped at random in x, y and time; with ``pan``, each
+    window's crop also slides by a random whole ``(vx, vy)`` (up to ``pan`` pixels) per frame,
+    a camera pan added to the real motion with the true middle frame still known."""
     crops = []
     for index in rng.integers(0, len(windows), size):
         frames = windows[int(index)].frames
-        side_y, side_x = frames.shape[1:3]
-        y, x = int(rng.integers(0, side_y - crop + 1)), int(rng.integers(0, side_x - crop + 1))
-        patch = frames[:, y : y + crop, x : x + crop]
+        span, side_y, side_x = frames.shape[:3]
+        room = min(side_y, side_x) - crop
+        reach = min(pan, room // max(span - 1, 1))
+        vx, vy = (int(v) for v in rng.integers(-reach, reach + 1, 2)) if reach else (0, 0)
+        low_x, low_y = max(0, -vx * (span - 1)), max(0, -vy * (span - 1))
+        high_x = side_x - crop - max(0, vx * (span - 1))
+        high_y = side_y - crop - max(0, vy * (span - 1))
+        x, y = int(rng.integers(low_x, high_x + 1)), int(rng.integers(low_y, high_y + 1))
+        patch = np.stack(
+            [
+                frames[i, y + i * vy : y + i * vy + crop, x + i * vx : x + i * vx + crop]
+                for i in range(span)
+            ]
+        )
         if rng.random() < 0.5:
             patch = patch[:, :, ::-1]
         if rng.random() < 0.5:
