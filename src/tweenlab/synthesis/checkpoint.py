@@ -1,0 +1,140 @@
+"""Checkpoints of the deep models: a weights file ``NAME.pt`` and its card ``NAME.json``.
+
+The weights file holds the model's name, its hyper-parameters and its tensors (read back with
+``torch.load(weights_only=True)``: no code is unpickled); the card says how it was trained
+(data, steps, time, validation PSNR against linear blending on the same held-out triplets).
+Checkpoints shipped with tweenlab lie in ``tweenlab/synthesis/checkpoints/``. torch is imported
+only when one is read or written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from tweenlab.errors import UsageError
+
+__all__ = [
+    "FORMAT",
+    "CheckpointError",
+    "card_path",
+    "load_checkpoint",
+    "save_checkpoint",
+    "shipped_checkpoint",
+]
+
+FORMAT = "tweenlab-synthesis/1"
+SHIPPED = Path(__file__).resolve().parent / "checkpoints"
+
+
+class CheckpointError(UsageError):
+    """A checkpoint that is missing, unreadable, of another model, or whose weights do not fit.
+
+    Args:
+        path: The checkpoint file (or where it was looked for).
+        detail: What is wrong.
+    """
+
+    def __init__(self, path: str | Path, detail: str) -> None:
+        self.path = Path(path)
+        self.detail = detail
+        super().__init__(f"{self.path}: {detail}")
+
+
+def card_path(checkpoint: Path) -> Path:
+    """The card beside a weights file: ``dvf.pt`` -> ``dvf.json``."""
+    return checkpoint.with_suffix(".json")
+
+
+def shipped_checkpoint(model: str) -> Path:
+    """The checkpoint tweenlab ships for ``model``.
+
+    Raises:
+        CheckpointError: None ships for it.
+    """
+    path = SHIPPED / f"{model}.pt"
+    if not path.is_file():
+        raise CheckpointError(
+            path,
+            f"no trained {model} checkpoint ships with this tweenlab; train one with "
+            f"`tweenlab synth train --model {model} VIDEO... --out {model}.pt` and pass it "
+            "with --model",
+        )
+    return path
+
+
+def _torch() -> Any:
+    return importlib.import_module("torch")
+
+
+def load_checkpoint(path: Path, *, model: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """The model stored in ``path`` (an ``nn.Module`` in eval mode, on the CPU) and its card
+    (empty when there is none).
+
+    Args:
+        path: The weights file.
+        model: The model name it must hold, when the caller expects one.
+
+    Raises:
+        CheckpointError: A missing, unreadable or foreign file, another model's checkpoint, or
+            weights that do not fit the hyper-parameters stored with them.
+    """
+    from tweenlab.synthesis.models import MODELS, build_model  # noqa: PLC0415 (torch)
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(path, "no such checkpoint file")
+    torch = _torch()
+    try:
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises pickle, zip and runtime errors alike
+        raise CheckpointError(path, f"not a readable checkpoint ({error})") from error
+    if not isinstance(stored, dict) or stored.get("format") != FORMAT:
+        raise CheckpointError(path, f"not a tweenlab synthesis checkpoint (format {FORMAT})")
+    name = stored.get("model")
+    if name not in MODELS:
+        raise CheckpointError(path, f"unknown model {name!r} (known: {', '.join(MODELS)})")
+    if model is not None and name != model:
+        raise CheckpointError(path, f"holds a {name} model, not {model}")
+    try:
+        built = build_model(name, **stored.get("config", {}))
+        built.load_state_dict(stored["state_dict"])
+    except (TypeError, ValueError, KeyError, RuntimeError) as error:
+        first = str(error).splitlines()[0]
+        raise CheckpointError(path, f"weights do not fit a {name} model ({first})") from error
+    built.eval()
+    return built, _read_card(path)
+
+
+def _read_card(path: Path) -> dict[str, Any]:
+    card = card_path(path)
+    if not card.is_file():
+        return {}
+    try:
+        loaded = json.loads(card.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise CheckpointError(card, f"unreadable card ({error})") from error
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def save_checkpoint(model: Any, path: Path, card: dict[str, Any]) -> None:
+    """Write ``model``'s weights to ``path`` and ``card`` (plus the weights' size and sha256)
+    beside it, each to a temporary name renamed into place."""
+    torch = _torch()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    stored = {"format": FORMAT, "model": model.name, "config": model.config, "state_dict": state}
+    partial = path.with_name(f".{path.name}.partial")
+    torch.save(stored, partial)
+    digest = hashlib.sha256(partial.read_bytes()).hexdigest()
+    os.replace(partial, path)
+    full = {**card, "model": model.name, "config": model.config, "weights": path.name}
+    full |= {"bytes": path.stat().st_size, "sha256": digest}
+    card_partial = path.with_name(f".{path.name}.json.partial")
+    card_partial.write_text(json.dumps(full, indent=1) + "\n", encoding="utf-8")
+    os.replace(card_partial, card_path(path))
