@@ -118,7 +118,13 @@ BUILTINS: dict[str, dict[str, str]] = {
         "dis": "tweenlab.propagation.flow:dis_flow",
         "farneback": "tweenlab.propagation.flow:farneback_flow",
     },
-    "synthesizers": {"flow": "tweenlab.synthesis.flow:FlowSynthesizer"},
+    "synthesizers": {
+        "flow": "tweenlab.synthesis.flow:FlowSynthesizer",
+        **{
+            name: f"tweenlab.synthesis.deep:{name}"
+            for name in ("adaconv", "sepconv", "dvf", "bipn", "phasenet")
+        },
+    },
 }
 for _kind, _targets in BUILTINS.items():
     for _name, _target in _targets.items():

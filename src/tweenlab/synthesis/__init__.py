@@ -28,7 +28,6 @@ from tweenlab.synthesis.deep import (
     DEEP_MODELS,
     DeepSynthesizer,
     register_checkpoint,
-    register_deep_engines,
 )
 from tweenlab.synthesis.flow import FlowSynthesizer, PairFlow, extrapolate
 from tweenlab.synthesis.repair import (
@@ -68,6 +67,3 @@ __all__ = [
     "save_checkpoint",
     "synthesizer",
 ]
-
-# The deep engines are registered by lazy ``module:function`` paths (nothing is imported).
-register_deep_engines()

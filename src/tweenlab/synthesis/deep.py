@@ -32,7 +32,6 @@ __all__ = [
     "dvf",
     "phasenet",
     "register_checkpoint",
-    "register_deep_engines",
     "sepconv",
 ]
 
@@ -187,12 +186,3 @@ def register_checkpoint(model: str, checkpoint: str | Path) -> str:
     factory = functools.partial(DeepSynthesizer, model, checkpoint=Path(checkpoint))
     registry("synthesizers").register(name, factory, replace=True)
     return name
-
-
-def register_deep_engines() -> None:
-    """Add the five deep engines to the ``synthesizers`` registry (lazily: nothing is imported
-    until one is built). Names already registered (say by ``plugins.BUILTINS``) are kept."""
-    engines = registry("synthesizers")
-    for model in DEEP_MODELS:
-        if model not in engines:
-            engines.register(model, f"tweenlab.synthesis.deep:{model}")
