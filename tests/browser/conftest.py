@@ -85,6 +85,20 @@ class Live:
         assert answer.status_code == status, f"{method} {path}: {answer.text}"
         return answer.json() if answer.content else None
 
+    def upload(self, who: Person, project: int, clip: Path) -> dict[str, Any]:
+        """Upload ``clip`` (its bytes as the body), wait for its ingest; the video as stored."""
+        answer = httpx.post(
+            f"{self.url}/api/projects/{project}/videos",
+            params={"name": clip.name},
+            content=clip.read_bytes(),
+            headers={**who.headers, "Content-Type": "application/octet-stream"},
+            timeout=120,
+        )
+        assert answer.status_code == 201, answer.text
+        video = answer.json()
+        self.wait_for_job(who, video["ingest_job_id"])
+        return dict(self.call(who, "GET", f"/projects/{project}/videos/{video['id']}"))
+
     def wait_for_job(self, who: Person, job: int, timeout: float = 120) -> dict[str, Any]:
         """Poll a job until it is done; fails the test naming its state otherwise."""
         deadline = time.monotonic() + timeout

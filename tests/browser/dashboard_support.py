@@ -7,8 +7,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
-
 from tests.browser.conftest import Live, Person, sign_in
 from tweenlab.store import HeartbeatRow, utc_now
 
@@ -16,18 +14,8 @@ CLIP = "clips/basketball-handheld.mp4"  # 300 frames at 426x240: ingests in seco
 
 
 def upload(live: Live, who: Person, project: int, clip: Path) -> dict[str, Any]:
-    """Upload ``clip`` (its bytes as the body) and wait for its ingest; the video as stored."""
-    answer = httpx.post(
-        f"{live.url}/api/projects/{project}/videos",
-        params={"name": clip.name},
-        content=clip.read_bytes(),
-        headers={**who.headers, "Content-Type": "application/octet-stream"},
-        timeout=120,
-    )
-    assert answer.status_code == 201, answer.text
-    video = answer.json()
-    live.wait_for_job(who, video["ingest_job_id"])
-    return dict(live.call(who, "GET", f"/projects/{project}/videos/{video['id']}"))
+    """Upload ``clip`` and wait for its ingest; the video as stored (``Live.upload``)."""
+    return live.upload(who, project, clip)
 
 
 def box_track(frames: list[int], x: float = 40.0, label: str = "car") -> dict[str, Any]:

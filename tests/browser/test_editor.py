@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import numpy as np
 import pytest
 from PIL import Image
@@ -56,16 +55,7 @@ def world(live: Live, tmp_path: Path, task_split: dict[str, Any]) -> World:
     label = {"name": "car", "color": "#e8590c", "kinds": []}
     project = live.call(owner, "POST", "/projects", 201, json={"name": "cars", "schema": [label]})
     clip = make_video(tmp_path / "clip.mp4", frames=FRAMES, width=WIDTH, height=HEIGHT, bframes=2)
-    answer = httpx.post(
-        f"{live.url}/api/projects/{project['id']}/videos",
-        params={"name": "clip.mp4"},
-        content=clip.read_bytes(),
-        headers={**owner.headers, "Content-Type": "application/octet-stream"},
-        timeout=60,
-    )
-    assert answer.status_code == 201, answer.text
-    video = answer.json()
-    live.wait_for_job(owner, video["ingest_job_id"])
+    video = live.upload(owner, project["id"], clip)
     split = {"video_id": video["id"], **task_split}
     (task,) = live.call(owner, "POST", f"/projects/{project['id']}/tasks/split", 201, json=split)
     return World(owner, project["id"], video["id"], task["id"])

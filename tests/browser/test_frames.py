@@ -15,7 +15,6 @@ import random
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import numpy as np
 import pytest
 from PIL import Image
@@ -73,17 +72,7 @@ def open_source(page: Any, made: dict[str, Any], decoder: str, budget: int | Non
 def ingested(live: Live, owner: Person, source: Path) -> dict[str, Any]:
     """Upload ``source`` to a new project of ``owner`` and wait for its ingest; the video."""
     project = live.call(owner, "POST", "/projects", 201, json={"name": source.stem})
-    answer = httpx.post(
-        f"{live.url}/api/projects/{project['id']}/videos",
-        params={"name": source.name},
-        content=source.read_bytes(),
-        headers={**owner.headers, "Content-Type": "application/octet-stream"},
-        timeout=60,
-    )
-    assert answer.status_code == 201, answer.text
-    made: dict[str, Any] = answer.json()
-    live.wait_for_job(owner, made["ingest_job_id"])
-    return made
+    return live.upload(owner, project["id"], source)
 
 
 SHOW = """async ([n, direction]) => {

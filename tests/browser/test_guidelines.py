@@ -8,7 +8,6 @@ import io
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import numpy as np
 from PIL import Image
 
@@ -21,17 +20,7 @@ def test_guidelines_render_markdown_and_exact_example_frames(
 ) -> None:
     owner = live.person("owner@example.com")
     project = live.call(owner, "POST", "/projects", 201, json={"name": "cars"})["id"]
-    clip = make_video(tmp_path / "clip.mp4", frames=40)
-    sent = httpx.post(
-        f"{live.url}/api/projects/{project}/videos",
-        content=clip.read_bytes(),
-        params={"name": "clip.mp4"},
-        headers={**owner.headers, "Content-Type": "application/octet-stream"},
-        timeout=60,
-    )
-    assert sent.status_code == 201, sent.text
-    video = sent.json()
-    live.wait_for_job(owner, video["ingest_job_id"])
+    video = live.upload(owner, project, make_video(tmp_path / "clip.mp4", frames=40))
     markdown = (
         "# Cars\n\nBox **every** car, even `parked` ones. <script>window.hacked = 1</script>\n\n"
         f"- wheels count\n- mirrors do not\n\n![a half-hidden car](frame:{video['id']}/21)"
@@ -75,16 +64,7 @@ def test_a_manager_writes_guidelines_on_the_project_page_and_a_bad_frame_is_name
 ) -> None:
     owner = live.person("owner@example.com")
     project = live.call(owner, "POST", "/projects", 201, json={"name": "cars"})["id"]
-    clip = make_video(tmp_path / "clip.mp4", frames=30)
-    sent = httpx.post(
-        f"{live.url}/api/projects/{project}/videos",
-        content=clip.read_bytes(),
-        params={"name": "clip.mp4"},
-        headers={**owner.headers, "Content-Type": "application/octet-stream"},
-        timeout=60,
-    )
-    video = sent.json()["id"]
-    live.wait_for_job(owner, sent.json()["ingest_job_id"])
+    video = live.upload(owner, project, make_video(tmp_path / "clip.mp4", frames=30))["id"]
     sign_in(page, "owner@example.com")
     page.goto(f"/#/projects/{project}")
     form = page.locator("[data-testid=guidelines-form]")
