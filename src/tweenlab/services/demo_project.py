@@ -23,6 +23,7 @@ from tweenlab.services.keyframes import analyse_video
 from tweenlab.services.media import ingest
 from tweenlab.services.projects import create_project, project_access
 from tweenlab.services.tasks import Split, split_tasks
+from tweenlab.services.videos import video_row
 from tweenlab.settings import Settings
 from tweenlab.store import Project, User, Video
 
@@ -68,19 +69,14 @@ def load_demo_project(settings: Settings) -> DemoProject:
         annotations = sample_annotations(sample, done.info, every=10)
         project = create_project(db, user, "demo", schema=annotations.schema)
         info = done.info
-        video = Video(
-            project_id=project.id,
+        video = video_row(
+            project,
+            user,
+            info,
             origin="upload",
-            stored_path=stored.name,
-            original_name="sample.mp4",
-            size_bytes=info.size_bytes,
-            frame_count=info.frame_count,
-            width=info.display_size[0],
-            height=info.display_size[1],
-            fps=f"{info.frame_rate.numerator}/{info.frame_rate.denominator}",
-            duration=float(info.duration),
+            stored=stored.name,
+            name="sample.mp4",
             status="ready",
-            created_by=user.id,
         )
         db.add(video)
         db.commit()

@@ -84,11 +84,12 @@ def owner_gone(owner: str | None, heartbeat: datetime | None, now: datetime) -> 
     """Whether the process named ``owner`` no longer runs its jobs (see the module docstring)."""
     if owner is None:
         return True
-    host, pid, _instance = ([None, None, *owner.rsplit(":", 2)])[-3:]
-    if host == _HOST and pid is not None and pid.isdigit():
-        if int(pid) == os.getpid():
+    parts = owner.rsplit(":", 2)  # host, pid, instance
+    if len(parts) == 3 and parts[0] == _HOST and parts[1].isdigit():
+        pid = int(parts[1])
+        if pid == os.getpid():
             return owner not in _LIVE_OWNERS
-        return not _pid_alive(int(pid))
+        return not _pid_alive(pid)
     return heartbeat is None or now - heartbeat > timedelta(seconds=STALE_AFTER_S)
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "new_upload",
     "register_video",
     "video_path",
+    "video_row",
 ]
 
 #: Suffixes kept from an uploaded file's name (FFmpeg guesses some containers by it);
@@ -217,6 +218,33 @@ def _forget(settings: Settings, path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
+def video_row(
+    project: Project,
+    user: User,
+    info: VideoInfo,
+    *,
+    origin: str,
+    stored: str,
+    name: str,
+    status: str = "uploaded",
+) -> Video:
+    """A new video row of ``project`` from what probing found (not yet added to a session)."""
+    return Video(
+        project_id=project.id,
+        origin=origin,
+        stored_path=stored,
+        original_name=name,
+        size_bytes=info.size_bytes,
+        frame_count=info.frame_count,
+        width=info.display_size[0],
+        height=info.display_size[1],
+        fps=f"{info.frame_rate.numerator}/{info.frame_rate.denominator}",
+        duration=float(info.duration),
+        status=status,
+        created_by=user.id,
+    )
+
+
 def _add(
     db: Session,
     settings: Settings,
@@ -229,20 +257,7 @@ def _add(
     name: str,
     info: VideoInfo,
 ) -> Video:
-    video = Video(
-        project_id=project.id,
-        origin=origin,
-        stored_path=stored,
-        original_name=name,
-        size_bytes=info.size_bytes,
-        frame_count=info.frame_count,
-        width=info.display_size[0],
-        height=info.display_size[1],
-        fps=f"{info.frame_rate.numerator}/{info.frame_rate.denominator}",
-        duration=float(info.duration),
-        status="uploaded",
-        created_by=user.id,
-    )
+    video = video_row(project, user, info, origin=origin, stored=stored, name=name)
     db.add(video)
     db.commit()
     params = {
