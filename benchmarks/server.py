@@ -36,6 +36,9 @@ with its own load script: quoted, not run here. The machine is shared and often 
 load average at start and end goes into the results, and the clients share its cores with the
 server (their own CPU time is reported too).
 
+The server process and the set-up are in ``server_world.py``, the load and the races in
+``server_phases.py``; this file runs them per database and reports.
+
 Run from the repository root::
 
     python benchmarks/server.py                  # 16 clients x 60 s, SQLite then PostgreSQL
@@ -50,43 +53,42 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
-import resource
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 import uuid
-from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
 import httpx2 as httpx
-import numpy as np
-import psutil
 
-from report import verdict
+from report import git, verdict
+from server_phases import (
+    TARGET_P99_MS,
+    TARGET_SAVES_PER_S,
+    UPDATES_PER_TRACK,
+    run_load,
+    run_races,
+    run_solo,
+)
+from server_world import (
+    KEYFRAMES,
+    PASSWORD,
+    TASK_SIZE,
+    cli,
+    log,
+    proc_status_mb,
+    set_up,
+    start_server,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-PASSWORD = "benchmark password 1234"
-TASK_SIZE = 50
-KEYFRAMES = 10
-UPDATES_PER_TRACK = 2
-TARGET_SAVES_PER_S = 300.0
-TARGET_P99_MS = 100.0
 TARGET_START_S = 3.0
 TARGET_RSS_MB = 150.0
 # Issue 6, Label Studio 1.23 (Django), 8 clients x 30 s, median of 3: quoted, not run here.
@@ -101,536 +103,6 @@ LABEL_STUDIO: dict[str, Any] = {
 }
 
 Result = dict[str, Any]
-
-
-def log(message: str) -> None:
-    """Progress, on stderr (the table goes to stdout)."""
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100), linear between ranks; NaN for no values."""
-    if not values:
-        return math.nan
-    return float(np.percentile(np.asarray(values), q))
-
-
-# -- the server process ------------------------------------------------------------------------
-
-
-def tweenlab_command() -> list[str]:
-    """The ``tweenlab`` console script of this interpreter (not a pyenv shim)."""
-    script = Path(sys.executable).parent / "tweenlab"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "tweenlab"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (the worker processes of ``--workers``, job workers)."""
-    root = psutil.Process(pid)
-    return [pid, *(child.pid for child in root.children(recursive=True))]
-
-
-def proc_status_mb(pid: int, field_name: str = "VmRSS:") -> float:
-    """``VmRSS`` of a process and its descendants, in MB."""
-    total = 0.0
-    for each in _tree(pid):
-        for line in Path(f"/proc/{each}/status").read_text().splitlines():
-            if line.startswith(field_name):
-                total += int(line.split()[1]) / 1024
-    return total or math.nan
-
-
-def proc_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process and its live descendants (``/proc/<pid>/stat``)."""
-    total = 0
-    for each in _tree(pid):
-        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-@dataclass
-class Server:
-    """A running ``tweenlab serve``."""
-
-    process: subprocess.Popen[bytes]
-    base: str
-    start_s: float
-    idle_rss_mb: float
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run(
-        [*tweenlab_command(), *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"tweenlab {' '.join(args)}: {done.stderr.strip()}")
-    return done.stdout.strip()
-
-
-def start_server(
-    env: dict[str, str], data: Path, timeout: float = 60.0, workers: int = 1
-) -> Server:
-    """Spawn ``tweenlab serve``, poll ``/api/health`` until 200; start-up time and idle RSS."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    command = [*tweenlab_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--workers", str(workers)]
-    started = time.perf_counter()
-    process = subprocess.Popen([*command, "--data", str(data)], env=env)
-    with httpx.Client(timeout=1.0) as client:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"tweenlab serve exited with {process.returncode}")
-            try:
-                if client.get(f"{base}/api/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.perf_counter() - started > timeout:
-                process.kill()
-                raise RuntimeError("tweenlab serve did not answer /api/health")
-            time.sleep(0.01)
-    start_s = time.perf_counter() - started
-    time.sleep(1.0)
-    return Server(process, base, start_s, proc_status_mb(process.pid))
-
-
-# -- inputs ------------------------------------------------------------------------------------
-
-
-def make_video(path: Path, frames: int, fps: int = 25) -> Path:
-    """A 320x240 H.264 MP4 of a bright square moving over a gradient, a keyframe every 25."""
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        stream.time_base = Fraction(1, fps)
-        stream.codec_context.options = {"g": "25", "bf": "0", "preset": "veryfast"}
-        yy, xx = np.mgrid[0:240, 0:320]
-        for i in range(frames):
-            image = np.zeros((240, 320, 3), np.uint8)
-            image[..., 0] = (xx + i) % 256
-            image[..., 1] = (yy * 2 + i) % 256
-            x, y = (i * 3) % 280, (i * 2) % 200
-            image[y : y + 40, x : x + 40] = 255
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts = i
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    return path
-
-
-def track_body(start: int, stop: int, salt: int) -> dict[str, Any]:
-    """A box track with 10 keyframes spread over frames [start, stop); ``salt`` moves it."""
-    step = max(1, (stop - start) // KEYFRAMES)
-    keyframes = [
-        {
-            "frame": start + k * step,
-            "shape": {
-                "kind": "box",
-                "x": float(10 + salt % 200 + k),
-                "y": 5.0,
-                "w": 20.0,
-                "h": 10.0,
-            },
-        }
-        for k in range(KEYFRAMES)
-    ]
-    return {"label": "car", "keyframes": keyframes}
-
-
-# -- setup through the API ---------------------------------------------------------------------
-
-
-def check(answer: httpx.Response, status: int = 200) -> Any:
-    if answer.status_code != status:
-        raise RuntimeError(
-            f"{answer.request.method} {answer.request.url}: {answer.status_code} "
-            f"{answer.text[:300]}"
-        )
-    return answer.json()
-
-
-def token_for(base: str, email: str) -> dict[str, str]:
-    """Sign in with the password, make an API token; its headers."""
-    with httpx.Client(base_url=base, timeout=60) as browser:
-        signed = check(browser.post("/api/auth/login", json={"email": email, "password": PASSWORD}))
-        made = check(
-            browser.post(
-                "/api/tokens",
-                json={"name": "benchmark"},
-                headers={"X-CSRF-Token": signed["csrf_token"]},
-            ),
-            201,
-        )
-    return {"Authorization": f"Bearer {made['token']}"}
-
-
-@dataclass
-class World:
-    """What the setup made: the project, video, tasks and the people's headers."""
-
-    project: int
-    video: int
-    tasks: list[dict[str, Any]]  # one per client, then the race task
-    annotators: list[dict[str, str]]
-    manager: dict[str, str]
-    setup_s: float
-
-
-def set_up(base: str, admin_email: str, clients: int, work: Path) -> World:
-    """Accounts, project, video (uploaded, ingested), tasks assigned and started."""
-    started = time.perf_counter()
-    admin = token_for(base, admin_email)
-    c = httpx.Client(base_url=base, timeout=120, headers=admin)
-    people = [f"annotator{i}@bench.example.com" for i in range(clients + 1)]
-    manager_email = "manager@bench.example.com"
-    for email in [*people, manager_email]:
-        check(c.post("/api/users", json={"email": email, "password": PASSWORD}), 201)
-    project = check(
-        c.post(
-            "/api/projects", json={"name": "bench", "schema": [{"name": "car", "kinds": ["box"]}]}
-        ),
-        201,
-    )["id"]
-    for email in people:
-        check(
-            c.post(f"/api/projects/{project}/members", json={"email": email, "role": "annotator"}),
-            201,
-        )
-    check(
-        c.post(
-            f"/api/projects/{project}/members", json={"email": manager_email, "role": "manager"}
-        ),
-        201,
-    )
-    frames = TASK_SIZE * (clients + 1)
-    video_file = work / f"bench-{frames}.mp4"
-    if not video_file.is_file():
-        make_video(video_file, frames)
-    video = check(
-        c.post(
-            f"/api/projects/{project}/videos",
-            params={"name": "bench.mp4"},
-            content=video_file.read_bytes(),
-            headers={"Content-Type": "application/octet-stream"},
-        ),
-        201,
-    )
-    deadline = time.monotonic() + 300
-    while (job := check(c.get(f"/api/jobs/{video['ingest_job_id']}")))["state"] not in {
-        "succeeded",
-        "failed",
-        "cancelled",
-    }:
-        if time.monotonic() > deadline:
-            raise RuntimeError("ingest job did not finish in 300 s")
-        time.sleep(0.2)
-    if job["state"] != "succeeded":
-        raise RuntimeError(f"ingest job {job['state']}: {job}")
-    split = {"video_id": video["id"], "frame_count": frames, "size": TASK_SIZE, "overlap": 0}
-    tasks = check(c.post(f"/api/projects/{project}/tasks/split", json=split), 201)
-    users = {u["email"]: u["id"] for u in check(c.get("/api/users"))}
-    annotators = [token_for(base, email) for email in people]
-    for task, email, headers in zip(tasks, people, annotators, strict=False):
-        check(
-            c.post(
-                f"/api/projects/{project}/tasks/{task['id']}/assign",
-                json={"assignee_id": users[email]},
-            )
-        )
-        check(
-            httpx.post(
-                f"{base}/api/projects/{project}/tasks/{task['id']}/actions/start",
-                json={"note": ""},
-                headers=headers,
-            )
-        )
-    manager = token_for(base, manager_email)
-    c.close()
-    return World(
-        project,
-        video["id"],
-        tasks[: clients + 1],
-        annotators,
-        manager,
-        time.perf_counter() - started,
-    )
-
-
-# -- load --------------------------------------------------------------------------------------
-
-
-@dataclass
-class ClientLog:
-    """One simulated annotator's measurements and acknowledged writes."""
-
-    save_ms: list[float] = field(default_factory=list)
-    frame_ms: list[float] = field(default_factory=list)
-    load_ms: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    acknowledged: dict[int, tuple[int, Any]] = field(default_factory=dict)  # number -> (rev, track)
-
-
-def annotator(base: str, world: World, index: int, stop_at: float, out: ClientLog) -> None:
-    """Load the task, then loop: read a frame, save a track (create, then updates), read a frame."""
-    task = world.tasks[index]
-    url = f"/api/projects/{world.project}/tasks/{task['id']}"
-    frames_url = f"/api/projects/{world.project}/videos/{world.video}/frames"
-    start, stop = int(task["start"]), int(task["stop"])
-    with httpx.Client(base_url=base, headers=world.annotators[index], timeout=30) as c:
-
-        def timed(
-            method: str, path: str, sink: list[float], **kwargs: Any
-        ) -> httpx.Response | None:
-            t0 = time.perf_counter()
-            try:
-                answer = c.request(method, path, **kwargs)
-            except httpx.HTTPError as error:
-                out.errors.append(f"{method} {path}: {type(error).__name__}")
-                return None
-            sink.append((time.perf_counter() - t0) * 1000)
-            if answer.status_code != 200:
-                out.errors.append(f"{method} {path}: {answer.status_code} {answer.text[:120]}")
-                return None
-            return answer
-
-        timed("GET", url, out.load_ms)
-        timed("GET", f"{url}/annotations", out.load_ms)
-        number, revision, step, looked = 1, 0, 0, start
-        while time.perf_counter() < stop_at:
-            timed("GET", f"{frames_url}/{looked}", out.frame_ms)
-            looked = start + (looked - start + 1) % (stop - start)
-            answer = timed(
-                "PUT",
-                f"{url}/tracks/{number}",
-                out.save_ms,
-                json={"track": track_body(start, stop, step)},
-                headers={"If-Match": f'"{revision}"'},
-            )
-            step += 1
-            if answer is not None:
-                saved = answer.json()
-                revision = int(saved["revision"])
-                out.acknowledged[number] = (revision, saved["track"])
-            if answer is None or revision > UPDATES_PER_TRACK:
-                number, revision = number + 1, 0  # next track; after an error, start afresh
-            timed("GET", f"{frames_url}/{looked}", out.frame_ms)
-            looked = start + (looked - start + 1) % (stop - start)
-
-
-def read_back(base: str, world: World, logs: list[ClientLog]) -> Result:
-    """Compare every acknowledged write with what the server has now."""
-    checked = lost = 0
-    examples: list[str] = []
-    with httpx.Client(base_url=base, headers=world.manager, timeout=60) as c:
-        for task, out in zip(world.tasks, logs, strict=False):
-            got = check(c.get(f"/api/projects/{world.project}/tasks/{task['id']}/annotations"))
-            stored = {t["number"]: (t["revision"], t["track"]) for t in got["tracks"]}
-            for number, (revision, track) in out.acknowledged.items():
-                checked += 1
-                if stored.get(number) != (revision, track):
-                    lost += 1
-                    if len(examples) < 5:
-                        examples.append(
-                            f"task {task['id']} track {number}: acknowledged "
-                            f"revision {revision}, stored {stored.get(number, (None,))[0]}"
-                        )
-    return {"tracks_checked": checked, "lost_writes": lost, "examples": examples, "pass": lost == 0}
-
-
-def run_load(base: str, pid: int, world: World, clients: int, duration: float) -> Result:
-    logs = [ClientLog() for _ in range(clients)]
-    cpu0, self0, t0 = proc_cpu_s(pid), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-    stop_at = t0 + duration
-    threads = [
-        threading.Thread(target=annotator, args=(base, world, i, stop_at, logs[i]))
-        for i in range(clients)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
-    server_cpu = proc_cpu_s(pid) - cpu0
-    self1 = resource.getrusage(resource.RUSAGE_SELF)
-    client_cpu = (self1.ru_utime - self0.ru_utime) + (self1.ru_stime - self0.ru_stime)
-    saves = [ms for out in logs for ms in out.save_ms]
-    frames = [ms for out in logs for ms in out.frame_ms]
-    loads = [ms for out in logs for ms in out.load_ms]
-    errors = [e for out in logs for e in out.errors]
-    requests = len(saves) + len(frames) + len(loads) + len(errors)
-    saves_per_s = len(saves) / wall
-    p99 = percentile(saves, 99)
-    readback = read_back(base, world, logs)
-    return {
-        "clients": clients,
-        "duration_s": round(wall, 2),
-        "saves": len(saves),
-        "saves_per_s": round(saves_per_s, 1),
-        "save_p50_ms": round(percentile(saves, 50), 1),
-        "save_p95_ms": round(percentile(saves, 95), 1),
-        "save_p99_ms": round(p99, 1),
-        "save_max_ms": round(max(saves, default=math.nan), 1),
-        "frames_served": len(frames),
-        "frames_per_s": round(len(frames) / wall, 1),
-        "frame_p50_ms": round(percentile(frames, 50), 1),
-        "frame_p95_ms": round(percentile(frames, 95), 1),
-        "task_load_p50_ms": round(percentile(loads, 50), 1),
-        "requests": requests,
-        "errors": len(errors),
-        "error_examples": errors[:5],
-        "server_cpu_s": round(server_cpu, 2),
-        "server_cpu_ms_per_request": round(server_cpu * 1000 / max(requests, 1), 2),
-        "client_cpu_s": round(client_cpu, 2),
-        "readback": readback,
-        "target": f">= {TARGET_SAVES_PER_S:.0f} saves/s, p99 <= {TARGET_P99_MS:.0f} ms, 0 errors",
-        "pass_throughput": saves_per_s >= TARGET_SAVES_PER_S and p99 <= TARGET_P99_MS,
-        "pass_errors": not errors,
-    }
-
-
-def run_solo(base: str, pid: int, world: World, seconds: float) -> Result:
-    """The no-contention limit in the same run: one client alone, saves only, then frames only
-    (a track of 10 keyframes updated over and over; frames of its task in turn)."""
-    task = world.tasks[0]
-    start, stop = int(task["start"]), int(task["stop"])
-    url = f"/api/projects/{world.project}/tasks/{task['id']}/tracks/999"
-    frames_url = f"/api/projects/{world.project}/videos/{world.video}/frames"
-    figures: Result = {}
-    with httpx.Client(base_url=base, headers=world.annotators[0], timeout=30) as c:
-        for what in ("save", "frame"):
-            times: list[float] = []
-            revision, i = 0, 0
-            cpu0, until = proc_cpu_s(pid), time.perf_counter() + seconds
-            while time.perf_counter() < until:
-                t0 = time.perf_counter()
-                if what == "save":
-                    answer = c.put(
-                        url,
-                        json={"track": track_body(start, stop, i)},
-                        headers={"If-Match": f'"{revision}"'},
-                    )
-                    revision = int(check(answer)["revision"])
-                else:
-                    check_status(c.get(f"{frames_url}/{start + i % (stop - start)}"))
-                times.append((time.perf_counter() - t0) * 1000)
-                i += 1
-            cpu = proc_cpu_s(pid) - cpu0
-            figures[what] = {
-                "requests": len(times),
-                "per_s": round(len(times) / seconds, 1),
-                "p50_ms": round(percentile(times, 50), 2),
-                "p99_ms": round(percentile(times, 99), 2),
-                "server_cpu_ms": round(cpu * 1000 / max(len(times), 1), 2),
-            }
-    return figures
-
-
-def check_status(answer: httpx.Response) -> None:
-    if answer.status_code != 200:
-        raise RuntimeError(f"{answer.request.url}: {answer.status_code}")
-
-
-# -- conflicts ---------------------------------------------------------------------------------
-
-
-def race_write(  # noqa: PLR0917
-    client: httpx.Client,
-    path: str,
-    track: dict[str, Any],
-    base_rev: int,
-    barrier: threading.Barrier,
-    answers: list[httpx.Response | None],
-    k: int,
-) -> None:
-    """One side of a race: wait for the other side, then write from ``base_rev``."""
-    barrier.wait()
-    answers[k] = client.put(path, json={"track": track}, headers={"If-Match": f'"{base_rev}"'})
-
-
-def run_races(base: str, world: World, races: int) -> Result:
-    """``races`` times: create a track, then two clients write it from the same base revision."""
-    task = world.tasks[-1]
-    url = f"/api/projects/{world.project}/tasks/{task['id']}/tracks"
-    start, stop = int(task["start"]), int(task["stop"])
-    detected = lost = 0
-    outcomes: list[list[int]] = []
-    a = httpx.Client(base_url=base, headers=world.annotators[-1], timeout=30)
-    b = httpx.Client(base_url=base, headers=world.manager, timeout=30)
-    try:
-        for race in range(races):
-            number = race + 1
-            made = check(
-                a.put(
-                    f"{url}/{number}",
-                    json={"track": track_body(start, stop, 0)},
-                    headers={"If-Match": '"0"'},
-                )
-            )
-            base_rev = made["revision"]
-            barrier = threading.Barrier(2)
-            answers: list[httpx.Response | None] = [None, None]
-            threads = [
-                threading.Thread(
-                    target=race_write,
-                    args=(
-                        cl,
-                        f"{url}/{number}",
-                        track_body(start, stop, 100 + k),
-                        base_rev,
-                        barrier,
-                        answers,
-                        k,
-                    ),
-                )
-                for k, cl in enumerate((a, b))
-            ]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            codes = [r.status_code if r is not None else 0 for r in answers]
-            outcomes.append(codes)
-            winners = [r for r in answers if r is not None and r.status_code == 200]
-            losers = [r for r in answers if r is not None and r.status_code == 409]
-            if len(winners) == 1 and len(losers) == 1:
-                won = winners[0].json()
-                if losers[0].json().get("current_revision") == won["revision"]:
-                    detected += 1
-                stored = check(a.get(f"{url}/{number}"))
-                if (stored["revision"], stored["track"]) != (won["revision"], won["track"]):
-                    lost += 1
-    finally:
-        a.close()
-        b.close()
-    return {
-        "races": races,
-        "conflicts_detected": detected,
-        "winner_lost": lost,
-        "outcomes": dict(Counter(str(sorted(o)) for o in outcomes)),
-        "target": "every race: exactly one 200 and one 409 naming the winner's revision",
-        "pass": detected == races and lost == 0,
-    }
 
 
 # -- one database ------------------------------------------------------------------------------
@@ -722,13 +194,7 @@ def run_database(kind: str, database_url: str | None, args: argparse.Namespace) 
 
 
 def machine_info() -> Result:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    commit = git("rev-parse", "--short", "HEAD")
     import tweenlab
 
     return {
