@@ -10,6 +10,8 @@ TweenlabError
 │   └── FieldError              a request value that is not acceptable; has .field (HTTP 422)
 ├── ConfigError                 invalid settings (TWEENLAB_* variables, config files)
 ├── PluginError                 unknown plugin name, or a plugin that failed to load
+├── LabelerError                a labeler that cannot run: not a model, an unknown output shape,
+│                               class names that do not match, an endpoint that fails or lies
 ├── AnnotationError             an invalid shape, label, attribute, track or edit; has .field
 │   └── UnknownTrackError       an edit names a track id that does not exist
 ├── FormatError                 a malformed import file; has .path, .line (or element), .field
@@ -52,6 +54,7 @@ __all__ = [
     "FormatError",
     "FrameOutOfRangeError",
     "InvalidDimensionsError",
+    "LabelerError",
     "MediaError",
     "MediaNotFoundError",
     "MediaWriteError",
@@ -107,6 +110,36 @@ class ConfigError(TweenlabError):
 
 class PluginError(TweenlabError):
     """A plugin name that is not registered, or a plugin that failed to load."""
+
+
+class LabelerError(TweenlabError):
+    """A labeler (a model that pre-labels frames) cannot be built or gave an unusable answer.
+
+    Args:
+        labeler: The labeler's name (``onnx``, ``faces``, ``http``).
+        detail: What is wrong.
+        path: The model or class-names file concerned, or the endpoint's URL, when there is one.
+        frame: The video frame being labelled when it went wrong, when known.
+    """
+
+    def __init__(
+        self,
+        labeler: str,
+        detail: str,
+        *,
+        path: str | Path | None = None,
+        frame: int | None = None,
+    ) -> None:
+        self.labeler = labeler
+        self.detail = detail
+        self.path = path
+        self.frame = frame
+        where = f"labeler {labeler!r}"
+        if path is not None:
+            where += f" ({path})"
+        if frame is not None:
+            where += f", frame {frame}"
+        super().__init__(f"{where}: {detail}")
 
 
 class AnnotationError(TweenlabError):

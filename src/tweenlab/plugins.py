@@ -118,6 +118,14 @@ BUILTINS: dict[str, dict[str, str]] = {
         "dis": "tweenlab.propagation.flow:dis_flow",
         "farneback": "tweenlab.propagation.flow:farneback_flow",
     },
+    "labelers": {
+        "onnx": "tweenlab.autolabel.onnx:onnx_labeler",
+        "yolov3-tiny": "tweenlab.autolabel.darknet:yolov3_tiny",
+        "mtcnn": "tweenlab.autolabel.faces:mtcnn",
+        "hog-people": "tweenlab.autolabel.people:hog_people",
+        "motion": "tweenlab.autolabel.motion:motion_proposals",
+        "http": "tweenlab.autolabel.http:http_labeler",
+    },
     "synthesizers": {
         "flow": "tweenlab.synthesis.flow:FlowSynthesizer",
         **{
