@@ -59,6 +59,7 @@ def _track_from_json(data: Mapping[str, Any]) -> Track:
         keyframes,
         attributes=dict(data.get("attributes", {})),
         source=str(data.get("source", "manual")),
+        score=None if data.get("score") is None else float(data["score"]),
     )
 
 

@@ -95,6 +95,7 @@ class Track:
         attributes: Track attributes (constant over the track).
         source: ``manual``, ``auto`` (a model's, until accepted) or ``imported``.
         inbetween: Frame -> shape computed by motion between two keyframes (not a keyframe).
+        score: A model's confidence in the whole track (``0..1``), for ``auto`` tracks.
 
     Example:
         >>> keys = {0: Keyframe(Box(0, 0, 10, 10)), 10: Keyframe(Box(10, 0, 10, 10))}
@@ -110,10 +111,15 @@ class Track:
     attributes: Attributes = field(default_factory=lambda: _EMPTY)
     source: str = "manual"
     inbetween: Mapping[int, Shape] = field(default_factory=lambda: MappingProxyType({}))
+    score: float | None = None
 
     def __post_init__(self) -> None:
         if not self.keyframes:
             raise AnnotationError("a track needs at least one keyframe", field=f"track {self.id}")
+        if self.score is not None and not 0.0 <= self.score <= 1.0:
+            raise AnnotationError(
+                f"score {self.score} is not in 0..1", field=f"track {self.id}.score"
+            )
         ordered = dict(sorted((int(f), k) for f, k in self.keyframes.items()))
         if min(ordered) < 0:
             raise AnnotationError("frames must not be negative", field=f"track {self.id}")
@@ -310,4 +316,5 @@ class Track:
                 if self.inbetween
                 else {}
             ),
+            **({"score": self.score} if self.score is not None else {}),
         }

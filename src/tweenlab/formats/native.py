@@ -30,7 +30,8 @@ optional, and nothing else is allowed to be missing:
     ``attributes`` (object: per-frame attribute values, holding until the next keyframe).
     Optional ``inbetween`` (array): shapes that motion-guided in-betweening computed between two
     keyframes, each ``frame`` (strictly between two keyframes, the object not outside there)
-    and ``shape`` (of the track's kind); written only when there are some.
+    and ``shape`` (of the track's kind); written only when there are some. Optional ``score``
+    (number in 0..1): a model's confidence in an ``auto`` track (a prediction not yet accepted).
 ``tags`` (array)
     Frame tags: ``frame`` (int), ``label`` (str), ``attributes`` (object).
 ``events`` (array)
@@ -538,6 +539,7 @@ def _track(node: JsonNode, video: VideoRef, schema: Schema) -> Track:
             node.attributes(),
             node.text("source", default="manual"),
             inbetween,
+            score=node.number("score", minimum=0.0, default=None),
         )
 
 
