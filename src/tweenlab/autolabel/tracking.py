@@ -351,17 +351,22 @@ def _segment_holds(frames: IntArray, boxes: FloatArray, start: int, end: int, io
 
 
 def _farthest(frames: IntArray, boxes: FloatArray, start: int, iou: float) -> int:
-    """A far position the segment from ``start`` may reach: gallop while segments hold, then
-    bisect between the last that held and the first that failed."""
+    """A far position the segment from ``start`` may reach: double the length while segments
+    hold, then bisect between the last that held and the first that failed."""
     last = len(frames) - 1
-    good, reach = start + 1, 2
-    while good < last and _segment_holds(frames, boxes, start, min(start + reach, last), iou):
-        good, reach = min(start + reach, last), reach * 2
-    bad = min(start + reach, last + 1)
+    good, bad = start + 1, last + 1  # good holds; bad fails or is past the end
+    while good < last:
+        probe = min(2 * good - start, last)
+        if not _segment_holds(frames, boxes, start, probe, iou):
+            bad = probe
+            break
+        good = probe
     while bad - good > 1:
         middle = (good + bad) // 2
-        good, bad = (middle, bad) if _segment_holds(frames, boxes, start, middle, iou) else (
-            good, middle)  # fmt: skip
+        if _segment_holds(frames, boxes, start, middle, iou):
+            good = middle
+        else:
+            bad = middle
     return good
 
 
@@ -399,7 +404,7 @@ def thin_detected(frames: IntArray, boxes: FloatArray, *, min_iou: float = 0.9) 
 
 
 def _keyframes(
-    found: DetectedTrack, *, frame_count: int, min_iou: float, gap_frames: int, sample_step: int
+    found: DetectedTrack, frame_count: int, min_iou: float, gap_frames: int, sample_step: int
 ) -> dict[int, Keyframe]:
     """Thinned keyframes span by span, an ``outside`` keyframe after each span."""
     boxes = found.boxes.copy()
@@ -469,8 +474,7 @@ def to_tracks(
             raise ValueError(f"class id {found.class_id} is not one of {len(classes)} classes")
         if found.frames[-1] >= frame_count:
             raise ValueError(f"detection on frame {found.frames[-1]} of {frame_count}")
-        keys = _keyframes(found, frame_count=frame_count, min_iou=min_iou,
-                          gap_frames=gap_frames, sample_step=sample_step)  # fmt: skip
+        keys = _keyframes(found, frame_count, min_iou, gap_frames, sample_step)
         score = min(max(found.score, 0.0), 1.0)
         tracks.append(
             Track(first_id + len(tracks), classes[found.class_id], keys, source="auto", score=score)
