@@ -33,6 +33,7 @@ __all__ = [
     "KeyframeStats",
     "TrackerParams",
     "keyframe_stats",
+    "thin_detected",
     "to_tracks",
     "track_detections",
 ]
