@@ -12,16 +12,36 @@ from tweenlab.autolabel.base import (
     LabelerOptions,
     read_class_names,
 )
+from tweenlab.autolabel.classes import clip_classes, events_from_frames, video_classes
 from tweenlab.autolabel.decoders import Letterbox, decode_yolo_rows, letterbox, nms
+from tweenlab.autolabel.run import FrameDetections, every_nth, label_frames
+from tweenlab.autolabel.tracking import (
+    DetectedTrack,
+    TrackerParams,
+    thin_detected,
+    to_tracks,
+    track_detections,
+)
 
 __all__ = [
+    "DetectedTrack",
     "Detections",
+    "FrameDetections",
     "Labeler",
     "LabelerFactory",
     "LabelerOptions",
     "Letterbox",
+    "TrackerParams",
+    "clip_classes",
     "decode_yolo_rows",
+    "events_from_frames",
+    "every_nth",
+    "label_frames",
     "letterbox",
     "nms",
     "read_class_names",
+    "thin_detected",
+    "to_tracks",
+    "track_detections",
+    "video_classes",
 ]

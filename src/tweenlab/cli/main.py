@@ -13,6 +13,7 @@ import click
 
 from tweenlab import __version__, services
 from tweenlab.cli._ui import Context, exit_with, progress_reporter, run_with_boundary
+from tweenlab.cli.autolabel import autolabel_command
 from tweenlab.cli.dataset import export_command, import_command
 from tweenlab.cli.keyframes import keyframes_command
 from tweenlab.cli.propagate import propagate_command
@@ -187,6 +188,7 @@ def _rate(text: str) -> Fraction:
         raise UsageError(f"--fps: {text!r} is not a number (use 2, 0.5 or 1/5)") from None
 
 
+cli.add_command(autolabel_command)
 cli.add_command(export_command)
 cli.add_command(import_command)
 cli.add_command(keyframes_command)

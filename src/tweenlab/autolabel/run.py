@@ -1,0 +1,152 @@
+"""Running a labeler over a video: which frames, in batches, with progress.
+
+``label_frames`` decodes the chosen frames once, in order, hands them to the labeler in batches
+of its ``batch_size`` and returns one ``Detections`` per labelled frame. A ``sequential`` labeler
+(motion proposals) sees every frame from the first chosen one to the last, so its background
+model stays true, and only the chosen frames' results are kept. A labeler that raises, or that
+answers with the wrong number of results, fails with a ``LabelerError`` naming the frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from tweenlab.autolabel.base import RGB, Detections, Labeler
+from tweenlab.errors import LabelerError, TweenlabError
+from tweenlab.media import VideoReader
+
+__all__ = ["FrameDetections", "every_nth", "label_frames"]
+
+#: ``report(task, done, total)``, as every long service reports progress.
+Progress = Callable[[str, int, int], None]
+
+
+def _quiet(task: str, done: int, total: int) -> None:
+    del task, done, total
+
+
+@dataclass(frozen=True)
+class FrameDetections:
+    """A labeler's answers on a video: ``detections[i]`` were found on ``frames[i]``.
+
+    Attributes:
+        labeler: The labeler's name.
+        classes: Its class names (``class_ids`` index them).
+        frames: The labelled frames, ascending.
+        detections: One ``Detections`` per frame.
+    """
+
+    labeler: str
+    classes: tuple[str, ...]
+    frames: npt.NDArray[np.int64]
+    detections: tuple[Detections, ...]
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def count(self) -> int:
+        """Detections over all frames."""
+        return sum(len(found) for found in self.detections)
+
+
+def every_nth(
+    frame_count: int, every: int, *, start: int = 0, stop: int | None = None
+) -> list[int]:
+    """Frames ``start, start + every, ...`` below ``stop``, and always the last one, so the
+    span's end is labelled too.
+
+    Example:
+        >>> every_nth(10, 4)
+        [0, 4, 8, 9]
+    """
+    if every < 1:
+        raise ValueError(f"every must be at least 1, got {every}")
+    end = frame_count if stop is None else min(stop, frame_count)
+    frames = list(range(start, end, every))
+    if frames and frames[-1] != end - 1:
+        frames.append(end - 1)
+    return frames
+
+
+def label_frames(
+    reader: VideoReader,
+    labeler: Labeler,
+    frames: Iterable[int],
+    *,
+    report: Progress = _quiet,
+) -> FrameDetections:
+    """Run ``labeler`` on ``frames`` of ``reader``'s video.
+
+    Args:
+        reader: The video (frames come from it exactly, by index).
+        labeler: Any ``Labeler``.
+        frames: The frames to label (any order; each once).
+        report: Progress, ``report("label", done, total)`` after each batch.
+
+    Raises:
+        LabelerError: The labeler failed or answered wrongly; it names the frame.
+    """
+    chosen = sorted(set(int(f) for f in frames))
+    wanted = set(chosen)
+    to_read: Iterable[int] = (
+        range(chosen[0], chosen[-1] + 1) if labeler.sequential and chosen else chosen
+    )
+    size = max(1, labeler.batch_size)
+    found: list[Detections] = []
+    batch: list[tuple[int, RGB]] = []
+    report("label", 0, len(chosen))
+    for decoded in reader.read_frames(to_read):
+        batch.append((decoded.index, decoded.image))
+        if len(batch) == size:
+            found += _kept(_detect(labeler, batch), batch, wanted)
+            batch = []
+            report("label", len(found), len(chosen))
+    if batch:
+        found += _kept(_detect(labeler, batch), batch, wanted)
+        report("label", len(found), len(chosen))
+    return FrameDetections(
+        labeler.name, tuple(labeler.classes), np.asarray(chosen, dtype=np.int64), tuple(found)
+    )
+
+
+def _kept(
+    answers: Sequence[Detections], batch: Sequence[tuple[int, RGB]], wanted: set[int]
+) -> list[Detections]:
+    return [found for found, (index, _) in zip(answers, batch, strict=True) if index in wanted]
+
+
+def _detect(labeler: Labeler, batch: Sequence[tuple[int, RGB]]) -> list[Detections]:
+    first = batch[0][0]
+    try:
+        answers = labeler.detect([image for _, image in batch])
+    except LabelerError as error:
+        if error.frame is not None:
+            raise
+        raise LabelerError(error.labeler, error.detail, path=error.path, frame=first) from error
+    except TweenlabError:
+        raise
+    except Exception as error:  # a plugin's own failure: name it, keep the cause
+        detail = f"failed: {type(error).__name__}: {error}"
+        raise LabelerError(labeler.name, detail, frame=first) from error
+    if len(answers) != len(batch) or not all(isinstance(a, Detections) for a in answers):
+        detail = f"answered {len(answers)} results for {len(batch)} frames"
+        raise LabelerError(labeler.name, detail, frame=first)
+    for (index, _), found in zip(batch, answers, strict=True):
+        _check_boxes(labeler, index, found)
+    return list(answers)
+
+
+def _check_boxes(labeler: Labeler, index: int, found: Detections) -> None:
+    if not len(found):
+        return
+    if not np.isfinite(found.xyxy).all() or not np.isfinite(found.scores).all():
+        raise LabelerError(labeler.name, "gave a box or score that is not a number", frame=index)
+    bad = (found.class_ids < 0) | (found.class_ids >= len(labeler.classes))
+    if bad.any():
+        class_id = int(found.class_ids[bad][0])
+        detail = f"gave class id {class_id}, but knows {len(labeler.classes)} classes"
+        raise LabelerError(labeler.name, detail, frame=index)

@@ -1,0 +1,112 @@
+"""Auto-labelling a task and its predictions (``/api/projects/{p}/tasks/{t}``).
+
+``POST autolabel`` (managers and owners) queues a job that pre-labels the task's frames with a
+registered labeler; ``GET /api/jobs/{id}`` follows it. The tracks it writes are predictions
+(``source: "auto"`` with a ``score``) until ``POST predictions/accept`` turns them into ordinary
+tracks, or ``POST predictions/reject`` deletes them; running the job again replaces only the
+predictions nobody has edited.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from tweenlab.core.roles import Role
+from tweenlab.server.deps import Auth, Db, Jobs, get_settings, require
+from tweenlab.server.routers.jobs import JobView, get_job
+from tweenlab.services import predictions
+from tweenlab.services.projects import Access
+from tweenlab.settings import Settings
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/projects/{project_id}/tasks/{task_id}", tags=["predictions"])
+Manager = Annotated[Auth, Depends(require(Role.MANAGER))]
+Member = Annotated[Auth, Depends(require(Role.ANNOTATOR))]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+class AutolabelBody(BaseModel):
+    """Which labeler, on which frames, and what it needs (a model file name inside the
+    server's ``models`` folder, class names, an endpoint)."""
+
+    labeler: str = Field(default="yolov3-tiny", max_length=100)
+    every: int = Field(default=5, ge=1, le=10_000)
+    min_score: float = Field(default=0.25, ge=0.0, le=1.0)
+    min_iou: float = Field(default=0.9, gt=0.0, le=1.0)
+    model: str | None = Field(default=None, max_length=255)
+    classes: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, max_length=10_000
+    )
+    url: str | None = Field(default=None, max_length=2000)
+    options: dict[str, str | int | float] = Field(default_factory=dict, max_length=32)
+
+
+class PredictionChoice(BaseModel):
+    """The predicted tracks concerned, by number; all of the task's when left out."""
+
+    tracks: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] | None = Field(
+        default=None, max_length=100_000
+    )
+
+
+class PredictionResult(BaseModel):
+    """The tracks that changed."""
+
+    tracks: list[int]
+
+
+def _access(auth: Auth) -> Access:
+    assert auth.access is not None
+    return auth.access
+
+
+@router.post("/autolabel", status_code=202)
+def autolabel(
+    project_id: int,
+    task_id: int,
+    body: AutolabelBody,
+    *,
+    db: Db,
+    jobs: Jobs,
+    settings: SettingsDep,
+    auth: Manager,
+) -> JobView:
+    """Queue the auto-labelling job; answers it (``GET /api/jobs/{id}`` follows it)."""
+    job = predictions.start_autolabel(
+        db,
+        settings,
+        jobs,
+        _access(auth),
+        task_id,
+        labeler=body.labeler,
+        every=body.every,
+        min_score=body.min_score,
+        min_iou=body.min_iou,
+        model=body.model,
+        classes=body.classes,
+        url=body.url,
+        extra=body.options,
+    )
+    return get_job(job.id, db, auth)
+
+
+@router.post("/predictions/accept")
+def accept(
+    project_id: int, task_id: int, body: PredictionChoice, db: Db, auth: Member
+) -> PredictionResult:
+    """Turn predictions into ordinary tracks (whoever may edit the task)."""
+    numbers = predictions.accept_predictions(db, _access(auth), task_id, body.tracks)
+    return PredictionResult(tracks=numbers)
+
+
+@router.post("/predictions/reject")
+def reject(
+    project_id: int, task_id: int, body: PredictionChoice, db: Db, auth: Member
+) -> PredictionResult:
+    """Delete predictions (whoever may edit the task)."""
+    numbers = predictions.reject_predictions(db, _access(auth), task_id, body.tracks)
+    return PredictionResult(tracks=numbers)

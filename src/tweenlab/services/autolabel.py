@@ -1,0 +1,260 @@
+"""Auto-labelling use case: a labeler pre-labels a video, detections become thinned tracks
+marked as predictions, the video gets classes.
+
+``autolabel_file`` is what ``tweenlab autolabel`` runs: label every Nth frame (or given
+frames), track by detection, thin each track to the fewest keyframes that reproduce its
+detections, and write a native annotation file. When the file exists already (a person has
+worked on it), only its unaccepted predictions (``source == "auto"``) are replaced; every other
+track stays as it is. Nothing is written unless the whole run succeeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from tweenlab.autolabel import Labeler, LabelerOptions, read_class_names
+from tweenlab.autolabel.classes import video_classes
+from tweenlab.autolabel.run import FrameDetections, every_nth, label_frames
+from tweenlab.autolabel.tracking import TrackerParams, to_tracks, track_detections
+from tweenlab.core.annotations import AnnotationSet, ClipClass, VideoRef
+from tweenlab.core.schema import Schema
+from tweenlab.core.track import Track
+from tweenlab.errors import LabelerError, PluginError, UsageError
+from tweenlab.media import VideoReader
+from tweenlab.plugins import registry
+from tweenlab.services.annotations import load_annotations, save_annotations, video_ref
+from tweenlab.settings import Settings
+
+__all__ = [
+    "AutolabelReport",
+    "Prelabels",
+    "accept_predictions",
+    "autolabel_file",
+    "labeler_options",
+    "make_labeler",
+    "prelabel",
+    "with_predictions",
+]
+
+Reporter = Callable[[str, int, int], None]
+AUTO = "auto"
+
+
+def _quiet(task: str, done: int, total: int) -> None:
+    del task, done, total
+
+
+def labeler_options(
+    *,
+    model: Path | None = None,
+    classes: Path | Sequence[str] | None = None,
+    url: str | None = None,
+    min_score: float = 0.25,
+    extra: Sequence[str] | Mapping[str, str | float | int] = (),
+) -> LabelerOptions:
+    """``LabelerOptions`` from what a person types: a class-names file or a list, and
+    ``KEY=VALUE`` settings (numbers become numbers).
+
+    Example:
+        >>> labeler_options(classes=["car"], extra=["input_size=640"]).extra
+        {'input_size': 640}
+    """
+    if not 0.0 <= min_score <= 1.0:
+        raise UsageError(f"--min-score must be in 0..1, got {min_score}")
+    if isinstance(classes, Path):
+        names: tuple[str, ...] | None = read_class_names(classes)
+    else:
+        names = tuple(classes) if classes is not None else None
+    if isinstance(extra, Mapping):
+        return LabelerOptions(model, names, min_score, url, extra=dict(extra))
+    settings: dict[str, str | float | int] = {}
+    for item in extra:
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip():
+            raise UsageError(f"--option: {item!r} is not KEY=VALUE")
+        settings[key.strip()] = _number_or_text(value.strip())
+    return LabelerOptions(model=model, classes=names, min_score=min_score, url=url, extra=settings)
+
+
+def _number_or_text(value: str) -> str | float | int:
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            continue
+    return value
+
+
+def make_labeler(name: str, options: LabelerOptions) -> Labeler:
+    """The registered labeler ``name`` built from ``options``.
+
+    Raises:
+        UsageError: No labeler has that name (the message lists the known ones).
+        LabelerError: It cannot be built from these options.
+    """
+    try:
+        factory = registry("labelers").get(name)
+    except PluginError as error:
+        raise UsageError(f"--labeler: {error}") from None
+    labeler = factory(options)  # type: ignore[operator]
+    if not isinstance(labeler, Labeler):
+        raise LabelerError(name, "its factory did not return a Labeler")
+    return labeler
+
+
+@dataclass(frozen=True)
+class Prelabels:
+    """What a labeler's detections became.
+
+    Attributes:
+        tracks: Thinned box tracks, ``source="auto"``, each with its mean score.
+        classes: Video classes from the aggregated frame predictions (``attributes["source"]``
+            is ``"auto"``).
+        detections: Boxes found over all labelled frames.
+        frames_with_detections: Labelled frames on which anything was found.
+    """
+
+    tracks: tuple[Track, ...]
+    classes: tuple[ClipClass, ...]
+    detections: int
+    frames_with_detections: int
+
+    @property
+    def keyframes(self) -> int:
+        """Keyframes over all tracks (outside keyframes included)."""
+        return sum(len(track.keyframes) for track in self.tracks)
+
+
+def prelabel(
+    found: FrameDetections,
+    frame_count: int,
+    *,
+    first_id: int = 1,
+    min_iou: float = 0.9,
+    params: TrackerParams | None = None,
+) -> Prelabels:
+    """Track ``found`` by detection, thin the tracks, and classify the video."""
+    frames = found.frames.tolist()
+    detected = track_detections(frames, found.detections, params or TrackerParams())
+    step = int(np.median(np.diff(found.frames))) if len(frames) > 1 else 1
+    tracks = to_tracks(
+        detected,
+        found.classes,
+        frame_count=frame_count,
+        first_id=first_id,
+        min_iou=min_iou,
+        sample_step=step,
+    )
+    classes = [
+        replace(clip, attributes={**clip.attributes, "source": AUTO, "labeler": found.labeler})
+        for clip in video_classes(frames, found.detections, found.classes)
+    ]
+    return Prelabels(
+        tuple(tracks),
+        tuple(classes),
+        found.count(),
+        sum(1 for d in found.detections if len(d)),
+    )
+
+
+def with_predictions(annotations: AnnotationSet, prelabels: Prelabels) -> AnnotationSet:
+    """``annotations`` with its unaccepted predictions (tracks and classes) replaced by
+    ``prelabels``; accepted and manual work is kept as it is. New labels join the schema."""
+    kept = {k: t for k, t in annotations.tracks.items() if t.source != AUTO}
+    start = max(kept, default=0) + 1
+    shift = start - min((t.id for t in prelabels.tracks), default=start)
+    tracks = {t.id + shift: replace(t, id=t.id + shift) for t in prelabels.tracks}
+    labels = {t.label for t in tracks.values()} | {c.label for c in prelabels.classes}
+    schema = annotations.schema.merged(sorted(labels - set(annotations.schema.names)))
+    classes = [c for c in annotations.classes if c.attributes.get("source") != AUTO]
+    return replace(
+        annotations,
+        schema=schema,
+        tracks={**kept, **tracks},
+        classes=(*classes, *prelabels.classes),
+    )
+
+
+def accept_predictions(
+    annotations: AnnotationSet, track_ids: Sequence[int] | None = None
+) -> AnnotationSet:
+    """Predictions turned into ordinary tracks (``source="manual"``, no score): all of them,
+    or those in ``track_ids``."""
+    chosen = set(annotations.tracks) if track_ids is None else set(track_ids)
+    missing = chosen - set(annotations.tracks)
+    if missing:
+        raise UsageError(f"no track {sorted(missing)[0]} in the annotations")
+    accepted = [
+        replace(t, source="manual", score=None)
+        for k, t in annotations.tracks.items()
+        if k in chosen and t.source == AUTO
+    ]
+    return annotations.with_tracks(accepted)
+
+
+@dataclass(frozen=True)
+class AutolabelReport:
+    """What ``autolabel_file`` did.
+
+    Attributes:
+        out: The annotation file written.
+        labeler: The labeler's name.
+        frames_labelled: Frames the labeler saw.
+        prelabels: The predictions made.
+        kept_tracks: Tracks of an earlier file that were kept (not unaccepted predictions).
+    """
+
+    out: Path
+    labeler: str
+    frames_labelled: int
+    prelabels: Prelabels
+    kept_tracks: int
+
+
+def autolabel_file(
+    video: Path,
+    out: Path,
+    settings: Settings,
+    *,
+    labeler: str,
+    options: LabelerOptions,
+    every: int = 5,
+    frames: Sequence[int] | None = None,
+    min_iou: float = 0.9,
+    report: Reporter = _quiet,
+) -> AutolabelReport:
+    """Pre-label ``video`` with ``labeler`` and write (or update) the annotation file ``out``.
+
+    Example:
+        >>> autolabel_file(Path("clip.mp4"), Path("clip.json"), Settings(),
+        ...                labeler="yolov3-tiny", options=LabelerOptions())  # doctest: +SKIP
+    """
+    if every < 1:
+        raise UsageError(f"--every must be at least 1, got {every}")
+    ref, index = video_ref(video, settings)
+    existing = _existing(out, ref)
+    model = make_labeler(labeler, options)
+    chosen = list(frames) if frames is not None else every_nth(ref.frame_count, every)
+    with VideoReader(video, index=index) as reader:
+        found = label_frames(reader, model, chosen, report=report)
+    prelabels = prelabel(found, ref.frame_count, min_iou=min_iou)
+    updated = with_predictions(existing, prelabels)
+    save_annotations(updated, out)
+    kept = sum(1 for t in existing.tracks.values() if t.source != AUTO)
+    return AutolabelReport(out, model.name, len(found), prelabels, kept)
+
+
+def _existing(out: Path, ref: VideoRef) -> AnnotationSet:
+    if not out.exists():
+        return AnnotationSet(ref, Schema(()))
+    existing = load_annotations(out)
+    if existing.video.frame_count != ref.frame_count:
+        raise UsageError(
+            f"--out {out} holds annotations of a video with {existing.video.frame_count} frames "
+            f"({existing.video.name}), this one has {ref.frame_count}"
+        )
+    return existing

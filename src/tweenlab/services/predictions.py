@@ -1,0 +1,249 @@
+"""Predictions in a task: an auto-labelling job writes them, a person accepts or rejects them.
+
+``start_autolabel`` (managers and owners) queues ``autolabel_job``, which labels the task's
+frames in a worker process, turns the detections into thinned tracks (``services.autolabel``)
+and only then, in one transaction, replaces the task's untouched predictions with the new ones.
+A failing labeler fails the job before anything is written, so accepted and manual tracks are
+never touched; and a prediction a person has edited since it was written (revision above 1) is
+kept, not replaced, so no human work is lost by running the job again.
+
+``accept_predictions`` turns predictions into ordinary tracks (``source`` manual, no score);
+``reject_predictions`` deletes them. Both are journaled changes, like every other track edit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tweenlab.core.roles import Role
+from tweenlab.core.track import Track
+from tweenlab.errors import AccessDeniedError, FieldError
+from tweenlab.jobs import JobContext, JobRecord
+from tweenlab.media import VideoReader
+from tweenlab.services.annotations import video_ref
+from tweenlab.services.autolabel import AUTO, labeler_options, make_labeler, prelabel
+from tweenlab.services.jobs import JobRunner
+from tweenlab.services.projects import Access, project_access
+from tweenlab.services.task_annotations import _check_may_edit, _journal, _kind, _swap
+from tweenlab.services.tasks import locked_task, visible_task
+from tweenlab.services.videos import get_video, video_path
+from tweenlab.settings import Settings
+from tweenlab.store import TrackRow, User, utc_now
+
+__all__ = [
+    "AUTOLABEL_JOB",
+    "accept_predictions",
+    "autolabel_job",
+    "reject_predictions",
+    "replace_predictions",
+    "start_autolabel",
+]
+
+AUTOLABEL_JOB = "tweenlab.services.predictions:autolabel_job"
+
+
+def start_autolabel(
+    db: Session,
+    settings: Settings,
+    jobs: JobRunner,
+    access: Access,
+    task_id: int,
+    *,
+    labeler: str,
+    every: int = 5,
+    min_score: float = 0.25,
+    min_iou: float = 0.9,
+    model: str | None = None,
+    classes: list[str] | None = None,
+    url: str | None = None,
+    extra: dict[str, str | float | int] | None = None,
+) -> JobRecord:
+    """Queue the job that pre-labels task ``task_id`` (managers and owners).
+
+    ``model`` is a file name inside ``<data_dir>/models`` (models are put there by whoever runs
+    the server; a request never names another path). The labeler is built here once, so a bad
+    name, model or endpoint is a 422 now rather than a failed job later.
+    """
+    if not access.role.at_least(Role.MANAGER):
+        raise AccessDeniedError("only managers and owners run auto-labelling")
+    task = visible_task(db, access, task_id)
+    if every < 1:
+        raise FieldError("every", f"must be at least 1, got {every}")
+    model_path = _model_file(settings, model)
+    options = labeler_options(
+        model=model_path, classes=classes, url=url, min_score=min_score, extra=extra or {}
+    )
+    make_labeler(labeler, options)
+    video = get_video(db, access.project, task.video_id)
+    params: dict[str, Any] = {
+        "project_id": access.project.id,
+        "created_by": access.user.id,
+        "task_id": task.id,
+        "video": str(video_path(settings, video)),
+        "start": task.start,
+        "stop": task.stop,
+        "labeler": labeler,
+        "model": str(model_path) if model_path else None,
+        "classes": classes,
+        "url": url,
+        "min_score": min_score,
+        "min_iou": min_iou,
+        "every": every,
+        "extra": dict(extra or {}),
+        "data_dir": str(settings.data_dir),
+        "database_url": settings.database,
+    }
+    db.commit()
+    return jobs.submit("autolabel", AUTOLABEL_JOB, params)
+
+
+def _model_file(settings: Settings, name: str | None) -> Path | None:
+    if name is None:
+        return None
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise FieldError("model", f"a file name inside the server's models folder, got {name!r}")
+    path = settings.data_dir / "models" / name
+    if not path.is_file():
+        raise FieldError("model", f"no model {name!r} in the server's models folder")
+    return path
+
+
+def autolabel_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Job function: label the task's frames, then replace its untouched predictions.
+
+    Params: those ``start_autolabel`` writes. Progress counts labelled frames.
+    """
+    from tweenlab.autolabel.run import every_nth, label_frames  # noqa: PLC0415
+    from tweenlab.services.database import open_session  # noqa: PLC0415
+
+    settings = Settings(data_dir=Path(params["data_dir"]), database_url=params["database_url"])
+    video = Path(params["video"])
+    options = labeler_options(
+        model=Path(params["model"]) if params.get("model") else None,
+        classes=params.get("classes"),
+        url=params.get("url"),
+        min_score=float(params["min_score"]),
+        extra=params.get("extra", {}),
+    )
+    labeler = make_labeler(params["labeler"], options)
+    ref, index = video_ref(video, settings)
+    frames = every_nth(ref.frame_count, int(params["every"]), start=params["start"])
+    frames = [f for f in frames if f < params["stop"]]
+
+    def report(task: str, done: int, total: int) -> None:
+        del task
+        context.progress(done, total)
+
+    with VideoReader(video, index=index) as reader:
+        found = label_frames(reader, labeler, frames, report=report)
+    made = prelabel(found, params["stop"], min_iou=float(params["min_iou"]))
+    with open_session(settings) as db:
+        user = db.get(User, params["created_by"])
+        if user is None:
+            raise AccessDeniedError("the person who started this job no longer exists")
+        access = project_access(db, user, params["project_id"])
+        written, kept = replace_predictions(db, access, params["task_id"], list(made.tracks))
+    return {
+        "labeler": labeler.name,
+        "frames": len(found),
+        "detections": made.detections,
+        "tracks": written,
+        "keyframes": made.keyframes,
+        "kept_edited": kept,
+        "classes": [{"label": c.label, **dict(c.attributes)} for c in made.classes],
+    }
+
+
+def replace_predictions(
+    db: Session, access: Access, task_id: int, tracks: list[Track]
+) -> tuple[list[int], int]:
+    """In one transaction: delete the task's untouched predictions, add ``tracks`` as new ones.
+
+    Returns the new tracks' numbers and how many edited predictions were kept.
+    """
+    task = locked_task(db, access, task_id)
+    rows = list(db.scalars(select(TrackRow).where(TrackRow.task_id == task.id)))
+    kept = 0
+    for row in rows:
+        if row.deleted or row.data.get("source") != AUTO:
+            continue
+        if row.revision > 1:
+            kept += 1
+            continue
+        _swap(db, access, task, row, row.revision, data=None)
+        _journal(db, access, task, row, revision=row.revision + 1, before=row.data, after=None)
+    number = int(
+        db.scalar(select(func.max(TrackRow.number)).where(TrackRow.task_id == task.id)) or 0
+    )
+    numbers = []
+    for track in tracks:
+        number += 1
+        data = {**track.to_json(), "id": number}
+        row = TrackRow(
+            task_id=task.id,
+            number=number,
+            label=track.label,
+            kind=_kind(data),
+            data=data,
+            revision=1,
+            deleted=False,
+            updated_by=access.user.id,
+            updated_at=utc_now(),
+        )
+        db.add(row)
+        db.flush()
+        _journal(db, access, task, row, revision=1, before=None, after=data)
+        numbers.append(number)
+    db.commit()
+    return numbers, kept
+
+
+def _predictions(
+    db: Session, access: Access, task_id: int, numbers: list[int] | None
+) -> tuple[Any, list[TrackRow]]:
+    task = locked_task(db, access, task_id)
+    _check_may_edit(access, task)
+    rows = [
+        row
+        for row in db.scalars(
+            select(TrackRow).where(TrackRow.task_id == task.id).order_by(TrackRow.number)
+        )
+        if not row.deleted and row.data.get("source") == AUTO
+    ]
+    if numbers is not None:
+        wanted = set(numbers)
+        missing = wanted - {row.number for row in rows}
+        if missing:
+            raise FieldError("tracks", f"track {min(missing)} is not a prediction of this task")
+        rows = [row for row in rows if row.number in wanted]
+    return task, rows
+
+
+def accept_predictions(
+    db: Session, access: Access, task_id: int, numbers: list[int] | None = None
+) -> list[int]:
+    """Turn the task's predictions (all, or ``numbers``) into ordinary tracks; one transaction."""
+    task, rows = _predictions(db, access, task_id, numbers)
+    for row in rows:
+        before = row.data
+        after = {k: v for k, v in before.items() if k != "score"} | {"source": "manual"}
+        _swap(db, access, task, row, row.revision, data=after)
+        _journal(db, access, task, row, revision=row.revision + 1, before=before, after=after)
+    db.commit()
+    return [row.number for row in rows]
+
+
+def reject_predictions(
+    db: Session, access: Access, task_id: int, numbers: list[int] | None = None
+) -> list[int]:
+    """Delete the task's predictions (all, or ``numbers``); one transaction."""
+    task, rows = _predictions(db, access, task_id, numbers)
+    for row in rows:
+        _swap(db, access, task, row, row.revision, data=None)
+        _journal(db, access, task, row, revision=row.revision + 1, before=row.data, after=None)
+    db.commit()
+    return [row.number for row in rows]

@@ -1,0 +1,191 @@
+"""Auto-labelling as a use case: a labeler's detections become thinned predicted tracks in a
+native file; re-running replaces only unaccepted predictions; a failing labeler writes nothing.
+
+The labeler here is a small real one (it finds the bright square of a generated video by
+thresholding), registered under a test name, so these tests check the plumbing exactly; the
+shipped labelers are tested on real footage in ``tests/autolabel``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.propagation import write_video
+from tweenlab.autolabel import Detections, LabelerOptions
+from tweenlab.autolabel.base import RGB
+from tweenlab.cli._ui import run_with_boundary
+from tweenlab.cli.main import cli
+from tweenlab.core import Box, Keyframe, Track
+from tweenlab.errors import LabelerError, UsageError
+from tweenlab.plugins import registry
+from tweenlab.services.annotations import load_annotations, save_annotations
+from tweenlab.services.autolabel import (
+    accept_predictions,
+    autolabel_file,
+    labeler_options,
+)
+from tweenlab.settings import Settings
+
+FRAMES = 60
+SIDE = 20
+
+
+def square_video(path: Path) -> tuple[Path, list[tuple[float, float]]]:
+    """A white square moving right at 2 px a frame over black; it leaves at frame 45."""
+    images, corners = [], []
+    for frame in range(FRAMES):
+        image = np.zeros((96, 160, 3), dtype=np.uint8)
+        x, y = 10 + 2 * frame, 30
+        if frame < 45:
+            image[y : y + SIDE, x : x + SIDE] = 255
+        images.append(image)
+        corners.append((x, y))
+    return write_video(path, images), corners
+
+
+@dataclass
+class BrightSquare:
+    """Finds the bright pixels' bounding box; ``fail_on`` > 0 raises on that many calls."""
+
+    name: str = "bright"
+    classes: tuple[str, ...] = ("square",)
+    batch_size: int = 4
+    sequential: bool = False
+    broken: bool = False
+
+    def detect(self, frames: Sequence[RGB]) -> list[Detections]:
+        if self.broken:
+            raise RuntimeError("the model crashed")
+        found = []
+        for image in frames:
+            ys, xs = np.nonzero(image[:, :, 0] > 128)
+            if not len(xs):
+                found.append(Detections.empty())
+                continue
+            box = [[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]]
+            found.append(Detections(np.array(box, float), np.array([0.8]), np.array([0])))
+        return found
+
+
+@pytest.fixture
+def bright() -> Iterator[None]:
+    labelers = registry("labelers")
+    labelers.register("bright", lambda options: BrightSquare(), replace=True)
+    labelers.register("broken", lambda options: BrightSquare(broken=True), replace=True)
+    yield
+
+
+@pytest.fixture
+def video(tmp_path: Path) -> Path:
+    return square_video(tmp_path / "square.mp4")[0]
+
+
+def test_detections_become_a_thinned_predicted_track(
+    bright: None, video: Path, tmp_path: Path, settings: Settings
+) -> None:
+    out = tmp_path / "pre.json"
+    report = autolabel_file(
+        video, out, settings, labeler="bright", options=LabelerOptions(), every=3
+    )
+    annotations = load_annotations(out)
+    assert report.frames_labelled == len(range(0, FRAMES, 3)) + 1  # and the last frame
+    (track,) = annotations.tracks.values()
+    assert track.source == "auto" and track.score == pytest.approx(0.8)
+    assert track.label == "square" and "square" in annotations.schema.names
+    # straight motion: a keyframe at each end, then outside once the square has gone
+    visible = [f for f, k in track.keyframes.items() if not k.outside]
+    assert len(track.keyframes) <= 4, dict(track.keyframes)
+    outside = [f for f, k in track.keyframes.items() if k.outside]
+    assert outside and 43 <= outside[0] <= 48
+    state = track.at(21)
+    assert state is not None and abs(state.shape.x - 52) < 2.0  # type: ignore[attr-defined]
+    assert visible[0] == 0
+
+
+def test_running_again_replaces_only_unaccepted_predictions(
+    bright: None, video: Path, tmp_path: Path, settings: Settings
+) -> None:
+    out = tmp_path / "pre.json"
+    autolabel_file(video, out, settings, labeler="bright", options=LabelerOptions())
+    first = load_annotations(out)
+    accepted = accept_predictions(first)
+    manual = Track(9, "square", {5: Keyframe(Box(1, 1, 5, 5))})
+    save_annotations(accepted.with_tracks([manual]), out)
+
+    report = autolabel_file(video, out, settings, labeler="bright", options=LabelerOptions())
+    again = load_annotations(out)
+    assert report.kept_tracks == 2
+    sources = sorted(t.source for t in again.tracks.values())
+    assert sources == ["auto", "manual", "manual"]
+    assert again.tracks[9] == manual  # people's work untouched
+    kept = [t for t in again.tracks.values() if t.source == "manual" and t.id != 9]
+    assert kept[0].keyframes == first.tracks[kept[0].id].keyframes and kept[0].score is None
+
+    autolabel_file(video, out, settings, labeler="bright", options=LabelerOptions())
+    assert sorted(t.source for t in load_annotations(out).tracks.values()) == sources
+
+
+def test_a_failing_labeler_writes_nothing(
+    bright: None, video: Path, tmp_path: Path, settings: Settings
+) -> None:
+    out = tmp_path / "pre.json"
+    autolabel_file(video, out, settings, labeler="bright", options=LabelerOptions())
+    before = out.read_bytes()
+    with pytest.raises(LabelerError, match=r"labeler 'bright', frame 0: failed: RuntimeError"):
+        autolabel_file(video, out, settings, labeler="broken", options=LabelerOptions())
+    assert out.read_bytes() == before
+
+
+def test_an_unknown_labeler_names_the_known_ones(settings: Settings, video: Path) -> None:
+    with pytest.raises(UsageError, match=r"no plugin named .nope.*yolov3-tiny"):
+        autolabel_file(
+            video, video.with_suffix(".json"), settings, labeler="nope", options=LabelerOptions()
+        )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["input_size"], "is not KEY=VALUE"),
+        (["=3"], "is not KEY=VALUE"),
+    ],
+    ids=["no-equals", "no-key"],
+)
+def test_bad_labeler_options_are_named(extra: list[str], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        labeler_options(extra=extra)
+
+
+def test_labeler_options_read_numbers_and_class_files(tmp_path: Path) -> None:
+    names = tmp_path / "names.txt"
+    names.write_text("# my classes\ncar\n\ntruck\n")
+    options = labeler_options(classes=names, extra=["input_size=640", "head=yolov8", "iou=0.5"])
+    assert options.classes == ("car", "truck")
+    assert options.extra == {"input_size": 640, "head": "yolov8", "iou": 0.5}
+
+
+def test_the_cli_prelabels_and_prints_what_it_made(
+    bright: None,
+    video: Path,
+    tmp_path: Path,
+    settings: Settings,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "cli.json"
+    code = run_with_boundary(
+        cli, ["autolabel", str(video), "--labeler", "bright", "--every", "2", "--out", str(out)]
+    )
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "1 predicted tracks" in printed.out and str(out) in printed.out
+    assert load_annotations(out).tracks[1].source == "auto"
+
+    code = run_with_boundary(
+        cli, ["autolabel", str(video), "--labeler", "broken", "--out", str(out)]
+    )
+    assert code == 2 and "frame 0: failed" in capsys.readouterr().err
