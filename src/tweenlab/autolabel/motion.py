@@ -4,7 +4,8 @@ optionally named by another labeler.
 Background subtraction (OpenCV's KNN by default, MOG2 on request) learns the background from
 the frames it sees, so the labeler is ``sequential``: it must see consecutive frames of one
 video in order, and the first ``extra["warmup"]`` frames (default 30, one second at 30 fps)
-give no boxes while the model settles (both call the whole first frame foreground). Shadows
+give no boxes while the model settles (KNN calls a still frame foreground for its first 4
+frames, MOG2 the whole first frame). Shadows
 (MOG2 and KNN mark them 127) are dropped; the foreground is opened (removes speckle) then
 closed (joins a car's roof to its bonnet) with a 5x5 ellipse; each 8-connected component
 of at least ``extra["min_area"]`` (a fraction of the frame when under 1, else pixels; default
@@ -75,10 +76,10 @@ class MotionProposals:
         batch_size: Frames the runner should pass per call.
 
     Example:
-        >>> motion = MotionProposals(warmup=2)
+        >>> motion = MotionProposals(warmup=5)
         >>> still = np.full((120, 160, 3), 90, np.uint8)
-        >>> [len(found) for found in motion.detect([still] * 4)]
-        [0, 0, 0, 0]
+        >>> [len(found) for found in motion.detect([still] * 8)]
+        [0, 0, 0, 0, 0, 0, 0, 0]
     """
 
     sequential = True
