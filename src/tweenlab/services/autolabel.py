@@ -30,6 +30,8 @@ from tweenlab.services.annotations import load_annotations, save_annotations, vi
 from tweenlab.settings import Settings
 
 __all__ = [
+    "AUTO",
+    "DEFAULT_LABELER",
     "AutolabelReport",
     "Prelabels",
     "accept_predictions",
@@ -42,6 +44,8 @@ __all__ = [
 
 Reporter = Callable[[str, int, int], None]
 AUTO = "auto"
+#: What ``tweenlab autolabel`` and the demo use unless told otherwise: 80 COCO classes.
+DEFAULT_LABELER = "yolov3-tiny"
 
 
 def _quiet(task: str, done: int, total: int) -> None:

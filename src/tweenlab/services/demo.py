@@ -18,18 +18,22 @@ from typing import Any
 
 import numpy as np
 
+from tweenlab.autolabel import LabelerOptions
 from tweenlab.core import AnnotationSet
 from tweenlab.core.thinning import box_iou
 from tweenlab.core.time import FrameSelection
+from tweenlab.errors import LabelerError
 from tweenlab.formats import ExportOptions
 from tweenlab.media import SampleClip, render_sample_clip
 from tweenlab.media._files import write_atomic
 from tweenlab.propagation import FlowCache
 from tweenlab.services.annotations import (
     export_annotations,
+    load_annotations,
     sample_annotations,
     save_annotations,
 )
+from tweenlab.services.autolabel import DEFAULT_LABELER, autolabel_file
 from tweenlab.services.keyframes import analyse_video
 from tweenlab.services.media import Ingested, Reporter, extract, ingest, split
 from tweenlab.services.propagate import fill_annotations
@@ -67,7 +71,7 @@ def run_demo(
     Example:
         >>> result = run_demo(Path("tweenlab-demo"), Settings())  # doctest: +SKIP
         >>> sorted(result.steps)  # doctest: +SKIP
-        ['clips', 'filmstrip', 'frames', 'keyframes', 'probe', 'proxy', 'random_access', 'sample']
+        ['autolabel', 'clips', 'filmstrip', 'frames', 'keyframes', 'probe', 'proxy', ...]
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     result = DemoReport(out_dir=out_dir, video=video or out_dir / "sample.mp4")
@@ -99,6 +103,7 @@ def run_demo(
     if sample is not None:
         cuts = result.steps["keyframes"]["cuts"]
         result.steps.update(_annotations(sample, done, out_dir, settings, cuts))
+    result.steps["autolabel"] = _prelabel(result.video, out_dir, settings, sample, report)
     write_atomic(out_dir / "report.json", json.dumps(result.to_json(), indent=1).encode())
     return result
 
@@ -141,6 +146,57 @@ def _annotations(
         )
         steps[f"export {name}"] = f"{result.folder} ({len(result.plan.frames)} frames)"
     return steps
+
+
+def _prelabel(
+    video: Path, out_dir: Path, settings: Settings, sample: SampleClip | None, report: Reporter
+) -> str:
+    """Pre-label every 5th frame with the default labeler (YOLOv3-tiny, 80 COCO classes): its
+    detections become thinned tracks marked as predictions. On the sample clip, whose objects
+    are drawn shapes no COCO class names, say how many of them it found, whatever it called
+    them."""
+    out = out_dir / "annotations-predicted.json"
+    try:
+        done = autolabel_file(
+            video,
+            out,
+            settings,
+            labeler=DEFAULT_LABELER,
+            options=LabelerOptions(),
+            every=5,
+            report=report,
+        )
+    except LabelerError as error:
+        return f"skipped: {error}"
+    made = done.prelabels
+    labels = sorted({t.label for t in made.tracks})
+    text = (
+        f"{out}: {DEFAULT_LABELER} found {made.detections} objects on {done.frames_labelled} "
+        f"frames -> {len(made.tracks)} predicted tracks, {made.keyframes} keyframes ({labels})"
+    )
+    if sample is not None:
+        text += "; " + _found_objects(sample, load_annotations(out), step=5)
+    return text
+
+
+def _found_objects(sample: SampleClip, annotations: AnnotationSet, *, step: int) -> str:
+    """Of the sample's objects on every ``step``-th frame, the share a predicted box covers at
+    IoU 0.5 (any class)."""
+    found = total = 0
+    for obj in sample.objects:
+        for frame in range(obj.first_frame, obj.last_frame + 1, step):
+            truth = obj.boxes[frame - obj.first_frame]
+            total += 1
+            for track in annotations.tracks.values():
+                state = track.at(frame)
+                if state is None or state.outside:
+                    continue
+                box = state.shape
+                guess = [box.x, box.y, box.w, box.h]  # type: ignore[attr-defined]
+                if float(box_iou(guess, truth)) >= 0.5:
+                    found += 1
+                    break
+    return f"{found} of {total} sample object boxes covered at IoU 0.5"
 
 
 def _quality(sample: SampleClip, annotations: AnnotationSet) -> str:
