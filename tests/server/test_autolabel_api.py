@@ -181,3 +181,14 @@ def test_a_failing_job_writes_nothing(task: Task) -> None:
     )
     assert refused.status_code == 422 and "127.0.0.1:9" in refused.text
     assert task.tracks() == before
+
+
+def test_a_video_is_prelabelled_task_by_task(task: Task) -> None:
+    video = task.call(task.owner, "GET", f"/tasks/{task.id}").json()["video_id"]
+    started = task.call(task.owner, "POST", f"/videos/{video}/autolabel", json=MOTION)
+    assert started.status_code == 202, started.text
+    (job,) = started.json()
+    assert wait_job(task.api, task.owner, job["id"])["state"] == "succeeded"
+    assert any(t["track"]["source"] == "auto" for t in task.tracks().values())
+    missing = task.call(task.owner, "POST", "/videos/999/autolabel", json=MOTION)
+    assert missing.status_code == 404

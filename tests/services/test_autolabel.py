@@ -189,3 +189,35 @@ def test_the_cli_prelabels_and_prints_what_it_made(
         cli, ["autolabel", str(video), "--labeler", "broken", "--out", str(out)]
     )
     assert code == 2 and "frame 0: failed" in capsys.readouterr().err
+
+
+def test_presence_becomes_events_and_accepting_all_unmarks_them(
+    bright: None, video: Path, tmp_path: Path, settings: Settings
+) -> None:
+    out = tmp_path / "pre.json"
+    autolabel_file(video, out, settings, labeler="bright", options=LabelerOptions(), every=2)
+    annotations = load_annotations(out)
+    (event,) = annotations.events
+    assert (event.label, event.start) == ("square", 0)
+    assert 43 <= event.end <= 46  # the square leaves at frame 45
+    assert event.attributes["source"] == "auto"
+    (clip,) = annotations.classes
+    assert clip.label == "square" and clip.attributes["labeler"] == "bright"
+    accepted = accept_predictions(annotations)
+    assert all(t.source == "manual" for t in accepted.tracks.values())
+    assert "source" not in accepted.events[0].attributes
+    assert "source" not in accepted.classes[0].attributes
+
+
+def test_suggested_frames_are_labelled(
+    bright: None, video: Path, tmp_path: Path, settings: Settings
+) -> None:
+    out = tmp_path / "pre.json"
+    report = autolabel_file(
+        video, out, settings, labeler="bright", options=LabelerOptions(), frames="suggested"
+    )
+    assert 1 <= report.frames_labelled < FRAMES // 2
+    with pytest.raises(UsageError, match="'suggested'"):
+        autolabel_file(
+            video, out, settings, labeler="bright", options=LabelerOptions(), frames="some"
+        )

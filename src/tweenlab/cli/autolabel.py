@@ -27,7 +27,11 @@ PATH = click.Path(path_type=Path)
 @click.option("--classes", type=PATH, help="Class names, one per line or a JSON list.")
 @click.option("--url", help="The endpoint of the http labeler.")
 @click.option("--every", type=int, default=5, show_default=True, help="Label every Nth frame.")
-@click.option("--frames", help="Label these frames instead (0,10,20).")
+@click.option(
+    "--frames",
+    help="Label these frames instead (0,10,20), or 'suggested': the frames keyframe suggestion "
+    "picks.",
+)
 @click.option(
     "--min-score", type=float, default=0.25, show_default=True, help="Drop weaker detections."
 )
@@ -73,7 +77,7 @@ def autolabel_command(
     options = labeler_options(
         model=model, classes=classes, url=url, min_score=min_score, extra=extra
     )
-    chosen = parse_frame_list(frames) if frames else None
+    chosen = frames if frames == "suggested" else parse_frame_list(frames) if frames else None
     with progress_reporter(ctx) as report:
         result = autolabel_file(
             video,
@@ -93,5 +97,7 @@ def autolabel_command(
         + (f"; kept {result.kept_tracks} tracks" if result.kept_tracks else "")
     )
     for clip in found.classes:
-        click.echo(f"  video class {clip.label}: {clip.attributes}")
+        click.echo(f"  video class {clip.label}: {dict(clip.attributes)}")
+    for event in found.events[:20]:
+        click.echo(f"  event {event.label}: frames {event.start}..{event.end}")
     click.echo(f"wrote {result.out}")

@@ -13,14 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from tweenlab.autolabel import Labeler, LabelerOptions, read_class_names
-from tweenlab.autolabel.classes import video_classes
+from tweenlab.autolabel.classes import events_from_frames, labels_present, video_classes
 from tweenlab.autolabel.run import FrameDetections, every_nth, label_frames
 from tweenlab.autolabel.tracking import TrackerParams, to_tracks, track_detections
-from tweenlab.core.annotations import AnnotationSet, ClipClass, VideoRef
+from tweenlab.core.annotations import AnnotationSet, ClipClass, Event, VideoRef
 from tweenlab.core.schema import Schema
 from tweenlab.core.track import Track
 from tweenlab.errors import LabelerError, PluginError, UsageError
@@ -118,12 +119,15 @@ class Prelabels:
         tracks: Thinned box tracks, ``source="auto"``, each with its mean score.
         classes: Video classes from the aggregated frame predictions (``attributes["source"]``
             is ``"auto"``).
+        events: Where each class is present, as temporal events (gaps of up to two samples
+            filled, runs shorter than two samples dropped; ``attributes["source"]`` ``"auto"``).
         detections: Boxes found over all labelled frames.
         frames_with_detections: Labelled frames on which anything was found.
     """
 
     tracks: tuple[Track, ...]
     classes: tuple[ClipClass, ...]
+    events: tuple[Event, ...]
     detections: int
     frames_with_detections: int
 
@@ -153,13 +157,22 @@ def prelabel(
         min_iou=min_iou,
         sample_step=step,
     )
+    marks = {"source": AUTO, "labeler": found.labeler}
     classes = [
-        replace(clip, attributes={**clip.attributes, "source": AUTO, "labeler": found.labeler})
+        replace(clip, attributes={**clip.attributes, **marks})
         for clip in video_classes(frames, found.detections, found.classes)
+    ]
+    present = labels_present(found.detections, found.classes)
+    events = [
+        replace(event, attributes=marks)
+        for event in events_from_frames(
+            frames, present, min_duration=2 * step, max_gap=2 * step, frame_count=frame_count
+        )
     ]
     return Prelabels(
         tuple(tracks),
         tuple(classes),
+        tuple(events),
         found.count(),
         sum(1 for d in found.detections if len(d)),
     )
@@ -173,13 +186,16 @@ def with_predictions(annotations: AnnotationSet, prelabels: Prelabels) -> Annota
     shift = start - min((t.id for t in prelabels.tracks), default=start)
     tracks = {t.id + shift: replace(t, id=t.id + shift) for t in prelabels.tracks}
     labels = {t.label for t in tracks.values()} | {c.label for c in prelabels.classes}
+    labels |= {e.label for e in prelabels.events}
     schema = annotations.schema.merged(sorted(labels - set(annotations.schema.names)))
     classes = [c for c in annotations.classes if c.attributes.get("source") != AUTO]
+    events = [e for e in annotations.events if e.attributes.get("source") != AUTO]
     return replace(
         annotations,
         schema=schema,
         tracks={**kept, **tracks},
         classes=(*classes, *prelabels.classes),
+        events=(*events, *prelabels.events),
     )
 
 
@@ -187,7 +203,7 @@ def accept_predictions(
     annotations: AnnotationSet, track_ids: Sequence[int] | None = None
 ) -> AnnotationSet:
     """Predictions turned into ordinary tracks (``source="manual"``, no score): all of them,
-    or those in ``track_ids``."""
+    with the predicted classes and events, or the tracks in ``track_ids``."""
     chosen = set(annotations.tracks) if track_ids is None else set(track_ids)
     missing = chosen - set(annotations.tracks)
     if missing:
@@ -197,7 +213,20 @@ def accept_predictions(
         for k, t in annotations.tracks.items()
         if k in chosen and t.source == AUTO
     ]
-    return annotations.with_tracks(accepted)
+    updated = annotations.with_tracks(accepted)
+    if track_ids is not None:
+        return updated
+    return replace(
+        updated,
+        classes=tuple(replace(c, attributes=_unmarked(c.attributes)) for c in updated.classes),
+        events=tuple(replace(e, attributes=_unmarked(e.attributes)) for e in updated.events),
+    )
+
+
+def _unmarked(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    if attributes.get("source") != AUTO:
+        return dict(attributes)
+    return {k: v for k, v in attributes.items() if k not in ("source", "labeler")}
 
 
 @dataclass(frozen=True)
@@ -227,11 +256,15 @@ def autolabel_file(
     labeler: str,
     options: LabelerOptions,
     every: int = 5,
-    frames: Sequence[int] | None = None,
+    frames: Sequence[int] | str | None = None,
     min_iou: float = 0.9,
     report: Reporter = _quiet,
 ) -> AutolabelReport:
     """Pre-label ``video`` with ``labeler`` and write (or update) the annotation file ``out``.
+
+    The labeler sees every ``every``-th frame (and the last), or ``frames``: a list, or
+    ``"suggested"`` for the frames keyframe suggestion picks (few and far apart: tracks across
+    them hold only where objects move little between two of them).
 
     Example:
         >>> autolabel_file(Path("clip.mp4"), Path("clip.json"), Settings(),
@@ -242,7 +275,9 @@ def autolabel_file(
     ref, index = video_ref(video, settings)
     existing = _existing(out, ref)
     model = make_labeler(labeler, options)
-    chosen = list(frames) if frames is not None else every_nth(ref.frame_count, every)
+    chosen = _frames_to_label(
+        video, settings, ref.frame_count, every=every, frames=frames, report=report
+    )
     with VideoReader(video, index=index) as reader:
         found = label_frames(reader, model, chosen, report=report)
     prelabels = prelabel(found, ref.frame_count, min_iou=min_iou)
@@ -250,6 +285,26 @@ def autolabel_file(
     save_annotations(updated, out)
     kept = sum(1 for t in existing.tracks.values() if t.source != AUTO)
     return AutolabelReport(out, model.name, len(found), prelabels, kept)
+
+
+def _frames_to_label(
+    video: Path,
+    settings: Settings,
+    frame_count: int,
+    *,
+    every: int,
+    frames: Sequence[int] | str | None,
+    report: Reporter,
+) -> list[int]:
+    if frames is None:
+        return every_nth(frame_count, every)
+    if isinstance(frames, str):
+        if frames != "suggested":
+            raise UsageError(f"--frames: a list of frames or 'suggested', got {frames!r}")
+        from tweenlab.services.keyframes import analyse_video  # noqa: PLC0415 (heavy)
+
+        return list(analyse_video(video, settings, report=report).analysis.suggested)
+    return list(frames)
 
 
 def _existing(out: Path, ref: VideoRef) -> AnnotationSet:

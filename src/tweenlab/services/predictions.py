@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from tweenlab.core.roles import Role
 from tweenlab.core.track import Track
-from tweenlab.errors import AccessDeniedError, FieldError
+from tweenlab.errors import AccessDeniedError, ConflictError, FieldError
 from tweenlab.jobs import JobContext, JobRecord
 from tweenlab.media import VideoReader
 from tweenlab.services.annotations import video_ref
@@ -32,7 +32,7 @@ from tweenlab.services.task_annotations import _check_may_edit, _journal, _kind,
 from tweenlab.services.tasks import locked_task, visible_task
 from tweenlab.services.videos import get_video, video_path
 from tweenlab.settings import Settings
-from tweenlab.store import TrackRow, User, utc_now
+from tweenlab.store import Task, TrackRow, User, utc_now
 
 __all__ = [
     "AUTOLABEL_JOB",
@@ -41,6 +41,7 @@ __all__ = [
     "reject_predictions",
     "replace_predictions",
     "start_autolabel",
+    "start_video_autolabel",
 ]
 
 AUTOLABEL_JOB = "tweenlab.services.predictions:autolabel_job"
@@ -99,6 +100,29 @@ def start_autolabel(
     }
     db.commit()
     return jobs.submit("autolabel", AUTOLABEL_JOB, params)
+
+
+def start_video_autolabel(
+    db: Session,
+    settings: Settings,
+    jobs: JobRunner,
+    access: Access,
+    video_id: int,
+    **options: Any,
+) -> list[JobRecord]:
+    """``start_autolabel`` for every task of video ``video_id`` (consensus copies included:
+    each annotator then corrects predictions of their own)."""
+    video = get_video(db, access.project, video_id)
+    tasks = list(
+        db.scalars(
+            select(Task.id)
+            .where(Task.project_id == access.project.id, Task.video_id == video.id)
+            .order_by(Task.start, Task.id)
+        )
+    )
+    if not tasks:
+        raise ConflictError(f"video {video.id} has no tasks to pre-label", field="video_id")
+    return [start_autolabel(db, settings, jobs, access, task, **options) for task in tasks]
 
 
 def _model_file(settings: Settings, name: str | None) -> Path | None:

@@ -1,15 +1,16 @@
-"""Auto-labelling a task and its predictions (``/api/projects/{p}/tasks/{t}``).
+"""Auto-labelling tasks and their predictions (``/api/projects/{p}``).
 
-``POST autolabel`` (managers and owners) queues a job that pre-labels the task's frames with a
-registered labeler; ``GET /api/jobs/{id}`` follows it. The tracks it writes are predictions
-(``source: "auto"`` with a ``score``) until ``POST predictions/accept`` turns them into ordinary
-tracks, or ``POST predictions/reject`` deletes them; running the job again replaces only the
-predictions nobody has edited.
+``POST tasks/{t}/autolabel`` (managers and owners) queues a job that pre-labels the task's
+frames with a registered labeler; ``GET /api/jobs/{id}`` follows it. ``POST
+videos/{v}/autolabel`` queues one such job per task of the video. The tracks a job writes are
+predictions (``source: "auto"`` with a ``score``) until ``POST tasks/{t}/predictions/accept``
+turns them into ordinary tracks, or ``.../reject`` deletes them; running a job again replaces
+only the predictions nobody has edited.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
@@ -23,7 +24,7 @@ from tweenlab.settings import Settings
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/projects/{project_id}/tasks/{task_id}", tags=["predictions"])
+router = APIRouter(prefix="/projects/{project_id}", tags=["predictions"])
 Manager = Annotated[Auth, Depends(require(Role.MANAGER))]
 Member = Annotated[Auth, Depends(require(Role.ANNOTATOR))]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -64,7 +65,7 @@ def _access(auth: Auth) -> Access:
     return auth.access
 
 
-@router.post("/autolabel", status_code=202)
+@router.post("/tasks/{task_id}/autolabel", status_code=202)
 def autolabel(
     project_id: int,
     task_id: int,
@@ -76,25 +77,42 @@ def autolabel(
     auth: Manager,
 ) -> JobView:
     """Queue the auto-labelling job; answers it (``GET /api/jobs/{id}`` follows it)."""
-    job = predictions.start_autolabel(
-        db,
-        settings,
-        jobs,
-        _access(auth),
-        task_id,
-        labeler=body.labeler,
-        every=body.every,
-        min_score=body.min_score,
-        min_iou=body.min_iou,
-        model=body.model,
-        classes=body.classes,
-        url=body.url,
-        extra=body.options,
-    )
+    job = predictions.start_autolabel(db, settings, jobs, _access(auth), task_id, **_options(body))
     return get_job(job.id, db, auth)
 
 
-@router.post("/predictions/accept")
+@router.post("/videos/{video_id}/autolabel", status_code=202)
+def autolabel_video(
+    project_id: int,
+    video_id: int,
+    body: AutolabelBody,
+    *,
+    db: Db,
+    jobs: Jobs,
+    settings: SettingsDep,
+    auth: Manager,
+) -> list[JobView]:
+    """Queue one auto-labelling job per task of the video (409 when it has no task)."""
+    started = predictions.start_video_autolabel(
+        db, settings, jobs, _access(auth), video_id, **_options(body)
+    )
+    return [get_job(job.id, db, auth) for job in started]
+
+
+def _options(body: AutolabelBody) -> dict[str, Any]:
+    return {
+        "labeler": body.labeler,
+        "every": body.every,
+        "min_score": body.min_score,
+        "min_iou": body.min_iou,
+        "model": body.model,
+        "classes": body.classes,
+        "url": body.url,
+        "extra": body.options,
+    }
+
+
+@router.post("/tasks/{task_id}/predictions/accept")
 def accept(
     project_id: int, task_id: int, body: PredictionChoice, db: Db, auth: Member
 ) -> PredictionResult:
@@ -103,7 +121,7 @@ def accept(
     return PredictionResult(tracks=numbers)
 
 
-@router.post("/predictions/reject")
+@router.post("/tasks/{task_id}/predictions/reject")
 def reject(
     project_id: int, task_id: int, body: PredictionChoice, db: Db, auth: Member
 ) -> PredictionResult:
