@@ -40,7 +40,7 @@ class Task:
         uploaded = upload(api, self.owner, self.project, video.read_bytes())
         assert uploaded.status_code == 201, uploaded.text
         job = wait_job(api, self.owner, uploaded.json()["ingest_job_id"])
-        assert job["state"] == "succeeded", job
+        assert job["state"] == "succeeded", job["error"]
         split = {"video_id": uploaded.json()["id"], "frame_count": FRAMES, "size": FRAMES}
         self.id = self.call(self.owner, "POST", "/tasks/split", json=split).json()[0]["id"]
         assigned = {"assignee_id": self.annotator.id}
@@ -74,7 +74,7 @@ def task(media_api: Api, tmp_path: Path) -> Task:
     return Task(media_api, tmp_path)
 
 
-MOTION = {"labeler": "motion", "every": 1, "min_iou": 0.8}
+MOTION = {"labeler": "motion", "every": 1, "min_iou": 0.8, "label_map": {"moving": "square"}}
 
 
 def test_predictions_arrive_beside_people_tracks_and_are_replaced_alone(task: Task) -> None:
@@ -88,7 +88,7 @@ def test_predictions_arrive_beside_people_tracks_and_are_replaced_alone(task: Ta
     assert put.status_code == 200, put.text
 
     job = task.autolabel(**MOTION)
-    assert job["state"] == "succeeded", job
+    assert job["state"] == "succeeded", job["error"]
     result = job["result"]
     assert result["labeler"] == "motion" and result["frames"] == FRAMES
     tracks = task.tracks()
@@ -99,7 +99,7 @@ def test_predictions_arrive_beside_people_tracks_and_are_replaced_alone(task: Ta
     )
     assert predicted and sorted(predicted) == result["tracks"]
     best = max(predicted.values(), key=lambda t: len(t["track"]["keyframes"]))
-    assert 0 < best["track"]["score"] <= 1 and best["label"] == "moving"
+    assert 0 < best["track"]["score"] <= 1 and best["label"] == "square"
     # the square circles: a box on a late frame lies near the truth
     late = [k for k in best["track"]["keyframes"] if not k["outside"]][-1]
     x, y, w, h = task.truth[late["frame"]]
@@ -147,8 +147,9 @@ def test_accept_turns_predictions_into_tracks_and_reject_deletes_them(task: Task
         ({"labeler": "onnx", "model": "../etc/passwd"}, "model"),
         ({"labeler": "onnx", "model": "missing.onnx"}, "model"),
         ({"labeler": "motion", "every": 0}, "every"),
+        ({"labeler": "motion", "label_map": {"moving": "nope"}}, "label_map.moving"),
     ],
-    ids=["unknown-labeler", "no-model", "path-in-model", "missing-model", "every-0"],
+    ids=["unknown-labeler", "no-model", "path-in-model", "missing-model", "every-0", "map"],
 )
 def test_a_labeler_that_cannot_run_is_refused_before_any_job(
     task: Task, body: dict[str, Any], field_or_text: str
@@ -192,3 +193,10 @@ def test_a_video_is_prelabelled_task_by_task(task: Task) -> None:
     assert any(t["track"]["source"] == "auto" for t in task.tracks().values())
     missing = task.call(task.owner, "POST", "/videos/999/autolabel", json=MOTION)
     assert missing.status_code == 404
+
+
+def test_classes_the_project_has_no_label_for_are_dropped_and_counted(task: Task) -> None:
+    job = task.autolabel(**{**MOTION, "label_map": {}})
+    assert job["state"] == "succeeded", job["error"]
+    assert job["result"]["tracks"] == [] and job["result"]["dropped"]["moving"] >= 1
+    assert task.tracks() == {}

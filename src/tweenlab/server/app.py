@@ -25,7 +25,8 @@ from tweenlab import __version__
 from tweenlab.server.errors import ERROR_RESPONSES, install_error_handlers
 from tweenlab.server.routers import ROUTERS
 from tweenlab.services.frames import FrameServer
-from tweenlab.services.jobs import DatabaseJobStore, JobRunner
+from tweenlab.services.jobs import DatabaseJobStore, JobHook, JobRunner
+from tweenlab.services.predictions import finish_autolabel
 from tweenlab.services.videos import finish_ingest
 from tweenlab.settings import Settings, load_settings
 from tweenlab.store import Database, check_migrated
@@ -33,6 +34,8 @@ from tweenlab.store import Database, check_migrated
 __all__ = ["WEB", "app_from_environment", "create_app", "operation_id"]
 
 WEB = Path(__file__).with_name("web")
+#: What runs, per job kind, in the transaction that changes a job's state.
+JOB_HOOKS: dict[str, JobHook] = {"ingest": finish_ingest, "autolabel": finish_autolabel}
 
 
 def operation_id(route: APIRoute) -> str:
@@ -47,7 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings.database)
-        jobs = JobRunner(DatabaseJobStore(database, {"ingest": finish_ingest}), settings)
+        jobs = JobRunner(DatabaseJobStore(database, JOB_HOOKS), settings)
         frames = FrameServer(settings)
         try:
             check_migrated(database.engine)

@@ -1,11 +1,13 @@
 """Predictions in a task: an auto-labelling job writes them, a person accepts or rejects them.
 
 ``start_autolabel`` (managers and owners) queues ``autolabel_job``, which labels the task's
-frames in a worker process, turns the detections into thinned tracks (``services.autolabel``)
-and only then, in one transaction, replaces the task's untouched predictions with the new ones.
-A failing labeler fails the job before anything is written, so accepted and manual tracks are
-never touched; and a prediction a person has edited since it was written (revision above 1) is
-kept, not replaced, so no human work is lost by running the job again.
+frames in a worker process and turns the detections into thinned tracks (``services.autolabel``)
+that travel back in its result: workers never write to the database. ``finish_autolabel``, the
+job's hook, puts them into the task in the transaction that marks the job succeeded, replacing
+the task's untouched predictions. A failing labeler fails the job before anything is written,
+so accepted and manual tracks are never touched; and a prediction a person has edited since it
+was written (revision above 1) is kept, not replaced, so no human work is lost by running the
+job again.
 
 ``accept_predictions`` turns predictions into ordinary tracks (``source`` manual, no score);
 ``reject_predictions`` deletes them. Both are journaled changes, like every other track edit.
@@ -13,6 +15,7 @@ kept, not replaced, so no human work is lost by running the job again.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +24,24 @@ from sqlalchemy.orm import Session
 
 from tweenlab.core.roles import Role
 from tweenlab.core.track import Track
-from tweenlab.errors import AccessDeniedError, ConflictError, FieldError
-from tweenlab.jobs import JobContext, JobRecord
+from tweenlab.errors import AccessDeniedError, ConflictError, FieldError, TweenlabError
+from tweenlab.jobs import JobContext, JobRecord, JobState
 from tweenlab.media import VideoReader
 from tweenlab.services.annotations import video_ref
 from tweenlab.services.autolabel import AUTO, labeler_options, make_labeler, prelabel
 from tweenlab.services.jobs import JobRunner
 from tweenlab.services.projects import Access, project_access
-from tweenlab.services.task_annotations import _check_may_edit, _journal, _kind, _swap
+from tweenlab.services.task_annotations import _check_may_edit, _journal, _kind, _parse, _swap
 from tweenlab.services.tasks import locked_task, visible_task
 from tweenlab.services.videos import get_video, video_path
 from tweenlab.settings import Settings
-from tweenlab.store import Task, TrackRow, User, utc_now
+from tweenlab.store import Job, Task, TrackRow, User, utc_now
 
 __all__ = [
     "AUTOLABEL_JOB",
     "accept_predictions",
     "autolabel_job",
+    "finish_autolabel",
     "reject_predictions",
     "replace_predictions",
     "start_autolabel",
@@ -62,12 +66,16 @@ def start_autolabel(
     classes: list[str] | None = None,
     url: str | None = None,
     extra: dict[str, str | float | int] | None = None,
+    label_map: dict[str, str] | None = None,
 ) -> JobRecord:
     """Queue the job that pre-labels task ``task_id`` (managers and owners).
 
     ``model`` is a file name inside ``<data_dir>/models`` (models are put there by whoever runs
-    the server; a request never names another path). The labeler is built here once, so a bad
-    name, model or endpoint is a 422 now rather than a failed job later.
+    the server; a request never names another path). The labeler's classes become the
+    project's labels of the same name, or those ``label_map`` names (``{"person":
+    "pedestrian"}``); predictions of a class that is neither are dropped (the job's result
+    counts them), as CVAT's automatic annotation drops unmapped labels. The labeler is built
+    here once, so a bad name, model or endpoint is a 422 now rather than a failed job later.
     """
     if not access.role.at_least(Role.MANAGER):
         raise AccessDeniedError("only managers and owners run auto-labelling")
@@ -79,6 +87,10 @@ def start_autolabel(
         model=model_path, classes=classes, url=url, min_score=min_score, extra=extra or {}
     )
     make_labeler(labeler, options)
+    names = {label["name"] for label in access.project.label_schema}
+    for model_class, label in (label_map or {}).items():
+        if label not in names:
+            raise FieldError(f"label_map.{model_class}", f"{label!r} is not a label of the project")
     video = get_video(db, access.project, task.video_id)
     params: dict[str, Any] = {
         "project_id": access.project.id,
@@ -95,8 +107,8 @@ def start_autolabel(
         "min_iou": min_iou,
         "every": every,
         "extra": dict(extra or {}),
+        "label_map": dict(label_map or {}),
         "data_dir": str(settings.data_dir),
-        "database_url": settings.database,
     }
     db.commit()
     return jobs.submit("autolabel", AUTOLABEL_JOB, params)
@@ -137,14 +149,15 @@ def _model_file(settings: Settings, name: str | None) -> Path | None:
 
 
 def autolabel_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
-    """Job function: label the task's frames, then replace its untouched predictions.
+    """Job function: label the task's frames and return the predicted tracks.
 
+    It writes nothing: the tracks travel back in the result (``predictions``) and
+    ``finish_autolabel`` puts them into the task in the transaction that marks the job done.
     Params: those ``start_autolabel`` writes. Progress counts labelled frames.
     """
     from tweenlab.autolabel.run import every_nth, label_frames  # noqa: PLC0415
-    from tweenlab.services.database import open_session  # noqa: PLC0415
 
-    settings = Settings(data_dir=Path(params["data_dir"]), database_url=params["database_url"])
+    settings = Settings(data_dir=Path(params["data_dir"]))
     video = Path(params["video"])
     options = labeler_options(
         model=Path(params["model"]) if params.get("model") else None,
@@ -165,21 +178,49 @@ def autolabel_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]
     with VideoReader(video, index=index) as reader:
         found = label_frames(reader, labeler, frames, report=report)
     made = prelabel(found, params["stop"], min_iou=float(params["min_iou"]))
-    with open_session(settings) as db:
-        user = db.get(User, params["created_by"])
-        if user is None:
-            raise AccessDeniedError("the person who started this job no longer exists")
-        access = project_access(db, user, params["project_id"])
-        written, kept = replace_predictions(db, access, params["task_id"], list(made.tracks))
+    renamed = params.get("label_map") or {}
     return {
         "labeler": labeler.name,
         "frames": len(found),
         "detections": made.detections,
-        "tracks": written,
         "keyframes": made.keyframes,
-        "kept_edited": kept,
         "classes": [{"label": c.label, **dict(c.attributes)} for c in made.classes],
+        "predictions": [
+            {**track.to_json(), "label": renamed.get(track.label, track.label)}
+            for track in made.tracks
+        ],
     }
+
+
+def finish_autolabel(db: Session, job: Job) -> None:
+    """The autolabel job's hook, in the transaction that marks it succeeded: its predictions
+    replace the task's untouched ones, as the person who started it. Where that cannot be done
+    any more (the task or the person gone, their role changed), the job fails instead and the
+    task stays as it was."""
+    if JobState(job.state) is not JobState.SUCCEEDED or job.result is None:
+        return
+    result = dict(job.result)
+    data = result.pop("predictions", None)
+    if data is None:
+        return
+    try:
+        user = db.get(User, job.params["created_by"])
+        if user is None:
+            raise AccessDeniedError("the person who started this job no longer exists")
+        access = project_access(db, user, job.params["project_id"])
+        if not access.role.at_least(Role.MANAGER):
+            raise AccessDeniedError("the person who started this job is no longer a manager")
+        task = locked_task(db, access, job.params["task_id"])
+        schema = access.project.label_schema
+        names = {label["name"] for label in schema}
+        fitting = [track for track in data if track["label"] in names]
+        tracks = [_parse(task, schema, int(track["id"]), track) for track in fitting]
+        numbers, kept = _replace(db, access, task, tracks)
+    except TweenlabError as error:
+        job.state, job.error, job.result = JobState.FAILED.value, str(error), None
+        return
+    dropped = Counter(track["label"] for track in data if track["label"] not in names)
+    job.result = {**result, "tracks": numbers, "kept_edited": kept, "dropped": dict(dropped)}
 
 
 def replace_predictions(
@@ -190,6 +231,13 @@ def replace_predictions(
     Returns the new tracks' numbers and how many edited predictions were kept.
     """
     task = locked_task(db, access, task_id)
+    numbers, kept = _replace(db, access, task, tracks)
+    db.commit()
+    return numbers, kept
+
+
+def _replace(db: Session, access: Access, task: Task, tracks: list[Track]) -> tuple[list[int], int]:
+    """``replace_predictions`` inside the caller's transaction."""
     rows = list(db.scalars(select(TrackRow).where(TrackRow.task_id == task.id)))
     kept = 0
     for row in rows:
@@ -200,9 +248,8 @@ def replace_predictions(
             continue
         _swap(db, access, task, row, row.revision, data=None)
         _journal(db, access, task, row, revision=row.revision + 1, before=row.data, after=None)
-    number = int(
-        db.scalar(select(func.max(TrackRow.number)).where(TrackRow.task_id == task.id)) or 0
-    )
+    last = db.scalar(select(func.max(TrackRow.number)).where(TrackRow.task_id == task.id))
+    number = int(last or 0)
     numbers = []
     for track in tracks:
         number += 1
@@ -222,7 +269,6 @@ def replace_predictions(
         db.flush()
         _journal(db, access, task, row, revision=1, before=None, after=data)
         numbers.append(number)
-    db.commit()
     return numbers, kept
 
 

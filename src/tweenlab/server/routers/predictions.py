@@ -32,7 +32,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 class AutolabelBody(BaseModel):
     """Which labeler, on which frames, and what it needs (a model file name inside the
-    server's ``models`` folder, class names, an endpoint)."""
+    server's ``models`` folder, class names, an endpoint); ``label_map`` names the project label
+    a model class becomes (classes named like a label need no entry; others are dropped)."""
 
     labeler: str = Field(default="yolov3-tiny", max_length=100)
     every: int = Field(default=5, ge=1, le=10_000)
@@ -44,6 +45,7 @@ class AutolabelBody(BaseModel):
     )
     url: str | None = Field(default=None, max_length=2000)
     options: dict[str, str | int | float] = Field(default_factory=dict, max_length=32)
+    label_map: dict[str, str] = Field(default_factory=dict, max_length=1000)
 
 
 class PredictionChoice(BaseModel):
@@ -109,6 +111,7 @@ def _options(body: AutolabelBody) -> dict[str, Any]:
         "classes": body.classes,
         "url": body.url,
         "extra": body.options,
+        "label_map": body.label_map,
     }
 
 
