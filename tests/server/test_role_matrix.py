@@ -184,6 +184,17 @@ ROUTES: dict[tuple[str, str], Case] = {
         "annotator", TASK + "/journal"
     ),
     ("POST", "/api/projects/{project_id}/tasks/{task_id}/undo"): _case("annotator", TASK + "/undo"),
+    ("POST", "/api/projects/{project_id}/tasks/{task_id}/autolabel"): _case(
+        "manager",
+        TASK + "/autolabel",
+        {"labeler": "no-such-labeler"},  # 422 before any job
+    ),
+    ("POST", "/api/projects/{project_id}/tasks/{task_id}/predictions/accept"): _case(
+        "annotator", TASK + "/predictions/accept", {"tracks": None}
+    ),
+    ("POST", "/api/projects/{project_id}/tasks/{task_id}/predictions/reject"): _case(
+        "annotator", TASK + "/predictions/reject", {"tracks": None}
+    ),
     ("POST", "/api/projects/{project_id}/tasks/{task_id}/issues"): _case(
         "reviewer",
         REVIEWED + "/issues",
