@@ -83,6 +83,7 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/api/auth/me"): _case(None, "/api/auth/me", project=False),
     ("POST", "/api/tokens"): _case(None, "/api/tokens", {"name": "ci"}, project=False),
     ("GET", "/api/tokens"): _case(None, "/api/tokens", project=False),
+    ("GET", "/api/labelers"): _case(None, "/api/labelers", project=False),
     ("DELETE", "/api/tokens/{token_id}"): _case(None, "/api/tokens/{me_token}", project=False),
     ("POST", "/api/users"): _case(
         "admin", "/api/users", {"email": "new@example.com", "password": PASSWORD}, project=False

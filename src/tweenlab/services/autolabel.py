@@ -10,13 +10,14 @@ track stays as it is. Nothing is written unless the whole run succeeds.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from tweenlab.autolabel import Labeler, LabelerOptions, read_class_names
+from tweenlab.autolabel import Labeler, LabelerOptions, factory_needs, read_class_names
 from tweenlab.autolabel.classes import video_classes
 from tweenlab.autolabel.run import FrameDetections, every_nth, label_frames
 from tweenlab.autolabel.tracking import TrackerParams, to_tracks, track_detections
@@ -30,10 +31,13 @@ from tweenlab.services.annotations import load_annotations, save_annotations, vi
 from tweenlab.settings import Settings
 
 __all__ = [
+    "DEFAULT_LABELER",
     "AutolabelReport",
+    "LabelerInfo",
     "Prelabels",
     "accept_predictions",
     "autolabel_file",
+    "describe_labelers",
     "labeler_options",
     "make_labeler",
     "prelabel",
@@ -42,6 +46,8 @@ __all__ = [
 
 Reporter = Callable[[str, int, int], None]
 AUTO = "auto"
+#: What the server's auto-labelling uses when the request names no labeler.
+DEFAULT_LABELER = "yolov3-tiny"
 
 
 def _quiet(task: str, done: int, total: int) -> None:
@@ -104,6 +110,53 @@ def make_labeler(name: str, options: LabelerOptions) -> Labeler:
     if not isinstance(labeler, Labeler):
         raise LabelerError(name, "its factory did not return a Labeler")
     return labeler
+
+
+@dataclass(frozen=True)
+class LabelerInfo:
+    """A registered labeler as a form offers it.
+
+    Attributes:
+        name: Its registered name.
+        description: The first paragraph of its module's docstring (one labeler per module),
+            else of its factory's; empty when neither has one.
+        needs: ``LabelerOptions`` fields it cannot be built without (``autolabel.needs``).
+        error: Why its factory cannot be loaded (a missing dependency), or None.
+        default: Whether it is ``DEFAULT_LABELER``.
+    """
+
+    name: str
+    description: str
+    needs: tuple[str, ...] = ()
+    error: str | None = None
+    default: bool = False
+
+
+def describe_labelers() -> list[LabelerInfo]:
+    """Every registered labeler, by name; a factory that fails to import is listed with why.
+
+    Loading a factory imports its module (OpenCV, numpy) but builds no model.
+    """
+    labelers = registry("labelers")
+    found = []
+    for name in labelers.names():
+        try:
+            factory = labelers.get(name)
+        except PluginError as error:
+            found.append(LabelerInfo(name, "", error=str(error), default=name == DEFAULT_LABELER))
+            continue
+        info = LabelerInfo(name, _summary(factory), factory_needs(factory))
+        found.append(replace(info, default=name == DEFAULT_LABELER))
+    return found
+
+
+def _summary(factory: object) -> str:
+    module = inspect.getmodule(factory)
+    for text in (module.__doc__ if module else None, inspect.getdoc(factory)):
+        paragraph = (text or "").strip().split("\n\n")[0]
+        if paragraph:
+            return " ".join(paragraph.replace("``", "").split())
+    return ""
 
 
 @dataclass(frozen=True)
