@@ -1,10 +1,11 @@
 """Pre-labelling in Chromium against a live server: a manager pre-labels a task from the
 dashboard with the real ``motion`` labeler (the form's labeler list comes from
-``/api/labelers``; the model field shows only for a labeler that needs one) and sees the job end
-with the tracks it made; the annotator opens the task in the editor, sees the predictions marked
-"auto" with their scores and drawn dotted, edits one (it stays a prediction; the edit is saved
-before anything is decided), accepts another (an ordinary track from then on, on the server
-too) and rejects the rest (gone, on the server too).
+``/api/labelers``; the model and URL fields show only for a labeler that needs them; a labeler
+that cannot run is refused with the server's reason) and sees the job end with the tracks it
+made; the annotator opens the task in the editor, sees the predictions marked "auto" with their
+scores and drawn dotted, edits one (it stays a prediction; the edit is saved before anything is
+decided), accepts another (an ordinary track from then on, on the server too) and rejects the
+rest (gone, on the server too).
 
 The video: two textured squares crossing a static textured background in opposite directions,
 so background subtraction finds two moving objects once its warm-up (30 frames) is over.
@@ -74,6 +75,11 @@ def prelabel_from_dashboard(page: Any, project: int, task: int) -> None:
     labeler.select_option("onnx")
     expect(form.locator("[data-testid=prelabel-model]")).to_be_visible()
     expect(form.locator("[data-testid=prelabel-url]")).to_be_hidden()
+    labeler.select_option("http")  # an endpoint refusing connections: refused before any job
+    form.locator("[data-testid=prelabel-url]").fill("http://127.0.0.1:9/")
+    form.locator("[data-testid=prelabel-submit]").click()
+    expect(form.locator("[data-testid=prelabel-error]")).to_contain_text("127.0.0.1:9")
+    expect(form.locator("[data-testid=prelabel-run]")).to_have_count(0)
     labeler.select_option("motion")
     expect(form.locator("[data-testid=prelabel-model]")).to_be_hidden()
     expect(form.locator("[data-testid=prelabel-about]")).to_contain_text("what moves")
