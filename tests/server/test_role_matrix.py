@@ -83,6 +83,7 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/api/auth/me"): _case(None, "/api/auth/me", project=False),
     ("POST", "/api/tokens"): _case(None, "/api/tokens", {"name": "ci"}, project=False),
     ("GET", "/api/tokens"): _case(None, "/api/tokens", project=False),
+    ("GET", "/api/labelers"): _case(None, "/api/labelers", project=False),
     ("DELETE", "/api/tokens/{token_id}"): _case(None, "/api/tokens/{me_token}", project=False),
     ("POST", "/api/users"): _case(
         "admin", "/api/users", {"email": "new@example.com", "password": PASSWORD}, project=False
@@ -125,6 +126,11 @@ ROUTES: dict[tuple[str, str], Case] = {
     ),
     ("DELETE", "/api/projects/{project_id}/videos/{video_id}"): _case(
         "manager", "/api/projects/{project}/videos/{video}"
+    ),
+    ("POST", "/api/projects/{project_id}/videos/{video_id}/autolabel"): _case(
+        "manager",
+        "/api/projects/{project}/videos/{video}/autolabel",
+        {"labeler": "no-such-labeler"},  # 422 before any job
     ),
     ("GET", "/api/projects/{project_id}/videos/{video_id}/frames/{n}"): _case(
         "annotator", "/api/projects/{project}/videos/{video}/frames/3"
@@ -184,6 +190,17 @@ ROUTES: dict[tuple[str, str], Case] = {
         "annotator", TASK + "/journal"
     ),
     ("POST", "/api/projects/{project_id}/tasks/{task_id}/undo"): _case("annotator", TASK + "/undo"),
+    ("POST", "/api/projects/{project_id}/tasks/{task_id}/autolabel"): _case(
+        "manager",
+        TASK + "/autolabel",
+        {"labeler": "no-such-labeler"},  # 422 before any job
+    ),
+    ("POST", "/api/projects/{project_id}/tasks/{task_id}/predictions/accept"): _case(
+        "annotator", TASK + "/predictions/accept", {"tracks": None}
+    ),
+    ("POST", "/api/projects/{project_id}/tasks/{task_id}/predictions/reject"): _case(
+        "annotator", TASK + "/predictions/reject", {"tracks": None}
+    ),
     ("POST", "/api/projects/{project_id}/tasks/{task_id}/issues"): _case(
         "reviewer",
         REVIEWED + "/issues",

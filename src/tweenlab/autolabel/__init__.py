@@ -10,6 +10,8 @@ from tweenlab.autolabel.base import (
     Labeler,
     LabelerFactory,
     LabelerOptions,
+    factory_needs,
+    needs,
     read_class_names,
 )
 from tweenlab.autolabel.classes import clip_classes, events_from_frames, video_classes
@@ -36,8 +38,10 @@ __all__ = [
     "decode_yolo_rows",
     "events_from_frames",
     "every_nth",
+    "factory_needs",
     "label_frames",
     "letterbox",
+    "needs",
     "nms",
     "read_class_names",
     "thin_detected",

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,8 @@ __all__ = [
     "Labeler",
     "LabelerFactory",
     "LabelerOptions",
+    "factory_needs",
+    "needs",
     "read_class_names",
 ]
 
@@ -162,6 +164,39 @@ class LabelerOptions:
 
 #: A registered labeler: builds a ready ``Labeler`` from options.
 LabelerFactory = Callable[[LabelerOptions], Labeler]
+
+F = TypeVar("F", bound=Callable[..., object])
+_NEEDS = "tweenlab_needs"
+
+
+def needs(*names: str) -> Callable[[F], F]:
+    """Mark a labeler factory with the ``LabelerOptions`` fields it cannot be built without,
+    so that a form (the dashboard's pre-label form, ``GET /api/labelers``) asks for them first.
+
+    Raises:
+        ValueError: A name is not a field of ``LabelerOptions``.
+
+    Example:
+        >>> @needs("url")
+        ... def remote(options: LabelerOptions) -> Labeler: ...
+        >>> factory_needs(remote)
+        ('url',)
+    """
+    unknown = sorted(set(names) - {f.name for f in fields(LabelerOptions)})
+    if unknown:
+        raise ValueError(f"needs: {', '.join(unknown)} is not a LabelerOptions field")
+
+    def mark(factory: F) -> F:
+        setattr(factory, _NEEDS, tuple(names))
+        return factory
+
+    return mark
+
+
+def factory_needs(factory: object) -> tuple[str, ...]:
+    """The fields a factory was marked with by ``needs`` (none when it was not marked)."""
+    marked = getattr(factory, _NEEDS, ())
+    return tuple(str(name) for name in marked) if isinstance(marked, tuple) else ()
 
 
 def read_class_names(path: Path, *, labeler: str = "onnx") -> tuple[str, ...]:

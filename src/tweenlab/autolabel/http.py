@@ -43,7 +43,7 @@ from typing import Any, NoReturn
 import cv2
 import numpy as np
 
-from tweenlab.autolabel.base import RGB, Detections, LabelerOptions
+from tweenlab.autolabel.base import RGB, Detections, LabelerOptions, needs
 from tweenlab.errors import LabelerError
 
 __all__ = ["HttpLabeler", "http_labeler"]
@@ -247,6 +247,7 @@ def _probe_classes(url: str, options: LabelerOptions) -> tuple[str, ...]:
     return tuple(classes)
 
 
+@needs("url")
 def http_labeler(options: LabelerOptions) -> HttpLabeler:
     """The registered ``http`` factory: needs ``options.url``; probes it for the classes
     unless ``options.classes`` gives them.

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tweenlab.autolabel.base import RGB, Detections, LabelerOptions
+from tweenlab.autolabel.base import RGB, Detections, LabelerOptions, needs
 from tweenlab.autolabel.decoders import Letterbox, letterbox
 from tweenlab.autolabel.heads import BACKGROUNDS, HEADS, Decoding, Layout, Output, choose_head
 from tweenlab.errors import LabelerError
@@ -43,6 +43,7 @@ _DTYPES: dict[str, type[np.generic]] = {
 }
 
 
+@needs("model")
 def onnx_labeler(options: LabelerOptions) -> OnnxLabeler:
     """The registered ``onnx`` factory: an ``OnnxLabeler`` for ``options.model``.
 

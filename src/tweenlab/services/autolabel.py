@@ -10,6 +10,7 @@ track stays as it is. Nothing is written unless the whole run succeeds.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tweenlab.autolabel import Labeler, LabelerOptions, read_class_names
+from tweenlab.autolabel import Labeler, LabelerOptions, factory_needs, read_class_names
 from tweenlab.autolabel.classes import events_from_frames, labels_present, video_classes
 from tweenlab.autolabel.run import FrameDetections, every_nth, label_frames
 from tweenlab.autolabel.tracking import TrackerParams, to_tracks, track_detections
@@ -34,9 +35,11 @@ __all__ = [
     "AUTO",
     "DEFAULT_LABELER",
     "AutolabelReport",
+    "LabelerInfo",
     "Prelabels",
     "accept_predictions",
     "autolabel_file",
+    "describe_labelers",
     "labeler_options",
     "make_labeler",
     "prelabel",
@@ -45,7 +48,8 @@ __all__ = [
 
 Reporter = Callable[[str, int, int], None]
 AUTO = "auto"
-#: What ``tweenlab autolabel`` and the demo use unless told otherwise: 80 COCO classes.
+#: What ``tweenlab autolabel``, the server and the demo use unless told otherwise (80 COCO
+#: classes).
 DEFAULT_LABELER = "yolov3-tiny"
 
 
@@ -109,6 +113,53 @@ def make_labeler(name: str, options: LabelerOptions) -> Labeler:
     if not isinstance(labeler, Labeler):
         raise LabelerError(name, "its factory did not return a Labeler")
     return labeler
+
+
+@dataclass(frozen=True)
+class LabelerInfo:
+    """A registered labeler as a form offers it.
+
+    Attributes:
+        name: Its registered name.
+        description: The first paragraph of its module's docstring (one labeler per module),
+            else of its factory's; empty when neither has one.
+        needs: ``LabelerOptions`` fields it cannot be built without (``autolabel.needs``).
+        error: Why its factory cannot be loaded (a missing dependency), or None.
+        default: Whether it is ``DEFAULT_LABELER``.
+    """
+
+    name: str
+    description: str
+    needs: tuple[str, ...] = ()
+    error: str | None = None
+    default: bool = False
+
+
+def describe_labelers() -> list[LabelerInfo]:
+    """Every registered labeler, by name; a factory that fails to import is listed with why.
+
+    Loading a factory imports its module (OpenCV, numpy) but builds no model.
+    """
+    labelers = registry("labelers")
+    found = []
+    for name in labelers.names():
+        try:
+            factory = labelers.get(name)
+        except PluginError as error:
+            found.append(LabelerInfo(name, "", error=str(error), default=name == DEFAULT_LABELER))
+            continue
+        info = LabelerInfo(name, _summary(factory), factory_needs(factory))
+        found.append(replace(info, default=name == DEFAULT_LABELER))
+    return found
+
+
+def _summary(factory: object) -> str:
+    module = inspect.getmodule(factory)
+    for text in (module.__doc__ if module else None, inspect.getdoc(factory)):
+        paragraph = (text or "").strip().split("\n\n")[0]
+        if paragraph:
+            return " ".join(paragraph.replace("``", "").split())
+    return ""
 
 
 @dataclass(frozen=True)

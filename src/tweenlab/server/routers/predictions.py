@@ -19,6 +19,7 @@ from tweenlab.core.roles import Role
 from tweenlab.server.deps import Auth, Db, Jobs, get_settings, require
 from tweenlab.server.routers.jobs import JobView, get_job
 from tweenlab.services import predictions
+from tweenlab.services.autolabel import DEFAULT_LABELER
 from tweenlab.services.projects import Access
 from tweenlab.settings import Settings
 
@@ -35,7 +36,7 @@ class AutolabelBody(BaseModel):
     server's ``models`` folder, class names, an endpoint); ``label_map`` names the project label
     a model class becomes (classes named like a label need no entry; others are dropped)."""
 
-    labeler: str = Field(default="yolov3-tiny", max_length=100)
+    labeler: str = Field(default=DEFAULT_LABELER, max_length=100)
     every: int = Field(default=5, ge=1, le=10_000)
     min_score: float = Field(default=0.25, ge=0.0, le=1.0)
     min_iou: float = Field(default=0.9, gt=0.0, le=1.0)

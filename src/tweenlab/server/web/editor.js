@@ -18,6 +18,7 @@ import { testHook } from "./editor/hook.js";
 import { keyActions } from "./editor/keys.js";
 import { layout, wireToolbar } from "./editor/layout.js";
 import { renderPanel } from "./editor/panel.js";
+import { decide } from "./editor/predictions.js";
 import { mountReviewPanel } from "./editor/review-mode.js";
 import { Session, editBlocked } from "./editor/session.js";
 import { bindKeys, helpOverlay } from "./editor/shortcuts.js";
@@ -182,7 +183,7 @@ function update(parts, ui, labels) {
   }));
   renderPanel(
     ui.tracks,
-    { rows, labels, frame: session.frame },
+    { rows, labels, frame: session.frame, blocked: session.blocked },
     {
       select: (n) => session.select(n),
       setLabel: (n, label) => session.setLabel(n, label),
@@ -192,6 +193,8 @@ function update(parts, ui, labels) {
       deleteFrom: (n) => session.deleteFrom(n),
       deleteTrack: (n) => session.deleteTrack(n),
       fill: (n) => session.fill(n),
+      accept: (numbers) => decide(session, "accept", numbers),
+      reject: (numbers) => decide(session, "reject", numbers),
     },
   );
   timeline.render(timelineState(parts));

@@ -1,6 +1,8 @@
 // The project's tasks: how many are in each state, a table filtered by state and assignee with
-// assign/reassign (annotator and reviewer) for managers, links into the editor, and the form
-// that splits a video into tasks (by size with overlap, or at the detected scenes).
+// assign/reassign (annotator and reviewer) for managers, links into the editor, pre-labelling a
+// task with a model (prelabel.js), and the form that splits a video into tasks (by size with
+// overlap, or at the detected scenes).
+import { prelabelPanel } from "./prelabel.js";
 import {
   attempt,
   element,
@@ -30,6 +32,7 @@ export function tasksSection(state) {
     "data-testid": "filter-assignee",
   });
   const body = element("tbody");
+  const prelabel = state.may("manager") ? prelabelPanel(state) : null;
   const draw = () => {
     const name = namer(state.members);
     const shown = state.tasks.filter(
@@ -38,7 +41,7 @@ export function tasksSection(state) {
         (!byAssignee.value || String(t.assignee_id ?? "none") === byAssignee.value),
     );
     counts.replaceChildren(...countBadges(state.tasks));
-    body.replaceChildren(...shown.map((task) => taskRow(state, task, name, error)));
+    body.replaceChildren(...shown.map((task) => taskRow(state, task, name, error, prelabel)));
     if (!shown.length) {
       body.append(element("tr", {}, element("td", { colspan: 8, class: "muted" }, "no tasks")));
     }
@@ -70,6 +73,7 @@ export function tasksSection(state) {
     field("Annotator", byAssignee),
   );
   const parts = [counts, filters, table];
+  if (prelabel) parts.push(prelabel.node);
   if (state.may("manager")) parts.push(splitForm(state, error));
   return section("Tasks", "tasks-section", ...parts, error);
 }
@@ -85,7 +89,7 @@ function countBadges(tasks) {
   });
 }
 
-function taskRow(state, task, name, error) {
+function taskRow(state, task, name, error, prelabel) {
   const video = state.videos.find((v) => v.id === task.video_id);
   const href = `#/projects/${state.id}/tasks/${task.id}`;
   const link = element("a", { href, "data-testid": "open-task" }, "Open");
@@ -93,6 +97,10 @@ function taskRow(state, task, name, error) {
   const review = reviewable
     ? element("a", { href: `${href}/review`, "data-testid": "review-task" }, "Review")
     : null;
+  const label = prelabel
+    ? element("button", { type: "button", "data-testid": "prelabel-task" }, "Pre-label")
+    : null;
+  label?.addEventListener("click", () => prelabel.open(task));
   const issues = task.open_issues
     ? element("span", { class: "muted", "data-testid": "task-issues" }, ` ${task.open_issues} open`)
     : null;
@@ -107,7 +115,7 @@ function taskRow(state, task, name, error) {
     element("td", {}, element("span", badge, stateLabel(task.state)), issues),
     element("td", {}, personCell(state, task, "assignee_id", name, error)),
     element("td", {}, personCell(state, task, "reviewer_id", name, error)),
-    element("td", { class: "links" }, link, " ", review),
+    element("td", { class: "links" }, link, " ", review, " ", label),
   );
 }
 

@@ -97,7 +97,8 @@ export class Stage {
     }
   }
 
-  // Draw the frame and the overlay. items: [{shape, color, selected, dashed}]; draft: a shape
+  // Draw the frame and the overlay. items: [{shape, color, selected, dashed, predicted,
+  // caption}] (caption: text over the shape's top-left corner, e.g. "auto 0.82"); draft: a shape
   // being drawn; handles: [{x, y, round}]; pins: [{x, y, resolved}]; region: {x, y, w, h}.
   draw({ bitmap, items = [], draft = null, handles = [], pins = [], region = null }) {
     const ctx = this.canvas.getContext("2d");
@@ -111,6 +112,7 @@ export class Stage {
     if (bitmap) ctx.drawImage(bitmap, 0, 0, this.width, this.height);
     for (const item of items) {
       KINDS[item.shape.kind]?.draw(ctx, item.shape, { ...item, zoom });
+      if (item.caption) caption(ctx, KINDS[item.shape.kind]?.bbox(item.shape), item, zoom);
     }
     if (draft) KINDS[draft.shape.kind]?.draw(ctx, draft.shape, { ...draft, zoom, dashed: true });
     const size = 4 / zoom;
@@ -141,4 +143,18 @@ export class Stage {
       ctx.stroke();
     }
   }
+}
+
+// A small tag above a shape (a prediction's "auto 0.82"), the same size at any zoom.
+function caption(ctx, bbox, { caption: text, color }, zoom) {
+  if (!bbox) return;
+  const size = 11 / zoom;
+  ctx.font = `${size}px sans-serif`;
+  const width = ctx.measureText(text).width + 6 / zoom;
+  const y = Math.max(0, bbox.y - size - 4 / zoom);
+  ctx.fillStyle = color;
+  ctx.fillRect(bbox.x, y, width, size + 4 / zoom);
+  ctx.fillStyle = "#fff";
+  ctx.textBaseline = "top";
+  ctx.fillText(text, bbox.x + 3 / zoom, y + 2 / zoom);
 }

@@ -36,7 +36,11 @@ export function testHook(session, sync, stage) {
           .map(({ number, revision, dirty, track }) => ({ number, revision, dirty, track })),
       ),
     shown: () =>
-      copy(session.items().map(({ number, shape, source }) => ({ number, shape, source }))),
+      copy(
+        session
+          .items()
+          .map(({ number, shape, source, predicted }) => ({ number, shape, source, predicted })),
+      ),
     pendingCount: () => sync.pendingCount(),
     settled: () => sync.settled(),
     go: (frame) => session.go(frame),

@@ -1,19 +1,23 @@
 // The tracks panel: one row per track (colour, number, label, kind, and on the current frame its
 // keyframe/outside/occluded toggles), and for the selected track its attributes (per-track ones
-// on the track, per-frame ones on a keyframe here) and the delete and fill actions.
+// on the track, per-frame ones on a keyframe here) and the delete and fill actions. A model's
+// predictions carry an "auto" badge with their score and Accept / Reject (predictions.js).
 //
-//   renderPanel(root, {rows, labels, frame}, on)
+//   renderPanel(root, {rows, labels, frame, blocked}, on)
 //   rows: [{number, track, color, state, selected, kind}]; state: what is shown on this frame
-//   on: {select, setLabel, toggle, setAttribute, deleteFrame, deleteFrom, deleteTrack, fill}
+//   on: {select, setLabel, toggle, setAttribute, deleteFrame, deleteFrom, deleteTrack, fill,
+//        accept, reject}; blocked: why the person may not edit (null when they may)
 
 import { element } from "../app.js";
 import { keyframeAt } from "./model.js";
+import { isPrediction, predictionBar, predictionControls } from "./predictions.js";
 
-export function renderPanel(root, { rows, labels, frame }, on) {
-  const list = rows.map((row) => trackRow(row, labels, frame, on));
+export function renderPanel(root, { rows, labels, frame, blocked = null }, on) {
+  const list = rows.map((row) => trackRow(row, labels, frame, on, Boolean(blocked)));
   const chosen = rows.find((r) => r.selected);
   root.replaceChildren(
     element("h2", {}, `Tracks (${rows.length})`),
+    predictionBar(rows, on, Boolean(blocked)),
     rows.length
       ? element("ul", { class: "tracks", "data-testid": "tracks" }, list)
       : element("p", { class: "muted" }, "No tracks yet: press n and draw."),
@@ -35,7 +39,7 @@ function toggle(name, checked, disabled, onChange) {
   return element("label", { class: "toggle", title: name }, box, name);
 }
 
-function trackRow(row, labels, frame, on) {
+function trackRow(row, labels, frame, on, blocked) {
   const { number, track, state } = row;
   const keyframe = keyframeAt(track, frame);
   const label = element(
@@ -51,7 +55,7 @@ function trackRow(row, labels, frame, on) {
   const item = element(
     "li",
     {
-      class: `track${row.selected ? " selected" : ""}`,
+      class: `track${row.selected ? " selected" : ""}${isPrediction(track) ? " predicted" : ""}`,
       "data-testid": "track-row",
       "data-number": number,
       "data-keyframes": track.keyframes.map((k) => k.frame).join(","),
@@ -60,6 +64,7 @@ function trackRow(row, labels, frame, on) {
     element("b", {}, `#${number}`),
     label,
     element("span", { class: "muted kind" }, row.kind),
+    ...predictionControls(row, on, blocked),
     element(
       "span",
       { class: "flags" },
@@ -71,7 +76,7 @@ function trackRow(row, labels, frame, on) {
     ),
   );
   item.addEventListener("click", (event) => {
-    if (!event.target.closest("input, select, label")) on.select(number);
+    if (!event.target.closest("input, select, label, button")) on.select(number);
   });
   return item;
 }

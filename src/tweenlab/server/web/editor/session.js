@@ -10,6 +10,7 @@ import { KINDS } from "./shapes.js";
 import * as model from "./model.js";
 import { makeTool } from "./tools.js";
 import { PALETTE } from "./shapes.js";
+import { badgeText, isPrediction } from "./predictions.js";
 
 export class Session {
   constructor(parts) {
@@ -117,6 +118,8 @@ export class Session {
         color: this.color(record.number, record.track),
         selected: record.number === this.selected,
         dashed: state?.occluded || state?.source === "stale",
+        predicted: isPrediction(record.track),
+        caption: isPrediction(record.track) ? badgeText(record.track) : null,
       });
     }
     return found;

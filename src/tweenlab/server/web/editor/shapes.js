@@ -398,10 +398,16 @@ export function paintDisc(data, height, width, [cx, cy], radius, value) {
 
 // -- drawing helpers ---------------------------------------------------------------------------
 
+// Lines: solid; dashed while occluded or not yet the server's; dotted for a model's prediction.
+function dashes(style) {
+  if (style.predicted) return [1.5 / style.zoom, 3 / style.zoom];
+  return style.dashed ? [6 / style.zoom, 4 / style.zoom] : [];
+}
+
 function stroke(ctx, style) {
-  ctx.lineWidth = (style.selected ? 2.5 : 1.5) / style.zoom;
+  ctx.lineWidth = (style.selected ? 2.5 : style.predicted ? 2 : 1.5) / style.zoom;
   ctx.strokeStyle = style.color;
-  ctx.setLineDash(style.dashed ? [6 / style.zoom, 4 / style.zoom] : []);
+  ctx.setLineDash(dashes(style));
   ctx.stroke();
   ctx.setLineDash([]);
 }
