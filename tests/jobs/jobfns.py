@@ -39,3 +39,23 @@ def die(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 def media_error(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Raises an error that cannot be unpickled as it is (its ``__init__`` takes two arguments)."""
     raise MediaNotFoundError(params["path"], "no such file")
+
+
+def square_part(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """One part: squares its numbers, reporting progress per number."""
+    numbers = list(params["numbers"])
+    for done in range(1, len(numbers) + 1):
+        context.progress(done, len(numbers))
+    return {"squares": [n * n for n in numbers], "pid": os.getpid()}
+
+
+def squares(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Splits ``n`` numbers into ``parts`` parts and merges their results in order."""
+    numbers = list(range(int(params["n"])))
+    size = -(-len(numbers) // int(params["parts"]))
+    items = [{"numbers": numbers[i : i + size]} for i in range(0, len(numbers), size)]
+    results = context.map(f"{__name__}:square_part", items)
+    return {
+        "squares": [s for r in results for s in r["squares"]],
+        "pids": sorted({r["pid"] for r in results}),
+    }

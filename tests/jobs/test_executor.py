@@ -130,3 +130,13 @@ def test_flow_can_be_computed_ahead_of_time_as_a_job(
     assert (job.done, job.total) == (19, 19)
     stored = sorted(Path(job.result["folder"]).glob("[0-9]*.npy"))
     assert [int(p.stem) for p in stored] == list(range(19))
+
+
+def test_a_job_split_into_parts_merges_their_results_in_order_and_sums_progress(
+    executor: LocalExecutor,
+) -> None:
+    job = executor.submit("squares", f"{FNS}:squares", {"n": 10, "parts": 3})
+    done = executor.wait(job.id, timeout=60)
+    assert done.state is JobState.SUCCEEDED, done.error
+    assert done.result is not None and done.result["squares"] == [n * n for n in range(10)]
+    assert (done.done, done.total) == (10, 10)  # 4 + 4 + 2 numbers

@@ -18,6 +18,7 @@ from tweenlab.jobs.model import (
     JobState,
     JobStore,
     MemoryJobStore,
+    PartProgress,
 )
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "JobStore",
     "LocalExecutor",
     "MemoryJobStore",
+    "PartProgress",
 ]

@@ -20,14 +20,14 @@ import multiprocessing
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from typing import Any
 
 from tweenlab.errors import UsageError
-from tweenlab.jobs.model import JobRecord, JobState, JobStore, new_job
+from tweenlab.jobs.model import JobRecord, JobState, JobStore, PartProgress, new_job
 
 __all__ = ["LocalExecutor"]
 
@@ -63,6 +63,33 @@ class _WorkerContext:
     @property
     def cancelled(self) -> bool:
         return bool(self._cancelled.get(self.job_id, False))
+
+    def map(self, target: str, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """The parts one after another in this process (a cluster runs them in parallel)."""
+        function = _resolve(target)
+        parts = PartProgress(len(items), self.progress)
+        results = []
+        for number, item in enumerate(items):
+            part = _PartContext(self, parts, number)
+            results.append(dict(function(part, dict(item)) or {}))
+        return results
+
+
+class _PartContext:
+    """The ``JobContext`` one part of a job sees: its progress feeds the job's sum."""
+
+    def __init__(self, job: _WorkerContext, parts: PartProgress, number: int) -> None:
+        self.job_id, self._job, self._parts, self._number = job.job_id, job, parts, number
+
+    def progress(self, done: int, total: int | None = None) -> None:
+        self._parts.update(self._number, done, total)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._job.cancelled
+
+    def map(self, target: str, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        raise UsageError(f"job {self.job_id}: a part of a job cannot be split again")
 
 
 class _JobError(Exception):

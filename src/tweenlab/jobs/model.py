@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-__all__ = ["Executor", "JobContext", "JobRecord", "JobState", "JobStore", "MemoryJobStore"]
+__all__ = [
+    "Executor",
+    "JobContext",
+    "JobRecord",
+    "JobState",
+    "JobStore",
+    "MemoryJobStore",
+    "PartProgress",
+]
 
 
 class JobState(StrEnum):
@@ -132,6 +140,44 @@ class JobContext(Protocol):
     @property
     def cancelled(self) -> bool:
         """Whether someone asked this job to stop (the function should return soon)."""
+
+    def map(self, target: str, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Run ``target(part_context, item)`` for every item, as parts a worker can do alone
+        (a span of frames, a shard of an export); their results, in the items' order.
+
+        Each part reports its own progress; the job's is the sum over its parts. The local
+        executor runs the parts one after another in the job's process; a cluster executor
+        runs them in parallel on its workers and runs a part again when its worker dies, so a
+        part must write its outputs atomically and return what the job merges.
+        """
+        ...
+
+
+class PartProgress:
+    """The progress of a job made of parts: each part's ``done`` and ``total``, summed.
+
+    Example:
+        >>> seen = []
+        >>> parts = PartProgress(2, lambda done, total: seen.append((done, total)))
+        >>> parts.update(0, 5, 10); parts.update(1, 2, 10)
+        >>> seen[-1]
+        (7, 20)
+    """
+
+    def __init__(self, count: int, report: Callable[[int, int], None]) -> None:
+        self._done = [0] * count
+        self._total = [0] * count
+        self._report = report
+        self._lock = threading.Lock()
+
+    def update(self, part: int, done: int, total: int | None) -> None:
+        """Part ``part`` has done ``done`` of ``total`` (``None``: its total unchanged)."""
+        with self._lock:
+            self._done[part] = int(done)
+            if total is not None:
+                self._total[part] = int(total)
+            summed = sum(self._done), sum(self._total)
+        self._report(*summed)
 
 
 class Executor(Protocol):
