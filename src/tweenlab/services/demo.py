@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from tweenlab.autolabel import LabelerOptions
 from tweenlab.core import AnnotationSet
 from tweenlab.core.thinning import box_iou
 from tweenlab.core.time import FrameSelection
@@ -33,7 +32,6 @@ from tweenlab.services.annotations import (
     sample_annotations,
     save_annotations,
 )
-from tweenlab.services.autolabel import DEFAULT_LABELER, autolabel_file
 from tweenlab.services.keyframes import analyse_video
 from tweenlab.services.media import Ingested, Reporter, extract, ingest, split
 from tweenlab.services.propagate import fill_annotations
@@ -155,6 +153,9 @@ def _prelabel(
     detections become thinned tracks marked as predictions. On the sample clip, whose objects
     are drawn shapes no COCO class names, say how many of them it found, whatever it called
     them."""
+    from tweenlab.autolabel import LabelerOptions  # noqa: PLC0415 (OpenCV: not at start-up)
+    from tweenlab.services.autolabel import DEFAULT_LABELER, autolabel_file  # noqa: PLC0415
+
     out = out_dir / "annotations-predicted.json"
     try:
         done = autolabel_file(
