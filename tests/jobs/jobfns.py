@@ -33,6 +33,13 @@ def slow(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     return {"stopped_at": steps}
 
 
+def stubborn(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Sleeps ``s`` seconds without ever looking at ``cancelled``."""
+    context.progress(0, 1)
+    time.sleep(float(params["s"]))
+    return {"slept": params["s"]}
+
+
 def die(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     os._exit(3)  # a worker killed mid-job
 

@@ -50,7 +50,7 @@ def ray_cluster() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def executor(ray_cluster: Any) -> Iterator[RayExecutor]:
-    running = RayExecutor(MemoryJobStore(), max_retries=2, max_running=2, cancel_grace_s=5)
+    running = RayExecutor(MemoryJobStore(), max_retries=2, max_running=2, cancel_grace_s=1)
     yield running
     running.shutdown()
 
@@ -120,6 +120,21 @@ def test_progress_is_visible_while_it_runs_and_a_running_job_can_be_cancelled(
     final = executor.wait(job.id, timeout=30)
     assert final.state is JobState.CANCELLED
     assert final.done < 2000
+
+
+def test_a_job_that_ignores_cancelled_is_interrupted_after_the_grace_time(
+    executor: RayExecutor,
+) -> None:
+    job = executor.submit("stubborn", f"{FNS}:stubborn", {"s": 60})
+    deadline = time.monotonic() + 30
+    while (row := executor.store.get(job.id)) is not None and row.state is JobState.QUEUED:
+        assert time.monotonic() < deadline, "never started"
+        time.sleep(0.05)
+    asked = time.monotonic()
+    executor.cancel(job.id)
+    final = executor.wait(job.id, timeout=30)
+    assert final.state is JobState.CANCELLED and final.result is None
+    assert 1 <= time.monotonic() - asked < 30  # ray.cancel after cancel_grace_s, not the 60 s
 
 
 def test_a_queued_job_is_cancelled_without_starting(executor: RayExecutor) -> None:

@@ -17,7 +17,9 @@ them (Ray lends the waiting task's CPU to the parts).
   part's error becomes the job's.
 - Cancellation: a job still in this process's queue is dropped; a running job's flag is set in
   the mailbox, where ``context.cancelled`` reads it; a job that has not stopped
-  ``cancel_grace_s`` later is interrupted with ``ray.cancel`` (its parts too).
+  ``cancel_grace_s`` later is stopped with ``ray.cancel(force=True, recursive=True)``, which
+  ends its worker process and its parts' (Ray's gentle cancel does not interrupt a function
+  busy in C code or ``time.sleep``; job functions write atomically, so a kill is safe).
 - Recovery: a coordinator that dies takes its tasks with it (Ray's ownership); ``recover()`` in
   the next one starts its unfinished rows again, failing those started ``max_attempts`` times.
 
@@ -144,7 +146,7 @@ class RayExecutor:
 
     def cancel(self, job_id: str) -> JobRecord:
         """Ask a job to stop: dropped if not handed to Ray yet, else its ``cancelled`` flag is
-        set (and ``ray.cancel`` follows after ``cancel_grace_s``)."""
+        set (and a forced ``ray.cancel`` follows after ``cancel_grace_s``)."""
         job = self._get(job_id)
         if job.state.final:
             return job
@@ -284,7 +286,7 @@ class RayExecutor:
             self._final(job_id, JobState.SUCCEEDED, result=value, done=self._get(job_id).total)
 
     def _interrupt_stragglers(self) -> None:
-        """``ray.cancel`` the running jobs asked to stop more than ``cancel_grace_s`` ago."""
+        """Stop (``ray.cancel``, force) the jobs asked to stop more than ``cancel_grace_s`` ago."""
         now = time.monotonic()
         with self._lock:
             late = [
@@ -296,7 +298,7 @@ class RayExecutor:
             for job_id in late:
                 self._asked[job_id] = math.inf  # interrupted once is enough
         for ref in refs:
-            self._ray.cancel(ref, recursive=True)
+            self._ray.cancel(ref, force=True, recursive=True)
 
     def _final(self, job_id: str, state: JobState, **changes: Any) -> JobRecord:
         with self._lock:
