@@ -24,8 +24,10 @@ from tweenlab.cli.main import cli
 from tweenlab.errors import ConfigError
 from tweenlab.jobs import JobState, LocalExecutor, MemoryJobStore, RayExecutor
 from tweenlab.jobs.model import new_job
-from tweenlab.services.jobs import build_executor, check_executor
+from tweenlab.services.database import upgrade_database
+from tweenlab.services.jobs import DatabaseJobStore, JobRunner, build_executor, check_executor
 from tweenlab.settings import Settings
+from tweenlab.store import Database
 
 FNS = "tests.jobs.jobfns"
 ROOT = Path(__file__).resolve().parents[2]
@@ -196,14 +198,24 @@ def test_unfinished_jobs_of_a_dead_coordinator_are_resumed_or_failed(ray_cluster
         executor.shutdown()
 
 
-def test_the_settings_pick_the_ray_executor(ray_cluster: Any) -> None:
-    executor = build_executor(MemoryJobStore(), Settings(executor="ray"))
-    try:
-        assert type(executor).__name__ == "RayExecutor"
-        job = executor.wait(executor.submit("count", f"{FNS}:count", {"n": 3}).id, 60)
-        assert job.state is JobState.SUCCEEDED
-    finally:
-        executor.shutdown()
+def test_the_servers_job_runner_runs_jobs_on_ray_with_rows_in_the_database(
+    ray_cluster: Any, settings: Settings
+) -> None:
+    upgrade_database(settings)
+    on_ray = settings.model_copy(update={"executor": "ray"})
+    with Database(settings.database) as database:
+        runner = JobRunner(DatabaseJobStore(database), on_ray)
+        try:
+            assert runner.start() == [] and runner.started  # Ray is connected to at start
+            assert isinstance(runner.executor, RayExecutor)
+            params = {"n": 6, "parts": 2}
+            job = runner.wait(runner.submit("squares", f"{FNS}:squares", params).id, 60)
+            assert job.state is JobState.SUCCEEDED, job.error
+            assert job.result is not None and job.result["squares"] == [0, 1, 4, 9, 16, 25]
+            assert (job.done, job.total) == (6, 6)
+            assert runner.store.get(job.id) == job
+        finally:
+            runner.shutdown()
 
 
 def test_cluster_status_shows_the_ray_nodes(
