@@ -7,6 +7,7 @@ Nothing reads the environment at import time: entry points call ``Settings()`` (
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,7 +67,26 @@ class Settings(BaseSettings):
         default=8192, ge=1, description="Largest video upload accepted, in MiB (larger: 413)."
     )
     job_workers: int = Field(
-        default=2, ge=1, description="Worker processes of the server's job executor (ingest...)."
+        default=2,
+        ge=1,
+        description=(
+            "Worker processes of the server's local job executor (ingest...); with "
+            "executor=ray and no ray_address, the CPUs of the Ray instance it starts."
+        ),
+    )
+    executor: Literal["local", "ray"] = Field(
+        default="local",
+        description=(
+            "Where jobs run: a local process pool, or a Ray cluster "
+            "(needs pip install 'tweenlab[ray]')."
+        ),
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description=(
+            "The Ray cluster for executor=ray: auto (started with `ray start` on this machine), "
+            "ray://host:10001 (Ray Client), or unset/local to start Ray inside the server."
+        ),
     )
     ingest_keyframes: bool = Field(
         default=True,

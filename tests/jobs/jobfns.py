@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from tweenlab.errors import MediaNotFoundError
@@ -32,6 +33,13 @@ def slow(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     return {"stopped_at": steps}
 
 
+def stubborn(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Sleeps ``s`` seconds without ever looking at ``cancelled``."""
+    context.progress(0, 1)
+    time.sleep(float(params["s"]))
+    return {"slept": params["s"]}
+
+
 def die(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     os._exit(3)  # a worker killed mid-job
 
@@ -44,6 +52,8 @@ def media_error(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 def square_part(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """One part: squares its numbers, reporting progress per number."""
     numbers = list(params["numbers"])
+    if params.get("fail") in numbers:
+        raise ValueError(f"bad number {params['fail']}")
     for done in range(1, len(numbers) + 1):
         context.progress(done, len(numbers))
     return {"squares": [n * n for n in numbers], "pid": os.getpid()}
@@ -53,9 +63,41 @@ def squares(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Splits ``n`` numbers into ``parts`` parts and merges their results in order."""
     numbers = list(range(int(params["n"])))
     size = -(-len(numbers) // int(params["parts"]))
-    items = [{"numbers": numbers[i : i + size]} for i in range(0, len(numbers), size)]
+    fail = params.get("fail")
+    items = [{"numbers": numbers[i : i + size], "fail": fail} for i in range(0, len(numbers), size)]
     results = context.map(f"{__name__}:square_part", items)
     return {
         "squares": [s for r in results for s in r["squares"]],
         "pids": sorted({r["pid"] for r in results}),
+        "pid": os.getpid(),
     }
+
+
+def marked_part(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """One part that leaves ``<folder>/<name>-<pid>`` behind each time it runs; a ``hold`` part
+    sleeps on its first run (so a test can kill its worker), not on a second."""
+    folder, name = Path(params["folder"]), params["name"]
+    earlier = list(folder.glob(f"{name}-*"))
+    (folder / f"{name}-{os.getpid()}").touch()
+    if params["hold"] and not earlier:
+        time.sleep(60)
+    numbers = list(params["numbers"])
+    context.progress(len(numbers), len(numbers))
+    return {"squares": [n * n for n in numbers]}
+
+
+def marked(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """``n`` numbers squared in ``parts`` marked parts; part 0 holds."""
+    numbers = list(range(int(params["n"])))
+    size = -(-len(numbers) // int(params["parts"]))
+    items = [
+        {
+            "numbers": numbers[i : i + size],
+            "folder": params["folder"],
+            "name": f"part{i // size}",
+            "hold": i == 0,
+        }
+        for i in range(0, len(numbers), size)
+    ]
+    results = context.map(f"{__name__}:marked_part", items)
+    return {"squares": [s for r in results for s in r["squares"]]}

@@ -14,6 +14,7 @@ import click
 from tweenlab import __version__, services
 from tweenlab.cli._ui import Context, exit_with, progress_reporter, run_with_boundary
 from tweenlab.cli.autolabel import autolabel_command
+from tweenlab.cli.cluster import cluster_group
 from tweenlab.cli.dataset import export_command, import_command
 from tweenlab.cli.keyframes import keyframes_command
 from tweenlab.cli.propagate import propagate_command
@@ -189,6 +190,7 @@ def _rate(text: str) -> Fraction:
 
 
 cli.add_command(autolabel_command)
+cli.add_command(cluster_group)
 cli.add_command(export_command)
 cli.add_command(import_command)
 cli.add_command(keyframes_command)

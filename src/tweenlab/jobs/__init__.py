@@ -5,9 +5,10 @@ A job is a row (``JobRecord``) in a ``JobStore`` (the database in the server, me
 the CLI) and a job function named ``"module:function"``, importable by a worker process, called
 as ``fn(context, params) -> result``. The function reports progress and checks for cancellation
 through its ``JobContext``; its result (a JSON-able dict) or its error lands in the row. The
-``LocalExecutor`` runs functions in a process pool; a distributed executor (Ray) implements the
-same ``Executor`` protocol. This package imports neither the store nor the server: the services
-layer hands it a ``JobStore``.
+``LocalExecutor`` runs functions in a process pool; the ``RayExecutor`` runs the same functions
+on a Ray cluster (their ``map`` parts in parallel), behind the same ``Executor`` protocol; Ray is
+imported only when one is built. This package imports neither the store nor the server: the
+services layer hands it a ``JobStore``.
 """
 
 from tweenlab.jobs.executor import LocalExecutor
@@ -20,6 +21,7 @@ from tweenlab.jobs.model import (
     MemoryJobStore,
     PartProgress,
 )
+from tweenlab.jobs.ray_executor import RayExecutor
 
 __all__ = [
     "Executor",
@@ -30,4 +32,5 @@ __all__ = [
     "LocalExecutor",
     "MemoryJobStore",
     "PartProgress",
+    "RayExecutor",
 ]

@@ -3,7 +3,9 @@
 Jobs wait in this process's queue until a worker is free (the pool is never handed more than it
 can start, so a queued job can always be withdrawn). Workers send ``start`` and ``progress``
 events through a managed queue; a listener thread in this process writes them to the store, so
-only this process writes rows (the store may be a database that workers must not touch).
+only this process writes rows (the store may be a database that workers must not touch); a
+worker's ``end`` event, after its last progress, lets a result wait until that progress is
+written, so a final row never misses the last of it.
 Cancellation drops a queued job, or sets a flag in a managed dict that ``JobContext.cancelled``
 reads. State
 changes go through one lock, so a late progress event never overwrites a final state. After a
@@ -32,6 +34,7 @@ from tweenlab.jobs.model import JobRecord, JobState, JobStore, PartProgress, new
 __all__ = ["LocalExecutor"]
 
 _PROGRESS_EVERY_S = 0.2  # a worker reports progress at most this often (and at the end)
+_END_WAIT_S = 5.0  # how long a job's result waits for the listener to take its last events
 
 
 def _resolve(target: str) -> Callable[..., Any]:
@@ -112,6 +115,8 @@ def _run(job_id: str, target: str, params: dict[str, Any], events: Any, cancelle
         result = _resolve(target)(_WorkerContext(job_id, events, cancelled), params)
     except Exception as error:
         raise _JobError(_describe(error)) from None
+    finally:
+        events.put(("end", job_id, None, None))  # after its last progress event
     return dict(result or {})
 
 
@@ -136,6 +141,7 @@ class LocalExecutor:
         self._futures: dict[str, Future[Any]] = {}
         self._pending: collections.deque[JobRecord] = collections.deque()
         self._finished: dict[str, threading.Event] = {}
+        self._ended: dict[str, threading.Event] = {}  # the listener saw the worker's last event
         self._lock = threading.Lock()
         self._listener = threading.Thread(target=self._listen, name="job-events", daemon=True)
         self._listener.start()
@@ -192,6 +198,7 @@ class LocalExecutor:
     def _start(self, job: JobRecord) -> JobRecord:
         job = self.store.update(job.id, state=JobState.QUEUED, attempts=job.attempts + 1)
         self._finished[job.id] = threading.Event()
+        self._ended[job.id] = threading.Event()
         with self._lock:
             self._pending.append(job)
         self._dispatch()
@@ -221,7 +228,10 @@ class LocalExecutor:
         if error is not None:
             text = str(error) if isinstance(error, _JobError) else _describe(error)
             self._final(job_id, JobState.FAILED, error=text)
-        elif self._cancelled.get(job_id, False):
+            return
+        if (ended := self._ended.get(job_id)) is not None:
+            ended.wait(_END_WAIT_S)  # its last progress reaches the row before the final state
+        if self._cancelled.get(job_id, False):
             self._final(job_id, JobState.CANCELLED)
         else:
             job = self._get(job_id)
@@ -246,6 +256,7 @@ class LocalExecutor:
         with self._lock:
             self._futures.pop(job_id, None)
         self._cancelled.pop(job_id, None)
+        self._ended.pop(job_id, None)
         finished = self._finished.get(job_id)
         if finished is not None:
             finished.set()
@@ -255,6 +266,10 @@ class LocalExecutor:
     def _listen(self) -> None:
         while (event := self._events.get()) is not None:
             kind, job_id, done, total = event
+            if kind == "end":
+                if (ended := self._ended.get(job_id)) is not None:
+                    ended.set()
+                continue
             with self._lock:
                 job = self.store.get(job_id)
                 if job is None or job.state.final:

@@ -1,14 +1,16 @@
-"""Jobs in the server: rows in the database, a local executor started when first needed.
+"""Jobs in the server: rows in the database, an executor started when first needed.
 
 ``DatabaseJobStore`` is the ``tweenlab.jobs.JobStore`` of the server: each call is one short
 transaction of its own, so the executor's threads and the request handlers never share a
 session. When a job changes state, the hooks given for its kind run in the same transaction
 (ingest sets its video's status there, so a job and what it is about never disagree).
 
-``JobRunner`` owns the executor. Starting the server asks the store for unfinished jobs and,
-only when there are some, starts the executor and ``recover()``s them (resumed, or failed after
-``max_attempts``): a job is never left ``running`` by a killed server. Otherwise the executor's
-processes start with the first job, so a server that runs no jobs starts quickly.
+``JobRunner`` owns the executor: the local process pool, or Ray (``TWEENLAB_EXECUTOR=ray``,
+built by ``build_executor``; a missing Ray is a ``ConfigError`` when the runner is made).
+Starting the server asks the store for unfinished jobs and, only when there are some, starts
+the executor and ``recover()``s them (resumed, or failed after ``max_attempts``): a job is never
+left ``running`` by a killed server. Otherwise the executor's processes start with the first
+job, so a server that runs no jobs starts quickly.
 
 Several API processes may share one database (``tweenlab serve --workers N``). Every job row
 names its ``owner``, the server process that runs it (``host:pid:instance``), which beats the
@@ -35,12 +37,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tweenlab.core.roles import Role
 from tweenlab.errors import AccessDeniedError, NotFoundError
-from tweenlab.jobs import JobRecord, JobState, LocalExecutor
+from tweenlab.jobs import Executor, JobRecord, JobState, JobStore, LocalExecutor, RayExecutor
 from tweenlab.services.projects import project_access
 from tweenlab.settings import Settings
 from tweenlab.store import Database, Job, User, utc_now
@@ -49,7 +51,10 @@ __all__ = [
     "DatabaseJobStore",
     "JobHook",
     "JobRunner",
+    "build_executor",
     "can_cancel",
+    "check_executor",
+    "job_counts",
     "job_for",
     "owner_gone",
     "record_of",
@@ -266,27 +271,56 @@ def _not_is(column: Any, value: str) -> Any:
     return column.is_(None) | (column != value)
 
 
+def check_executor(settings: Settings) -> None:
+    """Raise ``ConfigError`` (naming ``pip install 'tweenlab[ray]'``) when the executor the
+    settings name cannot be built here."""
+    if settings.executor == "ray":
+        from tweenlab.jobs.ray_executor import import_ray  # noqa: PLC0415  (Ray is optional)
+
+        import_ray()
+
+
+def build_executor(store: JobStore, settings: Settings) -> Executor:
+    """The executor ``settings.executor`` names, writing rows to ``store``."""
+    if settings.executor == "ray":
+        return RayExecutor(store, address=settings.ray_address, cpus=settings.job_workers)
+    return LocalExecutor(store, workers=settings.job_workers)
+
+
+def job_counts(database: Database) -> dict[str, int]:
+    """The unfinished jobs of every process, by state: ``{"queued": n, "running": m}``."""
+    with database.session(readonly=True) as db:
+        found = db.execute(
+            select(Job.state, func.count()).where(Job.state.in_(_UNFINISHED)).group_by(Job.state)
+        )
+        counts = dict.fromkeys(_UNFINISHED, 0)
+        counts.update({state: int(number) for state, number in found})
+        return counts
+
+
 class JobRunner:
     """The server's executor, started on first use (or at start-up to recover jobs).
 
     Args:
         store: Where the rows live.
-        settings: ``job_workers`` sets the number of worker processes.
+        settings: ``executor`` picks the executor (``ConfigError`` at once when it cannot be
+            built here); ``job_workers`` and ``ray_address`` configure it.
     """
 
     def __init__(self, store: DatabaseJobStore, settings: Settings) -> None:
-        self.store, self.workers = store, settings.job_workers
-        self._executor: LocalExecutor | None = None
+        check_executor(settings)
+        self.store, self.settings = store, settings
+        self._executor: Executor | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
 
     @property
-    def executor(self) -> LocalExecutor:
+    def executor(self) -> Executor:
         """The executor, started now if it was not yet (and with it the watcher)."""
         with self._lock:
             if self._executor is None:
-                self._executor = LocalExecutor(self.store, workers=self.workers)
+                self._executor = build_executor(self.store, self.settings)
                 self._watcher = threading.Thread(target=self._watch, name="job-owner", daemon=True)
                 self._watcher.start()
             return self._executor
@@ -297,8 +331,9 @@ class JobRunner:
         return self._executor is not None
 
     def start(self) -> list[JobRecord]:
-        """Recover the jobs an earlier server left unfinished; returns their rows."""
-        if not self.store.unfinished():
+        """Recover the jobs an earlier server left unfinished; returns their rows. Ray is
+        connected to at once (a wrong address fails the start, not the first job)."""
+        if self.settings.executor != "ray" and not self.store.unfinished():
             return []
         return self.executor.recover()
 
