@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -81,9 +82,11 @@ def test_span_features_are_kept_exactly(tmp_path: Path) -> None:
     frames = shot(1, 8, speed=3) + shot(2, 4)
     features = extract_span(Span(2, 10), enumerate(frames))
     assert features.frames.tolist() == list(range(2, 11))  # the span and the overlap frame
+    features = replace(features, errors=("clip.mp4: frame 12: cannot be decoded",))
     features.save(tmp_path / "span.npz")
     loaded = SpanFeatures.load(tmp_path / "span.npz")
     assert loaded is not None and loaded.span == Span(2, 10)
+    assert loaded.errors == features.errors
     assert_same_features(features, loaded)
     assert SpanFeatures.load(tmp_path / "missing.npz") is None
 
@@ -161,7 +164,7 @@ def test_spans_merged_equal_the_single_pass(
     paths = [analyse_span(video, span, settings)[0] for span in spans]
     merged = merge_span_analyses(video, settings, paths)
     assert_same_analysis(whole, merged.analysis)
-    assert not any(path.exists() for path in paths)  # merged, then removed
+    assert not paths[0].parent.exists()  # merged, then removed
     reused = analyse_video(video, settings)  # finds the merged analysis
     assert reused.fps is None and reused.analysis.suggested == whole.suggested
 
@@ -172,12 +175,15 @@ def test_a_span_computed_twice_gives_the_same_file(settings: Settings) -> None:
     span = Span(76, 137)
     first, _ = analyse_span(video, span, settings)
     kept = SpanFeatures.load(first)
-    again, _ = analyse_span(video, span, settings)  # a retry: its worker died after writing
-    assert again == first
-    redone = SpanFeatures.load(again)
-    assert kept is not None and redone is not None
-    assert kept.frames.tolist() == list(range(76, 138))
-    assert_same_features(kept, redone)
+    written = first.stat().st_mtime_ns
+    again, _ = analyse_span(video, span, settings)  # a resumed job: the file is kept
+    assert again == first and first.stat().st_mtime_ns == written
+    redone, _ = analyse_span(video, span, settings, reuse=False)  # a retry: computed again
+    assert redone == first
+    recomputed = SpanFeatures.load(redone)
+    assert kept is not None and recomputed is not None
+    assert kept.frames.tolist() == list(range(76, 138)) and kept.errors == ()
+    assert_same_features(kept, recomputed)
     assert sorted(p.name for p in first.parent.iterdir()) == [first.name]  # no temporaries
 
 

@@ -109,6 +109,7 @@ class SpanFeatures:
         rows: Each signal's values (float64, as computed), one per row.
         histograms: ``(N, 256)`` normalised HSV histograms.
         thumbs: ``(N, 9, 16)`` grey thumbnails.
+        errors: Why frames of the span are missing (decoding errors), as messages.
     """
 
     span: Span
@@ -116,6 +117,7 @@ class SpanFeatures:
     rows: Mapping[str, npt.NDArray[np.float64]]
     histograms: npt.NDArray[np.float32]
     thumbs: npt.NDArray[np.uint8]
+    errors: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         count = len(self.frames)
@@ -159,6 +161,7 @@ class SpanFeatures:
             frames=self.frames,
             histograms=self.histograms,
             thumbs=self.thumbs,
+            errors=np.asarray(self.errors, dtype=np.str_),
         )
         np.savez_compressed(buffer, **arrays)
         write_atomic(target, buffer.getvalue())
@@ -177,6 +180,7 @@ class SpanFeatures:
                     rows={name: data[f"row_{name}"].astype(np.float64) for name in SIGNAL_NAMES},
                     histograms=data["histograms"].astype(np.float32),
                     thumbs=data["thumbs"].astype(np.uint8),
+                    errors=tuple(str(e) for e in data["errors"]),
                 )
         except (OSError, KeyError, ValueError):
             return None

@@ -10,9 +10,10 @@ suggestion policy, ``split --scenes`` or ``frames --keyframes`` reuse it without
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -191,27 +192,36 @@ def plan_video_spans(video: Path, settings: Settings, span_frames: int) -> list[
 
 
 def analyse_span(
-    video: Path, span: Span, settings: Settings, *, report: Reporter = _quiet
+    video: Path,
+    span: Span,
+    settings: Settings,
+    *,
+    reuse: bool = True,
+    report: Reporter = _quiet,
 ) -> tuple[Path, tuple[str, ...]]:
     """Compute the signals of one span of ``video`` and keep them among its derived files.
 
     Decodes from ``span.start`` (a keyframe: no frame before it is decoded) to ``span.stop``
     inclusive (the overlap ``merge_span_analyses`` needs). Writes the file atomically under a
-    name made of the span, so running it twice writes the same file twice.
+    name made of the span, so running it twice writes the same file twice; with ``reuse``, a
+    file an earlier run left (a job resumed after its coordinator died) is kept as it is.
 
     Returns:
-        The file written, and the frames that could not be decoded, as messages.
+        The file, and the frames that could not be decoded, as messages.
     """
     derived = DerivedFiles(settings.derived_dir)
-    index = derived.index(video)
-    with _analysis_reader(video, index) as reader:
-        frames = reader.read_range(span.start, span.stop + 1)
-        features = extract_span(span, _reported(frames, span, report))
-        errors = tuple(str(e) for e in reader.errors)
     target = derived.folder(video) / _SPANS_FOLDER / f"{span.name}.npz"
-    features.save(target)
+    kept = SpanFeatures.load(target) if reuse and target.exists() else None
+    if kept is None or kept.span != span:
+        index = derived.index(video)
+        with _analysis_reader(video, index) as reader:
+            frames = reader.read_range(span.start, span.stop + 1)
+            features = extract_span(span, _reported(frames, span, report))
+            errors = tuple(str(e) for e in reader.errors)
+        kept = replace(features, errors=errors)
+        kept.save(target)
     report("keyframes", len(span), len(span))
-    return target, errors
+    return target, kept.errors
 
 
 def merge_span_analyses(
@@ -220,7 +230,6 @@ def merge_span_analyses(
     parts: Sequence[Path],
     *,
     policy: SuggestionPolicy | None = None,
-    errors: Sequence[str] = (),
 ) -> KeyframeResult:
     """Merge the files ``analyse_span`` wrote for every span of ``video`` (in order) into its
     analysis, equal to ``analyse_video``'s, and keep it where ``analyse_video`` looks for it.
@@ -240,7 +249,10 @@ def merge_span_analyses(
     analysis.save(target)
     for path in parts:
         path.unlink(missing_ok=True)
-    return KeyframeResult(video, analysis, target, None, tuple(dict.fromkeys(errors)))
+    with contextlib.suppress(OSError):  # not empty: another job's spans are still there
+        (derived.folder(video) / _SPANS_FOLDER).rmdir()
+    errors = tuple(dict.fromkeys(e for features in spans for e in features.errors))
+    return KeyframeResult(video, analysis, target, None, errors)
 
 
 def _reported(frames: Iterator[Frame], span: Span, report: Reporter) -> Iterator[tuple[int, RGB]]:

@@ -163,7 +163,6 @@ def _merge(
         settings,
         [Path(r["path"]) for r in ordered],
         policy=_policy(params.get("policy")),
-        errors=[e for r in ordered for e in r["errors"]],
     )
 
 
