@@ -201,8 +201,9 @@ def analyse_span(
 ) -> tuple[Path, tuple[str, ...]]:
     """Compute the signals of one span of ``video`` and keep them among its derived files.
 
-    Decodes from ``span.start`` (a keyframe: no frame before it is decoded) to ``span.stop``
-    inclusive (the overlap ``merge_span_analyses`` needs). Writes the file atomically under a
+    Decodes from ``span.start`` to ``span.stop`` inclusive (the overlap
+    ``merge_span_analyses`` needs), starting at the keyframe at or before ``span.start``: the
+    span's own first frame when ``plan_video_spans`` planned it. Writes the file atomically under a
     name made of the span, so running it twice writes the same file twice; with ``reuse``, a
     file an earlier run left (a job resumed after its coordinator died) is kept as it is.
 
