@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from tweenlab.keyframes.boundaries import BoundaryFinder, BoundarySettings
 from tweenlab.keyframes.events import Event
-from tweenlab.keyframes.signals import SignalExtractor, Signals
+from tweenlab.keyframes.signals import FrameFeatures, SignalExtractor, Signals
 from tweenlab.keyframes.suggest import SuggestionPolicy, suggest_keyframes
 
 __all__ = ["Analysis", "KeyframeDetector", "analyse_frames"]
@@ -145,17 +145,27 @@ class KeyframeDetector:
 
     def process(self, frame_index: int, image: RGB) -> list[Event]:
         """Take the next frame (ascending ``frame_index``); return the boundaries now decided."""
-        if self._flushed:
-            raise RuntimeError("process() after flush(): make a new detector per video")
-        if self._frames and frame_index <= self._frames[-1]:
-            raise ValueError(f"frame {frame_index} after frame {self._frames[-1]}: not ascending")
-        features = self._extractor.process(frame_index, image)
+        self._check_next(frame_index)
+        return self.add(self._extractor.process(frame_index, image))
+
+    def add(self, features: FrameFeatures) -> list[Event]:
+        """Take the next frame's features, computed elsewhere (by a ``SignalExtractor`` that saw
+        the frames before it, e.g. in the part of a job that analysed its span of the video);
+        return the boundaries now decided. Same result as ``process`` on the frames themselves.
+        """
+        self._check_next(features.index)
         self._rows.append(features.row)
-        self._frames.append(frame_index)
+        self._frames.append(features.index)
         self._thumbs.append(features.thumb)
         found = self._finder.process(features)
         self._events += found
         return found
+
+    def _check_next(self, frame_index: int) -> None:
+        if self._flushed:
+            raise RuntimeError("a frame after flush(): make a new detector per video")
+        if self._frames and frame_index <= self._frames[-1]:
+            raise ValueError(f"frame {frame_index} after frame {self._frames[-1]}: not ascending")
 
     def flush(self) -> list[Event]:
         """Decide the last boundaries and the suggested keyframes; return them."""

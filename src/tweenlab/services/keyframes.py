@@ -1,5 +1,6 @@
 """Keyframe use cases: analyse a video once (cuts, transitions, suggestions), split it at its
-scenes, extract its suggested keyframes.
+scenes, extract its suggested keyframes; or analyse it in spans of frames, one per worker, and
+merge them into the same analysis (``analyse_span``, ``merge_span_analyses``).
 
 The analysis decodes the video once, small (scaled while decoding, the deblocking filter
 skipped: it only smooths block edges the scaling averages away anyway), and keeps its signals and
@@ -9,23 +10,56 @@ suggestion policy, ``split --scenes`` or ``frames --keyframes`` reuse it without
 
 from __future__ import annotations
 
+import contextlib
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from tweenlab.core.time import FrameSelection
 from tweenlab.errors import MediaError, UsageError
-from tweenlab.keyframes import Analysis, KeyframeDetector, SuggestionPolicy, analysis_size
+from tweenlab.keyframes import (
+    Analysis,
+    KeyframeDetector,
+    Span,
+    SpanFeatures,
+    SuggestionPolicy,
+    analyse_spans,
+    analysis_size,
+    extract_span,
+    plan_spans,
+)
 from tweenlab.keyframes.plot import plot_analysis
-from tweenlab.media import Clip, DerivedFiles, ExtractedFrame, FrameIndex, VideoReader, probe
+from tweenlab.media import (
+    Clip,
+    DerivedFiles,
+    ExtractedFrame,
+    Frame,
+    FrameIndex,
+    VideoReader,
+    probe,
+)
 from tweenlab.services.media import Reporter, extract, split
 from tweenlab.settings import Settings
 
-__all__ = ["KeyframeResult", "analyse_video", "extract_keyframes", "split_scenes"]
+__all__ = [
+    "KeyframeResult",
+    "analyse_span",
+    "analyse_video",
+    "extract_keyframes",
+    "merge_span_analyses",
+    "plan_video_spans",
+    "split_scenes",
+]
 
+RGB = npt.NDArray[np.uint8]
 _CACHE_NAME = "keyframes.npz"
+_SPANS_FOLDER = "keyframe-spans"
 
 
 def _quiet(task: str, done: int, total: int) -> None:
@@ -151,6 +185,84 @@ def extract_keyframes(
     )
 
 
+def plan_video_spans(video: Path, settings: Settings, span_frames: int) -> list[Span]:
+    """``video``'s spans of about ``span_frames`` frames, each starting at a keyframe."""
+    index = DerivedFiles(settings.derived_dir).index(video)
+    return plan_spans(index.keyframe_indices().tolist(), len(index), span_frames)
+
+
+def analyse_span(
+    video: Path,
+    span: Span,
+    settings: Settings,
+    *,
+    reuse: bool = True,
+    report: Reporter = _quiet,
+) -> tuple[Path, tuple[str, ...]]:
+    """Compute the signals of one span of ``video`` and keep them among its derived files.
+
+    Decodes from ``span.start`` to ``span.stop`` inclusive (the overlap
+    ``merge_span_analyses`` needs), starting at the keyframe at or before ``span.start``: the
+    span's own first frame when ``plan_video_spans`` planned it. Writes the file atomically under a
+    name made of the span, so running it twice writes the same file twice; with ``reuse``, a
+    file an earlier run left (a job resumed after its coordinator died) is kept as it is.
+
+    Returns:
+        The file, and the frames that could not be decoded, as messages.
+    """
+    derived = DerivedFiles(settings.derived_dir)
+    target = derived.folder(video) / _SPANS_FOLDER / f"{span.name}.npz"
+    kept = SpanFeatures.load(target) if reuse and target.exists() else None
+    if kept is None or kept.span != span:
+        index = derived.index(video)
+        with _analysis_reader(video, index) as reader:
+            frames = reader.read_range(span.start, span.stop + 1)
+            features = extract_span(span, _reported(frames, span, report))
+            errors = tuple(str(e) for e in reader.errors)
+        kept = replace(features, errors=errors)
+        kept.save(target)
+    report("keyframes", len(span), len(span))
+    return target, kept.errors
+
+
+def merge_span_analyses(
+    video: Path,
+    settings: Settings,
+    parts: Sequence[Path],
+    *,
+    policy: SuggestionPolicy | None = None,
+) -> KeyframeResult:
+    """Merge the files ``analyse_span`` wrote for every span of ``video`` (in order) into its
+    analysis, equal to ``analyse_video``'s, and keep it where ``analyse_video`` looks for it.
+    The span files are removed once it is kept."""
+    derived = DerivedFiles(settings.derived_dir)
+    index = derived.index(video)
+    loaded = [SpanFeatures.load(path) for path in parts]
+    for path, features in zip(parts, loaded, strict=True):
+        if features is None:
+            raise MediaError(video, f"the signals of a span are missing or unreadable: {path}")
+    spans = [features for features in loaded if features is not None]
+    policy = policy or SuggestionPolicy()
+    analysis = analyse_spans(spans, policy, duration_seconds=_duration(index))
+    if len(analysis.frames) == 0:
+        raise MediaError(video, "no frame could be decoded")
+    target = derived.folder(video) / _CACHE_NAME
+    analysis.save(target)
+    for path in parts:
+        path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # not empty: another job's spans are still there
+        (derived.folder(video) / _SPANS_FOLDER).rmdir()
+    errors = tuple(dict.fromkeys(e for features in spans for e in features.errors))
+    return KeyframeResult(video, analysis, target, None, errors)
+
+
+def _reported(frames: Iterator[Frame], span: Span, report: Reporter) -> Iterator[tuple[int, RGB]]:
+    for frame in frames:
+        if frame.index % 100 == 0:
+            report("keyframes", frame.index - span.start, len(span))
+        yield frame.index, frame.image
+
+
 def _decode_and_analyse(
     video: Path,
     index: FrameIndex,
@@ -158,14 +270,10 @@ def _decode_and_analyse(
     duration: float,
     report: Reporter,
 ) -> tuple[Analysis, float, tuple[str, ...]]:
-    info = probe(video, index=index)
-    if info.width <= 0 or info.height <= 0:
-        raise MediaError(video, f"cannot analyse a {info.width}x{info.height} video")
-    size = analysis_size(info.width, info.height)
     detector = KeyframeDetector(policy, duration_seconds=duration)
     total = len(index)
     started = time.perf_counter()
-    with VideoReader(video, index=index, size=size, cache_mb=0, fast=True) as reader:
+    with _analysis_reader(video, index) as reader:
         for frame in reader.read_range():
             detector.process(frame.index, frame.image)
             if frame.index % 100 == 0:
@@ -178,6 +286,15 @@ def _decode_and_analyse(
     report("keyframes", total, total)
     fps = len(analysis.frames) / max(time.perf_counter() - started, 1e-9)
     return analysis, fps, errors
+
+
+def _analysis_reader(video: Path, index: FrameIndex) -> VideoReader:
+    """How every analysis decodes (the whole video or one span: the same pixels either way)."""
+    info = probe(video, index=index)
+    if info.width <= 0 or info.height <= 0:
+        raise MediaError(video, f"cannot analyse a {info.width}x{info.height} video")
+    size = analysis_size(info.width, info.height)
+    return VideoReader(video, index=index, size=size, cache_mb=0, fast=True)
 
 
 def _with_interval(
