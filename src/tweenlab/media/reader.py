@@ -298,7 +298,7 @@ class VideoReader:
             image = frame.to_ndarray(format="rgb24")
         else:
             width, height = self.size
-            if self._rotation in (90, 270):
+            if self._autorotate and round(float(frame.rotation)) % 360 in (90, 270):
                 width, height = height, width
             if self.fast and _planes_scalable(frame, width, height):
                 image = _area_rgb(frame, width, height)
