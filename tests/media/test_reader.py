@@ -128,6 +128,7 @@ def test_fast_reading_matches_the_plain_one(
     with VideoReader(videos[case], size=size, cache_mb=0, fast=True) as fast:
         got = [f.image for f in fast.read_range(0, 20)]
     assert [g.shape for g in got] == [e.shape for e in expected]
+    assert got[0].shape == (size[1], size[0], 3)  # the size asked for, rotated videos too
     difference = np.mean(
         [np.abs(g.astype(int) - e.astype(int)).mean() for g, e in zip(got, expected, strict=True)]
     )
