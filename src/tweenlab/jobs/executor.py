@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tweenlab.errors import UsageError
+from tweenlab.jobs.coordinator import Coordinator
 from tweenlab.jobs.model import JobRecord, JobState, JobStore, PartProgress, new_job
 
 __all__ = ["LocalExecutor"]
@@ -120,7 +121,7 @@ def _run(job_id: str, target: str, params: dict[str, Any], events: Any, cancelle
     return dict(result or {})
 
 
-class LocalExecutor:
+class LocalExecutor(Coordinator):
     """Run jobs in ``workers`` processes (forkserver: safe beside the server's threads).
 
     Example:
@@ -131,7 +132,7 @@ class LocalExecutor:
     """
 
     def __init__(self, store: JobStore, *, workers: int = 2, max_attempts: int = 3) -> None:
-        self.store, self.max_attempts = store, max_attempts
+        super().__init__(store, max_attempts=max_attempts)
         context = self._context = multiprocessing.get_context("forkserver")
         self._workers = workers
         self._manager = context.Manager()
@@ -140,7 +141,6 @@ class LocalExecutor:
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
         self._futures: dict[str, Future[Any]] = {}
         self._pending: collections.deque[JobRecord] = collections.deque()
-        self._finished: dict[str, threading.Event] = {}
         self._ended: dict[str, threading.Event] = {}  # the listener saw the worker's last event
         self._lock = threading.Lock()
         self._listener = threading.Thread(target=self._listen, name="job-events", daemon=True)
@@ -166,27 +166,6 @@ class LocalExecutor:
             return self._final(job_id, JobState.CANCELLED)
         self._cancelled[job_id] = True
         return self._get(job_id)
-
-    def wait(self, job_id: str, timeout: float | None = None) -> JobRecord:
-        """The job's row once it is final (or when ``timeout`` seconds have passed)."""
-        finished = self._finished.get(job_id)
-        if finished is not None:
-            finished.wait(timeout)
-        return self._get(job_id)
-
-    def recover(self) -> list[JobRecord]:
-        """Start again the unfinished jobs of an earlier process (not this one's); those
-        started ``max_attempts`` times already are marked failed. Returns their rows."""
-        recovered = []
-        for job in self.store.unfinished():
-            if job.id in self._finished:  # this executor's own
-                continue
-            if job.attempts >= self.max_attempts:
-                message = f"interrupted {job.attempts} times (the process running it stopped)"
-                recovered.append(self._final(job.id, JobState.FAILED, error=message))
-            else:
-                recovered.append(self._start(job))
-        return recovered
 
     def shutdown(self) -> None:
         """Stop taking jobs, wait for the running ones, stop the workers."""
@@ -281,9 +260,3 @@ class LocalExecutor:
                     if total is not None:
                         changes["total"] = total
                     self.store.update(job_id, **changes)
-
-    def _get(self, job_id: str) -> JobRecord:
-        job = self.store.get(job_id)
-        if job is None:
-            raise UsageError(f"no job {job_id!r}")
-        return job

@@ -41,7 +41,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tweenlab.errors import ConfigError, UsageError
+from tweenlab.errors import ConfigError
+from tweenlab.jobs.coordinator import Coordinator
 from tweenlab.jobs.executor import _describe, _resolve
 from tweenlab.jobs.model import JobRecord, JobState, JobStore, PartProgress, new_job
 from tweenlab.jobs.ray_worker import Event, Mailbox, Outcome, PartKey, run_job
@@ -87,7 +88,7 @@ def connect(
     return True
 
 
-class RayExecutor:
+class RayExecutor(Coordinator):
     """Run jobs on a Ray cluster (see the module docstring).
 
     Args:
@@ -121,14 +122,14 @@ class RayExecutor:
     ) -> None:
         self._connected = connect(address, cpus=cpus, runtime_env=runtime_env)
         ray = self._ray = import_ray()
-        self.store, self.max_attempts, self.max_retries = store, max_attempts, max_retries
+        super().__init__(store, max_attempts=max_attempts)
+        self.max_retries = max_retries
         self.cancel_grace_s = cancel_grace_s
         self.slots = max_running or max(1, int(ray.cluster_resources().get("CPU", 1)))
         self._mailbox = ray.remote(Mailbox).options(num_cpus=0).remote()
         self._job_task = ray.remote(run_job).options(num_cpus=1, max_retries=max_retries)
         self._refs: dict[str, Any] = {}
         self._pending: collections.deque[JobRecord] = collections.deque()
-        self._finished: dict[str, threading.Event] = {}
         self._asked: dict[str, float] = {}  # running jobs asked to stop, and when
         self._maps: dict[str, tuple[int, PartProgress]] = {}
         self._lock = threading.RLock()
@@ -160,27 +161,6 @@ class RayExecutor:
             return self._final(job_id, JobState.CANCELLED)
         self._mailbox.cancel.remote(job_id)
         return self._get(job_id)
-
-    def wait(self, job_id: str, timeout: float | None = None) -> JobRecord:
-        """The job's row once it is final (or when ``timeout`` seconds have passed)."""
-        finished = self._finished.get(job_id)
-        if finished is not None:
-            finished.wait(timeout)
-        return self._get(job_id)
-
-    def recover(self) -> list[JobRecord]:
-        """Start again the unfinished jobs of an earlier coordinator (not this one's); those
-        started ``max_attempts`` times already are marked failed. Returns their rows."""
-        recovered = []
-        for job in self.store.unfinished():
-            if job.id in self._finished:  # this executor's own
-                continue
-            if job.attempts >= self.max_attempts:
-                message = f"interrupted {job.attempts} times (the process running it stopped)"
-                recovered.append(self._final(job.id, JobState.FAILED, error=message))
-            else:
-                recovered.append(self._start(job))
-        return recovered
 
     def shutdown(self) -> None:
         """Stop taking jobs, wait for the running ones, stop listening (and Ray, if this
@@ -314,12 +294,6 @@ class RayExecutor:
         if finished is not None:
             finished.set()
         self._dispatch()
-        return job
-
-    def _get(self, job_id: str) -> JobRecord:
-        job = self.store.get(job_id)
-        if job is None:
-            raise UsageError(f"no job {job_id!r}")
         return job
 
 

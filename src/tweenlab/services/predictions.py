@@ -31,11 +31,16 @@ from tweenlab.services.annotations import video_ref
 from tweenlab.services.autolabel import AUTO, labeler_options, make_labeler, prelabel
 from tweenlab.services.jobs import JobRunner
 from tweenlab.services.projects import Access, project_access
-from tweenlab.services.task_annotations import _check_may_edit, _journal, _kind, _parse, _swap
+from tweenlab.services.task_annotations import (
+    change_track,
+    check_may_edit,
+    insert_track,
+    parse_track,
+)
 from tweenlab.services.tasks import locked_task, visible_task
 from tweenlab.services.videos import get_video, video_path
 from tweenlab.settings import Settings
-from tweenlab.store import Job, Task, TrackRow, User, utc_now
+from tweenlab.store import Job, Task, TrackRow, User
 
 __all__ = [
     "AUTOLABEL_JOB",
@@ -214,7 +219,7 @@ def finish_autolabel(db: Session, job: Job) -> None:
         schema = access.project.label_schema
         names = {label["name"] for label in schema}
         fitting = [track for track in data if track["label"] in names]
-        tracks = [_parse(task, schema, int(track["id"]), track) for track in fitting]
+        tracks = [parse_track(task, schema, int(track["id"]), track) for track in fitting]
         numbers, kept = _replace(db, access, task, tracks)
     except TweenlabError as error:
         job.state, job.error, job.result = JobState.FAILED.value, str(error), None
@@ -246,28 +251,13 @@ def _replace(db: Session, access: Access, task: Task, tracks: list[Track]) -> tu
         if row.revision > 1:
             kept += 1
             continue
-        _swap(db, access, task, row, row.revision, data=None)
-        _journal(db, access, task, row, revision=row.revision + 1, before=row.data, after=None)
+        change_track(db, access, task, row, None)
     last = db.scalar(select(func.max(TrackRow.number)).where(TrackRow.task_id == task.id))
     number = int(last or 0)
     numbers = []
     for track in tracks:
         number += 1
-        data = {**track.to_json(), "id": number}
-        row = TrackRow(
-            task_id=task.id,
-            number=number,
-            label=track.label,
-            kind=_kind(data),
-            data=data,
-            revision=1,
-            deleted=False,
-            updated_by=access.user.id,
-            updated_at=utc_now(),
-        )
-        db.add(row)
-        db.flush()
-        _journal(db, access, task, row, revision=1, before=None, after=data)
+        insert_track(db, access, task, number, {**track.to_json(), "id": number})
         numbers.append(number)
     return numbers, kept
 
@@ -276,7 +266,7 @@ def _predictions(
     db: Session, access: Access, task_id: int, numbers: list[int] | None
 ) -> tuple[Any, list[TrackRow]]:
     task = locked_task(db, access, task_id)
-    _check_may_edit(access, task)
+    check_may_edit(access, task)
     rows = [
         row
         for row in db.scalars(
@@ -299,10 +289,8 @@ def accept_predictions(
     """Turn the task's predictions (all, or ``numbers``) into ordinary tracks; one transaction."""
     task, rows = _predictions(db, access, task_id, numbers)
     for row in rows:
-        before = row.data
-        after = {k: v for k, v in before.items() if k != "score"} | {"source": "manual"}
-        _swap(db, access, task, row, row.revision, data=after)
-        _journal(db, access, task, row, revision=row.revision + 1, before=before, after=after)
+        after = {k: v for k, v in row.data.items() if k != "score"} | {"source": "manual"}
+        change_track(db, access, task, row, after)
     db.commit()
     return [row.number for row in rows]
 
@@ -313,7 +301,6 @@ def reject_predictions(
     """Delete the task's predictions (all, or ``numbers``); one transaction."""
     task, rows = _predictions(db, access, task_id, numbers)
     for row in rows:
-        _swap(db, access, task, row, row.revision, data=None)
-        _journal(db, access, task, row, revision=row.revision + 1, before=row.data, after=None)
+        change_track(db, access, task, row, None)
     db.commit()
     return [row.number for row in rows]

@@ -44,8 +44,12 @@ from tweenlab.workflow import TaskState
 
 __all__ = [
     "Annotations",
+    "change_track",
+    "check_may_edit",
     "delete_track",
+    "insert_track",
     "journal",
+    "parse_track",
     "read_annotations",
     "read_track",
     "track_states",
@@ -112,7 +116,7 @@ def track_states(
         raise FieldError("last", f"frames {first}..{last}: last is before first")
     if last - first + 1 > MAX_STATES:
         raise FieldError("last", f"at most {MAX_STATES} frames at a time")
-    track = _parse(task, access.project.label_schema, number, row.data)
+    track = parse_track(task, access.project.label_schema, number, row.data)
     states = []
     for frame in range(first, last + 1):
         state = track.at(frame)
@@ -140,7 +144,7 @@ def _row(db: Session, task: Task, number: int) -> TrackRow | None:
     return db.scalar(query)
 
 
-def _check_may_edit(access: Access, task: Task) -> None:
+def check_may_edit(access: Access, task: Task) -> None:
     if access.role.at_least(Role.MANAGER):
         return
     state, user = TaskState(task.state), access.user.id
@@ -168,7 +172,7 @@ def _stale(number: int, row: TrackRow | None, base: int) -> StaleRevisionError:
     )
 
 
-def _parse(task: Task, project_schema: list[dict[str, Any]], number: int, data: Any) -> Track:
+def parse_track(task: Task, project_schema: list[dict[str, Any]], number: int, data: Any) -> Track:
     """The track of a request body, checked against the project's labels and the task's frames."""
     if not isinstance(data, dict):
         raise FieldError("track", "must be an object (a track in the native format)")
@@ -289,6 +293,38 @@ def _finish(db: Session, task: Task, row: TrackRow) -> TrackRow:
     return row
 
 
+def insert_track(
+    db: Session, access: Access, task: Task, number: int, data: dict[str, Any]
+) -> TrackRow:
+    """Add track ``number`` (checked native JSON ``data``) at revision 1, journaled, inside the
+    caller's transaction (the task locked by the caller)."""
+    row = TrackRow(
+        task_id=task.id,
+        number=number,
+        label=data["label"],
+        kind=_kind(data),
+        data=data,
+        revision=1,
+        deleted=False,
+        updated_by=access.user.id,
+        updated_at=utc_now(),
+    )
+    db.add(row)
+    db.flush()
+    _journal(db, access, task, row, revision=1, before=None, after=data)
+    return row
+
+
+def change_track(
+    db: Session, access: Access, task: Task, row: TrackRow, data: dict[str, Any] | None
+) -> None:
+    """Replace ``row``'s track by ``data`` (``None``: delete it) as its next revision,
+    journaled, inside the caller's transaction; ``StaleRevisionError`` if it moved on."""
+    before = None if row.deleted else row.data
+    _swap(db, access, task, row, row.revision, data=data)
+    _journal(db, access, task, row, revision=row.revision + 1, before=before, after=data)
+
+
 def write_track(
     db: Session, access: Access, task_id: int, number: int, data: Any, *, base: int
 ) -> TrackRow:
@@ -299,34 +335,20 @@ def write_track(
         FieldError: The track is malformed, or has a keyframe outside the task's frames.
     """
     task = locked_task(db, access, task_id)
-    _check_may_edit(access, task)
+    check_may_edit(access, task)
     if number < 1:
         raise FieldError("number", f"track numbers start at 1, got {number}")
-    after = _parse(task, access.project.label_schema, number, _in_spans(data)).to_json()
+    after = parse_track(task, access.project.label_schema, number, _in_spans(data)).to_json()
     row = _row(db, task, number)
     current = row.revision if row is not None else 0
     if base != current:
         raise _stale(number, row, base)
     if row is None:
-        row = TrackRow(
-            task_id=task.id,
-            number=number,
-            label=after["label"],
-            kind=_kind(after),
-            data=after,
-            revision=1,
-            deleted=False,
-            updated_by=access.user.id,
-            updated_at=utc_now(),
-        )
-        db.add(row)
-        db.flush()
-        _journal(db, access, task, row, revision=1, before=None, after=after)
-        return _finish(db, task, row)
+        return _finish(db, task, insert_track(db, access, task, number, after))
     before = None if row.deleted else row.data
     if before is not None and after.get("inbetween"):
-        previous = _parse(task, access.project.label_schema, number, before)
-        track = _parse(task, access.project.label_schema, number, after)
+        previous = parse_track(task, access.project.label_schema, number, before)
+        track = parse_track(task, access.project.label_schema, number, after)
         after = track.keeping_inbetween_of(previous).to_json()
     _swap(db, access, task, row, base, data=after)
     _journal(db, access, task, row, revision=base + 1, before=before, after=after)
@@ -336,7 +358,7 @@ def write_track(
 def delete_track(db: Session, access: Access, task_id: int, number: int, *, base: int) -> TrackRow:
     """Delete track ``number`` if it is still at ``base`` (it stays as a tombstone)."""
     task = locked_task(db, access, task_id)
-    _check_may_edit(access, task)
+    check_may_edit(access, task)
     row = _row(db, task, number)
     if row is None or row.deleted:
         raise NotFoundError(f"task {task.id} has no track {number}")
@@ -367,7 +389,7 @@ def undo(db: Session, access: Access, task_id: int) -> JournalRow:
     reverted by another's undo).
     """
     task = locked_task(db, access, task_id)
-    _check_may_edit(access, task)
+    check_may_edit(access, task)
     entries = list(
         db.scalars(select(JournalRow).where(JournalRow.task_id == task.id).order_by(JournalRow.id))
     )
