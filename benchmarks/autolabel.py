@@ -46,9 +46,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +64,8 @@ from autolabel_quality import (
     load_sequence,
 )
 from autolabel_speed import SPEED_LABELERS, TARGET_LABELER, bench_speed, bench_target, log
-from report import REPO, git, verdict
+from report import REPO, verdict
+from report import machine_info as base_machine_info
 
 SHARED = REPO.parent / "shared"
 DATA = SHARED / "data"
@@ -78,21 +77,13 @@ Result = dict[str, Any]
 
 def machine_info() -> Result:
     """What the figures were measured on."""
-    return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)),
-        "load_average_start": [round(v, 2) for v in os.getloadavg()],
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "opencv": cv2.__version__,
-        "opencv_threads": cv2.getNumThreads(),
-        "av": av.__version__,
-        "numpy": np.__version__,
-        "motmetrics": mm.__version__,
-        "tweenlab_commit": git("rev-parse", "--short", "HEAD"),
-        "src_modified": git("status", "--porcelain", "--", "src").splitlines(),
-    }
+    return base_machine_info(
+        opencv=cv2.__version__,
+        opencv_threads=cv2.getNumThreads(),
+        av=av.__version__,
+        numpy=np.__version__,
+        motmetrics=mm.__version__,
+    )
 
 
 # -- tables ------------------------------------------------------------------------------------

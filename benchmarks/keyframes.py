@@ -40,12 +40,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +55,8 @@ from scenedetect import AdaptiveDetector, ContentDetector, HistogramDetector
 
 from keyframes_inputs import REPO, SHARED, TestVideo, load_tool, log, make_inputs
 from keyframes_quality import bench_quality
-from report import git, verdict
+from report import machine_info as base_machine_info
+from report import verdict
 from tweenlab.services.keyframes import analyse_video
 from tweenlab.settings import Settings
 
@@ -222,21 +221,13 @@ def judge_detection(videos: dict[str, Result]) -> Result:
 
 def machine_info() -> Result:
     """What the figures were measured on."""
-    return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)),
-        "load_average_start": [round(v, 2) for v in os.getloadavg()],
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "opencv": cv2.__version__,
-        "opencv_threads": cv2.getNumThreads(),
-        "av": av.__version__,
-        "numpy": np.__version__,
-        "scenedetect": scenedetect.__version__,
-        "tweenlab_commit": git("rev-parse", "--short", "HEAD"),
-        "src_modified": git("status", "--porcelain", "--", "src").splitlines(),
-    }
+    return base_machine_info(
+        opencv=cv2.__version__,
+        opencv_threads=cv2.getNumThreads(),
+        av=av.__version__,
+        numpy=np.__version__,
+        scenedetect=scenedetect.__version__,
+    )
 
 
 def detection_lines(videos: dict[str, Result]) -> list[tuple[str, ...]]:

@@ -43,7 +43,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import random
 import resource
 import statistics
@@ -52,7 +51,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -63,6 +61,7 @@ import numpy.typing as npt
 
 from media_table import print_table
 from memory import current_rss_mb, peak_rss_mb
+from report import machine_info as base_machine_info
 from tweenlab.media import FrameIndex, VideoReader, build_index, write_proxy
 
 REPO = Path(__file__).resolve().parents[1]
@@ -491,28 +490,11 @@ def bench_rss(long_video: Path, repeats: int) -> Result:
 
 def machine_info() -> Result:
     """What the figures were measured on."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-    except OSError:
-        commit = ""
-    return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)),
-        "load_average_start": [round(v, 2) for v in os.getloadavg()],
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "av": av.__version__,
-        "libavcodec": ".".join(str(v) for v in av.library_versions["libavcodec"]),
-        "numpy": np.__version__,
-        "tweenlab_commit": commit,
-    }
+    return base_machine_info(
+        av=av.__version__,
+        libavcodec=".".join(str(v) for v in av.library_versions["libavcodec"]),
+        numpy=np.__version__,
+    )
 
 
 def run(settings: Settings) -> Result:

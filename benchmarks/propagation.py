@@ -43,14 +43,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -61,7 +59,8 @@ import numpy as np
 import numpy.typing as npt
 
 from memory import current_rss_mb, peak_rss_mb, reset_peak_rss, status_mb
-from report import git, verdict
+from report import machine_info as base_machine_info
+from report import verdict
 from tweenlab.media import FrameIndex, build_index
 from tweenlab.propagation import FlowCache, fill_span, fill_spans, inbetween
 
@@ -398,21 +397,12 @@ def bench_quality(run: Path) -> Result:
 
 def machine_info() -> Result:
     """What the figures were measured on."""
-    commit = git("rev-parse", "--short", "HEAD")
-    return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)),
-        "load_average_start": [round(v, 2) for v in os.getloadavg()],
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "opencv": cv2.__version__,
-        "opencv_threads": cv2.getNumThreads(),
-        "av": av.__version__,
-        "numpy": np.__version__,
-        "tweenlab_commit": commit,
-        "src_modified": git("status", "--porcelain", "--", "src").splitlines(),
-    }
+    return base_machine_info(
+        opencv=cv2.__version__,
+        opencv_threads=cv2.getNumThreads(),
+        av=av.__version__,
+        numpy=np.__version__,
+    )
 
 
 def flow_rows(flow: Result) -> list[tuple[str, ...]]:

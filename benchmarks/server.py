@@ -54,19 +54,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import sys
 import tempfile
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 
-from report import git, verdict
+from report import machine_info as base_machine_info
+from report import verdict
 from server_phases import (
     TARGET_P99_MS,
     TARGET_SAVES_PER_S,
@@ -194,20 +193,9 @@ def run_database(kind: str, database_url: str | None, args: argparse.Namespace) 
 
 
 def machine_info() -> Result:
-    commit = git("rev-parse", "--short", "HEAD")
     import tweenlab
 
-    return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)),
-        "load_average_start": [round(v, 2) for v in os.getloadavg()],
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "httpx": httpx.__version__,
-        "tweenlab": tweenlab.__version__,
-        "tweenlab_commit": commit,
-    }
+    return base_machine_info(httpx=httpx.__version__, tweenlab=tweenlab.__version__)
 
 
 def print_table(results: Result) -> None:
