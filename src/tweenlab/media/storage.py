@@ -411,7 +411,7 @@ def _s3_client(endpoint_url: str | None, region: str | None) -> Any:
         raise ConfigError("an s3:// storage needs boto3: pip install 'tweenlab[s3]'") from error
     session = boto3.session.Session()
     config = Config(
-        retries={"max_attempts": 5, "mode": "standard"},
+        retries={"max_attempts": 3, "mode": "standard"},
         s3={"addressing_style": "path"} if endpoint_url else None,
     )
     return session.client(
