@@ -27,3 +27,15 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     data = tmp_path / "tweenlab-data"
     monkeypatch.setenv("TWEENLAB_DATA_DIR", str(data))
     return Settings(data_dir=data)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Dummy AWS credentials for the whole run: the S3 tests talk to a local moto server, and
+    no test may reach a real account. Set here, before any job worker starts, because the
+    local executor's forkserver copies the environment once, when the first pool starts."""
+    del config
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        os.environ.pop(name, None)
+    os.environ["AWS_ACCESS_KEY_ID"] = "tweenlab-test"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "tweenlab-test"
+    os.environ["AWS_DEFAULT_REGION"] = "us-east-1"

@@ -33,7 +33,9 @@ TweenlabError
     ├── InvalidDimensionsError  width or height is zero, negative or absurd
     ├── FrameOutOfRangeError    a frame index outside 0..frame_count-1 (also an IndexError)
     ├── CorruptFrameError       one frame cannot be decoded (the rest of the video still can)
-    └── MediaWriteError         writing a clip, frame, proxy or index failed
+    ├── MediaWriteError         writing a clip, frame, proxy or index failed
+    └── StorageError            the media storage (a folder, an S3 bucket) failed; names key, store
+        └── StorageNotFoundError    no object under that key (also a MediaNotFoundError)
 ```
 """
 
@@ -65,6 +67,8 @@ __all__ = [
     "PluginError",
     "RateLimitedError",
     "StaleRevisionError",
+    "StorageError",
+    "StorageNotFoundError",
     "StoreError",
     "TruncatedVideoError",
     "TweenlabError",
@@ -310,3 +314,26 @@ class CorruptFrameError(MediaError):
 
 class MediaWriteError(MediaError):
     """Writing a clip, frame image, proxy or index failed; nothing partial is left behind."""
+
+
+class StorageError(MediaError):
+    """Reading, writing or listing the media storage (a shared folder, an S3 bucket) failed.
+
+    Args:
+        key: The key concerned (``videos/a.mp4``), or ``""`` for the store as a whole.
+        store: The store, as its ``describe()`` says (``s3://bucket/prefix at http://host``).
+        detail: What went wrong.
+
+    Example:
+        >>> print(StorageError("videos/a.mp4", "s3://media", "access denied"))
+        videos/a.mp4: access denied (in s3://media)
+    """
+
+    def __init__(self, key: str, store: str, detail: str) -> None:
+        self.key = key
+        self.store = store
+        super().__init__(key or store, f"{detail} (in {store})" if key else detail)
+
+
+class StorageNotFoundError(StorageError, MediaNotFoundError):
+    """No object is stored under the key."""

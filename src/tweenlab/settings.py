@@ -59,6 +59,14 @@ class Settings(BaseSettings):
             "unset: SQLite at <data_dir>/tweenlab.db."
         ),
     )
+    storage_url: str | None = Field(
+        default=None,
+        description=(
+            "Where media and derived files of scale-out jobs live, readable by every worker: a "
+            "folder (a shared NFS mount), file:///path, or s3://bucket/prefix?endpoint=URL "
+            "(pip install 'tweenlab[s3]'; credentials from AWS_*); unset: the data folder."
+        ),
+    )
     media_root: Path | None = Field(
         default=None,
         description="Folder under which videos may be registered by path (unset: none may).",
@@ -127,6 +135,11 @@ class Settings(BaseSettings):
     def upload_dir(self) -> Path:
         """Where uploaded videos are stored, under names the server generates."""
         return self.data_dir / "uploads"
+
+    @property
+    def storage_cache_dir(self) -> Path:
+        """Where files of an S3 storage are downloaded to for decoding (kept while unchanged)."""
+        return self.data_dir / "storage-cache"
 
     @property
     def database(self) -> str:

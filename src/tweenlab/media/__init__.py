@@ -1,4 +1,5 @@
-"""Media: probing, the frame index, frame-exact reading, proxies, clips, frames and filmstrips.
+"""Media: probing, the frame index, frame-exact reading, proxies, clips, frames, filmstrips, and
+the storage (a folder or an S3-compatible store) where media and derived files live.
 
 This package is the only importer of PyAV (an import-linter contract checks it). Frame *n* is
 always the *n*-th frame in presentation order, looked up in the frame index.
@@ -13,6 +14,7 @@ from tweenlab.media.probe import KeyframeStats, VideoInfo, probe
 from tweenlab.media.proxy import ProxyOptions, needs_proxy, write_proxy
 from tweenlab.media.reader import Frame, VideoReader
 from tweenlab.media.sample import SampleClip, SampleObject, render_sample_clip
+from tweenlab.media.storage import LocalStorage, S3Storage, Storage, storage_from_url
 from tweenlab.media.writer import VideoWriter
 
 __all__ = [
@@ -23,9 +25,12 @@ __all__ = [
     "Frame",
     "FrameIndex",
     "KeyframeStats",
+    "LocalStorage",
     "ProxyOptions",
+    "S3Storage",
     "SampleClip",
     "SampleObject",
+    "Storage",
     "VideoInfo",
     "VideoReader",
     "VideoWriter",
@@ -38,5 +43,6 @@ __all__ = [
     "render_sample_clip",
     "save_image",
     "split_video",
+    "storage_from_url",
     "write_proxy",
 ]
