@@ -174,6 +174,8 @@ def watched_part(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 
 def watched(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """The job function ``params["job"]`` on ``params["params"]``, its parts watched (see
-    ``watched_part``); part ``params["hold"]`` (an index of its ``map``, if any) is held."""
+    ``watched_part``); part ``params["hold"]`` (an index of its ``map``, if any) is held.
+    Leaves ``<folder>/job-<pid>`` each time it runs."""
+    (Path(params["folder"]) / f"job-{os.getpid()}").touch()
     watching = _WatchingContext(context, params["folder"], params.get("hold"))
     return _function(params["job"])(watching, params["params"])

@@ -2,7 +2,8 @@
 cluster for the module), on real clips: the ingest and keyframe analysis of several videos,
 split into spans, gives the local executor's results and files and the single pass's analysis,
 signal for signal; an export gives the local executor's files; a part's worker killed by its
-pid in the middle of a span is replaced, and every frame's signals are merged exactly once.
+pid in the middle of a span is replaced, and every frame's signals are merged exactly once; the
+job function's own worker killed while its parts run: the job runs again to the same result.
 """
 
 from __future__ import annotations
@@ -254,3 +255,53 @@ def test_a_part_whose_worker_is_killed_mid_span_runs_again_and_each_frame_is_mer
         if "span" in path.name or path.name.startswith(".")
     ]
     assert leftovers == []
+
+
+def test_the_jobs_own_worker_killed_mid_map_runs_the_job_again_to_the_same_result(
+    on_ray: RayExecutor,
+    clips: list[Path],
+    single_pass: Callable[[Path], Analysis],
+    tmp_path: Path,
+) -> None:
+    """The worker running the job function (not a part) dies while its parts run: Ray runs the
+    job again (the row's attempt stays 1), ends the parts the dead one started, and the parts
+    run again merge into the single pass."""
+    videos = clips[:1]
+    data, marks = tmp_path / "data", tmp_path / "marks"
+    marks.mkdir()
+    params = {
+        "job": INGEST_ANALYSIS_JOB,
+        "params": _ingest_params(videos, data),
+        "folder": str(marks),
+        "hold": 2,
+    }
+    job = on_ray.submit("ingest", f"{FNS}:watched", params)
+    deadline = time.monotonic() + 60
+    while not (holding := list(marks.glob("held-*"))):
+        assert time.monotonic() < deadline, "the held part never reached the middle of its span"
+        time.sleep(0.05)
+    (first,) = marks.glob("job-*")
+    killed = int(first.name.split("-")[1])
+    os.kill(killed, signal.SIGKILL)
+    done = _succeeded(on_ray, job)
+
+    runs = [int(path.name.split("-")[1]) for path in marks.glob("job-*")]
+    assert len(runs) == 2 and killed in runs  # the job function ran again, elsewhere
+    assert done.result is not None
+    (summary,) = done.result["videos"]
+    whole = single_pass(videos[0])
+    assert summary["keyframes"] == {"cuts": whole.boundaries, "suggested": whole.suggested}
+    _assert_analyses_kept(videos, data, single_pass)
+    assert done.done == done.total == 250 + 1
+    held = int(holding[0].name.split("-")[1])
+    while _alive(held):  # its owner died: Ray ends the worker of the held part
+        assert time.monotonic() < deadline, f"the held part's worker {held} still runs"
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
