@@ -200,7 +200,7 @@ def world(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             _answering(server, deadline)
         assert servers[0].pid != servers[1].pid
         owner, manager = heads
-        video_file = make_video(data.parent / "stamped.mp4", frames=60)
+        video_file = make_video(tmp_path_factory.mktemp("video") / "stamped.mp4", frames=60)
         with httpx.Client(base_url=f"{servers[0].base}/api", headers=owner, timeout=60) as a:
             project = _ok(a.post("/projects", json={"name": "cars", "schema": [CAR]}), 201)["id"]
             member = {"email": "manager@example.com", "role": "manager"}
