@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +103,79 @@ def marked(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     ]
     results = context.map(f"{__name__}:marked_part", items)
     return {"squares": [s for r in results for s in r["squares"]]}
+
+
+# -- a real job with its parts watched: which process ran each, and one held for a kill --------
+
+
+class _HoldingContext:
+    """A part's context that holds (sleeps) at the first progress the part reports between its
+    start and its end, after leaving ``<folder>/held-<pid>``, so that a test kills its worker
+    in the middle of the part."""
+
+    def __init__(self, context: JobContext, folder: Path) -> None:
+        self.job_id, self._context, self._folder = context.job_id, context, folder
+
+    def progress(self, done: int, total: int | None = None) -> None:
+        self._context.progress(done, total)
+        if total and 0 < done < total:
+            (self._folder / f"held-{os.getpid()}").touch()
+            time.sleep(60)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._context.cancelled
+
+    def map(self, target: str, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        return self._context.map(target, items)
+
+
+class _WatchingContext:
+    """A job's context whose ``map`` runs each part through ``watched_part``."""
+
+    def __init__(self, context: JobContext, folder: str, hold: int | None) -> None:
+        self.job_id, self._context = context.job_id, context
+        self._folder, self._hold = folder, hold
+
+    def progress(self, done: int, total: int | None = None) -> None:
+        self._context.progress(done, total)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._context.cancelled
+
+    def map(self, target: str, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        watched = [
+            {"target": target, "item": dict(item), "folder": self._folder, "number": i}
+            for i, item in enumerate(items)
+        ]
+        for item in watched:
+            item["hold"] = item["number"] == self._hold
+        return self._context.map(f"{__name__}:watched_part", watched)
+
+
+def _function(target: str) -> Callable[[JobContext, dict[str, Any]], dict[str, Any]]:
+    module, name = target.split(":")
+    found: Callable[[JobContext, dict[str, Any]], dict[str, Any]]
+    found = getattr(importlib.import_module(module), name)
+    return found
+
+
+def watched_part(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Runs the real part ``params["target"]`` on ``params["item"]``, leaving
+    ``<folder>/part<number>-<pid>`` each time; a ``hold`` part holds on its first run."""
+    folder, name = Path(params["folder"]), f"part{params['number']}"
+    first = not list(folder.glob(f"{name}-*"))
+    (folder / f"{name}-{os.getpid()}").touch()
+    if params["hold"] and first:
+        context = _HoldingContext(context, folder)
+    return _function(params["target"])(context, params["item"])
+
+
+def watched(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """The job function ``params["job"]`` on ``params["params"]``, its parts watched (see
+    ``watched_part``); part ``params["hold"]`` (an index of its ``map``, if any) is held.
+    Leaves ``<folder>/job-<pid>`` each time it runs."""
+    (Path(params["folder"]) / f"job-{os.getpid()}").touch()
+    watching = _WatchingContext(context, params["folder"], params.get("hold"))
+    return _function(params["job"])(watching, params["params"])

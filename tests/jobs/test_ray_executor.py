@@ -30,24 +30,6 @@ from tweenlab.settings import Settings
 from tweenlab.store import Database
 
 FNS = "tests.jobs.jobfns"
-ROOT = Path(__file__).resolve().parents[2]
-INSTALL = "pip install 'tweenlab[ray]'"
-
-
-@pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[Any]:
-    """A local Ray cluster with 2 CPUs whose workers import ``tests.`` (the repository root on
-    their path)."""
-    ray = pytest.importorskip("ray", reason=f"Ray is not installed: {INSTALL}")
-    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": path}},
-    )
-    yield ray
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")

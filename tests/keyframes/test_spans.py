@@ -11,15 +11,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.conftest import shared_file
+from tests.keyframes.compare import assert_same_analysis, assert_same_features
 from tests.keyframes.scenes import shot, write_video
 from tweenlab.errors import UsageError
 from tweenlab.jobs import JobState, LocalExecutor, MemoryJobStore
 from tweenlab.keyframes import (
-    SIGNAL_NAMES,
     Analysis,
     Span,
     SpanFeatures,
@@ -242,23 +241,3 @@ def test_several_videos_are_ingested_and_analysed_in_one_job(
             "suggested": expected.suggested,
         }
     assert job.total == 250 + 1 + 60 + 1  # each video's frames and its filmstrip
-
-
-def assert_same_features(a: SpanFeatures, b: SpanFeatures) -> None:
-    assert np.array_equal(a.frames, b.frames)
-    assert np.array_equal(a.histograms, b.histograms) and np.array_equal(a.thumbs, b.thumbs)
-    for name in SIGNAL_NAMES:
-        assert np.array_equal(a.rows[name], b.rows[name]), name
-
-
-def assert_same_analysis(whole: Analysis, merged: Analysis) -> None:
-    assert np.array_equal(whole.frames, merged.frames)
-    differ = [
-        n
-        for n in SIGNAL_NAMES
-        if not np.array_equal(getattr(whole.signals, n), getattr(merged.signals, n))
-    ]
-    assert differ == []
-    assert np.array_equal(whole.thumbs, merged.thumbs)
-    assert merged.cuts == whole.cuts and merged.transitions == whole.transitions
-    assert merged.flashes == whole.flashes and merged.suggested == whole.suggested

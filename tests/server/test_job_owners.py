@@ -102,3 +102,24 @@ def test_a_cancel_sent_to_another_process_reaches_the_owner(
         finally:
             running.shutdown()
             other.shutdown()
+
+
+def test_a_cancel_of_a_job_running_on_another_host_asks_its_owner(migrated: Settings) -> None:
+    with Database(migrated.database) as database:
+        runner = JobRunner(DatabaseJobStore(database), migrated)
+        try:
+            live = _row(database, owner="other-host.example:8:y", heartbeat_at=utc_now())
+            asked = runner.cancel(live)
+            assert asked.state is JobState.RUNNING  # still running there, until its owner stops it
+            silent = _row(
+                database,
+                owner="other-host.example:9:z",
+                heartbeat_at=utc_now() - timedelta(seconds=job_service.STALE_AFTER_S + 1),
+            )
+            assert runner.cancel(silent).state is JobState.CANCELLED  # that host is gone
+            with database.session(readonly=True) as db:
+                rows = {row.id: row for row in db.query(Job)}
+            assert rows[live].state == "running" and rows[live].cancel_requested
+            assert rows[silent].state == "cancelled" and rows[silent].finished_at is not None
+        finally:
+            runner.shutdown()

@@ -222,10 +222,11 @@ class DatabaseJobStore:
             )
             return any(owner_gone(owner, beat, now) for owner, beat in found)
 
-    def owner_of(self, job_id: str) -> str | None:
-        """The process that runs (or ran) a job."""
+    def ownership(self, job_id: str) -> tuple[str | None, datetime | None]:
+        """The process that runs (or ran) a job, and when it last said it still does."""
         with self.database.session(readonly=True) as db:
-            return db.scalar(select(Job.owner).where(Job.id == job_id))
+            row = db.execute(select(Job.owner, Job.heartbeat_at).where(Job.id == job_id)).first()
+            return (row[0], row[1]) if row is not None else (None, None)
 
     def beat(self) -> None:
         """Mark the unfinished jobs of this process as still in hand."""
@@ -347,10 +348,10 @@ class JobRunner:
         job = self.store.get(job_id)
         if job is None or job.state.final:
             raise NotFoundError(f"no job {job_id!r}")
-        owner = self.store.owner_of(job_id)
+        owner, heartbeat = self.store.ownership(job_id)
         if owner == self.store.owner and self._executor is not None:
             return self._executor.cancel(job_id)
-        if owner_gone(owner, None, utc_now()):
+        if owner_gone(owner, heartbeat, utc_now()):  # on another host: silent for a while
             return self.store.update(job_id, state=JobState.CANCELLED, finished_at=utc_now())
         self.store.request_cancel(job_id)
         return job
