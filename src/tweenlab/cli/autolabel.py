@@ -43,6 +43,12 @@ PATH = click.Path(path_type=Path)
     help="Keep the fewest keyframes whose interpolation stays this close to the detections.",
 )
 @click.option(
+    "--follow-motion",
+    is_flag=True,
+    help="Thin along the optical flow instead of straight lines: fewer keyframes on curved "
+    "paths, in-betweens that follow the objects; computes the video's flow (slower).",
+)
+@click.option(
     "--option",
     "extra",
     multiple=True,
@@ -68,6 +74,7 @@ def autolabel_command(
     frames: str | None,
     min_score: float,
     min_iou: float,
+    follow_motion: bool,
     extra: tuple[str, ...],
     out: Path,
 ) -> None:
@@ -88,6 +95,7 @@ def autolabel_command(
             every=every,
             frames=chosen,
             min_iou=min_iou,
+            follow_motion=follow_motion,
             report=report,
         )
     found = result.prelabels

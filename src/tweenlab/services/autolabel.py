@@ -21,7 +21,13 @@ import numpy as np
 from tweenlab.autolabel import Labeler, LabelerOptions, factory_needs, read_class_names
 from tweenlab.autolabel.classes import events_from_frames, labels_present, video_classes
 from tweenlab.autolabel.run import FrameDetections, every_nth, label_frames
-from tweenlab.autolabel.tracking import TrackerParams, to_tracks, track_detections
+from tweenlab.autolabel.tracking import (
+    MIN_LENGTH,
+    DetectedTrack,
+    TrackerParams,
+    to_tracks,
+    track_detections,
+)
 from tweenlab.core.annotations import AnnotationSet, ClipClass, Event, VideoRef
 from tweenlab.core.schema import Schema
 from tweenlab.core.track import Track
@@ -47,6 +53,8 @@ __all__ = [
 ]
 
 Reporter = Callable[[str, int, int], None]
+#: Thins tracks again given the detected tracks they came from (``follow_motion``).
+Refiner = Callable[[Sequence[DetectedTrack], list[Track]], list[Track]]
 AUTO = "auto"
 #: What ``tweenlab autolabel``, the server and the demo use unless told otherwise (80 COCO
 #: classes).
@@ -195,10 +203,16 @@ def prelabel(
     first_id: int = 1,
     min_iou: float = 0.9,
     params: TrackerParams | None = None,
+    refine: Refiner | None = None,
 ) -> Prelabels:
-    """Track ``found`` by detection, thin the tracks, and classify the video."""
+    """Track ``found`` by detection, thin the tracks, and classify the video.
+
+    ``refine`` is given the detected tracks and the linearly thinned tracks made of them (in
+    the same order) and returns the tracks kept (``autolabel_motion.follow_motion`` thins them
+    along the motion)."""
     frames = found.frames.tolist()
-    detected = track_detections(frames, found.detections, params or TrackerParams())
+    tracked = track_detections(frames, found.detections, params or TrackerParams())
+    detected = [d for d in tracked if len(d) >= MIN_LENGTH]  # as to_tracks keeps them
     step = int(np.median(np.diff(found.frames))) if len(frames) > 1 else 1
     tracks = to_tracks(
         detected,
@@ -208,6 +222,8 @@ def prelabel(
         min_iou=min_iou,
         sample_step=step,
     )
+    if refine is not None:
+        tracks = refine(detected, tracks)
     marks = {"source": AUTO, "labeler": found.labeler}
     classes = [
         replace(clip, attributes={**clip.attributes, **marks})
@@ -309,6 +325,7 @@ def autolabel_file(
     every: int = 5,
     frames: Sequence[int] | str | None = None,
     min_iou: float = 0.9,
+    follow_motion: bool = False,
     report: Reporter = _quiet,
 ) -> AutolabelReport:
     """Pre-label ``video`` with ``labeler`` and write (or update) the annotation file ``out``.
@@ -316,6 +333,10 @@ def autolabel_file(
     The labeler sees every ``every``-th frame (and the last), or ``frames``: a list, or
     ``"suggested"`` for the frames keyframe suggestion picks (few and far apart: tracks across
     them hold only where objects move little between two of them).
+
+    With ``follow_motion`` the tracks are thinned along the optical flow
+    (``autolabel_motion``): fewer keyframes where objects move on curves, and in-between shapes
+    that follow them, for the cost of computing the video's flow.
 
     Example:
         >>> autolabel_file(Path("clip.mp4"), Path("clip.json"), Settings(),
@@ -331,11 +352,19 @@ def autolabel_file(
     )
     with VideoReader(video, index=index) as reader:
         found = label_frames(reader, model, chosen, report=report)
-    prelabels = prelabel(found, ref.frame_count, min_iou=min_iou)
+    refine = _motion_refiner(video, settings, min_iou, report) if follow_motion else None
+    prelabels = prelabel(found, ref.frame_count, min_iou=min_iou, refine=refine)
     updated = with_predictions(existing, prelabels)
     save_annotations(updated, out)
     kept = sum(1 for t in existing.tracks.values() if t.source != AUTO)
     return AutolabelReport(out, model.name, len(found), prelabels, kept)
+
+
+def _motion_refiner(video: Path, settings: Settings, min_iou: float, report: Reporter) -> Refiner:
+    from tweenlab.services.autolabel_motion import follow_motion, motion_thinning  # noqa: PLC0415 (flow: OpenCV)
+
+    thinning = motion_thinning(video, settings, min_iou=min_iou)
+    return lambda detected, tracks: follow_motion(thinning, detected, tracks, report=report)
 
 
 def _frames_to_label(
