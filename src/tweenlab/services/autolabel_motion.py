@@ -45,7 +45,7 @@ from tweenlab.core.thinning import box_iou
 from tweenlab.media import DerivedFiles
 from tweenlab.propagation import FlowCache, fill_span
 from tweenlab.services.keyframes import analyse_video
-from tweenlab.services.propagate import _cache
+from tweenlab.services.propagate import flow_cache
 from tweenlab.settings import Settings
 
 __all__ = ["MotionThinning", "follow_motion", "motion_thinning"]
@@ -97,7 +97,7 @@ def motion_thinning(video: Path, settings: Settings, *, min_iou: float = 0.9) ->
         >>> thinning = motion_thinning(Path("clip.mp4"), Settings())  # doctest: +SKIP
     """
     derived = DerivedFiles(settings.derived_dir)
-    cache = _cache(video, derived.index(video), derived, settings)
+    cache = flow_cache(video, derived.index(video), derived, settings)
     cuts = analyse_video(video, settings).analysis.boundaries
     return MotionThinning(cache, tuple(cuts), min_iou)
 

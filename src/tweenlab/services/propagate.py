@@ -34,6 +34,7 @@ from tweenlab.settings import Settings
 __all__ = [
     "TrackReport",
     "fill_annotations",
+    "flow_cache",
     "flow_job",
     "propagate_annotations",
     "propagate_file",
@@ -94,7 +95,7 @@ def propagate_file(
         raise UsageError(f"{keyframes}: says {frames} frames, {video} has {len(index)}")
     cache = None
     if method != "linear":
-        cache = _cache(video, index, derived, settings)
+        cache = flow_cache(video, index, derived, settings)
     boundaries = analyse_video(video, settings).analysis.boundaries if cache and cuts else []
     filled = inbetween(len(index), keys, cache, method=method, cuts=boundaries)
     document = {
@@ -198,7 +199,7 @@ def propagate_annotations(
             f"{annotations_path}: annotates {annotations.video.frame_count} frames, {video} "
             f"has {len(index)}"
         )
-    cache = _cache(video, index, derived, settings)
+    cache = flow_cache(video, index, derived, settings)
     boundaries = analyse_video(video, settings).analysis.boundaries if cuts else []
     filled, reports = fill_annotations(annotations, cache, cuts=boundaries)
     save_annotations(filled, out)
@@ -214,7 +215,7 @@ def flow_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     video = Path(params["video"])
     derived = DerivedFiles(settings.derived_dir)
     index = derived.index(video)
-    cache = _cache(video, index, derived, settings)
+    cache = flow_cache(video, index, derived, settings)
     first = int(params.get("first", 0))
     last = min(int(params.get("last", len(index) - 1)), len(index) - 1)
     for start in range(first, last, 32):
@@ -225,7 +226,10 @@ def flow_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     return {"pairs": max(0, last - first), "folder": str(cache.folder)}
 
 
-def _cache(video: Path, index: FrameIndex, derived: DerivedFiles, settings: Settings) -> FlowCache:
+def flow_cache(
+    video: Path, index: FrameIndex, derived: DerivedFiles, settings: Settings
+) -> FlowCache:
+    """The video's optical-flow cache among its derived files, bounded by the settings."""
     return FlowCache(
         video,
         index,

@@ -19,7 +19,7 @@ from tweenlab.media import DerivedFiles
 from tweenlab.services import task_annotations
 from tweenlab.services.keyframes import analyse_video
 from tweenlab.services.projects import Access
-from tweenlab.services.propagate import TrackReport, _cache, fill_annotations
+from tweenlab.services.propagate import TrackReport, fill_annotations, flow_cache
 from tweenlab.services.tasks import visible_task
 from tweenlab.services.videos import get_video, video_path
 from tweenlab.settings import Settings
@@ -69,7 +69,7 @@ def fill_track(
     ref = VideoRef(video.original_name, video.frame_count, video.width, video.height)
     db.commit()  # nothing held while the flow is computed
     derived = DerivedFiles(settings.derived_dir)
-    cache = _cache(path, derived.index(path), derived, settings)
+    cache = flow_cache(path, derived.index(path), derived, settings)
     cuts = analyse_video(path, settings).analysis.boundaries
     filled, reports = fill_annotations(
         AnnotationSet(ref, schema, {number: track}), cache, cuts=cuts, within=(low, high)
