@@ -1,10 +1,11 @@
 """Predictions in a task: an auto-labelling job writes them, a person accepts or rejects them.
 
 ``start_autolabel`` (managers and owners) queues ``autolabel_job``, which labels the task's
-frames in a worker process and turns the detections into thinned tracks (``services.autolabel``)
-that travel back in its result: workers never write to the database. ``finish_autolabel``, the
-job's hook, puts them into the task in the transaction that marks the job succeeded, replacing
-the task's untouched predictions. A failing labeler fails the job before anything is written,
+frames in parts a worker can do alone (spans of frames, ``services.autolabel_parts``) and
+turns the detections into thinned tracks (``services.autolabel``) that travel back in its
+result: workers never write to the database. ``finish_autolabel``, the job's hook, puts them
+into the task in the transaction that marks the job succeeded, replacing the task's untouched
+predictions. A failing labeler fails the job before anything is written,
 so accepted and manual tracks are never touched; and a prediction a person has edited since it
 was written (revision above 1) is kept, not replaced, so no human work is lost by running the
 job again.
@@ -26,9 +27,9 @@ from tweenlab.core.roles import Role
 from tweenlab.core.track import Track
 from tweenlab.errors import AccessDeniedError, ConflictError, FieldError, TweenlabError
 from tweenlab.jobs import JobContext, JobRecord, JobState
-from tweenlab.media import VideoReader
 from tweenlab.services.annotations import video_ref
 from tweenlab.services.autolabel import AUTO, labeler_options, make_labeler, prelabel
+from tweenlab.services.autolabel_parts import job_labeler, label_in_parts
 from tweenlab.services.jobs import JobRunner
 from tweenlab.services.projects import Access, project_access
 from tweenlab.services.task_annotations import (
@@ -156,32 +157,24 @@ def _model_file(settings: Settings, name: str | None) -> Path | None:
 def autolabel_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Job function: label the task's frames and return the predicted tracks.
 
+    The frames are labelled in parts of about ``span_frames`` frames of video (a param,
+    ``autolabel_parts.DEFAULT_SPAN_FRAMES`` unless given; a sequential labeler in one part),
+    which a cluster executor runs side by side; their detections are merged before tracking,
+    so the tracks are those of one pass (``services.autolabel_parts``).
+
     It writes nothing: the tracks travel back in the result (``predictions``) and
     ``finish_autolabel`` puts them into the task in the transaction that marks the job done.
     Params: those ``start_autolabel`` writes. Progress counts labelled frames.
     """
-    from tweenlab.autolabel.run import every_nth, label_frames  # noqa: PLC0415
+    from tweenlab.autolabel.run import every_nth  # noqa: PLC0415
 
     settings = Settings(data_dir=Path(params["data_dir"]))
-    video = Path(params["video"])
-    options = labeler_options(
-        model=Path(params["model"]) if params.get("model") else None,
-        classes=params.get("classes"),
-        url=params.get("url"),
-        min_score=float(params["min_score"]),
-        extra=params.get("extra", {}),
-    )
-    labeler = make_labeler(params["labeler"], options)
-    ref, index = video_ref(video, settings)
+    labeler = job_labeler(params)
+    ref, index = video_ref(Path(params["video"]), settings)
     frames = every_nth(ref.frame_count, int(params["every"]), start=params["start"])
     frames = [f for f in frames if f < params["stop"]]
-
-    def report(task: str, done: int, total: int) -> None:
-        del task
-        context.progress(done, total)
-
-    with VideoReader(video, index=index) as reader:
-        found = label_frames(reader, labeler, frames, report=report)
+    keyframes = index.keyframe_indices().tolist()
+    found = label_in_parts(context, params, labeler, frames, keyframes)
     made = prelabel(found, params["stop"], min_iou=float(params["min_iou"]))
     renamed = params.get("label_map") or {}
     return {
