@@ -80,7 +80,8 @@ def connect(
     env = dict(runtime_env) if runtime_env is not None else None
     try:
         if address in _LOCAL:
-            ray.init(num_cpus=cpus, include_dashboard=False, runtime_env=env)
+            # address="local": a private instance, never a cluster `ray start` or RAY_ADDRESS left
+            ray.init(address="local", num_cpus=cpus, include_dashboard=False, runtime_env=env)
         else:
             ray.init(address=address, runtime_env=env)
     except (ConnectionError, RuntimeError, ValueError) as error:

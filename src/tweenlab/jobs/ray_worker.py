@@ -79,11 +79,20 @@ class RayContext:
         self._stop = False
         self._maps = 0
         self._unconfirmed: list[Any] = []
+        self._asking: Any = None  # the pending answer to "is this job cancelled?"
 
     def put(self, event: Event) -> None:
-        """Send an event without waiting (``flush`` waits for what was sent)."""
+        """Send an event without waiting (``flush`` waits for what was sent). Events already
+        delivered are dropped from the list without blocking: a task blocked in ``ray.get``
+        lends its CPU to another task, and a part must not run beside one more part."""
+        import ray  # noqa: PLC0415  (see the module docstring)
+
         self._unconfirmed.append(self.mailbox.put.remote(event))
         if len(self._unconfirmed) > _UNCONFIRMED_MAX:
+            _, self._unconfirmed = ray.wait(
+                self._unconfirmed, num_returns=len(self._unconfirmed), timeout=0
+            )
+        if len(self._unconfirmed) > 4 * _UNCONFIRMED_MAX:  # the mailbox lags far behind
             self.flush()
 
     def flush(self) -> None:
@@ -103,12 +112,20 @@ class RayContext:
 
     @property
     def cancelled(self) -> bool:
+        """Asked of the mailbox at most every ``_CANCEL_CHECK_S``, never waiting for the
+        answer (it is read on a later call once it has arrived), for the reason ``put`` gives."""
         import ray  # noqa: PLC0415
 
+        if self._stop:
+            return True
+        if self._asking is not None:
+            ready, _ = ray.wait([self._asking], timeout=0)
+            if ready:
+                self._stop, self._asking = bool(ray.get(self._asking)), None
         now = time.monotonic()
-        if not self._stop and now - self._last_check >= _CANCEL_CHECK_S:
+        if self._asking is None and not self._stop and now - self._last_check >= _CANCEL_CHECK_S:
             self._last_check = now
-            self._stop = bool(ray.get(self.mailbox.cancelled.remote(self.job_id)))
+            self._asking = self.mailbox.cancelled.remote(self.job_id)
         return self._stop
 
     def map(self, target: str, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
