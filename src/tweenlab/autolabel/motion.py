@@ -42,6 +42,7 @@ from tweenlab.errors import LabelerError, PluginError
 __all__ = ["MotionProposals", "box_iou", "motion_proposals"]
 
 NAME = "motion"
+_SEED = 20261126  # of the random generator KNN samples the background with
 _FOREGROUND = 255  # MOG2/KNN mark shadows 127
 _OWN_KEYS = frozenset({"min_area", "warmup", "method", "history", "classify_with", "match_iou"})
 
@@ -136,6 +137,9 @@ class MotionProposals:
         elif frame.shape != self._shape:
             detail = f"frames of one video only: got {frame.shape} after {self._shape} (reset())"
             raise LabelerError(NAME, detail)
+        # KNN samples its background with OpenCV's per-thread random generator: seeded per frame,
+        # the same frames give the same boxes in any process or thread, whatever ran before
+        cv2.setRNGSeed(_SEED + self._seen)
         mask = self._model.apply(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
         self._seen += 1
         if self._seen <= self.warmup:
