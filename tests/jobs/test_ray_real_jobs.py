@@ -1,7 +1,8 @@
 """The real batch jobs on a real local Ray cluster (2 CPUs, separate worker processes, one
 cluster for the module), on real clips: the ingest and keyframe analysis of several videos,
 split into spans, gives the local executor's results and files and the single pass's analysis,
-signal for signal; an export gives the local executor's files; a part's worker killed by its
+signal for signal; an export gives the local executor's files (its images written by parts in
+other processes, a few frames each, against one local part); a part's worker killed by its
 pid in the middle of a span is replaced, and every frame's signals are merged exactly once; the
 job function's own worker killed while its parts run: the job runs again to the same result;
 the auto-labelling of a real clip, in spans labelled by other processes, gives one pass's tracks.
@@ -200,6 +201,7 @@ def test_exports_on_ray_write_the_local_executors_files(
                 "images": images,
                 "video": str(video) if images else None,
                 "data_dir": str(data),
+                "shard_frames": 3 if name == "ray" else 10_000,  # Ray: parts in other processes
             }
             jobs.append(executor.submit("export", EXPORT_JOB, params))
         submitted[str(case.id)] = (jobs[0], jobs[1])
@@ -213,6 +215,8 @@ def test_exports_on_ray_write_the_local_executors_files(
         ray_zip = tmp_path / "ray" / case_id / "exports" / f"{got.id}.zip"
         local_zip = tmp_path / "local" / case_id / "exports" / f"{expected.id}.zip"
         assert _unzipped(ray_zip) == _unzipped(local_zip), case_id
+        images = [name for name in _unzipped(ray_zip) if name.endswith((".jpg", ".png"))]
+        assert got.done == got.total == (len(images) if images else 2), case_id  # summed
         assert [p.name for p in ray_zip.parent.iterdir()] == [ray_zip.name]  # input deleted
 
 

@@ -8,7 +8,7 @@ then renamed into place, so a failed export leaves nothing behind.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,19 +64,48 @@ class VideoFrameImages:
 
     def write(self, frames: Sequence[int], paths: Sequence[Path]) -> None:
         """Write frame ``frames[i]`` to ``paths[i]`` (one forward pass over the video)."""
+        for _ in self.written(frames, paths):
+            pass
+
+    def written(self, frames: Sequence[int], paths: Sequence[Path]) -> Iterator[int]:
+        """Like ``write``, yielding each frame once its image is written (each atomically), so
+        that a caller reports progress and stops between two images."""
         target = dict(zip(frames, paths, strict=True))
         with VideoReader(self.video, index=self.index, cache_mb=0) as reader:
             for frame in reader.read_frames(target):
                 save_image(frame.image, target[frame.index])
+                yield frame.index
+
+
+class _ImageList:
+    """A ``FrameImages`` that writes nothing: it lists the images an export asks for, by path
+    relative to the export's folder, for others to write later (a sharded export's parts)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.images: list[tuple[int, str]] = []
+
+    def write(self, frames: Sequence[int], paths: Sequence[Path]) -> None:
+        for frame, path in zip(frames, paths, strict=True):
+            self.images.append((int(frame), path.relative_to(self.folder).as_posix()))
 
 
 @dataclass(frozen=True)
 class ExportResult:
-    """Where an export went and what it holds."""
+    """Where an export went and what it holds.
+
+    Attributes:
+        folder: The export's folder.
+        format: Its format.
+        plan: Its frames.
+        images: With ``defer_images``, the images left to write: ``(frame, path relative to
+            folder)``, in the order the format asked for them; else empty.
+    """
 
     folder: Path
     format: str
     plan: ExportPlan
+    images: tuple[tuple[int, str], ...] = ()
 
 
 def video_ref(video: Path, settings: Settings) -> tuple[VideoRef, FrameIndex]:
@@ -120,11 +149,15 @@ def export_annotations(
     settings: Settings,
     *,
     video: Path | None = None,
+    defer_images: bool = False,
 ) -> ExportResult:
     """Export ``annotations`` as ``format_name`` into the folder ``out``, atomically.
 
     With ``video``, exported frames get their pts in the provenance and, when
-    ``options.images`` is set, their images.
+    ``options.images`` is set, their images. With ``defer_images`` too, no image is decoded
+    or written: ``result.images`` lists them, under the names this export gives them, for
+    ``VideoFrameImages.written`` to write into ``out`` later, in any order and any number of
+    processes (how the export job splits the work).
 
     Example:
         >>> options = ExportOptions(frames="all", images="jpg", split=(0.8, 0.1, 0.1))
@@ -147,10 +180,13 @@ def export_annotations(
         timing = images.timing
     plan = plan_export(annotations, options, timing=timing)
     with atomic_dir(out) as folder:
-        module.export(annotations, folder, plan, options, images if options.images else None)
+        listed = _ImageList(folder)
+        wanted = images is not None and options.images is not None
+        writer = (listed if defer_images else images) if wanted else None
+        module.export(annotations, folder, plan, options, writer)
         provenance = plan.provenance(annotations.video.name)
         (folder / "provenance.json").write_text(json.dumps(provenance, indent=0), "utf-8")
-    return ExportResult(out, format_name, plan)
+    return ExportResult(out, format_name, plan, tuple(listed.images))
 
 
 def import_annotations(

@@ -6,19 +6,25 @@ writes the result as a native annotation file under ``<data_dir>/exports``; the 
 (``export_job``) reads only that file and its parameters (workers never touch the database),
 exports into a folder (``export_annotations``, atomic) and zips it to
 ``<data_dir>/exports/<job id>.zip`` by writing a temporary file and renaming it, so a download
-sees the whole zip or none. The native input file is deleted once the zip is there (a job
-resumed after a crash still finds it). Zips are kept ``export_keep_hours`` (72 by default):
-each new export first deletes older ones, and downloading one answers that it expired.
+sees the whole zip or none. With images (decoding and encoding frames: the costly part), the job
+writes the annotation files, listing the images they name without writing them, and hands the
+images to ``JobContext.map`` in shards of consecutive frames (``export_images_part``), which
+workers write into the same folder, each image atomically. The native input file is deleted
+once the zip is there (a job resumed after a crash still finds it). Zips are kept
+``export_keep_hours`` (72 by default): each new export first deletes older ones, and
+downloading one answers that it expired.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
 import time
 import uuid
 import zipfile
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -38,7 +44,9 @@ from tweenlab.errors import (
 )
 from tweenlab.formats import ExportOptions, get_format
 from tweenlab.jobs import JobContext, JobRecord
+from tweenlab.media import DerivedFiles
 from tweenlab.services.annotations import (
+    VideoFrameImages,
     export_annotations,
     load_annotations,
     save_annotations,
@@ -52,15 +60,23 @@ from tweenlab.store import Job, Task
 from tweenlab.workflow import TaskKind, TaskRange, merge_task_tracks
 
 __all__ = [
+    "DEFAULT_SHARD_FRAMES",
     "EXPORT_FORMATS",
+    "EXPORT_IMAGES_PART",
     "EXPORT_JOB",
+    "export_images_part",
     "export_job",
     "export_zip",
+    "plan_image_shards",
     "prune_exports",
     "start_export",
 ]
 
 EXPORT_JOB = "tweenlab.services.exports:export_job"
+#: The part that writes one shard of an export's images (``export_images_part``).
+EXPORT_IMAGES_PART = "tweenlab.services.exports:export_images_part"
+#: Images per part unless a job says otherwise: tens of seconds of decoding and encoding.
+DEFAULT_SHARD_FRAMES = 500
 EXPORT_FORMATS = ("coco", "yolo", "mot", "cvat_video", "datumaro", "native")
 
 
@@ -180,7 +196,14 @@ def export_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Job function (``tweenlab.services.exports:export_job``): export the native annotation file
     ``params["annotations"]`` as ``params["format"]`` and zip it to
     ``<data_dir>/exports/<job id>.zip``. Params: ``annotations``, ``format``, ``frames``,
-    ``step``, ``images`` (``jpg``/``png`` or none), ``video`` (for images), ``data_dir``."""
+    ``step``, ``images`` (``jpg``/``png`` or none), ``video`` (for images), ``data_dir``,
+    ``shard_frames`` (images per part, ``DEFAULT_SHARD_FRAMES``).
+
+    With images, the job writes the annotation files itself and lists the images they name;
+    parts of ``JobContext.map`` (``export_images_part``) decode and write the images of
+    ``shard_frames`` consecutive frames each; the zip holds the same files as one process
+    writes. Progress: images written, summed over the parts. Without images: one pass.
+    """
     settings = Settings(data_dir=Path(params["data_dir"]))
     folder = exports_dir(settings)
     annotations = load_annotations(Path(params["annotations"]))
@@ -189,16 +212,25 @@ def export_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         step=int(params.get("step", 1)),
         images=params.get("images"),
     )
-    context.progress(0, 2)
     out = folder / context.job_id
     video = Path(params["video"]) if params.get("video") else None
-    result = export_annotations(annotations, out, params["format"], options, settings, video=video)
-    context.progress(1, 2)
+    export = functools.partial(
+        export_annotations, annotations, out, params["format"], options, settings, video=video
+    )
+    if options.images is not None and video is not None:
+        result = export(defer_images=True)
+        if not _write_images_in_shards(context, params, out, result.images):
+            shutil.rmtree(out, ignore_errors=True)
+            return {"cancelled": True}
+        steps = len(result.images)
+    else:
+        context.progress(0, 2)
+        result, steps = export(), 2
     target = folder / f"{context.job_id}.zip"
     files = _zip_folder(out, target)
     shutil.rmtree(out, ignore_errors=True)
     Path(params["annotations"]).unlink(missing_ok=True)  # kept until now for a retry
-    context.progress(2, 2)
+    context.progress(steps, steps)
     return {
         "zip": target.name,
         "bytes": target.stat().st_size,
@@ -206,6 +238,64 @@ def export_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         "frames": len(result.plan.frames),
         "tracks": len(annotations.tracks),
     }
+
+
+def plan_image_shards(
+    images: Sequence[tuple[int, str]], shard_frames: int
+) -> list[list[tuple[int, str]]]:
+    """``images`` (``(frame, path)``) sorted by frame, in shards of ``shard_frames`` consecutive
+    ones: each part decodes one stretch of the video, forward.
+
+    Raises:
+        UsageError: ``shard_frames`` is not positive.
+
+    Example:
+        >>> plan_image_shards([(9, "c"), (0, "a"), (4, "b")], 2)
+        [[(0, 'a'), (4, 'b')], [(9, 'c')]]
+    """
+    if shard_frames < 1:
+        raise UsageError(f"shard_frames: must be positive, got {shard_frames}")
+    ordered = sorted(images)
+    return [ordered[i : i + shard_frames] for i in range(0, len(ordered), shard_frames)]
+
+
+def _write_images_in_shards(
+    context: JobContext,
+    params: Mapping[str, Any],
+    out: Path,
+    images: Sequence[tuple[int, str]],
+) -> bool:
+    """Write ``images`` into ``out`` through ``context.map``; whether every part finished."""
+    shard_frames = int(params.get("shard_frames") or DEFAULT_SHARD_FRAMES)
+    shared = {"video": params["video"], "data_dir": params["data_dir"], "folder": str(out)}
+    items = [
+        {**shared, "frames": [f for f, _ in shard], "paths": [p for _, p in shard]}
+        for shard in plan_image_shards(images, shard_frames)
+    ]
+    results = context.map(EXPORT_IMAGES_PART, items)
+    return not context.cancelled and not any(r.get("cancelled") for r in results)
+
+
+def export_images_part(context: JobContext, item: dict[str, Any]) -> dict[str, Any]:
+    """One part of an export job (``EXPORT_IMAGES_PART``): decode ``item["frames"]`` of
+    ``item["video"]`` and write frame ``frames[i]``'s image to ``<folder>/<paths[i]>``.
+
+    Each image is written atomically and the same frame always gives the same bytes, so a
+    part run again (its worker died) leaves the same files. Progress: images written.
+    """
+    settings = Settings(data_dir=Path(item["data_dir"]))
+    video, folder = Path(item["video"]), Path(item["folder"])
+    frames = [int(frame) for frame in item["frames"]]
+    index = DerivedFiles(settings.derived_dir).index(video)
+    writer = VideoFrameImages(video, index)
+    context.progress(0, len(frames))
+    paths = [folder / path for path in item["paths"]]
+    for done, _ in enumerate(writer.written(frames, paths), start=1):
+        context.progress(done)
+        if context.cancelled:
+            return {"cancelled": True, "images": done}
+    context.progress(len(frames))  # a corrupt frame (skipped, as one process does) counts too
+    return {"images": len(frames)}
 
 
 def export_zip(db: Session, settings: Settings, access: Access, job_id: str) -> Path:
