@@ -92,14 +92,15 @@ def flow_part(context: JobContext, item: dict[str, Any]) -> dict[str, Any]:
     video = Path(item["video"])
     derived = DerivedFiles(settings.derived_dir)
     cache = flow_cache(video, derived.index(video), derived, settings)
-    done = 0
+    done, reported = 0, -_REPORT_EVERY
 
     def report(pairs: int, total: int) -> None:
-        nonlocal done
+        nonlocal done, reported
+        done = pairs
         if context.cancelled:
             raise _CancelledError
-        done = pairs
-        if pairs == total or pairs % _REPORT_EVERY == 0:
+        if pairs == total or pairs - reported >= _REPORT_EVERY:
+            reported = pairs
             context.progress(pairs, total)
 
     try:
