@@ -1,7 +1,8 @@
 """The Ray executor on a real local Ray cluster (2 CPUs, separate worker processes, started once
 for the module): the job functions of ``jobfns`` give the local executor's results; errors,
 progress summed over parts, cancellation (queued and running), a worker killed by its pid in
-the middle of a part, recovery of a dead coordinator's jobs; ``tweenlab cluster status``.
+the middle of a part, recovery of a dead coordinator's jobs; ``tweenlab cluster status``;
+the flow job, its spans computed in other processes, writes one pass's flow pair for pair.
 Without Ray: ``TWEENLAB_EXECUTOR=ray`` is a ``ConfigError`` naming the pip command.
 """
 
@@ -17,14 +18,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
+from tests.propagation import circle_video
 from tweenlab.cli._ui import run_with_boundary
 from tweenlab.cli.main import cli
 from tweenlab.errors import ConfigError
 from tweenlab.jobs import JobState, LocalExecutor, MemoryJobStore, RayExecutor
 from tweenlab.jobs.model import new_job
+from tweenlab.media import DerivedFiles
+from tweenlab.propagation import FlowCache
 from tweenlab.services.database import upgrade_database
+from tweenlab.services.flow import FLOW_JOB
 from tweenlab.services.jobs import DatabaseJobStore, JobRunner, build_executor, check_executor
 from tweenlab.settings import Settings
 from tweenlab.store import Database
@@ -89,6 +95,26 @@ def test_parts_run_in_other_processes_and_their_progress_is_summed(executor: Ray
     assert (job.done, job.total) == (10, 10)  # 4 + 4 + 2 numbers
     assert os.getpid() not in job.result["pids"] and job.result["pid"] not in job.result["pids"]
     assert job.result["pid"] != os.getpid()
+
+
+def test_flow_computed_in_spans_by_other_processes_equals_one_pass(
+    executor: RayExecutor, tmp_path: Path
+) -> None:
+    video = circle_video(tmp_path / "circle.mp4", frames=40)[0]
+    derived = DerivedFiles(tmp_path / "one-pass")
+    single = FlowCache(video, derived.index(video), derived.folder(video))
+    single.compute(0, 39)
+    params = {"video": str(video), "data_dir": str(tmp_path / "job"), "span_pairs": 10}
+    job = executor.wait(executor.submit("flow", FLOW_JOB, params).id, 120)
+    assert job.state is JobState.SUCCEEDED, job.error
+    assert job.result is not None and (job.result["pairs"], job.result["spans"]) == (39, 4)
+    assert (job.done, job.total) == (39, 39)  # each part's pairs, summed
+    folder = Path(job.result["folder"])
+    names = sorted(p.name for p in single.folder.iterdir())
+    assert sorted(p.name for p in folder.iterdir()) == names  # no temporaries left
+    for name in names:
+        expected, found = np.load(single.folder / name), np.load(folder / name)
+        assert np.array_equal(found, expected), name
 
 
 def test_progress_is_visible_while_it_runs_and_a_running_job_can_be_cancelled(

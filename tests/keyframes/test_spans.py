@@ -27,6 +27,7 @@ from tweenlab.keyframes import (
     analyse_spans,
     extract_span,
     plan_spans,
+    plan_spans_near_keyframes,
 )
 from tweenlab.media import DerivedFiles
 from tweenlab.services.keyframes import (
@@ -75,6 +76,27 @@ def test_spans_start_at_keyframes_and_cover_every_frame(
 def test_a_span_size_must_be_positive(bad: int) -> None:
     with pytest.raises(UsageError, match="span_frames"):
         plan_spans(KEYS, 250, bad)
+
+
+NEAR = [
+    pytest.param([0], 0, 30, 10, [0, 10, 20], id="no-keyframe-near"),
+    pytest.param([0, 12, 21], 0, 30, 10, [0, 12, 21], id="keyframes"),
+    pytest.param([0, 16], 0, 30, 10, [0, 10, 16, 26], id="a-key-too-far-then-near"),
+    pytest.param([0, 12, 24, 36], 5, 46, 10, [5, 12, 24, 36], id="from-a-later-frame"),
+    pytest.param([0, 28], 0, 25, 20, [0], id="a-key-past-the-end-starts-nothing"),
+    pytest.param([0], 3, 3, 10, [], id="nothing"),
+]
+
+
+@pytest.mark.parametrize(("keyframes", "start", "stop", "span_frames", "starts"), NEAR)
+def test_spans_near_keyframes_start_at_one_when_near_and_cover_every_frame(
+    keyframes: list[int], start: int, stop: int, span_frames: int, starts: list[int]
+) -> None:
+    spans = plan_spans_near_keyframes(keyframes, start, stop, span_frames)
+    assert [s.start for s in spans] == starts
+    assert [s.stop for s in spans] == [*starts[1:], stop][: len(spans)]
+    with pytest.raises(UsageError, match="span_frames"):
+        plan_spans_near_keyframes(keyframes, start, stop, 0)
 
 
 def test_span_features_are_kept_exactly(tmp_path: Path) -> None:

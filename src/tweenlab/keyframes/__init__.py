@@ -20,6 +20,7 @@ from tweenlab.keyframes.spans import (
     extract_span,
     merge_spans,
     plan_spans,
+    plan_spans_near_keyframes,
 )
 from tweenlab.keyframes.suggest import SuggestionPolicy, change_curve, suggest_keyframes
 
@@ -45,5 +46,6 @@ __all__ = [
     "extract_span",
     "merge_spans",
     "plan_spans",
+    "plan_spans_near_keyframes",
     "suggest_keyframes",
 ]

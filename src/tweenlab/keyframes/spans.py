@@ -43,7 +43,15 @@ from tweenlab.keyframes.signals import SIGNAL_NAMES, FrameFeatures, SignalExtrac
 from tweenlab.keyframes.suggest import SuggestionPolicy
 from tweenlab.media._files import write_atomic
 
-__all__ = ["Span", "SpanFeatures", "analyse_spans", "extract_span", "merge_spans", "plan_spans"]
+__all__ = [
+    "Span",
+    "SpanFeatures",
+    "analyse_spans",
+    "extract_span",
+    "merge_spans",
+    "plan_spans",
+    "plan_spans_near_keyframes",
+]
 
 RGB = npt.NDArray[np.uint8]
 _FORMAT_VERSION = 1
@@ -97,6 +105,35 @@ def plan_spans(keyframes: Iterable[int], frame_count: int, span_frames: int) -> 
             break
         starts.append(int(later[np.argmin(np.abs(later - (starts[-1] + span_frames)))]))
     return [Span(a, b) for a, b in zip(starts, [*starts[1:], frame_count], strict=True)]
+
+
+def plan_spans_near_keyframes(
+    keyframes: Iterable[int], start: int, stop: int, span_frames: int
+) -> list[Span]:
+    """Cut ``start .. stop - 1`` into spans of about ``span_frames``: the first starts at
+    ``start``, each next one at the keyframe nearest where it is due when one lies within half a
+    span of it, else where it is due (unlike ``plan_spans``, for work that costs far more than
+    decoding: a video with far-apart keyframes is still split).
+
+    Raises:
+        UsageError: ``span_frames`` is not positive.
+
+    Example:
+        >>> plan_spans_near_keyframes([0, 18], 0, 60, 30)  # the second span starts at 18
+        [Span(start=0, stop=18), Span(start=18, stop=48), Span(start=48, stop=60)]
+    """
+    if span_frames < 1:
+        raise UsageError(f"span_frames: must be positive, got {span_frames}")
+    if stop <= start:
+        return []
+    keys = np.unique(np.asarray(list(keyframes), dtype=np.int64))
+    starts = [start]
+    while stop - starts[-1] > span_frames:
+        due = starts[-1] + span_frames
+        near = keys[(keys > starts[-1]) & (np.abs(keys - due) <= span_frames // 2)]
+        starts.append(int(near[np.argmin(np.abs(near - due))]) if near.size else due)
+    ends = [*starts[1:], stop]
+    return [Span(a, min(b, stop)) for a, b in zip(starts, ends, strict=True) if a < stop]
 
 
 @dataclass(frozen=True, eq=False)

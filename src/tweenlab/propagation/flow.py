@@ -9,6 +9,14 @@ video's derived files,
 computed lazily for the spans that need them, so every track, every re-run and frame synthesis
 reuse them. The cache is bounded: past ``budget_mb`` on disk the least recently used pairs are
 deleted (a pair read or written counts as used), and computed again if a later span needs them.
+
+Several processes may fill one cache at once (the parts of a flow job on a cluster, over shared
+storage): every file is written under a temporary name and renamed, so a reader never sees half
+a pair and two writers of one pair leave one whole file; the budget is kept from what the folder
+holds (sizes and modification times read at each eviction), not from what one process wrote,
+and a file another process deleted in the meantime is simply skipped. Two processes evicting at
+once may free a little more than needed, never less; what one process computes may be evicted
+by another when the cache is too small for both spans.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import importlib
 import io
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +47,9 @@ def _cv2() -> Any:
 __all__ = ["FlowCache", "FlowEstimator", "FlowPair", "dis_flow", "farneback_flow"]
 
 _OPEN_PAIRS = 512  # memory maps kept open (cheap: the OS page cache holds the data)
+#: A temporary file this old was left by a writer that died (a killed worker): no live write
+#: of one pair lasts an hour.
+_STALE_TEMPORARY_S = 3600
 
 Gray = npt.NDArray[np.uint8]
 Flow = npt.NDArray[np.float32]
@@ -124,9 +136,9 @@ class FlowCache:
         if opened is not None:
             return opened
         path = self._path(n)
-        if path.exists():
+        try:
             os.utime(path)  # used now: the last to be evicted
-        else:
+        except FileNotFoundError:  # never computed, or evicted (maybe by another process)
             self.compute(n, min(n + 32, len(self.index) - 1))
         both = np.asarray(np.load(path, mmap_mode="r"))  # a plain view: slicing stays cheap
         pair = FlowPair(both[0], both[1])
@@ -135,9 +147,18 @@ class FlowCache:
         self._open[n] = pair
         return pair
 
-    def compute(self, first: int, last: int) -> None:
-        """Make sure the flow of every pair in ``first .. last`` is on disk (one decoding pass)."""
+    def compute(
+        self, first: int, last: int, *, report: Callable[[int, int], None] | None = None
+    ) -> None:
+        """Make sure the flow of every pair in ``first .. last`` is on disk (one decoding pass).
+
+        ``report(done, total)`` is called once the pairs already on disk are counted and after
+        each pair stored (``total`` is ``last - first``); it may raise to stop between two
+        pairs, leaving every pair stored so far whole."""
         missing = [n for n in range(first, last) if not self._path(n).exists()]
+        done = max(0, last - first) - len(missing)
+        if report is not None:
+            report(done, max(0, last - first))
         if not missing:
             return
         with VideoReader(
@@ -152,6 +173,9 @@ class FlowCache:
                     and (previous[0] in missing)
                 ):
                     self._store(previous[0], previous[1], grey)
+                    done += 1
+                    if report is not None:
+                        report(done, last - first)
                 previous = (frame.index, grey)
         keep = {self._path(n).name for n in range(first, last)}
         self._evict(keep | {self._grey_path(n).name for n in range(first, last + 1)})
@@ -203,14 +227,23 @@ class FlowCache:
 
     def _evict(self, keep: set[str]) -> None:
         """Delete the least recently used pairs (not those in ``keep``) until the cache fits its
-        budget. Pairs already memory-mapped stay readable: the OS keeps a deleted file's data
-        until its last map closes."""
+        budget, counted from the folder (other processes' files included), and temporaries a
+        dead writer left. Pairs already memory-mapped stay readable: the OS keeps a deleted
+        file's data until its last map closes."""
         files = []
+        stale = time.time() - _STALE_TEMPORARY_S
         with os.scandir(self.folder) as entries:
             for entry in entries:
-                if entry.name.endswith(".npy") and not entry.name.startswith("."):
+                if not entry.name.endswith(".npy"):
+                    continue
+                try:
                     stat = entry.stat()
+                except FileNotFoundError:  # evicted or renamed by another process just now
+                    continue
+                if not entry.name.startswith("."):
                     files.append((stat.st_mtime_ns, entry.name, stat.st_size))
+                elif stat.st_mtime < stale:
+                    Path(entry.path).unlink(missing_ok=True)
         total = sum(size for _, _, size in files)
         for _, name, size in sorted(files):
             if total <= self.budget:

@@ -32,8 +32,8 @@ import numpy as np
 
 from tweenlab.autolabel import Detections, Labeler
 from tweenlab.autolabel.run import FrameDetections, label_frames
-from tweenlab.errors import UsageError
 from tweenlab.jobs import JobContext
+from tweenlab.keyframes import plan_spans_near_keyframes
 from tweenlab.media import DerivedFiles, VideoReader
 from tweenlab.services.autolabel import labeler_options, make_labeler
 from tweenlab.settings import Settings
@@ -84,25 +84,14 @@ def plan_parts(
         >>> plan_parts(range(0, 60, 10), [0], 30)
         [[0, 10, 20], [30, 40, 50]]
     """
-    if span_frames < 1:
-        raise UsageError(f"span_frames: must be positive, got {span_frames}")
     chosen = sorted({int(f) for f in frames})
-    if not chosen:
-        return []
-    keys = np.unique(np.asarray(list(keyframes), dtype=np.int64))
-    starts = [chosen[0]]
-    while chosen[-1] + 1 - starts[-1] > span_frames:
-        starts.append(_next_start(starts[-1], keys, span_frames))
+    first, stop = (chosen[0], chosen[-1] + 1) if chosen else (0, 0)
+    spans = plan_spans_near_keyframes(keyframes, first, stop, span_frames)
+    starts = [span.start for span in spans]
     groups: list[list[int]] = [[] for _ in starts]
     for frame in chosen:
         groups[bisect.bisect_right(starts, frame) - 1].append(frame)
     return [group for group in groups if group]
-
-
-def _next_start(start: int, keys: np.ndarray[Any, np.dtype[np.int64]], span_frames: int) -> int:
-    due = start + span_frames
-    near = keys[(keys > start) & (np.abs(keys - due) <= span_frames // 2)]
-    return int(near[np.argmin(np.abs(near - due))]) if near.size else due
 
 
 def label_in_parts(

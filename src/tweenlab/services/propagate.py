@@ -3,6 +3,9 @@
 Input JSON: ``{"frames": N, "keyframes": {"0": [x, y, w, h], "40": null, ...}}``; output JSON:
 ``{"boxes": {"0": [x, y, w, h] or null, ...}, "confidence": {...}, "suggested": [frames],
 "cuts": [frames]}`` (the shot boundaries nothing was carried across).
+
+``flow_job`` and ``flow_cache`` live in ``tweenlab.services.flow`` and are re-exported here, so
+jobs submitted as ``tweenlab.services.propagate:flow_job`` keep running.
 """
 
 from __future__ import annotations
@@ -21,13 +24,13 @@ import numpy.typing as npt
 from tweenlab.core import AnnotationSet, Box, Shape, ShapeKind
 from tweenlab.core.interpolation import interpolate
 from tweenlab.errors import FormatError, UsageError
-from tweenlab.jobs import JobContext
-from tweenlab.media import DerivedFiles, FrameIndex
+from tweenlab.media import DerivedFiles
 from tweenlab.media._files import write_atomic
 from tweenlab.propagation import FlowCache, InBetween, fill_spans, inbetween
 from tweenlab.propagation.inbetween import BoxTuple, Method
 from tweenlab.propagation.shapes import fill_shape_span
 from tweenlab.services.annotations import load_annotations, save_annotations
+from tweenlab.services.flow import flow_cache, flow_job
 from tweenlab.services.keyframes import analyse_video
 from tweenlab.settings import Settings
 
@@ -204,41 +207,3 @@ def propagate_annotations(
     filled, reports = fill_annotations(annotations, cache, cuts=boundaries)
     save_annotations(filled, out)
     return reports
-
-
-def flow_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
-    """Job function (``tweenlab.services.propagate:flow_job``): compute and cache a video's
-    optical flow ahead of time, in runs of 32 frame pairs, reporting progress and stopping when
-    cancelled. Params: ``video`` (path), ``data_dir``, optional ``first`` and ``last`` frames.
-    """
-    settings = Settings(data_dir=Path(params["data_dir"]))
-    video = Path(params["video"])
-    derived = DerivedFiles(settings.derived_dir)
-    index = derived.index(video)
-    cache = flow_cache(video, index, derived, settings)
-    first = int(params.get("first", 0))
-    last = min(int(params.get("last", len(index) - 1)), len(index) - 1)
-    for start in range(first, last, 32):
-        if context.cancelled:
-            return {"pairs": start - first, "cancelled": True}
-        cache.compute(start, min(start + 32, last))
-        context.progress(min(start + 32, last) - first, last - first)
-    return {"pairs": max(0, last - first), "folder": str(cache.folder)}
-
-
-def flow_cache(
-    video: Path, index: FrameIndex, derived: DerivedFiles, settings: Settings
-) -> FlowCache:
-    """The video's optical-flow cache among its derived files, bounded by the settings."""
-    return FlowCache(
-        video,
-        index,
-        derived.folder(video),
-        proxy=_proxy(derived, video),
-        budget_mb=settings.flow_cache_mb,
-    )
-
-
-def _proxy(derived: DerivedFiles, video: Path) -> Path | None:
-    proxy = derived.proxy_path(video)
-    return proxy if proxy.exists() else None
