@@ -22,7 +22,7 @@ from tweenlab.core.schema import AttributeKind, AttributeSpec, AttributeValue, L
 from tweenlab.core.shapes import Box, Mask, Polygon, Shape
 from tweenlab.core.track import Keyframe, Track
 from tweenlab.errors import FormatError
-from tweenlab.formats.native import JsonNode, read_json
+from tweenlab.formats._json import JsonNode, read_json
 
 __all__ = ["RESERVED", "load", "rle_from_string", "rle_to_string"]
 

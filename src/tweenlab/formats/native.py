@@ -2,8 +2,9 @@
 
 It holds an ``AnnotationSet`` whole, as keyframes (never densified), so export then load gives
 back an equal set: every shape kind, attributes, ``outside``/``occluded``, track sources, frame
-tags, events and clip/video classes. It also owns the checked JSON reading (``JsonNode``) that
-the other JSON importers share, so every malformed file is reported the same way.
+tags, events and clip/video classes. It reads through ``formats._json`` (``JsonNode``), the
+checked JSON reading the other JSON importers share, so every malformed file is reported the
+same way.
 
 File schema (version 1). Keys are written in this order; every key is required unless marked
 optional, and nothing else is allowed to be missing:
@@ -61,21 +62,18 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import json
-import math
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from tweenlab.core.annotations import AnnotationSet, ClipClass, Event, FrameTag, VideoRef
-from tweenlab.core.schema import AttributeKind, AttributeSpec, AttributeValue, LabelSpec, Schema
+from tweenlab.core.schema import AttributeKind, AttributeSpec, LabelSpec, Schema
 from tweenlab.core.shapes import Shape, ShapeKind, shape_from_json
 from tweenlab.core.track import Keyframe, Track
-from tweenlab.errors import AnnotationError, FormatError
+from tweenlab.formats._json import JsonNode, finite, parse_json, read_json
 from tweenlab.formats.base import ExportOptions, ExportPlan, FormatModule, FrameImages
 
 __all__ = [
@@ -101,180 +99,6 @@ VERSION = 1
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 _MARKER = re.compile(rb'"format"\s*:\s*"tweenlab"')
-
-
-# -- checked JSON reading (shared by the JSON importers) ----------------------------------------
-
-
-#: JSON files are parsed whole; bigger ones are refused before reading (MOT and CVAT XML stream).
-MAX_JSON_BYTES = 2 * 1024**3
-
-
-def read_json(path: Path, *, max_bytes: int | None = None) -> Any:
-    """Parse a JSON file, or raise ``FormatError`` naming the file and the line.
-
-    Files over ``max_bytes`` (default ``MAX_JSON_BYTES``) are refused before any is read.
-    """
-    limit = MAX_JSON_BYTES if max_bytes is None else max_bytes
-    try:
-        size = Path(path).stat().st_size
-        if size > limit:
-            raise FormatError(
-                path,
-                f"is {size / 1024**3:.1f} GB; JSON files are read whole and the limit is "
-                f"{limit / 1024**3:.1f} GB (split the file, or use MOT or CVAT XML, which stream)",
-            )
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FormatError(path, "no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise FormatError(path, f"cannot be read as UTF-8 text: {error}") from None
-    return parse_json(text, path)
-
-
-def parse_json(text: str, path: str | Path) -> Any:
-    """Parse JSON text, or raise ``FormatError`` with the line and column of the mistake."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise FormatError(
-            path, f"not valid JSON: {error.msg}", line=error.lineno, field=f"column {error.colno}"
-        ) from None
-
-
-@dataclass(frozen=True)
-class JsonNode:
-    """A value inside a JSON document and its JSON path, for checked reading.
-
-    Every accessor raises ``FormatError(path, detail, line=<JSON path>, field=<key>)``.
-
-    Example:
-        >>> node = JsonNode(Path("a.json"), "tracks[0]", {"id": "x"})
-        >>> node.integer("id")
-        Traceback (most recent call last):
-        ...
-        tweenlab.errors.FormatError: a.json, tracks[0], id: must be an integer, got 'x'
-    """
-
-    path: Path
-    where: str
-    value: Any
-
-    def fail(self, detail: str, field: str | None = None) -> NoReturn:
-        """Raise ``FormatError`` at this node."""
-        raise FormatError(self.path, detail, line=self.where or "top level", field=field)
-
-    def object(self) -> dict[str, Any]:
-        """This value as a JSON object."""
-        if not isinstance(self.value, dict):
-            self.fail(f"must be an object, got {_kind_of(self.value)}")
-        return self.value
-
-    def has(self, key: str) -> bool:
-        """Whether this object has ``key`` (and it is not null)."""
-        return self.object().get(key) is not None
-
-    def child(self, key: str) -> JsonNode:
-        """The value under ``key`` (which must be present)."""
-        data = self.object()
-        if key not in data:
-            self.fail("missing", field=key)
-        return JsonNode(self.path, f"{self.where}.{key}" if self.where else key, data[key])
-
-    def array(self, key: str) -> list[JsonNode]:
-        """The items of the array under ``key``."""
-        node = self.child(key)
-        if not isinstance(node.value, list):
-            self.fail(f"must be an array, got {_kind_of(node.value)}", field=key)
-        return [JsonNode(self.path, f"{node.where}[{i}]", v) for i, v in enumerate(node.value)]
-
-    def integer(self, key: str, *, minimum: int | None = None, default: Any = ...) -> Any:
-        """An integer (``default`` when missing or null, if given)."""
-        value = self._get(key, default)
-        if value is default and default is not ...:
-            return value
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(f"must be an integer, got {value!r}", field=key)
-        if minimum is not None and value < minimum:
-            self.fail(f"must be >= {minimum}, got {value}", field=key)
-        return value
-
-    def number(self, key: str, *, minimum: float | None = None, default: Any = ...) -> Any:
-        """A finite number (``default`` when missing or null, if given)."""
-        value = self._get(key, default)
-        if value is default and default is not ...:
-            return value
-        return _finite(self, value, key, minimum)
-
-    def text(self, key: str, *, default: Any = ...) -> Any:
-        """A string (``default`` when missing or null, if given)."""
-        value = self._get(key, default)
-        if value is default and default is not ...:
-            return value
-        if not isinstance(value, str):
-            self.fail(f"must be a string, got {value!r}", field=key)
-        return value
-
-    def flag(self, key: str, *, default: Any = ...) -> Any:
-        """A boolean (``default`` when missing or null, if given)."""
-        value = self._get(key, default)
-        if value is default and default is not ...:
-            return value
-        if not isinstance(value, bool):
-            self.fail(f"must be true or false, got {value!r}", field=key)
-        return value
-
-    def attributes(self, key: str = "attributes") -> dict[str, AttributeValue]:
-        """An object of attribute values (bool, finite number or str); ``{}`` when missing."""
-        if not self.has(key):
-            return {}
-        node = self.child(key)
-        values = node.object()
-        for name, value in values.items():
-            if not isinstance(value, bool | int | float | str) or (
-                isinstance(value, float) and not math.isfinite(value)
-            ):
-                node.fail(f"must be a bool, finite number or string, got {value!r}", field=name)
-        return dict(values)
-
-    def numbers(self, key: str, count: int | None = None) -> list[float]:
-        """An array of finite numbers (``count`` of them, if given)."""
-        node = self.child(key)
-        if not isinstance(node.value, list) or (count is not None and len(node.value) != count):
-            expected = f"{count} numbers" if count is not None else "an array of numbers"
-            self.fail(f"must be {expected}, got {node.value!r}", field=key)
-        return [_finite(node, v, f"{key}[{i}]", None) for i, v in enumerate(node.value)]
-
-    @contextlib.contextmanager
-    def building(self, field: str | None = None) -> Iterator[None]:
-        """Turn an ``AnnotationError`` raised by a core constructor into a ``FormatError`` here."""
-        try:
-            yield
-        except AnnotationError as error:
-            self.fail(error.detail, field=error.field or field)
-
-    def _get(self, key: str, default: Any) -> Any:
-        data = self.object()
-        if data.get(key) is None:
-            if default is not ...:
-                return default
-            self.fail("missing" if key not in data else "must not be null", field=key)
-        return data[key]
-
-
-def _finite(node: JsonNode, value: Any, key: str, minimum: float | None) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        node.fail(f"must be a finite number, got {value!r}", field=key)
-    if minimum is not None and value < minimum:
-        node.fail(f"must be >= {minimum}, got {value}", field=key)
-    return value  # an int stays an int: exact round trips
-
-
-def _kind_of(value: Any) -> str:
-    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
-    return names.get(type(value), "null" if value is None else f"{value!r}")
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -565,7 +389,7 @@ def _point(points: JsonNode, index: int) -> None:
     if not isinstance(value, list) or len(value) != 2:
         points.fail(f"must be [x, y], got {value!r}", field=f"[{index}]")
     for v in value:
-        _finite(points, v, f"[{index}]", None)
+        finite(points, v, f"[{index}]", None)
 
 
 def _checked(
