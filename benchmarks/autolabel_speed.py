@@ -32,6 +32,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
+from remux import remux_copies
 from tweenlab.autolabel import Labeler, LabelerOptions
 from tweenlab.media import FrameIndex, build_index
 from tweenlab.services.autolabel import autolabel_file, make_labeler
@@ -178,30 +179,8 @@ def make_long(source: Path, seconds: float, work: Path) -> tuple[Path, int]:
     if target.exists():
         return target, frames
     log(f"remuxing {copies} copies + {cut} frames of {source.name} into {target}")
-    partial = target.with_suffix(".partial.mp4")
-    with av.open(str(source)) as template, av.open(str(partial), mode="w") as output:
-        out_stream = output.add_stream_from_template(template.streams.video[0])
-        for repeat in range(copies + (cut > 0)):
-            _copy(source, output, out_stream, repeat * span, cut if repeat == copies else None)
-    partial.rename(target)
+    remux_copies(source, target, copies=copies, span=span, rest=cut)
     return target, frames
-
-
-def _copy(source: Path, output: Any, stream: Any, offset: int, stop: int | None) -> None:
-    """The source's packets muxed into ``output`` shifted by ``offset``; only the first
-    ``stop`` (in decode order) when given."""
-    with av.open(str(source)) as container:
-        muxed = 0
-        for packet in container.demux(container.streams.video[0]):
-            if packet.dts is None or packet.pts is None:
-                continue  # the demuxer's flush packet
-            if stop is not None and muxed == stop:
-                break
-            packet.pts += offset
-            packet.dts += offset
-            packet.stream = stream
-            output.mux(packet)
-            muxed += 1
 
 
 def _progress() -> Any:

@@ -61,6 +61,7 @@ import numpy.typing as npt
 
 from media_table import print_table
 from memory import current_rss_mb, peak_rss_mb
+from remux import remux_copies
 from report import machine_info as base_machine_info
 from tweenlab.media import FrameIndex, VideoReader, build_index, write_proxy
 
@@ -157,19 +158,7 @@ def make_long(source: Path, index: FrameIndex, hours: float, work: Path) -> tupl
         return target, repeats
     log(f"remuxing {repeats} copies of the source into {target}")
     span = int(index.pts[-1] - index.pts[0]) + int(np.median(np.diff(index.pts)))
-    partial = target.with_suffix(".partial.mp4")
-    with av.open(str(source)) as template, av.open(str(partial), mode="w") as output:
-        out_stream = output.add_stream_from_template(template.streams.video[0])
-        for repeat in range(repeats):
-            with av.open(str(source)) as container:
-                for packet in container.demux(container.streams.video[0]):
-                    if packet.dts is None or packet.pts is None:
-                        continue  # the demuxer's flush packet
-                    packet.pts += repeat * span
-                    packet.dts += repeat * span
-                    packet.stream = out_stream
-                    output.mux(packet)
-    partial.rename(target)
+    remux_copies(source, target, copies=repeats, span=span)
     return target, repeats
 
 

@@ -25,6 +25,7 @@ import av
 import cv2
 
 from keyframes_inputs import CLIPS
+from remux import remux_copies as remux
 from report import git
 from tweenlab.autolabel import LabelerOptions
 from tweenlab.media import build_index
@@ -59,20 +60,7 @@ def remux_copies(source: Path, copies: int, work: Path) -> Path:
     with av.open(str(source)) as probe:
         packets = [p for p in probe.demux(probe.streams.video[0]) if p.pts is not None]
         span = max(p.pts for p in packets) - min(p.pts for p in packets) + int(packets[0].duration)
-    partial = target.with_suffix(".partial.mp4")
-    with av.open(str(source)) as template, av.open(str(partial), mode="w") as output:
-        stream = output.add_stream_from_template(template.streams.video[0])
-        for repeat in range(copies):
-            with av.open(str(source)) as container:
-                for packet in container.demux(container.streams.video[0]):
-                    if packet.dts is None or packet.pts is None:
-                        continue  # the demuxer's flush packet
-                    packet.pts += repeat * span
-                    packet.dts += repeat * span
-                    packet.stream = stream
-                    output.mux(packet)
-    partial.rename(target)
-    return target
+    return remux(source, target, copies=copies, span=span)
 
 
 def _timed(action: Callable[[], Any]) -> tuple[Any, float, float]:

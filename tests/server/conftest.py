@@ -39,9 +39,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'tweenlab.db'}"
         return
+    yield from postgres_schema("PostgreSQL case")
+
+
+def postgres_schema(what: str) -> Iterator[str]:
+    """A fresh schema on ``TWEENLAB_TEST_DATABASE_URL``'s server, dropped afterwards; a loud
+    skip naming ``what`` needs it where the variable is unset or the server is unreachable."""
     base = os.environ.get("TWEENLAB_TEST_DATABASE_URL")
     if not base:
-        pytest.skip("PostgreSQL case: TWEENLAB_TEST_DATABASE_URL is not set (.ci/run sets it)")
+        pytest.skip(f"{what}: TWEENLAB_TEST_DATABASE_URL is not set (.ci/run sets it)")
     schema = f"test_{uuid.uuid4().hex[:16]}"
     admin = create_engine(base, connect_args={"connect_timeout": 5})
     try:
@@ -49,7 +55,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     except OperationalError as error:
         admin.dispose()
-        pytest.skip(f"PostgreSQL at {base} is not reachable: {error.orig}")
+        pytest.skip(f"{what}: PostgreSQL at {base} is not reachable: {error.orig}")
     url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
     try:
         yield url.render_as_string(hide_password=False)

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,12 +28,10 @@ import av
 import httpx2 as httpx
 import numpy as np
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select
 
 from tests.media.videos import make_video
-from tests.server.conftest import CAR, CHEAP_ARGON2, PASSWORD
+from tests.server.conftest import CAR, CHEAP_ARGON2, PASSWORD, postgres_schema
 from tweenlab.services import accounts
 from tweenlab.settings import Settings
 from tweenlab.store import Database, Job, Video
@@ -91,24 +88,7 @@ class World:
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
     """A fresh schema on ``TWEENLAB_TEST_DATABASE_URL``'s server, dropped afterwards."""
-    base = os.environ.get("TWEENLAB_TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("two API processes need PostgreSQL: TWEENLAB_TEST_DATABASE_URL is not set")
-    schema = f"test_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(base, connect_args={"connect_timeout": 5})
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as error:
-        admin.dispose()
-        pytest.skip(f"two API processes need PostgreSQL; {base} is not reachable: {error.orig}")
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    yield from postgres_schema("two API processes need PostgreSQL")
 
 
 def _tweenlab(*args: str) -> list[str]:
