@@ -15,40 +15,25 @@ atomically, so running one again is safe) until ``max_attempts``, then marks the
 
 from __future__ import annotations
 
-import collections
 import functools
-import importlib
 import multiprocessing
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from typing import Any
 
 from tweenlab.errors import UsageError
-from tweenlab.jobs.coordinator import Coordinator
-from tweenlab.jobs.model import JobRecord, JobState, JobStore, PartProgress, new_job
+from tweenlab.jobs.coordinator import Coordinator, resolve_target
+from tweenlab.jobs.model import JobRecord, JobState, JobStore, PartProgress
 
 __all__ = ["LocalExecutor"]
 
 _PROGRESS_EVERY_S = 0.2  # a worker reports progress at most this often (and at the end)
 _END_WAIT_S = 5.0  # how long a job's result waits for the listener to take its last events
-
-
-def _resolve(target: str) -> Callable[..., Any]:
-    module, _, name = target.partition(":")
-    if not module or not name:
-        raise UsageError(f"job target {target!r}: expected 'module:function'")
-    try:
-        function = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as error:
-        raise UsageError(f"job target {target!r}: {error}") from None
-    if not callable(function):
-        raise UsageError(f"job target {target!r} is not a function")
-    return function  # type: ignore[no-any-return]
 
 
 class _WorkerContext:
@@ -70,7 +55,7 @@ class _WorkerContext:
 
     def map(self, target: str, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """The parts one after another in this process (a cluster runs them in parallel)."""
-        function = _resolve(target)
+        function = resolve_target(target)
         parts = PartProgress(len(items), self.progress)
         results = []
         for number, item in enumerate(items):
@@ -113,7 +98,7 @@ def _run(job_id: str, target: str, params: dict[str, Any], events: Any, cancelle
     """In a worker: announce the start, run the function, return its result."""
     events.put(("start", job_id, None, None))
     try:
-        result = _resolve(target)(_WorkerContext(job_id, events, cancelled), params)
+        result = resolve_target(target)(_WorkerContext(job_id, events, cancelled), params)
     except Exception as error:
         raise _JobError(_describe(error)) from None
     finally:
@@ -140,18 +125,10 @@ class LocalExecutor(Coordinator):
         self._cancelled: Any = self._manager.dict()
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
         self._futures: dict[str, Future[Any]] = {}
-        self._pending: collections.deque[JobRecord] = collections.deque()
         self._ended: dict[str, threading.Event] = {}  # the listener saw the worker's last event
         self._lock = threading.Lock()
         self._listener = threading.Thread(target=self._listen, name="job-events", daemon=True)
         self._listener.start()
-
-    def submit(self, kind: str, target: str, params: Mapping[str, Any]) -> JobRecord:
-        """Queue ``target(context, params)``; returns the new row."""
-        _resolve(target)  # a bad target fails here, not in a worker
-        job = new_job(kind, target, params)
-        self.store.add(job)
-        return self._start(job)
 
     def cancel(self, job_id: str) -> JobRecord:
         """Ask a job to stop: dropped if not started, else its function sees ``cancelled``."""
@@ -159,9 +136,7 @@ class LocalExecutor(Coordinator):
         if job.state.final:
             return job
         with self._lock:
-            waiting = [queued for queued in self._pending if queued.id == job_id]
-            for queued in waiting:
-                self._pending.remove(queued)
+            waiting = self._withdraw(job_id)
         if waiting:
             return self._final(job_id, JobState.CANCELLED)
         self._cancelled[job_id] = True

@@ -31,7 +31,6 @@ only when a ``RayExecutor`` is built, so ``import tweenlab.jobs`` never loads it
 
 from __future__ import annotations
 
-import collections
 import logging
 import math
 import threading
@@ -43,8 +42,8 @@ from typing import Any
 
 from tweenlab.errors import ConfigError
 from tweenlab.jobs.coordinator import Coordinator
-from tweenlab.jobs.executor import _describe, _resolve
-from tweenlab.jobs.model import JobRecord, JobState, JobStore, PartProgress, new_job
+from tweenlab.jobs.executor import _describe
+from tweenlab.jobs.model import JobRecord, JobState, JobStore, PartProgress
 from tweenlab.jobs.ray_worker import Event, Mailbox, Outcome, PartKey, run_job
 
 __all__ = ["RayCluster", "RayExecutor", "RayNode", "import_ray", "ray_cluster"]
@@ -130,7 +129,6 @@ class RayExecutor(Coordinator):
         self._mailbox = ray.remote(Mailbox).options(num_cpus=0).remote()
         self._job_task = ray.remote(run_job).options(num_cpus=1, max_retries=max_retries)
         self._refs: dict[str, Any] = {}
-        self._pending: collections.deque[JobRecord] = collections.deque()
         self._asked: dict[str, float] = {}  # running jobs asked to stop, and when
         self._maps: dict[str, tuple[int, PartProgress]] = {}
         self._lock = threading.RLock()
@@ -139,13 +137,6 @@ class RayExecutor(Coordinator):
         self._listener = threading.Thread(target=self._listen, name="ray-job-events", daemon=True)
         self._listener.start()
 
-    def submit(self, kind: str, target: str, params: Mapping[str, Any]) -> JobRecord:
-        """Queue ``target(context, params)``; returns the new row."""
-        _resolve(target)  # a bad target fails here, not on a worker
-        job = new_job(kind, target, params)
-        self.store.add(job)
-        return self._start(job)
-
     def cancel(self, job_id: str) -> JobRecord:
         """Ask a job to stop: dropped if not handed to Ray yet, else its ``cancelled`` flag is
         set (and a forced ``ray.cancel`` follows after ``cancel_grace_s``)."""
@@ -153,9 +144,7 @@ class RayExecutor(Coordinator):
         if job.state.final:
             return job
         with self._lock:
-            waiting = [queued for queued in self._pending if queued.id == job_id]
-            for queued in waiting:
-                self._pending.remove(queued)
+            waiting = self._withdraw(job_id)
             if not waiting:
                 self._asked.setdefault(job_id, time.monotonic())
         if waiting:

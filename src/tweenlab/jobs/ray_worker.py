@@ -21,7 +21,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tweenlab.errors import UsageError
-from tweenlab.jobs.executor import _PROGRESS_EVERY_S, _describe, _JobError, _resolve
+from tweenlab.jobs.coordinator import resolve_target
+from tweenlab.jobs.executor import _PROGRESS_EVERY_S, _describe, _JobError
 
 __all__ = ["Event", "Mailbox", "Outcome", "PartKey", "run_job", "run_part"]
 
@@ -132,7 +133,7 @@ class RayContext:
         """Each item as its own Ray task, in parallel; results in the items' order."""
         if self.part is not None:
             raise UsageError(f"job {self.job_id}: a part of a job cannot be split again")
-        _resolve(target)
+        resolve_target(target)
         self._maps += 1
         return _run_parts(self, target, items, self._maps)
 
@@ -175,7 +176,7 @@ def _run_parts(
 
 def _call(context: RayContext, target: str, params: dict[str, Any]) -> Outcome:
     try:
-        result = _resolve(target)(context, params)
+        result = resolve_target(target)(context, params)
     except _JobError as error:  # a part's error, already one line
         outcome: Outcome = ("error", str(error))
     except Exception as error:
