@@ -26,6 +26,7 @@ __all__ = [
     "cut_video",
     "exit_video",
     "texture",
+    "write_keyframes",
     "write_video",
 ]
 
@@ -135,3 +136,9 @@ def exit_video(
         images.append(image)
         boxes.append((float(x), float(y), float(side), float(side)))
     return write_video(path, images), boxes
+
+
+def write_keyframes(path: Path, text: str) -> Path:
+    """``text`` written as the keyframes file ``path`` (UTF-8)."""
+    path.write_text(text, encoding="utf-8")
+    return path

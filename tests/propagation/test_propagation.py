@@ -6,8 +6,8 @@ backward from a lone keyframe, out through the picture's edge, and absent keyfra
 (nothing carried across one, spans across one filled from each side); human keyframes come back
 unchanged; the flow cache on disk (float16 npy, reused by a second cache, no temporary files,
 kept to its budget by least-recently-used eviction); objects filled together equal each filled
-alone; a small fast object; bad keyframes (``UsageError``) and malformed keyframes files
-(``FormatError`` naming file and field).
+alone; a small fast object; bad keyframes (``UsageError``; malformed keyframes files are in
+``test_keyframes_file.py``).
 
 Known weaknesses are pinned as strict xfails (they pass the day the code is fixed, and then
 must be un-marked): a small object's box grows a little.
@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.propagation import Box, circle_video, cut_video, exit_video
-from tweenlab.errors import FormatError, UsageError
+from tests.propagation import Box, circle_video, cut_video, exit_video, write_keyframes
+from tweenlab.errors import UsageError
 from tweenlab.media import DerivedFiles, FrameIndex
 from tweenlab.plugins import registry
 from tweenlab.propagation import (
@@ -36,7 +36,7 @@ from tweenlab.propagation import (
     fill_spans,
     inbetween,
 )
-from tweenlab.services.propagate import propagate_file, read_keyframes
+from tweenlab.services.propagate import propagate_file
 from tweenlab.settings import Settings
 
 FRAMES = 40
@@ -514,76 +514,6 @@ def test_bad_keyframes_are_usage_errors(
 ) -> None:
     with pytest.raises(UsageError, match=re.escape(message)):
         circle.fill(keys, method=method)
-
-
-def write_keyframes(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-@pytest.mark.parametrize(
-    ("text", "field"),
-    [
-        pytest.param('{"keyframes": {"0": [1, 2, 3, 4],}}', None, id="bad-json"),
-        pytest.param("[]", None, id="not-an-object"),
-        pytest.param('{"frames": 40}', None, id="missing-keyframes"),
-        pytest.param('{"keyframes": [[1, 2, 3, 4]]}', None, id="keyframes-a-list"),
-        pytest.param('{"keyframes": {"a": [1, 2, 3, 4]}}', "keyframes.a", id="key-a"),
-        pytest.param('{"keyframes": {"-1": [1, 2, 3, 4]}}', "keyframes.-1", id="key-negative"),
-        pytest.param('{"keyframes": {"1.5": [1, 2, 3, 4]}}', "keyframes.1.5", id="key-float"),
-        pytest.param('{"keyframes": {"3": [1, 2, 3]}}', "keyframes.3", id="three-numbers"),
-        pytest.param('{"keyframes": {"3": [1, 2, 3, 4, 5]}}', "keyframes.3", id="five-numbers"),
-        pytest.param('{"keyframes": {"3": "1,2,3,4"}}', "keyframes.3", id="box-a-string"),
-        pytest.param('{"keyframes": {"3": [1, "2", 3, 4]}}', "keyframes.3", id="string-inside"),
-        pytest.param('{"keyframes": {"3": {"x": 1}}}', "keyframes.3", id="box-an-object"),
-        pytest.param('{"frames": 0, "keyframes": {}}', "frames", id="frames-zero"),
-        pytest.param('{"frames": "40", "keyframes": {}}', "frames", id="frames-a-string"),
-        pytest.param('{"frames": 39.5, "keyframes": {}}', "frames", id="frames-a-float"),
-    ],
-)
-def test_malformed_keyframes_files_are_format_errors(
-    tmp_path: Path, text: str, field: str | None
-) -> None:
-    path = write_keyframes(tmp_path / "keys.json", text)
-    with pytest.raises(FormatError) as caught:
-        read_keyframes(path)
-    assert caught.value.path == path
-    assert str(path) in str(caught.value)
-    assert caught.value.field == field
-    if field is not None:
-        assert field in str(caught.value)
-
-
-def test_bad_json_names_its_line(tmp_path: Path) -> None:
-    path = write_keyframes(tmp_path / "keys.json", '{\n"keyframes": {\n"0": [1, 2, 3, 4],\n}}')
-    with pytest.raises(FormatError, match=r"keys\.json, line 4"):
-        read_keyframes(path)
-
-
-def test_missing_keyframes_file_is_a_format_error(tmp_path: Path) -> None:
-    with pytest.raises(FormatError, match="no such file"):
-        read_keyframes(tmp_path / "absent.json")
-
-
-def test_a_good_keyframes_file_reads_back(tmp_path: Path) -> None:
-    text = '{"frames": 40, "keyframes": {"7": [1.5, 2, 3, 4.25], "0": null, "12": [0, 0, 1, 1]}}'
-    frames, keys = read_keyframes(write_keyframes(tmp_path / "keys.json", text))
-    assert frames == 40
-    assert keys == {7: (1.5, 2, 3, 4.25), 0: None, 12: (0, 0, 1, 1)}
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        pytest.param('{"keyframes": {"\\u00b2": [1, 2, 3, 4]}}', id="superscript-two-key"),
-        pytest.param('{"keyframes": {"0": [true, 2, 3, 4]}}', id="boolean-in-box"),
-        pytest.param('{"frames": true, "keyframes": {}}', id="frames-true"),
-        pytest.param('{"keyframes": {"0": [1, 2, 3, 4], "00": [5, 6, 7, 8]}}', id="0-and-00"),
-    ],
-)
-def test_keyframes_files_with_lookalike_values_are_refused(tmp_path: Path, text: str) -> None:
-    with pytest.raises(FormatError):
-        read_keyframes(write_keyframes(tmp_path / "keys.json", text))
 
 
 @pytest.mark.parametrize(
