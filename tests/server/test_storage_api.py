@@ -1,0 +1,121 @@
+"""Videos on S3 through the server (``TWEENLAB_STORAGE_URL``, a real moto server): an upload goes
+into the bucket and leaves the server's disk, its ingest job runs from the key and publishes the
+derived files, and a second server with an empty data folder (the first one's deleted) serves
+exactly frame n, the codec and chunks from them; deleting the video empties the bucket. A failed
+put leaves nothing behind either."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.media.videos import read_stamp
+from tests.s3_support import open_s3, s3_endpoint, s3_url
+from tests.server.conftest import Account, Api
+from tests.server.media_support import (
+    media_settings,
+    running_app,
+    stamped,
+    upload,
+    uploaded_files,
+    wait_job,
+)
+from tweenlab.errors import StorageError
+from tweenlab.media import S3Storage
+from tweenlab.settings import Settings
+from tweenlab.store import Job
+
+__all__ = ["s3_endpoint", "stamped"]  # fixtures used here
+
+DERIVED = ("filmstrip.jpg", "index.npz", "keyframes.npz", "proxy-index.npz", "proxy.mp4")
+
+
+def _upload_and_ingest(api: Api, video: Path) -> tuple[Account, dict[str, object], str]:
+    owner = api.account("owner@x.io")
+    project = api.project(owner)
+    answer = upload(api, owner, project["id"], video.read_bytes())
+    assert answer.status_code == 201, answer.text
+    made = answer.json()
+    job = wait_job(api, owner, made["ingest_job_id"])
+    assert job["state"] == "succeeded", job
+    assert job["result"]["proxy"] is True and job["result"]["frame_count"] == 60
+    url = f"/api/projects/{project['id']}/videos/{made['id']}"
+    return owner, job, url
+
+
+def test_an_upload_on_s3_is_served_by_a_second_server_with_an_empty_data_folder(
+    migrated: Settings, s3_endpoint: str, stamped: Path, tmp_path: Path
+) -> None:
+    url = s3_url(s3_endpoint, "server")
+    store = open_s3(url, tmp_path / "test-cache")
+    # keyframes every 12 frames, a proxy past 8: the proxy and its index are published too
+    first = media_settings(migrated, tmp_path, storage_url=url, proxy_max_gop=8)
+    for api in running_app(first):
+        owner, job, video_url = _upload_and_ingest(api, stamped)
+        [key] = store.list("uploads/")
+        with api.database.session() as db:
+            row = db.get(Job, job["id"])
+            assert row is not None and row.params["video"] == key
+            assert row.params["storage_url"] == url
+        assert store.read_bytes(key) == stamped.read_bytes()
+        assert uploaded_files(first) == []  # the bucket holds it, not the server's disk
+        assert store.list("derived/") == sorted(
+            f"derived/{key}/{name}" for name in (*DERIVED, "published.json")
+        )
+    shutil.rmtree(first.data_dir)  # nothing of the first server's files is left to reuse
+
+    second = first.model_copy(update={"data_dir": tmp_path / "second-server"})
+    for api in running_app(second):
+        for n in (0, 37, 59, 13):
+            answer = api.client.get(
+                f"{video_url}/frames/{n}", params={"quality": 95}, headers=owner.headers
+            )
+            assert answer.status_code == 200, answer.text
+            image = np.asarray(Image.open(io.BytesIO(answer.content)).convert("RGB"))
+            assert image.shape == (96, 160, 3) and read_stamp(image) == n
+        codec = api.client.get(f"{video_url}/codec", headers=owner.headers).json()
+        assert codec["frame_count"] == 60 and codec["chunk_starts"][:2] == [0, 8]  # the proxy's
+        chunk = api.client.get(f"{video_url}/chunks/1", headers=owner.headers)
+        assert chunk.status_code == 200 and chunk.content.startswith(b"TWC1")
+        fetched = {p.name: p for p in (second.derived_dir).rglob("*") if p.is_file()}
+        assert sorted(fetched) == sorted(DERIVED)  # fetched from the bucket, none made here
+        for name in DERIVED:
+            assert fetched[name].read_bytes() == store.read_bytes(f"derived/{key}/{name}")
+
+        gone = api.client.delete(video_url, headers=owner.headers)
+        assert gone.status_code == 204, gone.text
+        assert store.list() == []
+        assert not [p for p in second.derived_dir.rglob("*") if p.is_file()]
+
+
+def test_an_upload_the_storage_refuses_leaves_nothing_and_answers_503(
+    migrated: Settings,
+    s3_endpoint: str,
+    stamped: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = s3_url(s3_endpoint, "refused")
+    store = open_s3(url, tmp_path / "test-cache")
+    real_put = S3Storage.put_file
+
+    def put_video_then_fail(self: S3Storage, key: str, path: Path) -> None:
+        if key.startswith("derived/"):  # the video went in; its index does not
+            raise StorageError(key, self.describe(), "cannot upload: 503 SlowDown")
+        real_put(self, key, path)
+
+    monkeypatch.setattr(S3Storage, "put_file", put_video_then_fail)
+    for api in running_app(media_settings(migrated, tmp_path, storage_url=url)):
+        owner = api.account("owner@x.io")
+        project = api.project(owner)
+        answer = upload(api, owner, project["id"], stamped.read_bytes())
+        assert answer.status_code == 503, answer.text
+        assert "SlowDown" in answer.json()["detail"]
+        assert uploaded_files(api.settings) == [] and store.list() == []
+        listed = api.client.get(f"/api/projects/{project['id']}/videos", headers=owner.headers)
+        assert listed.json() == []
