@@ -186,7 +186,7 @@ def fetch_derived(video: JobVideo, settings: Settings, names: Iterable[str] = PU
 
 
 class StoredVideos:
-    """The server's way to videos in the storage: ``local`` gives a local file to decode, with
+    """The server's way to videos in the storage: ``video`` gives a local file to decode, with
     the published derived files beside it (in this server's derived folder).
 
     One storage client serves every request (opening one costs tens of milliseconds), and a
@@ -212,15 +212,15 @@ class StoredVideos:
                 self._storage = open_storage(self.settings)
             return self._storage
 
-    def local(self, key: str) -> Path:
-        """The stored video ``key`` as a local file, its published derived files fetched."""
+    def video(self, key: str) -> JobVideo:
+        """The stored video ``key`` with a local copy, its published derived files fetched."""
         known = self._complete.get(key)
         if known is not None and known.is_file():
-            return known
+            return JobVideo(key, known, self.storage)
         video = JobVideo(key, self.storage.local_path(key), self.storage)
         if fetch_derived(video, self.settings):
             self._complete[key] = video.path
-        return video.path
+        return video
 
     def forget(self, key: str) -> None:
         """Delete the stored video ``key``, everything published under it, and this server's

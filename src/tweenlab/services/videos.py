@@ -59,6 +59,7 @@ __all__ = [
     "video_params",
     "video_path",
     "video_row",
+    "video_source",
 ]
 
 #: Suffixes kept from an uploaded file's name (FFmpeg guesses some containers by it);
@@ -210,15 +211,24 @@ def get_video(db: Session, project: Project, video_id: int) -> Video:
 def video_path(settings: Settings, video: Video, *, stored: StoredVideos | None = None) -> Path:
     """The file of ``video``, from its row: for a video in the storage, a local copy with its
     published derived files beside it (``stored``'s, or fetched through a new client)."""
+    return video_source(settings, video, stored=stored).path
+
+
+def video_source(
+    settings: Settings, video: Video, *, stored: StoredVideos | None = None
+) -> JobVideo:
+    """``video_path``, and for a video in the storage its key and the storage (to fetch more
+    of what jobs published under it)."""
     if video.origin == "upload":
         if not is_stored_key(video.stored_path):
-            return settings.upload_dir / video.stored_path
+            return JobVideo(video.stored_path, settings.upload_dir / video.stored_path)
         if settings.storage_url is None:
             raise NotFoundError(f"video {video.id} is in the storage: set TWEENLAB_STORAGE_URL")
-        return (stored or StoredVideos(settings)).local(video.stored_path)
+        return (stored or StoredVideos(settings)).video(video.stored_path)
     if settings.media_root is None:
         raise NotFoundError(f"video {video.id}: its media root is no longer configured")
-    return settings.media_root.resolve() / video.stored_path
+    path = settings.media_root.resolve() / video.stored_path
+    return JobVideo(str(path), path)
 
 
 def video_params(settings: Settings, video: Video) -> dict[str, Any]:
