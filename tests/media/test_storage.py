@@ -128,6 +128,21 @@ def _leftovers(store: Storage, tmp_path: Path) -> list[str]:
     return uploads + cached
 
 
+def test_download_copies_the_object_and_leaves_nothing_when_there_is_none(
+    store: Storage, tmp_path: Path
+) -> None:
+    store.write_bytes("a/b.mp4", b"the video")
+    target = tmp_path / "out" / "b.mp4"
+    store.download("a/b.mp4", target)
+    assert target.read_bytes() == b"the video"
+    store.write_bytes("a/b.mp4", b"replaced")
+    store.download("a/b.mp4", target)  # replaces the file whole
+    assert target.read_bytes() == b"replaced"
+    with pytest.raises(StorageNotFoundError, match=r"a/gone\.mp4: no such object"):
+        store.download("a/gone.mp4", tmp_path / "out" / "gone.mp4")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["b.mp4"]  # no temporaries
+
+
 def test_list_and_delete(store: Storage) -> None:
     for key in ("a/1", "a/2", "ab/3", "b/4", "a/deep/5"):
         store.write_bytes(key, key.encode())

@@ -34,7 +34,6 @@ from typing import Any
 from tweenlab.jobs import JobContext
 from tweenlab.keyframes import plan_spans_near_keyframes
 from tweenlab.media import DerivedFiles, FrameIndex
-from tweenlab.media._files import atomic_path
 from tweenlab.propagation import FlowCache
 from tweenlab.services.stored import DECODING, JobVideo, job_settings, job_video
 from tweenlab.settings import Settings
@@ -178,7 +177,6 @@ def fetch_flow(video: JobVideo, cache: FlowCache, first: int, last: int) -> int:
     for name in cache.file_names(first, last):
         target = cache.folder / name
         if name in published and not target.exists():
-            with atomic_path(target) as temporary:
-                temporary.write_bytes(storage.read_bytes(f"{prefix}/{name}"))
+            storage.download(f"{prefix}/{name}", target)
             copied += 1
     return copied

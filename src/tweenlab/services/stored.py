@@ -34,7 +34,6 @@ from typing import Any
 
 from tweenlab.errors import ConfigError, MediaError, StorageNotFoundError
 from tweenlab.media import DerivedFiles, Storage, storage_from_url
-from tweenlab.media._files import atomic_path
 from tweenlab.settings import Settings
 
 __all__ = [
@@ -176,12 +175,8 @@ def fetch_derived(video: JobVideo, settings: Settings, names: Iterable[str] = PU
     for name in wanted:
         if listed is not None and name not in listed:
             continue
-        try:
-            data = storage.read_bytes(video.key(name))
-        except StorageNotFoundError:  # not made (yet): ingest is still running
-            continue
-        with atomic_path(folder / name) as temporary:
-            temporary.write_bytes(data)
+        with contextlib.suppress(StorageNotFoundError):  # not made (yet): ingest is running
+            storage.download(video.key(name), folder / name)
     return listed is not None
 
 
