@@ -1,14 +1,17 @@
 """Videos on S3 through the server (``TWEENLAB_STORAGE_URL``, a real moto server): an upload goes
 into the bucket and leaves the server's disk, its ingest job runs from the key and publishes the
-derived files, and a second server with an empty data folder (the first one's deleted) serves
-exactly frame n, the codec and chunks from them; deleting the video empties the bucket. A failed
-put leaves nothing behind either."""
+derived files, an export's zip is stored there, and a second server with an empty data folder
+(the first one's deleted) serves exactly frame n, the codec and chunks from them and hands out
+the zip; deleting the video empties the bucket of it. A failed put leaves nothing behind
+either."""
 
 from __future__ import annotations
 
 import io
 import shutil
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,7 +19,7 @@ from PIL import Image
 
 from tests.media.videos import read_stamp
 from tests.s3_support import open_s3, s3_endpoint, s3_url
-from tests.server.conftest import Account, Api
+from tests.server.conftest import CAR, Account, Api
 from tests.server.media_support import (
     media_settings,
     running_app,
@@ -35,17 +38,40 @@ __all__ = ["s3_endpoint", "stamped"]  # fixtures used here
 DERIVED = ("filmstrip.jpg", "index.npz", "keyframes.npz", "proxy-index.npz", "proxy.mp4")
 
 
-def _upload_and_ingest(api: Api, video: Path) -> tuple[Account, dict[str, object], str]:
+def _upload_and_ingest(api: Api, video: Path) -> tuple[Account, str, dict[str, Any]]:
+    """Upload ``video`` into a new project (with the label ``car``) and wait for its ingest;
+    the owner, the video's URL and the ingest job."""
     owner = api.account("owner@x.io")
-    project = api.project(owner)
+    project = api.project(owner, schema=[CAR])
     answer = upload(api, owner, project["id"], video.read_bytes())
     assert answer.status_code == 201, answer.text
     made = answer.json()
     job = wait_job(api, owner, made["ingest_job_id"])
     assert job["state"] == "succeeded", job
     assert job["result"]["proxy"] is True and job["result"]["frame_count"] == 60
-    url = f"/api/projects/{project['id']}/videos/{made['id']}"
-    return owner, job, url
+    return owner, f"/api/projects/{project['id']}/videos/{made['id']}", job
+
+
+def _export(api: Api, owner: Account, video_url: str) -> str:
+    """One task over the video with one car track, exported as COCO with JPEG images; the
+    export job's id once it succeeded."""
+    project, video_id = video_url.removeprefix("/api/projects/").split("/videos/")
+    base = f"/api/projects/{project}"
+    split = {"video_id": int(video_id), "frame_count": 60, "size": 60, "overlap": 0}
+    [task] = api.client.post(f"{base}/tasks/split", json=split, headers=owner.headers).json()
+    keys = [
+        {"frame": f, "shape": {"kind": "box", "x": 10 + f, "y": 20, "w": 30, "h": 20}}
+        for f in (0, 59)
+    ]
+    body = {"track": {"label": "car", "keyframes": keys}, "base_revision": 0}
+    put = api.client.put(f"{base}/tasks/{task['id']}/tracks/1", json=body, headers=owner.headers)
+    assert put.status_code == 200, put.text
+    request = {"video_id": int(video_id), "format": "coco", "frames": "all", "images": "jpg"}
+    started = api.client.post(f"{base}/exports", json=request, headers=owner.headers)
+    assert started.status_code == 202, started.text
+    job = wait_job(api, owner, started.json()["id"])
+    assert job["state"] == "succeeded", job
+    return str(job["id"])
 
 
 def test_an_upload_on_s3_is_served_by_a_second_server_with_an_empty_data_folder(
@@ -56,7 +82,7 @@ def test_an_upload_on_s3_is_served_by_a_second_server_with_an_empty_data_folder(
     # keyframes every 12 frames, a proxy past 8: the proxy and its index are published too
     first = media_settings(migrated, tmp_path, storage_url=url, proxy_max_gop=8)
     for api in running_app(first):
-        owner, job, video_url = _upload_and_ingest(api, stamped)
+        owner, video_url, job = _upload_and_ingest(api, stamped)
         [key] = store.list("uploads/")
         with api.database.session() as db:
             row = db.get(Job, job["id"])
@@ -67,6 +93,9 @@ def test_an_upload_on_s3_is_served_by_a_second_server_with_an_empty_data_folder(
         assert store.list("derived/") == sorted(
             f"derived/{key}/{name}" for name in (*DERIVED, "published.json")
         )
+        export = _export(api, owner, video_url)
+        [zipped] = store.list("exports/")  # the input and the images are gone
+        assert zipped.endswith(f"-{export}.zip")
     shutil.rmtree(first.data_dir)  # nothing of the first server's files is left to reuse
 
     second = first.model_copy(update={"data_dir": tmp_path / "second-server"})
@@ -76,8 +105,8 @@ def test_an_upload_on_s3_is_served_by_a_second_server_with_an_empty_data_folder(
                 f"{video_url}/frames/{n}", params={"quality": 95}, headers=owner.headers
             )
             assert answer.status_code == 200, answer.text
-            image = np.asarray(Image.open(io.BytesIO(answer.content)).convert("RGB"))
-            assert image.shape == (96, 160, 3) and read_stamp(image) == n
+            assert read_stamp(_rgb(answer.content)) == n
+            assert _rgb(answer.content).shape == (96, 160, 3)
         codec = api.client.get(f"{video_url}/codec", headers=owner.headers).json()
         assert codec["frame_count"] == 60 and codec["chunk_starts"][:2] == [0, 8]  # the proxy's
         chunk = api.client.get(f"{video_url}/chunks/1", headers=owner.headers)
@@ -87,10 +116,23 @@ def test_an_upload_on_s3_is_served_by_a_second_server_with_an_empty_data_folder(
         for name in DERIVED:
             assert fetched[name].read_bytes() == store.read_bytes(f"derived/{key}/{name}")
 
+        project = video_url.split("/videos/")[0]
+        download = api.client.get(f"{project}/exports/{export}/download", headers=owner.headers)
+        assert download.status_code == 200, download.text
+        with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
+            images = sorted(n for n in archive.namelist() if n.endswith(".jpg"))
+            assert len(images) == 60
+            for n in (0, 41):  # the image of frame n shows frame n
+                assert read_stamp(_rgb(archive.read(images[n]))) == n
+
         gone = api.client.delete(video_url, headers=owner.headers)
         assert gone.status_code == 204, gone.text
-        assert store.list() == []
+        assert store.list() == [zipped]  # the video and all its derived files are gone
         assert not [p for p in second.derived_dir.rglob("*") if p.is_file()]
+
+
+def _rgb(data: bytes) -> np.ndarray[Any, Any]:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
 def test_an_upload_the_storage_refuses_leaves_nothing_and_answers_503(

@@ -118,16 +118,19 @@ class JobVideo:
         return DerivedFiles(settings.derived_dir).folder(self.path)
 
 
-def job_video(settings: Settings, name: str, *, fetch: Iterable[str] = ()) -> JobVideo:
+def job_video(
+    settings: Settings, name: str, *, fetch: Iterable[str] = (), stored: bool | None = None
+) -> JobVideo:
     """The video a job's params name: a path without ``settings.storage_url``, else a key whose
     object is fetched (once per worker), with its published derived files ``fetch`` (those the
-    storage holds and this worker lacks).
+    storage holds and this worker lacks). ``stored`` says which it is where a job uses the
+    storage for more than its video (an export: a path, or a key when true).
 
     Example:
         >>> video = job_video(settings, "uploads/ab12.mp4", fetch=DECODING)  # doctest: +SKIP
         >>> VideoReader(video.path)  # doctest: +SKIP
     """
-    if settings.storage_url is None:
+    if settings.storage_url is None or stored is False:
         return JobVideo(name, Path(name))
     storage = open_storage(settings)
     video = JobVideo(name, storage.local_path(name), storage)
