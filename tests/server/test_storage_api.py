@@ -52,9 +52,9 @@ def _upload_and_ingest(api: Api, video: Path) -> tuple[Account, str, dict[str, A
     return owner, f"/api/projects/{project['id']}/videos/{made['id']}", job
 
 
-def _export(api: Api, owner: Account, video_url: str) -> str:
+def _export(api: Api, owner: Account, video_url: str) -> tuple[int, str]:
     """One task over the video with one car track, exported as COCO with JPEG images; the
-    export job's id once it succeeded."""
+    task's id and the export job's once it succeeded."""
     project, video_id = video_url.removeprefix("/api/projects/").split("/videos/")
     base = f"/api/projects/{project}"
     split = {"video_id": int(video_id), "frame_count": 60, "size": 60, "overlap": 0}
@@ -71,7 +71,7 @@ def _export(api: Api, owner: Account, video_url: str) -> str:
     assert started.status_code == 202, started.text
     job = wait_job(api, owner, started.json()["id"])
     assert job["state"] == "succeeded", job
-    return str(job["id"])
+    return int(task["id"]), str(job["id"])
 
 
 def test_an_upload_on_s3_is_served_by_a_second_server_with_an_empty_data_folder(
@@ -93,7 +93,7 @@ def test_an_upload_on_s3_is_served_by_a_second_server_with_an_empty_data_folder(
         assert store.list("derived/") == sorted(
             f"derived/{key}/{name}" for name in (*DERIVED, "published.json")
         )
-        export = _export(api, owner, video_url)
+        task, export = _export(api, owner, video_url)
         [zipped] = store.list("exports/")  # the input and the images are gone
         assert zipped.endswith(f"-{export}.zip")
     shutil.rmtree(first.data_dir)  # nothing of the first server's files is left to reuse
@@ -125,10 +125,18 @@ def test_an_upload_on_s3_is_served_by_a_second_server_with_an_empty_data_folder(
             for n in (0, 41):  # the image of frame n shows frame n
                 assert read_stamp(_rgb(archive.read(images[n]))) == n
 
+        fill = api.client.post(  # by motion: optical flow of this server's copy
+            f"{project}/tasks/{task}/tracks/1/fill",
+            json={},
+            headers={**owner.headers, "If-Match": '"1"'},
+        )
+        assert fill.status_code == 200, fill.text
+        assert fill.json()["track"]["revision"] == 2 and fill.json()["filled"] > 0
+
         gone = api.client.delete(video_url, headers=owner.headers)
         assert gone.status_code == 204, gone.text
         assert store.list() == [zipped]  # the video and all its derived files are gone
-        assert not [p for p in second.derived_dir.rglob("*") if p.is_file()]
+        assert not [p for p in second.derived_dir.rglob("*") if p.is_file()]  # flow too
 
 
 def _rgb(data: bytes) -> np.ndarray[Any, Any]:
