@@ -258,6 +258,8 @@ def export_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         result = export(defer_images=True)
         if not _write_images_in_shards(context, params, out, result.images):
             shutil.rmtree(out, ignore_errors=True)
+            if storage is not None:  # the images the parts stored before they stopped
+                _delete_under(storage, _images_at(params, context.job_id))
             return {"cancelled": True}
         if storage is not None:
             gather_images(storage, _images_at(params, context.job_id), out)
@@ -316,9 +318,13 @@ def _publish_zip(storage: Storage, params: Mapping[str, Any], job_id: str, zippe
     """Store the zip (then delete the local one, the images' objects and the input)."""
     storage.put_file(EXPORTS + zipped.name, zipped)
     zipped.unlink()
-    for key in storage.list(_images_at(params, job_id)):
-        storage.delete(key)
+    _delete_under(storage, _images_at(params, job_id))
     storage.delete(params["annotations"])
+
+
+def _delete_under(storage: Storage, prefix: str) -> None:
+    for key in storage.list(prefix):
+        storage.delete(key)
 
 
 def plan_image_shards(

@@ -21,6 +21,7 @@ derived files through ``StoredVideos`` (``services.stored``).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import uuid
 from pathlib import Path, PurePosixPath
@@ -29,7 +30,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tweenlab.errors import MediaError, NotFoundError, UsageError
+from tweenlab.errors import MediaError, NotFoundError, StorageError, UsageError
 from tweenlab.jobs import JobState
 from tweenlab.media import DerivedFiles, LocalStorage, VideoInfo, probe
 from tweenlab.services.jobs import JobRunner
@@ -140,7 +141,8 @@ def _put_upload(settings: Settings, path: Path) -> str:
         storage.put_file(key, path)
         publish_derived(video, video.folder(settings), ("index.npz",), manifest=False)
     except BaseException:
-        storage.delete(key)
+        with contextlib.suppress(StorageError):  # the store may be down: say the first error
+            storage.delete(key)
         raise
     if not (isinstance(storage, LocalStorage) and storage.path(key) == path.absolute()):
         _forget(settings, path)  # the storage holds it now
@@ -221,9 +223,9 @@ def video_source(
     of what jobs published under it)."""
     if video.origin == "upload":
         if not is_stored_key(video.stored_path):
-            return JobVideo(video.stored_path, settings.upload_dir / video.stored_path)
-        if settings.storage_url is None:
-            raise NotFoundError(f"video {video.id} is in the storage: set TWEENLAB_STORAGE_URL")
+            path = settings.upload_dir / video.stored_path
+            return JobVideo(str(path), path)
+        _check_storage(settings, video)
         return (stored or StoredVideos(settings)).video(video.stored_path)
     if settings.media_root is None:
         raise NotFoundError(f"video {video.id}: its media root is no longer configured")
@@ -235,8 +237,14 @@ def video_params(settings: Settings, video: Video) -> dict[str, Any]:
     """What names ``video``'s file to a job: ``video`` (its path), or, for a video in the
     storage, its key and ``storage_url``; nothing is downloaded here."""
     if video.origin == "upload" and is_stored_key(video.stored_path):
+        _check_storage(settings, video)
         return storage_params(settings, video.stored_path)
     return {"video": str(video_path(settings, video))}
+
+
+def _check_storage(settings: Settings, video: Video) -> None:
+    if settings.storage_url is None:
+        raise NotFoundError(f"video {video.id} is in the storage: set TWEENLAB_STORAGE_URL")
 
 
 def delete_video(
