@@ -264,7 +264,7 @@ def test_shipped_checkpoints_are_trained_and_match_their_cards(path: Path) -> No
     import hashlib
 
     card = json.loads(path.with_suffix(".json").read_text())
-    assert card["model"] == path.stem and card["trained_by"] == "tweenlab synth train"
+    assert card["model"] == path.stem and card["trained_by"].startswith("tweenlab synth train")
     assert card["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert card["steps"] >= 100 and card["validation"]["psnr"] is not None
     assert path.stat().st_size < 8 * 1024 * 1024, "a shipped checkpoint stays a few MB"
