@@ -196,6 +196,11 @@ def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if ms is None:
         return found
     found.append({"target": "ms per 720p frame <= 400", "flow": ms, "peer": 400, "pass": ms <= 400})
+    rife425 = by.get("rife425")
+    if rife425 is not None and rife425["ms_720p"] is not None:
+        bar = rife425["ms_720p"] / 5
+        target = "ms per 720p frame <= rife425 / 5 (same run: >= 5x its speed)"
+        found.append({"target": target, "flow": ms, "peer": round(bar), "pass": ms <= bar})
     if dis is not None and dis["ms_720p"] is not None:
         found.append(
             {
