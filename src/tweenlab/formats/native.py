@@ -31,7 +31,8 @@ optional, and nothing else is allowed to be missing:
     ``attributes`` (object: per-frame attribute values, holding until the next keyframe).
     Optional ``inbetween`` (array): shapes that motion-guided in-betweening computed between two
     keyframes, each ``frame`` (strictly between two keyframes, the object not outside there)
-    and ``shape`` (of the track's kind); written only when there are some. Optional ``score``
+    and ``shape`` (of the track's kind), and optionally ``confidence`` (number in 0..1: how
+    sure in-betweening was of that shape); written only when there are some. Optional ``score``
     (number in 0..1): a model's confidence in an ``auto`` track (a prediction not yet accepted).
 ``tags`` (array)
     Frame tags: ``frame`` (int), ``label`` (str), ``attributes`` (object).
@@ -350,11 +351,17 @@ def _track(node: JsonNode, video: VideoRef, schema: Schema) -> Track:
     if not keyframes:
         node.fail("a track needs at least one keyframe", field="keyframes")
     inbetween: dict[int, Shape] = {}
+    confidence: dict[int, float] = {}
     for item in node.array("inbetween") if node.has("inbetween") else []:
         frame = item.integer("frame", minimum=0)
         if frame in inbetween:
             item.fail(f"frame {frame} has two in-between shapes", field="frame")
         inbetween[frame] = _shape(item.child("shape"))
+        value = item.number("confidence", minimum=0.0, default=None)
+        if value is not None:
+            if value > 1.0:
+                item.fail(f"must be in 0..1, got {value}", field="confidence")
+            confidence[frame] = value
     with node.building():
         return Track(
             track_id,
@@ -364,6 +371,7 @@ def _track(node: JsonNode, video: VideoRef, schema: Schema) -> Track:
             node.text("source", default="manual"),
             inbetween,
             score=node.number("score", minimum=0.0, default=None),
+            confidence=confidence,
         )
 
 
