@@ -19,7 +19,11 @@ export const SHORTCUTS = [
     action: "selectTool",
     help: "Select tool; Escape also cancels a drawing",
   },
-  { keys: ["Enter"], action: "finish", help: "Finish a polygon, polyline or points" },
+  {
+    keys: ["Enter"],
+    action: "finish",
+    help: "Finish a polygon, polyline or points; a skeleton with the points left hidden",
+  },
   { keys: ["k"], action: "keyframe", help: "Make / remove a keyframe here" },
   { keys: ["o"], action: "outside", help: "Toggle outside" },
   { keys: ["c"], action: "occluded", help: "Toggle occluded" },
@@ -41,6 +45,22 @@ export const SHORTCUTS = [
   { keys: ["ctrl+z"], action: "undo", help: "Undo" },
   { keys: ["ctrl+shift+z", "ctrl+y"], action: "redo", help: "Redo" },
   { keys: ["?"], action: "help", help: "Show / hide this help" },
+];
+
+// What the mouse does beyond click-to-select and drag-to-move, listed under the keys.
+export const GESTURES = [
+  {
+    keys: ["alt+click", "right-click"],
+    help: "On a vertex of the selected shape: delete it (a skeleton's point: hide / show it)",
+  },
+  {
+    keys: ["drag", "click"],
+    help: "An edge's midpoint handle (polygon, polyline): insert a vertex there",
+  },
+  {
+    keys: ["click", "shift+click"],
+    help: "Skeleton tool: place the label's points in order (shift: placed hidden)",
+  },
 ];
 
 function describe(event) {
@@ -69,7 +89,7 @@ export function bindKeys(target, actions) {
 }
 
 export function helpOverlay(onClose) {
-  const rows = SHORTCUTS.map((s) =>
+  const rows = [...SHORTCUTS, ...GESTURES].map((s) =>
     element(
       "tr",
       {},
