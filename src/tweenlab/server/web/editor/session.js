@@ -26,8 +26,6 @@ export class Session {
     this.draft = null;
     this.region = null;
     this.pins = [];
-    this.suggested = [];
-    this.cuts = [];
     this.redoStack = [];
     this.brush = { radius: 8, erase: false };
     this.playing = false;
@@ -411,8 +409,6 @@ export class Session {
         { headers: { "If-Match": `"${revision}"` } },
       );
       this.sync.adopt(number, answer.track.revision, answer.track.track);
-      this.suggested = answer.suggested;
-      this.cuts = answer.across_cuts.map(([a]) => a);
       this.toast(
         `${answer.filled} frames filled; suggested keyframes: ${answer.suggested.join(", ") || "none"}`,
       );

@@ -13,6 +13,14 @@ export const SHORTCUTS = [
   { keys: [" "], action: "play", help: "Play / pause (space)" },
   { keys: ["]"], action: "nextKeyframe", help: "Next keyframe" },
   { keys: ["["], action: "previousKeyframe", help: "Previous keyframe" },
+  {
+    keys: ["."],
+    action: "nextSuggested",
+    help: "Next suggested keyframe (the selected track's least confident frame, else any)",
+  },
+  { keys: [","], action: "previousSuggested", help: "Previous suggested keyframe" },
+  { keys: ["'"], action: "nextCut", help: "Next scene cut" },
+  { keys: [";"], action: "previousCut", help: "Previous scene cut" },
   { keys: ["n"], action: "newShape", help: "New shape (the chosen kind)" },
   {
     keys: ["v", "Escape"],
