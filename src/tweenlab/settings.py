@@ -62,9 +62,10 @@ class Settings(BaseSettings):
     storage_url: str | None = Field(
         default=None,
         description=(
-            "Where media and derived files of scale-out jobs live, readable by every worker: a "
-            "folder (a shared NFS mount), file:///path, or s3://bucket/prefix?endpoint=URL "
-            "(pip install 'tweenlab[s3]'; credentials from AWS_*); unset: the data folder."
+            "Where uploads, their derived files, published flow and exports live, readable by "
+            "every worker: a folder (a shared NFS mount), file:///path, or "
+            "s3://bucket/prefix?endpoint=URL (pip install 'tweenlab[s3]'; credentials from "
+            "AWS_*); unset: jobs take paths, uploads stay in the data folder."
         ),
     )
     media_root: Path | None = Field(

@@ -2,12 +2,14 @@
 for the module): the job functions of ``jobfns`` give the local executor's results; errors,
 progress summed over parts, cancellation (queued and running), a worker killed by its pid in
 the middle of a part, recovery of a dead coordinator's jobs; ``tweenlab cluster status``;
-the flow job, its spans computed in other processes, writes one pass's flow pair for pair.
+the flow job, its spans computed in other processes, writes one pass's flow pair for pair (and
+publishes it, its video on S3: a moto server).
 Without Ray: ``TWEENLAB_EXECUTOR=ray`` is a ``ConfigError`` naming the pip command.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -22,6 +24,7 @@ import numpy as np
 import pytest
 
 from tests.propagation import circle_video
+from tests.s3_support import open_s3, s3_endpoint, s3_url
 from tweenlab.cli._ui import run_with_boundary
 from tweenlab.cli.main import cli
 from tweenlab.errors import ConfigError
@@ -36,6 +39,7 @@ from tweenlab.settings import Settings
 from tweenlab.store import Database
 
 FNS = "tests.jobs.jobfns"
+__all__ = ["s3_endpoint"]  # fixtures used here
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +119,30 @@ def test_flow_computed_in_spans_by_other_processes_equals_one_pass(
     for name in names:
         expected, found = np.load(single.folder / name), np.load(folder / name)
         assert np.array_equal(found, expected), name
+
+
+def test_flow_on_s3_computed_by_other_processes_publishes_one_pass(
+    executor: RayExecutor, s3_endpoint: str, tmp_path: Path
+) -> None:
+    video = circle_video(tmp_path / "circle.mp4", frames=40)[0]
+    derived = DerivedFiles(tmp_path / "one-pass")
+    single = FlowCache(video, derived.index(video), derived.folder(video))
+    single.compute(0, 39)
+    url = s3_url(s3_endpoint, "ray-flow")
+    store = open_s3(url, tmp_path / "test-cache")
+    store.put_file("videos/circle.mp4", video)
+    params = {"video": "videos/circle.mp4", "storage_url": url, "span_pairs": 10}
+    params["data_dir"] = str(tmp_path / "job")
+    job = executor.wait(executor.submit("flow", FLOW_JOB, params).id, 120)
+    assert job.state is JobState.SUCCEEDED, job.error
+    assert job.result is not None and (job.result["pairs"], job.result["spans"]) == (39, 4)
+    prefix = job.result["folder"]
+    assert prefix == f"derived/videos/circle.mp4/{single.folder.name}/"
+    names = sorted(p.name for p in single.folder.iterdir())
+    assert [key.removeprefix(prefix) for key in store.list(prefix)] == names
+    for name in names:
+        found = np.load(io.BytesIO(store.read_bytes(prefix + name)))
+        assert np.array_equal(found, np.load(single.folder / name)), name
 
 
 def test_progress_is_visible_while_it_runs_and_a_running_job_can_be_cancelled(

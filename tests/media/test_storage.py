@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import shared_file
+from tests.s3_support import BUCKET, PIP, s3_endpoint
 from tweenlab.errors import ConfigError, MediaNotFoundError, StorageError, StorageNotFoundError
 from tweenlab.jobs import JobState, LocalExecutor, MemoryJobStore
 from tweenlab.keyframes import Analysis, SuggestionPolicy
@@ -26,26 +27,7 @@ from tweenlab.services.keyframes import analyse_video
 from tweenlab.services.scale import ANALYSIS_JOB, INGEST_ANALYSIS_JOB
 from tweenlab.settings import Settings
 
-BUCKET = "tweenlab-test"
-PIP = "pip install 'moto[server]' boto3"
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    """A moto S3 server on a free port of 127.0.0.1, with one bucket; dummy credentials come
-    from tests/conftest.py (set before any job worker starts)."""
-    try:
-        import boto3
-        from moto.server import ThreadedMotoServer
-    except ImportError:
-        pytest.skip(f"the S3 storage tests need a local S3 server: {PIP}")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=BUCKET)
-    yield endpoint
-    server.stop()
+__all__ = ["s3_endpoint"]  # fixtures used here
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -144,6 +126,21 @@ def _leftovers(store: Storage, tmp_path: Path) -> list[str]:
     uploads = [str(u["Key"]) for u in answer.get("Uploads", [])]
     cached = [p.name for p in (tmp_path / "cache" / "uploads").glob("*")]
     return uploads + cached
+
+
+def test_download_copies_the_object_and_leaves_nothing_when_there_is_none(
+    store: Storage, tmp_path: Path
+) -> None:
+    store.write_bytes("a/b.mp4", b"the video")
+    target = tmp_path / "out" / "b.mp4"
+    store.download("a/b.mp4", target)
+    assert target.read_bytes() == b"the video"
+    store.write_bytes("a/b.mp4", b"replaced")
+    store.download("a/b.mp4", target)  # replaces the file whole
+    assert target.read_bytes() == b"replaced"
+    with pytest.raises(StorageNotFoundError, match=r"a/gone\.mp4: no such object"):
+        store.download("a/gone.mp4", tmp_path / "out" / "gone.mp4")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["b.mp4"]  # no temporaries
 
 
 def test_list_and_delete(store: Storage) -> None:

@@ -137,3 +137,39 @@ def test_pan_slides_crops_linearly() -> None:
         assert len(steps) == 1, steps
         moved += steps != {(0, 0)}
     assert moved >= 6
+
+
+def _direct_local(image: Any, weights: Any, size: int) -> Any:
+    """``out(y, x) = sum_ij w_ij(y, x) image(y + i - h, x + j - h)``, pixel by pixel."""
+    half = size // 2
+    padded = torch.nn.functional.pad(image, (half,) * 4, mode="replicate")
+    out = torch.zeros_like(image)
+    for y in range(image.shape[-2]):
+        for x in range(image.shape[-1]):
+            patch = padded[..., y : y + size, x : x + size].flatten(-2)
+            out[..., y, x] = (patch * weights[:, None, :, y, x]).sum(-1)
+    return out
+
+
+@pytest.mark.parametrize("path", ["loop", "at once", "strips"])
+def test_per_pixel_filters_agree_on_every_path(path: str, monkeypatch: Any) -> None:
+    """The tap loop (whole frames on the CPU), one unfolded pass (training crops) and strips of
+    rows (large frames on a GPU) give the same local and separable filtering."""
+    from tweenlab.synthesis.models import _layers
+
+    size, image = 5, torch.rand(2, 3, 13, 11)
+    weights = torch.rand(2, size * size, 13, 11)
+    vertical, horizontal = torch.rand(2, size, 13, 11), torch.rand(2, size, 13, 11)
+    outer = (vertical[:, :, None] * horizontal[:, None]).flatten(1, 2)
+    if path == "loop":
+        monkeypatch.setitem(_layers._AT_ONCE, "cpu", 1)
+    if path == "strips":
+        monkeypatch.setitem(_layers._AT_ONCE, "cpu", 2 * 3 * 11 * size * size * 4)
+        monkeypatch.setattr(_layers, "_loop_taps", lambda image, size: False)
+    assert _layers._loop_taps(image, size) == (path == "loop")
+    expected_local = _direct_local(image, weights, size)
+    torch.testing.assert_close(_layers.local_filter(image, weights, size), expected_local)
+    torch.testing.assert_close(
+        _layers.separable_filter(image, vertical, horizontal),
+        _direct_local(image, outer, size),
+    )

@@ -69,6 +69,9 @@ class Storage(Protocol):
     def local_path(self, key: str) -> Path:
         """The object as a local file that decoders can open (do not write to it)."""
 
+    def download(self, key: str, target: Path) -> None:
+        """Copy the object to the local file ``target`` atomically (a temporary, renamed)."""
+
     def list(self, prefix: str = "") -> builtins.list[str]:
         """The keys that start with ``prefix``, sorted."""
 
@@ -154,6 +157,16 @@ class LocalStorage:
         """The file itself."""
         with self._errors(key, "read"):
             return self._file(key)
+
+    def download(self, key: str, target: Path) -> None:
+        """Copy the file to ``target`` through a temporary beside it."""
+        with (
+            self._errors(key, f"copy to {target} from"),
+            self._file(key).open("rb") as source,
+            atomic_path(Path(target)) as temporary,
+            temporary.open("wb") as out,
+        ):
+            shutil.copyfileobj(source, out, _CHUNK)
 
     def list(self, prefix: str = "") -> builtins.list[str]:
         """The keys starting with ``prefix``, sorted (temporaries, named ``.*``, are not keys)."""
@@ -324,19 +337,26 @@ class S3Storage:
         target = self._cache_path(key, etag)
         if target.is_file() and target.stat().st_size == size:
             return target
-        with (
-            self._errors(key, "download"),
-            atomic_path(target) as temporary,
-            temporary.open("wb") as out,
-        ):  # IfMatch: never a newer object than the ETag the name is made of
-            answer = self._client.get_object(Bucket=self.bucket, Key=self._name(key), IfMatch=etag)
-            shutil.copyfileobj(answer["Body"], out, _CHUNK)
-            if out.tell() != size:
-                raise StorageError(key, self.describe(), f"downloaded {out.tell()} of {size} bytes")
+        self._get(key, target, etag, size)
         for stale in target.parent.parent.iterdir():  # older versions of the same key
             if stale != target.parent:
                 shutil.rmtree(stale, ignore_errors=True)
         return target
+
+    def download(self, key: str, target: Path) -> None:
+        """One HEAD and one GET, into a temporary beside ``target`` that is then renamed."""
+        self._get(key, Path(target), *self._head(key))
+
+    def _get(self, key: str, target: Path, etag: str, size: int) -> None:
+        with (
+            self._errors(key, "download"),
+            atomic_path(target) as temporary,
+            temporary.open("wb") as out,
+        ):  # IfMatch: never a newer object than the one the HEAD described
+            answer = self._client.get_object(Bucket=self.bucket, Key=self._name(key), IfMatch=etag)
+            shutil.copyfileobj(answer["Body"], out, _CHUNK)
+            if out.tell() != size:
+                raise StorageError(key, self.describe(), f"downloaded {out.tell()} of {size} bytes")
 
     def list(self, prefix: str = "") -> builtins.list[str]:
         """The keys starting with ``prefix``, sorted (one request per 1,000 keys)."""

@@ -180,6 +180,13 @@ class FlowCache:
         keep = {self._path(n).name for n in range(first, last)}
         self._evict(keep | {self._grey_path(n).name for n in range(first, last + 1)})
 
+    def file_names(self, first: int, last: int) -> list[str]:
+        """The names, in ``folder``, of the files ``compute(first, last)`` keeps: the flow of
+        pairs ``first .. last - 1`` and the grey frames ``first .. last`` (for copying a cache's
+        span elsewhere and back, as a job's parts on an object store do)."""
+        pairs = [self._path(n).name for n in range(first, last)]
+        return pairs + [self._grey_path(n).name for n in range(first, last + 1)]
+
     def greys(self, first: int, last: int) -> dict[int, Gray]:
         """Frames ``first .. last`` in grey at the cache's size (for checking the motion of
         small objects by matching their pixels): kept beside the flow when it was computed,

@@ -2,8 +2,9 @@
 
 Start-up opens the database and refuses one whose schema is not this code's, naming
 ``tweenlab db upgrade``; then it recovers the jobs a killed server left unfinished (their
-executor starts only then, or with the first job) and opens the frame server. Shutdown stops
-the executor (waiting for running jobs), closes the frame readers and the engine.
+executor starts only then, or with the first job) and opens the frame server and the way to
+videos in the storage (``StoredVideos``: its client opens with the first stored video).
+Shutdown stops the executor (waiting for running jobs), closes the frame readers and the engine.
 
 Routers come from ``routers.ROUTERS``, each under ``/api`` with one tag (the router's name); an
 operation's id is ``<tag>_<function>``, so generated clients keep their method names while
@@ -27,6 +28,7 @@ from tweenlab.server.routers import ROUTERS
 from tweenlab.services.frames import FrameServer
 from tweenlab.services.jobs import DatabaseJobStore, JobHook, JobRunner
 from tweenlab.services.predictions import finish_autolabel
+from tweenlab.services.stored import StoredVideos
 from tweenlab.services.videos import finish_ingest
 from tweenlab.settings import Settings, load_settings
 from tweenlab.store import Database, check_migrated
@@ -55,6 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             check_migrated(database.engine)
             app.state.db, app.state.jobs, app.state.frames = database, jobs, frames
+            app.state.stored = StoredVideos(settings)
             jobs.start()
             yield
         finally:

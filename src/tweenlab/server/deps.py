@@ -34,6 +34,7 @@ from tweenlab.services import accounts
 from tweenlab.services.frames import FrameServer
 from tweenlab.services.jobs import JobRunner
 from tweenlab.services.projects import Access, project_access
+from tweenlab.services.stored import StoredVideos
 from tweenlab.settings import Settings
 from tweenlab.store import BrowserSession, Database, Project, User
 
@@ -44,10 +45,12 @@ __all__ = [
     "Db",
     "Frames",
     "Jobs",
+    "Stored",
     "get_db",
     "get_frames",
     "get_jobs",
     "get_settings",
+    "get_stored",
     "require",
 ]
 
@@ -92,8 +95,16 @@ async def get_frames(request: Request) -> FrameServer:
     return frames
 
 
+async def get_stored(request: Request) -> StoredVideos:
+    """The application's way to videos in the storage (one client, what was fetched known)."""
+    stored = request.app.state.stored
+    assert isinstance(stored, StoredVideos)
+    return stored
+
+
 Jobs = Annotated[JobRunner, Depends(get_jobs)]
 Frames = Annotated[FrameServer, Depends(get_frames)]
+Stored = Annotated[StoredVideos, Depends(get_stored)]
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ from tweenlab.errors import (
     NotFoundError,
     RateLimitedError,
     StaleRevisionError,
+    StorageError,
+    StorageNotFoundError,
     StoreError,
     TweenlabError,
     UsageError,
@@ -77,6 +79,8 @@ STATUS: dict[type[TweenlabError], int] = {
     MediaError: 422,
     RateLimitedError: 429,
     StoreError: 503,
+    StorageError: 503,  # the media storage failed (unreachable, access denied): not the request
+    StorageNotFoundError: 404,
 }
 
 

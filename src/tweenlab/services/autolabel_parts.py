@@ -16,6 +16,9 @@ since the first) is not split: a part starting in the middle would start with an
 background model and propose other boxes than the single pass, so it gets one part for the
 whole range.
 
+With ``storage_url`` in the params, ``video`` is a key in that storage: each part decodes its
+worker's copy (fetched once per worker, with the published frame index; ``services.stored``).
+
 Masks do not travel back (``points`` do): ``prelabel`` makes tracks from boxes, scores and
 class ids alone, and a frame's masks are ``N x H x W`` booleans, megabytes per frame in a job
 result that the database keeps.
@@ -36,7 +39,7 @@ from tweenlab.jobs import JobContext
 from tweenlab.keyframes import plan_spans_near_keyframes
 from tweenlab.media import DerivedFiles, VideoReader
 from tweenlab.services.autolabel import labeler_options, make_labeler
-from tweenlab.settings import Settings
+from tweenlab.services.stored import job_settings, job_video
 
 __all__ = [
     "AUTOLABEL_PART",
@@ -115,6 +118,8 @@ def label_in_parts(
         groups = plan_parts(frames, keyframes, span_frames)
     shared = {name: params.get(name) for name in _LABELER_PARAMS}
     shared.update(video=str(params["video"]), data_dir=str(params["data_dir"]))
+    if params.get("storage_url"):
+        shared["storage_url"] = str(params["storage_url"])
     results = context.map(AUTOLABEL_PART, [{**shared, "frames": group} for group in groups])
     pairs = sorted(
         ((int(frame), found) for r in results for frame, found in zip(*_pairs(r), strict=True)),
@@ -138,8 +143,8 @@ def label_part(context: JobContext, item: dict[str, Any]) -> dict[str, Any]:
     Returns ``frames`` and, per frame, its detections as lists (``xyxy``, ``scores``,
     ``class_ids``, ``points`` or ``None``; masks are left out). Progress: frames labelled.
     """
-    settings = Settings(data_dir=Path(item["data_dir"]))
-    video = Path(item["video"])
+    settings = job_settings(item)
+    video = job_video(settings, str(item["video"]), fetch=("index.npz",)).path
     labeler = job_labeler(item)
     index = DerivedFiles(settings.derived_dir).index(video)
 

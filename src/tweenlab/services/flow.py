@@ -15,10 +15,19 @@ pixels as decoding from the video's start, so every pair file equals the single 
 A part run twice (a retry after its worker died) is harmless: a pair already on disk is kept,
 a missing one is written under a temporary name and renamed, so a reader never sees half a
 file. Cancellation is checked between two pairs.
+
+With ``storage_url`` in the params, ``video`` is a key in that storage (``services.stored``):
+each part decodes its worker's copy of the video (and of its published index and proxy, so it
+decodes what the server's cache decodes), computes its span in a private folder and publishes
+the span's files under ``derived/<video key>/<cache folder>/``; a span whose files are all
+published already is not computed again. ``fetch_flow`` copies the published files of a
+range into a cache where it is needed (the server's fill).
 """
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +35,18 @@ from tweenlab.jobs import JobContext
 from tweenlab.keyframes import plan_spans_near_keyframes
 from tweenlab.media import DerivedFiles, FrameIndex
 from tweenlab.propagation import FlowCache
+from tweenlab.services.stored import DECODING, JobVideo, job_settings, job_video
 from tweenlab.settings import Settings
 
-__all__ = ["DEFAULT_SPAN_PAIRS", "FLOW_JOB", "FLOW_PART", "flow_cache", "flow_job", "flow_part"]
+__all__ = [
+    "DEFAULT_SPAN_PAIRS",
+    "FLOW_JOB",
+    "FLOW_PART",
+    "fetch_flow",
+    "flow_cache",
+    "flow_job",
+    "flow_part",
+]
 
 #: The job function (``flow_job``); ``tweenlab.services.propagate:flow_job`` is the same one.
 FLOW_JOB = "tweenlab.services.flow:flow_job"
@@ -44,14 +62,20 @@ class _CancelledError(Exception):
 
 
 def flow_cache(
-    video: Path, index: FrameIndex, derived: DerivedFiles, settings: Settings
+    video: Path,
+    index: FrameIndex,
+    derived: DerivedFiles,
+    settings: Settings,
+    *,
+    folder: Path | None = None,
 ) -> FlowCache:
-    """The video's optical-flow cache among its derived files, bounded by the settings."""
+    """The video's optical-flow cache among its derived files (or in ``folder``: the same
+    frames decoded, so the same file names), bounded by the settings."""
     proxy = derived.proxy_path(video)
     return FlowCache(
         video,
         index,
-        derived.folder(video),
+        derived.folder(video) if folder is None else folder,
         proxy=proxy if proxy.exists() else None,
         budget_mb=settings.flow_cache_mb,
     )
@@ -62,36 +86,42 @@ def flow_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     one part per span of about ``span_pairs`` frame pairs; progress is the pairs computed,
     summed over the parts.
 
-    Params: ``video`` (path), ``data_dir``, optional ``first`` and ``last`` frames and
-    ``span_pairs`` (``DEFAULT_SPAN_PAIRS``). Returns ``pairs``, ``folder`` and ``spans``; or
+    Params: ``video`` (path, or key with ``storage_url``), ``data_dir``, optional ``first`` and
+    ``last`` frames and ``span_pairs`` (``DEFAULT_SPAN_PAIRS``). Returns ``pairs``, ``folder``
+    (with a storage: the key prefix the files are published under) and ``spans``; or
     ``cancelled`` and the ``pairs`` computed by then.
     """
-    settings = Settings(data_dir=Path(params["data_dir"]))
-    video = Path(params["video"])
+    settings = job_settings(params)
+    video = job_video(settings, str(params["video"]), fetch=DECODING)
     derived = DerivedFiles(settings.derived_dir)
-    index = derived.index(video)
+    index = derived.index(video.path)
     first = int(params.get("first", 0))
     last = min(int(params.get("last", len(index) - 1)), len(index) - 1)
     span_pairs = int(params.get("span_pairs") or DEFAULT_SPAN_PAIRS)
     keyframes = index.keyframe_indices().tolist()
     spans = plan_spans_near_keyframes(keyframes, first, last, span_pairs)
-    item = {"video": str(video), "data_dir": str(params["data_dir"])}
+    item = {"video": video.name, "data_dir": str(params["data_dir"])}
+    if video.storage is not None:
+        item["storage_url"] = str(params["storage_url"])
     results = context.map(FLOW_PART, [{**item, "start": s.start, "stop": s.stop} for s in spans])
     pairs = sum(int(result["pairs"]) for result in results)
     if context.cancelled or any(result.get("cancelled") for result in results):
         return {"pairs": pairs, "cancelled": True}
-    folder = flow_cache(video, index, derived, settings).folder
-    return {"pairs": pairs, "folder": str(folder), "spans": len(spans)}
+    folder = flow_cache(video.path, index, derived, settings).folder
+    where = str(folder) if video.storage is None else video.key(folder.name) + "/"
+    return {"pairs": pairs, "folder": where, "spans": len(spans)}
 
 
 def flow_part(context: JobContext, item: dict[str, Any]) -> dict[str, Any]:
     """One part (``FLOW_PART``): the flow of pairs ``item["start"] .. item["stop"] - 1`` into
-    the cache. Returns ``pairs`` (on disk by the end), and ``cancelled`` when it stopped early.
+    the cache (with a storage: published there). Returns ``pairs`` (stored by the end), and
+    ``cancelled`` when it stopped early.
     """
-    settings = Settings(data_dir=Path(item["data_dir"]))
-    video = Path(item["video"])
+    settings = job_settings(item)
+    video = job_video(settings, str(item["video"]), fetch=DECODING)
     derived = DerivedFiles(settings.derived_dir)
-    cache = flow_cache(video, derived.index(video), derived, settings)
+    index = derived.index(video.path)
+    start, stop = int(item["start"]), int(item["stop"])
     done, reported = 0, -_REPORT_EVERY
 
     def report(pairs: int, total: int) -> None:
@@ -104,7 +134,49 @@ def flow_part(context: JobContext, item: dict[str, Any]) -> dict[str, Any]:
             context.progress(pairs, total)
 
     try:
-        cache.compute(int(item["start"]), int(item["stop"]), report=report)
+        if video.storage is None:
+            flow_cache(video.path, index, derived, settings).compute(start, stop, report=report)
+            return {"pairs": done}
+        scratch = settings.data_dir / "flow-parts"
+        scratch.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=scratch) as private:  # no other part evicts here
+            cache = flow_cache(video.path, index, derived, settings, folder=Path(private))
+            _compute_and_publish(video, cache, start, stop, report)
     except _CancelledError:
         return {"pairs": done, "cancelled": True}
     return {"pairs": done}
+
+
+def _compute_and_publish(
+    video: JobVideo, cache: FlowCache, start: int, stop: int, report: Callable[[int, int], None]
+) -> None:
+    """Compute a span's flow in ``cache`` and publish its files; a span whose pairs are all
+    published already is only counted."""
+    storage = video.storage
+    assert storage is not None
+    prefix = video.key(cache.folder.name)
+    published = {key.rsplit("/", 1)[-1] for key in storage.list(prefix + "/")}
+    pairs = cache.file_names(start, stop)[: stop - start]
+    if all(name in published for name in pairs):
+        report(len(pairs), len(pairs))
+        return
+    cache.compute(start, stop, report=report)
+    for name in cache.file_names(start, stop):
+        if (cache.folder / name).is_file():
+            storage.put_file(f"{prefix}/{name}", cache.folder / name)
+
+
+def fetch_flow(video: JobVideo, cache: FlowCache, first: int, last: int) -> int:
+    """Copy the published flow files of pairs ``first .. last - 1`` (and their grey frames)
+    that ``cache`` lacks into it, each atomically; returns how many were copied."""
+    storage = video.storage
+    assert storage is not None, "fetch_flow is for a video in the storage"
+    prefix = video.key(cache.folder.name)
+    published = {key.rsplit("/", 1)[-1] for key in storage.list(prefix + "/")}
+    copied = 0
+    for name in cache.file_names(first, last):
+        target = cache.folder / name
+        if name in published and not target.exists():
+            storage.download(f"{prefix}/{name}", target)
+            copied += 1
+    return copied

@@ -30,6 +30,7 @@ from tweenlab.media import (
     split_video,
     write_proxy,
 )
+from tweenlab.services.stored import job_settings, job_video, publish_derived
 from tweenlab.settings import Settings
 
 __all__ = [
@@ -116,21 +117,30 @@ def ingest_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     frames: the proxy's (when one is written), one for the filmstrip, the analysis's. Stops
     between frames when cancelled; outputs are written atomically, so running it again after
     an interruption is safe.
+
+    With ``storage_url`` in the params, ``video`` is a key in that storage: the job decodes
+    its local copy (``services.stored``), makes the derived files among the copy's, and
+    publishes them under ``derived/<video key>/`` with the manifest last, so the server, on
+    any machine, fetches them instead of making them again.
     """
-    video = Path(params["video"])
-    settings = Settings(
-        data_dir=Path(params["data_dir"]),
+    settings = job_settings(
+        params,
         proxy_max_gop=int(params.get("proxy_max_gop", 48)),
         frame_cache_mb=int(params.get("frame_cache_mb", 256)),
     )
+    keyframes = bool(params.get("keyframes", True))
     try:
-        return _ingest_job(context, video, settings, keyframes=bool(params.get("keyframes", True)))
+        video = job_video(settings, str(params["video"]), fetch=("index.npz",))
+        result = _ingest_job(context, video.path, settings, keyframes=keyframes)
+        if video.storage is not None:
+            publish_derived(video, video.folder(settings))
     except _CancelledError:
         return {"cancelled": True}
     except Exception:
         if context.cancelled:  # e.g. its video was deleted under it: a cancellation, not a failure
             return {"cancelled": True}
         raise
+    return result
 
 
 def _ingest_job(

@@ -32,6 +32,7 @@ from tweenlab.services.autolabel import AUTO, labeler_options, make_labeler, pre
 from tweenlab.services.autolabel_parts import job_labeler, label_in_parts
 from tweenlab.services.jobs import JobRunner
 from tweenlab.services.projects import Access, project_access
+from tweenlab.services.stored import job_settings, job_video
 from tweenlab.services.task_annotations import (
     change_track,
     check_may_edit,
@@ -39,7 +40,7 @@ from tweenlab.services.task_annotations import (
     parse_track,
 )
 from tweenlab.services.tasks import locked_task, visible_task
-from tweenlab.services.videos import get_video, video_path
+from tweenlab.services.videos import get_video, video_params
 from tweenlab.settings import Settings
 from tweenlab.store import Job, Task, TrackRow, User
 
@@ -102,7 +103,7 @@ def start_autolabel(
         "project_id": access.project.id,
         "created_by": access.user.id,
         "task_id": task.id,
-        "video": str(video_path(settings, video)),
+        **video_params(settings, video),
         "start": task.start,
         "stop": task.stop,
         "labeler": labeler,
@@ -164,13 +165,15 @@ def autolabel_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]
 
     It writes nothing: the tracks travel back in the result (``predictions``) and
     ``finish_autolabel`` puts them into the task in the transaction that marks the job done.
-    Params: those ``start_autolabel`` writes. Progress counts labelled frames.
+    Params: those ``start_autolabel`` writes (``video`` a path, or a key in ``storage_url``:
+    then the job and each part decode their worker's copy). Progress counts labelled frames.
     """
     from tweenlab.autolabel.run import every_nth  # noqa: PLC0415
 
-    settings = Settings(data_dir=Path(params["data_dir"]))
+    settings = job_settings(params)
     labeler = job_labeler(params)
-    ref, index = video_ref(Path(params["video"]), settings)
+    video = job_video(settings, str(params["video"]), fetch=("index.npz",))
+    ref, index = video_ref(video.path, settings)
     frames = every_nth(ref.frame_count, int(params["every"]), start=params["start"])
     frames = [f for f in frames if f < params["stop"]]
     keyframes = index.keyframe_indices().tolist()

@@ -22,20 +22,12 @@ filmstrip. Parts never touch the database: they return results through ``JobCont
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tweenlab.jobs import JobContext
 from tweenlab.keyframes import Span, SuggestionPolicy
-from tweenlab.media import (
-    DerivedFiles,
-    LocalStorage,
-    Storage,
-    needs_proxy,
-    probe,
-    storage_from_url,
-)
+from tweenlab.media import DerivedFiles, LocalStorage, Storage, needs_proxy, probe
 from tweenlab.services.keyframes import (
     KeyframeResult,
     analyse_span,
@@ -43,6 +35,13 @@ from tweenlab.services.keyframes import (
     plan_video_spans,
 )
 from tweenlab.services.media import ingest
+from tweenlab.services.stored import (
+    JobVideo,
+    job_settings,
+    job_video,
+    open_storage,
+    publish_derived,
+)
 from tweenlab.settings import Settings
 
 __all__ = [
@@ -73,43 +72,6 @@ class _CancelledError(Exception):
     """Raised from a progress callback to stop a cancelled part between two frames."""
 
 
-@dataclass(frozen=True)
-class _Source:
-    """A video as a job names it, and where this process can decode it.
-
-    Attributes:
-        name: What the params say: a path, or a storage key when ``storage`` is set.
-        path: A local file to decode (the path itself, or the storage's ``local_path``).
-        storage: The storage the key is in; ``None`` for a plain path.
-    """
-
-    name: str
-    path: Path
-    storage: Storage | None = None
-
-    def key(self, *parts: str) -> str:
-        """The storage key of one of the video's derived files (``derived/<video key>/...``)."""
-        return "/".join(("derived", self.name, *parts))
-
-
-def open_storage(settings: Settings) -> Storage:
-    """The storage ``settings.storage_url`` names; unset: the data folder (a ``LocalStorage``).
-
-    Example:
-        >>> open_storage(Settings(data_dir="/tmp/tw")).describe()
-        '/tmp/tw'
-    """
-    url = settings.storage_url or str(settings.data_dir)
-    return storage_from_url(url, cache_dir=settings.storage_cache_dir)
-
-
-def _source(settings: Settings, name: str) -> _Source:
-    if settings.storage_url is None:
-        return _Source(name, Path(name))
-    storage = open_storage(settings)
-    return _Source(name, storage.local_path(name), storage)
-
-
 def analysis_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Job function (``tweenlab.services.scale:analysis_job``): one video's keyframe analysis,
     one part per span of about ``span_frames`` frames; the merged analysis is kept where
@@ -121,7 +83,7 @@ def analysis_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     and ``signals`` the key of the merged analysis there.
     """
     settings = _settings(params)
-    source = _source(settings, params["video"])
+    source = job_video(settings, params["video"])
     span_frames = int(params.get("span_frames", DEFAULT_SPAN_FRAMES))
     spans = plan_video_spans(source.path, settings, span_frames)
     items = [_span_item(source.name, span, params) for span in spans]
@@ -146,7 +108,7 @@ def ingest_analysis_job(context: JobContext, params: dict[str, Any]) -> dict[str
     ``filmstrip_frames``, ``keyframes``).
     """
     settings = _settings(params)
-    sources = [_source(settings, str(v)) for v in params["videos"]]
+    sources = [job_video(settings, str(v)) for v in params["videos"]]
     span_frames = int(params.get("span_frames", DEFAULT_SPAN_FRAMES))
     items: list[dict[str, Any]] = []
     for source in sources:  # indexing (demuxing only) here, so that spans can be planned
@@ -180,7 +142,7 @@ def run_part(context: JobContext, item: dict[str, Any]) -> dict[str, Any]:
 def _span_part(context: JobContext, settings: Settings, item: Mapping[str, Any]) -> dict[str, Any]:
     """Analyse one span; with a storage, publish its file there (``path`` is then its key)."""
     span = Span(int(item["start"]), int(item["stop"]))
-    source = _source(settings, item["video"])
+    source = job_video(settings, item["video"])
     path, errors = analyse_span(source.path, span, settings, report=_reporter(context))
     where = str(path)
     if source.storage is not None:
@@ -193,16 +155,14 @@ def _span_part(context: JobContext, settings: Settings, item: Mapping[str, Any])
 def _ingest_part(
     context: JobContext, settings: Settings, item: Mapping[str, Any]
 ) -> dict[str, Any]:
-    source = _source(settings, item["video"])
+    source = job_video(settings, item["video"])
     info = probe(source.path, index=DerivedFiles(settings.derived_dir).index(source.path))
     proxy_frames = info.frame_count if needs_proxy(info, max_gop=settings.proxy_max_gop) else 0
     offsets = {"proxy": 0, "filmstrip": proxy_frames}
     report = _reporter(context, total=proxy_frames + 1, offsets=offsets)
     ingested = ingest(source.path, settings, report=report)
     if source.storage is not None:
-        for name in _PUBLISHED:
-            if (made := ingested.folder / name).is_file():
-                source.storage.put_file(source.key(name), made)
+        publish_derived(source, ingested.folder, _PUBLISHED, manifest=False)
     context.progress(proxy_frames + 1, proxy_frames + 1)
     summary = {
         "frame_count": ingested.info.frame_count,
@@ -231,7 +191,7 @@ def _reporter(
 
 
 def _merge(
-    source: _Source, settings: Settings, parts: list[dict[str, Any]], params: Mapping[str, Any]
+    source: JobVideo, settings: Settings, parts: list[dict[str, Any]], params: Mapping[str, Any]
 ) -> KeyframeResult:
     """Merge the spans' files; with a storage, fetched from it first, and the merged analysis
     published there (``derived/<video key>/keyframes.npz``) and the span objects deleted."""
@@ -248,7 +208,7 @@ def _merge(
     return found
 
 
-def _fetch(storage: Storage, source: _Source, settings: Settings, keys: list[str]) -> list[Path]:
+def _fetch(storage: Storage, source: JobVideo, settings: Settings, keys: list[str]) -> list[Path]:
     """Copy the span files from the storage into the video's local derived folder."""
     folder = LocalStorage(DerivedFiles(settings.derived_dir).folder(source.path) / _SPANS)
     names = [key.rsplit("/", 1)[-1] for key in keys]
@@ -276,8 +236,7 @@ def _common(params: Mapping[str, Any]) -> dict[str, Any]:
 def _settings(params: Mapping[str, Any]) -> Settings:
     names = ("proxy_max_gop", "frame_cache_mb")
     given: dict[str, Any] = {name: int(params[name]) for name in names if name in params}
-    url = params.get("storage_url")
-    return Settings(data_dir=Path(params["data_dir"]), storage_url=url, **given)
+    return job_settings(params, **given)
 
 
 def _policy(fields: Mapping[str, Any] | None) -> SuggestionPolicy:

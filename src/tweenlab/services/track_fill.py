@@ -4,7 +4,8 @@ The track is read at the revision the client based its request on, its spans (al
 overlapping a range of frames) are filled by motion as in-between shapes, and the result is
 written back as the next revision through the same compare-and-swap as any edit, so a change
 made meanwhile by someone else is never overwritten (409). The read transaction ends before
-the flow is computed: on SQLite an open write transaction would hold the database for it.
+the flow is computed: on SQLite an open write transaction would hold the database for it. For
+a video in the storage, the flow a flow job published for the range is fetched first.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from tweenlab.core import AnnotationSet, Schema, VideoRef
 from tweenlab.errors import FieldError
 from tweenlab.media import DerivedFiles
 from tweenlab.services import task_annotations
+from tweenlab.services.flow import fetch_flow
 from tweenlab.services.keyframes import analyse_video
 from tweenlab.services.projects import Access
 from tweenlab.services.propagate import TrackReport, fill_annotations, flow_cache
 from tweenlab.services.tasks import visible_task
-from tweenlab.services.videos import get_video, video_path
+from tweenlab.services.videos import get_video, video_source
 from tweenlab.settings import Settings
 from tweenlab.store import TrackRow
 
@@ -63,13 +65,16 @@ def fill_track(
     if not task.start <= low <= high < task.stop:
         raise FieldError("first", f"frames {low}..{high} are not within the task's frames")
     video = get_video(db, access.project, task.video_id)
-    path = video_path(settings, video)
+    source = video_source(settings, video)
+    path = source.path
     schema = Schema.from_json(access.project.label_schema)
     track = task_annotations.parse_track(task, access.project.label_schema, number, row.data)
     ref = VideoRef(video.original_name, video.frame_count, video.width, video.height)
     db.commit()  # nothing held while the flow is computed
     derived = DerivedFiles(settings.derived_dir)
     cache = flow_cache(path, derived.index(path), derived, settings)
+    if source.storage is not None:  # what a flow job published is not computed again
+        fetch_flow(source, cache, low, high)
     cuts = analyse_video(path, settings).analysis.boundaries
     filled, reports = fill_annotations(
         AnnotationSet(ref, schema, {number: track}), cache, cuts=cuts, within=(low, high)

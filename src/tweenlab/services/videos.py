@@ -11,22 +11,38 @@ from its row (``video_path``).
 Probing builds the frame index (kept among the derived files, so ingest and frame serving reuse
 it): a video is accepted only when every packet could be read. The rest of ingest (proxy,
 filmstrip, keyframe analysis) runs as a job; its hook sets the video's status.
+
+With ``Settings.storage_url`` set, an accepted upload goes into the storage as
+``uploads/<generated name>`` (its row's ``stored_path`` is that key; a plain upload's is the bare
+name) with its frame index published beside it, and the server's copy is deleted: the ingest
+job, on any machine, works from the key, and every server process reaches the file and its
+derived files through ``StoredVideos`` (``services.stored``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import uuid
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tweenlab.errors import MediaError, NotFoundError, UsageError
+from tweenlab.errors import MediaError, NotFoundError, StorageError, UsageError
 from tweenlab.jobs import JobState
-from tweenlab.media import DerivedFiles, VideoInfo, probe
+from tweenlab.media import DerivedFiles, LocalStorage, VideoInfo, probe
 from tweenlab.services.jobs import JobRunner
 from tweenlab.services.media import INGEST_JOB
+from tweenlab.services.stored import (
+    UPLOADS,
+    JobVideo,
+    StoredVideos,
+    open_storage,
+    publish_derived,
+    storage_params,
+)
 from tweenlab.settings import Settings
 from tweenlab.store import Job, Project, User, Video
 
@@ -37,11 +53,14 @@ __all__ = [
     "discard_upload",
     "finish_ingest",
     "get_video",
+    "is_stored_key",
     "list_videos",
     "new_upload",
     "register_video",
+    "video_params",
     "video_path",
     "video_row",
+    "video_source",
 ]
 
 #: Suffixes kept from an uploaded file's name (FFmpeg guesses some containers by it);
@@ -78,11 +97,13 @@ def accept_upload(
     temporary: Path,
     original_name: str | None,
 ) -> Video:
-    """Keep the uploaded file at ``temporary`` as a video of ``project`` and start its ingest.
+    """Keep the uploaded file at ``temporary`` as a video of ``project`` and start its ingest;
+    with a storage configured, the file goes there (and leaves the upload folder).
 
     Raises:
         MediaError: The file is not a readable video (empty, not a video, truncated...); it has
             been deleted.
+        StorageError: The storage refused it; nothing is left behind either.
     """
     name = display_name(original_name)
     suffix = PurePosixPath(name).suffix.lower()
@@ -91,6 +112,8 @@ def accept_upload(
     temporary.rename(final)
     try:
         info = _probe(settings, final)
+        if settings.storage_url is not None:
+            stored = _put_upload(settings, final)
     except BaseException:
         _forget(settings, final)
         raise
@@ -105,6 +128,31 @@ def accept_upload(
         name=name,
         info=info,
     )
+
+
+def _put_upload(settings: Settings, path: Path) -> str:
+    """Put an accepted upload and its frame index into the storage, and delete the server's
+    copy (unless the storage is a folder holding that very file); returns its key. A failure
+    leaves nothing in the storage."""
+    key = UPLOADS + path.name
+    storage = open_storage(settings)
+    video = JobVideo(key, path, storage)
+    try:
+        storage.put_file(key, path)
+        publish_derived(video, video.folder(settings), ("index.npz",), manifest=False)
+    except BaseException:
+        with contextlib.suppress(StorageError):  # the store may be down: say the first error
+            storage.delete(key)
+        raise
+    if not (isinstance(storage, LocalStorage) and storage.path(key) == path.absolute()):
+        _forget(settings, path)  # the storage holds it now
+    return key
+
+
+def is_stored_key(stored_path: str) -> bool:
+    """Whether an upload's ``stored_path`` is a key in the storage (``uploads/...``) rather than
+    a name in the upload folder."""
+    return stored_path.startswith(UPLOADS)
 
 
 def register_video(
@@ -162,16 +210,51 @@ def get_video(db: Session, project: Project, video_id: int) -> Video:
     return video
 
 
-def video_path(settings: Settings, video: Video) -> Path:
-    """The file of ``video``, from its row."""
+def video_path(settings: Settings, video: Video, *, stored: StoredVideos | None = None) -> Path:
+    """The file of ``video``, from its row: for a video in the storage, a local copy with its
+    published derived files beside it (``stored``'s, or fetched through a new client)."""
+    return video_source(settings, video, stored=stored).path
+
+
+def video_source(
+    settings: Settings, video: Video, *, stored: StoredVideos | None = None
+) -> JobVideo:
+    """``video_path``, and for a video in the storage its key and the storage (to fetch more
+    of what jobs published under it)."""
     if video.origin == "upload":
-        return settings.upload_dir / video.stored_path
+        if not is_stored_key(video.stored_path):
+            path = settings.upload_dir / video.stored_path
+            return JobVideo(str(path), path)
+        _check_storage(settings, video)
+        return (stored or StoredVideos(settings)).video(video.stored_path)
     if settings.media_root is None:
         raise NotFoundError(f"video {video.id}: its media root is no longer configured")
-    return settings.media_root.resolve() / video.stored_path
+    path = settings.media_root.resolve() / video.stored_path
+    return JobVideo(str(path), path)
 
 
-def delete_video(db: Session, settings: Settings, jobs: JobRunner, video: Video) -> None:
+def video_params(settings: Settings, video: Video) -> dict[str, Any]:
+    """What names ``video``'s file to a job: ``video`` (its path), or, for a video in the
+    storage, its key and ``storage_url``; nothing is downloaded here."""
+    if video.origin == "upload" and is_stored_key(video.stored_path):
+        _check_storage(settings, video)
+        return storage_params(settings, video.stored_path)
+    return {"video": str(video_path(settings, video))}
+
+
+def _check_storage(settings: Settings, video: Video) -> None:
+    if settings.storage_url is None:
+        raise NotFoundError(f"video {video.id} is in the storage: set TWEENLAB_STORAGE_URL")
+
+
+def delete_video(
+    db: Session,
+    settings: Settings,
+    jobs: JobRunner,
+    video: Video,
+    *,
+    stored: StoredVideos | None = None,
+) -> None:
     """Delete ``video``: its row, its ingest job if still running, and an uploaded file with its
     derived files (a registered file is not the server's and stays)."""
     if video.ingest_job_id is not None:
@@ -179,11 +262,14 @@ def delete_video(db: Session, settings: Settings, jobs: JobRunner, video: Video)
         if job is not None and not JobState(job.state).final:
             db.rollback()
             jobs.cancel(job.id)
-    path = video_path(settings, video)
-    origin = video.origin
+    origin, key = video.origin, video.stored_path
+    in_storage = origin == "upload" and is_stored_key(key)
+    path = None if in_storage else video_path(settings, video)
     db.delete(video)
     db.commit()
-    if origin == "upload":
+    if in_storage and settings.storage_url is not None:
+        (stored or StoredVideos(settings)).forget(key)
+    elif origin == "upload" and path is not None:
         _forget(settings, path)
 
 
@@ -270,6 +356,8 @@ def _add(
         "frame_cache_mb": settings.frame_cache_mb,
         "keyframes": settings.ingest_keyframes,
     }
+    if origin == "upload" and is_stored_key(stored):
+        params.update(storage_params(settings, stored))
     job = jobs.submit("ingest", INGEST_JOB, params)
     video.ingest_job_id = job.id
     db.commit()

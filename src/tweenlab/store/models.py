@@ -246,8 +246,9 @@ class Video(Base):
     """A video of a project: where its file is, what probing found, and its ingest state.
 
     ``stored_path`` is relative to its origin's root (the upload folder for uploads, under a
-    name the server generated; the media root for registered files); ``original_name`` is the
-    client's file name, for display only and never used as a path.
+    name the server generated; the media root for registered files), or, for an upload kept in
+    the storage (``TWEENLAB_STORAGE_URL``), its key there (``uploads/<generated name>``);
+    ``original_name`` is the client's file name, for display only and never used as a path.
     """
 
     __tablename__ = "videos"

@@ -6,7 +6,8 @@ or WebP, with an ``ETag`` naming the exact bytes and ``Cache-Control: private``;
 the encoded H.264 of the annotation proxy (or of the source, when it is H.264 without B-frames)
 for decoding in the browser with WebCodecs; they answer once ingest has finished (409 before).
 
-Any member of the project may read them.
+Any member of the project may read them. A video in the storage (``TWEENLAB_STORAGE_URL``) is
+served from this server's copy, fetched once with its published derived files.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pydantic import BaseModel
 
 from tweenlab.core.roles import Role
 from tweenlab.errors import ConflictError, NotFoundError
-from tweenlab.server.deps import Auth, Db, Frames, get_settings, require
+from tweenlab.server.deps import Auth, Db, Frames, Stored, get_settings, require
 from tweenlab.services import videos
 from tweenlab.settings import Settings
 from tweenlab.store import Video
@@ -53,16 +54,15 @@ class CodecView(BaseModel):
 
 
 def _video(
-    db: Db, auth: Auth, settings: Settings, video_id: int, *, ready: bool
+    db: Db, auth: Auth, settings: Settings, stored: Stored, video_id: int, *, ready: bool
 ) -> tuple[Video, Path]:
     video = videos.get_video(db, auth.project, video_id)
     if video.status == "failed":
         raise ConflictError(f"video {video_id}: its ingest failed ({video.error})")
     if ready and video.status != "ready":
         raise ConflictError(f"video {video_id} is still being ingested ({video.status})")
-    path = videos.video_path(settings, video)
-    db.commit()  # decoding holds no transaction (nor SQLite's write lock)
-    return video, path
+    db.commit()  # decoding (or fetching from the storage) holds no transaction
+    return video, videos.video_path(settings, video, stored=stored)
 
 
 @router.get(
@@ -81,6 +81,7 @@ def get_frame(
     request: Request,
     db: Db,
     frames: Frames,
+    stored: Stored,
     settings: SettingsDep,
     auth: Member,
     image_format: Annotated[Literal["jpeg", "webp"], Query(alias="format")] = "jpeg",
@@ -88,7 +89,7 @@ def get_frame(
     max_side: Annotated[int | None, Query(ge=16, le=16384)] = None,
 ) -> Response:
     """Exactly frame ``n`` as an image (any member)."""
-    video, path = _video(db, auth, settings, video_id, ready=False)
+    video, path = _video(db, auth, settings, stored, video_id, ready=False)
     if n >= video.frame_count:
         raise NotFoundError(f"no frame {n}: video {video_id} has {video.frame_count} frames")
     options = {"image_format": image_format, "quality": quality, "max_side": max_side}
@@ -102,10 +103,17 @@ def get_frame(
 
 @router.get("/codec")
 def get_codec(
-    project_id: int, video_id: int, *, db: Db, frames: Frames, settings: SettingsDep, auth: Member
+    project_id: int,
+    video_id: int,
+    *,
+    db: Db,
+    frames: Frames,
+    stored: Stored,
+    settings: SettingsDep,
+    auth: Member,
 ) -> CodecView:
     """The WebCodecs decoder configuration and chunk layout (any member; once ingested)."""
-    _, path = _video(db, auth, settings, video_id, ready=True)
+    _, path = _video(db, auth, settings, stored, video_id, ready=True)
     config = frames.codec(path)
     time_base = frames.chunk_source(path)[1].time_base
     return CodecView(
@@ -131,6 +139,7 @@ def get_chunk(
     *,
     db: Db,
     frames: Frames,
+    stored: Stored,
     settings: SettingsDep,
     auth: Member,
 ) -> Response:
@@ -141,7 +150,7 @@ def get_chunk(
     (else 0), ``i64`` pts (in ``codec``'s ``time_base``), ``u32`` byte length, the packet's bytes
     (H.264 in avcC framing: an ``EncodedVideoChunk``'s data as it is).
     """
-    _, path = _video(db, auth, settings, video_id, ready=True)
+    _, path = _video(db, auth, settings, stored, video_id, ready=True)
     chunks = len(frames.chunk_source(path)[1].keyframe_indices())
     if k >= chunks:
         raise NotFoundError(f"no chunk {k}: video {video_id} has {chunks}")

@@ -5,7 +5,8 @@ An upload is the file itself as the request body (``Content-Type: application/oc
 temporary file in the upload folder, at most ``TWEENLAB_MAX_UPLOAD_MB`` (413 past it, at once
 when ``Content-Length`` says so), then probed: a file that is not a readable video is refused
 with 422 naming why (empty, not a video, truncated...). A refused or interrupted upload leaves
-no file behind. An accepted one is stored under a generated name and gets an ingest job
+no file behind. An accepted one is stored under a generated name (in the storage, as
+``uploads/<name>``, when ``TWEENLAB_STORAGE_URL`` is set) and gets an ingest job
 (``ingest_job_id``; follow it at ``/api/jobs/{id}`` or its ``/events``); the video's ``status``
 goes ``uploaded`` -> ``ingesting`` -> ``ready`` (or ``failed``).
 
@@ -27,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from tweenlab.core.roles import Role
-from tweenlab.server.deps import Auth, Db, Jobs, get_settings, require
+from tweenlab.server.deps import Auth, Db, Jobs, Stored, get_settings, require
 from tweenlab.services import videos
 from tweenlab.settings import Settings
 from tweenlab.store import Video
@@ -174,9 +175,17 @@ def get_video(project_id: int, video_id: int, db: Db, auth: Member) -> VideoView
 
 @router.delete("/{video_id}", status_code=204)
 def delete_video(
-    project_id: int, video_id: int, *, db: Db, jobs: Jobs, settings: SettingsDep, auth: Manager
+    project_id: int,
+    video_id: int,
+    *,
+    db: Db,
+    jobs: Jobs,
+    stored: Stored,
+    settings: SettingsDep,
+    auth: Manager,
 ) -> Response:
-    """Delete a video, cancelling its ingest; an uploaded file is deleted with it, a registered
-    one stays where it is (managers and owners)."""
-    videos.delete_video(db, settings, jobs, videos.get_video(db, auth.project, video_id))
+    """Delete a video, cancelling its ingest; an uploaded file is deleted with it (from the
+    storage too), a registered one stays where it is (managers and owners)."""
+    video = videos.get_video(db, auth.project, video_id)
+    videos.delete_video(db, settings, jobs, video, stored=stored)
     return Response(status_code=204)

@@ -22,12 +22,16 @@ __all__ = [
 ]
 
 
-def conv_block(channels_in: int, channels_out: int, *, layers: int = 2) -> nn.Sequential:
-    """``layers`` 3x3 convolutions, each followed by a ReLU (the paper's basic block)."""
+def conv_block(
+    channels_in: int, channels_out: int, *, layers: int = 2, negative_slope: float = 0.0
+) -> nn.Sequential:
+    """``layers`` 3x3 convolutions, each followed by a ReLU (the paper's basic block), or a
+    leaky ReLU of ``negative_slope``."""
     modules: list[nn.Module] = []
     for i in range(layers):
         modules += [nn.Conv2d(channels_in if i == 0 else channels_out, channels_out, 3, padding=1)]
-        modules += [nn.ReLU(inplace=True)]
+        active = nn.LeakyReLU(negative_slope, inplace=True) if negative_slope else nn.ReLU(True)
+        modules += [active]
     return nn.Sequential(*modules)
 
 
@@ -94,37 +98,80 @@ def pad_to(x: Tensor, multiple: int) -> tuple[Tensor, Callable[[Tensor], Tensor]
     return padded, lambda y: y[..., :height, :width]
 
 
+#: Elements of the patch tensor ``(B, C, rows, W, size, size)`` filtered at once: larger inputs
+#: are filtered in strips of rows, so memory stays bounded (more on a GPU, whose memory is for
+#: this) while each strip is a few large operations instead of one per tap.
+_AT_ONCE = {"cpu": 2**25, "cuda": 2**30}
+
+
+def _in_strips(image: Tensor, size: int, combine: Callable[[Tensor, slice], Tensor]) -> Tensor:
+    """``combine(patches, rows)`` over strips of ``image``'s rows, concatenated: ``patches`` is
+    every ``size`` x ``size`` neighbourhood (edges replicated) of the strip's pixels,
+    ``(B, C, n, W, size, size)`` (a view of the padded strip), ``rows`` the strip's rows."""
+    height = image.shape[-2]
+    half = size // 2
+    padded = F.pad(image, (half, half, half, half), mode="replicate")
+    per_row = image.numel() // height * size * size
+    step = max(1, _AT_ONCE.get(image.device.type, _AT_ONCE["cpu"]) // per_row)
+    strips = []
+    for top in range(0, height, step):
+        rows = slice(top, min(top + step, height))
+        window = padded[..., top : rows.stop + 2 * half, :]
+        strips.append(combine(window.unfold(2, size, 1).unfold(3, size, 1), rows))
+    return strips[0] if len(strips) == 1 else torch.cat(strips, dim=2)
+
+
+def _loop_taps(image: Tensor, size: int) -> bool:
+    """Whether to filter by a loop over the taps: on the CPU, for inputs too large to filter at
+    once (whole frames), where strips of unfolded patches are slower than the loop."""
+    at_once = _AT_ONCE["cpu"] // (image.numel() * size * size) >= 1
+    return image.device.type == "cpu" and not at_once
+
+
 def local_filter(image: Tensor, weights: Tensor, size: int) -> Tensor:
     """Per-pixel 2D filtering: ``out(x) = sum_ij weights_ij(x) image(x + (i, j) - size // 2)``.
 
-    ``image`` is ``(B, C, H, W)``; ``weights`` is ``(B, size * size, H, W)``, row-major. A loop
-    over the taps keeps memory at one image, whatever the kernel size.
+    ``image`` is ``(B, C, H, W)``; ``weights`` is ``(B, size * size, H, W)``, row-major.
     """
-    height, width = image.shape[-2:]
-    half = size // 2
-    padded = F.pad(image, (half, half, half, half), mode="replicate")
-    out = torch.zeros_like(image)
-    for i in range(size):
-        for j in range(size):
-            tap = weights[:, i * size + j : i * size + j + 1]
-            out = out + tap * padded[..., i : i + height, j : j + width]
-    return out
+    if _loop_taps(image, size):
+        height, width = image.shape[-2:]
+        half = size // 2
+        padded = F.pad(image, (half, half, half, half), mode="replicate")
+        out = torch.zeros_like(image)
+        for i in range(size):
+            for j in range(size):
+                tap = weights[:, i * size + j : i * size + j + 1]
+                out = out + tap * padded[..., i : i + height, j : j + width]
+        return out
+    taps = weights.unflatten(1, (size, size))  # type: ignore[no-untyped-call]
+    return _in_strips(
+        image,
+        size,
+        lambda patches, rows: torch.einsum("bchwij,bijhw->bchw", patches, taps[..., rows, :]),
+    )
 
 
 def separable_filter(image: Tensor, vertical: Tensor, horizontal: Tensor) -> Tensor:
     """Per-pixel separable filtering: the 2D kernel at each pixel is the outer product of its
     ``vertical`` and ``horizontal`` 1D kernels (``(B, size, H, W)`` each)."""
     size = vertical.shape[1]
-    height, width = image.shape[-2:]
-    half = size // 2
-    padded = F.pad(image, (half, half, half, half), mode="replicate")
-    out = torch.zeros_like(image)
-    for i in range(size):
-        row = torch.zeros_like(image)
-        for j in range(size):
-            row = row + horizontal[:, j : j + 1] * padded[..., i : i + height, j : j + width]
-        out = out + vertical[:, i : i + 1] * row
-    return out
+    if _loop_taps(image, size):
+        height = image.shape[-2]
+        half = size // 2
+        padded = F.pad(image, (half, half, half, half), mode="replicate")
+        rows = padded.unfold(3, size, 1)  # (B, C, H + 2 half, W, size): a view
+        across = horizontal.permute(0, 2, 3, 1)[:, None]
+        out = torch.zeros_like(image)
+        for i in range(size):
+            out = out + vertical[:, i : i + 1] * (rows[:, :, i : i + height] * across).sum(-1)
+        return out
+    return _in_strips(
+        image,
+        size,
+        lambda patches, rows: torch.einsum(
+            "bchwij,bihw,bjhw->bchw", patches, vertical[..., rows, :], horizontal[..., rows, :]
+        ),
+    )
 
 
 def warp(image: Tensor, flow: Tensor) -> Tensor:

@@ -26,12 +26,16 @@ from tweenlab.synthesis.models._layers import check_pair, conv_block, pad_to, st
 
 __all__ = ["BidirectionalPredictiveNetwork"]
 
+#: Leaky ReLUs (as in adversarially trained generators): with plain ReLUs the last decoder
+#: block died in training (every unit off), leaving the network a fixed linear blend.
+_SLOPE = 0.2
+
 
 class _Encoder(nn.Module):
     def __init__(self, channels_in: int, widths: list[int]) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(
-            conv_block(channels_in if i == 0 else widths[i - 1], widths[i])
+            conv_block(channels_in if i == 0 else widths[i - 1], widths[i], negative_slope=_SLOPE)
             for i in range(len(widths))
         )
 
@@ -74,7 +78,11 @@ class BidirectionalPredictiveNetwork(nn.Module):
         self.forward_encoder = _Encoder(3 * context, widths)
         self.reverse_encoder = _Encoder(3 * context, widths)
         self.decoder = nn.ModuleList(
-            conv_block(2 * widths[i] + (widths[i + 1] if i < depth else 0), widths[i])
+            conv_block(
+                2 * widths[i] + (widths[i + 1] if i < depth else 0),
+                widths[i],
+                negative_slope=_SLOPE,
+            )
             for i in range(depth + 1)
         )
         self.head = nn.Conv2d(widths[0], 3 * frames, 3, padding=1)
