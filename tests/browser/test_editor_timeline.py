@@ -43,8 +43,8 @@ def cut_world(live: Live, tmp_path: Path) -> World:
 
 def strip_hues(page: Any) -> list[float | None]:
     """The hue (0 red .. 1/3 green) the confidence strip of the first row shows at the middle of
-    each frame but the last, None where it shows none (the row's pale background: no confidence there). The
-    playhead is moved to the last frame first, out of the way (nothing is filled there)."""
+    each frame but the last, None where it shows none (the row's pale background: no confidence
+    there). The playhead goes to the last frame first, out of the way (nothing is filled there)."""
     page.evaluate(f"window.tweenlabEditor.go({FRAMES - 1})")
     expect(page.locator("[data-testid=frame-number]")).to_have_text(str(FRAMES - 1))
     pixels = page.evaluate(

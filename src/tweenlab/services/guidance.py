@@ -25,6 +25,7 @@ from tweenlab.keyframes import Analysis
 from tweenlab.services import task_annotations
 from tweenlab.services.keyframes import stored_analysis
 from tweenlab.services.projects import Access
+from tweenlab.services.stored import StoredVideos
 from tweenlab.services.tasks import visible_task
 from tweenlab.services.videos import get_video, video_path
 from tweenlab.settings import Settings
@@ -108,9 +109,16 @@ def span_confidence(track: Track, first: int, last: int, cuts: list[int]) -> Spa
 
 
 def track_confidence(
-    db: Session, access: Access, settings: Settings, task_id: int, number: int
+    db: Session,
+    access: Access,
+    settings: Settings,
+    task_id: int,
+    number: int,
+    *,
+    stored: StoredVideos | None = None,
 ) -> TrackConfidence:
-    """Track ``number`` of task ``task_id``: its spans' confidence and suggested keyframes.
+    """Track ``number`` of task ``task_id``: its spans' confidence and suggested keyframes
+    (``stored``: the server's way to videos in the storage, whose analysis is published).
 
     Raises:
         NotFoundError: No such task (for the caller) or track.
@@ -118,7 +126,7 @@ def track_confidence(
     task = visible_task(db, access, task_id)
     row = task_annotations.read_track(db, access, task_id, number)
     track = task_annotations.parse_track(task, access.project.label_schema, number, row.data)
-    analysis = _analysis(db, access, settings, task)
+    analysis = _analysis(db, access, settings, task, stored)
     cuts = analysis.boundaries if analysis is not None else []
     spans = [
         span_confidence(track, a, b, cuts)
@@ -128,14 +136,21 @@ def track_confidence(
     return TrackConfidence(row, spans)
 
 
-def task_keyframes(db: Session, access: Access, settings: Settings, task_id: int) -> TaskKeyframes:
+def task_keyframes(
+    db: Session,
+    access: Access,
+    settings: Settings,
+    task_id: int,
+    *,
+    stored: StoredVideos | None = None,
+) -> TaskKeyframes:
     """The scene cuts and suggested keyframes of task ``task_id``'s frames.
 
     Raises:
         NotFoundError: No such task (for the caller).
     """
     task = visible_task(db, access, task_id)
-    analysis = _analysis(db, access, settings, task)
+    analysis = _analysis(db, access, settings, task, stored)
     if analysis is None:
         return TaskKeyframes(False, [], [], [])
 
@@ -150,7 +165,9 @@ def task_keyframes(db: Session, access: Access, settings: Settings, task_id: int
     )
 
 
-def _analysis(db: Session, access: Access, settings: Settings, task: Task) -> Analysis | None:
+def _analysis(
+    db: Session, access: Access, settings: Settings, task: Task, stored: StoredVideos | None
+) -> Analysis | None:
     video = get_video(db, access.project, task.video_id)
-    path: Path = video_path(settings, video)
+    path: Path = video_path(settings, video, stored=stored)
     return stored_analysis(path, settings)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 
 from tweenlab.core.roles import Role
-from tweenlab.server.deps import Auth, Db, get_settings, require
+from tweenlab.server.deps import Auth, Db, Stored, get_settings, require
 from tweenlab.services import guidance
 from tweenlab.services.projects import Access
 from tweenlab.settings import Settings
@@ -69,12 +69,13 @@ def get_track_confidence(
     db: Db,
     auth: Member,
     settings: SettingsDep,
+    stored: Stored,
     response: Response,
 ) -> ConfidenceView:
     """The track's confidence per frame, span by span, and the suggested next keyframes: in a
     span filled by motion its least confident frame (what ``fill`` suggested), in a span left
     straight across a scene cut both sides of the cut. Its ``ETag`` is the track's revision."""
-    found = guidance.track_confidence(db, _access(auth), settings, task_id, number)
+    found = guidance.track_confidence(db, _access(auth), settings, task_id, number, stored=stored)
     response.headers["ETag"] = f'"{found.row.revision}"'
     spans = [
         SpanView(
@@ -96,12 +97,12 @@ def get_track_confidence(
 
 @router.get("/keyframes")
 def get_task_keyframes(
-    project_id: int, task_id: int, db: Db, auth: Member, settings: SettingsDep
+    *, project_id: int, task_id: int, db: Db, auth: Member, settings: SettingsDep, stored: Stored
 ) -> KeyframesView:
     """The scene cuts and suggested keyframes within the task's frames, from the keyframe
     analysis of its video (made at ingest); ``analysed`` is false, and the lists empty, when
     the video has not been analysed."""
-    found = guidance.task_keyframes(db, _access(auth), settings, task_id)
+    found = guidance.task_keyframes(db, _access(auth), settings, task_id, stored=stored)
     return KeyframesView(
         analysed=found.analysed,
         cuts=found.cuts,
