@@ -30,8 +30,9 @@ floor of any way of getting pixels).
    its pid from the DevTools ``SystemInfo.getProcessInfo``), the GPU process's, and the JS heap
    (``Performance.getMetrics``; ``performance.measureUserAgentSpecificMemory`` needs cross-origin
    isolation, which the app does not have). Nothing ``FrameSource`` keeps grows with the video:
-   decoded frames are held by a byte budget (96 MB), encoded chunks by another (16 MB), so the
-   2-minute clip stands for the 10-minute one of the target.
+   decoded frames are held by a byte budget (64 MB), encoded chunks by another (8 MB), and the
+   WebCodecs worker is let go after 5 s with nothing to decode, so the 2-minute clip stands for
+   the 10-minute one of the target.
 5. Floor: the server's own time for a frame, ``GET .../frames/n`` from Python over loopback
    (decode + JPEG encode), and ``GET .../chunks/k`` of its chunk (no decoding), for as many other
    random frames as there are jumps.

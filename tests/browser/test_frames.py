@@ -135,6 +135,24 @@ def test_auto_takes_webcodecs_and_the_cache_stays_within_its_budget(
     page.evaluate("window.source.close()")
 
 
+def test_an_idle_webcodecs_worker_is_let_go_and_started_again_for_the_next_frame(
+    live: Live, page: Any, video: tuple[Person, dict[str, Any]]
+) -> None:
+    owner, made = video
+    sign_in(page, owner.email)
+    page.clock.install()
+    assert open_source(page, made, "webcodecs") == "webcodecs"
+    assert stamps(page, [(n, 1) for n in range(0, 6)]) == list(range(6))
+    page.clock.run_for(1000)
+    assert page.evaluate("window.source.stats()")["worker"]  # still wanted a second later
+    page.clock.run_for(6000)  # five seconds with nothing to decode: let go
+    page.wait_for_function("!window.source.stats().worker")
+    frames = [(60, 1), (61, 1), (30, -1), (5, 1)]  # 5 from the page's cache, the rest decoded
+    assert stamps(page, frames) == [n for n, _ in frames]
+    kept = page.evaluate("window.source.stats()")
+    assert kept["worker"] and kept["workersStarted"] == 2 and kept["decoder"] == "webcodecs"
+
+
 def test_a_video_without_chunks_falls_back_to_images(live: Live, page: Any, tmp_path: Path) -> None:
     # B-frames and a keyframe every 12 frames: no proxy is written, and the source itself
     # cannot be served in chunks (B-frames), so /codec refuses and auto takes the images

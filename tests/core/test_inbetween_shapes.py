@@ -5,6 +5,7 @@ and survive the native format; a COCO export uses them."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +86,32 @@ def test_native_reports_a_bad_inbetween_frame(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="between two keyframes") as caught:
         native.load(path)
     assert "tracks[0]" in str(caught.value)
+
+
+def test_confidence_goes_with_its_inbetween_shape() -> None:
+    track = box_track(f3=Box(1, 1, 9, 9), f7=Box(2, 2, 9, 9), f25=Box(3, 3, 9, 9))
+    scored = track.with_inbetween({}, {3: 0.9, 7: 0.4, 25: 0.7, 12: 0.5})
+    assert dict(scored.confidence) == {3: 0.9, 7: 0.4, 25: 0.7}  # 12 has no shape: dropped
+    assert dict(scored.with_keyframe(5, Keyframe(Box(50, 5, 10, 10))).confidence) == {25: 0.7}
+    removed = scored.without_keyframes({20})
+    assert removed is not None and dict(removed.confidence) == {3: 0.9, 7: 0.4}
+    # a shape computed again without a confidence does not keep the old one
+    assert dict(scored.with_inbetween({7: Box(5, 5, 9, 9)}).confidence) == {3: 0.9, 25: 0.7}
+    edited = replace(scored, keyframes={**scored.keyframes, 0: Keyframe(Box(1, 0, 10, 10))})
+    assert dict(edited.keeping_inbetween_of(scored).confidence) == {25: 0.7}
+    with pytest.raises(AnnotationError, match=r"not in 0\.\.1"):
+        track.with_inbetween({}, {3: 1.5})
+
+
+def test_native_round_trip_keeps_confidence_and_refuses_one_out_of_range(tmp_path: Path) -> None:
+    track = box_track(f3=Box(1, 1, 9, 9), f7=Box(2, 2, 9, 9)).with_inbetween({}, {7: 0.25})
+    text = native.dumps(annotations(track))
+    items = json.loads(text)["tracks"][0]["inbetween"]
+    assert [item.get("confidence") for item in items] == [None, 0.25]
+    assert native.loads(text) == annotations(track)
+    document = json.loads(text)
+    document["tracks"][0]["inbetween"][1]["confidence"] = 2
+    path = tmp_path / "annotations.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(FormatError, match=r"0\.\.1"):
+        native.load(path)

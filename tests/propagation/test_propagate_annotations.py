@@ -66,6 +66,8 @@ def test_every_track_is_filled_by_motion_and_exports_use_it(
         track = after.tracks[number]
         assert dict(track.keyframes) == dict(before.tracks[number].keyframes)
         assert sorted(track.inbetween) == [f for f in range(1, 39) if f != 20]
+        assert sorted(track.confidence) == sorted(track.inbetween)  # one per filled frame
+        assert all(0.0 <= c <= 1.0 for c in track.confidence.values())
         guided = np.mean([iou(track.at(f).shape.bbox(), truth[f]) for f in range(1, 20)])  # type: ignore[union-attr]
         straight = np.mean(
             [iou(before.tracks[number].at(f).shape.bbox(), truth[f]) for f in range(1, 20)]  # type: ignore[union-attr]
@@ -152,6 +154,7 @@ def test_polygon_and_mask_tracks_are_filled_by_motion(
     filled = load_annotations(out)
     polygon, region = filled.tracks[1], filled.tracks[2]
     assert sorted(polygon.inbetween) == sorted(region.inbetween) == list(range(1, 20))
+    assert sorted(polygon.confidence) == sorted(region.confidence) == list(range(1, 20))
     error = [
         np.abs(polygon.inbetween[f].points - np.array(corners(truth[f]))).max()  # type: ignore[attr-defined]
         for f in range(1, 20)

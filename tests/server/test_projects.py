@@ -166,6 +166,18 @@ def test_a_manager_updates_the_schema_and_guidelines(api: Api, team: dict[str, A
     assert answer.json()["guidelines"] == "# Cars\nBox every car."  # left as it was
 
 
+def test_a_skeleton_label_keeps_its_points_and_edges(api: Api, team: dict[str, Account]) -> None:
+    skeleton = {"nodes": ["head", "neck", "hip"], "edges": [[0, 1], [1, 2]]}
+    pose = {"name": "pose", "kinds": ["skeleton"], "skeleton": skeleton}
+    answer = api.client.patch(
+        "/api/projects/1", json={"schema": [CAR, pose]}, headers=team["manager"].headers
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["schema"][1]["skeleton"] == skeleton
+    stored = api.client.get("/api/projects/1", headers=team["manager"].headers).json()
+    assert stored["schema"][1]["skeleton"] == skeleton and "skeleton" not in stored["schema"][0]
+
+
 @pytest.mark.parametrize(
     ("schema", "loc", "message"),
     [
@@ -179,8 +191,27 @@ def test_a_manager_updates_the_schema_and_guidelines(api: Api, team: dict[str, A
         ),
         ([{"name": "car", "colour": "#ffffff"}], ["body", "schema", 0, "colour"], "Extra"),
         ("car", ["body", "schema"], "list"),
+        (
+            [{"name": "pose", "skeleton": {"nodes": ["a", "b"], "edges": [[0, 2]]}}],
+            ["body", "schema"],
+            "edge (0, 2)",
+        ),
+        (
+            [{"name": "pose", "skeleton": {"nodes": []}}],
+            ["body", "schema", 0, "skeleton", "nodes"],
+            "at least 1",
+        ),
     ],
-    ids=["shape-kind", "colour", "repeated", "select-without-values", "unknown-key", "not-a-list"],
+    ids=[
+        "shape-kind",
+        "colour",
+        "repeated",
+        "select-without-values",
+        "unknown-key",
+        "not-a-list",
+        "skeleton-edge",
+        "skeleton-without-points",
+    ],
 )
 def test_a_bad_schema_is_422_naming_where(
     api: Api, schema: object, loc: list[object], message: str

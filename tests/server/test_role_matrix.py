@@ -186,6 +186,12 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("DELETE", "/api/projects/{project_id}/tasks/{task_id}/tracks/{number}"): _case(
         "annotator", TASK + "/tracks/1"
     ),
+    ("GET", "/api/projects/{project_id}/tasks/{task_id}/tracks/{number}/confidence"): _case(
+        "annotator", TASK + "/tracks/1/confidence"
+    ),
+    ("GET", "/api/projects/{project_id}/tasks/{task_id}/keyframes"): _case(
+        "annotator", TASK + "/keyframes"
+    ),
     ("GET", "/api/projects/{project_id}/tasks/{task_id}/journal"): _case(
         "annotator", TASK + "/journal"
     ),

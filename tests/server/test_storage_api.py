@@ -132,6 +132,12 @@ def test_an_upload_on_s3_is_served_by_a_second_server_with_an_empty_data_folder(
         )
         assert fill.status_code == 200, fill.text
         assert fill.json()["track"]["revision"] == 2 and fill.json()["filled"] > 0
+        marks = api.client.get(f"{project}/tasks/{task}/keyframes", headers=owner.headers)
+        assert marks.status_code == 200 and marks.json()["analysed"]  # the published analysis
+        confidence = api.client.get(
+            f"{project}/tasks/{task}/tracks/1/confidence", headers=owner.headers
+        )
+        assert confidence.json()["suggested"] == fill.json()["suggested"]
 
         gone = api.client.delete(video_url, headers=owner.headers)
         assert gone.status_code == 204, gone.text

@@ -22,7 +22,14 @@ from tweenlab.core.interpolation import interpolate, interpolate_boxes, register
 from tweenlab.core.journal import Journal, JournalEntry, edit_from_json, edit_to_json
 from tweenlab.core.rle import Rle
 from tweenlab.core.roles import Role
-from tweenlab.core.schema import AttributeKind, AttributeSpec, AttributeValue, LabelSpec, Schema
+from tweenlab.core.schema import (
+    AttributeKind,
+    AttributeSpec,
+    AttributeValue,
+    LabelSpec,
+    Schema,
+    SkeletonSpec,
+)
 from tweenlab.core.shapes import (
     Box,
     Cuboid,
@@ -81,6 +88,7 @@ __all__ = [
     "Shape",
     "ShapeKind",
     "Skeleton",
+    "SkeletonSpec",
     "SplitTrack",
     "Track",
     "TrackState",

@@ -166,6 +166,8 @@ class AnnotationSet:
         for frame, keyframe in track.keyframes.items():
             try:
                 label.check_attributes(keyframe.attributes, per_frame=True)
+                if label.skeleton is not None:
+                    label.skeleton.check(keyframe.shape)
             except AnnotationError as error:
                 raise AnnotationError(
                     error.detail, field=f"{where} frame {frame} {error.field}"

@@ -1,4 +1,5 @@
-"""The label schema: which labels exist, which shapes and attributes each allows.
+"""The label schema: which labels exist, which shapes and attributes each allows, and for a
+skeleton label its named points and the edges between them.
 
 Validated when built (unique names, sane defaults) and used to validate every track, tag and
 event that claims a label, so an annotation set never holds a label or value its schema lacks.
@@ -8,14 +9,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from tweenlab.core.shapes import ShapeKind
+from tweenlab.core.shapes import Shape, ShapeKind, Skeleton
 from tweenlab.errors import AnnotationError
 
-__all__ = ["AttributeKind", "AttributeSpec", "AttributeValue", "LabelSpec", "Schema"]
+__all__ = [
+    "AttributeKind",
+    "AttributeSpec",
+    "AttributeValue",
+    "LabelSpec",
+    "Schema",
+    "SkeletonSpec",
+]
 
 AttributeValue = bool | int | float | str
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -152,6 +160,67 @@ class AttributeSpec:
 
 
 @dataclass(frozen=True)
+class SkeletonSpec:
+    """The named points of a skeleton label, in the order they are placed, and the edges that
+    join them (COCO's ``keypoints`` and ``skeleton``; CVAT's skeleton elements).
+
+    Attributes:
+        nodes: The points' names, unique, at least one.
+        edges: Pairs of node indices, each joining two different nodes, none repeated.
+
+    Example:
+        >>> pose = SkeletonSpec(("head", "neck", "hip"), ((0, 1), (1, 2)))
+        >>> pose.to_json()
+        {'nodes': ['head', 'neck', 'hip'], 'edges': [[0, 1], [1, 2]]}
+    """
+
+    nodes: tuple[str, ...]
+    edges: tuple[tuple[int, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        nodes = tuple(str(n).strip() for n in self.nodes)
+        if not nodes or not all(nodes) or len(set(nodes)) != len(nodes):
+            raise AnnotationError(
+                f"needs one or more unique, non-empty point names, got {list(self.nodes)}",
+                field="skeleton.nodes",
+            )
+        edges = tuple((int(a), int(b)) for a, b in self.edges)
+        seen: set[frozenset[int]] = set()
+        for a, b in edges:
+            pair = frozenset((a, b))
+            if a == b or not (0 <= a < len(nodes) and 0 <= b < len(nodes)) or pair in seen:
+                raise AnnotationError(
+                    f"edge ({a}, {b}) must join two different points of {len(nodes)}, once",
+                    field="skeleton.edges",
+                )
+            seen.add(pair)
+        object.__setattr__(self, "nodes", nodes)
+        object.__setattr__(self, "edges", edges)
+
+    def check(self, shape: Shape) -> None:
+        """Raise ``AnnotationError`` unless a skeleton ``shape`` has exactly these points (by
+        name, in any order); shapes of other kinds are not its business."""
+        if isinstance(shape, Skeleton) and set(shape.nodes) != set(self.nodes):
+            missing = [n for n in self.nodes if n not in shape.nodes]
+            extra = [n for n in shape.nodes if n not in self.nodes]
+            raise AnnotationError(
+                f"the label's skeleton has points {list(self.nodes)}; missing {missing}, "
+                f"unknown {extra}",
+                field="skeleton.nodes",
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (``from_json`` reverses it)."""
+        return {"nodes": list(self.nodes), "edges": [list(e) for e in self.edges]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SkeletonSpec:
+        """Rebuild from ``to_json`` output."""
+        edges = tuple((a, b) for a, b in data.get("edges", ()))
+        return cls(tuple(data.get("nodes", ())), edges)
+
+
+@dataclass(frozen=True)
 class LabelSpec:
     """One label: its name, colour, allowed shape kinds and attributes.
 
@@ -160,12 +229,15 @@ class LabelSpec:
         color: ``#rrggbb``; picked from a palette when empty.
         kinds: Shape kinds allowed; empty allows every kind.
         attributes: Its attributes, names unique.
+        skeleton: For a label of skeletons, their named points and edges (the label must then
+            allow skeleton shapes); its skeletons have exactly these points.
     """
 
     name: str
     color: str = ""
     kinds: frozenset[ShapeKind] = field(default_factory=frozenset)
     attributes: tuple[AttributeSpec, ...] = ()
+    skeleton: SkeletonSpec | None = None
 
     def __post_init__(self) -> None:
         if not self.name or self.name != self.name.strip():
@@ -177,6 +249,10 @@ class LabelSpec:
         names = [a.name for a in self.attributes]
         if len(set(names)) != len(names):
             raise AnnotationError(f"attribute names repeat: {names}", field=f"label {self.name!r}")
+        if self.skeleton is not None and self.kinds and ShapeKind.SKELETON not in self.kinds:
+            raise AnnotationError(
+                "has a skeleton but does not allow skeleton shapes", field=f"label {self.name!r}"
+            )
 
     def attribute(self, name: str) -> AttributeSpec:
         """The attribute called ``name``."""
@@ -211,6 +287,7 @@ class LabelSpec:
             "color": self.color,
             "kinds": sorted(k.value for k in self.kinds),
             "attributes": [a.to_json() for a in self.attributes],
+            **({"skeleton": self.skeleton.to_json()} if self.skeleton is not None else {}),
         }
 
     @classmethod
@@ -221,6 +298,9 @@ class LabelSpec:
             color=data.get("color", ""),
             kinds=frozenset(_kind(k, data["name"]) for k in data.get("kinds", ())),
             attributes=tuple(AttributeSpec.from_json(a) for a in data.get("attributes", ())),
+            skeleton=SkeletonSpec.from_json(skeleton)
+            if (skeleton := data.get("skeleton"))
+            else None,
         )
 
 
@@ -238,9 +318,7 @@ class Schema:
 
     def __post_init__(self) -> None:
         labels = tuple(
-            label
-            if label.color
-            else LabelSpec(label.name, _PALETTE[i % len(_PALETTE)], label.kinds, label.attributes)
+            label if label.color else replace(label, color=_PALETTE[i % len(_PALETTE)])
             for i, label in enumerate(self.labels)
         )
         names = [label.name for label in labels]

@@ -9,7 +9,8 @@ A track may also carry in-between shapes (``inbetween``): shapes that motion-gui
 in-betweening (``tweenlab.propagation``) computed for frames between two keyframes. They take the
 place of straight interpolation on their frames, are not keyframes (a person's keyframes are
 never changed by them), and are dropped from a span as soon as a keyframe of that span changes,
-to be computed again.
+to be computed again. Each may carry its confidence (``confidence``, 0..1, as in-betweening
+scored it): it goes with its shape, so where the shape is dropped the confidence is too.
 """
 
 from __future__ import annotations
@@ -96,6 +97,9 @@ class Track:
         source: ``manual``, ``auto`` (a model's, until accepted) or ``imported``.
         inbetween: Frame -> shape computed by motion between two keyframes (not a keyframe).
         score: A model's confidence in the whole track (``0..1``), for ``auto`` tracks.
+        confidence: Frame -> how sure in-betweening was of its shape there (``0..1``; the
+            lowest of a span is where its next keyframe is needed). Only frames with an
+            in-between shape keep one.
 
     Example:
         >>> keys = {0: Keyframe(Box(0, 0, 10, 10)), 10: Keyframe(Box(10, 0, 10, 10))}
@@ -112,6 +116,7 @@ class Track:
     source: str = "manual"
     inbetween: Mapping[int, Shape] = field(default_factory=lambda: MappingProxyType({}))
     score: float | None = None
+    confidence: Mapping[int, float] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         if not self.keyframes:
@@ -131,6 +136,7 @@ class Track:
         object.__setattr__(self, "attributes", _frozen(self.attributes))
         object.__setattr__(self, "_frames", tuple(ordered))
         object.__setattr__(self, "inbetween", MappingProxyType(self._checked_inbetween()))
+        object.__setattr__(self, "confidence", MappingProxyType(self._checked_confidence()))
 
     def _checked_inbetween(self) -> dict[int, Shape]:
         """``inbetween`` sorted, each on a frame strictly inside a span whose first keyframe is
@@ -151,6 +157,20 @@ class Track:
                     field=f"track {self.id}.inbetween",
                 )
             checked[frame] = shape
+        return checked
+
+    def _checked_confidence(self) -> dict[int, float]:
+        """``confidence`` of the frames that have an in-between shape (the rest went with their
+        shapes), each in 0..1."""
+        checked: dict[int, float] = {}
+        for frame, value in sorted((int(f), float(v)) for f, v in self.confidence.items()):
+            if frame not in self.inbetween:
+                continue
+            if not 0.0 <= value <= 1.0:
+                raise AnnotationError(
+                    f"frame {frame}: {value} is not in 0..1", field=f"track {self.id}.confidence"
+                )
+            checked[frame] = value
         return checked
 
     @property
@@ -252,9 +272,15 @@ class Track:
             return None
         return replace(self, keyframes=kept, inbetween=self._outside_spans_of(frames))
 
-    def with_inbetween(self, shapes: Mapping[int, Shape]) -> Track:
-        """A copy whose in-between shapes are ``shapes`` added to (or replacing) the current."""
-        return replace(self, inbetween={**self.inbetween, **shapes})
+    def with_inbetween(
+        self, shapes: Mapping[int, Shape], confidence: Mapping[int, float] | None = None
+    ) -> Track:
+        """A copy whose in-between shapes are ``shapes`` added to (or replacing) the current,
+        with their ``confidence`` (a replaced shape without one loses its old one)."""
+        kept = {f: c for f, c in self.confidence.items() if f not in shapes}
+        return replace(
+            self, inbetween={**self.inbetween, **shapes}, confidence={**kept, **(confidence or {})}
+        )
 
     def keeping_inbetween_of(self, previous: Track) -> Track:
         """This track (a whole new version of ``previous``) with only the in-between shapes of
@@ -309,7 +335,15 @@ class Track:
             **(
                 {
                     "inbetween": [
-                        {"frame": frame, "shape": shape.to_json()}
+                        {
+                            "frame": frame,
+                            "shape": shape.to_json(),
+                            **(
+                                {"confidence": self.confidence[frame]}
+                                if frame in self.confidence
+                                else {}
+                            ),
+                        }
                         for frame, shape in self.inbetween.items()
                     ]
                 }

@@ -22,7 +22,9 @@ optional, and nothing else is allowed to be missing:
     The labels, in class-id order. Each: ``name`` (str, unique), ``color`` (str ``#rrggbb``),
     ``kinds`` (array of shape kinds allowed, empty for all), ``attributes`` (array of ``name``,
     ``kind`` (``checkbox``/``radio``/``select``/``text``/``number``), ``values`` (array of str),
-    ``default``, ``per_frame`` (bool), ``minimum``, ``maximum``, ``step`` (numbers)).
+    ``default``, ``per_frame`` (bool), ``minimum``, ``maximum``, ``step`` (numbers)), and for a
+    skeleton label optionally ``skeleton``: ``nodes`` (array of unique str, the points' names)
+    and ``edges`` (array of ``[i, j]`` node indices); its skeletons have exactly those points.
 ``tracks`` (array)
     One object per track: ``id`` (int, unique), ``label`` (str, a schema label), ``source``
     (str: ``manual``, ``auto`` or ``imported``), ``attributes`` (object: per-track attribute
@@ -31,7 +33,8 @@ optional, and nothing else is allowed to be missing:
     ``attributes`` (object: per-frame attribute values, holding until the next keyframe).
     Optional ``inbetween`` (array): shapes that motion-guided in-betweening computed between two
     keyframes, each ``frame`` (strictly between two keyframes, the object not outside there)
-    and ``shape`` (of the track's kind); written only when there are some. Optional ``score``
+    and ``shape`` (of the track's kind), and optionally ``confidence`` (number in 0..1: how
+    sure in-betweening was of that shape); written only when there are some. Optional ``score``
     (number in 0..1): a model's confidence in an ``auto`` track (a prediction not yet accepted).
 ``tags`` (array)
     Frame tags: ``frame`` (int), ``label`` (str), ``attributes`` (object).
@@ -70,7 +73,7 @@ from pathlib import Path
 from typing import Any
 
 from tweenlab.core.annotations import AnnotationSet, ClipClass, Event, FrameTag, VideoRef
-from tweenlab.core.schema import AttributeKind, AttributeSpec, LabelSpec, Schema
+from tweenlab.core.schema import AttributeKind, AttributeSpec, LabelSpec, Schema, SkeletonSpec
 from tweenlab.core.shapes import Shape, ShapeKind, shape_from_json
 from tweenlab.core.track import Keyframe, Track
 from tweenlab.formats._json import JsonNode, finite, parse_json, read_json
@@ -266,10 +269,27 @@ def _schema(root: JsonNode) -> Schema:
                 node.fail(f"unknown shape kind {kind!r}", field="kinds")
         attributes = node.array("attributes") if node.has("attributes") else []
         specs = tuple(_attribute_spec(a) for a in attributes)
+        skeleton = _skeleton_spec(node.child("skeleton")) if node.has("skeleton") else None
+        color = node.text("color", default="")
         with node.building():
-            labels.append(LabelSpec(name, node.text("color", default=""), frozenset(kinds), specs))
+            labels.append(LabelSpec(name, color, frozenset(kinds), specs, skeleton))
     with root.child("schema").building():
         return Schema(tuple(labels))
+
+
+def _skeleton_spec(node: JsonNode) -> SkeletonSpec:
+    nodes = [n.value for n in node.array("nodes")]
+    if not all(isinstance(n, str) for n in nodes):
+        node.fail("must be an array of strings", field="nodes")
+    edges = node.array("edges") if node.has("edges") else []
+    pairs = []
+    for edge in edges:
+        pair = edge.value
+        if not (isinstance(pair, list) and len(pair) == 2 and all(type(i) is int for i in pair)):
+            node.fail(f"must be pairs of point indices, got {pair!r}", field="edges")
+        pairs.append((pair[0], pair[1]))
+    with node.building():
+        return SkeletonSpec(tuple(nodes), tuple(pairs))
 
 
 def _attribute_spec(node: JsonNode) -> AttributeSpec:
@@ -350,11 +370,17 @@ def _track(node: JsonNode, video: VideoRef, schema: Schema) -> Track:
     if not keyframes:
         node.fail("a track needs at least one keyframe", field="keyframes")
     inbetween: dict[int, Shape] = {}
+    confidence: dict[int, float] = {}
     for item in node.array("inbetween") if node.has("inbetween") else []:
         frame = item.integer("frame", minimum=0)
         if frame in inbetween:
             item.fail(f"frame {frame} has two in-between shapes", field="frame")
         inbetween[frame] = _shape(item.child("shape"))
+        value = item.number("confidence", minimum=0.0, default=None)
+        if value is not None:
+            if value > 1.0:
+                item.fail(f"must be in 0..1, got {value}", field="confidence")
+            confidence[frame] = value
     with node.building():
         return Track(
             track_id,
@@ -364,6 +390,7 @@ def _track(node: JsonNode, video: VideoRef, schema: Schema) -> Track:
             node.text("source", default="manual"),
             inbetween,
             score=node.number("score", minimum=0.0, default=None),
+            confidence=confidence,
         )
 
 

@@ -16,7 +16,7 @@ from tweenlab.core.schema import AttributeKind, AttributeValue, Schema
 from tweenlab.core.shapes import ShapeKind
 from tweenlab.errors import AnnotationError
 
-__all__ = ["AttributeBody", "LabelBody", "LabelSchema", "UserView", "to_schema"]
+__all__ = ["AttributeBody", "LabelBody", "LabelSchema", "SkeletonBody", "UserView", "to_schema"]
 
 
 class UserView(BaseModel):
@@ -47,8 +47,19 @@ class AttributeBody(BaseModel):
     step: float = 1.0
 
 
+class SkeletonBody(BaseModel):
+    """A skeleton label's points (``core.SkeletonSpec``): their names in the order they are
+    placed, and edges as pairs of point indices."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nodes: list[str] = Field(min_length=1, max_length=200)
+    edges: list[tuple[int, int]] = Field(default_factory=list, max_length=1000)
+
+
 class LabelBody(BaseModel):
-    """One label (``core.LabelSpec``): name, ``#rrggbb`` colour, shape kinds, attributes."""
+    """One label (``core.LabelSpec``): name, ``#rrggbb`` colour, shape kinds, attributes, and
+    for a skeleton label its points and edges."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -56,6 +67,7 @@ class LabelBody(BaseModel):
     color: str = ""
     kinds: list[ShapeKind] = Field(default_factory=list)
     attributes: list[AttributeBody] = Field(default_factory=list, max_length=200)
+    skeleton: SkeletonBody | None = None
 
 
 def _checked(labels: list[LabelBody]) -> list[LabelBody]:

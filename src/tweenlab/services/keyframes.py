@@ -55,6 +55,7 @@ __all__ = [
     "merge_span_analyses",
     "plan_video_spans",
     "split_scenes",
+    "stored_analysis",
 ]
 
 RGB = npt.NDArray[np.uint8]
@@ -151,6 +152,21 @@ def analyse_video(
         analysis.save(target)
     drawn = plot_analysis(analysis, plot) if plot is not None else None
     return KeyframeResult(video, analysis, target, fps, errors, drawn)
+
+
+def stored_analysis(video: Path, settings: Settings) -> Analysis | None:
+    """The analysis an earlier ``analyse_video`` of ``video`` kept among its derived files (with
+    the default suggestions), or ``None`` when there is none; never decodes the video, so a
+    request may call it."""
+    derived = DerivedFiles(settings.derived_dir)
+    target = derived.folder(video) / _CACHE_NAME
+    if not target.exists():
+        return None
+    cached = Analysis.load(target)
+    index = derived.index(video)
+    if cached is None or not len(cached.frames) or int(cached.frames[-1]) >= len(index):
+        return None
+    return cached.resuggest(SuggestionPolicy(), duration_seconds=_duration(index))
 
 
 def split_scenes(

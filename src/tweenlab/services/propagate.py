@@ -131,10 +131,11 @@ def fill_annotations(
     within: tuple[int, int] | None = None,
 ) -> tuple[AnnotationSet, list[TrackReport]]:
     """Every track's spans between two keyframes (the object in the picture) filled by motion,
-    as in-between shapes (keyframes untouched). Box spans keyed on the same two frames are
-    carried together (``fill_spans``); other shapes span by span (``fill_shape_span``). A span
-    with a scene cut inside keeps straight interpolation and both sides of the cut are
-    suggested. ``within`` (first, last frame) fills only the spans that overlap it."""
+    as in-between shapes with their confidence (keyframes untouched). Box spans keyed on the
+    same two frames are carried together (``fill_spans``); other shapes span by span
+    (``fill_shape_span``). A span with a scene cut inside keeps straight interpolation and both
+    sides of the cut are suggested. ``within`` (first, last frame) fills only the spans that
+    overlap it."""
     shots = sorted(cuts)
     low, high = within if within is not None else (0, annotations.video.frame_count)
     spans: dict[int, list[tuple[int, int]]] = {}
@@ -146,6 +147,7 @@ def fill_annotations(
             if b - a > 1 and not track.keyframes[a].outside and a < high and b > low
         ]
     shapes: dict[int, dict[int, Shape]] = {t: {} for t in annotations.tracks}
+    scores: dict[int, dict[int, float]] = {t: {} for t in annotations.tracks}
     suggested: dict[int, list[int]] = {t: [] for t in annotations.tracks}
     across: dict[int, list[tuple[int, int]]] = {t: [] for t in annotations.tracks}
     boxes: dict[tuple[int, int], list[int]] = defaultdict(list)
@@ -161,9 +163,9 @@ def fill_annotations(
             else:
                 a, b = track.keyframes[first].shape, track.keyframes[last].shape
                 guided = fill_shape_span(cache, first, a, last, b)
-                shapes[track_id].update(
-                    zip(range(first + 1, last), guided.shapes[1:-1], strict=True)
-                )
+                inner = range(first + 1, last)
+                shapes[track_id].update(zip(inner, guided.shapes[1:-1], strict=True))
+                scores[track_id].update(zip(inner, guided.confidence[1:-1].tolist(), strict=True))
                 if guided.weakest is not None:
                     suggested[track_id].append(guided.weakest)
     for (first, last), members in boxes.items():
@@ -175,9 +177,12 @@ def fill_annotations(
                 x, y, w, h = fill.boxes[offset].tolist()
                 rotation = interpolate(a, b, offset / (last - first)).rotation  # type: ignore[attr-defined]
                 shapes[track_id][first + offset] = Box(x, y, max(w, 0.0), max(h, 0.0), rotation)
+                scores[track_id][first + offset] = float(fill.confidence[offset])
             if fill.weakest is not None:
                 suggested[track_id].append(fill.weakest)
-    tracks = {t: track.with_inbetween(shapes[t]) for t, track in annotations.tracks.items()}
+    tracks = {
+        t: track.with_inbetween(shapes[t], scores[t]) for t, track in annotations.tracks.items()
+    }
     reports = [
         TrackReport(t, len(shapes[t]), sorted(set(suggested[t])), across[t])
         for t in annotations.tracks

@@ -79,7 +79,9 @@ def fill_track(
     filled, reports = fill_annotations(
         AnnotationSet(ref, schema, {number: track}), cache, cuts=cuts, within=(low, high)
     )
-    shapes = {f: s for f, s in filled.tracks[number].inbetween.items() if low <= f <= high}
-    updated = track.with_inbetween(shapes).to_json()
+    result = filled.tracks[number]
+    shapes = {f: s for f, s in result.inbetween.items() if low <= f <= high}
+    scores = {f: c for f, c in result.confidence.items() if low <= f <= high}
+    updated = track.with_inbetween(shapes, scores).to_json()
     written = task_annotations.write_track(db, access, task_id, number, updated, base=base)
     return FilledTrack(written, reports[0])

@@ -140,6 +140,7 @@ function schemaSummary(schema) {
           element("span", { class: "swatch", style: `background:${label.color}` }),
           label.name,
           label.kinds.length ? ` (${label.kinds.join("/")})` : "",
+          label.skeleton ? ` [${label.skeleton.nodes.join(", ")}]` : "",
         ])
       : "none",
   );

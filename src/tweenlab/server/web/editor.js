@@ -7,6 +7,7 @@
 //   editor/shortcuts.js keys and the help overlay                   editor/conflict.js 409 dialog
 //   editor/layout.js    the page's DOM and toolbar                  editor/keys.js    key actions
 //   editor/review-mode.js  review.js's panel and context           editor/hook.js    test hook
+//   editor/guidance.js  confidence, cuts and suggested keyframes from the server
 // window.tweenlabEditor is a small read-mostly hook for tests and debugging.
 
 import { element } from "./app.js";
@@ -14,6 +15,7 @@ import { FrameSource } from "./frames.js";
 import { mountGuidelines } from "./guidelines.js";
 import { Stage } from "./editor/canvas.js";
 import { askConflict } from "./editor/conflict.js";
+import { Guidance } from "./editor/guidance.js";
 import { testHook } from "./editor/hook.js";
 import { keyActions } from "./editor/keys.js";
 import { layout, wireToolbar } from "./editor/layout.js";
@@ -73,6 +75,7 @@ export async function mountEditor(
   const stopBeats = heartbeats(api, `${base}/heartbeat`, ui.page);
 
   await sync.load();
+  parts.guidance.loadTask(); // the marks come when they come; the editor does not wait
   stage.resize();
   session.go(task.start);
   window.tweenlabEditor = testHook(session, sync, stage); // before the first frame is drawn
@@ -133,8 +136,9 @@ function assemble({ api, toast, projectId, taskId, base, task, video, labels, ui
     last: task.stop - 1,
     onLoaded: () => parts.session?.render(),
   });
+  const guidance = new Guidance(api, base, { onLoaded: () => parts.update?.() });
   const session = new Session({
-    ...{ api, toast, task, video, labels, sync, states, source, stage },
+    ...{ api, toast, task, video, labels, sync, states, source, stage, guidance },
     fps: parseFps(video.fps),
     onFrame: (frame) => {
       ui.counter.textContent = String(frame);
@@ -150,23 +154,24 @@ function assemble({ api, toast, projectId, taskId, base, task, video, labels, ui
     onJump: (f) => session.go(f),
   });
   timeline.onSelect = (number) => session.select(number);
-  Object.assign(parts, { source, stage, sync, states, session, timeline });
+  Object.assign(parts, { source, stage, sync, states, session, timeline, guidance });
   parts.update = () => update(parts, ui, labels);
   return parts;
 }
 
-function timelineState({ session, sync }) {
+function timelineState({ session, sync, guidance }) {
   const rows = sync.tracks().map((r) => ({
     number: r.number,
     track: r.track,
     color: session.color(r.number, r.track),
     selected: r.number === session.selected,
+    guidance: guidance.track(r.number, r.revision),
   }));
   return {
     frame: session.frame,
     rows,
-    cuts: session.cuts,
-    suggested: session.suggested,
+    cuts: guidance.cuts,
+    suggested: guidance.suggested,
     issues: session.pins,
   };
 }

@@ -18,7 +18,7 @@
 // Any failure:  {type: "error", message}; the page then falls back to server-decoded images.
 
 const MAGIC = 0x31435754; // "TWC1" read as a little-endian u32
-const ENCODED_BUDGET = 16 * 2 ** 20; // bytes of encoded chunks kept
+const ENCODED_BUDGET = 8 * 2 ** 20; // bytes of encoded chunks kept
 
 let decoder = null;
 let url = "";
@@ -104,11 +104,11 @@ async function run() {
 
 async function decode(message) {
   job = { ...message, outputs: [], aborted: false };
-  const frames = parse(await chunk(message.k), message.k);
+  const { packets } = await chunk(message.k);
   if (!job.aborted) {
-    for (const { n, key, data } of frames) {
-      if (n > message.to) break;
-      decoder.decode(new EncodedVideoChunk({ type: key ? "key" : "delta", timestamp: n, data }));
+    for (const packet of packets) {
+      if (packet.timestamp > message.to) break;
+      decoder.decode(packet);
     }
     await decoder.flush().catch((error) => {
       if (!job.aborted) throw error;
@@ -141,9 +141,15 @@ function chunk(k) {
   loading = fetch(`${url}/chunks/${k}`, { credentials: "same-origin" }).then(async (response) => {
     if (!response.ok) throw new Error(`chunk ${k}: ${response.status} ${await response.text()}`);
     const data = await response.arrayBuffer();
-    chunkBytes += data.byteLength;
+    const packets = parse(data, k).map(
+      ({ n, key, data: bytes }) =>
+        new EncodedVideoChunk({ type: key ? "key" : "delta", timestamp: n, data: bytes }),
+    );
+    const bytes = data.byteLength;
+    data.transfer?.(0); // freed now, not whenever this worker's next garbage collection comes
+    chunkBytes += bytes;
     trim();
-    return data;
+    return { packets, bytes };
   });
   loading.catch(() => chunks.get(k) === loading && chunks.delete(k));
   chunks.set(k, loading);
@@ -154,7 +160,7 @@ function trim() {
   for (const [k, loading] of chunks) {
     if (chunkBytes <= ENCODED_BUDGET || chunks.size <= 2) break;
     chunks.delete(k);
-    loading.then((data) => (chunkBytes -= data.byteLength));
+    loading.then((data) => (chunkBytes -= data.bytes));
   }
 }
 

@@ -15,15 +15,19 @@
 //   not a secure context), the codec is unsupported, the video has no chunks (409/4xx on
 //   /codec), or the worker fails; `decoder: "images"` forces it.
 //
-// Decoded frames are kept up to a byte budget (RGBA size; 96 MB is 12 frames of 1080p), the
+// Decoded frames are kept up to a byte budget (RGBA size; 64 MB is 8 frames of 1080p), the
 // ones farthest from the playhead dropped (and closed) first, so memory does not grow with the
 // length of the video. A bitmap handed out stays valid at least until the page's next task:
-// draw it when the await returns, and ask frame(n) again to draw it later.
+// draw it when the await returns, and ask frame(n) again to draw it later. The WebCodecs worker
+// is ended after IDLE_MS with nothing to decode (its decoder, encoded chunks and the garbage its
+// decoding leaves, some 50 MB at 1080p that its rare garbage collections would keep a long
+// time) and started again for the next frame not in the cache.
 
-const BUDGET = 96 * 2 ** 20; // bytes of decoded frames kept (RGBA): 12 frames of 1080p
+const BUDGET = 64 * 2 ** 20; // bytes of decoded frames kept (RGBA): 8 frames of 1080p
 const PARALLEL = 4; // image requests in flight at once
 const AHEAD = 16; // frames prefetched in the direction of travel (at most 2/3 of the budget)
 const BEHIND = 4; // and behind
+const IDLE_MS = 5000; // a WebCodecs worker with nothing to do this long is let go
 
 export class FrameSource {
   // decoder: "auto" (WebCodecs where possible, else images), "webcodecs" (fail without it) or
@@ -94,7 +98,8 @@ export class FrameSource {
     }, () => {});
   }
 
-  // What is kept now: {decoder, why (not WebCodecs), frames, bytes, pending, budgetBytes}.
+  // What is kept now: {decoder, why (not WebCodecs), frames, bytes, pending, budgetBytes,
+  // worker (WebCodecs: whether its worker is running now), workersStarted}.
   stats() {
     return {
       decoder: this.backend ? this.backend.name : null,
@@ -103,6 +108,8 @@ export class FrameSource {
       bytes: this.cache.size * this.frameBytes,
       pending: this.pending.size,
       budgetBytes: this.keep * this.frameBytes,
+      worker: Boolean(this.backend?.worker),
+      workersStarted: this.backend?.started ?? 0,
     };
   }
 
@@ -265,23 +272,40 @@ class ChunkBackend {
     this.nextId = 1;
     this.images = images; // makes the ImageBackend to fall back to
     this.fallback = null; // that backend, once the worker has failed
-    this.worker = new Worker(new URL("./frames-worker.js", import.meta.url), { type: "module" });
+    this.worker = null; // started by _start, ended when idle (_idle), started again by _pump
+    this.starting = null; // the start under way
+    this.idleTimer = null;
   }
 
   _start(config) {
-    return new Promise((resolve, reject) => {
-      this.worker.onmessage = ({ data }) => {
+    this.config = config;
+    const worker = new Worker(new URL("./frames-worker.js", import.meta.url), { type: "module" });
+    this.worker = worker;
+    this.started = (this.started || 0) + 1;
+    this.starting = new Promise((resolve, reject) => {
+      worker.onmessage = ({ data }) => {
         if (data.type === "ready") {
-          this.worker.onmessage = ({ data: message }) => this._message(message);
+          worker.onmessage = ({ data: message }) => this._message(message);
           resolve();
         } else {
-          this.worker.terminate();
+          worker.terminate();
           reject(new Error(data.message));
         }
       };
-      this.worker.onerror = (event) => reject(new Error(event.message || "worker failed"));
-      this.worker.postMessage({ type: "configure", url: this.url, config });
-    });
+      worker.onerror = (event) => reject(new Error(event.message || "worker failed"));
+      worker.postMessage({ type: "configure", url: this.url, config });
+    }).finally(() => (this.starting = null));
+    return this.starting;
+  }
+
+  // Nothing to decode for IDLE_MS: end the worker (see the module's comment on memory).
+  _idle() {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.running || this.queue.length || this.starting || !this.worker) return;
+      this.worker.postMessage({ type: "close" });
+      this.worker = null;
+    }, IDLE_MS);
   }
 
   chunkOf(n) {
@@ -347,7 +371,10 @@ class ChunkBackend {
   }
 
   close() {
-    this.worker.postMessage({ type: "close" });
+    clearTimeout(this.idleTimer);
+    this.worker?.postMessage({ type: "close" });
+    this.worker = null;
+    this.closed = true;
     for (const entry of this.waiting.values()) entry.reject(aborted());
     this.waiting.clear();
     this.queue = [];
@@ -366,9 +393,20 @@ class ChunkBackend {
     if (urgent && at > 0) this.queue.unshift(...this.queue.splice(at, 1));
   }
 
-  // Send the next job when the worker is idle, and have it fetch the bytes of the two after.
+  // Send the next job when the worker is idle, and have it fetch the bytes of the two after;
+  // start the worker again first if it was let go.
   _pump() {
-    if (this.running || !this.queue.length) return;
+    if (this.running || !this.queue.length || this.starting || this.closed || this.fallback) {
+      return;
+    }
+    if (!this.worker) {
+      this._start(this.config).then(
+        () => this._pump(),
+        (error) => this._fail(String(error.message || error)),
+      );
+      return;
+    }
+    clearTimeout(this.idleTimer);
     const job = this.queue.shift();
     const frames = [...job.frames];
     this.running = {
@@ -395,6 +433,7 @@ class ChunkBackend {
     } else if (message.type === "done") {
       const run = this.running;
       this.running = null;
+      this._idle();
       for (const n of run.frames) {
         const entry = this.waiting.get(n);
         if (!entry) continue;
@@ -418,7 +457,9 @@ class ChunkBackend {
   // The worker failed: every frame still waiting, and every later one, comes from the server.
   _fail(reason) {
     console.warn(`WebCodecs failed (${reason}); frames now come from the server as images`);
-    this.worker.terminate();
+    clearTimeout(this.idleTimer);
+    this.worker?.terminate();
+    this.worker = null;
     this.fallback = this.images();
     this.name = "images";
     this.why = reason;

@@ -1,6 +1,7 @@
-// The label schema as a form: labels (name, colour, allowed shape kinds) and their attributes
-// (name, input kind, choices, per frame, number range). `read()` gives the JSON the API takes
-// (core.Schema.to_json's shape); the server checks it again.
+// The label schema as a form: labels (name, colour, allowed shape kinds, for skeletons their
+// named points and edges) and their attributes (name, input kind, choices, per frame, number
+// range). `read()` gives the JSON the API takes (core.Schema.to_json's shape); the server checks
+// it again.
 import { element, field, input, select } from "./ui.js";
 
 export const SHAPE_KINDS = ["box", "polygon", "polyline", "points", "skeleton", "mask", "cuboid"];
@@ -45,6 +46,11 @@ function labelRow(index, label = {}) {
       kind,
     ),
   );
+  const skeleton = skeletonFields(label.skeleton);
+  const skeletonKind = kinds.find((k) => k.querySelector("input").value === "skeleton");
+  const showSkeleton = () => (skeleton.node.hidden = !skeletonKind.querySelector("input").checked);
+  skeletonKind.addEventListener("change", showSkeleton);
+  showSkeleton();
   const attributes = element("div", { class: "schema-attributes" });
   (label.attributes || []).forEach((a) => attributes.append(attributeRow(a)));
   const addAttribute = button("add-attribute", "Add attribute");
@@ -60,20 +66,70 @@ function labelRow(index, label = {}) {
       element("span", { class: "muted" }, "Shapes (none = any): "),
       kinds,
     ),
+    skeleton.node,
     attributes,
     addAttribute,
   );
   remove.addEventListener("click", () => row.remove());
-  row.read = () => ({
-    name: name.value.trim(),
-    color: color.value,
-    kinds: kinds
-      .map((k) => k.querySelector("input"))
-      .filter((box) => box.checked)
-      .map((box) => box.value),
-    attributes: [...attributes.children].map((a) => a.read()),
-  });
+  row.read = () => {
+    const read = {
+      name: name.value.trim(),
+      color: color.value,
+      kinds: kinds
+        .map((k) => k.querySelector("input"))
+        .filter((box) => box.checked)
+        .map((box) => box.value),
+      attributes: [...attributes.children].map((a) => a.read()),
+    };
+    const points = read.kinds.includes("skeleton") ? skeleton.read() : null;
+    if (points) read.skeleton = points;
+    return read;
+  };
   return row;
+}
+
+// A skeleton label's points (names in the order they are placed) and edges ("head-neck, ...");
+// read() gives {nodes, edges: [[i, j], ...]} or null when no point is named. An edge naming no
+// point is sent as -1, for the server to refuse naming it.
+function skeletonFields(skeleton) {
+  const nodes = skeleton?.nodes || [];
+  const points = input("skeleton-points", {
+    value: nodes.join(", "),
+    placeholder: "points in order, comma separated: head, neck, hip",
+    "data-testid": "skeleton-points",
+  });
+  const edges = input("skeleton-edges", {
+    value: (skeleton?.edges || []).map(([a, b]) => `${nodes[a]}-${nodes[b]}`).join(", "),
+    placeholder: "edges: head-neck, neck-hip",
+    "data-testid": "skeleton-edges",
+  });
+  const node = element(
+    "div",
+    { class: "row schema-skeleton" },
+    field("Skeleton points", points),
+    field("Edges", edges),
+  );
+  const read = () => {
+    const names = points.value.split(",").map((v) => v.trim()).filter(Boolean);
+    if (!names.length) return null;
+    const pairs = edges.value
+      .split(",")
+      .map((v) => v.trim())
+      .filter(Boolean)
+      .map((text) => edgeOf(text, names));
+    return { nodes: names, edges: pairs };
+  };
+  return { node, read };
+}
+
+// "left-eye-nose" -> the indices of the two names it joins (names may hold "-" themselves).
+function edgeOf(text, names) {
+  for (let at = text.indexOf("-"); at > 0; at = text.indexOf("-", at + 1)) {
+    const a = names.indexOf(text.slice(0, at).trim());
+    const b = names.indexOf(text.slice(at + 1).trim());
+    if (a >= 0 && b >= 0) return [a, b];
+  }
+  return [names.indexOf(text), -1];
 }
 
 function attributeRow(attribute = {}) {

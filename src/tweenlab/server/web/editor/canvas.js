@@ -98,8 +98,9 @@ export class Stage {
   }
 
   // Draw the frame and the overlay. items: [{shape, color, selected, dashed, predicted,
-  // caption}] (caption: text over the shape's top-left corner, e.g. "auto 0.82"); draft: a shape
-  // being drawn; handles: [{x, y, round}]; pins: [{x, y, resolved}]; region: {x, y, w, h}.
+  // caption}] (caption: text over the shape's top-left corner, e.g. "auto 0.82"); draft: {shape,
+  // color, caption} being drawn; handles: [{x, y, round, mid}]; pins: [{x, y, resolved}]; region:
+  // {x, y, w, h}.
   draw({ bitmap, items = [], draft = null, handles = [], pins = [], region = null }) {
     const ctx = this.canvas.getContext("2d");
     const ratio = window.devicePixelRatio || 1;
@@ -114,13 +115,16 @@ export class Stage {
       KINDS[item.shape.kind]?.draw(ctx, item.shape, { ...item, zoom });
       if (item.caption) caption(ctx, KINDS[item.shape.kind]?.bbox(item.shape), item, zoom);
     }
-    if (draft) KINDS[draft.shape.kind]?.draw(ctx, draft.shape, { ...draft, zoom, dashed: true });
-    const size = 4 / zoom;
+    if (draft) {
+      KINDS[draft.shape.kind]?.draw(ctx, draft.shape, { ...draft, zoom, dashed: true });
+      if (draft.caption) caption(ctx, KINDS[draft.shape.kind]?.bbox(draft.shape), draft, zoom);
+    }
     for (const h of handles) {
+      const size = (h.mid ? 3 : 4) / zoom; // an edge's midpoint: smaller, see-through
       ctx.beginPath();
       if (h.round) ctx.arc(h.x, h.y, size, 0, 2 * Math.PI);
       else ctx.rect(h.x - size, h.y - size, 2 * size, 2 * size);
-      ctx.fillStyle = "#fff";
+      ctx.fillStyle = h.mid ? "rgba(255, 255, 255, 0.55)" : "#fff";
       ctx.fill();
       ctx.lineWidth = 1 / zoom;
       ctx.strokeStyle = "#111";

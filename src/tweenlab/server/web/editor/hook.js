@@ -29,6 +29,10 @@ export function testHook(session, sync, stage) {
     get view() {
       return { ...stage.view };
     },
+    // the shape being drawn and its caption (a skeleton's next point), or null
+    get draft() {
+      return session.draft ? copy({ shape: session.draft, caption: session.draftCaption }) : null;
+    },
     tracks: () =>
       copy(
         sync

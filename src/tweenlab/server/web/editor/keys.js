@@ -1,5 +1,6 @@
 // What each shortcut of shortcuts.js does in the editor.
 
+import { nextOf } from "./guidance.js";
 import { nextKeyframe } from "./model.js";
 
 export function keyActions(session, toggleHelp, review) {
@@ -15,6 +16,10 @@ export function keyActions(session, toggleHelp, review) {
     play: (event) => !event.repeat && session.play(),
     nextKeyframe: () => jumpKeyframe(session, 1),
     previousKeyframe: () => jumpKeyframe(session, -1),
+    nextSuggested: () => jumpSuggested(session, 1),
+    previousSuggested: () => jumpSuggested(session, -1),
+    nextCut: () => jumpTo(session, nextOf(session.guidance.cuts, session.frame, 1)),
+    previousCut: () => jumpTo(session, nextOf(session.guidance.cuts, session.frame, -1)),
     newShape: () => session.useTool(session.drawKind),
     selectTool: () => session.useTool("select"),
     finish: () => (session.tool.finish ? session.tool.finish() : false),
@@ -47,4 +52,22 @@ function jumpKeyframe(session, direction) {
     direction,
   );
   if (found !== null) session.step(found - session.frame);
+}
+
+// The next suggested keyframe: the selected track's (its least confident frames), or with none
+// selected any track's and the video analysis's.
+function jumpSuggested(session, direction) {
+  const { guidance, sync } = session;
+  const records = sync.tracks();
+  const chosen = records.filter((r) => r.number === session.selected);
+  const frames = (chosen.length ? chosen : records).flatMap(
+    (r) => guidance.track(r.number, r.revision)?.suggested || [],
+  );
+  if (!chosen.length) frames.push(...guidance.suggested);
+  jumpTo(session, nextOf(frames, session.frame, direction));
+}
+
+function jumpTo(session, frame) {
+  if (frame === null) return session.toast("no mark that way");
+  session.step(frame - session.frame);
 }

@@ -88,21 +88,6 @@ export function spans(track, lastFrame) {
   return { spans: found, keyframes: keys, inbetween };
 }
 
-// Per-frame confidence as the track carries it, if it does: {frame: value} or [{frame, value}].
-export function confidence(track) {
-  const raw = track.confidence ?? null;
-  const found = new Map();
-  if (Array.isArray(raw)) {
-    for (const item of raw) found.set(item.frame, item.value ?? item.confidence);
-  } else if (raw && typeof raw === "object") {
-    for (const [frame, value] of Object.entries(raw)) found.set(Number(frame), value);
-  }
-  for (const item of track.inbetween || []) {
-    if (typeof item.confidence === "number") found.set(item.frame, item.confidence);
-  }
-  return found;
-}
-
 // JSON with sorted keys, to tell whether two tracks are the same.
 export function canonical(value) {
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;

@@ -6,10 +6,9 @@
 //                                onFrame, onChange});
 //   session.go(frame); session.commit(number, shape); session.undo(); ...
 
-import { KINDS } from "./shapes.js";
+import { DRAWN, KINDS, PALETTE } from "./shapes.js";
 import * as model from "./model.js";
 import { makeTool } from "./tools.js";
-import { PALETTE } from "./shapes.js";
 import { badgeText, isPrediction } from "./predictions.js";
 
 export class Session {
@@ -27,8 +26,6 @@ export class Session {
     this.draft = null;
     this.region = null;
     this.pins = [];
-    this.suggested = [];
-    this.cuts = [];
     this.redoStack = [];
     this.brush = { radius: 8, erase: false };
     this.playing = false;
@@ -159,7 +156,11 @@ export class Session {
       .filter((p) => p.frame === this.frame && p.region)
       .map((p) => ({ x: p.region.x + p.region.w / 2, y: p.region.y, resolved: p.resolved }));
     const draft = this.draft
-      ? { shape: this.draft, color: this.color(0, { label: this.label }) }
+      ? {
+          shape: this.draft,
+          color: this.color(0, { label: this.label }),
+          caption: this.draftCaption,
+        }
       : null;
     this.stage.draw({ bitmap, items, draft, handles, pins, region: this.region });
     this.shown = items.map(({ number, shape, source }) => ({ number, shape, source }));
@@ -188,9 +189,15 @@ export class Session {
     this.render();
   }
 
-  setDraft(shape) {
+  setDraft(shape, caption = null) {
     this.draft = shape;
+    this.draftCaption = shape ? caption : null;
     this.render();
+  }
+
+  // The skeleton ({nodes, edges}) of the label new shapes get, or null.
+  skeleton() {
+    return this.labels.find((l) => l.name === this.label)?.skeleton || null;
   }
 
   setRegion(rect) {
@@ -402,8 +409,6 @@ export class Session {
         { headers: { "If-Match": `"${revision}"` } },
       );
       this.sync.adopt(number, answer.track.revision, answer.track.track);
-      this.suggested = answer.suggested;
-      this.cuts = answer.across_cuts.map(([a]) => a);
       this.toast(
         `${answer.filled} frames filled; suggested keyframes: ${answer.suggested.join(", ") || "none"}`,
       );
@@ -443,9 +448,11 @@ export class Session {
   }
 }
 
+// The kinds a label's shapes may be (its kinds, or all), skeletons first for a label that names
+// skeleton points.
 export function allowedKinds(spec) {
-  const drawn = ["box", "polygon", "polyline", "points", "cuboid", "mask"];
-  return spec?.kinds?.length ? drawn.filter((k) => spec.kinds.includes(k)) : drawn;
+  const drawn = spec?.kinds?.length ? DRAWN.filter((k) => spec.kinds.includes(k)) : DRAWN;
+  return spec?.skeleton ? ["skeleton", ...drawn.filter((k) => k !== "skeleton")] : drawn;
 }
 
 const EDITING = ["in_progress", "rework"];

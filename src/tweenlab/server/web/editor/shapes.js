@@ -7,9 +7,11 @@
 //   const kind = KINDS[shape.kind];
 //   kind.draw(ctx, shape, {zoom, color, selected});
 //   kind.hit(shape, point, tolerance) -> bool
-//   kind.handles(shape, zoom) -> [{id, x, y}]
-//   kind.drag(shape, handleId, point) -> new shape
+//   kind.handles(shape, zoom) -> [{id, x, y, round, mid}]   (mid: an edge's midpoint)
+//   kind.drag(shape, handleId, point) -> new shape      (a midpoint's drag inserts a vertex)
 //   kind.translate(shape, dx, dy) -> new shape
+//   kind.removeVertex?(shape, id) -> new shape | null   (polygon, polyline, points)
+//   kind.toggleVisible?(shape, id) -> new shape | null  (points, skeleton: hide / show a point)
 
 const RAD = Math.PI / 180;
 
@@ -146,7 +148,30 @@ export function makeBox(x0, y0, x1, y1) {
 
 // -- shapes made of points ---------------------------------------------------------------------
 
-function pointKind({ label, closed, minimum, lines = true, fixed = false }) {
+// The midpoint handles of a polygon's or polyline's edges: dragging one (or clicking it) puts a
+// new vertex there, as CVAT does. Their ids are "mid:i" for the edge from vertex i.
+const MID = "mid:";
+
+function midpoints(points, closed) {
+  const found = [];
+  const edges = closed ? points.length : points.length - 1;
+  for (let i = 0; i < edges; i += 1) {
+    const [ax, ay] = points[i];
+    const [bx, by] = points[(i + 1) % points.length];
+    found.push({ id: `${MID}${i}`, x: (ax + bx) / 2, y: (ay + by) / 2, round: true, mid: true });
+  }
+  return found;
+}
+
+export function isMidpoint(id) {
+  return typeof id === "string" && id.startsWith(MID);
+}
+
+function withVisible(shape, visible) {
+  return { ...shape, visible: shape.points.map((_, i) => visible[i] ?? true) };
+}
+
+function pointKind({ label, closed, minimum, lines = true, fixed = false, insert = false }) {
   return {
     label,
     closed,
@@ -183,10 +208,23 @@ function pointKind({ label, closed, minimum, lines = true, fixed = false }) {
       }
       return false;
     },
-    handles(shape) {
-      return shape.points.map(([x, y], i) => ({ id: i, x, y }));
+    handles(shape, zoom) {
+      const vertices = shape.points.map(([x, y], i) => ({ id: i, x, y }));
+      if (!insert) return vertices;
+      // a midpoint too close to a vertex at this zoom would hide it: left out
+      const room = 14 / (zoom || 1);
+      const mids = midpoints(shape.points, closed).filter((m) =>
+        shape.points.every(([x, y]) => Math.hypot(x - m.x, y - m.y) >= room),
+      );
+      return [...vertices, ...mids];
     },
     drag(shape, id, point) {
+      if (isMidpoint(id)) {
+        const at = Number(id.slice(MID.length)) + 1;
+        const points = [...shape.points];
+        points.splice(at, 0, [point[0], point[1]]);
+        return { ...shape, points };
+      }
       const points = shape.points.map((p, i) => (i === id ? [point[0], point[1]] : p));
       return { ...shape, points };
     },
@@ -198,12 +236,94 @@ function pointKind({ label, closed, minimum, lines = true, fixed = false }) {
     },
     // A vertex removed, or null where the kind would fall below its minimum.
     removeVertex(shape, id) {
-      if (fixed || shape.points.length <= minimum) return null;
+      if (fixed || isMidpoint(id) || shape.points.length <= minimum) return null;
       const keep = (_, i) => i !== id;
       const next = { ...shape, points: shape.points.filter(keep) };
       if (shape.visible) next.visible = shape.visible.filter(keep);
       return next;
     },
+  };
+}
+
+// -- skeleton ----------------------------------------------------------------------------------
+
+// Named points (shape.nodes) joined by shape.edges ([i, j] pairs); a hidden point (visible
+// false) keeps its place and is drawn hollow, its edges not at all.
+const skeleton = {
+  ...pointKind({ label: "Skeleton", closed: false, minimum: 1, lines: false, fixed: true }),
+  draw(ctx, shape, style) {
+    const p = shape.points;
+    const shown = shape.visible || p.map(() => true);
+    ctx.beginPath();
+    for (const [a, b] of shape.edges || []) {
+      if (!p[a] || !p[b] || !shown[a] || !shown[b]) continue;
+      ctx.moveTo(...p[a]);
+      ctx.lineTo(...p[b]);
+    }
+    stroke(ctx, style);
+    const radius = 3.5 / style.zoom;
+    p.forEach(([x, y], i) => {
+      ctx.beginPath();
+      ctx.arc(x, y, radius, 0, 2 * Math.PI);
+      if (shown[i]) {
+        ctx.fillStyle = style.color;
+        ctx.fill();
+      } else {
+        ctx.lineWidth = 1 / style.zoom;
+        ctx.strokeStyle = style.color;
+        ctx.stroke();
+      }
+    });
+    if (style.selected || style.dashed) names(ctx, shape, style);
+  },
+  hit(shape, point, tolerance) {
+    const p = shape.points;
+    if (p.some((q) => Math.hypot(q[0] - point[0], q[1] - point[1]) <= tolerance * 1.5)) return true;
+    return (shape.edges || []).some(
+      ([a, b]) => p[a] && p[b] && distanceToSegment(point, p[a], p[b]) <= tolerance,
+    );
+  },
+  toggleVisible(shape, id) {
+    if (isMidpoint(id) || !shape.points[id]) return null;
+    const visible = shape.points.map((_, i) => shape.visible?.[i] ?? true);
+    visible[id] = !visible[id];
+    return withVisible(shape, visible);
+  },
+};
+
+// Each shown point's name beside it, the same size at any zoom.
+function names(ctx, shape, style) {
+  ctx.font = `${10 / style.zoom}px sans-serif`;
+  ctx.fillStyle = style.color;
+  ctx.textBaseline = "bottom";
+  shape.points.forEach(([x, y], i) => {
+    const shown = shape.visible?.[i] ?? true;
+    if (shape.nodes?.[i] && shown) {
+      ctx.fillText(shape.nodes[i], x + 5 / style.zoom, y - 3 / style.zoom);
+    }
+  });
+}
+
+// A skeleton of the label's points (spec: {nodes, edges}) from the first points placed: the
+// points not placed yet are hidden, in a row right of the last one placed, apart enough to be
+// grabbed one by one.
+export function makeSkeleton(spec, placed) {
+  const nodes = spec.nodes;
+  const [x, y] = placed[placed.length - 1]?.point || [0, 0];
+  const points = nodes.map((_, i) => placed[i]?.point || [x + 12 * (i - placed.length + 1), y]);
+  const visible = nodes.map((_, i) => Boolean(placed[i] && !placed[i].hidden));
+  return { kind: "skeleton", points, visible, nodes: [...nodes], edges: spec.edges || [] };
+}
+
+// While drawing: only the points placed so far and the edges between them.
+export function partialSkeleton(spec, placed) {
+  const n = placed.length;
+  return {
+    kind: "skeleton",
+    points: placed.map((p) => p.point),
+    visible: placed.map((p) => !p.hidden),
+    nodes: spec.nodes.slice(0, n),
+    edges: (spec.edges || []).filter(([a, b]) => a < n && b < n),
   };
 }
 
@@ -432,16 +552,19 @@ function withAlpha(color, alpha) {
 
 export const KINDS = {
   box,
-  polygon: pointKind({ label: "Polygon", closed: true, minimum: 3 }),
-  polyline: pointKind({ label: "Polyline", closed: false, minimum: 2 }),
-  points: pointKind({ label: "Points", closed: false, minimum: 1, lines: false }),
-  skeleton: pointKind({ label: "Skeleton", closed: false, minimum: 1, lines: false, fixed: true }),
+  polygon: pointKind({ label: "Polygon", closed: true, minimum: 3, insert: true }),
+  polyline: pointKind({ label: "Polyline", closed: false, minimum: 2, insert: true }),
+  points: {
+    ...pointKind({ label: "Points", closed: false, minimum: 1, lines: false }),
+    toggleVisible: skeleton.toggleVisible,
+  },
+  skeleton,
   cuboid,
   mask,
 };
 
-// The kinds a person draws (skeletons come from models and imports: they are edited, not drawn).
-export const DRAWN = ["box", "polygon", "polyline", "points", "cuboid", "mask"];
+// The kinds a person draws (a skeleton only for a label whose schema names its points).
+export const DRAWN = ["box", "polygon", "polyline", "points", "skeleton", "cuboid", "mask"];
 
 export const PALETTE = [
   "#2f6fed",

@@ -13,13 +13,25 @@ export const SHORTCUTS = [
   { keys: [" "], action: "play", help: "Play / pause (space)" },
   { keys: ["]"], action: "nextKeyframe", help: "Next keyframe" },
   { keys: ["["], action: "previousKeyframe", help: "Previous keyframe" },
+  {
+    keys: ["."],
+    action: "nextSuggested",
+    help: "Next suggested keyframe (the selected track's least confident frame, else any)",
+  },
+  { keys: [","], action: "previousSuggested", help: "Previous suggested keyframe" },
+  { keys: ["'"], action: "nextCut", help: "Next scene cut" },
+  { keys: [";"], action: "previousCut", help: "Previous scene cut" },
   { keys: ["n"], action: "newShape", help: "New shape (the chosen kind)" },
   {
     keys: ["v", "Escape"],
     action: "selectTool",
     help: "Select tool; Escape also cancels a drawing",
   },
-  { keys: ["Enter"], action: "finish", help: "Finish a polygon, polyline or points" },
+  {
+    keys: ["Enter"],
+    action: "finish",
+    help: "Finish a polygon, polyline or points; a skeleton with the points left hidden",
+  },
   { keys: ["k"], action: "keyframe", help: "Make / remove a keyframe here" },
   { keys: ["o"], action: "outside", help: "Toggle outside" },
   { keys: ["c"], action: "occluded", help: "Toggle occluded" },
@@ -41,6 +53,22 @@ export const SHORTCUTS = [
   { keys: ["ctrl+z"], action: "undo", help: "Undo" },
   { keys: ["ctrl+shift+z", "ctrl+y"], action: "redo", help: "Redo" },
   { keys: ["?"], action: "help", help: "Show / hide this help" },
+];
+
+// What the mouse does beyond click-to-select and drag-to-move, listed under the keys.
+export const GESTURES = [
+  {
+    keys: ["alt+click", "right-click"],
+    help: "On a vertex of the selected shape: delete it (a skeleton's point: hide / show it)",
+  },
+  {
+    keys: ["drag", "click"],
+    help: "An edge's midpoint handle (polygon, polyline): insert a vertex there",
+  },
+  {
+    keys: ["click", "shift+click"],
+    help: "Skeleton tool: place the label's points in order (shift: placed hidden)",
+  },
 ];
 
 function describe(event) {
@@ -69,7 +97,7 @@ export function bindKeys(target, actions) {
 }
 
 export function helpOverlay(onClose) {
-  const rows = SHORTCUTS.map((s) =>
+  const rows = [...SHORTCUTS, ...GESTURES].map((s) =>
     element(
       "tr",
       {},

@@ -1,15 +1,21 @@
 // The timeline: a ruler and one row per track over the task's frames. A row shows keyframes
-// (ticks), interpolated spans, in-between (motion-filled) frames, outside spans, a confidence
-// strip where the track carries one, and the marks shared by all rows: scene cuts, suggested
-// keyframes and review issues. A click or drag on it moves the playhead there.
+// (ticks), interpolated spans, in-between (motion-filled) frames, outside spans, the confidence
+// strip of its motion-filled frames (red where in-betweening was least sure, green where most)
+// with the track's suggested next keyframes (orange ticks under it), and the scene cuts; the
+// ruler shows the cuts, the keyframes the video's analysis suggests (orange triangles) and
+// review issues. A click or drag moves the playhead there; a click within a few pixels of a mark
+// jumps to the mark's frame exactly.
 //
 //   const timeline = new Timeline(root, {first, last, onJump});
-//   timeline.render({frame, rows: [{number, color, track, selected}], cuts, suggested, issues});
+//   timeline.render({frame, rows: [{number, color, track, selected, guidance}], cuts, suggested,
+//                    issues});   // guidance: {confidence: Map, suggested, lowest} | null
 
 import { element } from "../app.js";
-import { confidence, spans } from "./model.js";
+import { spans } from "./model.js";
 
 const ROW = 18;
+const STRIP = 4; // the confidence strip's height, at the bottom of a row
+const SNAP = 4; // CSS pixels within which a click lands on a mark
 
 export class Timeline {
   constructor(root, { first, last, onJump }) {
@@ -31,7 +37,9 @@ export class Timeline {
       const canvas = event.target.closest("canvas");
       if (!canvas) return;
       const box = canvas.getBoundingClientRect();
-      this.onJump(this.frameAt((event.clientX - box.left) / box.width));
+      const x = event.clientX - box.left;
+      const mark = event.type === "pointerdown" ? this._markNear(canvas, x, box.width) : null;
+      this.onJump(mark ?? this.frameAt(x / box.width));
       const number = canvas.dataset.number;
       if (number && event.type === "pointerdown") this.onSelect?.(Number(number));
     };
@@ -46,6 +54,26 @@ export class Timeline {
 
   x(frame, width) {
     return ((frame - this.first) / (this.last - this.first + 1)) * width;
+  }
+
+  // The frame of the mark drawn within SNAP pixels of x, or null: a cut (a line on the left edge
+  // of its frame, the new shot's first) or a suggested keyframe (a triangle on its middle).
+  _markNear(canvas, x, width) {
+    const state = this.state;
+    if (!state) return null;
+    const row = state.rows.find((r) => String(r.number) === canvas.dataset.number);
+    const suggested = row ? row.guidance?.suggested || [] : state.suggested || [];
+    const marks = [
+      ...(state.cuts || []).map((f) => [f, this.x(f, width) + 1]),
+      ...suggested.map((f) => [f, this.x(f + 0.5, width)]),
+    ];
+    let found = null;
+    let best = SNAP;
+    for (const [f, at] of marks) {
+      const distance = Math.abs(at - x);
+      if (distance <= best) [found, best] = [f, distance];
+    }
+    return found;
   }
 
   render(state) {
@@ -94,6 +122,8 @@ export class Timeline {
     for (const cut of cuts) ctx.fillRect(this.x(cut, width), 0, 2, 22);
     ctx.fillStyle = "#f08c00";
     for (const f of suggested) triangle(ctx, this.x(f + 0.5, width), 22, 5);
+    this.ruler.dataset.cuts = cuts.join(",");
+    this.ruler.dataset.suggested = suggested.join(",");
     for (const issue of issues) {
       ctx.fillStyle = issue.resolved ? "#2b8a3e" : "#e03131";
       ctx.beginPath();
@@ -125,11 +155,15 @@ export class Timeline {
     ctx.fillStyle = row.color;
     for (const f of found.inbetween)
       ctx.fillRect(this.x(f, width), 5, Math.max(1, perFrame), ROW - 12);
-    const scores = confidence(row.track);
-    for (const [f, value] of scores) {
-      ctx.fillStyle = `hsl(${Math.round(120 * Math.max(0, Math.min(1, value)))}, 70%, 45%)`;
-      ctx.fillRect(this.x(f, width), ROW - 4, Math.max(1, perFrame), 4);
+    const guidance = row.guidance;
+    for (const [f, value] of guidance?.confidence || []) {
+      ctx.fillStyle = confidenceColour(value);
+      ctx.fillRect(this.x(f, width), ROW - STRIP, Math.max(1, perFrame), STRIP);
     }
+    ctx.fillStyle = "#f08c00";
+    for (const f of guidance?.suggested || []) triangle(ctx, this.x(f + 0.5, width), 0, -4);
+    canvas.dataset.lowest = guidance?.lowest ?? "";
+    canvas.dataset.suggested = (guidance?.suggested || []).join(",");
     ctx.fillStyle = "#e03131";
     for (const cut of cuts) ctx.fillRect(this.x(cut, width), 0, 1, ROW);
     for (const k of found.keyframes) {
@@ -151,6 +185,11 @@ export class Timeline {
   }
 }
 
+// Red (0) through yellow to green (1).
+export function confidenceColour(value) {
+  return `hsl(${Math.round(120 * Math.max(0, Math.min(1, value)))}, 70%, 45%)`;
+}
+
 function niceStep(raw) {
   const power = 10 ** Math.floor(Math.log10(Math.max(1, raw)));
   for (const m of [1, 2, 5, 10]) if (m * power >= raw) return m * power;
@@ -167,6 +206,7 @@ function diamond(ctx, x, y, r) {
   ctx.fill();
 }
 
+// Apex r above (x, y), base on y; a negative r points it down.
 function triangle(ctx, x, y, r) {
   ctx.beginPath();
   ctx.moveTo(x, y - r);

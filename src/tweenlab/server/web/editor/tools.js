@@ -1,13 +1,26 @@
 // What a drag or a click on the canvas does: select/move/reshape, draw each kind, paint a mask,
 // mark a review region. Each tool is an object of down/move/up (video-pixel points) made by
 // makeTool(name, editor); a middle- or right-button drag pans in any tool, and so does a drag
-// that the select tool starts on no shape.
+// that the select tool starts on no shape. On the selected shape's vertex, alt+click or a
+// right-click (CVAT's gestures) deletes it, or hides / shows it where it cannot go (a skeleton's
+// point); dragging or clicking an edge's midpoint handle inserts a vertex there.
 // The editor passes itself in as `ed`:
 //   ed.stage, ed.items() -> [{number, shape}], ed.selected, ed.select(number),
 //   ed.preview(number, shape | null), ed.commit(number, shape), ed.create(shape),
-//   ed.setDraft(shape | null), ed.setRegion(rect), ed.brush {radius, erase}, ed.useTool(name)
+//   ed.setDraft(shape | null, caption), ed.setRegion(rect), ed.brush {radius, erase},
+//   ed.useTool(name), ed.skeleton() -> the label's {nodes, edges} | null, ed.toast(text, kind)
 
-import { KINDS, decodeMask, encodeMask, makeBox, makeCuboid, paintDisc } from "./shapes.js";
+import {
+  KINDS,
+  decodeMask,
+  encodeMask,
+  isMidpoint,
+  makeBox,
+  makeCuboid,
+  makeSkeleton,
+  paintDisc,
+  partialSkeleton,
+} from "./shapes.js";
 
 const GRAB = 7; // CSS pixels within which a handle or an outline is grabbed
 
@@ -21,6 +34,8 @@ function withPan(tool, ed) {
   return {
     ...tool,
     down(point, event) {
+      // a right-click on the selected shape's vertex is the tool's (delete it); elsewhere, pan
+      if (event.button === 2 && !event.altKey && tool.vertex?.(point)) return;
       const grab = (event.button === 1 || event.button === 2) && !event.altKey;
       if (grab || tool.down?.(point, event) === "pan") {
         pan = { x: event.clientX, y: event.clientY, view: { ...ed.stage.view } };
@@ -48,30 +63,50 @@ function tolerance(ed) {
   return GRAB / ed.stage.view.zoom;
 }
 
+// The handle nearest point within reach (a vertex before an edge's midpoint at equal distance).
 function handleUnder(ed, item, point) {
   const kind = KINDS[item.shape.kind];
   const near = tolerance(ed);
-  return kind
-    .handles(item.shape, ed.stage.view.zoom)
-    .find((h) => Math.hypot(h.x - point[0], h.y - point[1]) <= near);
+  let found = null;
+  let best = Infinity;
+  for (const h of kind.handles(item.shape, ed.stage.view.zoom)) {
+    const distance = Math.hypot(h.x - point[0], h.y - point[1]) + (h.mid ? 1e-6 : 0);
+    if (distance <= near && distance < best) [found, best] = [h, distance];
+  }
+  return found;
+}
+
+// The selected shape's vertex at point deleted (or hidden / shown where it cannot be deleted);
+// false when there is no vertex of it there.
+function vertexAction(ed, point) {
+  const chosen = ed.items().find((i) => i.number === ed.selected);
+  const handle = chosen && handleUnder(ed, chosen, point);
+  if (!handle || isMidpoint(handle.id) || typeof handle.id !== "number") return false;
+  const kind = KINDS[chosen.shape.kind];
+  const changed =
+    kind.removeVertex?.(chosen.shape, handle.id) ?? kind.toggleVisible?.(chosen.shape, handle.id);
+  if (changed) ed.commit(chosen.number, changed);
+  else if (kind.fixed) ed.toast(`a ${chosen.shape.kind}'s points cannot be deleted`);
+  else ed.toast(`a ${chosen.shape.kind} needs at least ${kind.minimum} points`);
+  return true;
 }
 
 function select(ed) {
   let drag = null; // {number, start, shape, handle, changed}
   return {
     name: "select",
+    vertex: (point) => vertexAction(ed, point),
     down(point, event) {
       const items = ed.items();
       const chosen = items.find((i) => i.number === ed.selected);
       const handle = chosen && handleUnder(ed, chosen, point);
-      if (chosen && handle && event.altKey) {
-        const removed = KINDS[chosen.shape.kind].removeVertex?.(chosen.shape, handle.id);
-        if (removed) ed.commit(chosen.number, removed);
-        return;
-      }
+      if (event.altKey && vertexAction(ed, point)) return;
       if (event.button !== 0) return;
       if (chosen && handle) {
+        const kind = KINDS[chosen.shape.kind];
         drag = { number: chosen.number, start: point, shape: chosen.shape, handle: handle.id };
+        // a click on an edge's midpoint inserts a vertex there even without a drag
+        if (handle.mid) drag.changed = kind.drag(chosen.shape, handle.id, [handle.x, handle.y]);
         return;
       }
       const hit = [...items]
@@ -164,6 +199,54 @@ function clickShape(kind) {
   };
 }
 
+// A skeleton of the label's named points, placed in their order by clicks (shift+click places
+// one hidden, e.g. an occluded joint where it is guessed to be); the last click, or Enter with
+// the rest left hidden, makes the shape. Edges are drawn as soon as both their points are placed.
+function skeletonTool(ed) {
+  let placed = []; // [{point, hidden}]
+  const spec = () => ed.skeleton();
+  const draft = (hover) => {
+    const found = spec();
+    if (!found) return ed.setDraft(null);
+    const all =
+      hover && placed.length < found.nodes.length ? [...placed, { point: hover }] : placed;
+    const next = found.nodes[placed.length];
+    const caption = next
+      ? `${next} (${placed.length + 1} of ${found.nodes.length}; shift+click: hidden)`
+      : null;
+    ed.setDraft(all.length ? partialSkeleton(found, all) : null, caption);
+  };
+  const tool = {
+    down(point, event) {
+      if (event.button !== 0) return;
+      const found = spec();
+      if (!found) {
+        ed.toast("this label has no skeleton points: name them in the project's schema", "error");
+        return;
+      }
+      placed.push({ point, hidden: event.shiftKey });
+      if (placed.length >= found.nodes.length) return tool.finish();
+      draft(null);
+    },
+    hover(point) {
+      draft(point);
+    },
+    finish() {
+      const found = spec();
+      const done = placed;
+      placed = [];
+      ed.setDraft(null);
+      if (!found || !done.length) return;
+      ed.create(makeSkeleton(found, done));
+    },
+    cancel() {
+      placed = [];
+      ed.setDraft(null);
+    },
+  };
+  return tool;
+}
+
 function brush(ed) {
   let paint = null; // {number, data, height, width, erase, last}
   // discs along the segment from the last point, close enough to leave no gap between them
@@ -237,6 +320,7 @@ const TOOLS = {
   polygon: clickShape("polygon"),
   polyline: clickShape("polyline"),
   points: clickShape("points"),
+  skeleton: skeletonTool,
   mask: brush,
   region,
 };
