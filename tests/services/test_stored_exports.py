@@ -8,35 +8,22 @@ from __future__ import annotations
 import io
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.media.videos import make_video
+from tests.executors import local
 from tests.s3_support import open_s3, s3_endpoint, s3_url
-from tests.services.test_exports import FRAMES, SHARD_FRAMES, _annotations, _unsplit
-from tweenlab.jobs import JobState, LocalExecutor, MemoryJobStore
+from tests.services.test_exports import FRAMES, SHARD_FRAMES, _annotations, _unsplit, video
+from tweenlab.jobs import JobState, LocalExecutor
 from tweenlab.media import LocalStorage
 from tweenlab.services.exports import EXPORT_JOB
 from tweenlab.services.exports_stored import prune_stored_exports, put_input
 
-__all__ = ["s3_endpoint"]  # fixtures used here
+__all__ = ["local", "s3_endpoint", "video"]  # fixtures used here
 
 CASE = ("coco", "all", 1, "jpg")
-
-
-@pytest.fixture(scope="module")
-def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_video(tmp_path_factory.mktemp("video") / "clip.mp4", frames=FRAMES, bframes=2)
-
-
-@pytest.fixture(scope="module")
-def local() -> Iterator[LocalExecutor]:
-    running = LocalExecutor(MemoryJobStore(), workers=1)
-    yield running
-    running.shutdown()
 
 
 @pytest.mark.parametrize("video_in_storage", [True, False], ids=["video-key", "video-path"])

@@ -8,7 +8,7 @@ a path."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 
 from tests.conftest import shared_file
+from tests.executors import local
 from tests.propagation import circle_video
 from tests.s3_support import open_s3, s3_endpoint, s3_url
 from tests.services.autolabel_jobs import CLIP, job_params
-from tweenlab.jobs import JobState, LocalExecutor, MemoryJobStore
+from tweenlab.jobs import JobState, LocalExecutor
 from tweenlab.media import DerivedFiles, Storage
 from tweenlab.propagation import FlowCache
 from tweenlab.services.flow import FLOW_JOB, fetch_flow, flow_cache, flow_part
@@ -28,7 +29,7 @@ from tweenlab.services.predictions import AUTOLABEL_JOB
 from tweenlab.services.stored import job_video
 from tweenlab.settings import Settings
 
-__all__ = ["s3_endpoint"]  # fixtures used here
+__all__ = ["local", "s3_endpoint"]  # fixtures used here
 
 FRAMES = 48  # keyframes every 12 frames
 PAIRS = FRAMES - 1
@@ -48,13 +49,6 @@ class Context:
 
     def map(self, target: str, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         raise AssertionError("not used")
-
-
-@pytest.fixture(scope="module")
-def local() -> Iterator[LocalExecutor]:
-    running = LocalExecutor(MemoryJobStore(), workers=1)
-    yield running
-    running.shutdown()
 
 
 @pytest.fixture(scope="module")
