@@ -465,6 +465,10 @@ def merged(output: Path, results: Result, parts: tuple[str, ...]) -> Result:
             k: v for k, v in results.items() if k in ("flow", "fill", "memory", "quality")
         }
         whole["machine_last_run"] = results["machine"]
+        earlier = json.loads(output.read_text()).get("memory", {})
+        if "memory" in results and not results["memory"]["full_size"]:  # made by part 1 only
+            whole["memory"]["full_size"] = earlier.get("full_size")
+            whole["memory"]["full_size_measured"] = earlier.get("machine", {}).get("date")
     judged = [whole[k]["pass"] for k in ("fill", "quality") if k in whole]
     whole["all_pass"] = all(judged)
     return whole
