@@ -23,7 +23,8 @@ def _by_sorting(values: npt.NDArray[Any], keep: npt.NDArray[np.bool_]) -> npt.ND
         middle: npt.NDArray[Any] = ordered[..., half]
         return middle
     with np.errstate(invalid="ignore"):
-        return (ordered[..., half - 1] + ordered[..., half]) / 2
+        mean: npt.NDArray[Any] = (ordered[..., half - 1] + ordered[..., half]) / 2
+    return mean
 
 
 @pytest.mark.parametrize(
