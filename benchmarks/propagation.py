@@ -10,10 +10,11 @@ in the same run:
 2. Filling: ``fill_span(cache, 0, box_a, span, box_b)`` over a 100-frame span once the flow is
    cached, for 1 object (best of 3), and for 20 objects at different places in the frame keyed
    on the same two frames, carried together by ``fill_spans`` (target <= 0.5 s for 20; also
-   timed one by one), each with a fresh ``FlowCache`` as a ``tweenlab propagate`` call has; next
-   to it the time to read the span's flow whole once as float32 (what a fill costs that reads
-   whole fields, not the boxes' regions) and the time of ``inbetween(..., method="linear")``
-   for the same 20 objects.
+   timed one by one), each with a fresh ``FlowCache`` as a ``tweenlab propagate`` call has (20
+   objects together: best and median of 3); next to it, in the same run, the same fill with
+   every pair already read whole into memory (the floor: no reading at all), the time to read
+   the span's flow whole once as float32 (what a fill costs that reads whole fields, not the
+   boxes' regions) and the time of ``inbetween(..., method="linear")`` for the same 20 objects.
 3. Memory: bytes on disk per frame pair at the default size on 1080p video (1280x720 flow, the
    cache's float16 ``.npz`` or ``.npy`` files), extrapolated to a minute at 30 fps, next to the
    raw float16 size and the full-size cache; and the peak RSS of this process while filling
@@ -33,9 +34,12 @@ Run from the repository root::
 
     python benchmarks/propagation.py            # about 3-6 minutes on 2 cores (part 4: 1-2)
     python benchmarks/propagation.py --quick    # about 1 minute: fewer frames, no part 4
+    python benchmarks/propagation.py --parts fill   # parts 2 and 3 alone (about 1-2 minutes)
 
 It prints a table and writes ``benchmarks/results/propagation.json`` (``propagation-quick.json``
-with ``--quick``): one object per figure with the numbers, the target and ``pass``.
+with ``--quick``): one object per figure with the numbers, the target and ``pass``. A run of
+some ``--parts`` replaces those parts in the file and keeps the others from the earlier run;
+each part records when it was measured and the load average around it.
 """
 
 from __future__ import annotations
@@ -59,10 +63,11 @@ import numpy as np
 import numpy.typing as npt
 
 from memory import current_rss_mb, peak_rss_mb, reset_peak_rss, status_mb
+from propagation_table import print_table
 from report import machine_info as base_machine_info
-from report import verdict
 from tweenlab.media import FrameIndex, build_index
 from tweenlab.propagation import FlowCache, fill_span, fill_spans, inbetween
+from tweenlab.propagation.flow import FlowPair
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -86,21 +91,26 @@ Result = dict[str, Any]
 Boxes = npt.NDArray[np.float64]
 
 
+PARTS = ("flow", "fill", "quality")  # fill includes part 3 (memory)
+
+
 @dataclass(frozen=True)
 class Settings:
-    """How much work each figure does."""
+    """How much work each figure does, and which parts run."""
 
     quick: bool
     work: Path
+    parts: tuple[str, ...] = PARTS
     flow_frames: int = 40
     span: int = 100
     fill_repeats: int = 3
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
+        parts = tuple(p for p in PARTS if p in args.parts.split(","))
         if args.quick:
-            return cls(True, args.work, flow_frames=10, span=30)
-        return cls(False, args.work)
+            return cls(True, args.work, tuple(p for p in parts if p != "quality"), 10, 30)
+        return cls(False, args.work, parts)
 
     @property
     def clip_frames(self) -> int:
@@ -229,6 +239,20 @@ def read_whole(cache: FlowCache, span: int) -> None:
         np.asarray(pair.backward, dtype=np.float32)
 
 
+def in_memory(cache: FlowCache, span: int) -> FlowCache:
+    """``cache`` with every pair of the span read whole into memory beforehand (not timed)."""
+    for n in range(span):
+        pair = cache.pair(n)
+        cache._open[n] = FlowPair(np.array(pair.forward), np.array(pair.backward))
+    return cache
+
+
+def fill_together(cache: FlowCache, boxes: list[tuple[Boxes, Boxes]], span: int) -> float:
+    """Wall time of ``fill_spans`` over ``0 .. span`` for all the objects at once."""
+    starts, ends = np.array([a for a, _ in boxes]), np.array([b for _, b in boxes])
+    return seconds_of(lambda: fill_spans(cache, 0, starts, span, ends))
+
+
 def fill_seconds(cache: FlowCache, boxes: list[tuple[Boxes, Boxes]], span: int) -> float:
     """Wall time of ``fill_span`` over ``0 .. span`` for each object, one after the other."""
     started = time.perf_counter()
@@ -247,6 +271,7 @@ def bench_fill(video: Path, index: FrameIndex, folder: Path, settings: Settings)
     log(f"fill: caching the flow of frames 0..{span} ({cache.size[0]}x{cache.size[1]})")
     cache_s = seconds_of(lambda: cache.compute(0, span))
     boxes = make_boxes(OBJECTS, cache.video_size)
+    load_start = [round(v, 2) for v in os.getloadavg()]
     fresh = [FlowCache(video, index, folder) for _ in range(settings.fill_repeats + 3)]
     log(f"fill: {span}-frame span, 1 object x {settings.fill_repeats}, then {OBJECTS} objects")
     one = [fill_seconds(fresh.pop(), boxes[:1], span) for _ in range(settings.fill_repeats - 1)]
@@ -255,16 +280,10 @@ def bench_fill(video: Path, index: FrameIndex, folder: Path, settings: Settings)
     peak_before, rss_before, reset = peak_rss_mb(), current_rss_mb(), reset_peak_rss()
     many = fill_seconds(fresh.pop(), boxes, span)
     peak, anon = peak_rss_mb(), status_mb("RssAnon:")
-    together_cache = fresh.pop()
-    together = seconds_of(
-        lambda: fill_spans(
-            together_cache,
-            0,
-            np.array([a for a, _ in boxes]),
-            span,
-            np.array([b for _, b in boxes]),
-        )
-    )
+    together, floor = [], []
+    for _ in range(settings.fill_repeats):  # alternated, so both see the same load
+        together.append(fill_together(FlowCache(video, index, folder), boxes, span))
+        floor.append(fill_together(in_memory(FlowCache(video, index, folder), span), boxes, span))
     whole = seconds_of(lambda: read_whole(fresh.pop(), span))
     linear = seconds_of(
         lambda: [
@@ -282,7 +301,11 @@ def bench_fill(video: Path, index: FrameIndex, folder: Path, settings: Settings)
         "one_object_reused_s": round(reused, 4),
         "objects": OBJECTS,
         "objects_one_by_one_s": round(many, 3),
-        "objects_s": round(together, 3),
+        "objects_runs_s": [round(s, 3) for s in together],
+        "objects_best_s": round(min(together), 3),
+        "objects_s": round(float(np.median(together)), 3),
+        "peer_objects_flow_in_memory_runs_s": [round(s, 3) for s in floor],
+        "peer_objects_flow_in_memory_s": round(float(np.median(floor)), 3),
         "peer_read_span_whole_once_s": round(whole, 3),
         "peer_linear_objects_s": round(linear, 5),
         "rss_before_fill_mb": round(rss_before, 1),
@@ -290,8 +313,10 @@ def bench_fill(video: Path, index: FrameIndex, folder: Path, settings: Settings)
         "peak_rss_reset": reset,
         "peak_rss_during_fill_mb": round(peak, 1),
         "rss_anon_after_fill_mb": round(anon, 1),
-        "target": f"<= {TARGET_FILL_S} s for {OBJECTS} objects",
-        "pass": together <= TARGET_FILL_S,
+        "load_average_start": load_start,
+        "load_average_end": [round(v, 2) for v in os.getloadavg()],
+        "target": f"<= {TARGET_FILL_S} s for {OBJECTS} objects (median of {len(together)})",
+        "pass": bool(np.median(together) <= TARGET_FILL_S),
     }
 
 
@@ -405,89 +430,6 @@ def machine_info() -> Result:
     )
 
 
-def flow_rows(flow: Result) -> list[tuple[str, ...]]:
-    """One row per clip x estimator x size."""
-    return [
-        (
-            f"1. flow {r['clip']} {r['method']} @{r['flow_size']}",
-            f"{r['pairs_per_s']:.2f} pairs/s ({r['x_real_time_at_30fps']:.2f}x real time)",
-            f"bare decode {r['peer_bare_decode_fps']:.0f} fps ({100 * r['decode_share']:.0f}%)",
-            "-",
-            "-",
-        )
-        for r in flow["rows"]
-    ]
-
-
-def fill_rows(fill: Result, memory: Result) -> list[tuple[str, ...]]:
-    """Figures 2 and 3."""
-    span, default, full = fill["span_frames"], memory["default"], memory["full_size"]
-    full_text = f"full size {full['mb_per_minute']:.0f} MB/min" if full else "-"
-    return [
-        (
-            f"2. fill {span} frames, 1 object",
-            f"{fill['one_object_best_s']:.3f} s (reused cache {fill['one_object_reused_s']:.3f} s)",
-            f"read {span} pairs whole once {fill['peer_read_span_whole_once_s']:.3f} s",
-            "-",
-            "-",
-        ),
-        (
-            f"2. fill {span} frames, {fill['objects']} objects",
-            f"{fill['objects_s']:.3f} s together ({fill['objects_one_by_one_s']:.3f} s one by one)",
-            f"linear {1000 * fill['peer_linear_objects_s']:.1f} ms",
-            fill["target"],
-            verdict(fill["pass"]),
-        ),
-        (
-            f"3. flow cache, {memory['video']} @{fill['flow_size']}",
-            f"{default['bytes_per_pair'] / 1e6:.2f} MB/pair, {default['mb_per_minute']:.0f} MB/min",
-            f"raw f16 {default['raw_float16_bytes_per_pair'] / 1e6:.2f} MB/pair; {full_text}",
-            "-",
-            "-",
-        ),
-        (
-            "3. peak RSS during fill",
-            f"{fill['peak_rss_during_fill_mb']:.0f} MB (reset: {fill['peak_rss_reset']})",
-            f"before fill {fill['rss_before_fill_mb']:.0f} MB; "
-            f"anonymous after {fill['rss_anon_after_fill_mb']:.0f} MB",
-            "-",
-            "-",
-        ),
-    ]
-
-
-def quality_rows(quality: Result) -> list[tuple[str, ...]]:
-    """Figure 4, one row per sequence."""
-    if "error" in quality:
-        error = quality["error"].splitlines()[-1][:70] if quality["error"] else "failed"
-        return [("4. quality", "error", error, quality["target"], "FAIL")]
-    return [
-        (
-            f"4. {name} ({s['frames']} frames)",
-            f"flow mIoU@20 {s['flow_miou_k20']:.3f}, {s['flow_keyframes_pct']:.1f}% keyframes",
-            f"linear {s['linear_miou_k20']:.3f}, {s['linear_keyframes_pct']:.1f}% "
-            f"(ratio {s['ratio']:.2f})",
-            f"ratio <= {TARGET_RATIO}, mIoU >= {TARGET_MIOU}",
-            f"{verdict(s['ratio_pass'])} / {verdict(s['miou_pass'])}",
-        )
-        for name, s in quality["sequences"].items()
-    ]
-
-
-def print_table(results: Result) -> None:
-    """The results as a plain table."""
-    rows: list[tuple[str, ...]] = [("figure", "tweenlab", "peer / limit", "target", "")]
-    rows += flow_rows(results["flow"]) + fill_rows(results["fill"], results["memory"])
-    if "quality" in results:
-        rows += quality_rows(results["quality"])
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    print(f"tweenlab.propagation benchmark ({results['mode']})")
-    for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
-
-
 def run(settings: Settings) -> Result:
     """Make the inputs and measure the figures (flow caches live in a folder kept for the run)."""
     settings.work.mkdir(parents=True, exist_ok=True)
@@ -499,15 +441,37 @@ def run(settings: Settings) -> Result:
     results["inputs"] = {"clip": str(CLIP), "made": {n: str(v) for n, (v, _) in clips.items()}}
     with tempfile.TemporaryDirectory(prefix="run-", dir=settings.work) as folder:
         run_dir = Path(folder)
-        results["flow"] = bench_flow(clips, settings, run_dir)
-        results["fill"] = bench_fill(*clips["1080p"], run_dir / "1080p", settings)
-        results["memory"] = bench_memory(run_dir / "1080p", results["fill"])
-        if not settings.quick:
+        if "flow" in settings.parts:
+            results["flow"] = bench_flow(clips, settings, run_dir)
+        if "fill" in settings.parts:
+            results["fill"] = bench_fill(*clips["1080p"], run_dir / "1080p", settings)
+            results["memory"] = bench_memory(run_dir / "1080p", results["fill"])
+        if "quality" in settings.parts:
             results["quality"] = bench_quality(run_dir)
     results["machine"]["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
-    judged = [results[k]["pass"] for k in ("fill", "quality") if k in results]
-    results["all_pass"] = all(judged)
+    for key in ("flow", "fill", "memory", "quality"):
+        if key in results:
+            results[key]["machine"] = results["machine"]
     return results
+
+
+def merged(output: Path, results: Result, parts: tuple[str, ...]) -> Result:
+    """``results`` of some parts over the earlier run's file: each part keeps the ``machine``
+    (date, load, commit) it was measured on."""
+    if set(parts) == set(PARTS) or not output.exists():
+        whole = results
+    else:
+        whole = json.loads(output.read_text()) | {
+            k: v for k, v in results.items() if k in ("flow", "fill", "memory", "quality")
+        }
+        whole["machine_last_run"] = results["machine"]
+        earlier = json.loads(output.read_text()).get("memory", {})
+        if "memory" in results and not results["memory"]["full_size"]:  # made by part 1 only
+            whole["memory"]["full_size"] = earlier.get("full_size")
+            whole["memory"]["full_size_measured"] = earlier.get("machine", {}).get("date")
+    judged = [whole[k]["pass"] for k in ("fill", "quality") if k in whole]
+    whole["all_pass"] = all(judged)
+    return whole
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -515,15 +479,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer frames, no quality run")
     parser.add_argument("--work", type=Path, default=Path("/tmp/tweenlab-bench-propagation"))
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help=f"comma-separated, of {', '.join(PARTS)} (fill includes the cache size)",
+    )
     args = parser.parse_args(argv)
     missing = [p for p in (CLIP, TRACKS, EVAL_TRACKS) if not p.exists()]
     if missing:
         print(f"error: missing {', '.join(map(str, missing))} (../shared)", file=sys.stderr)
         return 1
     settings = Settings.from_args(args)
-    results = run(settings)
     RESULTS.mkdir(parents=True, exist_ok=True)
     output = RESULTS / ("propagation-quick.json" if settings.quick else "propagation.json")
+    results = merged(output, run(settings), settings.parts)
     output.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
     print(f"results: {output.relative_to(REPO)}")
