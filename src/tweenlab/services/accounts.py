@@ -4,6 +4,9 @@ Each function is one use case over an open ``Session`` and commits what it chang
 (session ids, API tokens) are random, handed out once and stored only as SHA-256 digests, so a
 copy of the database lets nobody sign in. Passwords are hashed with Argon2id; a sign-in with an
 unknown e-mail still verifies a hash, so timing does not tell which accounts exist.
+
+Every request asks who is calling, so the two questions it asks (``user_for_token``,
+``user_for_session``) are one query each, built once: the secret's row joined to its user.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -205,14 +208,22 @@ def _verify_decoy(settings: Settings, password: str) -> None:
         _hasher_for(settings).verify(decoy, password)
 
 
+_SESSION_USER = (
+    select(BrowserSession, User)
+    .join(User, User.id == BrowserSession.user_id)
+    .where(BrowserSession.id_hash == bindparam("id_hash"))
+)
+
+
 def user_for_session(
     db: Session, session_id: str, *, now: datetime | None = None
 ) -> tuple[User, BrowserSession]:
     """The user of a session cookie and the session, or ``AuthenticationError``."""
-    row = db.get(BrowserSession, digest(session_id))
-    if row is None or row.expires_at <= (now or utc_now()) or not row.user.active:
+    found = db.execute(_SESSION_USER, {"id_hash": digest(session_id)}).first()
+    if found is None or found[0].expires_at <= (now or utc_now()) or not found[1].active:
         raise AuthenticationError("not signed in, or the session has ended")
-    return row.user, row
+    row, user = found
+    return user, row
 
 
 def csrf_matches(row: BrowserSession, token: str | None) -> bool:
@@ -257,16 +268,25 @@ def revoke_token(db: Session, user: User, token_id: int) -> ApiToken:
     return token
 
 
+_TOKEN_USER = (
+    select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def user_for_token(db: Session, secret: str, *, now: datetime | None = None) -> User:
     """The user of a bearer token, or ``AuthenticationError`` (unknown, revoked, inactive)."""
     now = now or utc_now()
-    token = db.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
-    if token is None or token.revoked_at is not None or not token.user.active:
+    found = db.execute(_TOKEN_USER, {"token_hash": digest(secret)}).first()
+    if found is None:
         raise AuthenticationError("invalid or revoked API token")
-    user = token.user
-    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_EVERY:
-        token.last_used_at = now
+    user, token_id, revoked_at, last_used_at = found
+    if revoked_at is not None or not user.active:
+        raise AuthenticationError("invalid or revoked API token")
+    if last_used_at is None or now - last_used_at > TOKEN_TOUCH_EVERY:
         try:
+            db.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
             db.commit()
         except OperationalError:  # a read-only request met a writer: touch it next time
             db.rollback()
