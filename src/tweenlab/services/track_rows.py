@@ -2,10 +2,11 @@
 the task's revision, as few statements as a save can take.
 
 A save is the server's busiest write, so its statements are built once here and run through
-SQLAlchemy Core (no unit of work): the locked task and the track come in one query, the
-compare and swap (``UPDATE ... WHERE revision = :base``), the journal row and the task's
-revision are one statement each, and what they wrote is set on the ORM objects the caller
-holds, as if read back, so nothing is read again after the commit. On SQLite that matters
+SQLAlchemy Core (no unit of work): the locked task and the track come in one query on SQLite
+(two on PostgreSQL, see ``locked_with_track``), the compare and swap (``UPDATE ... WHERE
+revision = :base``), the journal row and the task's revision are one statement each, and what
+they wrote is set on the ORM objects the caller holds, as if read back, so nothing is read
+again after the commit. On SQLite that matters
 twice: a read after the commit would begin another transaction, and a write session's
 transaction takes the database's write lock.
 
@@ -22,18 +23,17 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from tweenlab.errors import StaleRevisionError
 from tweenlab.services.projects import Access
-from tweenlab.services.tasks import check_visible
+from tweenlab.services.tasks import check_visible, locked_task
 from tweenlab.store import JournalRow, Task, TrackRow, utc_now
 
 __all__ = ["change_track", "insert_track", "journal_change", "locked_with_track", "stale", "swap"]
 
 _TASKS: Table = Task.__table__  # type: ignore[assignment]  # a declarative model's Table
 _TRACKS: Table = TrackRow.__table__  # type: ignore[assignment]
-_LOCKED_WITH_TRACK = (
+_TASK_WITH_TRACK = (  # SQLite only: see locked_with_track
     select(Task, TrackRow)
     .outerjoin(TrackRow, (TrackRow.task_id == Task.id) & (TrackRow.number == bindparam("number")))
     .where(Task.id == bindparam("task_id"))
-    .with_for_update(of=Task)  # PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers
     .execution_options(populate_existing=True)
 )
 _TRACK = (
@@ -67,8 +67,18 @@ def locked_with_track(
     db: Session, access: Access, task_id: int, number: int
 ) -> tuple[Task, TrackRow | None]:
     """The task, locked for this transaction and read afresh (``tasks.locked_task``), and its
-    track ``number`` (a tombstone too; None when it never existed), in one query."""
-    found = db.execute(_LOCKED_WITH_TRACK, {"task_id": task_id, "number": number}).first()
+    track ``number`` (a tombstone too; None when it never existed).
+
+    On SQLite one query: the write lock is taken at ``BEGIN IMMEDIATE``, before anything is
+    read. On PostgreSQL the track is read by a statement of its own once the task's row lock is
+    granted: a statement's snapshot is taken when it starts, so a track joined into the locking
+    statement would be as it was before the wait for the lock (and a track created meanwhile
+    would be missed).
+    """
+    if db.get_bind().dialect.name != "sqlite":
+        task = locked_task(db, access, task_id)
+        return task, db.scalar(_TRACK, {"task": task.id, "number": number})
+    found = db.execute(_TASK_WITH_TRACK, {"task_id": task_id, "number": number}).first()
     task = check_visible(access, found[0] if found is not None else None, task_id)
     return task, found[1] if found is not None else None
 
