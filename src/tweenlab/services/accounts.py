@@ -5,8 +5,9 @@ Each function is one use case over an open ``Session`` and commits what it chang
 copy of the database lets nobody sign in. Passwords are hashed with Argon2id; a sign-in with an
 unknown e-mail still verifies a hash, so timing does not tell which accounts exist.
 
-Every request asks who is calling, so the two questions it asks (``user_for_token``,
-``user_for_session``) are one query each, built once: the secret's row joined to its user.
+Every request asks who is calling, and most ask about a project too, so ``caller_for_token``
+and ``caller_for_session`` answer both in one query, built once: the secret's row joined to its
+user and, when a project is named, to that project and the user's membership there.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -34,12 +36,23 @@ from tweenlab.errors import (
     UsageError,
 )
 from tweenlab.settings import Settings
-from tweenlab.store import ApiToken, BrowserSession, LoginFailure, User, utc_now
+from tweenlab.store import (
+    ApiToken,
+    BrowserSession,
+    LoginFailure,
+    Membership,
+    Project,
+    User,
+    utc_now,
+)
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
     "TOKEN_PREFIX",
+    "Caller",
     "SignIn",
+    "caller_for_session",
+    "caller_for_token",
     "create_token",
     "create_user",
     "csrf_matches",
@@ -208,22 +221,13 @@ def _verify_decoy(settings: Settings, password: str) -> None:
         _hasher_for(settings).verify(decoy, password)
 
 
-_SESSION_USER = (
-    select(BrowserSession, User)
-    .join(User, User.id == BrowserSession.user_id)
-    .where(BrowserSession.id_hash == bindparam("id_hash"))
-)
-
-
 def user_for_session(
     db: Session, session_id: str, *, now: datetime | None = None
 ) -> tuple[User, BrowserSession]:
     """The user of a session cookie and the session, or ``AuthenticationError``."""
-    found = db.execute(_SESSION_USER, {"id_hash": digest(session_id)}).first()
-    if found is None or found[0].expires_at <= (now or utc_now()) or not found[1].active:
-        raise AuthenticationError("not signed in, or the session has ended")
-    row, user = found
-    return user, row
+    caller = caller_for_session(db, session_id, now=now)
+    assert caller.session is not None
+    return caller.user, caller.session
 
 
 def csrf_matches(row: BrowserSession, token: str | None) -> bool:
@@ -268,20 +272,71 @@ def revoke_token(db: Session, user: User, token_id: int) -> ApiToken:
     return token
 
 
-_TOKEN_USER = (
+def user_for_token(db: Session, secret: str, *, now: datetime | None = None) -> User:
+    """The user of a bearer token, or ``AuthenticationError`` (unknown, revoked, inactive)."""
+    return caller_for_token(db, secret, now=now).user
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling and, when the request names a project, what they are there.
+
+    Attributes:
+        user: The signed-in account.
+        session: Their browser session, or None for an API token.
+        project: The project asked about, None when there is no such project (or none was
+            asked about).
+        role: The user's membership role in ``project``, None when they are not a member.
+    """
+
+    user: User
+    session: BrowserSession | None
+    project: Project | None = None
+    role: str | None = None
+
+
+def _asking_about_project(
+    query: Select[*tuple[Any, ...]],
+) -> Select[*tuple[Any, ...]]:
+    """``query`` with the project ``:project_id`` and the user's role there (outer joins)."""
+    return (
+        query.add_columns(Project, Membership.role)
+        .outerjoin(Project, Project.id == bindparam("project_id"))
+        .outerjoin(
+            Membership, (Membership.project_id == Project.id) & (Membership.user_id == User.id)
+        )
+    )
+
+
+# Every request runs one of these: built once (building a select costs more than running it).
+_TOKEN = (
     select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at)
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("token_hash"))
 )
+_TOKEN_AND_PROJECT = _asking_about_project(_TOKEN)
+_SESSION = (
+    select(User, BrowserSession)
+    .join(BrowserSession, BrowserSession.user_id == User.id)
+    .where(BrowserSession.id_hash == bindparam("id_hash"))
+)
+_SESSION_AND_PROJECT = _asking_about_project(_SESSION)
 
 
-def user_for_token(db: Session, secret: str, *, now: datetime | None = None) -> User:
-    """The user of a bearer token, or ``AuthenticationError`` (unknown, revoked, inactive)."""
+def caller_for_token(
+    db: Session, secret: str, *, project_id: int | None = None, now: datetime | None = None
+) -> Caller:
+    """The caller of a bearer token (and project ``project_id``), in one query.
+
+    Raises:
+        AuthenticationError: An unknown or revoked token, or a deactivated account.
+    """
     now = now or utc_now()
-    found = db.execute(_TOKEN_USER, {"token_hash": digest(secret)}).first()
+    params = {"token_hash": digest(secret), "project_id": project_id}
+    found = db.execute(_TOKEN if project_id is None else _TOKEN_AND_PROJECT, params).first()
     if found is None:
         raise AuthenticationError("invalid or revoked API token")
-    user, token_id, revoked_at, last_used_at = found
+    user, token_id, revoked_at, last_used_at = found[:4]
     if revoked_at is not None or not user.active:
         raise AuthenticationError("invalid or revoked API token")
     if last_used_at is None or now - last_used_at > TOKEN_TOUCH_EVERY:
@@ -290,4 +345,19 @@ def user_for_token(db: Session, secret: str, *, now: datetime | None = None) -> 
             db.commit()
         except OperationalError:  # a read-only request met a writer: touch it next time
             db.rollback()
-    return user
+    return Caller(user, None, *found[4:])
+
+
+def caller_for_session(
+    db: Session, session_id: str, *, project_id: int | None = None, now: datetime | None = None
+) -> Caller:
+    """The caller of a session cookie (and project ``project_id``), in one query.
+
+    Raises:
+        AuthenticationError: No such session, an ended one, or a deactivated account.
+    """
+    params = {"id_hash": digest(session_id), "project_id": project_id}
+    found = db.execute(_SESSION if project_id is None else _SESSION_AND_PROJECT, params).first()
+    if found is None or found[1].expires_at <= (now or utc_now()) or not found[0].active:
+        raise AuthenticationError("not signed in, or the session has ended")
+    return Caller(found[0], found[1], *found[2:])

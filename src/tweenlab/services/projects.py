@@ -23,6 +23,7 @@ from tweenlab.store import Membership, Project, User, Video, utc_now
 __all__ = [
     "Access",
     "GuidelineExample",
+    "access_from",
     "add_member",
     "create_project",
     "guideline_examples",
@@ -175,9 +176,14 @@ _ACCESS = (  # built once: every project route asks it
 def project_access(db: Session, user: User, project_id: int) -> Access:
     """The user's role in a project; ``NotFoundError`` when it is missing or not theirs."""
     row = db.execute(_ACCESS, {"user_id": user.id, "project_id": project_id}).first()
-    if row is None or (row[1] is None and not user.is_admin):
+    return access_from(user, project_id, *(row or (None, None)))
+
+
+def access_from(user: User, project_id: int, project: Project | None, role: str | None) -> Access:
+    """``project_access`` from what a query found: the project (None: there is none) and the
+    user's membership role there (None: not a member; a site admin is the owner)."""
+    if project is None or (role is None and not user.is_admin):
         raise NotFoundError(f"no project {project_id}")
-    project, role = row
     return Access(user, project, Role(role) if role is not None else Role.OWNER)
 
 
