@@ -193,9 +193,24 @@ def run_database(kind: str, database_url: str | None, args: argparse.Namespace) 
 
 
 def machine_info() -> Result:
+    import importlib.metadata
+
     import tweenlab
 
-    return base_machine_info(httpx=httpx.__version__, tweenlab=tweenlab.__version__)
+    def version(package: str) -> str:
+        try:
+            return importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            return "not installed"
+
+    # uvicorn serves with uvloop and httptools when they are installed, asyncio and h11 if not
+    return base_machine_info(
+        httpx=httpx.__version__,
+        tweenlab=tweenlab.__version__,
+        uvicorn=version("uvicorn"),
+        uvloop=version("uvloop"),
+        httptools=version("httptools"),
+    )
 
 
 def print_table(results: Result) -> None:

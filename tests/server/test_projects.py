@@ -3,6 +3,7 @@ label schemas validated field by field; plus the OpenAPI document's stable opera
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -263,6 +264,33 @@ def test_every_route_but_health_and_login_is_authorised_by_require(api: Api) -> 
     spec = api.client.get("/api/openapi.json").json()
     served = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
     assert checked == served  # every route the application serves was checked
+
+
+def test_no_request_matches_routes_of_two_routers() -> None:
+    """ROUTERS is ordered by traffic, so no request may be answered differently by its order:
+    two routes of different routers never match one path with one method."""
+
+    def could_both_match(a: str, b: str) -> bool:
+        left, right = a.strip("/").split("/"), b.strip("/").split("/")
+        if any(":path" in part for part in left + right):
+            return True
+        return len(left) == len(right) and all(
+            x == y or x.startswith("{") or y.startswith("{")
+            for x, y in zip(left, right, strict=True)
+        )
+
+    routes = [
+        (index, route.path, route.methods)
+        for index, router in enumerate(ROUTERS)
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
+    clashes = [
+        (a[1], b[1])
+        for a, b in itertools.combinations(routes, 2)
+        if a[0] != b[0] and a[2] & b[2] and could_both_match(a[1], b[1])
+    ]
+    assert not clashes
 
 
 def test_every_operation_declares_the_error_body_it_answers_with(api: Api) -> None:

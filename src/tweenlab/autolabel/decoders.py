@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -56,6 +55,8 @@ def letterbox(image: RGB, size: tuple[int, int]) -> tuple[RGB, Letterbox]:
         >>> canvas.shape, box.scale, box.pad_y
         ((416, 416, 3), 0.65, 91.0)
     """
+    import cv2  # noqa: PLC0415  (16 MB of memory: the server loads it with the first model run)
+
     width, height = size
     rows, cols = image.shape[:2]
     scale = min(width / cols, height / rows)

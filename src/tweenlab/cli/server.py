@@ -69,8 +69,14 @@ def serve_command(
         "documentation at /api/docs)",
         err=True,
     )
-    uvicorn.run(
-        APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level="warning"
+    uvicorn.run(  # uvloop and httptools (dependencies) are uvicorn's choice when installed
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
     )
 
 

@@ -7,6 +7,7 @@ Coordinates are continuous pixels: a box ``(x, y, w, h)`` covers ``[x, x + w) x 
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -118,7 +119,7 @@ class Box(Shape):
 
     def __post_init__(self) -> None:
         values = (self.x, self.y, self.w, self.h, self.rotation)
-        if not all(np.isfinite(v) for v in values):
+        if not all(math.isfinite(v) for v in values):  # math: a tenth of np.isfinite per value
             raise AnnotationError(f"values must be finite, got {values}", field="box")
         if self.w < 0 or self.h < 0:
             raise AnnotationError(f"size must not be negative, got {self.w}x{self.h}", field="box")

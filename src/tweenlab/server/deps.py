@@ -1,7 +1,8 @@
 """What routes depend on: the database session, the settings, and the one authorisation check.
 
-Dependencies that only look at the application's state are ``async``: FastAPI runs them on the
-event loop instead of handing each to a worker thread.
+Dependencies that do no I/O are ``async``: FastAPI runs them on the event loop instead of
+handing each to a worker thread (a hand-off costs CPU and, under load, a wait for the GIL). The
+database session is one of them: it connects at its first statement, in the route's thread.
 
 Every route that needs a signed-in caller declares ``Depends(require(...))`` and nothing else
 decides access:
@@ -21,11 +22,13 @@ sign-in response body, which another site's page cannot read).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from tweenlab.core.roles import Role
@@ -33,10 +36,10 @@ from tweenlab.errors import AccessDeniedError, AuthenticationError, NotFoundErro
 from tweenlab.services import accounts
 from tweenlab.services.frames import FrameServer
 from tweenlab.services.jobs import JobRunner
-from tweenlab.services.projects import Access, project_access
+from tweenlab.services.projects import Access, access_from
 from tweenlab.services.stored import StoredVideos
 from tweenlab.settings import Settings
-from tweenlab.store import BrowserSession, Database, Project, User
+from tweenlab.store import BrowserSession, Database, Project, User, checks_first
 
 __all__ = [
     "CSRF_HEADER",
@@ -66,16 +69,25 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_db(request: Request) -> Iterator[Session]:
+async def get_db(request: Request) -> AsyncIterator[Session]:
     """A session for this request; services commit, anything left over is rolled back.
 
     A GET or HEAD gets a deferred transaction: on SQLite it reads a snapshot without queueing
-    for the write lock, so frames and reads are served while others save.
+    for the write lock, so frames and reads are served while others save. A session whose
+    transaction has ended closes without I/O, here; one still in a transaction rolls it back
+    in a worker thread (shielded, so a client that went away cannot leak the connection).
     """
     database = request.app.state.db
     assert isinstance(database, Database)
-    with database.session(readonly=request.method in SAFE_METHODS) as session:
+    session = database.new_session(readonly=request.method in SAFE_METHODS)
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 Db = Annotated[Session, Depends(get_db)]
@@ -141,41 +153,49 @@ def require(
     needed = Role(role_at_least) if role_at_least is not None else None
 
     def authorise(request: Request, db: Db) -> Auth:
-        user, session = _authenticate(request, db)
+        raw = request.path_params.get("project_id") if needed is not None else None
+        project_id = _integer(raw)
+        with checks_first(db):  # a write request's checks do not hold SQLite's write lock
+            caller = _authenticate(request, db, project_id)
+        user = caller.user
         if admin and not user.is_admin:
             raise AccessDeniedError("only a site admin may do this")
         if needed is None:
-            return Auth(user, session)
-        access = project_access(db, user, _project_id(request))
+            return Auth(user, caller.session)
+        if project_id is None:
+            assert raw is not None, "require(role) is for routes under /projects/{project_id}"
+            raise NotFoundError(f"no project {raw!r}")
+        access = access_from(user, project_id, caller.project, caller.role)
         if not access.role.at_least(needed):
             raise AccessDeniedError(f"needs the role {needed} or above; you are {access.role}")
-        return Auth(user, session, access)
+        return Auth(user, caller.session, access)
 
     return authorise
 
 
-def _authenticate(request: Request, db: Session) -> tuple[User, BrowserSession | None]:
+def _authenticate(request: Request, db: Session, project_id: int | None) -> accounts.Caller:
+    """Who is calling (and what they are in ``project_id``): one query."""
     header = request.headers.get("Authorization")
     if header is not None:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise AuthenticationError("Authorization must be 'Bearer <API token>'")
-        return accounts.user_for_token(db, secret.strip()), None
+        return accounts.caller_for_token(db, secret.strip(), project_id=project_id)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise AuthenticationError("not signed in")
-    user, session = accounts.user_for_session(db, cookie)
+    caller = accounts.caller_for_session(db, cookie, project_id=project_id)
+    assert caller.session is not None
     if request.method not in SAFE_METHODS and not accounts.csrf_matches(
-        session, request.headers.get(CSRF_HEADER)
+        caller.session, request.headers.get(CSRF_HEADER)
     ):
         raise AccessDeniedError(f"the {CSRF_HEADER} header is missing or wrong")
-    return user, session
+    return caller
 
 
-def _project_id(request: Request) -> int:
-    raw = request.path_params.get("project_id")
-    assert raw is not None, "require(role) is for routes under /projects/{project_id}"
+def _integer(raw: str | None) -> int | None:
+    """The project id of the path (None when there is none or it is not an integer)."""
     try:
-        return int(raw)
+        return int(raw) if raw is not None else None
     except ValueError:
-        raise NotFoundError(f"no project {raw!r}") from None
+        return None

@@ -4,6 +4,10 @@ Each function is one use case over an open ``Session`` and commits what it chang
 (session ids, API tokens) are random, handed out once and stored only as SHA-256 digests, so a
 copy of the database lets nobody sign in. Passwords are hashed with Argon2id; a sign-in with an
 unknown e-mail still verifies a hash, so timing does not tell which accounts exist.
+
+Every request asks who is calling, and most ask about a project too, so ``caller_for_token``
+and ``caller_for_session`` answer both in one query, built once: the secret's row joined to its
+user and, when a project is named, to that project and the user's membership there.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -31,12 +36,24 @@ from tweenlab.errors import (
     UsageError,
 )
 from tweenlab.settings import Settings
-from tweenlab.store import ApiToken, BrowserSession, LoginFailure, User, utc_now
+from tweenlab.store import (
+    ApiToken,
+    BrowserSession,
+    LoginFailure,
+    Membership,
+    Project,
+    User,
+    checks_first,
+    utc_now,
+)
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
     "TOKEN_PREFIX",
+    "Caller",
     "SignIn",
+    "caller_for_session",
+    "caller_for_token",
     "create_token",
     "create_user",
     "csrf_matches",
@@ -115,12 +132,13 @@ def create_user(
     email = normalise_email(email)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UsageError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+    hashed = _hasher_for(settings).hash(password)  # before the transaction: it takes a while
     if db.scalar(select(User.id).where(User.email == email)) is not None:
         raise ConflictError(f"{email} already has an account", field="email")
     user = User(
         email=email,
         name=name.strip() or email.split("@")[0],
-        password_hash=_hasher_for(settings).hash(password),
+        password_hash=hashed,
         is_admin=admin,
         active=True,
     )
@@ -152,14 +170,20 @@ def sign_in(
     """
     now = now or utc_now()
     email = email.strip().lower()
-    _check_rate(db, settings, email, ip, now)
-    user = db.scalar(select(User).where(User.email == email))
-    if user is None or not user.active or not _verify(settings, user, password):
+    # Argon2 takes a tenth of a second: checked before the writes, so that on SQLite no saves
+    # wait for the write lock while it runs
+    with checks_first(db):
+        _check_rate(db, settings, email, ip, now)
+        user = db.scalar(select(User).where(User.email == email))
         if user is None:
             _verify_decoy(settings, password)
+        verified = user is not None and user.active and _verify(settings, user, password)
+    if user is None or not verified:
         db.add(LoginFailure(email=email, ip=ip, at=now))
         db.commit()
         raise AuthenticationError("wrong e-mail or password")
+    if verified is not True:  # the cost settings changed since the hash was made
+        user.password_hash = verified
     db.execute(delete(LoginFailure).where(LoginFailure.email == email, LoginFailure.ip == ip))
     db.execute(delete(BrowserSession).where(BrowserSession.expires_at < now))
     session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -188,14 +212,16 @@ def _check_rate(db: Session, settings: Settings, email: str, ip: str, now: datet
         raise RateLimitedError("too many failed sign-ins", retry_after_s=math.ceil(wait))
 
 
-def _verify(settings: Settings, user: User, password: str) -> bool:
+def _verify(settings: Settings, user: User, password: str) -> bool | str:
+    """Whether ``password`` is the user's: False, True, or the new hash to store when the cost
+    settings changed since theirs was made."""
     hasher = _hasher_for(settings)
     try:
         hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-    if hasher.check_needs_rehash(user.password_hash):  # the cost settings changed since
-        user.password_hash = hasher.hash(password)
+    if hasher.check_needs_rehash(user.password_hash):
+        return hasher.hash(password)
     return True
 
 
@@ -209,10 +235,9 @@ def user_for_session(
     db: Session, session_id: str, *, now: datetime | None = None
 ) -> tuple[User, BrowserSession]:
     """The user of a session cookie and the session, or ``AuthenticationError``."""
-    row = db.get(BrowserSession, digest(session_id))
-    if row is None or row.expires_at <= (now or utc_now()) or not row.user.active:
-        raise AuthenticationError("not signed in, or the session has ended")
-    return row.user, row
+    caller = caller_for_session(db, session_id, now=now)
+    assert caller.session is not None
+    return caller.user, caller.session
 
 
 def csrf_matches(row: BrowserSession, token: str | None) -> bool:
@@ -259,15 +284,90 @@ def revoke_token(db: Session, user: User, token_id: int) -> ApiToken:
 
 def user_for_token(db: Session, secret: str, *, now: datetime | None = None) -> User:
     """The user of a bearer token, or ``AuthenticationError`` (unknown, revoked, inactive)."""
+    return caller_for_token(db, secret, now=now).user
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling and, when the request names a project, what they are there.
+
+    Attributes:
+        user: The signed-in account.
+        session: Their browser session, or None for an API token.
+        project: The project asked about, None when there is no such project (or none was
+            asked about).
+        role: The user's membership role in ``project``, None when they are not a member.
+    """
+
+    user: User
+    session: BrowserSession | None
+    project: Project | None = None
+    role: str | None = None
+
+
+def _asking_about_project(
+    query: Select[*tuple[Any, ...]],
+) -> Select[*tuple[Any, ...]]:
+    """``query`` with the project ``:project_id`` and the user's role there (outer joins)."""
+    return (
+        query.add_columns(Project, Membership.role)
+        .outerjoin(Project, Project.id == bindparam("project_id"))
+        .outerjoin(
+            Membership, (Membership.project_id == Project.id) & (Membership.user_id == User.id)
+        )
+    )
+
+
+# Every request runs one of these: built once (building a select costs more than running it).
+_TOKEN = (
+    select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+_TOKEN_AND_PROJECT = _asking_about_project(_TOKEN)
+_SESSION = (
+    select(User, BrowserSession)
+    .join(BrowserSession, BrowserSession.user_id == User.id)
+    .where(BrowserSession.id_hash == bindparam("id_hash"))
+)
+_SESSION_AND_PROJECT = _asking_about_project(_SESSION)
+
+
+def caller_for_token(
+    db: Session, secret: str, *, project_id: int | None = None, now: datetime | None = None
+) -> Caller:
+    """The caller of a bearer token (and project ``project_id``), in one query.
+
+    Raises:
+        AuthenticationError: An unknown or revoked token, or a deactivated account.
+    """
     now = now or utc_now()
-    token = db.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
-    if token is None or token.revoked_at is not None or not token.user.active:
+    params = {"token_hash": digest(secret), "project_id": project_id}
+    found = db.execute(_TOKEN if project_id is None else _TOKEN_AND_PROJECT, params).first()
+    if found is None:
         raise AuthenticationError("invalid or revoked API token")
-    user = token.user
-    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_EVERY:
-        token.last_used_at = now
+    user, token_id, revoked_at, last_used_at = found[:4]
+    if revoked_at is not None or not user.active:
+        raise AuthenticationError("invalid or revoked API token")
+    if last_used_at is None or now - last_used_at > TOKEN_TOUCH_EVERY:
         try:
+            db.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
             db.commit()
         except OperationalError:  # a read-only request met a writer: touch it next time
             db.rollback()
-    return user
+    return Caller(user, None, *found[4:])
+
+
+def caller_for_session(
+    db: Session, session_id: str, *, project_id: int | None = None, now: datetime | None = None
+) -> Caller:
+    """The caller of a session cookie (and project ``project_id``), in one query.
+
+    Raises:
+        AuthenticationError: No such session, an ended one, or a deactivated account.
+    """
+    params = {"id_hash": digest(session_id), "project_id": project_id}
+    found = db.execute(_SESSION if project_id is None else _SESSION_AND_PROJECT, params).first()
+    if found is None or found[1].expires_at <= (now or utc_now()) or not found[0].active:
+        raise AuthenticationError("not signed in, or the session has ended")
+    return Caller(found[0], found[1], *found[2:])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from tweenlab.core.roles import Role
@@ -23,6 +23,7 @@ from tweenlab.store import Membership, Project, User, Video, utc_now
 __all__ = [
     "Access",
     "GuidelineExample",
+    "access_from",
     "add_member",
     "create_project",
     "guideline_examples",
@@ -162,18 +163,27 @@ def _roles_of(db: Session, user: User) -> list[tuple[int, Role]]:
     return [(project_id, Role(role)) for project_id, role in rows]
 
 
+_ACCESS = (  # built once: every project route asks it
+    select(Project, Membership.role)
+    .outerjoin(
+        Membership,
+        (Membership.project_id == Project.id) & (Membership.user_id == bindparam("user_id")),
+    )
+    .where(Project.id == bindparam("project_id"))
+)
+
+
 def project_access(db: Session, user: User, project_id: int) -> Access:
     """The user's role in a project; ``NotFoundError`` when it is missing or not theirs."""
-    row = db.execute(
-        select(Project, Membership.role)
-        .outerjoin(
-            Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id)
-        )
-        .where(Project.id == project_id)
-    ).first()
-    if row is None or (row[1] is None and not user.is_admin):
+    row = db.execute(_ACCESS, {"user_id": user.id, "project_id": project_id}).first()
+    return access_from(user, project_id, *(row or (None, None)))
+
+
+def access_from(user: User, project_id: int, project: Project | None, role: str | None) -> Access:
+    """``project_access`` from what a query found: the project (None: there is none) and the
+    user's membership role there (None: not a member; a site admin is the owner)."""
+    if project is None or (role is None and not user.is_admin):
         raise NotFoundError(f"no project {project_id}")
-    project, role = row
     return Access(user, project, Role(role) if role is not None else Role.OWNER)
 
 

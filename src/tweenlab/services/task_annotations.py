@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
 
 from tweenlab.core.annotations import VideoRef
 from tweenlab.core.roles import Role
@@ -39,7 +39,15 @@ from tweenlab.errors import (
 from tweenlab.formats.native import track_from_json
 from tweenlab.services.projects import Access
 from tweenlab.services.tasks import locked_task, visible_task
-from tweenlab.store import JournalRow, Task, TrackRow, utc_now
+from tweenlab.services.track_rows import (
+    change_track,
+    insert_track,
+    journal_change,
+    locked_with_track,
+    stale,
+    swap,
+)
+from tweenlab.store import JournalRow, Task, TrackRow
 from tweenlab.workflow import TaskState
 
 __all__ = [
@@ -162,16 +170,6 @@ def check_may_edit(access: Access, task: Task) -> None:
     raise AccessDeniedError("only the task's annotator, its reviewer or a manager may edit it")
 
 
-def _stale(number: int, row: TrackRow | None, base: int) -> StaleRevisionError:
-    current = row.revision if row is not None else 0
-    live = row is not None and not row.deleted
-    return StaleRevisionError(
-        f"track {number} is at revision {current}, not {base}: reload it and apply the change"
-        " again",
-        current={"current_revision": current, "track": row.data if live and row else None},
-    )
-
-
 def parse_track(task: Task, project_schema: list[dict[str, Any]], number: int, data: Any) -> Track:
     """The track of a request body, checked against the project's labels and the task's frames."""
     if not isinstance(data, dict):
@@ -219,112 +217,6 @@ def _in_spans(data: Any) -> Any:
     return {**data, "inbetween": kept}
 
 
-def _swap(
-    db: Session,
-    access: Access,
-    task: Task,
-    row: TrackRow,
-    base: int,
-    *,
-    data: dict[str, Any] | None,
-) -> None:
-    """Compare and swap: ``row`` to ``data`` (``None``: deleted) if it is still at ``base``."""
-    values: dict[str, Any] = {
-        "revision": base + 1,
-        "deleted": data is None,
-        "updated_by": access.user.id,
-        "updated_at": utc_now(),
-    }
-    if data is not None:
-        values |= {"data": data, "label": data["label"], "kind": _kind(data)}
-    result = db.execute(
-        update(TrackRow)
-        .where(TrackRow.id == row.id, TrackRow.revision == base)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult for an UPDATE
-        db.rollback()
-        raise _stale(row.number, _row(db, task, row.number), base)
-
-
-def _kind(data: dict[str, Any]) -> str:
-    return str(data["keyframes"][0]["shape"]["kind"])
-
-
-def _journal(
-    db: Session,
-    access: Access,
-    task: Task,
-    row: TrackRow,
-    *,
-    revision: int,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    undoes: int | None = None,
-) -> JournalRow:
-    op = "create" if before is None else "delete" if after is None else "update"
-    entry = JournalRow(
-        task_id=task.id,
-        track_id=row.id,
-        number=row.number,
-        revision=revision,
-        actor_id=access.user.id,
-        at=utc_now(),
-        op=op,
-        before=before,
-        after=after,
-        undoes=undoes,
-    )
-    db.add(entry)
-    db.execute(
-        update(Task)
-        .where(Task.id == task.id)
-        .values(revision=Task.revision + 1, updated_at=utc_now())
-        .execution_options(synchronize_session=False)
-    )
-    return entry
-
-
-def _finish(db: Session, task: Task, row: TrackRow) -> TrackRow:
-    db.commit()
-    db.refresh(task)
-    db.refresh(row)
-    return row
-
-
-def insert_track(
-    db: Session, access: Access, task: Task, number: int, data: dict[str, Any]
-) -> TrackRow:
-    """Add track ``number`` (checked native JSON ``data``) at revision 1, journaled, inside the
-    caller's transaction (the task locked by the caller)."""
-    row = TrackRow(
-        task_id=task.id,
-        number=number,
-        label=data["label"],
-        kind=_kind(data),
-        data=data,
-        revision=1,
-        deleted=False,
-        updated_by=access.user.id,
-        updated_at=utc_now(),
-    )
-    db.add(row)
-    db.flush()
-    _journal(db, access, task, row, revision=1, before=None, after=data)
-    return row
-
-
-def change_track(
-    db: Session, access: Access, task: Task, row: TrackRow, data: dict[str, Any] | None
-) -> None:
-    """Replace ``row``'s track by ``data`` (``None``: delete it) as its next revision,
-    journaled, inside the caller's transaction; ``StaleRevisionError`` if it moved on."""
-    before = None if row.deleted else row.data
-    _swap(db, access, task, row, row.revision, data=data)
-    _journal(db, access, task, row, revision=row.revision + 1, before=before, after=data)
-
-
 def write_track(
     db: Session, access: Access, task_id: int, number: int, data: Any, *, base: int
 ) -> TrackRow:
@@ -334,40 +226,44 @@ def write_track(
         StaleRevisionError: The track is no longer at ``base`` (nothing is written).
         FieldError: The track is malformed, or has a keyframe outside the task's frames.
     """
-    task = locked_task(db, access, task_id)
+    task, row = locked_with_track(db, access, task_id, number)
     check_may_edit(access, task)
     if number < 1:
         raise FieldError("number", f"track numbers start at 1, got {number}")
     after = parse_track(task, access.project.label_schema, number, _in_spans(data)).to_json()
-    row = _row(db, task, number)
     current = row.revision if row is not None else 0
     if base != current:
-        raise _stale(number, row, base)
+        error = stale(number, row, base)
+        db.rollback()  # the lock goes now, not when the request ends
+        raise error
     if row is None:
-        return _finish(db, task, insert_track(db, access, task, number, after))
+        row = insert_track(db, access, task, number, after)
+        db.commit()
+        return row
     before = None if row.deleted else row.data
     if before is not None and after.get("inbetween"):
         previous = parse_track(task, access.project.label_schema, number, before)
         track = parse_track(task, access.project.label_schema, number, after)
         after = track.keeping_inbetween_of(previous).to_json()
-    _swap(db, access, task, row, base, data=after)
-    _journal(db, access, task, row, revision=base + 1, before=before, after=after)
-    return _finish(db, task, row)
+    swap(db, access, task, row, base, data=after)
+    journal_change(db, access, task, row, before=before, after=after)
+    db.commit()
+    return row
 
 
 def delete_track(db: Session, access: Access, task_id: int, number: int, *, base: int) -> TrackRow:
     """Delete track ``number`` if it is still at ``base`` (it stays as a tombstone)."""
-    task = locked_task(db, access, task_id)
+    task, row = locked_with_track(db, access, task_id, number)
     check_may_edit(access, task)
-    row = _row(db, task, number)
     if row is None or row.deleted:
         raise NotFoundError(f"task {task.id} has no track {number}")
     if row.revision != base:
-        raise _stale(number, row, base)
+        raise stale(number, row, base)
     before = row.data
-    _swap(db, access, task, row, base, data=None)
-    _journal(db, access, task, row, revision=base + 1, before=before, after=None)
-    return _finish(db, task, row)
+    swap(db, access, task, row, base, data=None)
+    journal_change(db, access, task, row, before=before, after=None)
+    db.commit()
+    return row
 
 
 def journal(
@@ -415,20 +311,13 @@ def undo(db: Session, access: Access, task_id: int) -> JournalRow:
     before = None if row.deleted else row.data
     if before != target.after:
         raise _stale_undo(target, row)
-    base = row.revision
-    _swap(db, access, task, row, base, data=target.before)
-    entry = _journal(
-        db,
-        access,
-        task,
-        row,
-        revision=base + 1,
-        before=before,
-        after=target.before,
-        undoes=target.id,
+    swap(db, access, task, row, row.revision, data=target.before)
+    made = journal_change(
+        db, access, task, row, before=before, after=target.before, undoes=target.id
     )
-    _finish(db, task, row)
-    db.refresh(entry)
+    entry = db.get(JournalRow, made, options=[joinedload(JournalRow.actor)])
+    assert entry is not None, "the journal row was just written"
+    db.commit()
     return entry
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "act",
     "actions_for",
     "assign",
+    "check_visible",
     "history",
     "locked_task",
     "next_task",
@@ -213,7 +214,9 @@ def visible_tasks(
     return list(db.scalars(query))
 
 
-def _check_visible(access: Access, task: Task | None, task_id: int) -> Task:
+def check_visible(access: Access, task: Task | None, task_id: int) -> Task:
+    """``task`` if the caller may see it (a task of the project, theirs unless they see all);
+    ``NotFoundError`` otherwise, as for a task that does not exist."""
     if (
         task is None
         or task.project_id != access.project.id
@@ -225,7 +228,7 @@ def _check_visible(access: Access, task: Task | None, task_id: int) -> Task:
 
 def visible_task(db: Session, access: Access, task_id: int) -> Task:
     """One task of the project; ``NotFoundError`` when it is missing or not the caller's to see."""
-    return _check_visible(access, db.get(Task, task_id), task_id)
+    return check_visible(access, db.get(Task, task_id), task_id)
 
 
 def locked_task(db: Session, access: Access, task_id: int) -> Task:
@@ -236,7 +239,7 @@ def locked_task(db: Session, access: Access, task_id: int) -> Task:
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    return _check_visible(access, db.scalar(query), task_id)
+    return check_visible(access, db.scalar(query), task_id)
 
 
 def actions_for(access: Access, task: Task) -> list[Action]:

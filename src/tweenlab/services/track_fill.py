@@ -23,6 +23,7 @@ from tweenlab.services.keyframes import analyse_video
 from tweenlab.services.projects import Access
 from tweenlab.services.propagate import TrackReport, fill_annotations, flow_cache
 from tweenlab.services.tasks import visible_task
+from tweenlab.services.track_rows import stale
 from tweenlab.services.videos import get_video, video_source
 from tweenlab.settings import Settings
 from tweenlab.store import TrackRow
@@ -59,7 +60,7 @@ def fill_track(
     task = visible_task(db, access, task_id)
     row = task_annotations.read_track(db, access, task_id, number)
     if row.revision != base or row.deleted:
-        raise task_annotations._stale(number, row, base)
+        raise stale(number, row, base)
     low = task.start if first is None else first
     high = task.stop - 1 if last is None else last
     if not task.start <= low <= high < task.stop:

@@ -30,7 +30,12 @@ from tweenlab.server.routers import (
 
 __all__ = ["ROUTERS"]
 
+#: FastAPI tries the routes in this order, so the busiest come first (an editor reads frames
+#: and saves tracks many times a second); no two routers' routes answer the same request
+#: (tests/server/test_projects.py), so the order decides nothing else.
 ROUTERS: tuple[APIRouter, ...] = (
+    frames.router,
+    annotations.router,
     health.router,
     auth.router,
     tokens.router,
@@ -38,10 +43,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     projects.router,
     members.router,
     videos.router,
-    frames.router,
     jobs.router,
     tasks.router,
-    annotations.router,
     guidance.router,
     labelers.router,
     predictions.router,
