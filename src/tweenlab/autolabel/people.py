@@ -123,6 +123,9 @@ class HogPeople:
             raise LabelerError(NAME, f"OpenCV's HOG detector failed: {error}") from error
         boxes = np.asarray(rects, dtype=np.float64).reshape(-1, 4)
         scores = svm_score(np.asarray(weights, dtype=np.float64).reshape(-1))
+        # OpenCV's threads hand the windows back in any order; NMS breaks ties by order
+        order = np.lexsort((*boxes.T[::-1], -scores))
+        boxes, scores = boxes[order], scores[order]
         boxes[:, 0] += boxes[:, 2] * _SHRINK_X
         boxes[:, 1] += boxes[:, 3] * _SHRINK_TOP
         boxes[:, 2:] *= _KEEP
