@@ -28,14 +28,20 @@ def grid(height: int, width: int) -> tuple[Array, Array]:
 
 def warp(image: npt.NDArray[Any], flow: Array, *, cubic: bool = False) -> npt.NDArray[Any]:
     """Backward warp: ``out(x) = image(x + flow(x))``, borders replicated."""
+    return warps(image, flow, cubic=cubic)[0]
+
+
+def warps(
+    image: npt.NDArray[Any], flow: Array, *, linear: bool = True, cubic: bool = False
+) -> list[npt.NDArray[Any]]:
+    """``image`` backward-warped along ``flow`` bilinearly and/or bicubically (in that order),
+    from one fixed-point map (``cv2.convertMaps``: 1/32 pixel steps, shared by both)."""
     opencv = cv2()
     xs, ys = grid(*flow.shape[:2])
-    mode = opencv.INTER_CUBIC if cubic else opencv.INTER_LINEAR
-    return np.asarray(
-        opencv.remap(
-            image, xs + flow[..., 0], ys + flow[..., 1], mode, borderMode=opencv.BORDER_REPLICATE
-        )
-    )
+    maps = opencv.convertMaps(xs + flow[..., 0], ys + flow[..., 1], opencv.CV_16SC2)
+    modes = [opencv.INTER_LINEAR] * linear + [opencv.INTER_CUBIC] * cubic
+    border = opencv.BORDER_REPLICATE
+    return [np.asarray(opencv.remap(image, *maps, mode, borderMode=border)) for mode in modes]
 
 
 def consistency(
