@@ -33,7 +33,17 @@ import numpy.typing as npt
 
 from tweenlab.errors import UsageError
 from tweenlab.plugins import registry
-from tweenlab.synthesis._warp import Array, consistency, cv2, grid, resize, splat, warp, warps
+from tweenlab.synthesis._warp import (
+    Array,
+    consistency,
+    cv2,
+    grid,
+    resize,
+    splat,
+    squared,
+    warp,
+    warps,
+)
 from tweenlab.synthesis.base import Image, check_frame, check_pair, check_times
 
 __all__ = ["FlowSynthesizer", "PairFlow", "extrapolate"]
@@ -208,7 +218,7 @@ class FlowSynthesizer:
             ends = [one[0].astype(np.float32) for one in warped]
         out = _mix(ends[0], ends[1], share0)
         if self.blur_speed > 0 and self.blur_sigma > 0:
-            speed = np.sqrt(np.square(at.to1 - at.to0).sum(-1)) / (flow.scale * self.blur_speed)
+            speed = np.sqrt(squared(at.to1 - at.to0)) / (flow.scale * self.blur_speed)
             unsure = np.minimum(np.asarray(resize(speed, size)), 1.0)
             out = _mix(opencv.GaussianBlur(out, (0, 0), self.blur_sigma), out, unsure)
         image: Image = np.asarray(opencv.convertScaleAbs(out), dtype=np.uint8)
