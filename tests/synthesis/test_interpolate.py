@@ -112,6 +112,7 @@ RENDERINGS = [
     pytest.param({}, id="default"),
     pytest.param({"agree_grey": 0.0, "blur_speed": 0.0}, id="bilinear-only"),
     pytest.param({"cubic": True}, id="bicubic-everywhere"),
+    pytest.param({"flow_median": 0}, id="no-median"),
 ]
 
 
@@ -150,3 +151,8 @@ def test_fast_motion_is_softened() -> None:
 def test_negative_tunables_are_refused(name: str) -> None:
     with pytest.raises(UsageError, match="0 or more"):
         FlowSynthesizer(**{name: -1.0})  # type: ignore[arg-type]
+
+
+def test_flow_median_side_is_checked() -> None:
+    with pytest.raises(UsageError, match="not 0, 3 or 5"):
+        FlowSynthesizer(flow_median=4)

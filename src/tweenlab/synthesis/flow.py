@@ -1,8 +1,9 @@
 """The ``flow`` engine: frame interpolation from bidirectional optical flow, no weights.
 
 1. Flow both ways (OpenCV DIS, medium preset, at its finest scale) on grey frames scaled to half
-   size, or so that the longer side is at most ``flow_side`` pixels; or flows handed in from a
-   video's flow cache.
+   size, or so that the longer side is at most ``flow_side`` pixels, each component then 5x5
+   median-filtered (DIS leaves isolated wrong vectors); or flows handed in from a video's flow
+   cache.
 2. Each pixel's forward-backward consistency (soft occlusion test) weights it.
 3. Both flows are forward-splatted to time ``t`` (linear motion: a pixel of frame 0 at x is at
    ``x + t F01(x)``, one of frame 1 at ``x + (1 - t) F10(x)``), giving one velocity field at t
@@ -86,6 +87,8 @@ class FlowSynthesizer:
             no better on the evaluation clips (DIS is coarse-to-fine).
         estimator: ``None`` for DIS at the working size's full resolution, or a name in the
             ``flow_estimators`` registry (grey frames in, ``(H, W, 2)`` flow out).
+        flow_median: Side of the median filter applied to each computed flow component: 3 or 5
+            (OpenCV's limit for float images), or 0 for none.
         cubic: Bicubic warping everywhere (rather than only where the two warped frames
             agree): a little sharper where the flow is right, ringing where it is wrong.
         agree_grey: Mean grey-level gap between the two frames warped to t (5x5 mean) at which
@@ -107,6 +110,7 @@ class FlowSynthesizer:
         *,
         flow_side: int = 640,
         estimator: str | None = None,
+        flow_median: int = 5,
         cubic: bool = False,
         agree_grey: float = 4.0,
         blur_speed: float = 40.0,
@@ -114,6 +118,9 @@ class FlowSynthesizer:
     ) -> None:
         if flow_side < 16:
             raise UsageError(f"flow_side: {flow_side} is too small (16 or more)")
+        if flow_median not in (0, 3, 5):
+            raise UsageError(f"flow_median: {flow_median} is not 0, 3 or 5")
+        self.flow_median = flow_median
         if min(agree_grey, blur_speed, blur_sigma) < 0:
             raise UsageError("agree_grey, blur_speed and blur_sigma must be 0 or more")
         self.flow_side, self.cubic = flow_side, cubic
@@ -145,6 +152,8 @@ class FlowSynthesizer:
         width = frame0.shape[1]
         grey0, grey1 = (self._grey(frame, size) for frame in (frame0, frame1))
         forward, backward = self._flow(grey0, grey1), self._flow(grey1, grey0)
+        if self.flow_median:
+            forward, backward = (_median(f, self.flow_median) for f in (forward, backward))
         return PairFlow(forward, backward, size[0] / width)
 
     def fit(self, flow: PairFlow, frame: Image) -> PairFlow:
@@ -268,6 +277,14 @@ def _at_time(flow: PairFlow, trust0: Array, trust1: Array, t: float) -> _AtTime:
         weight0.astype(np.float32),
         weight1.astype(np.float32),
     )
+
+
+def _median(flow: Array, side: int) -> Array:
+    """Each component of ``flow`` median-filtered over ``side`` x ``side`` pixels."""
+    opencv = cv2()
+    parts = [opencv.medianBlur(np.ascontiguousarray(flow[..., i]), side) for i in (0, 1)]
+    filtered: Array = np.dstack(parts)
+    return filtered
 
 
 def _agreement(warped0: Image, warped1: Image, grey: float) -> Array:
