@@ -157,6 +157,28 @@ def table(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def paired(result: dict[str, Any], ours: str, ref: str) -> list[dict[str, Any]]:
+    """``ours`` against ``ref`` triplet by triplet (native resolution), per gap: the median
+    difference in PSNR and SSIM and the share of triplets where ``ours`` is higher."""
+    records = [r for r in result["records"] if not r.get("error") and r["res"] == "native"]
+    by: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {ours: {}, ref: {}}
+    for r in records:
+        if r["method"] in by:
+            by[r["method"]][(r["video"], r["w"], r["centre"], r["gap"])] = r
+    rows = []
+    for k in GAPS:
+        keys = [key for key in by[ours] if key[3] == k and key in by[ref]]
+        if not keys:
+            continue
+        row: dict[str, Any] = {"gap": k, "n": len(keys)}
+        for metric in ("psnr", "ssim"):
+            gains = [by[ours][key][metric] - by[ref][key][metric] for key in keys]
+            row[f"d{metric}_median"] = round(median(gains), 4 if metric == "psnr" else 5)
+            row[f"{metric}_win_rate"] = round(sum(g > 0 for g in gains) / len(gains), 3)
+        rows.append(row)
+    return rows
+
+
 def deep_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each deep engine's median PSNR at k=1 against blending's + 2 dB (same run)."""
     by = {row["method"]: row for row in rows}
@@ -235,6 +257,13 @@ def main() -> None:
     parser.add_argument("--checkpoints", type=Path, help="their checkpoints [the shipped ones]")
     parser.add_argument("--gaps", type=int, nargs="+", default=list(GAPS), help="gaps k [1 2 4]")
     parser.add_argument("--no-flow", action="store_true", help="leave out flow and dis")
+    parser.add_argument(
+        "--method",
+        action="append",
+        default=[],
+        help="one more harness method spec (NAME=FILE.py:Class), e.g. an older flow engine to "
+        "compare in the same run; repeatable",
+    )
     args = parser.parse_args()
     if not (TOOLS / "eval_vfi.py").exists():
         sys.exit(f"needs {TOOLS / 'eval_vfi.py'} (../shared is absent on this machine)")
@@ -246,6 +275,7 @@ def main() -> None:
         methods += ["rife425", "rife_hdv3"]
     if args.deep:
         methods += deep_methods(args.checkpoints)
+    methods += args.method
     with tempfile.TemporaryDirectory(prefix="tweenlab-synthesis-") as scratch:
         out = args.keep or Path(scratch)
         gaps = tuple(args.gaps)
@@ -262,6 +292,12 @@ def main() -> None:
         "targets": targets(rows),
         "summary_360p": [r for r in result["summary"] if r["res"] == "360p"],
         "paired_vs_dis": result["meta"].get("paired"),
+        "flow_paired": {
+            ref: paired(result, "flow", ref)
+            for ref in result["methods"]
+            if ref != "flow" and ("flow" in result["methods"])
+        },
+        "loadavg_per_clip": {k: v.get("loadavg_at_start") for k, v in result["videos"].items()},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = "synthesis-quick.json" if args.quick else "synthesis.json"

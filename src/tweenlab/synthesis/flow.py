@@ -1,8 +1,9 @@
 """The ``flow`` engine: frame interpolation from bidirectional optical flow, no weights.
 
 1. Flow both ways (OpenCV DIS, medium preset, at its finest scale) on grey frames scaled to half
-   size, or so that the longer side is at most ``flow_side`` pixels; or flows handed in from a
-   video's flow cache.
+   size, or so that the longer side is at most ``flow_side`` pixels, each component then 5x5
+   median-filtered (DIS leaves isolated wrong vectors); or flows handed in from a video's flow
+   cache.
 2. Each pixel's forward-backward consistency (soft occlusion test) weights it.
 3. Both flows are forward-splatted to time ``t`` (linear motion: a pixel of frame 0 at x is at
    ``x + t F01(x)``, one of frame 1 at ``x + (1 - t) F10(x)``), giving one velocity field at t
@@ -10,6 +11,12 @@
    take the flows' mean velocity at that pixel.
 4. Both frames are warped backwards to t (``cv2.remap``) and blended with weights
    ``(1 - t) v0`` and ``t v1``, so a region visible in one frame only comes from that frame.
+5. The blend is made as sharp as the flow is sure of, and no sharper: bicubic warping where the
+   two warped frames agree (bilinear sampling alone blurs fine texture by up to half a pixel),
+   bilinear where they do not (bicubic rings where the flow is wrong), and a slight Gaussian
+   blur where the motion is fast, in proportion to its speed (there the time-``t`` position is
+   least certain: motion is seldom exactly linear over a large step, and a softer frame is the
+   better estimate of one whose detail may be anywhere within a pixel or two).
 
 Splatting to t, rather than the Super SloMo approximation of the flows at t (Jiang et al.
 2018), keeps moving edges where they are at t; it gains most where motion is large (k = 2 in
@@ -27,7 +34,17 @@ import numpy.typing as npt
 
 from tweenlab.errors import UsageError
 from tweenlab.plugins import registry
-from tweenlab.synthesis._warp import Array, consistency, cv2, grid, resize, splat, warp
+from tweenlab.synthesis._warp import (
+    Array,
+    consistency,
+    cv2,
+    grid,
+    resize,
+    splat,
+    squared,
+    warp,
+    warps,
+)
 from tweenlab.synthesis.base import Image, check_frame, check_pair, check_times
 
 __all__ = ["FlowSynthesizer", "PairFlow", "extrapolate"]
@@ -70,8 +87,16 @@ class FlowSynthesizer:
             no better on the evaluation clips (DIS is coarse-to-fine).
         estimator: ``None`` for DIS at the working size's full resolution, or a name in the
             ``flow_estimators`` registry (grey frames in, ``(H, W, 2)`` flow out).
-        cubic: Bicubic instead of bilinear warping: a little sharper where the flow is right,
-            ringing where it is wrong.
+        flow_median: Side of the median filter applied to each computed flow component: 3 or 5
+            (OpenCV's limit for float images), or 0 for none.
+        cubic: Bicubic warping everywhere (rather than only where the two warped frames
+            agree): a little sharper where the flow is right, ringing where it is wrong.
+        agree_grey: Mean grey-level gap between the two frames warped to t (5x5 mean) at which
+            the bicubic share falls to ``1/e``; 0 for bilinear warping only (unless ``cubic``).
+        blur_speed: Motion (frame pixels between the two frames) at and above which the output
+            is fully blurred by ``blur_sigma``; slower pixels are blurred in proportion; 0 for
+            no blur.
+        blur_sigma: The Gaussian's standard deviation in pixels at ``blur_speed``.
 
     Example:
         >>> engine = FlowSynthesizer()
@@ -81,11 +106,25 @@ class FlowSynthesizer:
     name = "flow"
 
     def __init__(
-        self, *, flow_side: int = 640, estimator: str | None = None, cubic: bool = False
+        self,
+        *,
+        flow_side: int = 640,
+        estimator: str | None = None,
+        flow_median: int = 5,
+        cubic: bool = False,
+        agree_grey: float = 4.0,
+        blur_speed: float = 40.0,
+        blur_sigma: float = 1.0,
     ) -> None:
         if flow_side < 16:
             raise UsageError(f"flow_side: {flow_side} is too small (16 or more)")
+        if flow_median not in (0, 3, 5):
+            raise UsageError(f"flow_median: {flow_median} is not 0, 3 or 5")
+        self.flow_median = flow_median
+        if min(agree_grey, blur_speed, blur_sigma) < 0:
+            raise UsageError("agree_grey, blur_speed and blur_sigma must be 0 or more")
         self.flow_side, self.cubic = flow_side, cubic
+        self.agree_grey, self.blur_speed, self.blur_sigma = agree_grey, blur_speed, blur_sigma
         self._estimator: Any = registry("flow_estimators").get(estimator) if estimator else None
         self._dis: Any = None
 
@@ -113,6 +152,8 @@ class FlowSynthesizer:
         width = frame0.shape[1]
         grey0, grey1 = (self._grey(frame, size) for frame in (frame0, frame1))
         forward, backward = self._flow(grey0, grey1), self._flow(grey1, grey0)
+        if self.flow_median:
+            forward, backward = (_median(f, self.flow_median) for f in (forward, backward))
         return PairFlow(forward, backward, size[0] / width)
 
     def fit(self, flow: PairFlow, frame: Image) -> PairFlow:
@@ -165,17 +206,31 @@ class FlowSynthesizer:
         return np.asarray(warp(last, back, cubic=self.cubic), dtype=np.uint8)
 
     def _render(self, frame0: Image, frame1: Image, flow: PairFlow, at: _AtTime, t: float) -> Image:
+        opencv = cv2()
         height, width = frame0.shape[:2]
         size = (width, height)
         to0, to1 = (_to_frame(f, flow.scale, size) for f in (at.to0, at.to1))
         weight0, weight1 = (np.asarray(resize(w, size)) for w in (at.weight0, at.weight1))
-        warped0 = warp(frame0, to0, cubic=self.cubic).astype(np.float32)
-        warped1 = warp(frame1, to1, cubic=self.cubic).astype(np.float32)
         total = weight0 + weight1
         safe = total > 1e-3
-        weight0 = np.where(safe, weight0 / np.where(safe, total, 1.0), 1.0 - t)[..., None]
-        out = warped1 + weight0 * (warped0 - warped1)
-        image: Image = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+        share0 = np.where(safe, weight0 / np.where(safe, total, 1.0), 1.0 - t).astype(np.float32)
+        sharpen = self.agree_grey > 0 and not self.cubic
+        linear = not self.cubic
+        warped = [
+            warps(frame, to, linear=linear, cubic=self.cubic or sharpen)
+            for frame, to in ((frame0, to0), (frame1, to1))
+        ]
+        if sharpen:
+            sure = _agreement(warped[0][0], warped[1][0], self.agree_grey)
+            ends = [_mix(sharp, soft, sure) for soft, sharp in warped]
+        else:
+            ends = [one[0].astype(np.float32) for one in warped]
+        out = _mix(ends[0], ends[1], share0)
+        if self.blur_speed > 0 and self.blur_sigma > 0:
+            speed = np.sqrt(squared(at.to1 - at.to0)) / (flow.scale * self.blur_speed)
+            unsure = np.minimum(np.asarray(resize(speed, size)), 1.0)
+            out = _mix(opencv.GaussianBlur(out, (0, 0), self.blur_sigma), out, unsure)
+        image: Image = np.asarray(opencv.convertScaleAbs(out), dtype=np.uint8)
         return image
 
     def _working_size(self, frame: Image) -> tuple[int, int]:
@@ -222,6 +277,33 @@ def _at_time(flow: PairFlow, trust0: Array, trust1: Array, t: float) -> _AtTime:
         weight0.astype(np.float32),
         weight1.astype(np.float32),
     )
+
+
+def _median(flow: Array, side: int) -> Array:
+    """Each component of ``flow`` median-filtered over ``side`` x ``side`` pixels."""
+    opencv = cv2()
+    parts = [opencv.medianBlur(np.ascontiguousarray(flow[..., i]), side) for i in (0, 1)]
+    filtered: Array = np.dstack(parts)
+    return filtered
+
+
+def _agreement(warped0: Image, warped1: Image, grey: float) -> Array:
+    """Per pixel: how closely the two frames warped to t agree, in (0, 1]: ``exp(-(g / grey)²)``
+    with ``g`` the grey level of their absolute difference, averaged over 5x5 pixels (one
+    pixel's difference is noise; a patch's is misregistration)."""
+    opencv = cv2()
+    gap = opencv.cvtColor(opencv.absdiff(warped0, warped1), opencv.COLOR_RGB2GRAY)
+    gap = opencv.blur(gap.astype(np.float32), (5, 5)) / grey
+    sure: Array = np.exp(-np.square(gap, out=gap), out=gap)
+    return sure
+
+
+def _mix(first: npt.NDArray[Any], second: npt.NDArray[Any], share: Array) -> Array:
+    """``share * first + (1 - share) * second`` per pixel, in float32 (``share`` is (H, W))."""
+    opencv = cv2()
+    one, two = (np.asarray(x, dtype=np.float32) for x in (first, second))
+    mixed: Array = opencv.blendLinear(one, two, share, 1.0 - share)
+    return mixed
 
 
 def _to_frame(flow: Array, scale: float, size: tuple[int, int]) -> Array:
