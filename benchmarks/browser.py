@@ -26,13 +26,17 @@ floor of any way of getting pixels).
    seeks by ``currentTime = n / fps`` and paints on ``seeked``, what peers with a video element
    do; on the source itself (long GOPs, fewer presses: each seek decodes from the keyframe) and
    on the proxy.
-4. Memory right after the walk and again after 10 s idle: the renderer process's RSS (``/proc``;
-   its pid from the DevTools ``SystemInfo.getProcessInfo``), the GPU process's, and the JS heap
+4. Memory: the renderer process's RSS (``/proc``; its pid from the DevTools
+   ``SystemInfo.getProcessInfo``) at its peak during the walk (read every 20 ms), right after
+   it and again after 10 s idle; the GPU process's RSS and the JS heap
    (``Performance.getMetrics``; ``performance.measureUserAgentSpecificMemory`` needs cross-origin
-   isolation, which the app does not have). Nothing ``FrameSource`` keeps grows with the video:
-   decoded frames are held by a byte budget (64 MB), encoded chunks by another (8 MB), and the
-   WebCodecs worker is let go after 5 s with nothing to decode, so the 2-minute clip stands for
-   the 10-minute one of the target.
+   isolation, which the app does not have). The target is held to the peak. Nothing
+   ``FrameSource`` keeps grows with the video: decoded frames are held by a byte budget (64 MB),
+   encoded chunks by another (8 MB), and the WebCodecs worker, with its garbage, is replaced
+   after 32 MB of chunks and let go after 5 s with nothing to decode, so the 2-minute clip
+   stands for the 10-minute one of the target. The figure is an upper bound of a user's tab:
+   Playwright enables DevTools' Network domain on the page and its workers, and Chromium then
+   keeps the responses' bodies in the renderer (up to 200 MB) for the debugger.
 5. Floor: the server's own time for a frame, ``GET .../frames/n`` from Python over loopback
    (decode + JPEG encode), and ``GET .../chunks/k`` of its chunk (no decoding), for as many other
    random frames as there are jumps.
@@ -294,6 +298,35 @@ def memory(page: Any, browser_cdp: Any) -> Result:
     }
 
 
+class PeakSampler:
+    """The highest RSS of the browser's renderers while it runs: each is read from ``/proc``
+    every ``interval_s`` in a thread (``with PeakSampler(pids) as peak: ...``, then
+    ``peak.mb``, the highest of any renderer, which is the tab's: the others are idle)."""
+
+    def __init__(self, pids: list[int], interval_s: float = 0.02) -> None:
+        self.pids = pids
+        self.interval_s = interval_s
+        self.mb = 0.0
+        self.anon_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="rss-peak", daemon=True)
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            for pid in self.pids:
+                rss, anon = rss_mb(pid), rss_mb(pid, "RssAnon")
+                if rss > self.mb:  # NaN (a process gone) compares false
+                    self.mb, self.anon_mb = rss, anon
+
+
 def summary(samples: list[Result]) -> Result:
     times = [s["ms"] for s in samples]
     return {
@@ -343,16 +376,18 @@ def run_way(browser: Any, served: Served, way: str, plan: Result) -> Result:
         },
     }
     taken = page.evaluate("o => bench.open(o)", options)
+    renderers = processes(browser.new_browser_cdp_session()).get("renderer", [])
     started = time.perf_counter()
-    page.evaluate("n => bench.start(n)", plan["start"])
-    forward = press(page, "ArrowRight", plan["presses"])
-    backward = press(page, "ArrowLeft", plan["back"])
-    jumps = []
-    for n in plan["jumps"]:
-        jumps.append(page.evaluate("n => bench.jump(n)", n))
-        time.sleep(JUMP_PAUSE_S)
-    walked = time.perf_counter() - started
-    time.sleep(1.0)
+    with PeakSampler(renderers) as peak:
+        page.evaluate("n => bench.start(n)", plan["start"])
+        forward = press(page, "ArrowRight", plan["presses"])
+        backward = press(page, "ArrowLeft", plan["back"])
+        jumps = []
+        for n in plan["jumps"]:
+            jumps.append(page.evaluate("n => bench.jump(n)", n))
+            time.sleep(JUMP_PAUSE_S)
+        walked = time.perf_counter() - started
+        time.sleep(1.0)
     result = {
         "way": way,
         "decoder_taken": taken,
@@ -361,6 +396,10 @@ def run_way(browser: Any, served: Served, way: str, plan: Result) -> Result:
         "random_jump": summary(jumps),
         "walk_s": round(walked, 1),
         "memory": memory(page, browser.new_browser_cdp_session()),
+        "memory_peak": {
+            "renderer_rss_mb": round(peak.mb, 1),
+            "renderer_anon_mb": round(peak.anon_mb, 1),
+        },
         "frame_source": page.evaluate("bench.stats()"),
         "page_errors": errors,
     }
@@ -475,18 +514,25 @@ def run(args: argparse.Namespace) -> Result:
     return results
 
 
+def tab_mb(way: Result) -> float:
+    """The tab's memory held to the target: its renderer's RSS at the highest of the walk (or
+    right after it, if higher)."""
+    return float(max(way["memory_peak"]["renderer_rss_mb"], way["memory"]["renderer_rss_mb"]))
+
+
 def targets(results: Result) -> Result:
     by_way = {w["way"]: w for w in results["ways"]}
     best = by_way.get("auto") or by_way.get("webcodecs") or next(iter(by_way.values()))
+    tab = tab_mb(best)
     return {
         "way": best["way"],
         "next_frame_p95_ms": [best["next_frame"]["p95_ms"], TARGET_STEP_P95_MS],
         "random_jump_p95_ms": [best["random_jump"]["p95_ms"], TARGET_JUMP_P95_MS],
-        "tab_mb": [best["memory"]["renderer_rss_mb"], TARGET_TAB_MB],
+        "tab_mb": [tab, TARGET_TAB_MB],
         "pass": {
             "next_frame": best["next_frame"]["p95_ms"] <= TARGET_STEP_P95_MS,
             "random_jump": best["random_jump"]["p95_ms"] <= TARGET_JUMP_P95_MS,
-            "tab_memory": best["memory"]["renderer_rss_mb"] < TARGET_TAB_MB,
+            "tab_memory": tab < TARGET_TAB_MB,
             "exact": all(
                 best[kind]["wrong_frames"] == 0
                 for kind in ("next_frame", "previous_frame", "random_jump")
@@ -501,7 +547,10 @@ def print_table(results: Result) -> None:
         f"\nclip: {clip['frames']} frames ({clip['seconds']:.0f} s) {clip['size']}, GOP "
         f"{clip['gop']}, B-frames, {clip['mbit_per_s']} Mbit/s; proxy GOP {floor['proxy_gop']}"
     )
-    head = "| way | next frame p50 / p95 | previous p50 / p95 | jump p50 / p95 | wrong | tab RSS |"
+    head = (
+        "| way | next frame p50 / p95 | previous p50 / p95 | jump p50 / p95 | wrong "
+        "| tab RSS: peak, after the walk, idle |"
+    )
     print(head)
     print("|---|---|---|---|---|---|")
     for way in results["ways"]:
@@ -511,8 +560,9 @@ def print_table(results: Result) -> None:
         print(
             f"| {way['way']} | {step['p50_ms']} / {step['p95_ms']} ms | {back['p50_ms']} / "
             f"{back['p95_ms']} ms | {jump['p50_ms']} / {jump['p95_ms']} ms | {wrong} of {count} "
-            f"| {way['memory']['renderer_rss_mb']} MB, {way['memory_idle']['renderer_rss_mb']} MB "
-            f"idle (GPU process {way['memory']['gpu_process_rss_mb']} MB) |"
+            f"| {way['memory_peak']['renderer_rss_mb']}, {way['memory']['renderer_rss_mb']}, "
+            f"{way['memory_idle']['renderer_rss_mb']} MB (GPU process "
+            f"{way['memory']['gpu_process_rss_mb']} MB) |"
         )
     print(
         f"| server alone (floor) | | | JPEG {floor['jpeg_p50_ms']} / {floor['jpeg_p95_ms']} ms "

@@ -45,8 +45,12 @@ def video(live: Live, tmp_path: Path) -> tuple[Person, dict[str, Any]]:
 
 OPEN = """async (options) => {
   const { FrameSource } = await import("/frames.js");
-  const { budgetBytes, ...rest } = options;
-  window.source = new FrameSource({ ...rest, budgetBytes: budgetBytes ?? undefined });
+  const { budgetBytes, recycleBytes, ...rest } = options;
+  window.source = new FrameSource({
+    ...rest,
+    budgetBytes: budgetBytes ?? undefined,
+    recycleBytes: recycleBytes ?? undefined,
+  });
   window.canvas = Object.assign(document.createElement("canvas"), {
     width: options.width,
     height: options.height,
@@ -55,7 +59,13 @@ OPEN = """async (options) => {
 }"""
 
 
-def open_source(page: Any, made: dict[str, Any], decoder: str, budget: int | None = None) -> str:
+def open_source(
+    page: Any,
+    made: dict[str, Any],
+    decoder: str,
+    budget: int | None = None,
+    recycle: int | None = None,
+) -> str:
     """Make ``window.source`` in the page for the video ``made``; the decoder it took."""
     options = {
         "projectId": made["project_id"],
@@ -65,6 +75,7 @@ def open_source(page: Any, made: dict[str, Any], decoder: str, budget: int | Non
         "height": made["height"],
         "decoder": decoder,
         "budgetBytes": budget,
+        "recycleBytes": recycle,
     }
     return str(page.evaluate(OPEN, options))
 
@@ -151,6 +162,18 @@ def test_an_idle_webcodecs_worker_is_let_go_and_started_again_for_the_next_frame
     assert stamps(page, frames) == [n for n, _ in frames]
     kept = page.evaluate("window.source.stats()")
     assert kept["worker"] and kept["workersStarted"] == 2 and kept["decoder"] == "webcodecs"
+
+
+def test_a_webcodecs_worker_is_replaced_between_decodes_once_it_has_fetched_its_share(
+    live: Live, page: Any, video: tuple[Person, dict[str, Any]]
+) -> None:
+    owner, made = video
+    sign_in(page, owner.email)
+    assert open_source(page, made, "webcodecs", recycle=1) == "webcodecs"  # after every chunk
+    frames = walk()
+    assert stamps(page, frames) == [n for n, _ in frames]
+    kept = page.evaluate("window.source.stats()")
+    assert kept["workersStarted"] >= 4 and kept["decoder"] == "webcodecs"
 
 
 def test_a_video_without_chunks_falls_back_to_images(live: Live, page: Any, tmp_path: Path) -> None:
