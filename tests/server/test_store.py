@@ -130,9 +130,9 @@ def test_sqlite_writers_queue_in_process_and_leave_on_every_ending(tmp_path: Pat
                 session.commit()
         connection = db.engine.raw_connection()
         try:
-            queue = connection.driver_connection.writer_lock  # type: ignore[union-attr]
+            queue = connection.driver_connection.writer_queue  # type: ignore[union-attr]
         finally:
             connection.close()
-        assert not queue.locked()
+        assert not queue.threads.locked()
         with db.session(readonly=True) as reader:
             assert [u.email for u in reader.query(User)] == ["d@x.io"]

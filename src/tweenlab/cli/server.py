@@ -41,7 +41,10 @@ APP_FACTORY = "tweenlab.server:app_from_environment"
     type=click.IntRange(1, 64),
     default=1,
     show_default=True,
-    help="Server processes sharing the port and the database (each runs its own jobs).",
+    help=(
+        "Server processes sharing the port and the database (each runs its own jobs; on SQLite "
+        "their writers queue on <database>-lock)."
+    ),
 )
 @click.pass_obj
 def serve_command(

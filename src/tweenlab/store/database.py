@@ -7,11 +7,22 @@ because SQLite cannot upgrade a stale read snapshot; taking the write lock up fr
 concurrent writers queue (for up to the busy timeout) instead. Read-only work can ask for a
 deferred transaction with ``Database.session(readonly=True)``.
 
-Within one process the writers of an engine queue on a Python lock before ``BEGIN IMMEDIATE``
-and leave it when their transaction ends (commit, rollback or close of the driver's connection).
-SQLite's own busy handler would make them poll with sleeps of up to 100 ms, so under load a
-writer would sleep long after the lock came free; the Python lock wakes the next one at once.
-Other processes (the job workers) still meet the busy timeout.
+Writers queue before ``BEGIN IMMEDIATE`` and leave the queue when their transaction ends
+(commit, rollback or close of the driver's connection). SQLite's own busy handler would make them
+poll with sleeps of up to 100 ms, so under load a writer would sleep long after the lock came
+free; the queue wakes the next one at once. It has two stages: the writers of one process (all
+its engines on one file) wait on a Python lock, and its holder then takes an exclusive
+``flock`` on ``<database>-lock`` beside the file, which the server processes of ``tweenlab serve
+--workers N`` and every other process opening the file through here (the CLI, migrations) wait
+on. So at most one thread per process sleeps in the kernel, and the kernel wakes it when the
+holder unlocks. The lock file is opened for each write transaction and closed at its end, and
+the kernel drops a ``flock`` when its last descriptor closes, so a killed process leaves nothing
+held. Nothing waits while holding the queue but for SQLite itself (bounded by the busy timeout),
+so the queue cannot deadlock across processes; a thread that opens a second write transaction on
+the same file while holding one waits out the busy timeout on the Python lock and fails with
+"database is locked", as it did with SQLite's handler. Job worker processes never write.
+A write that upgrades a read-only transaction (``readonly=True``) does not queue: it meets the
+busy timeout.
 
 JSON columns are written and read with orjson (a tenth of the standard library's time; a save
 writes a track three times: the row, and the journal's before and after); whatever orjson does
@@ -24,7 +35,9 @@ their role) in a deferred transaction of its own, ended before the writes begin 
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -64,7 +77,7 @@ def make_engine(url: str) -> Engine:
         return create_engine(parsed, pool_pre_ping=True, **json_codec)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    connection_class = _writer_queue(threading.Lock())
+    connection_class = _queued_connection(_writer_queue(parsed.database))
     engine = create_engine(
         parsed,
         connect_args={
@@ -93,15 +106,84 @@ def _json_loads(text: str | bytes) -> Any:
         return json.loads(text)
 
 
-class _QueuedConnection(sqlite3.Connection):
-    """A driver connection whose write transactions hold its engine's writer lock."""
+class _WriterQueue:
+    """The writers of one SQLite file: a Python lock for this process's threads, then ``flock``
+    on the lock file (``None``: an in-memory database, which no other process sees)."""
 
-    writer_lock: threading.Lock
-    holds_writer_lock = False
+    def __init__(self, lock_file: Path | None) -> None:
+        self.lock_file = lock_file
+        self.threads = threading.Lock()
+        self._descriptor: int | None = None
+
+    def enter(self) -> None:
+        """Wait for the turn of this thread (the busy timeout at most in this process)."""
+        if not self.threads.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+            raise sqlite3.OperationalError("database is locked (by a writer of this process)")
+        if self.lock_file is None:
+            return
+        try:
+            descriptor = os.open(self.lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX)  # the kernel wakes us when it is free
+            except BaseException:
+                os.close(descriptor)
+                raise
+            self._descriptor = descriptor
+        except BaseException:
+            self.threads.release()
+            raise
+
+    def leave(self) -> None:
+        """Let the next writer in, of this process or another."""
+        descriptor, self._descriptor = self._descriptor, None
+        try:
+            if descriptor is not None:
+                fcntl.flock(descriptor, fcntl.LOCK_UN)  # a forked child's copy must not keep it
+                os.close(descriptor)
+        finally:
+            self.threads.release()
+
+    def forget_in_child(self) -> None:
+        """In a child forked while a writer held the lock: drop the child's copy of the lock
+        file's descriptor, so that the lock goes when the parent leaves or dies."""
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None
+
+
+_QUEUES: dict[Path, _WriterQueue] = {}
+_QUEUES_LOCK = threading.Lock()
+
+
+def _writer_queue(database: str | None) -> _WriterQueue:
+    """The queue of the file ``database`` in this process, shared by its engines (a fresh one
+    for an in-memory database)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return _WriterQueue(None)
+    path = Path(database).resolve()
+    with _QUEUES_LOCK:
+        queue = _QUEUES.get(path)
+        if queue is None:
+            if not _QUEUES:
+                os.register_at_fork(after_in_child=_forget_in_child)
+            queue = _QUEUES[path] = _WriterQueue(path.with_name(f"{path.name}-lock"))
+        return queue
+
+
+def _forget_in_child() -> None:
+    for queue in _QUEUES.values():
+        queue.forget_in_child()
+
+
+class _QueuedConnection(sqlite3.Connection):
+    """A driver connection whose write transactions hold its file's writer queue."""
+
+    writer_queue: _WriterQueue
+    holds_writer_queue = False
 
     def begin_immediate(self) -> None:
-        self.writer_lock.acquire()
-        self.holds_writer_lock = True
+        self.writer_queue.enter()
+        self.holds_writer_queue = True
         try:
             self.execute("BEGIN IMMEDIATE")
         except BaseException:
@@ -127,13 +209,13 @@ class _QueuedConnection(sqlite3.Connection):
             self._leave_queue()
 
     def _leave_queue(self) -> None:
-        if self.holds_writer_lock:
-            self.holds_writer_lock = False
-            self.writer_lock.release()
+        if self.holds_writer_queue:
+            self.holds_writer_queue = False
+            self.writer_queue.leave()
 
 
-def _writer_queue(lock: threading.Lock) -> type[_QueuedConnection]:
-    return type("QueuedConnection", (_QueuedConnection,), {"writer_lock": lock})
+def _queued_connection(queue: _WriterQueue) -> type[_QueuedConnection]:
+    return type("QueuedConnection", (_QueuedConnection,), {"writer_queue": queue})
 
 
 def _sqlite_connect(connection: sqlite3.Connection, _record: Any) -> None:
