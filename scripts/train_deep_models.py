@@ -15,13 +15,15 @@ Usage::
 
     python scripts/train_deep_models.py --videos CLIP... --eval CLIP... --out DIR --minutes 6
 
-It writes ``DIR/models.tar`` (``MODEL.pt`` and ``MODEL.json`` of each) and ``DIR/report.json``.
+It writes ``DIR/models-N.tar`` (``RUN.pt`` and ``RUN.json`` of each run, at most 15 MiB a file),
+``DIR/train.log`` and ``DIR/report.json``.
 """
 
 # ruff: noqa: PLC0415 (tweenlab's modules are importable only after _bare_tweenlab runs)
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import multiprocessing
 import sys
@@ -83,15 +85,23 @@ def _bare_tweenlab() -> None:
     sys.modules["tweenlab.media"] = media
 
 
-# model -> (hyper-parameters, TrainOptions fields): sized for a GPU run of a few minutes and a
-# CPU that must still run them on 720p frames.
+# run -> (hyper-parameters, TrainOptions fields): sized for a GPU run of a few minutes and a
+# CPU that must still run them on 720p frames. A run named ``MODEL@VARIANT`` trains MODEL with
+# other settings beside the plain one (its checkpoint is ``MODEL@VARIANT.pt``), so the better
+# can be kept; ``"fresh": True`` ignores ``--init`` for that run.
 PLANS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "adaconv": ({"width": 16, "depth": 4, "kernel": 11}, {}),
-    "sepconv": ({"width": 16, "depth": 4, "kernel": 25}, {}),
+    "sepconv": ({"width": 16, "depth": 4, "kernel": 25, "normalise": True}, {}),
     "dvf": ({"width": 16, "depth": 4, "scales": 3}, {}),
-    "bipn": ({"width": 16, "depth": 4}, {}),
+    "bipn": ({"width": 16, "depth": 4}, {"gaps": (1,)}),
+    "bipn@fresh": ({"width": 16, "depth": 4}, {"gaps": (1,), "fresh": True}),
+    "bipn@wide": ({"width": 24, "depth": 4}, {"gaps": (1,), "fresh": True}),
     "phasenet": ({"width": 32}, {}),
 }
+
+
+def _model(run: str) -> str:
+    return run.partition("@")[0]
 
 
 def _windows(videos: list[Path], span: int, per_video: int, gaps: tuple[int, ...]) -> Any:
@@ -111,7 +121,18 @@ def _train_one(name: str, data: Any, out: Path, args: argparse.Namespace, log: P
     from tweenlab.synthesis.models import build_model
 
     config, extra = PLANS[name]
-    init = (args.init or Path("/nonexistent")) / f"{name}.pt"
+    extra = dict(extra)
+    fresh = extra.pop("fresh", False)
+    init = (args.init or Path("/nonexistent")) / f"{_model(name)}.pt"
+    if fresh:
+        init = Path("/nonexistent")
+    gaps = tuple(extra.pop("gaps", args.gaps))
+    if set(gaps) != set(args.gaps):  # this run's gaps among the windows cut for all
+        data = dataclasses.replace(
+            data,
+            train=[w for w in data.train if w.gap in gaps],
+            validation=[w for w in data.validation if w.gap in gaps],
+        )
     training.collect_windows = lambda *a, **k: data  # the windows cut once by the parent
     original = training.build_model
     training.build_model = lambda model, **given: original(model, **{**config, **given})
@@ -122,7 +143,7 @@ def _train_one(name: str, data: Any, out: Path, args: argparse.Namespace, log: P
         minutes=args.minutes,
         validate_every=args.validate_every,
         per_video=args.per_video,
-        gaps=tuple(args.gaps),
+        gaps=gaps,
         device=args.device,
         init=init if init.is_file() else None,
         **extra,
@@ -134,7 +155,7 @@ def _train_one(name: str, data: Any, out: Path, args: argparse.Namespace, log: P
             handle.write(f"{name} step {step} loss {loss:.4f} psnr {psnr}\n")
 
     result = training.train(
-        name, [Path(v) for v in args.videos], out / f"{name}.pt", options, progress=progress
+        _model(name), [Path(v) for v in args.videos], out / f"{name}.pt", options, progress=progress
     )
     with log.open("a") as handle:
         handle.write(f"{name} done {json.dumps(result.card['validation'])}\n")
@@ -151,7 +172,7 @@ def _evaluate(
     models = {}
     for name in names:
         if (out / f"{name}.pt").is_file():
-            model, _ = load_checkpoint(out / f"{name}.pt", model=name)
+            model, _ = load_checkpoint(out / f"{name}.pt", model=_model(name))
             models[name] = model.to(device).eval()
     scores: dict[str, dict[int, list[float]]] = {n: {} for n in ["blend", *models]}
     for video in videos:
@@ -225,7 +246,7 @@ def main() -> None:
     context = multiprocessing.get_context("fork")
     workers = []
     for name in args.models:
-        data = quintuplets if name == "bipn" else triplets
+        data = quintuplets if _model(name) == "bipn" else triplets
         worker = context.Process(target=_train_one, args=(name, data, work, args, log))
         worker.start()
         workers.append(worker)
@@ -235,6 +256,7 @@ def main() -> None:
         if worker.is_alive():
             worker.terminate()
     trained = time.monotonic() - begun
+    _pack(work, args.out)  # before the first reading, which a time limit may cut short
     report: dict[str, Any] = {"train_wall_s": round(trained, 1)}
     try:
         report["eval_psnr_median"] = _evaluate(
@@ -248,9 +270,39 @@ def main() -> None:
         if card.is_file():
             report[name] = json.loads(card.read_text())["validation"]
     (args.out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
-    with tarfile.open(args.out / "models.tar", "w") as tar:
-        for path in sorted(work.iterdir()):
-            tar.add(path, arcname=path.name)
+
+
+def _halve(checkpoint: Path) -> None:
+    """Store a checkpoint's float weights as float16 (its card's size and digest go stale:
+    shipping re-saves it)."""
+    import torch
+
+    stored = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    stored["state_dict"] = {
+        k: v.half() if v.is_floating_point() else v for k, v in stored["state_dict"].items()
+    }
+    torch.save(stored, checkpoint)
+
+
+def _pack(work: Path, out: Path, limit: int = 15 * 2**20) -> None:
+    """Each run's checkpoint and card into ``models-N.tar`` files of at most ``limit`` bytes
+    (the device tool brings back files of up to 16 MiB)."""
+    groups: list[list[Path]] = [[]]
+    size = 0
+    for checkpoint in sorted(work.glob("*.pt")):
+        if checkpoint.stat().st_size > limit:
+            _halve(checkpoint)
+        pair = [checkpoint, checkpoint.with_suffix(".json")]
+        grown = sum(p.stat().st_size for p in pair if p.is_file())
+        if groups[-1] and size + grown > limit:
+            groups.append([])
+            size = 0
+        groups[-1] += [p for p in pair if p.is_file()]
+        size += grown
+    for number, group in enumerate(groups):
+        with tarfile.open(out / f"models-{number}.tar", "w") as tar:
+            for path in group:
+                tar.add(path, arcname=path.name)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -203,6 +204,51 @@ def test_training_writes_a_checkpoint_with_its_card(moving_video: Path, tmp_path
     assert again.card["started_from"]["steps"] == card["steps"]
 
 
+def test_warmup_softens_the_first_steps_of_a_restart(moving_video: Path, tmp_path: Path) -> None:
+    """A restart from a checkpoint gets a fresh optimiser, whose first steps move every weight
+    by about the learning rate; a warm-up of N steps scales the first to 1 / (N + 1)."""
+    start = tmp_path / "start.pt"
+    options = TrainOptions(steps=2, crop=32, batch=2, width=4, validate_every=2, per_video=8)
+    train("dvf", [moving_video], start, options)
+    moved = {}
+    for warmup in (0, 99):
+        out = tmp_path / f"warmup{warmup}.pt"
+        again = {**options.__dict__, "steps": 1, "validate_every": 1, "init": start}
+        train("dvf", [moving_video], out, TrainOptions(**{**again, "warmup": warmup}))
+        before = torch.load(start, weights_only=True)["state_dict"]
+        after = torch.load(out, weights_only=True)["state_dict"]
+        moved[warmup] = max(float((after[k] - before[k]).abs().max()) for k in before)
+    assert moved[0] == pytest.approx(1e-3, rel=0.05)  # Adam's first step: lr on every weight
+    assert moved[99] == pytest.approx(moved[0] / 100, rel=0.05)
+
+
+def test_gradients_are_clipped_to_max_grad_norm(
+    moving_video: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clip = torch.nn.utils.clip_grad_norm_
+    after: list[float] = []
+
+    def clip_and_measure(parameters: Any, max_norm: float) -> Any:
+        parameters = list(parameters)
+        norm = clip(parameters, max_norm)
+        after.append(
+            float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in parameters])))
+        )
+        return norm
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", clip_and_measure)
+    options = TrainOptions(steps=3, crop=32, batch=2, width=4, validate_every=3, per_video=8)
+    train("dvf", [moving_video], tmp_path / "a.pt", options)
+    assert after == []  # off by default
+    train(
+        "dvf",
+        [moving_video],
+        tmp_path / "b.pt",
+        TrainOptions(**{**options.__dict__, "max_grad_norm": 1e-4}),
+    )
+    assert len(after) == 3 and max(after) <= 1e-4 * 1.001
+
+
 def test_training_refuses_bad_options(moving_video: Path, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not one of"):
         train("rife", [moving_video], tmp_path / "x.pt")
@@ -210,6 +256,8 @@ def test_training_refuses_bad_options(moving_video: Path, tmp_path: Path) -> Non
         train("dvf", [moving_video], tmp_path / "x.pt", TrainOptions(crop=8))
     with pytest.raises(UsageError, match="larger than the frames"):
         train("dvf", [moving_video], tmp_path / "x.pt", TrainOptions(crop=128, steps=1))
+    with pytest.raises(UsageError, match="warmup"):
+        train("dvf", [moving_video], tmp_path / "x.pt", TrainOptions(warmup=-1))
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:

@@ -61,6 +61,21 @@ def test_untrained_model_is_the_linear_blend(name: str) -> None:
     torch.testing.assert_close(middle, 0.5 * (frame0 + frame1), atol=0.05, rtol=0)
 
 
+def test_normalised_sepconv_returns_a_still_frame_exactly() -> None:
+    """Kernels whose taps do not sum to one (here 0.72 over both frames) darken a still pixel
+    unless they are normalised (SepConv++): the regression behind 16 dB lost on static clips."""
+    frame = torch.rand(1, 3, 24, 40)
+    made = {}
+    for normalise in (True, False):
+        model = build_model("sepconv", **TINY["sepconv"], normalise=normalise)
+        with torch.no_grad():
+            for subnet in (model.vertical0, model.horizontal0, model.vertical1, model.horizontal1):
+                subnet[-1].bias[TINY["sepconv"]["kernel"] // 2] = 0.6
+        made[normalise] = model(frame, frame)
+    torch.testing.assert_close(made[True], frame, atol=1e-5, rtol=0)
+    torch.testing.assert_close(made[False], 0.72 * frame, atol=1e-5, rtol=0)
+
+
 def test_models_refuse_mismatched_frames() -> None:
     model = build_model("dvf", **TINY["dvf"])
     with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):

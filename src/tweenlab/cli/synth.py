@@ -150,6 +150,20 @@ def retime_command(
     help="Add a random camera pan of up to this many pixels per frame to each crop.",
 )
 @click.option("--init", type=PATH, help="Start from this checkpoint of the same model.")
+@click.option(
+    "--warmup",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Steps of linear learning-rate warm-up (use a few hundred with --init).",
+)
+@click.option(
+    "--max-grad-norm",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Clip the gradients' total norm to this (0: never).",
+)
 @click.pass_obj
 def train_command(
     ctx: Context,
@@ -168,6 +182,8 @@ def train_command(
     gaps: str,
     pan: int,
     init: Path | None,
+    warmup: int,
+    max_grad_norm: float,
 ) -> None:
     """Train a deep model on triplets cut from VIDEOS (self-supervised); write a checkpoint."""
     from tweenlab.synthesis.training import TrainOptions, train  # noqa: PLC0415 (torch)
@@ -185,6 +201,8 @@ def train_command(
         gaps=_gaps(gaps),
         pan=pan,
         init=init,
+        warmup=warmup,
+        max_grad_norm=max_grad_norm,
     )
 
     def progress(step: int, total: int, loss: float, psnr: float | None) -> None:

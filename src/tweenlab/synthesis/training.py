@@ -59,6 +59,11 @@ class TrainOptions:
         device: ``cpu``, ``cuda``...; a GPU when present, else the CPU.
         init: A checkpoint of the same model to start from (its hyper-parameters and weights;
             ``width`` is then ignored), to train on for longer.
+        warmup: Steps over which the learning rate rises linearly from 0 to ``lr`` (a restart
+            from ``init`` with a fresh optimiser otherwise moves every weight by about ``lr``
+            in its first steps, which threw a trained BiPN far off).
+        max_grad_norm: Gradients are scaled down to this total norm when above it (0: never);
+            BiPN, a direct-synthesis network, diverged without it at width 24.
     """
 
     steps: int = 2000
@@ -75,6 +80,8 @@ class TrainOptions:
     seed: int = 0
     device: str | None = None
     init: Path | None = None
+    warmup: int = 0
+    max_grad_norm: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,10 @@ def train(
         loss = _loss(_predict(model, batch), batch[:, 1:-1], options.gradient_weight)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
+        if options.max_grad_norm:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), options.max_grad_norm)
+        for group in optimiser.param_groups:
+            group["lr"] = options.lr * min(1.0, (step + 1) / (options.warmup + 1))
         optimiser.step()
         step += 1
         losses.append(loss.item())
@@ -188,6 +199,8 @@ def _starting_model(model_name: str, options: TrainOptions) -> tuple[Any, dict[s
 def _check(model_name: str, options: TrainOptions) -> None:
     if model_name not in MODELS:
         raise UsageError(f"--model: {model_name!r} is not one of {', '.join(MODELS)}")
+    if options.warmup < 0 or options.max_grad_norm < 0:
+        raise UsageError("warmup and max_grad_norm: must be 0 or more")
     for name in ("steps", "crop", "batch", "validate_every", "per_video"):
         if getattr(options, name) < 1:
             raise UsageError(f"{name}: must be 1 or more, got {getattr(options, name)}")
