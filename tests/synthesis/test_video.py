@@ -16,6 +16,7 @@ from tweenlab.cli._ui import run_with_boundary
 from tweenlab.cli.main import cli
 from tweenlab.errors import UsageError
 from tweenlab.media import VideoReader, VideoWriter, build_index
+from tweenlab.services.synthesize import retime_video
 from tweenlab.settings import Settings
 from tweenlab.synthesis import find_bad_frames, frame_stats, repair, retime, sample_times
 
@@ -90,6 +91,27 @@ def test_retime_doubles_the_rate(broken_video: Path, tmp_path: Path) -> None:
         made, still = psnr(truth(2.5), reader[5]), psnr(truth(2.5), reader[4])
         mixed = psnr(truth(2.5), blend(reader[4], reader[6], 0.5))
         assert made > max(still + 3.0, mixed), f"{made:.2f} dB, {still:.2f}, {mixed:.2f}"
+
+
+def test_retime_repeats_frames_across_a_cut(tmp_path: Path) -> None:
+    """Between the last frame of one shot and the first of the next, the samples repeat the
+    nearer frame; elsewhere they are synthesised. The service finds the cut itself."""
+    other = texture((128, 192), seed=11)
+    frames = [truth(n) for n in range(4)] + [shifted(other, 2.0 * n, 0) for n in range(4)]
+    video = tmp_path / "two-shots.mp4"
+    with VideoWriter(video, 192, 128, Fraction(1, 10), crf=8) as writer:
+        for n, frame in enumerate(frames):
+            writer.write(frame, pts=n)
+    done = retime(video, tmp_path / "x4.mp4", factor=4, cuts=[4])
+    assert (done.frames, done.synthesised) == (29, 21 - 3)
+    with VideoReader(done.path) as out:  # encoded again: compare with its own frames 3 and 4
+        for j, nearer in ((13, 12), (14, 16), (15, 16)):  # 3 + 1/4, 3 + 1/2, 3 + 3/4
+            assert psnr(out[nearer], out[j]) > 40.0, f"sample {j}"
+        assert psnr(out[12], out[13]) > psnr(out[16], out[13]) + 10.0
+        assert psnr(out[8], out[9]) < 40.0, "within a shot, samples are synthesised"
+    settings = Settings(data_dir=tmp_path / "data")
+    served = retime_video(video, tmp_path / "served.mp4", settings, factor=4)
+    assert served.synthesised == done.synthesised, "the keyframe analysis found the cut at 4"
 
 
 def test_sample_times_at_a_frame_rate(broken_video: Path) -> None:

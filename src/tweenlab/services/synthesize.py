@@ -17,6 +17,7 @@ from PIL import UnidentifiedImageError
 from tweenlab.errors import UsageError
 from tweenlab.media import DerivedFiles, save_image
 from tweenlab.propagation import FlowCache
+from tweenlab.services.keyframes import analyse_video
 from tweenlab.settings import Settings
 from tweenlab.synthesis import (
     DEFAULT_ENGINE,
@@ -90,7 +91,9 @@ def retime_video(
     fps: Fraction | None = None,
     engine: str = DEFAULT_ENGINE,
 ) -> Retimed:
-    """Write ``video`` at a higher frame rate; the flow engine reads the video's flow cache."""
+    """Write ``video`` at a higher frame rate; the flow engine reads the video's flow cache,
+    and nothing is interpolated across the hard cuts the keyframe analysis finds (its signals
+    are kept, so a video analysed before is not decoded again for them)."""
     derived = DerivedFiles(settings.derived_dir)
     index = derived.index(video)
     built = synthesizer(engine)
@@ -112,4 +115,7 @@ def retime_video(
             )
             return PairFlow(forward, backward, cache.scale)
 
-    return retime(video, out, factor=factor, fps=fps, index=index, engine=built, flows=flows)
+    cuts = analyse_video(video, settings).analysis.cuts
+    return retime(
+        video, out, factor=factor, fps=fps, index=index, engine=built, flows=flows, cuts=cuts
+    )

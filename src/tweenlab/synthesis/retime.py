@@ -3,13 +3,15 @@
 ``factor`` N puts N - 1 frames between every two (each at its fractional time between the two
 frames' own timestamps, so variable frame rates stay right); ``fps`` samples the video at that
 rate, interpolating wherever a sample falls between two frames. Flow between consecutive frames
-can come from a video's flow cache (``flows``), so it is computed once for every use.
+can come from a video's flow cache (``flows``), so it is computed once for every use. Across a
+hard cut (``cuts``: the first frame of each new shot) nothing is interpolated: a sample there
+repeats the nearer of the two frames, since a blend of two shots is no frame of either.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -74,8 +76,12 @@ def retime(
     index: FrameIndex | None = None,
     engine: FrameSynthesizer | None = None,
     flows: FlowSource | None = None,
+    cuts: Collection[int] = (),
 ) -> Retimed:
     """Write ``video`` at ``factor`` times its frame rate, or at ``fps``, to ``out``.
+
+    ``cuts`` are the first frames of new shots: samples between frame ``c - 1`` and ``c`` repeat
+    the nearer frame instead of being synthesised (``Retimed.synthesised`` counts neither).
 
     Raises:
         UsageError: Neither or both of factor and fps, or a video with one frame.
@@ -88,7 +94,7 @@ def retime(
         height, width = reader[0].shape[:2]
         made = 0
         with VideoWriter(out, width, height, time_base) as writer:
-            for pts, image, synthetic in _render(reader, engine, flows, times):
+            for pts, image, synthetic in _render(reader, engine, flows, times, set(cuts)):
                 writer.write(image, pts)
                 made += synthetic
     return Retimed(out, len(times), made, time_base)
@@ -99,11 +105,17 @@ def _render(
     engine: FrameSynthesizer,
     flows: FlowSource | None,
     times: list[tuple[int, int, Fraction]],
+    cuts: set[int],
 ) -> Iterator[tuple[int, Image, bool]]:
-    """Output frames in order; the in-betweens of a pair come from one flow computation."""
+    """Output frames in order; the in-betweens of a pair come from one flow computation, and
+    none is made across a cut."""
     for n, group in itertools.groupby(times, key=lambda item: item[1]):
         items = list(group)
         frame = reader[n]
+        if n + 1 in cuts:
+            for pts, _, t in items:
+                yield pts, (frame if t < Fraction(1, 2) else reader[n + 1]), False
+            continue
         between = [float(t) for _, _, t in items if t > 0]
         made = iter(_between(reader, engine, flows, n, between) if between else [])
         for pts, _, t in items:
