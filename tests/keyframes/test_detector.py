@@ -3,6 +3,7 @@ flashes, near-duplicates, and the suggestion policies."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +90,21 @@ def test_budget_crowds_where_change_concentrates() -> None:
     found = analyse_frames(indexed(frames), SuggestionPolicy(max_count=10))
     assert 8 <= len(found.suggested) <= 10  # a candidate too close to another is dropped
     assert sum(f < 100 for f in found.suggested) == 1  # the still shot: its start only
+
+
+def test_budget_keeps_suggestions_apart_where_change_bursts() -> None:
+    """A burst of change at the start of a shot may not pull several keyframes into a few
+    frames: suggestions keep 0.7 of the mean spacing (changing frames / budget) apart."""
+    from tweenlab.keyframes import suggest_keyframes
+    from tweenlab.keyframes.signals import Signals
+
+    signals = Signals.empty(200)
+    signals.foreground[:] = 4.0
+    signals.foreground[1:6] = 400.0  # most of the change in five frames
+    signals.sharpness[:] = 1.0
+    found = [e.frame for e in suggest_keyframes(signals, [], SuggestionPolicy(max_count=10))]
+    gaps = [b - a for a, b in itertools.pairwise(found)]
+    assert len(found) >= 8 and min(gaps) >= round(0.7 * 200 / 10), found
 
 
 def test_budget_never_suggests_near_duplicates() -> None:

@@ -6,7 +6,8 @@ difference), how far the camera moved, and how much its motion changed (linear i
 is exact under constant motion; it fails where motion turns or speeds up). With no budget a
 frame is suggested each time the change since the last suggestion passes a threshold; with a
 budget (``per_minute`` or ``max_count``) the budget is spread so that each suggestion covers
-an equal share of the change (suggestions crowd where change concentrates). A fixed interval
+an equal share of the change (suggestions crowd where change concentrates, but stay at least
+0.7 of the mean spacing apart). A fixed interval
 (every N frames, or frames chosen by time by the caller) is the plain fallback. A candidate
 that is a near-duplicate of a frame already suggested is skipped.
 """
@@ -31,6 +32,12 @@ _SHARP_LOOKAHEAD = 8  # frames after a shot start searched for a sharp first fra
 _SNAP = 2  # a suggestion may move this many frames to a sharper one
 _DUPLICATE_LEVEL = 2.0  # mean grey difference of 16x9 thumbnails below which frames are alike
 _MIN_GAP = 3  # frames between two suggestions placed by change
+#: With a budget, suggestions placed by change also keep this share of the mean spacing apart
+#: (the frames where the picture changes, over the budget): in-betweening error grows with a
+#: span's length as well as with its change, so a second keyframe a few frames after another
+#: buys little (on vot-bag, 11 keys over 196 frames put two at frames 0 and 4).
+_MIN_SHARE = 0.7
+_ACTIVE = 0.1  # a frame changes when its change is above this share of the mean
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,7 @@ class _Picker:
         self.signals = signals
         self.thumbs = thumbs
         self.chosen: dict[int, str] = {}
+        self.min_gap = _MIN_GAP
 
     def first_sharp(self, start: int, boundaries: Sequence[Event]) -> int:
         stop = min(start + _SHARP_LOOKAHEAD, len(self.signals))
@@ -149,7 +157,7 @@ class _Picker:
     def add(self, frame: int, reason: str) -> bool:
         if frame in self.chosen or self._duplicate(frame):
             return False
-        if reason == "change" and any(abs(frame - f) < _MIN_GAP for f in self.chosen):
+        if reason == "change" and any(abs(frame - f) < self.min_gap for f in self.chosen):
             return False
         self.chosen[frame] = reason
         return True
@@ -184,6 +192,8 @@ class _Picker:
             starts = [starts[0], *(starts[i] for i in sorted(ranked))]
         for start in starts:
             self.add(start, "shot start")
+        active = int(np.count_nonzero(change > _ACTIVE * float(change.mean())))
+        self.min_gap = max(_MIN_GAP, round(_MIN_SHARE * active / budget))
         remaining = budget - len(self.chosen)
         cumulative = np.cumsum(change)
         if remaining <= 0 or cumulative[-1] <= 0:
