@@ -8,7 +8,7 @@ import click
 
 from tweenlab.cli._ui import Context
 from tweenlab.errors import UsageError
-from tweenlab.formats import ExportOptions
+from tweenlab.formats import MAX_SYNTHETIC, ExportOptions
 from tweenlab.plugins import registry
 from tweenlab.services import annotations as service
 
@@ -45,6 +45,22 @@ def _split(text: str | None) -> tuple[float, float, float] | None:
     help="Write frame images in this format (needs --video).",
 )
 @click.option("--split", help="train,val,test fractions, e.g. 0.8,0.1,0.1 (whole scenes).")
+@click.option(
+    "--synthetic",
+    type=click.IntRange(0, MAX_SYNTHETIC),
+    default=0,
+    show_default=True,
+    help="Frames to synthesise after each exported frame (toward the next), labelled at their "
+    "time: extra training samples, marked synthetic in provenance.json (needs --images).",
+)
+@click.option(
+    "--synthesis-engine",
+    "engine",
+    default="flow",
+    show_default=True,
+    help="The frame-synthesis engine for --synthetic (flow, adaconv, sepconv, dvf, bipn, "
+    "phasenet).",
+)
 @click.pass_obj
 def export_command(
     ctx: Context,
@@ -55,6 +71,8 @@ def export_command(
     frames: str,
     images: str | None,
     split: str | None,
+    synthetic: int,
+    engine: str,
 ) -> None:
     """Export ANNOTATIONS (a tweenlab JSON file) as a dataset."""
     choice, step = ExportOptions.parse_frames(frames)
@@ -67,13 +85,18 @@ def export_command(
         step=step,
         images=images,  # type: ignore[arg-type]
         split=_split(split),
+        synthetic=synthetic,
     )
     loaded = service.load_annotations(annotations)
     result = service.export_annotations(
-        loaded, out, format_name, options, ctx.settings, video=video
+        loaded, out, format_name, options, ctx.settings, video=video, engine=engine
     )
     subsets = ", ".join(f"{s}: {len(result.plan.in_subset(s))}" for s in result.plan.subsets)
-    click.echo(f"{len(result.plan.frames)} frames exported as {format_name} to {out}/ ({subsets})")
+    made = sum(f.synthetic for f in result.plan.frames)
+    extra = f", {made} of them synthesised" if synthetic else ""
+    click.echo(
+        f"{len(result.plan.frames)} frames exported as {format_name} to {out}/ ({subsets}){extra}"
+    )
 
 
 @click.command("import")

@@ -98,6 +98,12 @@ def repair_command(
 @click.option("--factor", type=click.IntRange(min=2), help="Frames per input frame (2 doubles).")
 @click.option("--fps", help="Output frame rate (60, 59.94 or 60000/1001).")
 @click.option("--out", type=PATH, required=True, help="The retimed video (MP4).")
+@click.option("--annotations", type=PATH, help="VIDEO's annotations (a tweenlab JSON file).")
+@click.option(
+    "--annotations-out",
+    type=PATH,
+    help="Write --annotations on the retimed frames here, each new frame labelled at its time.",
+)
 @ENGINE
 @MODEL
 @click.pass_obj
@@ -107,18 +113,33 @@ def retime_command(
     factor: int | None,
     fps: str | None,
     out: Path,
+    annotations: Path | None,
+    annotations_out: Path | None,
     engine: str,
     checkpoint: Path | None,
 ) -> None:
     """Write VIDEO at a higher frame rate with synthesised in-between frames."""
-    from tweenlab.services.synthesize import retime_video  # noqa: PLC0415 (fast start)
+    from tweenlab.services import annotations as labels  # noqa: PLC0415 (fast start)
+    from tweenlab.services.synthesize import (  # noqa: PLC0415 (fast start)
+        retime_video,
+        retimed_annotations,
+    )
 
     if (factor is None) == (fps is None):
         raise UsageError("give one of --factor or --fps")
+    if (annotations is None) != (annotations_out is None):
+        raise UsageError("give both --annotations and --annotations-out, or neither")
     rate = _rate(fps) if fps else None
+    retimed = None
+    if annotations is not None:  # checked before the video is written
+        source = labels.load_annotations(annotations)
+        retimed = retimed_annotations(source, video, ctx.settings, factor=factor, fps=rate)
     name = _engine(engine, checkpoint)
     done = retime_video(video, out, ctx.settings, factor=factor, fps=rate, engine=name)
     summary = {"out": str(done.path), "frames": done.frames, "synthesised": done.synthesised}
+    if retimed is not None and annotations_out is not None:
+        labels.save_annotations(retimed, annotations_out)
+        summary["annotations"] = str(annotations_out)
     click.echo(json.dumps(summary))
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tweenlab.errors import PluginError
 from tweenlab.formats.base import (
+    MAX_SYNTHETIC,
     ExportedFrame,
     ExportOptions,
     ExportPlan,
@@ -21,6 +22,7 @@ from tweenlab.formats.base import (
 from tweenlab.plugins import registry
 
 __all__ = [
+    "MAX_SYNTHETIC",
     "ExportOptions",
     "ExportPlan",
     "ExportedFrame",

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -26,6 +27,7 @@ from tweenlab.core.track import Keyframe, Track, TrackState
 from tweenlab.errors import UsageError
 
 __all__ = [
+    "MAX_SYNTHETIC",
     "ExportOptions",
     "ExportPlan",
     "ExportedFrame",
@@ -42,6 +44,8 @@ __all__ = [
 
 FrameChoice = Literal["keyframes", "all", "every"]
 SUBSETS = ("train", "val", "test")
+#: Most synthesised frames after one exported frame (their names hold t in thousandths).
+MAX_SYNTHETIC = 15
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,12 @@ class ExportOptions:
             Without it, the video is cut into ``split_blocks`` equal blocks of frames.
         split_blocks: Blocks to assign when no scenes are known.
         subset: The subset name when not splitting (CVAT's ``default``).
+        synthetic: Frames to synthesise after each exported frame, at even times toward the
+            next frame of the video, as extra training samples labelled with the in-between
+            annotations at their time (``tweenlab.core.retiming``). Only where both frames
+            show the same objects, in one scene and one subset. The export is then of the
+            video retimed by ``synthetic + 1``: its frame numbers are on that timeline, its
+            file names and provenance give the video's frame (and ``t`` for a synthesised one).
 
     Example:
         >>> ExportOptions.parse_frames("every:10")
@@ -71,10 +81,15 @@ class ExportOptions:
     scene_starts: tuple[int, ...] = ()
     split_blocks: int = 10
     subset: str = "default"
+    synthetic: int = 0
 
     def __post_init__(self) -> None:
         if self.step < 1:
             raise UsageError(f"--frames every:N needs N >= 1, got {self.step}")
+        if not 0 <= self.synthetic <= MAX_SYNTHETIC:
+            raise UsageError(
+                f"--synthetic {self.synthetic}: give 0 to {MAX_SYNTHETIC} frames per exported frame"
+            )
         if self.split is not None:
             if len(self.split) != 3 or any(f < 0 for f in self.split):
                 raise UsageError(f"--split needs three fractions >= 0, got {self.split}")
@@ -95,13 +110,31 @@ class ExportOptions:
 
 @dataclass(frozen=True)
 class ExportedFrame:
-    """One frame of an export, with its provenance."""
+    """One frame of an export, with its provenance.
+
+    Attributes:
+        frame: The frame of the exported annotations (the video's, or the retimed timeline's
+            in an export with synthesised frames).
+        subset: Its subset.
+        name: Its file stem.
+        pts: The video's timestamp (none for a synthesised frame).
+        seconds: Its time in the video.
+        source: The video's frame, or the one before a synthesised frame (``frame`` when None).
+        t: How far a synthesised frame lies from ``source`` to the next frame (0: a real one).
+    """
 
     frame: int
     subset: str
     name: str
     pts: int | None = None
     seconds: float | None = None
+    source: int | None = None
+    t: Fraction = Fraction(0)
+
+    @property
+    def synthetic(self) -> bool:
+        """A synthesised frame, not one of the video's."""
+        return self.t != 0
 
 
 @dataclass(frozen=True)
@@ -115,19 +148,26 @@ class ExportPlan:
         """The frames of one subset."""
         return [f for f in self.frames if f.subset == subset]
 
-    def provenance(self, video: str) -> list[dict[str, Any]]:
-        """One record per exported frame: subset, name, video, frame, pts, seconds."""
-        return [
-            {
+    def provenance(self, video: str, *, engine: str | None = None) -> list[dict[str, Any]]:
+        """One record per exported frame: subset, name, video, frame (the video's), pts,
+        seconds, and whether it was synthesised; a synthesised frame's record adds ``t`` (its
+        time after ``frame``, toward ``frame + 1``), ``between`` and the ``engine``."""
+        records = []
+        for f in self.frames:
+            source = f.frame if f.source is None else f.source
+            record: dict[str, Any] = {
                 "subset": f.subset,
                 "name": f.name,
                 "video": video,
-                "frame": f.frame,
+                "frame": source,
                 "pts": f.pts,
                 "seconds": f.seconds,
+                "synthetic": f.synthetic,
             }
-            for f in self.frames
-        ]
+            if f.synthetic:
+                record.update(t=float(f.t), between=[source, source + 1], engine=engine)
+            records.append(record)
+        return records
 
 
 def frame_name(frame: int) -> str:
@@ -151,11 +191,51 @@ def plan_export(
     chosen = _chosen_frames(annotations, options)
     subset_of = _subsets(chosen, annotations.video.frame_count, options)
     frames = []
+    factor = options.synthetic + 1
     for frame in chosen:
         pts, seconds = timing(frame) if timing is not None else (None, None)
-        frames.append(ExportedFrame(frame, subset_of(frame), frame_name(frame), pts, seconds))
+        subset = subset_of(frame)
+        if factor == 1:
+            frames.append(ExportedFrame(frame, subset, frame_name(frame), pts, seconds))
+            continue
+        frames.append(ExportedFrame(frame * factor, subset, frame_name(frame), pts, seconds, frame))
+        if _synthesisable(annotations, options, subset_of, frame):
+            frames += _synthesised(frame, factor, subset, timing)
     used = tuple(s for s in (*SUBSETS, options.subset) if any(f.subset == s for f in frames))
     return ExportPlan(tuple(frames), used or (options.subset,))
+
+
+def _synthesisable(
+    annotations: AnnotationSet,
+    options: ExportOptions,
+    subset_of: Callable[[int], str],
+    frame: int,
+) -> bool:
+    """Whether frames may be synthesised between ``frame`` and the next: both in the video,
+    in one scene and one subset, with the same objects in the picture."""
+    after = frame + 1
+    if after >= annotations.video.frame_count or after in options.scene_starts:
+        return False
+    if subset_of(after) != subset_of(frame):
+        return False
+    shown = [id_ for id_, _ in visible_states(annotations, frame)]
+    return shown == [id_ for id_, _ in visible_states(annotations, after)]
+
+
+def _synthesised(
+    frame: int, factor: int, subset: str, timing: Callable[[int], tuple[int, float]] | None
+) -> list[ExportedFrame]:
+    """The frames synthesised after ``frame``, at ``j / factor`` toward the next."""
+    start = end = None
+    if timing is not None:
+        start, end = timing(frame)[1], timing(frame + 1)[1]
+    made = []
+    for j in range(1, factor):
+        t = Fraction(j, factor)
+        seconds = None if start is None or end is None else start + float(t) * (end - start)
+        name = f"{frame_name(frame)}_t{j * 1000 // factor:03d}"
+        made.append(ExportedFrame(frame * factor + j, subset, name, None, seconds, frame, t))
+    return made
 
 
 def _chosen_frames(annotations: AnnotationSet, options: ExportOptions) -> list[int]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from tweenlab.core.annotations import AnnotationSet, VideoRef
+from tweenlab.core.retiming import factor_samples, retime_annotations
 from tweenlab.core.schema import Schema
 from tweenlab.core.shapes import Box, ShapeKind
 from tweenlab.core.thinning import thin_track
@@ -21,6 +23,7 @@ from tweenlab.errors import UsageError
 from tweenlab.formats import (
     ExportOptions,
     ExportPlan,
+    FrameImages,
     atomic_dir,
     detect_format,
     get_format,
@@ -150,8 +153,13 @@ def export_annotations(
     *,
     video: Path | None = None,
     defer_images: bool = False,
+    engine: str = "flow",
 ) -> ExportResult:
     """Export ``annotations`` as ``format_name`` into the folder ``out``, atomically.
+
+    With ``options.synthetic``, frames synthesised by ``engine`` (``tweenlab.synthesis``)
+    follow each exported frame, labelled at their time (``tweenlab.core.retiming``) and marked
+    ``"synthetic": true`` in the provenance; they need ``video`` and ``options.images``.
 
     With ``video``, exported frames get their pts in the provenance and, when
     ``options.images`` is set, their images. With ``defer_images`` too, no image is decoded
@@ -167,8 +175,13 @@ def export_annotations(
     module = get_format(format_name)
     if module.export is None:
         raise UsageError(f"--format {format_name}: this format cannot be exported")
-    images: VideoFrameImages | None = None
+    images: FrameImages | None = None
     timing = None
+    if options.synthetic and (video is None or options.images is None or defer_images):
+        raise UsageError(
+            "--synthetic needs --video and --images: synthesised frames are new images"
+            + (" (not in an export whose images are written later)" if defer_images else "")
+        )
     if video is not None:
         ref, index = video_ref(video, settings)
         if ref.frame_count != annotations.video.frame_count:
@@ -176,17 +189,34 @@ def export_annotations(
                 f"--video {video} has {ref.frame_count} frames, the annotations are of a video "
                 f"with {annotations.video.frame_count} ({annotations.video.name})"
             )
-        images = VideoFrameImages(video, index)
-        timing = images.timing
+        frames = VideoFrameImages(video, index)
+        images, timing = frames, frames.timing
     plan = plan_export(annotations, options, timing=timing)
+    written = annotations
+    if options.synthetic:
+        assert video is not None
+        written, images = _with_synthesised(annotations, options, video, index, engine)
     with atomic_dir(out) as folder:
         listed = _ImageList(folder)
         wanted = images is not None and options.images is not None
         writer = (listed if defer_images else images) if wanted else None
-        module.export(annotations, folder, plan, options, writer)
-        provenance = plan.provenance(annotations.video.name)
+        module.export(written, folder, plan, options, writer)
+        provenance = plan.provenance(annotations.video.name, engine=engine)
         (folder / "provenance.json").write_text(json.dumps(provenance, indent=0), "utf-8")
     return ExportResult(out, format_name, plan, tuple(listed.images))
+
+
+def _with_synthesised(
+    annotations: AnnotationSet, options: ExportOptions, video: Path, index: FrameIndex, engine: str
+) -> tuple[AnnotationSet, FrameImages]:
+    """The annotations on the timeline retimed by ``synthetic + 1``, and the images of its
+    frames: the video's, and synthesised ones between them."""
+    from tweenlab.services.synthesize import RetimedFrameImages  # noqa: PLC0415 (fast start)
+
+    factor = options.synthetic + 1
+    count, fps = annotations.video.frame_count, Fraction(annotations.video.fps)
+    retimed = retime_annotations(annotations, factor_samples(count, factor), fps=fps * factor)
+    return retimed, RetimedFrameImages(video, index, factor, engine=engine)
 
 
 def import_annotations(

@@ -6,6 +6,7 @@ in-betweening), so a video's flow is computed once for every use.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -14,8 +15,10 @@ import numpy as np
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 
+from tweenlab.core.annotations import AnnotationSet
+from tweenlab.core.retiming import retime_annotations
 from tweenlab.errors import UsageError
-from tweenlab.media import DerivedFiles, save_image
+from tweenlab.media import DerivedFiles, FrameIndex, VideoReader, save_image
 from tweenlab.propagation import FlowCache
 from tweenlab.services.keyframes import analyse_video
 from tweenlab.settings import Settings
@@ -29,10 +32,18 @@ from tweenlab.synthesis import (
     check_times,
     repair,
     retime,
+    sample_times,
     synthesizer,
 )
 
-__all__ = ["interpolate_files", "read_image", "repair_video", "retime_video"]
+__all__ = [
+    "RetimedFrameImages",
+    "interpolate_files",
+    "read_image",
+    "repair_video",
+    "retime_video",
+    "retimed_annotations",
+]
 
 
 def read_image(path: Path) -> Image:
@@ -82,6 +93,32 @@ def repair_video(
     return done
 
 
+def retimed_annotations(
+    annotations: AnnotationSet,
+    video: Path,
+    settings: Settings,
+    *,
+    factor: int | None = None,
+    fps: Fraction | None = None,
+) -> AnnotationSet:
+    """``annotations`` of ``video`` on the frames ``retime_video`` writes with the same
+    ``factor`` or ``fps``: each synthesised frame labelled at its time (``core.retiming``), and
+    a frame that repeats a neighbour across a hard cut labelled as that neighbour."""
+    index = DerivedFiles(settings.derived_dir).index(video)
+    if len(index) != annotations.video.frame_count:
+        raise UsageError(
+            f"{video} has {len(index)} frames, the annotations are of a video with "
+            f"{annotations.video.frame_count} ({annotations.video.name})"
+        )
+    cuts = set(analyse_video(video, settings).analysis.cuts)
+    samples = [
+        (n + (t >= Fraction(1, 2)), Fraction(0)) if t and n + 1 in cuts else (n, t)
+        for _, n, t in sample_times(index, factor=factor, fps=fps)[1]
+    ]
+    rate = fps if fps is not None else Fraction(annotations.video.fps) * (factor or 1)
+    return retime_annotations(annotations, samples, fps=rate)
+
+
 def retime_video(
     video: Path,
     out: Path,
@@ -119,3 +156,50 @@ def retime_video(
     return retime(
         video, out, factor=factor, fps=fps, index=index, engine=built, flows=flows, cuts=cuts
     )
+
+
+class RetimedFrameImages:
+    """Writes the frames of a video retimed by ``factor`` (an export's ``FrameImages``): frame
+    ``v`` is the video's frame ``v / factor`` when that is whole, else synthesised by
+    ``engine`` between frames ``v // factor`` and the next, at ``(v % factor) / factor``.
+
+    One forward pass decodes each needed frame once; a pair's frames come from one call of
+    the engine (one flow computation for the flow engine).
+    """
+
+    def __init__(self, video: Path, index: FrameIndex, factor: int, *, engine: str) -> None:
+        self.video, self.index, self.factor = video, index, factor
+        self.engine = synthesizer(engine)
+
+    def write(self, frames: Sequence[int], paths: Sequence[Path]) -> None:
+        """Write frame ``frames[i]`` of the retimed video to ``paths[i]``.
+
+        A frame whose neighbour cannot be decoded is not written (as a corrupt frame of the
+        video itself is not: the reader reports it).
+        """
+        wanted: dict[int, list[tuple[Fraction, Path]]] = defaultdict(list)
+        for frame, path in zip(frames, paths, strict=True):
+            n, j = divmod(int(frame), self.factor)
+            wanted[n].append((Fraction(j, self.factor), path))
+        needed = {n for n in wanted} | {n + 1 for n, items in wanted.items() if _between(items)}
+        previous: tuple[int, Image] | None = None
+        with VideoReader(self.video, index=self.index, cache_mb=0) as reader:
+            for decoded in reader.read_frames(needed):
+                n, image = decoded.index, decoded.image
+                for t, path in wanted.get(n, []):
+                    if t == 0:
+                        save_image(image, path)
+                if previous is not None and previous[0] == n - 1:
+                    self._synthesise(previous[1], image, _between(wanted.get(n - 1, [])))
+                previous = (n, image)
+
+    def _synthesise(self, first: Image, second: Image, items: list[tuple[Fraction, Path]]) -> None:
+        if not items:
+            return
+        made = self.engine.interpolate(first, second, [float(t) for t, _ in items])
+        for image, (_, path) in zip(made, items, strict=True):
+            save_image(image, path)
+
+
+def _between(items: list[tuple[Fraction, Path]]) -> list[tuple[Fraction, Path]]:
+    return [(t, path) for t, path in items if t > 0]
