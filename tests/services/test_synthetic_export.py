@@ -145,6 +145,18 @@ def test_synthetic_samples_need_the_video_and_images(
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("format_name", ["mot", "cvat_video", "native"], ids=str)
+def test_video_formats_refuse_synthetic_samples(
+    video: Path, tmp_path: Path, settings: Settings, format_name: str
+) -> None:
+    options = ExportOptions(frames="all", images="jpg", synthetic=1)
+    with pytest.raises(UsageError, match=f"--synthetic: {format_name} is not a dataset of sep"):
+        service.export_annotations(
+            _annotations(), tmp_path / "out", format_name, options, settings, video=video
+        )
+    assert not (tmp_path / "out").exists()
+
+
 def test_too_many_synthetic_frames_are_refused() -> None:
     with pytest.raises(UsageError, match="--synthetic 16: give 0 to 15"):
         ExportOptions(synthetic=16)

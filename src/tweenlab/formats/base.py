@@ -343,13 +343,19 @@ class FrameImages(Protocol):
 
 @dataclass
 class FormatModule:
-    """A registered format: its name and functions (what the ``formats`` registry holds)."""
+    """A registered format: its name and functions (what the ``formats`` registry holds).
+
+    ``images_dataset``: each exported frame is an image sample on its own (COCO, YOLO,
+    Datumaro), so synthesised frames may join them; a video format (MOT, CVAT for video) holds
+    one sequence on the video's frame grid, and the native file holds no images.
+    """
 
     name: str
     detect: Callable[[Path], bool]
     export: Callable[..., None] | None = None
     load: Callable[..., AnnotationSet] | None = None
     extensions: tuple[str, ...] = field(default=())
+    images_dataset: bool = False
 
 
 @contextlib.contextmanager

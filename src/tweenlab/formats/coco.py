@@ -274,4 +274,6 @@ def detect(path: Path) -> bool:
     return _IMAGES_KEY.search(head) is not None and b'"tweenlab"' not in head
 
 
-FORMAT = FormatModule(name="coco", detect=detect, export=export, load=load, extensions=(".json",))
+FORMAT = FormatModule(
+    name="coco", detect=detect, export=export, load=load, extensions=(".json",), images_dataset=True
+)

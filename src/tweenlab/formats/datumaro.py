@@ -180,5 +180,10 @@ def detect(path: Path) -> bool:
 
 
 FORMAT = FormatModule(
-    name="datumaro", detect=detect, export=export, load=None, extensions=(".json",)
+    name="datumaro",
+    detect=detect,
+    export=export,
+    load=None,
+    extensions=(".json",),
+    images_dataset=True,
 )

@@ -195,7 +195,12 @@ export_detect = _DETECT.export
 export_segment = _SEGMENT.export
 
 FORMAT = FormatModule(
-    name="yolo", detect=detect, export=export_detect, load=None, extensions=(".yaml", ".txt")
+    name="yolo",
+    detect=detect,
+    export=export_detect,
+    load=None,
+    extensions=(".yaml", ".txt"),
+    images_dataset=True,
 )
 FORMAT_SEGMENT = FormatModule(
     name="yolo_segment",
@@ -203,4 +208,5 @@ FORMAT_SEGMENT = FormatModule(
     export=export_segment,
     load=None,
     extensions=(".yaml", ".txt"),
+    images_dataset=True,
 )

@@ -177,6 +177,11 @@ def export_annotations(
         raise UsageError(f"--format {format_name}: this format cannot be exported")
     images: FrameImages | None = None
     timing = None
+    if options.synthetic and not module.images_dataset:
+        raise UsageError(
+            f"--synthetic: {format_name} is not a dataset of separate images; synthesised "
+            "samples go into coco, yolo, yolo_segment or datumaro"
+        )
     if options.synthetic and (video is None or options.images is None or defer_images):
         raise UsageError(
             "--synthetic needs --video and --images: synthesised frames are new images"
