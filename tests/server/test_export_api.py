@@ -79,6 +79,23 @@ def test_an_export_job_zips_coco_with_one_identity_across_tasks(
     crossing = max(by_track.values(), key=len)
     assert len(crossing) == 60
 
+    # synthesised frames as extra samples: image datasets with images only
+    synthetic = {**request, "frames": "every:20", "images": "jpg", "synthetic": 1}
+    for wrong in ({"format": "mot"}, {"images": None}, {"synthetic": 16}):
+        refused = call("POST", "/exports", json={**synthetic, **wrong})
+        assert refused.status_code == 422 and "synthetic" in refused.text, refused.text
+    started = call("POST", "/exports", json=synthetic)
+    assert started.status_code == 202, started.text
+    job = wait_job(media_api, owner, started.json()["id"])
+    assert job["state"] == "succeeded", job
+    with zipfile.ZipFile(io.BytesIO(call("GET", f"/exports/{job['id']}/download").content)) as z:
+        provenance = json.loads(z.read("provenance.json"))
+        images = sorted(name for name in z.namelist() if name.endswith(".jpg"))
+    assert [(p["name"], p["synthetic"]) for p in provenance] == [
+        (f"frame_{n:06d}{'_t500' if made else ''}", made) for n in (0, 20, 40) for made in (0, 1)
+    ]
+    assert len(images) == 6 and "images/default/frame_000020_t500.jpg" in images
+
 
 def test_zips_older_than_the_keep_time_go_when_the_next_export_starts(
     media_api: Api, stamped: Path

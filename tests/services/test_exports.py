@@ -58,7 +58,9 @@ def _annotations() -> AnnotationSet:
     return AnnotationSet(ref, Schema.of("person", "car"), {1: walker, 2: car})
 
 
-def _params(data: Path, video: Path, case: tuple[str, str, int, str]) -> dict[str, Any]:
+def _params(
+    data: Path, video: Path, case: tuple[str, str, int, str], synthetic: int = 0
+) -> dict[str, Any]:
     format_name, frames, step, images = case
     data.mkdir(parents=True)
     source = data / "annotations.tweenlab.json"
@@ -72,13 +74,17 @@ def _params(data: Path, video: Path, case: tuple[str, str, int, str]) -> dict[st
         "video": str(video),
         "data_dir": str(data),
         "shard_frames": SHARD_FRAMES,
+        "synthetic": synthetic,
+        "engine": "flow",
     }
 
 
-def _unsplit(video: Path, folder: Path, case: tuple[str, str, int, str]) -> dict[str, bytes]:
+def _unsplit(
+    video: Path, folder: Path, case: tuple[str, str, int, str], synthetic: int = 0
+) -> dict[str, bytes]:
     """The files of one export in this process (no job, no shards), by relative path."""
     format_name, frames, step, images = case
-    options = ExportOptions(frames=frames, step=step, images=images)  # type: ignore[arg-type]
+    options = ExportOptions(frames=frames, step=step, images=images, synthetic=synthetic)  # type: ignore[arg-type]
     settings = Settings(data_dir=folder / "data")
     export_annotations(_annotations(), folder / "out", format_name, options, settings, video=video)
     return _files(folder / "out")
@@ -116,6 +122,21 @@ def test_the_sharded_job_zips_the_files_of_one_unsplit_export(
     exports = tmp_path / "job" / "exports"
     assert _unzipped(exports / done.result["zip"]) == expected
     assert sorted(p.name for p in exports.iterdir()) == [done.result["zip"]]  # no folder left
+
+
+def test_the_sharded_job_with_synthesised_frames_zips_the_files_of_one_unsplit_export(
+    local: LocalExecutor, video: Path, tmp_path: Path
+) -> None:
+    case = ("coco", "every", 2, "png")
+    expected = _unsplit(video, tmp_path / "unsplit", case, synthetic=1)
+    made = [name for name in _images(expected) if "_t500" in name]
+    assert len(made) > SHARD_FRAMES  # a real frame and the frame made after it may part ways
+    params = _params(tmp_path / "job", video, case, synthetic=1)
+    job = local.submit("export", EXPORT_JOB, params)
+    done = local.wait(job.id, timeout=120)
+    assert done.state is JobState.SUCCEEDED, done.error
+    assert done.result is not None
+    assert _unzipped(tmp_path / "job" / "exports" / done.result["zip"]) == expected
 
 
 class _Part:

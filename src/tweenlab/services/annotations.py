@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Protocol
 
 from tweenlab.core.annotations import AnnotationSet, VideoRef
 from tweenlab.core.retiming import factor_samples, retime_annotations
@@ -45,9 +46,11 @@ from tweenlab.settings import Settings
 __all__ = [
     "ExportResult",
     "VideoFrameImages",
+    "WrittenImages",
     "export_annotations",
     "import_annotations",
     "load_annotations",
+    "retimed_images",
     "sample_annotations",
     "save_annotations",
     "video_ref",
@@ -78,6 +81,30 @@ class VideoFrameImages:
             for frame in reader.read_frames(target):
                 save_image(frame.image, target[frame.index])
                 yield frame.index
+
+
+class WrittenImages(Protocol):
+    """Writes frames' images one by one (``VideoFrameImages``, or a retimed video's)."""
+
+    def write(self, frames: Sequence[int], paths: Sequence[Path]) -> None:
+        """Write frame ``frames[i]`` to ``paths[i]``."""
+        ...
+
+    def written(self, frames: Sequence[int], paths: Sequence[Path]) -> Iterator[int]:
+        """Write frame ``frames[i]`` to ``paths[i]``, yielding each frame once written."""
+        ...
+
+
+def retimed_images(
+    video: Path, index: FrameIndex, *, synthetic: int = 0, engine: str = "flow"
+) -> WrittenImages:
+    """The writer of an export's images: the video's frames, or with ``synthetic`` those of the
+    video retimed by ``synthetic + 1`` (what ``ExportResult.images`` names then)."""
+    if not synthetic:
+        return VideoFrameImages(video, index)
+    from tweenlab.services.synthesize import RetimedFrameImages  # noqa: PLC0415 (fast start)
+
+    return RetimedFrameImages(video, index, synthetic + 1, engine=engine)
 
 
 class _ImageList:
@@ -159,7 +186,8 @@ def export_annotations(
 
     With ``options.synthetic``, frames synthesised by ``engine`` (``tweenlab.synthesis``)
     follow each exported frame, labelled at their time (``tweenlab.core.retiming``) and marked
-    ``"synthetic": true`` in the provenance; they need ``video`` and ``options.images``.
+    ``"synthetic": true`` in the provenance; they need ``video`` and ``options.images``, and
+    deferred images are then frames of the retimed video (``retimed_images`` writes them).
 
     With ``video``, exported frames get their pts in the provenance and, when
     ``options.images`` is set, their images. With ``defer_images`` too, no image is decoded
@@ -182,10 +210,9 @@ def export_annotations(
             f"--synthetic: {format_name} is not a dataset of separate images; synthesised "
             "samples go into coco, yolo, yolo_segment or datumaro"
         )
-    if options.synthetic and (video is None or options.images is None or defer_images):
+    if options.synthetic and (video is None or options.images is None):
         raise UsageError(
             "--synthetic needs --video and --images: synthesised frames are new images"
-            + (" (not in an export whose images are written later)" if defer_images else "")
         )
     if video is not None:
         ref, index = video_ref(video, settings)
@@ -216,12 +243,10 @@ def _with_synthesised(
 ) -> tuple[AnnotationSet, FrameImages]:
     """The annotations on the timeline retimed by ``synthetic + 1``, and the images of its
     frames: the video's, and synthesised ones between them."""
-    from tweenlab.services.synthesize import RetimedFrameImages  # noqa: PLC0415 (fast start)
-
     factor = options.synthetic + 1
     count, fps = annotations.video.frame_count, Fraction(annotations.video.fps)
     retimed = retime_annotations(annotations, factor_samples(count, factor), fps=fps * factor)
-    return retimed, RetimedFrameImages(video, index, factor, engine=engine)
+    return retimed, retimed_images(video, index, synthetic=options.synthetic, engine=engine)
 
 
 def import_annotations(

@@ -53,9 +53,9 @@ from tweenlab.formats import ExportOptions, get_format
 from tweenlab.jobs import JobContext, JobRecord
 from tweenlab.media import DerivedFiles, Storage
 from tweenlab.services.annotations import (
-    VideoFrameImages,
     export_annotations,
     load_annotations,
+    retimed_images,
     save_annotations,
 )
 from tweenlab.services.exports_stored import (
@@ -129,17 +129,28 @@ def start_export(
     format_name: str,
     frames: str = "all",
     images: str | None = None,
+    synthetic: int = 0,
+    engine: str = "flow",
 ) -> JobRecord:
-    """Merge the video's tasks' tracks and queue the job that exports them (managers, owners)."""
+    """Merge the video's tasks' tracks and queue the job that exports them (managers, owners).
+
+    ``synthetic`` frames synthesised by ``engine`` follow each exported frame (image datasets
+    with images only; ``ExportOptions.synthetic``).
+    """
     if not access.role.at_least(Role.MANAGER):
         raise AccessDeniedError("only managers and owners export")
     if format_name not in EXPORT_FORMATS:
         raise FieldError("format", f"one of {', '.join(EXPORT_FORMATS)}, got {format_name!r}")
-    get_format(format_name)
+    module = get_format(format_name)
     try:
         choice, step = ExportOptions.parse_frames(frames)
+        ExportOptions(synthetic=synthetic)
     except UsageError as error:
-        raise FieldError("frames", str(error)) from None
+        raise FieldError("synthetic" if synthetic else "frames", str(error)) from None
+    if synthetic and not module.images_dataset:
+        raise FieldError("synthetic", f"{format_name} is not a dataset of separate images")
+    if synthetic and not images:
+        raise FieldError("synthetic", "synthesised frames are images: ask for images too")
     video = get_video(db, access.project, video_id)
     tasks = list(
         db.scalars(
@@ -179,6 +190,8 @@ def start_export(
         "frames": choice,
         "step": step,
         "images": images,
+        "synthetic": synthetic,
+        "engine": engine,
         "video": None,
         "data_dir": str(settings.data_dir),
         "tracks": len(merged.tracks),
@@ -227,8 +240,9 @@ def export_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Job function (``tweenlab.services.exports:export_job``): export the native annotation file
     ``params["annotations"]`` as ``params["format"]`` and zip it to
     ``<data_dir>/exports/<job id>.zip``. Params: ``annotations``, ``format``, ``frames``,
-    ``step``, ``images`` (``jpg``/``png`` or none), ``video`` (for images), ``data_dir``,
-    ``shard_frames`` (images per part, ``DEFAULT_SHARD_FRAMES``); with a storage,
+    ``step``, ``images`` (``jpg``/``png`` or none), ``synthetic`` and ``engine`` (synthesised
+    frames after each exported one, ``ExportOptions.synthetic``), ``video`` (for images),
+    ``data_dir``, ``shard_frames`` (images per part, ``DEFAULT_SHARD_FRAMES``); with a storage,
     ``storage_url``, ``stamp`` and ``video_stored`` (``video`` is a key): ``annotations`` is a
     key and the zip goes to ``exports/<stamp>-<job id>.zip`` there.
 
@@ -245,14 +259,23 @@ def export_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         frames=params.get("frames", "all"),
         step=int(params.get("step", 1)),
         images=params.get("images"),
+        synthetic=int(params.get("synthetic") or 0),
     )
+    engine = str(params.get("engine") or "flow")
     out = folder / context.job_id
     video = None
     if params.get("video"):
         stored = bool(params.get("video_stored"))
         video = job_video(settings, params["video"], stored=stored, fetch=("index.npz",)).path
     export = functools.partial(
-        export_annotations, annotations, out, params["format"], options, settings, video=video
+        export_annotations,
+        annotations,
+        out,
+        params["format"],
+        options,
+        settings,
+        video=video,
+        engine=engine,
     )
     if options.images is not None and video is not None:
         result = export(defer_images=True)
@@ -356,6 +379,7 @@ def _write_images_in_shards(
     ``context.map``; whether every part finished."""
     shard_frames = int(params.get("shard_frames") or DEFAULT_SHARD_FRAMES)
     shared = {"video": params["video"], "data_dir": params["data_dir"], "folder": str(out)}
+    shared.update(synthetic=int(params.get("synthetic") or 0), engine=params.get("engine"))
     if params.get("storage_url"):
         shared.update(
             storage_url=params["storage_url"],
@@ -372,7 +396,8 @@ def _write_images_in_shards(
 
 def export_images_part(context: JobContext, item: dict[str, Any]) -> dict[str, Any]:
     """One part of an export job (``EXPORT_IMAGES_PART``): decode ``item["frames"]`` of
-    ``item["video"]`` and write frame ``frames[i]``'s image to ``<folder>/<paths[i]>`` (with
+    ``item["video"]`` (with ``synthetic``: frames of the video retimed by ``synthetic + 1``,
+    made by ``engine``) and write frame ``frames[i]``'s image to ``<folder>/<paths[i]>`` (with
     ``storage_url``: store it under the key ``<folder><paths[i]>``).
 
     Each image is written atomically and the same frame always gives the same bytes, so a
@@ -383,7 +408,8 @@ def export_images_part(context: JobContext, item: dict[str, Any]) -> dict[str, A
     video = job_video(settings, item["video"], stored=stored, fetch=("index.npz",)).path
     frames = [int(frame) for frame in item["frames"]]
     index = DerivedFiles(settings.derived_dir).index(video)
-    writer = VideoFrameImages(video, index)
+    synthetic = int(item.get("synthetic") or 0)
+    writer = retimed_images(video, index, synthetic=synthetic, engine=item.get("engine") or "flow")
     context.progress(0, len(frames))
     if settings.storage_url is None:
         paths = [Path(item["folder"]) / path for path in item["paths"]]

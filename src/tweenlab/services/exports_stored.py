@@ -23,7 +23,7 @@ from pathlib import Path
 
 from tweenlab.core.annotations import AnnotationSet
 from tweenlab.media import Storage
-from tweenlab.services.annotations import VideoFrameImages, save_annotations
+from tweenlab.services.annotations import WrittenImages, save_annotations
 
 __all__ = [
     "EXPORTS",
@@ -52,7 +52,7 @@ def job_prefix(stamp: int, job_id: str) -> str:
 
 
 def write_and_publish(
-    writer: VideoFrameImages,
+    writer: WrittenImages,
     frames: Sequence[int],
     paths: Sequence[str],
     *,

@@ -7,7 +7,7 @@ in-betweening), so a video's flow is computed once for every use.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -172,34 +172,46 @@ class RetimedFrameImages:
         self.engine = synthesizer(engine)
 
     def write(self, frames: Sequence[int], paths: Sequence[Path]) -> None:
-        """Write frame ``frames[i]`` of the retimed video to ``paths[i]``.
+        """Write frame ``frames[i]`` of the retimed video to ``paths[i]``."""
+        for _ in self.written(frames, paths):
+            pass
+
+    def written(self, frames: Sequence[int], paths: Sequence[Path]) -> Iterator[int]:
+        """Like ``write``, yielding each frame once its image is written (an export job's
+        parts report progress and stop between two images).
 
         A frame whose neighbour cannot be decoded is not written (as a corrupt frame of the
         video itself is not: the reader reports it).
         """
-        wanted: dict[int, list[tuple[Fraction, Path]]] = defaultdict(list)
+        wanted: dict[int, list[tuple[int, Fraction, Path]]] = defaultdict(list)
         for frame, path in zip(frames, paths, strict=True):
             n, j = divmod(int(frame), self.factor)
-            wanted[n].append((Fraction(j, self.factor), path))
-        needed = {n for n in wanted} | {n + 1 for n, items in wanted.items() if _between(items)}
+            wanted[n].append((int(frame), Fraction(j, self.factor), path))
+        needed = set(wanted) | {n + 1 for n, items in wanted.items() if _between(items)}
         previous: tuple[int, Image] | None = None
         with VideoReader(self.video, index=self.index, cache_mb=0) as reader:
             for decoded in reader.read_frames(needed):
                 n, image = decoded.index, decoded.image
-                for t, path in wanted.get(n, []):
+                for frame, t, path in wanted.get(n, []):
                     if t == 0:
                         save_image(image, path)
+                        yield frame
                 if previous is not None and previous[0] == n - 1:
-                    self._synthesise(previous[1], image, _between(wanted.get(n - 1, [])))
+                    yield from self._synthesise(previous[1], image, _between(wanted[n - 1]))
                 previous = (n, image)
 
-    def _synthesise(self, first: Image, second: Image, items: list[tuple[Fraction, Path]]) -> None:
+    def _synthesise(
+        self, first: Image, second: Image, items: list[tuple[int, Fraction, Path]]
+    ) -> Iterator[int]:
         if not items:
             return
-        made = self.engine.interpolate(first, second, [float(t) for t, _ in items])
-        for image, (_, path) in zip(made, items, strict=True):
+        made = self.engine.interpolate(first, second, [float(t) for _, t, _ in items])
+        for image, (frame, _, path) in zip(made, items, strict=True):
             save_image(image, path)
+            yield frame
 
 
-def _between(items: list[tuple[Fraction, Path]]) -> list[tuple[Fraction, Path]]:
-    return [(t, path) for t, path in items if t > 0]
+def _between(
+    items: list[tuple[int, Fraction, Path]],
+) -> list[tuple[int, Fraction, Path]]:
+    return [item for item in items if item[1] > 0]

@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from tweenlab.core.roles import Role
+from tweenlab.formats import MAX_SYNTHETIC
 from tweenlab.server.deps import Auth, Db, Jobs, get_settings, require
 from tweenlab.server.routers.jobs import JobView, get_job
 from tweenlab.services import exports
@@ -27,12 +28,16 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 class ExportBody(BaseModel):
     """What to export: the video, the format, which frames (``all``, ``keyframes``,
-    ``every:N``) and, optionally, frame images."""
+    ``every:N``) and, optionally, frame images; ``synthetic`` frames synthesised by
+    ``synthesis_engine`` after each exported one, labelled at their time (image datasets with
+    images: coco, yolo, datumaro)."""
 
     video_id: int = Field(ge=1)
     format: Literal["coco", "yolo", "mot", "cvat_video", "datumaro", "native"]
     frames: str = Field(default="all", max_length=32)
     images: Literal["jpg", "png"] | None = None
+    synthetic: int = Field(default=0, ge=0, le=MAX_SYNTHETIC)
+    synthesis_engine: Literal["flow", "adaconv", "sepconv", "dvf", "bipn", "phasenet"] = "flow"
 
 
 def _access(auth: Auth) -> Access:
@@ -60,6 +65,8 @@ def start_export(
         format_name=body.format,
         frames=body.frames,
         images=body.images,
+        synthetic=body.synthetic,
+        engine=body.synthesis_engine,
     )
     return get_job(job.id, db, auth)
 
