@@ -146,6 +146,29 @@ def test_api_tokens_are_shown_once_work_and_stop_when_revoked(api: Api) -> None:
     assert api.client.get("/api/auth/me", headers=mine).status_code == 401
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/api/auth/me", 200),
+        ("POST", "/api/projects", 201),  # a write request: its checks end before its writes
+        ("GET", "/api/projects/999999", 404),  # refused, but the token was used
+    ],
+    ids=["read", "write", "refused"],
+)
+def test_a_tokens_first_use_is_written_whatever_the_request(
+    api: Api, method: str, path: str, status: int
+) -> None:
+    """A token's ``last_used_at`` is written on its first use, on every kind of request (a
+    read, a write whose checks end before its writes, a refused one)."""
+    ann = api.account("ann@example.com")
+    made = api.client.post("/api/tokens", json={"name": "script"}, headers=ann.headers).json()
+    mine = {"Authorization": f"Bearer {made['token']}"}
+    body = {"name": "cars"} if method == "POST" else None
+    assert api.client.request(method, path, headers=mine, json=body).status_code == status
+    listed = api.client.get("/api/tokens", headers=ann.headers).json()
+    assert next(t for t in listed if t["id"] == made["id"])["last_used_at"] is not None
+
+
 def test_nobody_revokes_another_users_token(api: Api) -> None:
     ann, bob = api.account("ann@example.com"), api.account("bob@example.com")
     made = api.client.post("/api/tokens", json={"name": "x"}, headers=ann.headers).json()

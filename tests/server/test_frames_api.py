@@ -53,7 +53,7 @@ def test_a_frame_is_exactly_frame_n_with_etag_and_304(media_api: Api, stamped: P
     assert read_stamp(np.asarray(small.convert("RGB"))) == 42
     tag = answer.headers["etag"]
     assert tag.startswith('"') and answer.headers["cache-control"].startswith("private, max-age=")
-    params = {"format": "webp", "max_side": 80}
+    params: dict[str, str | int] = {"format": "webp", "max_side": 80}
     again = media_api.client.get(
         f"{url}/frames/42", params=params, headers={**owner.headers, "If-None-Match": tag}
     )
@@ -62,6 +62,22 @@ def test_a_frame_is_exactly_frame_n_with_etag_and_304(media_api: Api, stamped: P
         f"{url}/frames/43", params=params, headers={**owner.headers, "If-None-Match": tag}
     )
     assert other.status_code == 200 and other.headers["etag"] != tag
+
+
+def test_a_kept_frame_is_served_again_only_while_the_caller_may_see_it(
+    media_api: Api, stamped: Path
+) -> None:
+    """A frame asked for again comes from the images kept, and is still authorised and looked
+    up each time: an outsider gets 404, and so does everyone once the video is deleted."""
+    owner, url = ready_video(media_api, stamped.read_bytes())
+    first = media_api.client.get(f"{url}/frames/7", headers=owner.headers)
+    again = media_api.client.get(f"{url}/frames/7", headers=owner.headers)
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
+    eve = media_api.account("eve@example.com")
+    assert media_api.client.get(f"{url}/frames/7", headers=eve.headers).status_code == 404
+    assert media_api.client.delete(url, headers=owner.headers).status_code == 204
+    assert media_api.client.get(f"{url}/frames/7", headers=owner.headers).status_code == 404
 
 
 BAD_REQUESTS: list[tuple[str, dict[str, Any], int]] = [
