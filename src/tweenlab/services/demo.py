@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image, ImageFilter
 
 from tweenlab.core import AnnotationSet
 from tweenlab.core.thinning import box_iou
 from tweenlab.core.time import FrameSelection
 from tweenlab.errors import LabelerError
 from tweenlab.formats import ExportOptions
-from tweenlab.media import SampleClip, render_sample_clip
+from tweenlab.media import SampleClip, VideoReader, VideoWriter, render_sample_clip
 from tweenlab.media._files import write_atomic
 from tweenlab.propagation import FlowCache
 from tweenlab.services.annotations import (
@@ -101,6 +102,7 @@ def run_demo(
     if sample is not None:
         cuts = result.steps["keyframes"]["cuts"]
         result.steps.update(_annotations(sample, done, out_dir, settings, cuts))
+        result.steps["synthesis"] = _synthesis(sample, out_dir, settings, report)
     result.steps["autolabel"] = _prelabel(result.video, out_dir, settings, sample, report)
     write_atomic(out_dir / "report.json", json.dumps(result.to_json(), indent=1).encode())
     return result
@@ -144,6 +146,78 @@ def _annotations(
         )
         steps[f"export {name}"] = f"{result.folder} ({len(result.plan.frames)} frames)"
     return steps
+
+
+def _synthesis(
+    sample: SampleClip, out_dir: Path, settings: Settings, report: Reporter
+) -> dict[str, str]:
+    """Retime the clip with its labels, export synthesised frames as extra samples, and repair
+    a damaged copy of its first second (one frame blurred, one repeated)."""
+    from tweenlab.services import synthesize  # noqa: PLC0415 (the demo's last steps)
+
+    report("frame synthesis", 0, 3)
+    folder = out_dir / "synthesis"
+    folder.mkdir(parents=True, exist_ok=True)
+    filled = load_annotations(out_dir / "annotations-filled.json")
+    retimed = synthesize.retime_video(sample.path, folder / "retimed-2x.mp4", settings, factor=2)
+    labels = synthesize.retimed_annotations(filled, sample.path, settings, factor=2)
+    save_annotations(labels, folder / "retimed-2x.json")
+    steps = {
+        "retime": f"{retimed.path} ({retimed.frames} frames at twice the rate, "
+        f"{retimed.synthesised} synthesised), labels at each new frame's time in "
+        f"{folder / 'retimed-2x.json'}"
+    }
+    report("frame synthesis", 1, 3)
+    options = ExportOptions(frames="every", step=10, images="jpg", synthetic=1)
+    exported = export_annotations(
+        filled, folder / "coco-synthetic", "coco", options, settings, video=sample.path
+    )
+    made = sum(f.synthetic for f in exported.plan.frames)
+    steps["synthetic samples"] = (
+        f"{exported.folder}: {len(exported.plan.frames)} frames, {made} of them synthesised "
+        "(labelled at t = 0.5, marked in provenance.json)"
+    )
+    report("frame synthesis", 2, 3)
+    steps["repair"] = _repair(sample, folder, settings)
+    report("frame synthesis", 3, 3)
+    return steps
+
+
+def _repair(sample: SampleClip, folder: Path, settings: Settings) -> str:
+    """Damage a copy of the first 25 frames (blur frame 12, repeat frame 18 as 19), repair it,
+    and say how close the repaired frame 12 is to the original."""
+    from tweenlab.services import synthesize  # noqa: PLC0415 (the demo's last steps)
+
+    blurred, repeated = 12, 19
+    damaged = folder / "damaged.mp4"
+    with VideoReader(sample.path, cache_mb=0) as reader:
+        original = [reader[n] for n in range(25)]
+    height, width = original[0].shape[:2]
+    with VideoWriter(damaged, width, height, Fraction(1, 25), crf=12) as writer:
+        for n, image in enumerate(original):
+            if n == blurred:
+                soft = Image.fromarray(image).filter(ImageFilter.GaussianBlur(3))
+                writer.write(np.asarray(soft), pts=n)
+            else:
+                writer.write(original[n - 1] if n == repeated else image, pts=n)
+    done = synthesize.repair_video(
+        damaged, folder / "repaired.mp4", settings, report=folder / "repair.json"
+    )
+    with VideoReader(folder / "repaired.mp4", cache_mb=0) as fixed, VideoReader(damaged) as bad:
+        before, after = (
+            _psnr(original[blurred], bad[blurred]),
+            _psnr(original[blurred], fixed[blurred]),
+        )
+    found = ", ".join(f"{b.frame} ({b.reason})" for b in done.replaced)
+    return (
+        f"{folder / 'repaired.mp4'}: replaced {found}; frame {blurred} is {after:.1f} dB from the "
+        f"original, its blurred copy {before:.1f} dB; report {folder / 'repair.json'}"
+    )
+
+
+def _psnr(truth: np.ndarray, guess: np.ndarray) -> float:
+    error = float(np.mean((truth.astype(np.float64) - guess.astype(np.float64)) ** 2))
+    return float(10 * np.log10(255.0**2 / max(error, 1e-10)))
 
 
 def _prelabel(
