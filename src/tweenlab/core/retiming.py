@@ -147,52 +147,63 @@ class _Held:
 
 
 def _retimed_track(track: Track, samples: Sequence[Sample]) -> Track | None:
-    """The track on the new timeline, or None when no sample falls in its life."""
-    states: dict[int, TrackState] = {}
+    """The track on the new timeline, or None when no sample falls in its life.
+
+    A first pass finds the new keyframes from the keyframe in force at each sample (no shape is
+    computed there but on a new keyframe); a second computes shapes only in the new spans whose
+    straight interpolation is not already the source's.
+    """
+    frames, keys = track.frames, track.keyframes
     keyframes: dict[int, Keyframe] = {}
+    alive: list[int] = []
     held: _Held | None = None
     for v, (n, t) in enumerate(samples):
-        state = state_at(track, n, t)
-        if state is None:
+        position = bisect.bisect_right(frames, n) - 1
+        if position < 0:
             continue
-        states[v] = state
-        now = _Held(state.visible, state.occluded, state.attributes)
-        if t == 0 and n in track.keyframes:
-            keyframes[v] = track.keyframes[n]
+        before = keys[frames[position]]
+        leaving = t and position + 1 < len(frames) and frames[position + 1] == n + 1
+        visible = not before.outside and not (leaving and keys[n + 1].outside)
+        now = _Held(visible, before.occluded, before.attributes)
+        if t == 0 and n in keys:
+            keyframes[v] = keys[n]
         elif now != held:
+            state = state_at(track, n, t)
+            assert state is not None
             keyframes[v] = Keyframe(state.shape, state.outside, state.occluded, state.attributes)
+        elif visible:
+            alive.append(v)
         held = now
     if not keyframes:
         return None
-    inbetween, confidence = _inbetween(track, samples, states, keyframes)
+    inbetween, confidence = _inbetween(track, samples, alive, keyframes)
     return replace(track, keyframes=keyframes, inbetween=inbetween, confidence=confidence)
 
 
 def _inbetween(
-    track: Track,
-    samples: Sequence[Sample],
-    states: dict[int, TrackState],
-    keyframes: dict[int, Keyframe],
+    track: Track, samples: Sequence[Sample], alive: list[int], keyframes: dict[int, Keyframe]
 ) -> tuple[dict[int, Shape], dict[int, float]]:
-    """The shapes the new track keeps between its keyframes: every visible sample's, except
-    in a new span that is a source span with no in-between shape, sampled evenly (its straight
-    interpolation is then already the source's at each fractional time)."""
+    """The shapes the new track keeps on its visible frames between keyframes (``alive``):
+    every one's, except in a new span that is a source span with no in-between shape, sampled
+    evenly (its straight interpolation is then already the source's at each fractional time)."""
     keys = sorted(keyframes)
     guided = sorted(track.inbetween)
     straight: dict[int, bool] = {}
     shapes: dict[int, Shape] = {}
     confidence: dict[int, float] = {}
-    for v, state in states.items():
+    for v in alive:
         position = bisect.bisect_right(keys, v) - 1
-        if v in keyframes or position + 1 >= len(keys) or not state.visible:
+        if position + 1 >= len(keys):
             continue
         start, end = keys[position], keys[position + 1]
         if start not in straight:
             straight[start] = _straight(track, guided, samples, start, end)
         if keyframes[start].outside or straight[start]:
             continue
-        shapes[v] = state.shape
         n, t = samples[v]
+        state = state_at(track, n, t)
+        assert state is not None
+        shapes[v] = state.shape
         around = (n,) if t == 0 else (n, n + 1)
         scores = [track.confidence[f] for f in around if f in track.confidence]
         if scores:
