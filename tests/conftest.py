@@ -39,3 +39,15 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["AWS_ACCESS_KEY_ID"] = "tweenlab-test"
     os.environ["AWS_SECRET_ACCESS_KEY"] = "tweenlab-test"
     os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``, the default options) a module's tests run on
+    one worker, so its module-scoped fixtures (encoded videos, a Ray cluster) are made once:
+    a test with no ``xdist_group`` gets its module's. The Ray modules share the group ``ray``
+    (one local Ray cluster at a time)."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            module = item.module.__name__ if item.module is not None else item.nodeid
+            item.add_marker(pytest.mark.xdist_group(module))

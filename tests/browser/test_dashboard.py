@@ -136,6 +136,7 @@ def upload_and_split(
     page.fill("[data-testid=split-size]", "100")
     page.fill("[data-testid=split-overlap]", "10")
     page.click("[data-testid=split-submit]")
+    page.locator("[data-testid=task-row]").first.wait_for()  # the split has answered
     tasks = live.call(manager, "GET", f"/projects/{project}/tasks")
     expect(page.locator("[data-testid=task-row]")).to_have_count(len(tasks))
     assert [(t["start"], t["stop"]) for t in tasks][:2] == [(0, 100), (90, 190)]

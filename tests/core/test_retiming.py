@@ -149,9 +149,9 @@ def test_an_uneven_timeline_keeps_every_shape() -> None:
 
 def test_samples_out_of_order_or_outside_the_video_are_refused() -> None:
     source = _set(Track(1, "car", {0: _box(0)}))
-    with pytest.raises(UsageError, match="sample 1: time 2.0 comes before 3.0"):
+    with pytest.raises(UsageError, match=r"sample 1: time 2\.0 comes before 3\.0"):
         retime_annotations(source, [(3, Fraction(0)), (2, Fraction(0))])
-    with pytest.raises(UsageError, match="sample 0: time 10.5 is outside"):
+    with pytest.raises(UsageError, match=r"sample 0: time 10\.5 is outside"):
         retime_annotations(source, [(10, HALF)])
     with pytest.raises(UsageError, match="at least one sample"):
         retime_annotations(source, [])

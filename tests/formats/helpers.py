@@ -8,13 +8,15 @@ Stable API (other format tests import it): ``VIDEO``, ``make_schema``, ``box_ann
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import subprocess
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pytest
@@ -263,19 +265,36 @@ def validator_python() -> Path:
     python = VALIDATOR_VENV / "bin" / "python"
     if python.exists():
         return python
-    setup = subprocess.run(
-        ["bash", str(VALIDATORS / "setup_venv.sh"), str(VALIDATOR_VENV)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    # pytest-xdist's workers may get here at once: one builds, the others wait for it
+    with (
+        VALIDATOR_VENV.with_name(VALIDATOR_VENV.name + ".lock").open("w") as lock,
+        _locked(lock),
+    ):
+        if python.exists():
+            return python
+        setup = subprocess.run(
+            ["bash", str(VALIDATORS / "setup_venv.sh"), str(VALIDATOR_VENV)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
     if setup.returncode != 0 or not python.exists():
         pytest.skip(
             f"SKIPPED LOUDLY: cannot build the validator venv {VALIDATOR_VENV} "
             f"(setup_venv.sh exit {setup.returncode}): {setup.stderr[-500:]}"
         )
     return python
+
+
+@contextlib.contextmanager
+def _locked(handle: IO[str]) -> Iterator[None]:
+    """An exclusive ``flock`` of an open file, for the block."""
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def run_validator(format_name: str, path: Path) -> dict[str, Any]:

@@ -38,6 +38,8 @@ from tweenlab.services.jobs import DatabaseJobStore, JobRunner, build_executor, 
 from tweenlab.settings import Settings
 from tweenlab.store import Database
 
+pytestmark = pytest.mark.xdist_group("ray")  # one local Ray cluster at a time
+
 FNS = "tests.jobs.jobfns"
 __all__ = ["s3_endpoint"]  # fixtures used here
 

@@ -42,7 +42,7 @@ from tweenlab.settings import Settings
 
 __all__ = ["local"]  # fixtures used here
 
-pytestmark = pytest.mark.shared_data
+pytestmark = [pytest.mark.shared_data, pytest.mark.xdist_group("ray")]
 
 FNS = "tests.jobs.jobfns"
 CLIPS = ("clips/bikes.mp4", "clips/basketball-handheld.mp4", "clips/bgs-traffic-topdown.avi")
