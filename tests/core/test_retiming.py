@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 
 import numpy as np
@@ -133,8 +134,65 @@ def test_tags_events_and_clip_classes_move_with_their_frames() -> None:
     )
     retimed = retime_annotations(source, factor_samples(11, 2))
     assert [t.frame for t in retimed.tags] == [6]
-    assert [(e.start, e.end) for e in retimed.events] == [(4, 8)]
+    # a frame lasts until the next: the frame made at 4.5 is still in the event's frame 4
+    assert [(e.start, e.end) for e in retimed.events] == [(4, 9)]
     assert [(c.start, c.end) for c in retimed.classes] == [(None, None), (10, 20)]
+
+
+def test_a_tag_or_short_event_on_a_frame_with_no_sample_of_its_own_is_kept() -> None:
+    # 25 -> 37.5 fps: samples at 0, 2/3, 4/3, 2: no sample is exactly frame 1
+    samples = [(0, Fraction(0)), (0, Fraction(2, 3)), (1, Fraction(1, 3)), (2, Fraction(0))]
+    source = _set(
+        Track(1, "car", {0: _box(0)}),
+        frames=3,
+        tags=(FrameTag(1, "night"),),
+        events=(Event(1, 1, "turn"),),
+    )
+    retimed = retime_annotations(source, samples)
+    assert [t.frame for t in retimed.tags] == [2]
+    assert [(e.start, e.end) for e in retimed.events] == [(2, 2)]
+
+
+def test_motion_after_a_keyframe_with_no_sample_of_its_own_is_kept() -> None:
+    track = Track(1, "car", {0: _box(0), 1: _box(100)})
+    samples = [(0, Fraction(0)), (0, Fraction(2, 3)), (1, Fraction(1, 3)), (2, Fraction(0))]
+    new = retime_annotations(_set(track, frames=3), samples).track(1)
+    xs = [new.at(v).shape.x for v in range(4)]  # type: ignore[union-attr]
+    assert xs == pytest.approx([0, 200 / 3, 100, 100])
+
+
+def test_every_sample_of_random_uneven_timelines_is_the_source_at_its_time() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(1000):
+        frames = int(rng.integers(3, 14))
+        keys = sorted(rng.choice(frames, size=int(rng.integers(1, frames)), replace=False).tolist())
+        keyframes = {
+            int(f): Keyframe(
+                Box(float(rng.uniform(0, 200)), float(rng.uniform(0, 100)), 10, 10),
+                outside=bool(rng.random() < 0.25) and f != keys[0],
+                occluded=bool(rng.random() < 0.3),
+            )
+            for f in keys
+        }
+        spans = list(itertools.pairwise(keys))
+        guided = {}
+        for a, b in spans:
+            if b - a > 1 and not keyframes[a].outside and rng.random() < 0.5:
+                guided.update({f: Box(float(f) * 7, 50.0, 10, 10) for f in range(a + 1, b)})
+        track = Track(1, "car", keyframes, inbetween=guided)
+        times = sorted({Fraction(int(x), 6) for x in rng.integers(0, 6 * (frames - 1) + 1, 12)})
+        samples = [(int(x), x - int(x)) for x in times]
+        new = retime_annotations(_set(track, frames=frames), samples).tracks.get(1)
+        for v, (n, t) in enumerate(samples):
+            want = state_at(track, n, t)
+            got = new.at(v) if new is not None else None
+            if want is None:
+                assert got is None
+                continue
+            assert got is not None and got.outside == want.outside, (keys, samples, v)
+            assert got.occluded == want.occluded
+            if not want.outside:
+                assert got.shape.bbox() == pytest.approx(want.shape.bbox()), (keys, samples, v)
 
 
 def test_an_uneven_timeline_keeps_every_shape() -> None:

@@ -16,8 +16,9 @@ times between the source's frames. Its frame *v* is a *sample* ``(n, t)``: the s
   one. Where the timeline has no sample on a change of visibility or flags, the first sample
   after it carries a keyframe.
 
-Frame tags move to the sample of their frame (and are dropped when the timeline has none);
-events and clip classes cover the samples whose time lies in their frames.
+A frame lasts until the next: a frame tag moves to the first sample in its frame's time (and
+is dropped when there is none), events and clip classes cover the samples in their frames'
+time.
 
 Example:
     >>> from fractions import Fraction
@@ -107,19 +108,23 @@ def retime_annotations(
     rate = fps if fps is not None else Fraction(video.fps) * spans
     retimed_video = replace(video, frame_count=len(samples), fps=rate)
     tracks = (_retimed_track(track, samples) for track in annotations.tracks.values())
-    exact = {s: v for v, s in enumerate(samples) if s[1] == 0}
+    first: dict[int, int] = {}  # source frame -> the first sample in its time
+    for v, (n, _) in enumerate(samples):
+        first.setdefault(n, v)
     return AnnotationSet(
         retimed_video,
         annotations.schema,
         {track.id: track for track in tracks if track is not None},
         tags=tuple(
-            replace(tag, frame=exact[(tag.frame, Fraction(0))])
-            for tag in annotations.tags
-            if (tag.frame, Fraction(0)) in exact
+            replace(tag, frame=first[tag.frame]) for tag in annotations.tags if tag.frame in first
         ),
         events=tuple(_spans(annotations.events, samples)),
         classes=tuple(_spans(annotations.classes, samples)),
     )
+
+
+def _time(sample: Sample) -> Fraction:
+    return sample[0] + Fraction(sample[1])
 
 
 def _check_samples(samples: Sequence[Sample], frame_count: int) -> None:
@@ -139,8 +144,11 @@ def _check_samples(samples: Sequence[Sample], frame_count: int) -> None:
 
 @dataclass
 class _Held:
-    """What the new track's last keyframe holds (a change of any calls for a keyframe)."""
+    """What the new track's last keyframe holds (a change of any calls for a keyframe): the
+    source keyframe in force too, so that a source keyframe with no sample of its own puts a
+    keyframe on the first sample after it (else the shapes after it would be lost)."""
 
+    source: int
     visible: bool
     occluded: bool
     attributes: object
@@ -164,7 +172,7 @@ def _retimed_track(track: Track, samples: Sequence[Sample]) -> Track | None:
         before = keys[frames[position]]
         leaving = t and position + 1 < len(frames) and frames[position + 1] == n + 1
         visible = not before.outside and not (leaving and keys[n + 1].outside)
-        now = _Held(visible, before.occluded, before.attributes)
+        now = _Held(frames[position], visible, before.occluded, before.attributes)
         if t == 0 and n in keys:
             keyframes[v] = keys[n]
         elif now != held:
@@ -176,6 +184,13 @@ def _retimed_track(track: Track, samples: Sequence[Sample]) -> Track | None:
         held = now
     if not keyframes:
         return None
+    if alive and alive[-1] > max(keyframes) and _time(samples[alive[-1]]) < track.last_frame:
+        # the timeline ends before the source's last keyframe, on a moving object: a keyframe
+        # there (a track holds its last keyframe's shape, and the object is still moving)
+        last = alive.pop()
+        state = state_at(track, *samples[last])
+        assert state is not None
+        keyframes[last] = Keyframe(state.shape, state.outside, state.occluded, state.attributes)
     inbetween, confidence = _inbetween(track, samples, alive, keyframes)
     return replace(track, keyframes=keyframes, inbetween=inbetween, confidence=confidence)
 
@@ -232,7 +247,8 @@ def _straight(
 
 
 def _spans(items: Sequence[_Span], samples: Sequence[Sample]) -> list[_Span]:
-    """Events or clip classes moved onto the samples whose time lies in their frames."""
+    """Events or clip classes moved onto the samples whose time lies in their frames (frame k
+    lasting until k + 1)."""
     times = [n + Fraction(t) for n, t in samples]
     moved: list[_Span] = []
     for item in items:
@@ -240,7 +256,7 @@ def _spans(items: Sequence[_Span], samples: Sequence[Sample]) -> list[_Span]:
             moved.append(item)
             continue
         first = bisect.bisect_left(times, item.start)
-        last = bisect.bisect_right(times, item.end) - 1
+        last = bisect.bisect_left(times, item.end + 1) - 1
         if first <= last:
             moved.append(replace(item, start=first, end=last))
     return moved
