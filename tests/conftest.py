@@ -49,5 +49,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     (one local Ray cluster at a time)."""
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
-            module = item.module.__name__ if item.module is not None else item.nodeid
-            item.add_marker(pytest.mark.xdist_group(module))
+            module = getattr(item, "module", None)  # a doctest item has none
+            name = module.__name__ if module is not None else item.nodeid.split("::")[0]
+            item.add_marker(pytest.mark.xdist_group(name))

@@ -16,7 +16,7 @@ from tests.synthesis.scenes import psnr, shifted, texture
 from tweenlab.cli._ui import run_with_boundary
 from tweenlab.cli.main import cli
 from tweenlab.core import AnnotationSet, Box, Keyframe, Schema, Track, VideoRef
-from tweenlab.errors import UsageError
+from tweenlab.errors import FormatError, UsageError
 from tweenlab.formats import ExportOptions, plan_export
 from tweenlab.media import VideoReader, VideoWriter, probe
 from tweenlab.services import annotations as service
@@ -85,6 +85,12 @@ def test_synthesised_frames_are_exported_with_their_in_between_labels(
     )
     assert [p["frame"] for p in provenance if not p["synthetic"]] == [0, 4, 8, 12]
     assert sum(f.synthetic for f in result.plan.frames) == 4
+    marked = {i["file_name"]: (i["source_frame"], i["synthetic"]) for i in coco.dataset["images"]}
+    assert marked["frame_000004_t500.png"] == (4, True)
+    assert marked["frame_000004.png"] == (4, False)
+    # such a file is a training set, not annotations to import back: refused, naming why
+    with pytest.raises(FormatError, match="is a synthesised frame"):
+        service.import_annotations(out, settings, format_name="coco")
 
 
 def test_no_frame_is_synthesised_where_an_object_leaves_or_a_scene_ends() -> None:
@@ -105,6 +111,9 @@ def test_no_frame_is_synthesised_where_an_object_leaves_or_a_scene_ends() -> Non
 def test_no_frame_is_synthesised_across_two_subsets() -> None:
     options = ExportOptions(frames="all", synthetic=1, split=(0.5, 0.5, 0.0), split_blocks=2)
     plan = plan_export(_annotations(), options)
+    made = {f.source for f in plan.frames if f.synthetic}
+    assert {f.subset for f in plan.frames} == {"train", "val"}
+    assert made == set(range(FRAMES - 1)) - {FRAMES // 2 - 1}  # none at the blocks' border
     for frame in plan.frames:
         if frame.synthetic:
             assert frame.source is not None
@@ -248,3 +257,20 @@ def test_cli_retime_refuses_annotations_of_another_video(
     assert not out.exists()
     code = run_with_boundary(cli, [*args, "--annotations", str(source)])
     assert code == 2 and "give both --annotations and --annotations-out" in capsys.readouterr().err
+
+
+def test_no_frame_is_synthesised_across_a_hard_cut_the_analysis_finds(
+    tmp_path: Path, settings: Settings
+) -> None:
+    other = texture((HEIGHT, WIDTH), seed=11)
+    frames = [truth(n) for n in range(4)] + [shifted(other, 2.0 * n, 0) for n in range(4)]
+    video = tmp_path / "two-shots.mp4"
+    with VideoWriter(video, WIDTH, HEIGHT, Fraction(1, 25), crf=8) as writer:
+        for n, frame in enumerate(frames):
+            writer.write(frame, pts=n)
+    out = tmp_path / "coco"
+    options = ExportOptions(frames="all", images="jpg", synthetic=1)
+    service.export_annotations(_annotations(8), out, "coco", options, settings, video=video)
+    provenance = json.loads((out / "provenance.json").read_text())
+    made = [p["frame"] for p in provenance if p["synthetic"]]
+    assert made == [0, 1, 2, 4, 5, 6]  # none between frame 3 and the new shot's first frame

@@ -142,6 +142,12 @@ def _read_file(path: Path) -> _File:
     images = root.array("images")
     frames = _frames_of(images)
     for node, frame in zip(images, frames, strict=True):
+        if node.flag("synthetic", default=False):
+            node.fail(
+                "is a synthesised frame (an export made with --synthetic, whose frame_index is "
+                "on a retimed timeline): import an export made without synthesised frames",
+                field="synthetic",
+            )
         image_id = node.integer("id")
         if image_id in parsed.images:
             node.fail(f"image id {image_id} is used twice", field="id")

@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -180,6 +180,7 @@ def plan_export(
     options: ExportOptions,
     *,
     timing: Callable[[int], tuple[int, float]] | None = None,
+    cuts: Collection[int] = (),
 ) -> ExportPlan:
     """Choose the exported frames and their subsets.
 
@@ -187,6 +188,8 @@ def plan_export(
         annotations: What is exported.
         options: Which frames, which split.
         timing: ``frame -> (pts, seconds)`` from the video's index, for provenance.
+        cuts: First frames of new shots (the keyframe analysis's hard cuts): no frame is
+            synthesised across one (nor across ``options.scene_starts``).
     """
     chosen = _chosen_frames(annotations, options)
     subset_of = _subsets(chosen, annotations.video.frame_count, options)
@@ -199,7 +202,7 @@ def plan_export(
             frames.append(ExportedFrame(frame, subset, frame_name(frame), pts, seconds))
             continue
         frames.append(ExportedFrame(frame * factor, subset, frame_name(frame), pts, seconds, frame))
-        if _synthesisable(annotations, options, subset_of, frame):
+        if _synthesisable(annotations, options, subset_of, frame, cuts):
             frames += _synthesised(frame, factor, subset, timing)
     used = tuple(s for s in (*SUBSETS, options.subset) if any(f.subset == s for f in frames))
     return ExportPlan(tuple(frames), used or (options.subset,))
@@ -210,11 +213,12 @@ def _synthesisable(
     options: ExportOptions,
     subset_of: Callable[[int], str],
     frame: int,
+    cuts: Collection[int],
 ) -> bool:
     """Whether frames may be synthesised between ``frame`` and the next: both in the video,
-    in one scene and one subset, with the same objects in the picture."""
+    in one shot and one subset, with the same objects in the picture."""
     after = frame + 1
-    if after >= annotations.video.frame_count or after in options.scene_starts:
+    if after >= annotations.video.frame_count or after in options.scene_starts or after in cuts:
         return False
     if subset_of(after) != subset_of(frame):
         return False

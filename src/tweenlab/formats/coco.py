@@ -12,7 +12,9 @@ track visible on the frame, interpolated frames included and outside frames omit
 unique over the whole export from 1, ``bbox`` ``[x, y, w, h]`` (pixels, top-left, not clipped),
 ``area`` (the shape's own area), ``iscrowd`` 0, ``segmentation`` and ``attributes``
 (``track_id``, ``keyframe``, ``occluded``, the track's and the frame's attributes, and
-``rotation`` for a rotated box). Which shapes are written:
+``rotation`` for a rotated box). In an export with synthesised frames (``options.synthetic``)
+``frame_index`` is on the retimed timeline and each image adds ``source_frame`` (the video's
+frame, or the one before a synthesised frame), ``synthetic`` and ``t``. Which shapes are written:
 
 * box: ``segmentation`` ``[]``; a rotated box gives its axis-aligned bounds;
 * polygon: ``segmentation`` ``[[x1, y1, x2, y2, ...]]``;
@@ -26,7 +28,9 @@ Import (``load``) reads one ``instances_*.json`` file, or every one under ``anno
 folder, into one annotation set:
 
 * the frame of an image is its ``frame_index``, else the number in a ``frame_NNNNNN`` file name,
-  else its position in ``images``; the images' frames are the frame grid of the file;
+  else its position in ``images``; the images' frames are the frame grid of the file; a file
+  with a synthesised image (``synthetic: true``) is refused: its frames are on a retimed
+  timeline;
 * annotations with ``attributes.track_id`` (or a top-level ``track_id``) form tracks; the others
   become one-frame tracks with new ids. Every annotation becomes a keyframe (thin the tracks
   afterwards to keep fewer); a track is closed with an ``outside`` keyframe on the next grid frame
@@ -177,7 +181,7 @@ def _with_id(number: int, entry: Any) -> Any:
 
 
 def _image(video: VideoRef, frame: ExportedFrame, image_id: int, options: ExportOptions) -> Any:
-    return {
+    image = {
         "id": image_id,
         "file_name": image_file_name(frame, options),
         "width": video.width,
@@ -185,6 +189,9 @@ def _image(video: VideoRef, frame: ExportedFrame, image_id: int, options: Export
         "frame_index": frame.frame,
         "video": video.name,
     }
+    if frame.source is not None:  # an export with synthesised frames (a retimed timeline)
+        image.update(source_frame=frame.source, synthetic=frame.synthetic, t=float(frame.t))
+    return image
 
 
 def _annotations(schema: Schema, rows: TrackRows, image_of: dict[int, int]) -> Iterator[Any]:

@@ -186,8 +186,9 @@ def export_annotations(
 
     With ``options.synthetic``, frames synthesised by ``engine`` (``tweenlab.synthesis``)
     follow each exported frame, labelled at their time (``tweenlab.core.retiming``) and marked
-    ``"synthetic": true`` in the provenance; they need ``video`` and ``options.images``, and
-    deferred images are then frames of the retimed video (``retimed_images`` writes them).
+    ``"synthetic": true`` in the provenance; they need ``video`` and ``options.images``, none
+    is made across a hard cut the keyframe analysis finds (its signals are kept), and deferred
+    images are then frames of the retimed video (``retimed_images`` writes them).
 
     With ``video``, exported frames get their pts in the provenance and, when
     ``options.images`` is set, their images. With ``defer_images`` too, no image is decoded
@@ -223,7 +224,13 @@ def export_annotations(
             )
         frames = VideoFrameImages(video, index)
         images, timing = frames, frames.timing
-    plan = plan_export(annotations, options, timing=timing)
+    cuts: set[int] = set()
+    if options.synthetic:  # nothing is synthesised across a hard cut
+        from tweenlab.services.keyframes import analyse_video  # noqa: PLC0415 (fast start)
+
+        assert video is not None
+        cuts = set(analyse_video(video, settings).analysis.cuts)
+    plan = plan_export(annotations, options, timing=timing, cuts=cuts)
     written = annotations
     if options.synthetic:
         assert video is not None

@@ -144,9 +144,12 @@ def start_export(
     module = get_format(format_name)
     try:
         choice, step = ExportOptions.parse_frames(frames)
+    except UsageError as error:
+        raise FieldError("frames", str(error)) from None
+    try:
         ExportOptions(synthetic=synthetic)
     except UsageError as error:
-        raise FieldError("synthetic" if synthetic else "frames", str(error)) from None
+        raise FieldError("synthetic", str(error)) from None
     if synthetic and not module.images_dataset:
         raise FieldError("synthetic", f"{format_name} is not a dataset of separate images")
     if synthetic and not images:
