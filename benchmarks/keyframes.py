@@ -5,25 +5,27 @@ The machine this runs on is shared and noisy, so every speed is measured next to
 the same run:
 
 1. Detection, on each test video (see ``keyframes_inputs``: cuts_dev.mp4, a second video built
-   by make_cuts_video.py from other clips, clips/bikes.mp4, and cuts_dev scaled to 1080p):
+   by make_cuts_video.py from other clips, clips/bikes.mp4, two videos of wipes, fades through
+   black and long dissolves, and cuts_dev scaled to 1080p):
    ``tweenlab`` (``analyse_video`` end to end: frame index, decoding at the analysis size,
    signals, boundaries, suggestions; a fresh data folder each time, so nothing is reused)
    next to PySceneDetect 0.7's ContentDetector, AdaptiveDetector and HistogramDetector at
    their defaults, each run the way a user runs it (``scenedetect.detect(path, Detector())``,
    its own OpenCV video backend; the first frame of each scene after the first is a cut).
    ``../shared/tools/eval_cuts.py`` scores each (tolerance +-2 frames): precision, recall, F1,
-   hard cuts and dissolves found, false positives in fast-motion segments; plus frames/s.
-   Hard-cut F1 counts only hard cuts (a prediction matched to a dissolve is left out).
+   hard cuts and gradual transitions (dissolves, fades, wipes) found, false positives in
+   fast-motion segments; plus frames/s.
+   Hard-cut F1 counts only hard cuts (a prediction matched to a gradual transition is left out).
 2. Speed at 1080p: tweenlab and ContentDetector alternate (two rounds, best of each), next to
    the floor both share: a bare PyAV decode of every frame (``thread_type="AUTO"``, no
    conversion) and OpenCV's ``VideoCapture.read`` (what PySceneDetect decodes with).
 3. Suggestion quality (``keyframes_quality``): on ../shared/data/tracks, the suggested
    keyframes against uniform spacing at equal count, in-betweened linearly and by flow.
 
-Targets (from issue 5): hard-cut F1 >= 0.98 on every video; dissolve recall >= 0.9 over the
-videos that have dissolves, with no more false positives in fast-motion segments than the best
-PySceneDetect detector on each; >= 2x ContentDetector's frames/s at 1080p; suggested keyframes
-beat uniform ones in mean IoU.
+Targets (from issue 5): hard-cut F1 >= 0.98 on every video; gradual-transition recall >= 0.9
+over the videos that have them (dissolves, fades and wipes), with no more false positives in
+fast-motion segments than the best PySceneDetect detector on each; >= 2x ContentDetector's
+frames/s at 1080p; suggested keyframes beat uniform ones in mean IoU.
 
 Run from the repository root::
 
@@ -105,9 +107,9 @@ def score(video: TestVideo, cuts: list[int], seconds: float) -> Result:
     gt, segments = evaluate.load_gt(str(video.gt))
     scored = evaluate.score(gt, segments, sorted(cuts), TOLERANCE)
     pairs = evaluate.match(gt, sorted(cuts), TOLERANCE)
-    on_dissolves = {j for i, j in pairs.items() if gt[i]["type"] != "hard"}
+    on_gradual = {j for i, j in pairs.items() if gt[i]["type"] != "hard"}
     hard_gt = [g for g in gt if g["type"] == "hard"]
-    rest = [c for j, c in enumerate(sorted(cuts)) if j not in on_dissolves]
+    rest = [c for j, c in enumerate(sorted(cuts)) if j not in on_gradual]
     hard = evaluate.score(hard_gt, segments, rest, TOLERANCE)
     by_type = scored["by_type"]
     return {
@@ -118,6 +120,11 @@ def score(video: TestVideo, cuts: list[int], seconds: float) -> Result:
         "hard_f1": round(hard["f1"], 4) if hard_gt else None,
         "hard": by_type.get("hard", {"n": 0, "found": 0}),
         "dissolve": by_type.get("dissolve", {"n": 0, "found": 0}),
+        "gradual": {
+            "n": sum(t["n"] for k, t in by_type.items() if k != "hard"),
+            "found": sum(t["found"] for k, t in by_type.items() if k != "hard"),
+            "by_type": {k: t for k, t in by_type.items() if k != "hard"},
+        },
         "fp": scored["fp"],
         "fp_fast_motion": scored["fp_in_fast_motion_segments"],
         "false_positives": scored["false_positives"],
@@ -190,9 +197,9 @@ def judge_detection(videos: dict[str, Result]) -> Result:
     """The detection targets over the test videos (the 1080p copy counts as one more video)."""
     ours = {name: v["rows"]["tweenlab"] for name, v in videos.items()}
     hard = {n: r["hard_f1"] for n, r in ours.items() if r["hard_f1"] is not None}
-    dissolves = [r["dissolve"] for n, r in ours.items() if n != HD_NAME]
-    n_dissolves = sum(d["n"] for d in dissolves)
-    recall = sum(d["found"] for d in dissolves) / n_dissolves if n_dissolves else None
+    gradual = [r["gradual"] for n, r in ours.items() if n != HD_NAME]
+    n_gradual = sum(d["n"] for d in gradual)
+    recall = sum(d["found"] for d in gradual) / n_gradual if n_gradual else None
     fast = {}
     for name, video in videos.items():
         best = min(video["rows"][p]["fp_fast_motion"] for p in PEERS)
@@ -208,7 +215,14 @@ def judge_detection(videos: dict[str, Result]) -> Result:
         },
         "gradual": {
             "recall": None if recall is None else round(recall, 4),
-            "dissolves": n_dissolves,
+            "transitions": n_gradual,
+            "by_type": {
+                kind: {
+                    key: sum(d["by_type"].get(kind, {}).get(key, 0) for d in gradual)
+                    for key in ("n", "found")
+                }
+                for kind in sorted({k for d in gradual for k in d["by_type"]})
+            },
             "fast_motion_fp": fast,
             "target": f"recall >= {TARGET_DISSOLVE_RECALL} and fast-motion FP <= best peer",
             "pass": recall_pass and fast_pass,
@@ -232,7 +246,7 @@ def machine_info() -> Result:
 
 def detection_lines(videos: dict[str, Result]) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = [
-        ("video", "detector", "P", "R", "F1", "hard F1", "hard", "dissolve", "FP", "FP fast", "fps")
+        ("video", "detector", "P", "R", "F1", "hard F1", "hard", "gradual", "FP", "FP fast", "fps")
     ]
     for name, video in videos.items():
         for detector, r in video["rows"].items():
@@ -246,7 +260,7 @@ def detection_lines(videos: dict[str, Result]) -> list[tuple[str, ...]]:
                     f"{r['f1']:.3f}",
                     hard_f1,
                     f"{r['hard']['found']}/{r['hard']['n']}",
-                    f"{r['dissolve']['found']}/{r['dissolve']['n']}" if r["dissolve"]["n"] else "-",
+                    f"{r['gradual']['found']}/{r['gradual']['n']}" if r["gradual"]["n"] else "-",
                     str(r["fp"]),
                     str(r["fp_fast_motion"]),
                     f"{r['fps']:.0f}",

@@ -5,6 +5,13 @@
   the segment list and dissolves below put in place of its own (other clips, other source
   frames, other order, 20-frame cross-fades), so the boundaries and hard negatives differ from
   cuts_dev's. The tool is loaded from its file and its ``main`` run; nothing of it is copied.
+* ``wipes.mp4`` and ``wipes2.mp4``: real clips joined by the other gradual transitions a user's
+  footage has and make_cuts_video.py does not make: wipes (left to right, right to left, top
+  to bottom, diagonal; 12-25 frames), fades through black (16-24 frames), and dissolves of 10
+  to 30 frames, besides hard cuts. Segments are read and fitted to 640x360 at 25 fps by the
+  tool's own ``read_segment`` and ``to_canvas``; the ground truth is in its format (type
+  ``wipe`` / ``fade`` / ``dissolve`` / ``hard``, each gradual one spanning its mixed frames;
+  a fade's span runs from the first darkened frame to the last).
 * ``cuts_dev-1080p.mp4``: cuts_dev scaled to 1920x1080 (swscale bicubic, libx264 veryfast,
   crf 20); its ground truth is cuts_dev's (the same frames, in the same order).
 
@@ -24,6 +31,7 @@ from types import ModuleType
 from typing import Any
 
 import av
+import numpy as np
 
 from tweenlab.media import build_index
 
@@ -49,6 +57,63 @@ ALT_SEGMENTS = [
     {"src": "clips/two-people-1080p.mp4", "start": 0, "n": 50, "tags": ["indoor"]},
 ]
 HD = (1920, 1080)
+
+# (source, first frame, output frames, tags) per shot, and the boundary after each shot but the
+# last: (kind, frames); wipes2 has other clips, lengths and order than wipes
+WIPES: dict[str, tuple[list[tuple[str, int, int, list[str]]], list[tuple[str, int]]]] = {
+    "wipes": (
+        [
+            ("clips/car-detection.mp4", 250, 80, ["static camera"]),
+            ("clips/box.mp4", 300, 70, ["object motion"]),
+            ("clips/vtest.avi", 600, 90, ["static camera"]),
+            ("tracks/uav123-wakeboard7/video.mp4", 0, 100, ["fast_motion"]),
+            ("clips/bottle-detection.mp4", 800, 80, ["static camera"]),
+            ("clips/basketball-handheld.mp4", 150, 90, ["fast_motion"]),
+            ("clips/bgs-traffic-topdown.avi", 250, 80, ["static camera"]),
+            ("tracks/vot-bag/video.mp4", 60, 100, ["fast_motion"]),
+            ("clips/testvideo.mp4", 240, 75, ["static photo"]),
+            ("clips/bikes.mp4", 190, 50, ["live action"]),
+            ("clips/two-people-1080p.mp4", 5, 60, ["indoor"]),
+        ],
+        [
+            ("wipe_right", 15),
+            ("fade", 24),
+            ("wipe_down", 12),
+            ("dissolve", 30),
+            ("hard", 0),
+            ("wipe_left", 20),
+            ("fade", 16),
+            ("wipe_diagonal", 15),
+            ("dissolve", 10),
+            ("hard", 0),
+        ],
+    ),
+    "wipes2": (
+        [
+            ("clips/vtest.avi", 200, 90, ["static camera"]),
+            ("clips/bikes.mp4", 80, 50, ["live action"]),
+            ("clips/box.mp4", 100, 80, ["object motion"]),
+            ("clips/car-detection.mp4", 40, 90, ["static camera"]),
+            ("tracks/vot-bag/video.mp4", 120, 70, ["fast_motion"]),
+            ("clips/bgs-traffic-topdown.avi", 30, 90, ["static camera"]),
+            ("clips/bottle-detection.mp4", 300, 80, ["static camera"]),
+            ("tracks/uav123-wakeboard7/video.mp4", 20, 90, ["fast_motion"]),
+            ("clips/basketball-handheld.mp4", 10, 80, ["fast_motion"]),
+            ("clips/two-people-1080p.mp4", 0, 60, ["indoor"]),
+        ],
+        [
+            ("wipe_down", 20),
+            ("hard", 0),
+            ("wipe_right", 25),
+            ("fade", 20),
+            ("dissolve", 25),
+            ("wipe_diagonal", 20),
+            ("hard", 0),
+            ("wipe_left", 15),
+            ("dissolve", 20),
+        ],
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -99,6 +164,101 @@ def make_alt(work: Path) -> Path:
     return target
 
 
+def _mixed(before: Any, after: Any, kind: str, share: float) -> Any:
+    """One frame of a dissolve or wipe from ``before`` to ``after``, ``share`` of the way."""
+    height, width = before.shape[:2]
+    if kind == "dissolve":
+        blend = (1 - share) * before.astype(np.float32) + share * after.astype(np.float32)
+        return np.rint(blend).astype(np.uint8)
+    rows, columns = np.mgrid[0:height, 0:width]
+    covered = {
+        "wipe_right": columns < share * width,
+        "wipe_left": columns >= (1 - share) * width,
+        "wipe_down": rows < share * height,
+        "wipe_diagonal": (columns / width + rows / height) / 2 < share,
+    }[kind]
+    return np.where(covered[..., None], after, before)
+
+
+def make_wipes(work: Path, name: str) -> Path:
+    """A test video with wipes, fades through black and dissolves (see ``WIPES``) and its
+    ``.gt.json``."""
+    target = work / f"{name}.mp4"
+    gt_path = target.with_suffix(".gt.json")
+    if target.exists() and gt_path.exists():
+        return target
+    log(f"building {target.name} (about 20 s)")
+    tool = load_tool("make_cuts_video")
+    shots, joins = WIPES[name]
+    parts = []
+    for source, first, count, _ in shots:
+        frames, _, _ = tool.read_segment(str(SHARED / "data" / source), first, count)
+        parts.append([tool.to_canvas(f) for f in frames])
+    frames, cuts, starts = list(parts[0]), [], [0]
+    for (kind, length), incoming in zip(joins, parts[1:], strict=True):
+        if kind == "hard":
+            cuts.append(
+                {"frame": len(frames), "type": "hard", "start": len(frames), "end": len(frames)}
+            )
+            starts.append(len(frames))
+            frames += incoming
+            continue
+        if kind == "fade":  # out to black over the outgoing shot's end, in over the next's start
+            half, start = length // 2, len(frames) - length // 2
+            for i in range(half):
+                frames[start + i] = np.rint(frames[start + i] * (1 - (i + 1) / (half + 1))).astype(
+                    np.uint8
+                )
+                incoming[i] = np.rint(incoming[i] * ((i + 1) / (half + 1))).astype(np.uint8)
+            end = len(frames) + half - 1
+            cuts.append({"frame": len(frames), "type": "fade", "start": start, "end": end})
+            starts.append(len(frames))
+            frames += incoming
+            continue
+        start = len(frames) - length
+        for i in range(length):
+            frames[start + i] = _mixed(frames[start + i], incoming[i], kind, (i + 1) / (length + 1))
+        kind_name = kind.split("_")[0]
+        cuts.append(
+            {
+                "frame": start + length // 2,
+                "type": kind_name,
+                "start": start,
+                "end": start + length - 1,
+            }
+        )
+        starts.append(start)
+        frames += incoming[length:]
+    segments = [
+        {
+            "index": i,
+            "src": source,
+            "tags": tags,
+            "out_start": starts[i],
+            "out_end": (starts[i + 1] - 1) if i + 1 < len(starts) else len(frames) - 1,
+        }
+        for i, (source, _, _, tags) in enumerate(shots)
+    ]
+    partial = target.with_suffix(".partial.mp4")
+    with av.open(str(partial), mode="w") as output:
+        stream = output.add_stream("libx264", rate=25, options={"crf": "18", "preset": "medium"})
+        stream.width, stream.height, stream.pix_fmt = tool.W, tool.H, "yuv420p"
+        for frame in frames:
+            output.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        output.mux(stream.encode(None))
+    gt = {
+        "video": str(target),
+        "fps": 25,
+        "n_frames": len(frames),
+        "cuts": cuts,
+        "segments": segments,
+        "builder": "benchmarks/keyframes_inputs.py make_wipes",
+    }
+    gt_path.write_text(json.dumps(gt, indent=1))
+    partial.rename(target)
+    return target
+
+
 def make_hd(work: Path, frames: int | None) -> Path:
     """cuts_dev (its first ``frames`` frames, or all) scaled to 1920x1080, H.264."""
     source = CUTS / "cuts_dev.mp4"
@@ -138,7 +298,8 @@ def clipped_gt(gt: Path, frames: int, target: Path) -> Path:
 
 
 def make_inputs(work: Path, *, quick: bool) -> list[TestVideo]:
-    """Every test video, made where needed: cuts_dev, alt (not in quick), bikes, 1080p."""
+    """Every test video, made where needed: cuts_dev, alt (not in quick), bikes, wipes (and
+    wipes2, not in quick), 1080p."""
     work.mkdir(parents=True, exist_ok=True)
     dev = CUTS / "cuts_dev.mp4"
     videos = [TestVideo("cuts_dev", dev, CUTS / "cuts_dev.gt.json", frame_count(dev))]
@@ -147,6 +308,9 @@ def make_inputs(work: Path, *, quick: bool) -> list[TestVideo]:
         videos.append(TestVideo("alt", alt, alt.with_suffix(".gt.json"), frame_count(alt)))
     bikes = CLIPS / "bikes.mp4"
     videos.append(TestVideo("bikes", bikes, CUTS / "bikes.gt.json", frame_count(bikes)))
+    for name in ("wipes",) if quick else tuple(WIPES):
+        made = make_wipes(work, name)
+        videos.append(TestVideo(name, made, made.with_suffix(".gt.json"), frame_count(made)))
     hd_frames = 250 if quick else None
     hd = make_hd(work, hd_frames)
     hd_gt = CUTS / "cuts_dev.gt.json"

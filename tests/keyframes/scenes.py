@@ -51,6 +51,23 @@ def dissolve(before: Frames, after: Frames, length: int) -> Frames:
     return before[:-length] + blended + after[length:]
 
 
+def wipe(before: Frames, after: Frames, length: int, *, vertical: bool = False) -> Frames:
+    """``before`` then ``after``, ``after`` sliding in over ``length`` frames behind an edge
+    moving left to right (or top to bottom)."""
+    height, width = before[0].shape[:2]
+    wiped = []
+    for i in range(length):
+        share = (i + 1) / (length + 1)
+        edge = round(share * (height if vertical else width))
+        frame = before[len(before) - length + i].copy()
+        if vertical:
+            frame[:edge] = after[i][:edge]
+        else:
+            frame[:, :edge] = after[i][:, :edge]
+        wiped.append(frame)
+    return before[:-length] + wiped + after[length:]
+
+
 def fade_out(frames: Frames, length: int) -> Frames:
     """The last ``length`` frames fade to black."""
     faded = [

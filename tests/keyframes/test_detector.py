@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from tests.keyframes.scenes import dissolve, fade_out, flash, indexed, shot
+from tests.keyframes.scenes import dissolve, fade_out, flash, indexed, shot, wipe
 from tweenlab.errors import UsageError
 from tweenlab.keyframes import Analysis, SuggestionPolicy, analyse_frames
 
@@ -35,6 +36,28 @@ def test_dissolve_is_one_transition_whose_middle_is_the_boundary() -> None:
     start, end = found.transitions[0]
     assert start <= 52 <= end
     assert near(found.boundaries, 52)
+
+
+@pytest.mark.parametrize(
+    ("make", "length"),
+    [
+        (wipe, 24),
+        (lambda a, b, n: wipe(a, b, n, vertical=True), 20),
+        (dissolve, 30),
+    ],
+    ids=["wipe-24", "vertical-wipe-20", "dissolve-30"],
+)
+def test_long_transitions_are_found(make: Any, length: int) -> None:
+    # longer than twice the short comparison (4 frames): the k = 4 histograms differ by only
+    # part of the change between the shots, which the k = 8 and k = 12 comparisons see
+    frames = make(shot(1, 70, speed=2), shot(2, 70, speed=-2, start=400), length)
+    middle = 70 - length + length // 2
+    found = analyse_frames(indexed(frames))
+    assert found.cuts == []
+    assert len(found.transitions) == 1
+    start, end = found.transitions[0]
+    assert start <= middle <= end
+    assert near(found.boundaries, middle, tolerance=length // 2)
 
 
 def test_fade_to_black_is_a_transition_not_a_cut() -> None:

@@ -6,11 +6,17 @@ moves and which the motion model explains, does not fire), the change is a local
 times the change around it (an adaptive threshold, like PySceneDetect's AdaptiveDetector), and
 frame *n - 1* does not come back within a few frames (else it is a flash: reported, not cut).
 
-Gradual transition (fade, dissolve): the histogram of frame *m - k* and that of *m + k* differ
-a lot for k = 4 and 8 frames while no hard cut lies between them; the frames where this holds
-form a run, and the run is the transition. Comparing histograms over a span, not consecutive
-frames, is what finds a dissolve (each step is small) and what motion inside a shot barely
-moves (the same colours stay in view).
+Gradual transition (fade, dissolve, wipe): the histogram of frame *m - k* and that of *m + k*
+differ a lot while no hard cut lies between them; the frames where this holds form a run, and
+the run is the transition. Comparing histograms over a span, not consecutive frames, is what
+finds a dissolve (each step is small) and what motion inside a shot barely moves (the same
+colours stay in view). Short transitions must differ a lot at k = 4 and 8 frames. A transition
+longer than twice 4 frames changes the k = 4 comparison by only part of the change between
+the two shots (about 2k / its length), so a run also holds where the k = 8 or k = 12
+comparison is high, and is a long transition where, at some frame, the k = 12 comparison is
+high and the k = 8 one is at least ``long_ratio`` of it: the distance grows with k as it does
+across a mix of two shots (a dissolve's blend, a wipe's areas), where motion inside a shot (a
+whip pan) changes the wider comparison far more than the narrower one.
 
 Decisions lag the newest frame by ``LAG`` frames; ``flush`` decides the rest.
 """
@@ -27,7 +33,7 @@ from tweenlab.keyframes.signals import FrameFeatures
 
 __all__ = ["BoundaryFinder", "BoundarySettings"]
 
-_SPANS = (4, 8)  # half-widths of the long-range comparison, in frames
+_SPANS = (4, 8, 12)  # half-widths of the long-range comparison, in frames
 _WINDOW = 10  # frames each side whose median change a cut must stand out from
 _FLASH_SPAN = 5  # frames within which the picture before a flash must come back
 _STEP_RATIO = 1.5  # a cut changes this many times more than the frames beside it
@@ -43,6 +49,10 @@ class BoundarySettings:
         cut_ratio: How many times the median change around it a cut must be.
         transition_level: Long-range (k = 4) histogram distance where a transition run starts.
         transition_peak: What the run's k = 4 and k = 8 distances must each reach somewhere.
+        long_level: The k = 8 and k = 12 distances that also keep a run going (a long
+            transition).
+        long_peak: The k = 12 distance a long transition must reach at some frame ...
+        long_ratio: ... where the k = 8 distance is at least this share of it.
         min_transition: Fewest frames in a transition run.
     """
 
@@ -51,6 +61,9 @@ class BoundarySettings:
     cut_ratio: float = 3.0
     transition_level: float = 0.4
     transition_peak: tuple[float, float] = (0.55, 0.7)
+    long_level: tuple[float, float] = (0.5, 0.7)
+    long_peak: float = 0.78
+    long_ratio: float = 0.6
     min_transition: int = 3
 
 
@@ -75,7 +88,7 @@ class BoundaryFinder:
         self._flashes: set[int] = set()
         self._cut_decided = -1
         self._span_decided = -1
-        self._run: list[tuple[int, float, float]] = []
+        self._run: list[tuple[int, float, float, float]] = []
 
     def process(self, features: FrameFeatures) -> list[Event]:
         """Take the next frame's features; return the events now decided."""
@@ -154,9 +167,14 @@ class BoundaryFinder:
         return None
 
     def _extend_run(self, m: int, newest: int) -> list[Event]:
-        distances = [self._long_range(m, k, newest) for k in _SPANS]
-        if distances[0] >= self.settings.transition_level:
-            self._run.append((m, distances[0], distances[1]))
+        d4, d8, d12 = (self._long_range(m, k, newest) for k in _SPANS)
+        settings = self.settings
+        if (
+            d4 >= settings.transition_level
+            or d8 >= settings.long_level[0]
+            or d12 >= settings.long_level[1]
+        ):
+            self._run.append((m, d4, d8, d12))
             return []
         return self._close_run()
 
@@ -165,9 +183,12 @@ class BoundaryFinder:
         settings = self.settings
         if len(run) < settings.min_transition:
             return []
-        peak4 = max(d4 for _, d4, _ in run)
-        peak8 = max(d8 for _, _, d8 in run)
-        if peak4 < settings.transition_peak[0] or peak8 < settings.transition_peak[1]:
+        peak4, peak8 = (max(row[i] for row in run) for i in (1, 2))
+        short = peak4 >= settings.transition_peak[0] and peak8 >= settings.transition_peak[1]
+        long = any(
+            d12 >= settings.long_peak and d8 >= settings.long_ratio * d12 for _, _, d8, d12 in run
+        )
+        if not (short or long):
             return []
         return [Event(run[0][0], "transition", end=run[-1][0])]
 
