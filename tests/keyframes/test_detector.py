@@ -35,6 +35,7 @@ def test_dissolve_is_one_transition_whose_middle_is_the_boundary() -> None:
     assert len(found.transitions) == 1
     start, end = found.transitions[0]
     assert start <= 52 <= end
+    assert start >= 43 and end <= 61  # the blended frames, give or take 2
     assert near(found.boundaries, 52)
 
 
@@ -57,6 +58,7 @@ def test_long_transitions_are_found(make: Any, length: int) -> None:
     assert len(found.transitions) == 1
     start, end = found.transitions[0]
     assert start <= middle <= end
+    assert 70 - length - 3 <= start and end <= 69 + 3  # the mixed frames, not the run's reach
     assert near(found.boundaries, middle, tolerance=length // 2)
 
 

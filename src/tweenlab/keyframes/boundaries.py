@@ -190,7 +190,18 @@ class BoundaryFinder:
         )
         if not (short or long):
             return []
-        return [Event(run[0][0], "transition", end=run[-1][0])]
+        # the run reaches past the transition by the comparison's span; a mix of length L
+        # changes the k-frame comparison by half its peak at L / 2 from its middle (for k up to
+        # L / 2), so the frames at half the peak or more are the transition
+        column = 1 if short else 2
+        values = [row[column] for row in run]
+        peak = max(range(len(run)), key=values.__getitem__)
+        first = last = peak
+        while first > 0 and values[first - 1] >= values[peak] / 2:
+            first -= 1
+        while last + 1 < len(run) and values[last + 1] >= values[peak] / 2:
+            last += 1
+        return [Event(run[first][0], "transition", end=run[last][0])]
 
     def _long_range(self, m: int, k: int, newest: int) -> float:
         first, last = m - k, min(m + k, newest)
