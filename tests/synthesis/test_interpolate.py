@@ -73,6 +73,26 @@ def test_middlebury_triplet(engine: FlowSynthesizer) -> None:
     assert ours >= 34.0, f"{ours:.2f} dB (basic DIS interpolation: 34.04 dB)"
 
 
+@pytest.mark.parametrize(
+    ("size", "options", "scale"),
+    [
+        ((144, 176), {}, 1.0),  # QCIF: half would be 88 px wide, too few for DIS's patches
+        ((180, 240), {}, 1.0),
+        ((240, 320), {}, 0.5),
+        ((720, 1280), {}, 0.5),
+        ((1080, 1920), {}, 640 / 1920),  # flow_side caps the longer side
+        ((144, 176), {"min_side": 8}, 0.5),
+    ],
+    ids=["176x144", "240x180", "320x240", "720p", "1080p", "176x144-halved"],
+)
+def test_small_frames_keep_their_size_for_flow(
+    size: tuple[int, int], options: dict[str, int], scale: float
+) -> None:
+    frames = [np.zeros((*size, 3), np.uint8) for _ in range(2)]
+    flow = FlowSynthesizer(**options).flows(*frames)  # type: ignore[arg-type]
+    assert flow.scale == pytest.approx(scale, abs=1e-3)
+
+
 def test_registry_builds_engines() -> None:
     assert isinstance(synthesizer(), FrameSynthesizer)
     assert isinstance(synthesizer("flow", flow_side=320), FlowSynthesizer)
@@ -156,3 +176,8 @@ def test_negative_tunables_are_refused(name: str) -> None:
 def test_flow_median_side_is_checked() -> None:
     with pytest.raises(UsageError, match="not 0, 3 or 5"):
         FlowSynthesizer(flow_median=4)
+
+
+def test_min_side_is_checked() -> None:
+    with pytest.raises(UsageError, match="min_side: 4 is too small"):
+        FlowSynthesizer(min_side=4)
