@@ -263,14 +263,15 @@ def shape_at(annotations: AnnotationSet, track_id: int, frame: int) -> Shape:
 def validator_python() -> Path:
     """The validators' Python, making its virtual environment once; a loud skip if impossible."""
     python = VALIDATOR_VENV / "bin" / "python"
-    if python.exists():
+    built = VALIDATOR_VENV / ".tweenlab-complete"  # the interpreter exists long before its packages
+    if built.exists():
         return python
     # pytest-xdist's workers may get here at once: one builds, the others wait for it
     with (
         VALIDATOR_VENV.with_name(VALIDATOR_VENV.name + ".lock").open("w") as lock,
         _locked(lock),
     ):
-        if python.exists():
+        if built.exists():
             return python
         setup = subprocess.run(
             ["bash", str(VALIDATORS / "setup_venv.sh"), str(VALIDATOR_VENV)],
@@ -279,6 +280,8 @@ def validator_python() -> Path:
             timeout=600,
             check=False,
         )
+        if setup.returncode == 0 and python.exists():
+            built.touch()
     if setup.returncode != 0 or not python.exists():
         pytest.skip(
             f"SKIPPED LOUDLY: cannot build the validator venv {VALIDATOR_VENV} "
