@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -91,6 +94,24 @@ def test_small_frames_keep_their_size_for_flow(
     frames = [np.zeros((*size, 3), np.uint8) for _ in range(2)]
     flow = FlowSynthesizer(**options).flows(*frames)  # type: ignore[arg-type]
     assert flow.scale == pytest.approx(scale, abs=1e-3)
+
+
+def test_eval_vfi_takes_the_interpolate_function(engine: FlowSynthesizer) -> None:
+    # the harness's own loader, as `eval_vfi.py --method 'tweenlab=tweenlab.synthesis:interpolate'`
+    tools = shared_file("../tools/vfi_baselines.py").parent
+    sys.path.insert(0, str(tools))
+    try:
+        baselines = importlib.import_module("vfi_baselines")
+    finally:
+        sys.path.remove(str(tools))
+    name, method = baselines.make_method("tweenlab=tweenlab.synthesis:interpolate")
+    base = texture((96, 128), seed=3)
+    frame0, frame1 = shifted(base, 0, 0), shifted(base, 4.0, -2.0)
+    made = method(frame0, frame1, t=0.5)
+    assert name == "tweenlab"
+    assert made.dtype == np.uint8 and made.shape == frame0.shape
+    np.testing.assert_array_equal(made, engine.interpolate(frame0, frame1, 0.5))
+    assert psnr(shifted(base, 2.0, -1.0), made) > 40.0
 
 
 def test_registry_builds_engines() -> None:

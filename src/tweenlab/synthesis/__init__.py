@@ -21,6 +21,7 @@ from tweenlab.synthesis.base import (
     check_frame,
     check_pair,
     check_times,
+    interpolate,
     synthesizer,
 )
 from tweenlab.synthesis.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -59,6 +60,7 @@ __all__ = [
     "extrapolate",
     "find_bad_frames",
     "frame_stats",
+    "interpolate",
     "load_checkpoint",
     "register_checkpoint",
     "repair",

@@ -24,6 +24,7 @@ __all__ = [
     "check_frame",
     "check_pair",
     "check_times",
+    "interpolate",
     "synthesizer",
 ]
 
@@ -73,6 +74,26 @@ def synthesizer(name: str = DEFAULT_ENGINE, **options: Any) -> FrameSynthesizer:
     if not isinstance(engine, FrameSynthesizer):
         raise PluginError(f"synthesizers: {name!r} built {type(engine).__name__}, no interpolate")
     return engine
+
+
+_BUILT: dict[str, FrameSynthesizer] = {}
+
+
+def interpolate(
+    frame0: Image, frame1: Image, t: float = 0.5, *, engine: str = DEFAULT_ENGINE
+) -> Image:
+    """The frame at time ``t`` between ``frame0`` and ``frame1`` by ``engine``, built once and
+    kept: the plain function ``../shared/tools/eval_vfi.py`` takes as a method, in process
+    (``--method 'tweenlab=tweenlab.synthesis:interpolate'``; the CLI form pays a process start
+    per frame).
+
+    Example:
+        >>> middle = interpolate(frame0, frame1)  # doctest: +SKIP
+    """
+    built = _BUILT.get(engine)
+    if built is None:
+        built = _BUILT[engine] = synthesizer(engine)
+    return built.interpolate(frame0, frame1, t)
 
 
 def check_frame(frame: object, what: str = "frame") -> Image:
