@@ -8,8 +8,10 @@ everything goes through its HTTP API with ``httpx``, over loopback only:
 
 1. Start-up: seconds from spawning ``tweenlab serve`` to the first 200 from ``/api/health``.
    Cold is the first start on a new data folder (freshly migrated database); warm is a restart
-   on the same folder (median of 3). Idle RSS is ``VmRSS`` of the server process in
-   ``/proc/<pid>/status`` 1 s after it answered (target: start-up < 3 s, idle RSS < 150 MB).
+   on the same folder (median of 3). Idle RSS is ``VmRSS`` of the server process and its
+   workers in ``/proc/<pid>/status`` 1 s after it answered, summed (target: start-up < 3 s,
+   idle RSS < 150 MB); beside it their PSS (``/proc/<pid>/smaps_rollup``), which counts a page
+   shared by forked workers once in all rather than once per process.
 2. Setup, through the API as a site admin would: one annotator account per client (each signs
    in and makes an API token), a project with the label schema ``car: box``, a small generated
    video (320x240, 25 fps, a keyframe every 25 frames) uploaded and ingested, split into tasks of
@@ -53,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import statistics
@@ -83,6 +86,7 @@ from server_world import (
     proc_status_mb,
     set_up,
     start_server,
+    tree_pss_mb,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -157,6 +161,7 @@ def run_database(kind: str, database_url: str | None, args: argparse.Namespace) 
         server = start_server(env, data, workers=args.workers)
         result["start_cold_s"] = round(server.start_s, 3)
         result["idle_rss_cold_mb"] = round(server.idle_rss_mb, 1)
+        result["idle_pss_cold_mb"] = round(server.idle_pss_mb, 1)
         try:
             log(f"{kind}: setup (accounts, project, video, tasks)")
             world = set_up(server.base, "admin@bench.example.com", args.clients, args.work)
@@ -168,6 +173,7 @@ def run_database(kind: str, database_url: str | None, args: argparse.Namespace) 
                 server.base, server.process.pid, world, args.clients, args.duration
             )
             result["rss_after_load_mb"] = round(proc_status_mb(server.process.pid), 1)
+            result["pss_after_load_mb"] = round(tree_pss_mb(server.process.pid), 1)
             log(f"{kind}: {args.races} races")
             result["races"] = run_races(server.base, world, args.races)
         finally:
@@ -175,11 +181,12 @@ def run_database(kind: str, database_url: str | None, args: argparse.Namespace) 
         warm = []
         for _ in range(3):
             again = start_server(env, data, workers=args.workers)
-            warm.append((again.start_s, again.idle_rss_mb))
+            warm.append((again.start_s, again.idle_rss_mb, again.idle_pss_mb))
             again.stop()
-        result["start_warm_s"] = [round(s, 3) for s, _ in warm]
-        result["start_warm_median_s"] = round(statistics.median(s for s, _ in warm), 3)
-        result["idle_rss_warm_mb"] = round(statistics.median(r for _, r in warm), 1)
+        result["start_warm_s"] = [round(s, 3) for s, _, _ in warm]
+        result["start_warm_median_s"] = round(statistics.median(s for s, _, _ in warm), 3)
+        result["idle_rss_warm_mb"] = round(statistics.median(r for _, r, _ in warm), 1)
+        result["idle_pss_warm_mb"] = round(statistics.median(p for _, _, p in warm), 1)
         worst_start = max(result["start_cold_s"], result["start_warm_median_s"])
         worst_rss = max(result["idle_rss_cold_mb"], result["idle_rss_warm_mb"])
         result["pass_start"] = worst_start < TARGET_START_S
@@ -299,6 +306,14 @@ def print_table(results: Result) -> None:
                 f"LS {ls['idle_rss_mb']} MB (quoted)",
                 f"< {TARGET_RSS_MB:.0f} MB",
                 verdict(r["pass_rss"]),
+            ),
+            (
+                f"{kind}: idle PSS cold / warm, after load",
+                f"{r['idle_pss_cold_mb']:.0f} / {r['idle_pss_warm_mb']:.0f} MB, "
+                f"{r.get('pss_after_load_mb', math.nan):.0f} MB",
+                "",
+                "-",
+                "-",
             ),
         ]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]

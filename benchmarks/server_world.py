@@ -70,6 +70,18 @@ def proc_status_mb(pid: int, field_name: str = "VmRSS:") -> float:
     return total or math.nan
 
 
+def tree_pss_mb(pid: int) -> float:
+    """Proportional set size of a process and its descendants, in MB: each page shared by k
+    processes counts 1/k in each, so the sum is what the tree takes from the machine (summed
+    ``VmRSS`` counts the pages forked workers share with their parent once per process)."""
+    total = 0.0
+    for each in _tree(pid):
+        for line in Path(f"/proc/{each}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1]) / 1024
+    return total or math.nan
+
+
 def proc_cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process and its live descendants (``/proc/<pid>/stat``)."""
     total = 0
@@ -87,6 +99,7 @@ class Server:
     base: str
     start_s: float
     idle_rss_mb: float
+    idle_pss_mb: float
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)
@@ -136,7 +149,8 @@ def start_server(
             time.sleep(0.01)
     start_s = time.perf_counter() - started
     time.sleep(1.0)
-    return Server(process, base, start_s, proc_status_mb(process.pid))
+    pid = process.pid
+    return Server(process, base, start_s, proc_status_mb(pid), tree_pss_mb(pid))
 
 
 # -- inputs ------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import sys
 import time
 
 import httpx2 as httpx
+import psutil
 import pytest
 
 from tweenlab.cli._ui import run_with_boundary
@@ -109,3 +110,61 @@ def test_serve_answers_health_and_sign_in(
     finally:
         server.terminate()
         server.communicate(timeout=SERVE_WAIT_S)
+
+
+def _answering_processes(base: str, want: int, deadline: float) -> set[int]:
+    """The processes answering ``/api/health`` on new connections, once ``want`` have."""
+    answered: set[int] = set()
+    while len(answered) < want:
+        assert time.monotonic() < deadline, f"only {sorted(answered)} answered"
+        try:
+            answered.add(httpx.get(f"{base}/health", timeout=5).json()["process"])
+        except httpx.TransportError:
+            time.sleep(0.05)
+    return answered
+
+
+def _memory_kb(pid: int, field: str) -> int:
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        for line in rollup:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field} for process {pid}")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (Linux only)")
+def test_forked_workers_share_memory_replace_a_killed_one_and_stop_together(
+    server_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(["db", "upgrade"], monkeypatch) == 0
+    port = free_port()
+    server = serve(port, "--workers", "2")
+    base = f"http://127.0.0.1:{port}/api"
+    try:
+        first = _answering_processes(base, 2, time.monotonic() + SERVE_WAIT_S)
+        tree = psutil.Process(server.pid)
+        assert first == {child.pid for child in tree.children()}  # forked by `serve` itself
+        # Forked after the app was loaded, the workers share its pages: a process's
+        # proportional share (Pss) is well below what it maps (Rss). Spawned workers, each
+        # importing the app again, share little but the libraries (Pss/Rss about 0.9).
+        pss = sum(_memory_kb(pid, "Pss") for pid in [server.pid, *first])
+        rss = sum(_memory_kb(pid, "Rss") for pid in [server.pid, *first])
+        assert pss < 0.7 * rss, (pss, rss)
+
+        killed = min(first)
+        psutil.Process(killed).kill()
+        deadline = time.monotonic() + SERVE_WAIT_S
+        while True:  # a new worker takes the killed one's place
+            now = {child.pid for child in tree.children()}
+            if len(now) == 2 and killed not in now:
+                break
+            assert time.monotonic() < deadline, f"workers now {sorted(now)}"
+            time.sleep(0.05)
+        assert _answering_processes(base, 2, deadline) == now
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=SERVE_WAIT_S)
+    assert server.returncode == 0, err
+    assert f"server process {killed} ended" in err
+    for pid in now:
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"

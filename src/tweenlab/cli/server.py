@@ -42,8 +42,8 @@ APP_FACTORY = "tweenlab.server:app_from_environment"
     default=1,
     show_default=True,
     help=(
-        "Server processes sharing the port and the database (each runs its own jobs; on SQLite "
-        "their writers queue on <database>-lock)."
+        "Server processes sharing the port and the database, forked from one that loaded the "
+        "app (each runs its own jobs; on SQLite their writers queue on <database>-lock)."
     ),
 )
 @click.pass_obj
@@ -72,15 +72,24 @@ def serve_command(
         "documentation at /api/docs)",
         err=True,
     )
-    uvicorn.run(  # uvloop and httptools (dependencies) are uvicorn's choice when installed
+    config = uvicorn.Config(  # uvloop and httptools (dependencies) are uvicorn's choice
         APP_FACTORY,
         factory=True,
         host=host,
         port=port,
-        workers=workers,
         log_level="warning",
         access_log=False,
     )
+    from tweenlab.cli._prefork import STARTUP_FAILURE, serve_forked  # noqa: PLC0415
+
+    if workers == 1:
+        server = uvicorn.Server(config)
+        server.run()
+        status = 0 if server.started else STARTUP_FAILURE
+    else:
+        status = serve_forked(config, workers)
+    if status:
+        raise SystemExit(status)
 
 
 @click.group("db")

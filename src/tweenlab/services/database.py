@@ -37,6 +37,12 @@ def open_session(settings: Settings) -> Iterator[Session]:
 
 
 def check_database(settings: Settings) -> None:
-    """Raise ``NotMigratedError`` (naming ``tweenlab db upgrade``) unless the schema is current."""
+    """Raise ``NotMigratedError`` (naming ``tweenlab db upgrade``) unless the schema is current.
+
+    It also sets up the ORM's mappers (which SQLAlchemy does at the first query otherwise), so
+    that server processes forked after it share them rather than each building its own copy.
+    """
+    from sqlalchemy.orm import configure_mappers  # noqa: PLC0415
+
     with open_session(settings):
-        pass
+        configure_mappers()
