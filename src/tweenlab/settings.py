@@ -83,6 +83,15 @@ class Settings(BaseSettings):
             "executor=ray and no ray_address, the CPUs of the Ray instance it starts."
         ),
     )
+    server_threads: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description=(
+            "Threads per server process that run the routes' blocking work (database, "
+            "decoding); more only take turns at the interpreter and the database."
+        ),
+    )
     executor: Literal["local", "ray"] = Field(
         default="local",
         description=(

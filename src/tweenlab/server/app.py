@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
@@ -59,6 +60,9 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.db, app.state.jobs, app.state.frames = database, jobs, frames
             app.state.stored = StoredVideos(settings)
             jobs.start()
+            # Routes and dependencies that block run in anyio's thread pool (40 threads by
+            # default); a few threads serve as many requests with less turn-taking.
+            to_thread.current_default_thread_limiter().total_tokens = settings.server_threads
             yield
         finally:
             jobs.shutdown()
