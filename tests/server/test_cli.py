@@ -7,6 +7,7 @@ free port, is polled until ``/api/health`` answers, and is stopped.
 from __future__ import annotations
 
 import io
+import signal
 import socket
 import subprocess
 import sys
@@ -168,3 +169,19 @@ def test_forked_workers_share_memory_replace_a_killed_one_and_stop_together(
     assert f"server process {killed} ended" in err
     for pid in now:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_stops_cleanly_on_ctrl_c(
+    server_settings: Settings, monkeypatch: pytest.MonkeyPatch, workers: str
+) -> None:
+    assert run(["db", "upgrade"], monkeypatch) == 0
+    port = free_port()
+    server = serve(port, "--workers", workers)
+    try:
+        _answering_processes(f"http://127.0.0.1:{port}/api", 1, time.monotonic() + SERVE_WAIT_S)
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=SERVE_WAIT_S)
+    assert server.returncode == 0, err
+    assert "aborted" not in err

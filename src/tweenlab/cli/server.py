@@ -8,6 +8,7 @@ from ``TWEENLAB_*`` like every entry point; ``--data`` sets ``TWEENLAB_DATA_DIR`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -84,7 +85,8 @@ def serve_command(
 
     if workers == 1:
         server = uvicorn.Server(config)
-        server.run()
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT it handled
+            server.run()
         status = 0 if server.started else STARTUP_FAILURE
     else:
         status = serve_forked(config, workers)
