@@ -7,6 +7,7 @@ free port, is polled until ``/api/health`` answers, and is stopped.
 from __future__ import annotations
 
 import io
+import os
 import signal
 import socket
 import subprocess
@@ -64,12 +65,14 @@ def free_port() -> int:
 
 
 def serve(port: int, *extra: str) -> subprocess.Popen[str]:
+    """``tweenlab serve`` in a session of its own (its process group: a terminal's Ctrl-C)."""
     code = "from tweenlab.cli.main import main; main()"
     return subprocess.Popen(
         [sys.executable, "-c", code, "serve", "--port", str(port), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
 
 
@@ -171,17 +174,23 @@ def test_forked_workers_share_memory_replace_a_killed_one_and_stop_together(
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
 
 
+@pytest.mark.parametrize("to_group", [False, True], ids=["to-serve", "to-group"])
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_serve_stops_cleanly_on_ctrl_c(
-    server_settings: Settings, monkeypatch: pytest.MonkeyPatch, workers: str
+    server_settings: Settings, monkeypatch: pytest.MonkeyPatch, workers: str, to_group: bool
 ) -> None:
+    """SIGINT to ``serve`` alone, or to its whole process group as a terminal's Ctrl-C sends
+    it (the workers get it too): status 0, no traceback."""
     assert run(["db", "upgrade"], monkeypatch) == 0
     port = free_port()
     server = serve(port, "--workers", workers)
     try:
         _answering_processes(f"http://127.0.0.1:{port}/api", 1, time.monotonic() + SERVE_WAIT_S)
     finally:
-        server.send_signal(signal.SIGINT)
+        if to_group:
+            os.killpg(server.pid, signal.SIGINT)
+        else:
+            server.send_signal(signal.SIGINT)
         _, err = server.communicate(timeout=SERVE_WAIT_S)
     assert server.returncode == 0, err
-    assert "aborted" not in err
+    assert "aborted" not in err and "Traceback" not in err, err

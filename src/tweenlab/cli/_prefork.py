@@ -9,9 +9,10 @@ writes to them, as gunicorn's ``--preload`` does. Each worker runs ``uvicorn.Ser
 shared socket, so its app's lifespan (database engine, job runner, frame server) starts in the
 worker, after the fork: nothing that holds a connection, a thread or a lock crosses it.
 
-The supervisor forwards SIGINT and SIGTERM to the workers and waits for them; a worker that
-ends on its own (a crash, a kill) is replaced, except one that failed to start (exit status 3,
-uvicorn's ``STARTUP_FAILURE``: an unmigrated database, say), which stops them all.
+On SIGINT or SIGTERM the supervisor sends the workers SIGTERM and waits for them (a second
+signal kills them); a worker that ends on its own (a crash, a kill) is replaced, except one
+that failed to start (exit status 3, uvicorn's ``STARTUP_FAILURE``: an unmigrated database,
+say), which stops them all.
 """
 
 from __future__ import annotations
@@ -93,7 +94,10 @@ class _Supervisor:
         self.children.add(pid)
 
     def _on_signal(self, sig: int, frame: FrameType | None) -> None:
-        self._stop(sig)
+        # SIGTERM whichever came: a Ctrl-C in a terminal also reaches the workers themselves,
+        # and a second SIGINT would make uvicorn skip its graceful shutdown. A second signal
+        # to the supervisor (a worker still finishing a long response) ends them at once.
+        self._stop(signal.SIGKILL if self.stopping else signal.SIGTERM)
 
     def _stop(self, sig: int) -> None:
         self.stopping = True
@@ -106,9 +110,12 @@ def _worker(config: uvicorn.Config, sock: socket.socket) -> None:  # pragma: no 
     """Run one server on the shared socket in a forked child; never returns."""
     import uvicorn  # noqa: PLC0415  (already loaded by the supervisor)
 
-    # uvicorn re-raises the signal that stopped it under the handler it found: the defaults.
+    # uvicorn handles SIGINT and SIGTERM while it serves, then raises them again under the
+    # handlers it found: SIGTERM ends the worker (as it would before uvicorn starts), and a
+    # SIGINT (a Ctrl-C in the terminal, which the supervisor follows with a SIGTERM) is ignored
+    # rather than raised inside the event loop as KeyboardInterrupt.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     code = 1
     try:
         server = uvicorn.Server(config)
