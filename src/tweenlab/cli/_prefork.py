@@ -66,6 +66,8 @@ def _preload(config: uvicorn.Config) -> None:
 
 
 class _Supervisor:
+    """Forks the workers, replaces those that end, and stops them all on a signal."""
+
     def __init__(self, config: uvicorn.Config, sock: socket.socket, workers: int) -> None:
         self.config, self.sock, self.workers = config, sock, workers
         self.children: set[int] = set()
