@@ -60,26 +60,27 @@ def _tree(pid: int) -> list[int]:
     return [pid, *(child.pid for child in root.children(recursive=True))]
 
 
-def proc_status_mb(pid: int, field_name: str = "VmRSS:") -> float:
-    """``VmRSS`` of a process and its descendants, in MB."""
+def _tree_kb_mb(pid: int, source: str, field_name: str) -> float:
+    """The kB figure ``field_name`` of ``/proc/<pid>/<source>``, summed over the process and
+    its descendants, in MB."""
     total = 0.0
     for each in _tree(pid):
-        for line in Path(f"/proc/{each}/status").read_text().splitlines():
+        for line in Path(f"/proc/{each}/{source}").read_text().splitlines():
             if line.startswith(field_name):
                 total += int(line.split()[1]) / 1024
     return total or math.nan
+
+
+def proc_status_mb(pid: int, field_name: str = "VmRSS:") -> float:
+    """``VmRSS`` of a process and its descendants, in MB."""
+    return _tree_kb_mb(pid, "status", field_name)
 
 
 def tree_pss_mb(pid: int) -> float:
     """Proportional set size of a process and its descendants, in MB: each page shared by k
     processes counts 1/k in each, so the sum is what the tree takes from the machine (summed
     ``VmRSS`` counts the pages forked workers share with their parent once per process)."""
-    total = 0.0
-    for each in _tree(pid):
-        for line in Path(f"/proc/{each}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                total += int(line.split()[1]) / 1024
-    return total or math.nan
+    return _tree_kb_mb(pid, "smaps_rollup", "Pss:")
 
 
 def proc_cpu_s(pid: int) -> float:
