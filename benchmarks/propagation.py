@@ -24,7 +24,10 @@ in the same run:
    ``../shared/data/tracks`` with ``flow=cmd:tweenlab propagate ...`` (``TWEENLAB_DATA_DIR`` set
    to a folder kept for the run, so the flow cache is reused between calls). Per sequence: mean
    IoU at K=20 and the keyframes needed for IoU >= 0.7 (% of frames) for linear and flow, the
-   ratio flow / linear. Targets: ratio <= 0.4 and flow mIoU at K=20 >= 0.75.
+   ratio flow / linear. Targets: ratio <= 0.4 and flow mIoU at K=20 >= 0.75. Beside them, two
+   oracles that read the ground truth (``track_bounds.py``): true centres with sizes straight
+   between the keyframes, and flow's centres with the true sizes; they bound what better
+   positions, or better sizes, could save.
 
 Inputs are made at run time from ``../shared/data/clips/testvideo.mp4`` (1280x720): its first
 frames re-encoded with libx264 (veryfast, crf 20) at 720p and scaled to 1920x1080, cached in the
@@ -86,6 +89,16 @@ SEED = 7
 TARGET_FILL_S = 0.5
 TARGET_RATIO, TARGET_MIOU = 0.4, 0.75
 FLOW_METHOD = "flow=cmd:tweenlab propagate {video} --keyframes {keyframes} --out {out}"
+# Oracles (they read the ground truth): how much of the effort is position, how much size.
+BOUNDS = {
+    "true-centres": "--centres true --sizes straight",
+    "true-sizes": "--centres flow --sizes true",
+}
+BOUND_METHODS = [
+    f"{name}=cmd:{sys.executable} {REPO / 'benchmarks' / 'track_bounds.py'} {{video}} "
+    f"{{keyframes}} {{out}} {options}"
+    for name, options in BOUNDS.items()
+]
 
 Result = dict[str, Any]
 Boxes = npt.NDArray[np.float64]
@@ -375,6 +388,19 @@ def summarise_sequence(by_method: Result) -> Result:
         "flow_keyframes_pct": flow["effort"]["percent_of_frames"],
         "converged": linear["effort"]["converged"] and flow["effort"]["converged"],
         "ratio": round(ratio, 3),
+        "bounds": {
+            name: {
+                "keyframes_pct": by_method[name]["effort"]["percent_of_frames"],
+                "ratio": round(
+                    by_method[name]["effort"]["percent_of_frames"]
+                    / linear["effort"]["percent_of_frames"],
+                    3,
+                ),
+                "miou_k20": by_method[name]["K20"]["mean_iou"],
+            }
+            for name in BOUNDS
+            if name in by_method
+        },
         "ratio_pass": ratio <= TARGET_RATIO,
         "miou_pass": miou >= TARGET_MIOU,
         "pass": ratio <= TARGET_RATIO and miou >= TARGET_MIOU,
@@ -387,9 +413,13 @@ def summarise_sequence(by_method: Result) -> Result:
 
 
 def bench_quality(run: Path) -> Result:
-    """Figure 4: eval_tracks.py with linear and flow on every sequence (a few minutes)."""
+    """Figure 4: eval_tracks.py with linear and flow on every sequence (a few minutes), and the
+    two oracles of ``track_bounds.py`` beside them (true centres with straight sizes, flow's
+    centres with true sizes): what the effort would be with perfect positions, or sizes."""
     data, out = run / "eval-data", run / "eval_tracks.json"
     command = [sys.executable, str(EVAL_TRACKS), str(TRACKS), "--method", FLOW_METHOD]
+    for bound in BOUND_METHODS:
+        command += ["--method", bound]
     log(f"quality: {EVAL_TRACKS.name} on {TRACKS} (minutes)")
     started = time.perf_counter()
     done = subprocess.run(

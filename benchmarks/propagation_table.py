@@ -77,6 +77,19 @@ def quality_rows(quality: Result) -> list[tuple[str, ...]]:
             f"{verdict(s['ratio_pass'])} / {verdict(s['miou_pass'])}",
         )
         for name, s in quality["sequences"].items()
+    ] + [
+        (
+            f"4. {name}: bounds (oracles)",
+            ", ".join(
+                f"{bound} {b['keyframes_pct']:.1f}% (ratio {b['ratio']:.2f})"
+                for bound, b in s.get("bounds", {}).items()
+            ),
+            "true-centres: perfect positions, sizes straight between keyframes",
+            "-",
+            "-",
+        )
+        for name, s in quality["sequences"].items()
+        if s.get("bounds")
     ]
 
 
