@@ -5,10 +5,16 @@ A box moves by the median flow inside it and scales by the median radial stretch
 box is carried forward from A and backward from B; each chain's drift is measured where it meets
 the other keyframe and spread linearly over the span, so both keyframes are hit exactly; the two
 chains are blended by time and their disagreement is the frame's confidence.
+
+A small box (under 40 px on a side at the cache's size) follows its own points instead
+(``_fine_step``: Median Flow on the frames around it scaled up, started from the cached flow):
+the cached flow is smoothed across so small an object's edges, which made its box lag, lose the
+object or stretch.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -315,7 +321,12 @@ def fill_spans(
 
 
 Chain = tuple[Boxes, npt.NDArray[np.float64], npt.NDArray[np.float64]]
-_SMALL = 40  # boxes smaller than this (cache px) have their motion checked by matching
+_SMALL = 40  # boxes smaller than this (cache px) are followed by their own points (Median Flow)
+_FINE_SIDE = 48  # on a crop scaled up so the box's smaller side is about this
+_FINE_MAX_UP = 4.0  # (at most this many times)
+_POINTS = 6  # a grid of this many points a side inside the box
+_WINDOW, _LEVELS = 9, 2  # Lucas-Kanade's window (crop px) and pyramid levels
+_BACK_HOME = 0.25  # a step is trusted when its points come back within this share of the box
 _MATCHED = 0.6  # normalised correlation a match needs to overrule the flow
 _BETTER = 0.01  # and by how much it must beat the correlation where the flow put the box
 
@@ -366,6 +377,82 @@ def _matched(
     return moved
 
 
+def _fine_step(
+    box: Boxes,
+    source: npt.NDArray[np.uint8],
+    target: npt.NDArray[np.uint8],
+    there: npt.NDArray[Any],
+    scale: float,
+) -> tuple[Boxes, float, float] | None:
+    """One step of a small box by its own points (Median Flow: Kalal et al., 2010).
+
+    The cached flow is computed once per video at a size where a small object is a few of DIS's
+    8 px patches, so its motion is smoothed into the background's around it: the box lags, is
+    lost or stretches. Here the grey frames around the box (``source`` to ``target``, cache
+    size) are scaled up so its smaller side is about ``_FINE_SIDE`` px, a grid of points inside
+    it is tracked by pyramidal Lucas-Kanade from where the cached flow ``there`` puts each
+    (so fast motion is not lost) and back again; the points whose way back ends within the
+    median error move the box by their median motion and scale it by the median ratio of their
+    distances. Returns the carried box, its coherence (the share of points kept) and its round
+    trip: 1 when the points come back, by the median, within ``_BACK_HOME`` of the box's
+    smaller side, else 0 (the chain is not trusted from there on); or None where the box is
+    too near the edge or too few points are kept.
+    """
+    cv2 = _cv2()
+    x, y, w, h = (box * scale).tolist()
+    up = min(_FINE_MAX_UP, max(1.0, _FINE_SIDE / max(min(w, h), 1.0)))
+    reach = max(w, h) + 2 * _WINDOW  # room to move, and the points' windows
+    height, width = source.shape
+    x0, y0 = max(0, math.floor(x - reach)), max(0, math.floor(y - reach))
+    x1, y1 = min(width, math.ceil(x + w + reach)), min(height, math.ceil(y + h + reach))
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    size = (round((x1 - x0) * up), round((y1 - y0) * up))
+    grow = size[0] / (x1 - x0)  # crop px per cache px
+    before = cv2.resize(source[y0:y1, x0:x1], size, interpolation=cv2.INTER_CUBIC)
+    after = cv2.resize(target[y0:y1, x0:x1], size, interpolation=cv2.INTER_CUBIC)
+    inset = np.linspace(0.1, 0.9, _POINTS)
+    columns, rows = np.meshgrid(x + inset * w, y + inset * h)  # cache px
+    at = np.stack([columns.ravel(), rows.ravel()], axis=1)
+    flow = np.asarray(
+        there[
+            np.clip(at[:, 1].astype(np.intp), 0, height - 1),
+            np.clip(at[:, 0].astype(np.intp), 0, width - 1),
+        ],
+        dtype=np.float64,
+    )
+    points = np.ascontiguousarray(((at - (x0, y0)) * grow).reshape(-1, 1, 2), dtype=np.float32)
+    guess = np.ascontiguousarray(((at + flow - (x0, y0)) * grow).reshape(-1, 1, 2), np.float32)
+    options = {
+        "winSize": (_WINDOW, _WINDOW),
+        "maxLevel": _LEVELS,
+        "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03),
+        "flags": cv2.OPTFLOW_USE_INITIAL_FLOW,
+    }
+    moved, found, _ = cv2.calcOpticalFlowPyrLK(before, after, points, guess, **options)
+    back, returned, _ = cv2.calcOpticalFlowPyrLK(after, before, moved, points.copy(), **options)
+    start, end, home = points[:, 0], moved[:, 0], back[:, 0]
+    miss = np.hypot(*(home - start).T)
+    tracked = (found.ravel() == 1) & (returned.ravel() == 1)
+    if tracked.sum() < 4:
+        return None
+    kept = tracked & (miss <= max(float(np.median(miss[tracked])), 0.5 * grow))
+    if kept.sum() < 4:
+        return None
+    motion = np.median(end[kept] - start[kept], axis=0) / grow  # cache px
+    first, second = np.triu_indices(int(kept.sum()), 1)
+    apart = np.hypot(*(start[kept][first] - start[kept][second]).T)
+    later = np.hypot(*(end[kept][first] - end[kept][second]).T)
+    usable = apart > 1e-3
+    stretch = float(np.median(later[usable] / apart[usable])) if usable.any() else 1.0
+    stretch = min(max(stretch, _MIN_SCALE), _MAX_SCALE)
+    extent = np.array([w, h]) * stretch
+    centre = np.array([x + w / 2, y + h / 2]) + motion
+    carried = np.concatenate([centre - extent / 2, extent])
+    back_home = float(np.median(miss[tracked])) / grow < _BACK_HOME * min(w, h)
+    return carried / scale, float(kept.mean()), 1.0 if back_home else 0.0
+
+
 def _peak(values: npt.NDArray[Any], at: int) -> float:
     """Sub-pixel offset of a peak from the parabola through it and its neighbours."""
     if len(values) != 3 or at == 0:
@@ -391,15 +478,28 @@ def _both_chains(
         there: Flows = [(ahead.forward, count), (behind.backward, count)]
         back: Flows = [(ahead.backward, count), (behind.forward, count)]
         carried, fits = _carry(boxes[-1], there, cache.scale)
+        fine: dict[int, float] = {}  # round trips of the boxes carried on flow of their own
         if greys is not None:
             frames = (first + step, last - step), (first + step + 1, last - step - 1)
             for i in np.flatnonzero(small).tolist():
                 source = greys.get(frames[0][i >= count])
                 target = greys.get(frames[1][i >= count])
-                if source is not None and target is not None:
-                    carried[i] = _matched(boxes[-1][i], carried[i], source, target, cache.scale)
+                if source is None or target is None:
+                    continue
+                flow = ahead.forward if i < count else behind.backward
+                box = boxes[-1][i]
+                done = None
+                if min(box[2], box[3]) * cache.scale < _SMALL:
+                    done = _fine_step(box, source, target, flow, cache.scale)
+                if done is None:  # grown past small, too near the edge, or too few points kept
+                    carried[i] = _matched(box, carried[i], source, target, cache.scale)
+                else:
+                    carried[i], fits[i], fine[i] = done
         returned = _moved_back_groups(carried, back, cache.scale)
-        round_trip.append(iou_xywh(returned, boxes[-1]))
+        trip = iou_xywh(returned, boxes[-1])
+        for i, value in fine.items():
+            trip[i] = value
+        round_trip.append(trip)
         boxes.append(carried)
         coherence.append(fits)
     stacked, fit, trip = np.array(boxes), np.array(coherence), np.array(round_trip)
