@@ -71,9 +71,12 @@ import numpy.typing as npt
 from memory import current_rss_mb, peak_rss_mb, reset_peak_rss, status_mb
 from propagation_table import print_table
 from report import machine_info as base_machine_info
-from tweenlab.media import FrameIndex, build_index
+from tweenlab.media import DerivedFiles, FrameIndex, build_index
 from tweenlab.propagation import FlowCache, fill_span, fill_spans, inbetween
+from tweenlab.propagation.boxes import iou_xywh
 from tweenlab.propagation.flow import FlowPair
+from tweenlab.services.flow import flow_cache
+from tweenlab.settings import Settings as TweenlabSettings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -511,6 +514,47 @@ def bench_variants(run: Path, work: Path) -> Result:
     }
 
 
+EXTEND_FRAMES = 10
+
+
+def bench_extension(folders: list[tuple[Path, Path]]) -> Result:
+    """Extension from one keyframe: from every 5th frame's true box alone, the boxes carried
+    over the next ``EXTEND_FRAMES`` frames (``inbetween`` with that single keyframe); mean IoU
+    with the ground truth there, and the frames reached before the IoU first falls below 0.5.
+    ``folders``: (a folder of sequences, the data folder its flow was cached in)."""
+    rows: Result = {}
+    for sequences, data in folders:
+        for sequence in sorted(p for p in sequences.iterdir() if (p / "gt.txt").exists()):
+            lines = (sequence / "gt.txt").read_text().splitlines()
+            truth = [_hull(line) for line in lines if line.strip()]
+            video, frames = sequence / "video.mp4", len(truth)
+            derived = DerivedFiles(TweenlabSettings(data_dir=data).derived_dir)
+            cache = flow_cache(
+                video, derived.index(video), derived, TweenlabSettings(data_dir=data)
+            )
+            means, reached = [], []
+            for start in range(0, frames - EXTEND_FRAMES, 5):
+                if truth[start] is None:
+                    continue
+                boxes = inbetween(frames, {start: truth[start]}, cache).boxes
+                ahead = range(start + 1, start + 1 + EXTEND_FRAMES)
+                ious = [_iou(truth[f], boxes[f]) for f in ahead]
+                means.append(float(np.mean(ious)))
+                reached.append(next((i for i, v in enumerate(ious) if v < 0.5), len(ious)))
+            rows[sequence.name] = {
+                "starts": len(means),
+                "mean_iou": round(float(np.mean(means)), 3),
+                "frames_before_iou_below_0.5": round(float(np.mean(reached)), 1),
+            }
+    return {"frames": EXTEND_FRAMES, "sequences": rows}
+
+
+def _iou(a: tuple[float, ...] | None, b: tuple[float, ...] | None) -> float:
+    if a is None or b is None:
+        return float(a is None and b is None)
+    return float(iou_xywh(np.array(a), np.array(b)))
+
+
 def bench_quality(run: Path) -> Result:
     """Figure 4: eval_tracks.py with linear and flow on every sequence (a few minutes), and the
     two oracles of ``track_bounds.py`` beside them (true centres with straight sizes, flow's
@@ -578,6 +622,12 @@ def run(settings: Settings) -> Result:
         if "quality" in settings.parts:
             results["quality"] = bench_quality(run_dir)
             results["quality"]["harder_variants"] = bench_variants(run_dir, settings.work)
+            results["quality"]["extension"] = bench_extension(
+                [
+                    (TRACKS, run_dir / "eval-data"),
+                    (settings.work / "track-variants", run_dir / "eval-variants-data"),
+                ]
+            )
     results["machine"]["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     for key in ("flow", "fill", "memory", "quality"):
         if key in results:

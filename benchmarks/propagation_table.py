@@ -105,6 +105,17 @@ def quality_rows(quality: Result) -> list[tuple[str, ...]]:
             )
             for name, v in quality.get("harder_variants", {}).get("sequences", {}).items()
         ]
+        + [
+            (
+                f"4. extension: {name}",
+                f"mean IoU {e['mean_iou']:.3f} over {quality['extension']['frames']} frames "
+                "from one keyframe",
+                f"{e['frames_before_iou_below_0.5']:.1f} frames before IoU < 0.5",
+                "reported",
+                "-",
+            )
+            for name, e in quality.get("extension", {}).get("sequences", {}).items()
+        ]
     )
 
 

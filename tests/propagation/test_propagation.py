@@ -482,6 +482,18 @@ def test_a_small_fast_object_is_followed_and_keeps_its_size(tmp_path: Path) -> N
     assert np.all(np.abs(sizes - 24) < 2.5), sizes.round(1).tolist()
 
 
+def test_a_small_fast_object_is_followed_past_its_only_keyframe(tmp_path: Path) -> None:
+    """Extension (after the last keyframe, before the first) follows a small box by its own
+    points too: on the cached flow alone the same 24 px square was followed at mean IoU 0.40
+    forward and 0.66 backward over 15 frames."""
+    video, truth = circle_video(tmp_path / "small.mp4", size=(160, 120), side=24)
+    scene = Scene(video, truth, tmp_path / "derived")
+    forward = scene.fill({0: truth[0]})
+    assert mean_iou(truth, forward, range(1, 16)) > 0.9
+    backward = scene.fill({FRAMES - 1: truth[-1]})
+    assert mean_iou(truth, backward, range(FRAMES - 16, FRAMES - 1)) > 0.9
+
+
 # --- bad keyframes ------------------------------------------------------------------------------
 
 

@@ -23,13 +23,24 @@ import numpy.typing as npt
 
 from tweenlab.propagation.flow import FlowCache, _cv2
 
-__all__ = ["Carried", "SpanFill", "carry_box", "carry_boxes", "fill_span", "fill_spans", "iou_xywh"]
+__all__ = [
+    "Carried",
+    "SpanFill",
+    "carry_box",
+    "carry_boxes",
+    "carry_small_box",
+    "fill_span",
+    "fill_spans",
+    "iou_xywh",
+    "is_small",
+]
 
 Boxes = npt.NDArray[np.float64]
 _MIN_SCALE, _MAX_SCALE = 0.92, 1.09  # objects rarely change size by more in a frame
 _SAMPLES = 400  # flow vectors read per box and step (every pixel of a smaller box)
 _BACK_SAMPLES = 144  # the way back only needs a median translation
 _LOST = 0.75  # round-trip IoU below which a step of a chain is not trusted
+_SMALL = 40  # boxes smaller than this (cache px) are followed by their own points (Median Flow)
 
 
 @dataclass(frozen=True)
@@ -187,6 +198,32 @@ def _carry(boxes: Boxes, flows: Flows, scale: float) -> tuple[Boxes, npt.NDArray
     return carried, np.where(lost, 0.0, coherence)
 
 
+def is_small(box: npt.NDArray[np.float64], scale: float) -> bool:
+    """Whether ``box`` (video pixels) is small at the cache's ``scale``: under ``_SMALL`` px on
+    a side, where it is followed by its own points rather than by the cached flow."""
+    return bool(min(box[2], box[3]) * scale < _SMALL)
+
+
+def carry_small_box(
+    box: npt.NDArray[np.float64],
+    source: npt.NDArray[np.uint8],
+    target: npt.NDArray[np.uint8],
+    flow: npt.NDArray[Any],
+    scale: float,
+) -> Carried | None:
+    """``carry_box`` for a box small at the cache's size (under ``_SMALL`` px on a side), by
+    its own points (``_fine_step``) from grey frame ``source`` to ``target`` (cache size),
+    started from ``flow``; a step whose points do not come back has coherence 0. None for a
+    box that is not small or cannot be followed so (the caller carries it on the flow)."""
+    if not is_small(box, scale):
+        return None
+    done = _fine_step(np.asarray(box, dtype=np.float64), source, target, flow, scale)
+    if done is None:
+        return None
+    carried, coherence, trip = done
+    return Carried(carried, coherence if trip >= _LOST else 0.0)
+
+
 def iou_xywh(a: Boxes, b: Boxes) -> npt.NDArray[np.float64]:
     """IoU of boxes ``(..., 4)`` row by row."""
     ax2, ay2 = a[..., 0] + a[..., 2], a[..., 1] + a[..., 3]
@@ -321,7 +358,6 @@ def fill_spans(
 
 
 Chain = tuple[Boxes, npt.NDArray[np.float64], npt.NDArray[np.float64]]
-_SMALL = 40  # boxes smaller than this (cache px) are followed by their own points (Median Flow)
 _FINE_SIDE = 48  # on a crop scaled up so the box's smaller side is about this
 _FINE_MAX_UP = 4.0  # (at most this many times)
 _POINTS = 6  # a grid of this many points a side inside the box
@@ -489,7 +525,7 @@ def _both_chains(
                 flow = ahead.forward if i < count else behind.backward
                 box = boxes[-1][i]
                 done = None
-                if min(box[2], box[3]) * cache.scale < _SMALL:
+                if is_small(box, cache.scale):
                     done = _fine_step(box, source, target, flow, cache.scale)
                 if done is None:  # grown past small, too near the edge, or too few points kept
                     carried[i] = _matched(box, carried[i], source, target, cache.scale)

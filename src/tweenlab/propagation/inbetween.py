@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tweenlab.errors import UsageError
-from tweenlab.propagation.boxes import carry_box, fill_span
+from tweenlab.propagation.boxes import carry_box, carry_small_box, fill_span, is_small
 from tweenlab.propagation.flow import FlowCache
 from tweenlab.propagation.tracker import track_span
 
@@ -164,7 +164,13 @@ def _extend(
     current = np.array(box, dtype=np.float64)
     for frame in range(start + step, stop, step):
         pair = cache.pair(min(frame, frame - step))
-        carried = carry_box(current, pair.forward if step > 0 else pair.backward, cache.scale)
+        flow = pair.forward if step > 0 else pair.backward
+        carried = None
+        if is_small(current, cache.scale):  # followed by its own points
+            greys = cache.greys(min(frame, frame - step), max(frame, frame - step))
+            carried = carry_small_box(current, greys[frame - step], greys[frame], flow, cache.scale)
+        if carried is None:
+            carried = carry_box(current, flow, cache.scale)
         if carried.coherence < _LOST or _inside(carried.box, width, height) < _LEAVING:
             return
         current = carried.box
