@@ -514,7 +514,7 @@ def _both_chains(
         there: Flows = [(ahead.forward, count), (behind.backward, count)]
         back: Flows = [(ahead.backward, count), (behind.forward, count)]
         carried, fits = _carry(boxes[-1], there, cache.scale)
-        fine: dict[int, float] = {}  # round trips of the boxes carried on flow of their own
+        fine: dict[int, float] = {}  # round trips of the boxes followed by their own points
         if greys is not None:
             frames = (first + step, last - step), (first + step + 1, last - step - 1)
             for i in np.flatnonzero(small).tolist():
