@@ -21,6 +21,7 @@ import av
 import cv2
 import numpy as np
 
+from track_bounds import read_truth
 from tweenlab.media import DerivedFiles
 from tweenlab.propagation import inbetween
 from tweenlab.propagation.boxes import iou_xywh
@@ -104,10 +105,9 @@ def make_variants(folder: Path) -> Path:
     if done.exists():
         return folder
     for sequence in sorted(p for p in TRACKS.iterdir() if (p / "gt.txt").exists()):
-        truth = [line for line in (sequence / "gt.txt").read_text().splitlines() if line.strip()]
+        boxes = read_truth(sequence / "gt.txt")
         with av.open(str(sequence / "video.mp4")) as container:
             images = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-        boxes = [_hull(line) for line in truth]
         for name, (step, scale) in VARIANTS.items():
             out = folder / f"{sequence.name}-{name}"
             out.mkdir(parents=True, exist_ok=True)
@@ -135,17 +135,6 @@ def make_variants(folder: Path) -> Path:
                 container.mux(stream.encode())
     done.touch()
     return folder
-
-
-def _hull(line: str) -> tuple[float, ...] | None:
-    """A ``gt.txt`` line as the axis-aligned box eval_tracks.py scores (None: absent)."""
-    values = [float(v) for v in line.replace("\t", ",").replace(" ", ",").split(",") if v]
-    if any(np.isnan(values)):
-        return None
-    if len(values) == 8:
-        xs, ys = values[0::2], values[1::2]
-        return (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
-    return tuple(values[:4])
 
 
 def bench_variants(run: Path, work: Path) -> Result:
@@ -198,11 +187,11 @@ def bench_extension(folders: list[tuple[Path, Path]]) -> Result:
     rows: Result = {}
     for sequences, data in folders:
         for sequence in sorted(p for p in sequences.iterdir() if (p / "gt.txt").exists()):
-            lines = (sequence / "gt.txt").read_text().splitlines()
-            truth = [_hull(line) for line in lines if line.strip()]
+            truth = read_truth(sequence / "gt.txt")
             video, frames = sequence / "video.mp4", len(truth)
-            derived = DerivedFiles(Settings(data_dir=data).derived_dir)
-            cache = flow_cache(video, derived.index(video), derived, Settings(data_dir=data))
+            settings = Settings(data_dir=data)
+            derived = DerivedFiles(settings.derived_dir)
+            cache = flow_cache(video, derived.index(video), derived, settings)
             means, reached = [], []
             for start in range(0, frames - EXTEND_FRAMES, 5):
                 if truth[start] is None:
