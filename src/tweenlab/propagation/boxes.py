@@ -116,24 +116,26 @@ def _sampled(
 
 def _median(values: npt.NDArray[Any], keep: npt.NDArray[np.bool_]) -> npt.NDArray[Any]:
     """The median of ``values`` ``(..., M)`` along the last axis where ``keep`` (the same
-    shape): the others are replaced, half by -inf and half by +inf, which leaves the middle
-    where it was (nan for a row with nothing kept). ``np.partition`` directly: ``np.median``'s
-    checks cost more than the work at these sizes."""
-    if not keep.all():
-        dropped = ~keep
-        rank = np.cumsum(dropped, axis=-1)
-        low = rank <= rank[..., -1:] / 2
-        inf = values.dtype.type(np.inf)
-        values = np.where(keep, values, np.where(low, -inf, inf))
-    half = values.shape[-1] // 2
-    if values.shape[-1] % 2:
-        return np.partition(values, half, axis=-1)[..., half]
-    # one kth, then the largest of the lower part: the same two middle values, and several
-    # times cheaper than partitioning at both (numpy's fast path takes a single kth)
-    parted = np.partition(values, half, axis=-1)
-    below: npt.NDArray[Any] = parted[..., :half].max(axis=-1)
-    with np.errstate(invalid="ignore"):
+    shape); nan for a row with nothing kept. ``np.partition`` when every value is kept, else
+    the kept values sorted first (the others as +inf) and the middle of each row's kept count
+    taken: ``np.median``'s checks cost more than the work at these sizes, and a masked array's
+    far more."""
+    if keep.all():
+        half = values.shape[-1] // 2
+        if values.shape[-1] % 2:
+            return np.partition(values, half, axis=-1)[..., half]
+        # one kth, then the largest of the lower part: the same two middle values, and several
+        # times cheaper than partitioning at both (numpy's fast path takes a single kth)
+        parted = np.partition(values, half, axis=-1)
+        below: npt.NDArray[Any] = parted[..., :half].max(axis=-1)
         return (below + parted[..., half]) / 2
+    count = keep.sum(axis=-1, keepdims=True)
+    ordered = np.sort(np.where(keep, values, values.dtype.type(np.inf)), axis=-1)
+    low = np.take_along_axis(ordered, np.maximum(count - 1, 0) // 2, axis=-1)[..., 0]
+    high = np.take_along_axis(ordered, count // 2 - (count == 0), axis=-1)[..., 0]
+    with np.errstate(invalid="ignore"):
+        middle = (low + high) / 2
+    return np.where(count[..., 0] > 0, middle, values.dtype.type(np.nan))
 
 
 def carry_boxes(
