@@ -35,9 +35,7 @@ def test_one_dropped_of_four_gives_the_middle_of_the_three_kept() -> None:
     [(400, None), (144, "ties"), (7, None), (2, None), (9, "inf"), (10, "dropped-nan"), (1, None)],
     ids=["400", "144-ties", "odd-7", "2", "odd-9-inf", "10-dropped-nan", "1"],
 )
-def test_the_median_is_the_median_of_the_kept_values(
-    length: int, special: str | None
-) -> None:
+def test_the_median_is_the_median_of_the_kept_values(length: int, special: str | None) -> None:
     rng = np.random.default_rng(length)
     for _ in range(200):
         values: npt.NDArray[Any] = rng.standard_normal((3, 2, length)).astype(np.float32)

@@ -134,8 +134,9 @@ def _median(values: npt.NDArray[Any], keep: npt.NDArray[np.bool_]) -> npt.NDArra
     low = np.take_along_axis(ordered, np.maximum(count - 1, 0) // 2, axis=-1)[..., 0]
     high = np.take_along_axis(ordered, count // 2 - (count == 0), axis=-1)[..., 0]
     with np.errstate(invalid="ignore"):
-        middle = (low + high) / 2
-    return np.where(count[..., 0] > 0, middle, values.dtype.type(np.nan))
+        middle: npt.NDArray[Any] = (low + high) / 2
+    median: npt.NDArray[Any] = np.where(count[..., 0] > 0, middle, values.dtype.type(np.nan))
+    return median
 
 
 def carry_boxes(
