@@ -44,6 +44,20 @@ def fill_rows(fill: Result, memory: Result) -> list[tuple[str, ...]]:
             fill["target"],
             verdict(fill["pass"]),
         ),
+        *(
+            [
+                (
+                    f"2. fill {span} frames, {fill['objects']} small objects",
+                    f"{fill['small_objects_s']:.3f} s together, median "
+                    f"({fill['small_objects_side_flow_px']} px squares at the flow's size)",
+                    f"the same {fill['objects']} objects at their sizes {fill['objects_s']:.3f} s",
+                    "reported",
+                    "-",
+                )
+            ]
+            if "small_objects_s" in fill
+            else []
+        ),
         (
             f"3. flow cache, {memory['video']} @{fill['flow_size']}",
             f"{default['bytes_per_pair'] / 1e6:.2f} MB/pair, {default['mb_per_minute']:.0f} MB/min",

@@ -14,6 +14,7 @@ object or stretch.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -450,13 +451,13 @@ def _fine_step(
     grow = size[0] / (x1 - x0)  # crop px per cache px
     before = cv2.resize(source[y0:y1, x0:x1], size, interpolation=cv2.INTER_CUBIC)
     after = cv2.resize(target[y0:y1, x0:x1], size, interpolation=cv2.INTER_CUBIC)
-    inset = np.linspace(0.1, 0.9, _POINTS)
-    columns, rows = np.meshgrid(x + inset * w, y + inset * h)  # cache px
-    at = np.stack([columns.ravel(), rows.ravel()], axis=1)
+    at = np.empty((_POINTS * _POINTS, 2))  # the grid, row by row (cache px)
+    at[:, 0] = np.tile(x + _INSET * w, _POINTS)
+    at[:, 1] = np.repeat(y + _INSET * h, _POINTS)
     flow = np.asarray(
         there[
-            np.clip(at[:, 1].astype(np.intp), 0, height - 1),
-            np.clip(at[:, 0].astype(np.intp), 0, width - 1),
+            np.minimum(np.maximum(at[:, 1].astype(np.intp), 0), height - 1),
+            np.minimum(np.maximum(at[:, 0].astype(np.intp), 0), width - 1),
         ],
         dtype=np.float64,
     )
@@ -475,21 +476,43 @@ def _fine_step(
     tracked = (found.ravel() == 1) & (returned.ravel() == 1)
     if tracked.sum() < 4:
         return None
-    kept = tracked & (miss <= max(float(np.median(miss[tracked])), 0.5 * grow))
-    if kept.sum() < 4:
+    typical_miss = float(_middle(miss[tracked]))
+    kept = tracked & (miss <= max(typical_miss, 0.5 * grow))
+    count = int(kept.sum())
+    if count < 4:
         return None
-    motion = np.median(end[kept] - start[kept], axis=0) / grow  # cache px
-    first, second = np.triu_indices(int(kept.sum()), 1)
+    moves = end[kept] - start[kept]
+    motion = np.array([_middle(moves[:, 0]), _middle(moves[:, 1])], dtype=moves.dtype) / grow
+    first, second = _pairs(count)
     apart = np.hypot(*(start[kept][first] - start[kept][second]).T)
     later = np.hypot(*(end[kept][first] - end[kept][second]).T)
     usable = apart > 1e-3
-    stretch = float(np.median(later[usable] / apart[usable])) if usable.any() else 1.0
+    stretch = float(_middle(later[usable] / apart[usable])) if usable.any() else 1.0
     stretch = min(max(stretch, _MIN_SCALE), _MAX_SCALE)
     extent = np.array([w, h]) * stretch
     centre = np.array([x + w / 2, y + h / 2]) + motion
     carried = np.concatenate([centre - extent / 2, extent])
-    back_home = float(np.median(miss[tracked])) / grow < _BACK_HOME * min(w, h)
+    back_home = typical_miss / grow < _BACK_HOME * min(w, h)
     return carried / scale, float(kept.mean()), 1.0 if back_home else 0.0
+
+
+_INSET = np.linspace(0.1, 0.9, _POINTS)  # where the grid's points lie across the box
+
+
+@functools.cache
+def _pairs(count: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Every pair of ``count`` points, once (``np.triu_indices``, kept: it costs more than
+    the distances it indexes)."""
+    first, second = np.triu_indices(count, 1)
+    return first, second
+
+
+def _middle(values: npt.NDArray[Any]) -> Any:
+    """``np.median`` of a 1-D array, without its checks (they cost more than the work for the
+    few dozen values of a small box's points)."""
+    half = len(values) // 2
+    parted = np.partition(values, half)
+    return parted[half] if len(values) % 2 else (parted[:half].max() + parted[half]) / 2
 
 
 def _peak(values: npt.NDArray[Any], at: int) -> float:
