@@ -22,7 +22,7 @@ from PIL import Image
 
 from tests.media.videos import make_video, read_stamp, read_video_stamps
 from tweenlab.cli._ui import run_with_boundary
-from tweenlab.cli.main import cli
+from tweenlab.cli.main import LAZY_COMMANDS, cli
 from tweenlab.media import build_index
 from tweenlab.services.annotations import load_annotations
 from tweenlab.settings import Settings
@@ -520,3 +520,31 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     )
     covered = int(printed["autolabel"].rsplit("; ", 1)[1].split(" of ")[0])
     assert covered > 0  # drawn shapes, yet some are found (as frisbees and kites)
+
+
+def test_every_command_is_listed_and_a_command_loads_only_what_it_needs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The commands kept in their own modules are loaded when named: ``tweenlab synth`` does not
+    import the media layer (PyAV), the server's framework or the other commands (a fresh
+    interpreter, so nothing imported by other tests counts)."""
+    script = (
+        "import sys\n"
+        "from tweenlab.cli.main import cli\n"
+        "try:\n"
+        "    cli.main(['synth', 'interpolate', '--help'], standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = set(done.stdout.split())
+    assert "tweenlab.cli.synth" in loaded
+    for heavy in ("av", "fastapi", "sqlalchemy", "tweenlab.media", "tweenlab.cli.server"):
+        assert heavy not in loaded, heavy
+    code, listing, _ = run(capsys, "--help")
+    assert code == 0
+    for name in LAZY_COMMANDS:
+        assert re.search(rf"^\s+{name}\s", listing, re.MULTILINE), name

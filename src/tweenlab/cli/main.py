@@ -5,6 +5,7 @@ Each command parses its options, calls one service and prints where the results 
 
 from __future__ import annotations
 
+import importlib
 import json
 from fractions import Fraction
 from pathlib import Path
@@ -13,29 +14,47 @@ import click
 
 from tweenlab import __version__, services
 from tweenlab.cli._ui import Context, exit_with, progress_reporter, run_with_boundary
-from tweenlab.cli.autolabel import autolabel_command
-from tweenlab.cli.cluster import cluster_group
-from tweenlab.cli.dataset import export_command, import_command
-from tweenlab.cli.keyframes import keyframes_command
-from tweenlab.cli.propagate import propagate_command
-from tweenlab.cli.server import db_group, serve_command, user_group
-from tweenlab.cli.synth import synth_command
-from tweenlab.core.time import (
-    FrameSelection,
-    parse_frame_list,
-    parse_frame_range,
-    parse_seconds,
-    parse_time_list,
-)
 from tweenlab.errors import UsageError
-from tweenlab.media import probe as probe_video
 
 __all__ = ["cli", "main"]
 
 VIDEO = click.Path(path_type=Path)
 
+#: The commands kept in modules of their own, loaded when named (or listed by ``--help``): a
+#: command does not import what the others need (``tweenlab synth`` neither the server's
+#: framework nor the media and keyframe analysis).
+LAZY_COMMANDS = {
+    "autolabel": "tweenlab.cli.autolabel:autolabel_command",
+    "cluster": "tweenlab.cli.cluster:cluster_group",
+    "export": "tweenlab.cli.dataset:export_command",
+    "import": "tweenlab.cli.dataset:import_command",
+    "keyframes": "tweenlab.cli.keyframes:keyframes_command",
+    "propagate": "tweenlab.cli.propagate:propagate_command",
+    "serve": "tweenlab.cli.server:serve_command",
+    "db": "tweenlab.cli.server:db_group",
+    "user": "tweenlab.cli.server:user_group",
+    "synth": "tweenlab.cli.synth:synth_command",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A command group whose ``LAZY_COMMANDS`` are imported when first asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *LAZY_COMMANDS]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = LAZY_COMMANDS.get(cmd_name)
+        if where is None or cmd_name in self.commands:
+            return super().get_command(ctx, cmd_name)
+        module, name = where.split(":")
+        command = getattr(importlib.import_module(module), name)
+        assert isinstance(command, click.Command) and command.name == cmd_name
+        self.add_command(command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or chatter; results only.")
 @click.version_option(__version__, prog_name="tweenlab")
 @click.pass_context
@@ -69,6 +88,8 @@ def demo(ctx: Context, video: Path | None, out: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def probe(video: Path, as_json: bool) -> None:
     """Describe VIDEO: codec, size, exact frame count, frame rate, keyframe spacing."""
+    from tweenlab.media import probe as probe_video  # noqa: PLC0415 (fast start)
+
     info = probe_video(video).to_json()
     if as_json:
         click.echo(json.dumps(info, indent=1))
@@ -109,6 +130,8 @@ def split(
     out = out or video.with_name(f"{video.stem}_clips")
     if scenes and (every or at or frames):
         raise UsageError("choose exactly one of --every, --at, --frames, --scenes")
+    from tweenlab.core.time import parse_frame_list, parse_seconds, parse_time_list  # noqa: PLC0415
+
     length = parse_seconds(every, option="--every") if every else None
     times = parse_time_list(at) if at else None
     cuts = parse_frame_list(frames) if frames else None
@@ -163,6 +186,12 @@ def frames(
             )
         click.echo(f"{len(rows)} keyframes written to {out}/ (manifest.csv, manifest.json)")
         return
+    from tweenlab.core.time import (  # noqa: PLC0415 (fast start)
+        FrameSelection,
+        parse_frame_list,
+        parse_frame_range,
+    )
+
     selection = FrameSelection(
         every=every,
         fps=_rate(fps) if fps else None,
@@ -187,18 +216,6 @@ def _rate(text: str) -> Fraction:
         return Fraction(text)
     except (ValueError, ZeroDivisionError):
         raise UsageError(f"--fps: {text!r} is not a number (use 2, 0.5 or 1/5)") from None
-
-
-cli.add_command(autolabel_command)
-cli.add_command(cluster_group)
-cli.add_command(export_command)
-cli.add_command(import_command)
-cli.add_command(keyframes_command)
-cli.add_command(propagate_command)
-cli.add_command(serve_command)
-cli.add_command(db_group)
-cli.add_command(user_group)
-cli.add_command(synth_command)
 
 
 def main() -> None:
