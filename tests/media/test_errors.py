@@ -304,8 +304,8 @@ def test_cli_debug_shows_the_traceback_of_an_unexpected_exception(
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom in the service")
 
-    # ``tweenlab.cli.main`` the attribute is the function ``main``; patch the module itself.
-    monkeypatch.setattr(importlib.import_module("tweenlab.cli.main"), "probe_video", boom)
+    # ``tweenlab probe`` imports ``tweenlab.media.probe`` when it runs: patch it there.
+    monkeypatch.setattr(importlib.import_module("tweenlab.media"), "probe", boom)
     code = run_with_boundary(cli, ["probe", str(good_mp4)])
     _, err = capsys.readouterr()
     assert code == 1
