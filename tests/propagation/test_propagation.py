@@ -537,3 +537,22 @@ def test_propagate_file_usage_errors(
     with pytest.raises(UsageError, match=re.escape(message)):
         propagate_file(circle.video, path, out, settings, method="linear")
     assert not out.exists()
+
+
+def test_propagate_file_with_fewer_frames_than_the_video_fills_those(
+    circle: Scene, settings: Settings, tmp_path: Path
+) -> None:
+    """Ground truth of the first N frames only: N boxes come back, the later frames are not
+    filled, and the frames there are what a fill of N frames gives."""
+    frames = FRAMES - 10
+    keys = {"0": list(circle.truth[0]), str(frames - 1): list(circle.truth[frames - 1])}
+    document = json.dumps({"frames": frames, "keyframes": keys})
+    path = write_keyframes(tmp_path / "keys.json", document)
+    out = tmp_path / "out.json"
+    propagate_file(circle.video, path, out, settings, method="linear")
+    boxes = json.loads(out.read_text())["boxes"]
+    assert sorted(int(f) for f in boxes) == list(range(frames))
+    expected = inbetween(
+        frames, {0: circle.truth[0], frames - 1: circle.truth[frames - 1]}, None, method="linear"
+    )
+    assert [tuple(b) if b else None for b in boxes.values()] == expected.boxes

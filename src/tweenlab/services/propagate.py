@@ -89,18 +89,23 @@ def propagate_file(
 ) -> InBetween:
     """Fill every frame of ``video`` from the keyframes in ``keyframes``; write ``out``.
 
-    With ``cuts`` (flow or tracker) the video's shot boundaries are found first (one pass at
-    a small size, kept among the derived files) and nothing is carried across them."""
+    A file whose ``frames`` is less than the video's count (ground truth of the first N frames
+    only) gets its first N frames, the later ones neither filled nor written; one that claims
+    more frames than the video has is refused. With ``cuts`` (flow or tracker) the video's shot
+    boundaries are found first (one pass at a small size, kept among the derived files) and
+    nothing is carried across them."""
     frames, keys = read_keyframes(keyframes)
     derived = DerivedFiles(settings.derived_dir)
     index = derived.index(video)
-    if frames is not None and frames != len(index):
+    if frames is not None and frames > len(index):
         raise UsageError(f"{keyframes}: says {frames} frames, {video} has {len(index)}")
+    count = len(index) if frames is None else frames
     cache = None
     if method != "linear":
         cache = flow_cache(video, index, derived, settings)
     boundaries = analyse_video(video, settings).analysis.boundaries if cache and cuts else []
-    filled = inbetween(len(index), keys, cache, method=method, cuts=boundaries)
+    boundaries = [b for b in boundaries if b < count]
+    filled = inbetween(count, keys, cache, method=method, cuts=boundaries)
     document = {
         "boxes": {str(f): (list(b) if b else None) for f, b in enumerate(filled.boxes)},
         "confidence": {str(f): round(c, 4) for f, c in enumerate(filled.confidence)},
