@@ -187,6 +187,10 @@ def test_keyframe_commands_delete_only_what_they_say_and_undo_redo(
     page.keyboard.press("k")  # a keyframe here, where the server's interpolation has the box
     go(page, 20)
     page.keyboard.press("o")  # gone from frame 20
+    # k and o first wait for the server's state of the frame (session.toggle): wait for the edit
+    page.wait_for_function(
+        f"{hook}.tracks()[0].track.keyframes.some(k => k.frame === 20 && k.outside)"
+    )
     wait_saved(page)
     (track,) = stored_tracks(live, world)
     frames = [(k["frame"], k["outside"]) for k in track["keyframes"]]
@@ -326,6 +330,11 @@ def test_the_tracks_panel_edits_label_and_attributes(live: Live, world: World, p
     assert track["label"] == "bus" and track["attributes"] == {}  # bus has no "make"
     assert [k["attributes"] for k in track["keyframes"]] == [{}, {}]
     page.locator("[data-testid=track-row] [data-testid=toggle-occluded]").check()
+    # the toggle first waits for the server's state of the frame (session.toggle), so the save
+    # status still reads "saved" until the edit is made: wait for the edit itself
+    page.wait_for_function(
+        "window.tweenlabEditor.tracks()[0].track.keyframes.some(k => k.frame === 12 && k.occluded)"
+    )
     wait_saved(page)
     (track,) = stored_tracks(live, world)
     assert [k["occluded"] for k in track["keyframes"]] == [False, True]

@@ -123,10 +123,16 @@ def test_prelabel_then_accept_one_and_reject_the_rest(
         # an edit of a prediction (saved before accepting) keeps it a prediction
         row = editor.locator(f"[data-testid=track-row][data-number='{second}']")
         row.locator("[data-testid=toggle-occluded]").check()
+        editor.wait_for_function(  # the toggle waits for the server's state before it edits
+            "n => window.tweenlabEditor.tracks().some("
+            "t => t.number === n && t.track.keyframes.some(k => k.occluded))",
+            arg=second,
+        )
         row_one = editor.locator(f"[data-testid=track-row][data-number='{first}']")
         row_one.locator("[data-testid=accept-prediction]").click()
         expect(row_one.locator("[data-testid=prediction-badge]")).to_have_count(0)
         expect(badges).to_have_count(1)
+        editor.evaluate("window.tweenlabEditor.settled()")  # every edit saved
         stored = server_tracks(live, ana, project, task)
         assert stored[first]["source"] == "manual" and "score" not in stored[first]
         assert stored[second]["source"] == "auto" and 0 < stored[second]["score"] <= 1
