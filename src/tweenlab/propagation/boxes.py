@@ -122,14 +122,8 @@ def _median(values: npt.NDArray[Any], keep: npt.NDArray[np.bool_]) -> npt.NDArra
     taken: ``np.median``'s checks cost more than the work at these sizes, and a masked array's
     far more."""
     if keep.all():
-        half = values.shape[-1] // 2
-        if values.shape[-1] % 2:
-            return np.partition(values, half, axis=-1)[..., half]
-        # one kth, then the largest of the lower part: the same two middle values, and several
-        # times cheaper than partitioning at both (numpy's fast path takes a single kth)
-        parted = np.partition(values, half, axis=-1)
-        below: npt.NDArray[Any] = parted[..., :half].max(axis=-1)
-        return (below + parted[..., half]) / 2
+        with np.errstate(invalid="ignore"):  # +inf and -inf in the middle give nan
+            return _middle(values)  # type: ignore[no-any-return]
     count = keep.sum(axis=-1, keepdims=True)
     ordered = np.sort(np.where(keep, values, values.dtype.type(np.inf)), axis=-1)
     low = np.take_along_axis(ordered, np.maximum(count - 1, 0) // 2, axis=-1)[..., 0]
@@ -508,11 +502,15 @@ def _pairs(count: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
 
 
 def _middle(values: npt.NDArray[Any]) -> Any:
-    """``np.median`` of a 1-D array, without its checks (they cost more than the work for the
-    few dozen values of a small box's points)."""
-    half = len(values) // 2
-    parted = np.partition(values, half)
-    return parted[half] if len(values) % 2 else (parted[:half].max() + parted[half]) / 2
+    """``np.median`` along the last axis (a scalar for a 1-D array), without its checks: they
+    cost more than the work at the sizes here."""
+    half = values.shape[-1] // 2
+    parted = np.partition(values, half, axis=-1)
+    if values.shape[-1] % 2:
+        return parted[..., half]
+    # one kth, then the largest of the lower part: the same two middle values, and several
+    # times cheaper than partitioning at both (numpy's fast path takes a single kth)
+    return (parted[..., :half].max(axis=-1) + parted[..., half]) / 2
 
 
 def _peak(values: npt.NDArray[Any], at: int) -> float:
