@@ -41,7 +41,8 @@ class LazyGroup(click.Group):
     """A command group whose ``LAZY_COMMANDS`` are imported when first asked for."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*super().list_commands(ctx), *LAZY_COMMANDS]
+        loaded = super().list_commands(ctx)  # lazy ones too, once asked for
+        return [*(name for name in loaded if name not in LAZY_COMMANDS), *LAZY_COMMANDS]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         where = LAZY_COMMANDS.get(cmd_name)
