@@ -162,12 +162,16 @@ def _extend(
     """Carry ``box`` from ``start`` towards ``stop`` (exclusive) while it is followed well."""
     width, height = cache.video_size
     current = np.array(box, dtype=np.float64)
+    greys: dict[int, npt.NDArray[np.uint8]] = {}  # each step's target is the next one's source
     for frame in range(start + step, stop, step):
         pair = cache.pair(min(frame, frame - step))
         flow = pair.forward if step > 0 else pair.backward
         carried = None
         if is_small(current, cache.scale):  # followed by its own points
-            greys = cache.greys(min(frame, frame - step), max(frame, frame - step))
+            if frame - step not in greys:
+                greys = cache.greys(min(frame, frame - step), max(frame, frame - step))
+            else:
+                greys = {frame - step: greys[frame - step], **cache.greys(frame, frame)}
             carried = carry_small_box(current, greys[frame - step], greys[frame], flow, cache.scale)
         if carried is None:
             carried = carry_box(current, flow, cache.scale)
