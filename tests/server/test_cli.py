@@ -6,13 +6,16 @@ free port, is polled until ``/api/health`` answers, and is stopped.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 
 import httpx2 as httpx
 import psutil
@@ -194,3 +197,109 @@ def test_serve_stops_cleanly_on_ctrl_c(
         _, err = server.communicate(timeout=SERVE_WAIT_S)
     assert server.returncode == 0, err
     assert "aborted" not in err and "Traceback" not in err, err
+
+
+def _health_loop(base: str, stop: threading.Event, seen: dict[str, set[object]]) -> None:
+    """Ask ``/api/health`` over one kept-alive connection until ``stop``; note who answered
+    and whether an answer closed the connection."""
+    with httpx.Client(timeout=10) as client:
+        while not stop.is_set():
+            try:
+                answer = client.get(f"{base}/health")
+            except httpx.TransportError:
+                time.sleep(0.05)
+                continue
+            seen["process"].add(answer.json()["process"])
+            seen["connection"].add(answer.headers.get("connection", "keep-alive").lower())
+
+
+def _until(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def _load_until_a_helper_answers(server: subprocess.Popen[str], base: str) -> set[int]:
+    """Load ``serve --max-workers 2`` from three kept-alive connections until a process other
+    than ``serve`` answers on one of them; the helpers then running."""
+    stop, seen = threading.Event(), {"process": set(), "connection": set()}
+    clients = [
+        threading.Thread(target=_health_loop, args=(base, stop, seen), daemon=True)
+        for _ in range(3)
+    ]
+    for client in clients:
+        client.start()
+    try:
+        _until(lambda: len(seen["process"]) > 1, SERVE_WAIT_S, f"answered by {seen}")
+    finally:
+        stop.set()
+        for client in clients:
+            client.join()
+    # the kept-alive connections were closed after an answer, so that some reached the helper
+    assert "close" in seen["connection"], seen
+    helpers = {child.pid for child in psutil.Process(server.pid).children()}
+    assert seen["process"] == {server.pid, *helpers} and len(helpers) == 1, (seen, helpers)
+    (helper,) = helpers
+    assert "tweenlab.cli._ondemand" in " ".join(psutil.Process(helper).cmdline())
+    return helpers
+
+
+def _serve_on_demand(
+    monkeypatch: pytest.MonkeyPatch, port: int, idle_s: str = "2"
+) -> subprocess.Popen[str]:
+    monkeypatch.setenv("TWEENLAB_SERVE_BUSY_SHARE", "0.1")  # three clients of /health suffice
+    monkeypatch.setenv("TWEENLAB_SERVE_HELPER_IDLE_S", idle_s)
+    return serve(port, "--max-workers", "2")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="psutil's children (Linux)")
+def test_max_workers_starts_a_helper_under_load_that_ends_when_idle_and_with_serve(
+    server_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(["db", "upgrade"], monkeypatch) == 0
+    port = free_port()
+    server = _serve_on_demand(monkeypatch, port)
+    base = f"http://127.0.0.1:{port}/api"
+    try:
+        assert _answering_processes(base, 1, time.monotonic() + SERVE_WAIT_S) == {server.pid}
+        (helper,) = _load_until_a_helper_answers(server, base)
+        _until(
+            lambda: not psutil.pid_exists(helper) or psutil.Process(helper).status() == "zombie",
+            SERVE_WAIT_S,
+            "the idle helper did not end",
+        )
+        assert httpx.get(f"{base}/health", timeout=10).json()["process"] == server.pid
+        (again,) = _load_until_a_helper_answers(server, base)  # busy again: another helper
+    finally:
+        os.killpg(server.pid, signal.SIGINT)  # a terminal's Ctrl-C: serve stops its helper
+        _, err = server.communicate(timeout=SERVE_WAIT_S)
+    assert server.returncode == 0, err
+    assert "Traceback" not in err, err
+    assert not psutil.pid_exists(again) or psutil.Process(again).status() == "zombie"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="psutil's children (Linux)")
+def test_max_workers_helper_ends_when_serve_is_killed(
+    server_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(["db", "upgrade"], monkeypatch) == 0
+    port = free_port()
+    server = _serve_on_demand(monkeypatch, port, idle_s="600")
+    base = f"http://127.0.0.1:{port}/api"
+    try:
+        _answering_processes(base, 1, time.monotonic() + SERVE_WAIT_S)
+        (helper,) = _load_until_a_helper_answers(server, base)
+        process = psutil.Process(helper)
+        server.kill()  # no chance to stop the helper: it must notice by itself
+        server.communicate(timeout=SERVE_WAIT_S)
+        process.wait(timeout=SERVE_WAIT_S)  # long before its 600 s without a request
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+def test_max_workers_with_several_workers_is_refused(server_settings: Settings) -> None:
+    done = serve(free_port(), "--workers", "2", "--max-workers", "2")
+    _, err = done.communicate(timeout=SERVE_WAIT_S)
+    assert done.returncode == 2 and "--max-workers" in err, err

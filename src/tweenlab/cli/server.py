@@ -47,11 +47,33 @@ APP_FACTORY = "tweenlab.server:app_from_environment"
         "app (each runs its own jobs; on SQLite their writers queue on <database>-lock)."
     ),
 )
+@click.option(
+    "--max-workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help=(
+        "With one process: start more, up to this many in all, while it is busy (each a fresh "
+        "process given the port; it ends after 30 s without a request). The server idles at "
+        "one process's memory and uses more cores under load."
+    ),
+)
 @click.pass_obj
 def serve_command(
-    ctx: Context, host: str, port: int, data: Path | None, demo: bool, workers: int
+    ctx: Context,
+    host: str,
+    port: int,
+    data: Path | None,
+    demo: bool,
+    workers: int,
+    max_workers: int,
 ) -> None:
     """Run the REST API and the browser app on uvicorn."""
+    if max_workers > 1 and workers > 1:
+        raise UsageError(
+            "--max-workers starts processes while one is busy; with --workers N all N run "
+            "from the start: choose one of them"
+        )
     import uvicorn  # noqa: PLC0415  (loaded only by this command)
 
     settings = ctx.settings
@@ -83,7 +105,11 @@ def serve_command(
     )
     from tweenlab.cli._prefork import STARTUP_FAILURE, serve_forked  # noqa: PLC0415
 
-    if workers == 1:
+    if max_workers > 1:
+        from tweenlab.cli._ondemand import serve_on_demand  # noqa: PLC0415
+
+        status = serve_on_demand(config, max_workers)
+    elif workers == 1:
         server = uvicorn.Server(config)
         with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT it handled
             server.run()
