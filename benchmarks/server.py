@@ -158,7 +158,7 @@ def run_database(kind: str, database_url: str | None, args: argparse.Namespace) 
             stdin=PASSWORD + "\n",
         )
         log(f"{kind}: cold start")
-        server = start_server(env, data, workers=args.workers)
+        server = start_server(env, data, workers=args.workers, max_workers=args.max_workers)
         result["start_cold_s"] = round(server.start_s, 3)
         result["idle_rss_cold_mb"] = round(server.idle_rss_mb, 1)
         result["idle_pss_cold_mb"] = round(server.idle_pss_mb, 1)
@@ -170,8 +170,20 @@ def run_database(kind: str, database_url: str | None, args: argparse.Namespace) 
             result["solo"] = run_solo(server.base, server.process.pid, world, args.solo)
             log(f"{kind}: load, {args.clients} clients x {args.duration:.0f} s")
             result["load"] = run_load(
-                server.base, server.process.pid, world, args.clients, args.duration
+                server.base, server.process.pid, world, args.clients, args.duration, args.client
             )
+            if args.compare_clients:
+                other = "httpx" if args.client == "light" else "light"
+                log(f"{kind}: load again with the {other} client, same server")
+                result[f"load_{other}_client"] = run_load(
+                    server.base,
+                    server.process.pid,
+                    world,
+                    args.clients,
+                    args.duration,
+                    other,
+                    first_track=100_000,
+                )
             result["rss_after_load_mb"] = round(proc_status_mb(server.process.pid), 1)
             result["pss_after_load_mb"] = round(tree_pss_mb(server.process.pid), 1)
             log(f"{kind}: {args.races} races")
@@ -180,7 +192,7 @@ def run_database(kind: str, database_url: str | None, args: argparse.Namespace) 
             server.stop()
         warm = []
         for _ in range(3):
-            again = start_server(env, data, workers=args.workers)
+            again = start_server(env, data, workers=args.workers, max_workers=args.max_workers)
             warm.append((again.start_s, again.idle_rss_mb, again.idle_pss_mb))
             again.stop()
         result["start_warm_s"] = [round(s, 3) for s, _, _ in warm]
@@ -340,6 +352,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--workers", type=int, default=1, help="server processes (tweenlab serve --workers)"
     )
+    parser.add_argument(
+        "--max-workers",
+        type=int,
+        default=1,
+        help="server processes at most, started while busy (tweenlab serve --max-workers)",
+    )
+    parser.add_argument(
+        "--client",
+        choices=("light", "httpx"),
+        default="light",
+        help="the simulated annotators' HTTP client (light_http.LightClient, or httpx)",
+    )
+    parser.add_argument(
+        "--compare-clients",
+        action="store_true",
+        help="after the load, run it again with the other client on the same server",
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/tweenlab-bench"))
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -358,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {
             "clients": args.clients,
             "workers": args.workers,
+            "max_workers": args.max_workers,
+            "client": args.client,
             "duration_s": args.duration,
             "races": args.races,
             "task_frames": TASK_SIZE,
@@ -398,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     passes.append(results["sqlite"]["load"]["pass_throughput"])
     results["all_pass"] = all(passes)
     name = "server" + (f"-workers{args.workers}" if args.workers > 1 else "")
+    name += f"-max{args.max_workers}" if args.max_workers > 1 else ""
     output = args.output or RESULTS / (f"{name}-quick.json" if args.quick else f"{name}.json")
     output.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx2 as httpx
 
+from light_http import LightClient
 from server_world import (
     World,
     check,
@@ -43,21 +44,37 @@ class ClientLog:
     acknowledged: dict[int, tuple[int, Any]] = field(default_factory=dict)  # number -> (rev, track)
 
 
-def annotator(base: str, world: World, index: int, stop_at: float, out: ClientLog) -> None:
-    """Load the task, then loop: read a frame, save a track (create, then updates), read a frame."""
+def annotator(  # noqa: PLR0917
+    base: str,
+    world: World,
+    index: int,
+    stop_at: float,
+    out: ClientLog,
+    client: str = "light",
+    first_track: int = 1,
+) -> None:
+    """Load the task, then loop: read a frame, save a track (create, then updates), read a frame.
+
+    ``client``: ``light`` (``light_http.LightClient``) or ``httpx``; tracks are numbered from
+    ``first_track`` (a second load on the same tasks starts where the first cannot have reached).
+    """
     task = world.tasks[index]
     url = f"/api/projects/{world.project}/tasks/{task['id']}"
     frames_url = f"/api/projects/{world.project}/videos/{world.video}/frames"
     start, stop = int(task["start"]), int(task["stop"])
-    with httpx.Client(base_url=base, headers=world.annotators[index], timeout=30) as c:
+    headers = world.annotators[index]
+    c: Any = (
+        LightClient(base, headers=headers, timeout=30)
+        if client == "light"
+        else httpx.Client(base_url=base, headers=headers, timeout=30)
+    )
+    with c:
 
-        def timed(
-            method: str, path: str, sink: list[float], **kwargs: Any
-        ) -> httpx.Response | None:
+        def timed(method: str, path: str, sink: list[float], **kwargs: Any) -> Any:
             t0 = time.perf_counter()
             try:
                 answer = c.request(method, path, **kwargs)
-            except httpx.HTTPError as error:
+            except (httpx.HTTPError, OSError) as error:
                 out.errors.append(f"{method} {path}: {type(error).__name__}")
                 return None
             sink.append((time.perf_counter() - t0) * 1000)
@@ -68,7 +85,7 @@ def annotator(base: str, world: World, index: int, stop_at: float, out: ClientLo
 
         timed("GET", url, out.load_ms)
         timed("GET", f"{url}/annotations", out.load_ms)
-        number, revision, step, looked = 1, 0, 0, start
+        number, revision, step, looked = first_track, 0, 0, start
         while time.perf_counter() < stop_at:
             timed("GET", f"{frames_url}/{looked}", out.frame_ms)
             looked = start + (looked - start + 1) % (stop - start)
@@ -110,12 +127,23 @@ def read_back(base: str, world: World, logs: list[ClientLog]) -> Result:
     return {"tracks_checked": checked, "lost_writes": lost, "examples": examples, "pass": lost == 0}
 
 
-def run_load(base: str, pid: int, world: World, clients: int, duration: float) -> Result:
+def run_load(  # noqa: PLR0917
+    base: str,
+    pid: int,
+    world: World,
+    clients: int,
+    duration: float,
+    client: str = "light",
+    first_track: int = 1,
+) -> Result:
     logs = [ClientLog() for _ in range(clients)]
     cpu0, self0, t0 = proc_cpu_s(pid), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     stop_at = t0 + duration
     threads = [
-        threading.Thread(target=annotator, args=(base, world, i, stop_at, logs[i]))
+        threading.Thread(
+            target=annotator,
+            args=(base, world, i, stop_at, logs[i], client, first_track),
+        )
         for i in range(clients)
     ]
     for t in threads:
@@ -136,6 +164,7 @@ def run_load(base: str, pid: int, world: World, clients: int, duration: float) -
     readback = read_back(base, world, logs)
     return {
         "clients": clients,
+        "client": client,
         "duration_s": round(wall, 2),
         "saves": len(saves),
         "saves_per_s": round(saves_per_s, 1),

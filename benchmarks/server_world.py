@@ -126,13 +126,13 @@ def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
 
 
 def start_server(
-    env: dict[str, str], data: Path, timeout: float = 60.0, workers: int = 1
+    env: dict[str, str], data: Path, timeout: float = 60.0, workers: int = 1, max_workers: int = 1
 ) -> Server:
     """Spawn ``tweenlab serve``, poll ``/api/health`` until 200; start-up time and idle RSS."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [*tweenlab_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--workers", str(workers)]
+    command += ["--workers", str(workers), "--max-workers", str(max_workers)]
     started = time.perf_counter()
     process = subprocess.Popen([*command, "--data", str(data)], env=env)
     with httpx.Client(timeout=1.0) as client:
