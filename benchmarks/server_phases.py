@@ -19,6 +19,7 @@ from server_world import (
     World,
     check,
     percentile,
+    proc_cpu_by_process,
     proc_cpu_s,
     track_body,
 )
@@ -137,6 +138,7 @@ def run_load(  # noqa: PLR0917
     first_track: int = 1,
 ) -> Result:
     logs = [ClientLog() for _ in range(clients)]
+    by_process0 = proc_cpu_by_process(pid)
     cpu0, self0, t0 = proc_cpu_s(pid), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     stop_at = t0 + duration
     threads = [
@@ -152,6 +154,10 @@ def run_load(  # noqa: PLR0917
         t.join()
     wall = time.perf_counter() - t0
     server_cpu = proc_cpu_s(pid) - cpu0
+    by_process = {
+        each: seconds - by_process0.get(each, 0.0)
+        for each, seconds in proc_cpu_by_process(pid).items()
+    }
     self1 = resource.getrusage(resource.RUSAGE_SELF)
     client_cpu = (self1.ru_utime - self0.ru_utime) + (self1.ru_stime - self0.ru_stime)
     saves = [ms for out in logs for ms in out.save_ms]
@@ -183,6 +189,8 @@ def run_load(  # noqa: PLR0917
         "server_cpu_s": round(server_cpu, 2),
         "server_cpu_ms_per_request": round(server_cpu * 1000 / max(requests, 1), 2),
         "client_cpu_s": round(client_cpu, 2),
+        # by pid: serve first, then its workers or helpers (and job processes)
+        "server_cpu_by_process_s": [round(by_process[each], 2) for each in sorted(by_process)],
         "readback": readback,
         "target": f">= {TARGET_SAVES_PER_S:.0f} saves/s, p99 <= {TARGET_P99_MS:.0f} ms, 0 errors",
         "pass_throughput": saves_per_s >= TARGET_SAVES_PER_S and p99 <= TARGET_P99_MS,

@@ -85,11 +85,16 @@ def tree_pss_mb(pid: int) -> float:
 
 def proc_cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process and its live descendants (``/proc/<pid>/stat``)."""
-    total = 0
+    return sum(proc_cpu_by_process(pid).values())
+
+
+def proc_cpu_by_process(pid: int) -> dict[int, float]:
+    """User + system CPU seconds of a process and of each live descendant, by pid."""
+    seconds = {}
     for each in _tree(pid):
         fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+        seconds[each] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
 
 
 @dataclass
