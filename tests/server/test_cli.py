@@ -206,17 +206,18 @@ def _health_loop(base: str, stop: threading.Event, seen: dict[str, set[object]])
         while not stop.is_set():
             try:
                 answer = client.get(f"{base}/health")
-            except httpx.TransportError:
+            except httpx.TransportError as error:
+                seen.setdefault("errors", set()).add(f"{type(error).__name__}: {error}")
                 time.sleep(0.05)
                 continue
             seen["process"].add(answer.json()["process"])
             seen["connection"].add(answer.headers.get("connection", "keep-alive").lower())
 
 
-def _until(condition: Callable[[], bool], seconds: float, what: str) -> None:
+def _until(condition: Callable[[], bool], seconds: float, what: Callable[[], str]) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
-        assert time.monotonic() < deadline, what
+        assert time.monotonic() < deadline, what()
         time.sleep(0.05)
 
 
@@ -231,7 +232,11 @@ def _load_until_a_helper_answers(server: subprocess.Popen[str], base: str) -> se
     for client in clients:
         client.start()
     try:
-        _until(lambda: len(seen["process"]) > 1, SERVE_WAIT_S, f"answered by {seen}")
+        _until(
+            lambda: len(seen["process"]) > 1,
+            SERVE_WAIT_S,
+            lambda: f"answered by {seen}; children {psutil.Process(server.pid).children()}",
+        )
     finally:
         stop.set()
         for client in clients:
@@ -267,7 +272,7 @@ def test_max_workers_starts_a_helper_under_load_that_ends_when_idle_and_with_ser
         _until(
             lambda: not psutil.pid_exists(helper) or psutil.Process(helper).status() == "zombie",
             SERVE_WAIT_S,
-            "the idle helper did not end",
+            lambda: "the idle helper did not end",
         )
         assert httpx.get(f"{base}/health", timeout=10).json()["process"] == server.pid
         (again,) = _load_until_a_helper_answers(server, base)  # busy again: another helper
@@ -297,6 +302,7 @@ def test_max_workers_helper_ends_when_serve_is_killed(
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGKILL)
+        print(server.communicate(timeout=SERVE_WAIT_S)[1])  # shown when the test fails
 
 
 def test_max_workers_with_several_workers_is_refused(server_settings: Settings) -> None:

@@ -11,7 +11,9 @@ Clients keep their connections open (HTTP keep-alive), so a helper that starts u
 get none of the connections already open. When a helper is ready, the first process closes
 about half of its open connections after their next response (``Connection: close``, which
 every HTTP client follows by connecting again): the kernel gives the new connections to
-whichever process accepts first, mostly the idle helper. No request is refused or cut.
+whichever process accepts first, mostly the idle helper. After that, each process that is busy
+while another runs closes one connection a second, so connections keep drifting to the least
+busy process. No request is refused or cut.
 
 A helper ends with the first process: it is stopped with it, and it stops itself when its
 parent is gone (a killed server leaves no helper behind).
@@ -116,6 +118,27 @@ def serve_on_demand(config: uvicorn.Config, max_workers: int) -> int:
     return 0 if server.started else 3
 
 
+class _Meter:
+    """Whether this process used more than ``BUSY_SHARE`` of a core since the last look."""
+
+    def __init__(self) -> None:
+        self.share = float(os.environ.get(_ENV_BUSY, BUSY_SHARE))
+        self.cpu, self.wall = time.process_time(), time.monotonic()
+
+    def busy(self) -> bool:
+        cpu, wall = time.process_time(), time.monotonic()
+        used = (cpu - self.cpu) / max(wall - self.wall, 1e-6)
+        self.cpu, self.wall = cpu, wall
+        return used >= self.share
+
+
+def _shed_one(gate: Gate) -> None:
+    """A busy process with company closes one connection a round: its client connects again
+    and reaches whichever process accepts first, most often a less busy one. Connections
+    opened after a helper started, or moved to one that then got busy, find their balance."""
+    gate.shed = max(gate.shed, 1)
+
+
 class _Scaler(threading.Thread):
     """Watches the first process's CPU; starts helpers, reaps them, balances connections."""
 
@@ -127,18 +150,16 @@ class _Scaler(threading.Thread):
         self.lock = threading.Lock()
 
     def run(self) -> None:
-        busy_share = float(os.environ.get(_ENV_BUSY, BUSY_SHARE))
-        busy_rounds = 0
-        cpu, wall = time.process_time(), time.monotonic()
+        meter, busy_rounds = _Meter(), 0
         while not self.halt.wait(ROUND_S):
-            now_cpu, now_wall = time.process_time(), time.monotonic()
-            share = (now_cpu - cpu) / max(now_wall - wall, 1e-6)
-            cpu, wall = now_cpu, now_wall
-            busy_rounds = busy_rounds + 1 if share >= busy_share else 0
+            busy = meter.busy()
+            busy_rounds = busy_rounds + 1 if busy else 0
             with self.lock:
                 self._reap()
                 self._note_ready()
                 starting = any(ready >= 0 for _, ready in self.helpers.values())
+                if busy and len(self.helpers) > len(self._starting()):
+                    _shed_one(self.gate)
                 if (
                     busy_rounds >= BUSY_ROUNDS
                     and len(self.helpers) < self.most
@@ -147,6 +168,9 @@ class _Scaler(threading.Thread):
                 ):
                     self._spawn()
                     busy_rounds = 0
+
+    def _starting(self) -> list[int]:
+        return [pid for pid, (_, ready) in self.helpers.items() if ready >= 0]
 
     def stop(self) -> None:
         """Stop the thread, then the helpers (SIGTERM: they finish what they serve)."""
@@ -210,14 +234,19 @@ def _helper(fd: int, ready: int, parent: int) -> int:  # pragma: no cover (a sub
     server = uvicorn.Server(config)
 
     def watch() -> None:
-        told = False
+        told, meter, last_look = False, _Meter(), time.monotonic()
         while not server.should_exit:
             time.sleep(0.2)
             if server.started and not told:
                 os.write(ready, b"1")
                 os.close(ready)
                 told = True
-            quiet = time.monotonic() - gate.last_request
+            now = time.monotonic()
+            if now - last_look >= ROUND_S:
+                last_look = now
+                if meter.busy():
+                    _shed_one(gate)
+            quiet = now - gate.last_request
             if os.getppid() != parent or (told and gate.active == 0 and quiet > idle_s):
                 server.should_exit = True
 
