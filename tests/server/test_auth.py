@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from threading import get_ident
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.server.conftest import PASSWORD, Api
 from tweenlab.errors import AuthenticationError, NotMigratedError, RateLimitedError
-from tweenlab.server import create_app
+from tweenlab.server import create_app, deps
+from tweenlab.server.deps import AuthorisedRoute
+from tweenlab.server.routers import ROUTERS
+from tweenlab.server.routers import auth as auth_router
 from tweenlab.services import accounts
 from tweenlab.settings import Settings
 from tweenlab.store import utc_now
@@ -220,3 +225,34 @@ def test_an_unexpected_error_is_a_json_500(migrated: Settings) -> None:
     with TestClient(app, raise_server_exceptions=False) as client:
         answer = client.get("/api/boom")
     assert answer.status_code == 500 and answer.json() == {"detail": "internal error"}
+
+
+def test_every_route_is_authorised_in_its_own_thread_once(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A route gets its ``Auth`` checked in the thread that runs its body: one hand-off to a
+    worker thread per request, not one for the check and one for the body."""
+    routes = [route for router in ROUTERS for route in router.routes]
+    assert routes and all(isinstance(r, AuthorisedRoute) for r in routes), [
+        getattr(r, "path", r) for r in routes if not isinstance(r, AuthorisedRoute)
+    ]
+    threads: list[tuple[str, int]] = []
+    check = deps.Pending.check
+    validate = auth_router.UserView.model_validate
+
+    def checked(self: deps.Pending) -> deps.Auth:
+        threads.append(("check", get_ident()))
+        return check(self)
+
+    def body(value: Any) -> Any:  # the first thing /api/auth/me's body does
+        threads.append(("body", get_ident()))
+        return validate(value)
+
+    monkeypatch.setattr(deps.Pending, "check", checked)
+    monkeypatch.setattr(auth_router.UserView, "model_validate", body)
+    account = api.account("ann@example.com")
+    assert api.client.get("/api/auth/me", headers=account.headers).status_code == 200
+    assert [what for what, _ in threads] == ["check", "body"]
+    assert threads[0][1] == threads[1][1] != get_ident()
+    nobody = api.client.get("/api/auth/me", headers={"Authorization": "Bearer nonsense"})
+    assert nobody.status_code == 401 and [what for what, _ in threads][2:] == ["check"]

@@ -1,7 +1,8 @@
 """One router per resource; ``ROUTERS`` is the list ``create_app`` mounts under ``/api``.
 
-To add a resource: write ``routers/<name>.py`` with ``router = APIRouter(tags=["<name>"])``,
-authorise each route with ``Depends(deps.require(...))`` and add the router here.
+To add a resource: write ``routers/<name>.py`` with ``router = deps.api_router(tags=["<name>"])``
+(its routes are ``deps.AuthorisedRoute``s), authorise each route with
+``Depends(deps.require(...))`` and add the router here.
 """
 
 from fastapi import APIRouter

@@ -7,18 +7,18 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 from pydantic import BaseModel
 
 from tweenlab.core.roles import Role
-from tweenlab.server.deps import Auth, Db, require
+from tweenlab.server.deps import Auth, Db, api_router, require
 from tweenlab.services import activity
 from tweenlab.services.projects import Access
 from tweenlab.store import utc_now
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/projects/{project_id}", tags=["activity"])
+router = api_router(prefix="/projects/{project_id}", tags=["activity"])
 Member = Annotated[Auth, Depends(require(Role.ANNOTATOR))]
 Manager = Annotated[Auth, Depends(require(Role.MANAGER))]
 

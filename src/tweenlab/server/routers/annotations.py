@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import Depends, Header, Query, Response
 from pydantic import BaseModel, Field
 
 from tweenlab.core.roles import Role
 from tweenlab.errors import FieldError
-from tweenlab.server.deps import Auth, Db, get_settings, require
+from tweenlab.server.deps import Auth, Db, api_router, get_settings, require
 from tweenlab.services import task_annotations, track_fill
 from tweenlab.services.projects import Access
 from tweenlab.settings import Settings
@@ -23,7 +23,7 @@ from tweenlab.store import JournalRow, TrackRow
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/projects/{project_id}/tasks/{task_id}", tags=["annotations"])
+router = api_router(prefix="/projects/{project_id}/tasks/{task_id}", tags=["annotations"])
 Member = Annotated[Auth, Depends(require(Role.ANNOTATOR))]
 IfMatch = Annotated[str | None, Header(max_length=100)]
 MAX_INT = 2**31 - 1

@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from tweenlab.server.bodies import UserView
-from tweenlab.server.deps import SESSION_COOKIE, Auth, Db, get_settings, require
+from tweenlab.server.deps import SESSION_COOKIE, Auth, Db, api_router, get_settings, require
 from tweenlab.services import accounts
 from tweenlab.settings import Settings
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = api_router(prefix="/auth", tags=["auth"])
 
 
 class Credentials(BaseModel):

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from tweenlab.core.roles import Role
 from tweenlab.formats import MAX_SYNTHETIC
-from tweenlab.server.deps import Auth, Db, Jobs, get_settings, require
+from tweenlab.server.deps import Auth, Db, Jobs, api_router, get_settings, require
 from tweenlab.server.routers.jobs import JobView, get_job
 from tweenlab.services import exports
 from tweenlab.services.projects import Access
@@ -21,7 +21,7 @@ from tweenlab.settings import Settings
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/projects/{project_id}/exports", tags=["exports"])
+router = api_router(prefix="/projects/{project_id}/exports", tags=["exports"])
 Manager = Annotated[Auth, Depends(require(Role.MANAGER))]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 

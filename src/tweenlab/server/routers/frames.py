@@ -17,20 +17,20 @@ import struct
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel
 
 from tweenlab.core.roles import Role
 from tweenlab.errors import ConflictError, NotFoundError
-from tweenlab.server.deps import Auth, Db, Frames, Stored, get_settings, require
+from tweenlab.server.deps import Auth, Db, Frames, Stored, api_router, get_settings, require
 from tweenlab.services import videos
 from tweenlab.settings import Settings
 from tweenlab.store import Video
 
 __all__ = ["CHUNK_MAGIC", "router"]
 
-router = APIRouter(prefix="/projects/{project_id}/videos/{video_id}", tags=["frames"])
+router = api_router(prefix="/projects/{project_id}/videos/{video_id}", tags=["frames"])
 Member = Annotated[Auth, Depends(require(Role.ANNOTATOR))]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CACHE = "private, max-age=3600"

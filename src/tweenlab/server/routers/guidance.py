@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 from pydantic import BaseModel
 
 from tweenlab.core.roles import Role
-from tweenlab.server.deps import Auth, Db, Stored, get_settings, require
+from tweenlab.server.deps import Auth, Db, Stored, api_router, get_settings, require
 from tweenlab.services import guidance
 from tweenlab.services.projects import Access
 from tweenlab.settings import Settings
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/projects/{project_id}/tasks/{task_id}", tags=["guidance"])
+router = api_router(prefix="/projects/{project_id}/tasks/{task_id}", tags=["guidance"])
 Member = Annotated[Auth, Depends(require(Role.ANNOTATOR))]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 
 from tweenlab import __version__
+from tweenlab.server.deps import api_router
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["health"])
+router = api_router(tags=["health"])
 
 
 class Health(BaseModel):

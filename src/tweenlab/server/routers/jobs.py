@@ -15,18 +15,18 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from tweenlab.server.deps import Auth, Db, Jobs, require
+from tweenlab.server.deps import Auth, Db, Jobs, api_router, require
 from tweenlab.services.jobs import can_cancel, job_for
 from tweenlab.store import Database, Job
 
 __all__ = ["POLL_S", "router"]
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = api_router(prefix="/jobs", tags=["jobs"])
 SignedIn = Annotated[Auth, Depends(require())]
 POLL_S = 0.5
 KEEPALIVE_S = 15.0

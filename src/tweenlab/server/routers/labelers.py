@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel
 
-from tweenlab.server.deps import Auth, require
+from tweenlab.server.deps import Auth, api_router, require
 from tweenlab.services.autolabel import describe_labelers
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/labelers", tags=["labelers"])
+router = api_router(prefix="/labelers", tags=["labelers"])
 SignedIn = Annotated[Auth, Depends(require())]
 
 

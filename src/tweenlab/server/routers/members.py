@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 from pydantic import BaseModel, Field
 
 from tweenlab.core.roles import Role
 from tweenlab.server.bodies import UserView
-from tweenlab.server.deps import Auth, Db, require
+from tweenlab.server.deps import Auth, Db, api_router, require
 from tweenlab.services import projects
 from tweenlab.store import Membership
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/projects/{project_id}/members", tags=["members"])
+router = api_router(prefix="/projects/{project_id}/members", tags=["members"])
 Member = Annotated[Auth, Depends(require(Role.ANNOTATOR))]
 Manager = Annotated[Auth, Depends(require(Role.MANAGER))]
 

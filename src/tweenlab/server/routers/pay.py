@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from tweenlab.core.roles import Role
-from tweenlab.server.deps import Auth, Db, require
+from tweenlab.server.deps import Auth, Db, api_router, require
 from tweenlab.services import pay
 from tweenlab.services.projects import Access
 from tweenlab.store import utc_now
@@ -19,7 +19,7 @@ from tweenlab.workflow import Basis
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/projects/{project_id}/pay", tags=["pay"])
+router = api_router(prefix="/projects/{project_id}/pay", tags=["pay"])
 Member = Annotated[Auth, Depends(require(Role.ANNOTATOR))]
 Manager = Annotated[Auth, Depends(require(Role.MANAGER))]
 Amount = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^\d+(\.\d+)?$")]

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel, Field
 
 from tweenlab.core.roles import Role
-from tweenlab.server.deps import Auth, Db, Jobs, get_settings, require
+from tweenlab.server.deps import Auth, Db, Jobs, api_router, get_settings, require
 from tweenlab.server.routers.jobs import JobView, get_job
 from tweenlab.services import predictions
 from tweenlab.services.autolabel import DEFAULT_LABELER
@@ -25,7 +25,7 @@ from tweenlab.settings import Settings
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/projects/{project_id}", tags=["predictions"])
+router = api_router(prefix="/projects/{project_id}", tags=["predictions"])
 Manager = Annotated[Auth, Depends(require(Role.MANAGER))]
 Member = Annotated[Auth, Depends(require(Role.ANNOTATOR))]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

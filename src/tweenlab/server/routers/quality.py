@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from tweenlab.core.roles import Role
 from tweenlab.errors import FieldError
-from tweenlab.server.deps import Auth, Db, require
+from tweenlab.server.deps import Auth, Db, api_router, require
 from tweenlab.services import quality
 from tweenlab.services.projects import Access
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/projects/{project_id}", tags=["quality"])
+router = api_router(prefix="/projects/{project_id}", tags=["quality"])
 Member = Annotated[Auth, Depends(require(Role.ANNOTATOR))]
 Manager = Annotated[Auth, Depends(require(Role.MANAGER))]
 Threshold = Annotated[float, Query(gt=0, le=1)]

@@ -6,18 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel, Field
 
 from tweenlab.core.roles import Role
-from tweenlab.server.deps import Auth, Db, require
+from tweenlab.server.deps import Auth, Db, api_router, require
 from tweenlab.services import review
 from tweenlab.services.projects import Access
 from tweenlab.store import ReviewIssue
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/projects/{project_id}/tasks/{task_id}/issues", tags=["review"])
+router = api_router(prefix="/projects/{project_id}/tasks/{task_id}/issues", tags=["review"])
 Member = Annotated[Auth, Depends(require(Role.ANNOTATOR))]
 Reviewer = Annotated[Auth, Depends(require(Role.REVIEWER))]
 Coordinate = Annotated[float, Field(ge=0, le=1_000_000)]

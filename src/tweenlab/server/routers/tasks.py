@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel, Field
 
 from tweenlab.core.roles import Role
-from tweenlab.server.deps import Auth, Db, get_settings, require
+from tweenlab.server.deps import Auth, Db, api_router, get_settings, require
 from tweenlab.services import quality, tasks
 from tweenlab.services.projects import Access
 from tweenlab.settings import Settings
@@ -19,7 +19,7 @@ from tweenlab.workflow import Action, TaskKind, TaskState
 
 __all__ = ["TaskView", "router", "task_view"]
 
-router = APIRouter(prefix="/projects/{project_id}", tags=["tasks"])
+router = api_router(prefix="/projects/{project_id}", tags=["tasks"])
 Member = Annotated[Auth, Depends(require(Role.ANNOTATOR))]
 Manager = Annotated[Auth, Depends(require(Role.MANAGER))]
 Frame = Annotated[int, Field(ge=0, le=100_000_000)]

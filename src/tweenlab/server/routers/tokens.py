@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from tweenlab.server.deps import Auth, Db, require
+from tweenlab.server.deps import Auth, Db, api_router, require
 from tweenlab.services import accounts
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/tokens", tags=["tokens"])
+router = api_router(prefix="/tokens", tags=["tokens"])
 Caller = Annotated[Auth, Depends(require())]
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel, Field
 
 from tweenlab.server.bodies import UserView
-from tweenlab.server.deps import Auth, Db, get_settings, require
+from tweenlab.server.deps import Auth, Db, api_router, get_settings, require
 from tweenlab.services import accounts
 from tweenlab.settings import Settings
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = api_router(prefix="/users", tags=["users"])
 Admin = Annotated[Auth, Depends(require(admin=True))]
 
 

@@ -22,20 +22,20 @@ import functools
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from tweenlab.core.roles import Role
-from tweenlab.server.deps import Auth, Db, Jobs, Stored, get_settings, require
+from tweenlab.server.deps import Auth, Db, Jobs, Stored, api_router, get_settings, require
 from tweenlab.services import videos
 from tweenlab.settings import Settings
 from tweenlab.store import Video
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/projects/{project_id}/videos", tags=["videos"])
+router = api_router(prefix="/projects/{project_id}/videos", tags=["videos"])
 Member = Annotated[Auth, Depends(require(Role.ANNOTATOR))]
 Manager = Annotated[Auth, Depends(require(Role.MANAGER))]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
