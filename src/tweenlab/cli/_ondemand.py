@@ -37,6 +37,8 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from tweenlab.cli._prefork import STARTUP_FAILURE
+
 if TYPE_CHECKING:
     import uvicorn
 
@@ -99,7 +101,7 @@ def _closing(send: Send) -> Send:
 
 def serve_on_demand(config: uvicorn.Config, max_workers: int) -> int:
     """Serve ``config``'s app here, with up to ``max_workers - 1`` helpers while busy; the exit
-    status (uvicorn's ``STARTUP_FAILURE``, 3, when it could not start)."""
+    status (``STARTUP_FAILURE`` when it could not start)."""
     import uvicorn  # noqa: PLC0415  (loaded by the caller)
 
     sock = config.bind_socket()
@@ -115,7 +117,7 @@ def serve_on_demand(config: uvicorn.Config, max_workers: int) -> int:
     finally:
         scaler.stop()
         sock.close()
-    return 0 if server.started else 3
+    return 0 if server.started else STARTUP_FAILURE
 
 
 class _Meter:
@@ -157,8 +159,8 @@ class _Scaler(threading.Thread):
             with self.lock:
                 self._reap()
                 self._note_ready()
-                starting = any(ready >= 0 for _, ready in self.helpers.values())
-                if busy and len(self.helpers) > len(self._starting()):
+                starting = sum(ready >= 0 for _, ready in self.helpers.values())
+                if busy and len(self.helpers) > starting:  # a helper serves beside it
                     _shed_one(self.gate)
                 if (
                     busy_rounds >= BUSY_ROUNDS
@@ -168,9 +170,6 @@ class _Scaler(threading.Thread):
                 ):
                     self._spawn()
                     busy_rounds = 0
-
-    def _starting(self) -> list[int]:
-        return [pid for pid, (_, ready) in self.helpers.items() if ready >= 0]
 
     def stop(self) -> None:
         """Stop the thread, then the helpers (SIGTERM: they finish what they serve)."""
@@ -253,7 +252,7 @@ def _helper(fd: int, ready: int, parent: int) -> int:  # pragma: no cover (a sub
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C reaches the first process too
     threading.Thread(target=watch, name="serve-helper-watch", daemon=True).start()
     server.run(sockets=[socket.socket(fileno=fd)])
-    return 0 if server.started else 3
+    return 0 if server.started else STARTUP_FAILURE
 
 
 if __name__ == "__main__":  # pragma: no cover (a helper process)
