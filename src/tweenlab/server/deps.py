@@ -161,8 +161,8 @@ def require(
     needed = Role(role_at_least) if role_at_least is not None else None
 
     async def authorise(request: Request, db: Db) -> Pending:
-        _credentials(request)  # none, or a malformed header: 401 before anything else
-        return Pending(request, db, needed, admin)
+        token = _bearer_token(request)  # none, or a malformed header: 401 before anything else
+        return Pending(request, db, token, needed, admin)
 
     return authorise
 
@@ -177,8 +177,11 @@ class Pending:
     route of the app is one.
     """
 
-    def __init__(self, request: Request, db: Session, needed: Role | None, admin: bool) -> None:
-        self.request, self.db, self.needed, self.admin = request, db, needed, admin
+    def __init__(
+        self, request: Request, db: Session, token: str | None, needed: Role | None, admin: bool
+    ) -> None:
+        self.request, self.db, self.token = request, db, token
+        self.needed, self.admin = needed, admin
         self.auth: Auth | None = None
 
     def check(self) -> Auth:
@@ -192,7 +195,7 @@ class Pending:
         raw = request.path_params.get("project_id") if needed is not None else None
         project_id = _integer(raw)
         with checks_first(db):  # a write request's checks do not hold SQLite's write lock
-            caller = _authenticate(request, db, project_id)
+            caller = _authenticate(request, db, self.token, project_id)
         user = caller.user
         if self.admin and not user.is_admin:
             raise AccessDeniedError("only a site admin may do this")
@@ -255,28 +258,28 @@ def api_router(**kwargs: Any) -> APIRouter:
     return APIRouter(route_class=AuthorisedRoute, **kwargs)
 
 
-def _credentials(request: Request) -> None:
-    """Refuse a request with no credentials, or a malformed ``Authorization`` header."""
+def _bearer_token(request: Request) -> str | None:
+    """The API token of ``Authorization: Bearer``, or None for a session cookie; a request with
+    neither, or a malformed header, is refused."""
     header = request.headers.get("Authorization")
     if header is not None:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise AuthenticationError("Authorization must be 'Bearer <API token>'")
-    elif not request.cookies.get(SESSION_COOKIE):
+        return secret.strip()
+    if not request.cookies.get(SESSION_COOKIE):
         raise AuthenticationError("not signed in")
+    return None
 
 
-def _authenticate(request: Request, db: Session, project_id: int | None) -> accounts.Caller:
-    """Who is calling (and what they are in ``project_id``): one query."""
-    header = request.headers.get("Authorization")
-    if header is not None:
-        scheme, _, secret = header.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            raise AuthenticationError("Authorization must be 'Bearer <API token>'")
-        return accounts.caller_for_token(db, secret.strip(), project_id=project_id)
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
-        raise AuthenticationError("not signed in")
+def _authenticate(
+    request: Request, db: Session, token: str | None, project_id: int | None
+) -> accounts.Caller:
+    """Who is calling (and what they are in ``project_id``): one query. ``token`` is what
+    ``_bearer_token`` found; without one, the session cookie (present, it checked) is used."""
+    if token is not None:
+        return accounts.caller_for_token(db, token, project_id=project_id)
+    cookie = request.cookies[SESSION_COOKIE]
     caller = accounts.caller_for_session(db, cookie, project_id=project_id)
     assert caller.session is not None
     if request.method not in SAFE_METHODS and not accounts.csrf_matches(
