@@ -256,3 +256,41 @@ def test_every_route_is_authorised_in_its_own_thread_once(
     assert threads[0][1] == threads[1][1] != get_ident()
     nobody = api.client.get("/api/auth/me", headers={"Authorization": "Bearer nonsense"})
     assert nobody.status_code == 401 and [what for what, _ in threads][2:] == ["check"]
+
+
+def test_a_requests_session_is_closed_in_its_routes_thread_whatever_the_answer(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database session of a request is closed by the thread that ran its body, once the
+    body is done (answered, refused or failed); a request refused before its body leaves no
+    connection checked out either."""
+    from sqlalchemy.orm import Session
+
+    closed: list[int] = []
+    bodies: list[int] = []
+    close = Session.close
+    validate = auth_router.UserView.model_validate
+
+    def recorded_close(self: Session) -> None:
+        closed.append(get_ident())
+        close(self)
+
+    def body(value: Any) -> Any:
+        bodies.append(get_ident())
+        return validate(value)
+
+    monkeypatch.setattr(Session, "close", recorded_close)
+    monkeypatch.setattr(auth_router.UserView, "model_validate", body)
+    account = api.account("ann@example.com")
+    pool = api.client.app.state.db.engine.pool
+    closed.clear()
+    assert api.client.get("/api/auth/me", headers=account.headers).status_code == 200
+    assert closed == bodies and closed[0] != get_ident()
+    assert pool.checkedout() == 0
+    closed.clear()
+    nobody = api.client.get("/api/auth/me", headers={"Authorization": "Bearer nonsense"})
+    assert nobody.status_code == 401 and len(closed) == 1 and pool.checkedout() == 0
+    unread = api.client.post("/api/tokens", json={"name": 5}, headers=account.headers)
+    assert unread.status_code == 422 and pool.checkedout() == 0
+    missing = api.client.get("/api/projects/999999", headers=account.headers)
+    assert missing.status_code == 404 and pool.checkedout() == 0
