@@ -76,6 +76,10 @@ def test_a_kept_frame_is_served_again_only_while_the_caller_may_see_it(
     assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
     eve = media_api.account("eve@example.com")
     assert media_api.client.get(f"{url}/frames/7", headers=eve.headers).status_code == 404
+    elsewhere = media_api.project(owner, name="other")["id"]  # the video, by another project
+    video = url.rsplit("/", 1)[1]
+    through = f"/api/projects/{elsewhere}/videos/{video}/frames/7"
+    assert media_api.client.get(through, headers=owner.headers).status_code == 404
     assert media_api.client.delete(url, headers=owner.headers).status_code == 204
     assert media_api.client.get(f"{url}/frames/7", headers=owner.headers).status_code == 404
 

@@ -4,6 +4,7 @@ encoded chunks come from the proxy when there is one; a few readers kept open.""
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,21 @@ def test_etags_name_the_bytes(video: Path, settings: Settings) -> None:
         frames.image(video, 4, image_format="webp").etag,
     }
     assert first.etag not in others and len(others) == 4
+
+
+def test_an_etag_names_the_file_whatever_the_path_to_it(
+    video: Path, settings: Settings, tmp_path: Path
+) -> None:
+    """The tag names the file itself (device, inode, size, modification time): the same through
+    a symbolic link, another for a copy with the same size and time."""
+    frames = FrameServer(settings)
+    link = tmp_path / "link.mp4"
+    link.symlink_to(video)
+    copy = tmp_path / "copy.mp4"
+    shutil.copy2(video, copy)
+    assert copy.stat().st_mtime_ns == video.stat().st_mtime_ns
+    assert frames.etag(link, 4) == frames.etag(video, 4) != frames.etag(copy, 4)
+    assert frames.image(link, 4).etag == frames.image(video, 4).etag
 
 
 @pytest.mark.parametrize(

@@ -215,8 +215,10 @@ class FrameServer:
             return opened
 
     def _identity(self, video: Path) -> str:
+        """The file (device and inode: the same through any path to it, and without resolving
+        the path, which costs a system call per directory) and its state."""
         stat = video.stat()
-        return f"{video.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+        return f"{stat.st_dev}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _etag(text: str) -> str:

@@ -25,8 +25,8 @@ from tweenlab.core.roles import Role
 from tweenlab.errors import ConflictError, NotFoundError
 from tweenlab.server.deps import Auth, Db, Frames, Stored, api_router, get_settings, require
 from tweenlab.services import videos
+from tweenlab.services.videos import ServedVideo
 from tweenlab.settings import Settings
-from tweenlab.store import Video
 
 __all__ = ["CHUNK_MAGIC", "router"]
 
@@ -55,8 +55,8 @@ class CodecView(BaseModel):
 
 def _video(
     db: Db, auth: Auth, settings: Settings, stored: Stored, video_id: int, *, ready: bool
-) -> tuple[Video, Path]:
-    video = videos.get_video(db, auth.project, video_id)
+) -> tuple[ServedVideo, Path]:
+    video = videos.served_video(db, auth.project, video_id)
     if video.status == "failed":
         raise ConflictError(f"video {video_id}: its ingest failed ({video.error})")
     if ready and video.status != "ready":
