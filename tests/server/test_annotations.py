@@ -238,9 +238,8 @@ def test_track_states_give_every_frame_as_the_server_interpolates_it(crew: Crew,
 
 
 def test_a_body_is_read_as_the_standard_library_reads_it(crew: Crew, task: int) -> None:
-    """Request bodies are parsed by orjson where it can: what it refuses (NaN) is read by the
-    standard library as before, a number past 64 bits is a number, and broken JSON is still a
-    422 that says where it broke."""
+    """Request bodies are read by the standard library: NaN reaches the field (which refuses
+    it), a number past 64 bits is a number, and broken JSON is a 422 that says where it broke."""
     url = crew.url(f"/tasks/{task}/tracks/1")
     headers = {**crew["annotator"].headers, "Content-Type": "application/json", "If-Match": '"0"'}
     shape = '{"kind": "box", "x": %s, "y": 5, "w": 20, "h": 10}'

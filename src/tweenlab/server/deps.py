@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
@@ -44,7 +44,7 @@ from tweenlab.services.jobs import JobRunner
 from tweenlab.services.projects import Access, access_from
 from tweenlab.services.stored import StoredVideos
 from tweenlab.settings import Settings
-from tweenlab.store import BrowserSession, Database, Project, User, checks_first, json_loads
+from tweenlab.store import BrowserSession, Database, Project, User, checks_first
 
 __all__ = [
     "CSRF_HEADER",
@@ -215,24 +215,6 @@ class AuthorisedRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, _checking(endpoint), **kwargs)
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def handle(request: Request) -> Response:
-            return await handler(_FastJsonRequest(request.scope, request.receive))
-
-        return handler if self.body_field is None else handle
-
-
-class _FastJsonRequest(Request):
-    """A request whose JSON body is read by orjson (the standard library's parser took about 5%
-    of a track save's CPU); a body orjson refuses is read, or refused, as before."""
-
-    async def json(self) -> Any:
-        if not hasattr(self, "_json"):
-            self._json = json_loads(await self.body())
-        return self._json
 
 
 def _checking(endpoint: Callable[..., Any]) -> Callable[..., Any]:
