@@ -5,7 +5,7 @@ import. ``Database(url)`` owns an engine; ``upgrade(url)`` migrates; ``check_mig
 refuses a database whose schema is not this code's.
 """
 
-from tweenlab.store.database import Database, checks_first, json_loads, make_engine
+from tweenlab.store.database import Database, checks_first, make_engine
 from tweenlab.store.migrate import (
     UPGRADE_COMMAND,
     check_migrated,
@@ -58,7 +58,6 @@ __all__ = [
     "current_revision",
     "head_revision",
     "is_migrated",
-    "json_loads",
     "make_engine",
     "upgrade",
     "utc_now",

@@ -72,7 +72,7 @@ def make_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError as error:
         raise ConfigError(f"TWEENLAB_DATABASE_URL: cannot parse {url!r}") from error
-    json_codec = {"json_serializer": _json_dumps, "json_deserializer": json_loads}
+    json_codec = {"json_serializer": _json_dumps, "json_deserializer": _json_loads}
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True, **json_codec)
     if parsed.database and parsed.database != ":memory:":
@@ -99,7 +99,7 @@ def _json_dumps(value: Any) -> str:
         return json.dumps(value)
 
 
-def json_loads(text: str | bytes) -> Any:
+def _json_loads(text: str | bytes) -> Any:
     """``json.loads``, by orjson where it can (what it refuses, the standard library reads as it
     always did, or refuses with its own ``JSONDecodeError``)."""
     try:
