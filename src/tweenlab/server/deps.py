@@ -57,12 +57,15 @@ __all__ = [
     "Pending",
     "Stored",
     "api_router",
+    "frames_of",
     "get_db",
     "get_frames",
     "get_jobs",
     "get_settings",
     "get_stored",
     "require",
+    "settings_of",
+    "stored_of",
 ]
 
 SESSION_COOKIE = "tweenlab_session"
@@ -72,6 +75,12 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 async def get_settings(request: Request) -> Settings:
     """The settings ``create_app`` was given."""
+    return settings_of(request)
+
+
+def settings_of(request: Request) -> Settings:
+    """``get_settings`` for a route that reads it from its request: a hot route does, since
+    FastAPI's solving of each dependency costs a request more than the reading."""
     settings = request.app.state.settings
     assert isinstance(settings, Settings)
     return settings
@@ -104,6 +113,11 @@ async def get_jobs(request: Request) -> JobRunner:
 
 async def get_frames(request: Request) -> FrameServer:
     """The application's frame server (open readers shared by every request)."""
+    return frames_of(request)
+
+
+def frames_of(request: Request) -> FrameServer:
+    """``get_frames`` for a route that reads it from its request (see ``settings_of``)."""
     frames = request.app.state.frames
     assert isinstance(frames, FrameServer)
     return frames
@@ -111,6 +125,11 @@ async def get_frames(request: Request) -> FrameServer:
 
 async def get_stored(request: Request) -> StoredVideos:
     """The application's way to videos in the storage (one client, what was fetched known)."""
+    return stored_of(request)
+
+
+def stored_of(request: Request) -> StoredVideos:
+    """``get_stored`` for a route that reads it from its request (see ``settings_of``)."""
     stored = request.app.state.stored
     assert isinstance(stored, StoredVideos)
     return stored
