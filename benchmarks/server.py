@@ -88,6 +88,7 @@ from server_world import (
     start_server,
     tree_pss_mb,
 )
+from tweenlab.cli.server import default_max_workers
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -355,8 +356,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--max-workers",
         type=int,
-        default=1,
-        help="server processes at most, started while busy (tweenlab serve --max-workers)",
+        default=None,
+        help=(
+            "server processes at most, started while busy (tweenlab serve --max-workers; "
+            "not given: serve's own default, 2 on two cores or more)"
+        ),
     )
     parser.add_argument(
         "--client",
@@ -387,7 +391,12 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {
             "clients": args.clients,
             "workers": args.workers,
-            "max_workers": args.max_workers,
+            "max_workers": args.max_workers,  # None: serve's default
+            "max_workers_effective": (
+                default_max_workers(args.workers, os.cpu_count())
+                if args.max_workers is None
+                else args.max_workers
+            ),
             "client": args.client,
             "duration_s": args.duration,
             "races": args.races,
@@ -429,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     passes.append(results["sqlite"]["load"]["pass_throughput"])
     results["all_pass"] = all(passes)
     name = "server" + (f"-workers{args.workers}" if args.workers > 1 else "")
-    name += f"-max{args.max_workers}" if args.max_workers > 1 else ""
+    name += f"-max{args.max_workers}" if args.max_workers is not None else ""
     output = args.output or RESULTS / (f"{name}-quick.json" if args.quick else f"{name}.json")
     output.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)

@@ -131,13 +131,18 @@ def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
 
 
 def start_server(
-    env: dict[str, str], data: Path, timeout: float = 60.0, workers: int = 1, max_workers: int = 1
+    env: dict[str, str],
+    data: Path,
+    timeout: float = 60.0,
+    workers: int = 1,
+    max_workers: int | None = None,
 ) -> Server:
     """Spawn ``tweenlab serve``, poll ``/api/health`` until 200; start-up time and idle RSS."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [*tweenlab_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--workers", str(workers), "--max-workers", str(max_workers)]
+    command += ["--workers", str(workers)]
+    command += ["--max-workers", str(max_workers)] if max_workers is not None else []
     started = time.perf_counter()
     process = subprocess.Popen([*command, "--data", str(data)], env=env)
     with httpx.Client(timeout=1.0) as client:

@@ -23,6 +23,7 @@ import pytest
 
 from tweenlab.cli._ui import run_with_boundary
 from tweenlab.cli.main import cli
+from tweenlab.cli.server import default_max_workers
 from tweenlab.settings import Settings
 from tweenlab.store import Database, User, head_revision
 
@@ -251,11 +252,11 @@ def _load_until_a_helper_answers(server: subprocess.Popen[str], base: str) -> se
 
 
 def _serve_on_demand(
-    monkeypatch: pytest.MonkeyPatch, port: int, idle_s: str = "2"
+    monkeypatch: pytest.MonkeyPatch, port: int, idle_s: str = "2", *, given: bool = True
 ) -> subprocess.Popen[str]:
     monkeypatch.setenv("TWEENLAB_SERVE_BUSY_SHARE", "0.1")  # three clients of /health suffice
     monkeypatch.setenv("TWEENLAB_SERVE_HELPER_IDLE_S", idle_s)
-    return serve(port, "--max-workers", "2")
+    return serve(port, *(["--max-workers", "2"] if given else []))
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="psutil's children (Linux)")
@@ -303,6 +304,34 @@ def test_max_workers_helper_ends_when_serve_is_killed(
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGKILL)
         print(server.communicate(timeout=SERVE_WAIT_S)[1])  # shown when the test fails
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="psutil's children (Linux)")
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="serve starts no helper on one core")
+def test_plain_serve_starts_a_helper_under_load(
+    server_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(["db", "upgrade"], monkeypatch) == 0
+    port = free_port()
+    server = _serve_on_demand(monkeypatch, port, given=False)
+    base = f"http://127.0.0.1:{port}/api"
+    try:
+        assert _answering_processes(base, 1, time.monotonic() + SERVE_WAIT_S) == {server.pid}
+        (helper,) = _load_until_a_helper_answers(server, base)
+        assert helper != server.pid
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        _, err = server.communicate(timeout=SERVE_WAIT_S)
+    assert server.returncode == 0, err
+
+
+@pytest.mark.parametrize(
+    ("workers", "cpus", "expected"), [(1, 2, 2), (1, 16, 2), (1, 1, 1), (1, None, 1), (4, 16, 1)]
+)
+def test_max_workers_defaults_to_a_helper_on_two_cores_or_more(
+    workers: int, cpus: int | None, expected: int
+) -> None:
+    assert default_max_workers(workers, cpus) == expected
 
 
 def test_max_workers_with_several_workers_is_refused(server_settings: Settings) -> None:

@@ -103,7 +103,8 @@ def _free_port() -> int:
 
 def _start(env: dict[str, str]) -> Server:
     port = _free_port()
-    command = _tweenlab("serve", "--host", "127.0.0.1", "--port", str(port))
+    # one process each (no helper while busy): the tests name the process that answers
+    command = _tweenlab("serve", "--host", "127.0.0.1", "--port", str(port), "--max-workers", "1")
     process = subprocess.Popen(command, env=env, start_new_session=True)
     return Server(process, f"http://127.0.0.1:{port}")
 

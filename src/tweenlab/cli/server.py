@@ -19,7 +19,7 @@ from tweenlab.cli._ui import Context
 from tweenlab.errors import UsageError
 from tweenlab.services import database
 
-__all__ = ["db_group", "serve_command", "user_group"]
+__all__ = ["db_group", "default_max_workers", "serve_command", "user_group"]
 
 APP_FACTORY = "tweenlab.server:app_from_environment"
 
@@ -50,12 +50,12 @@ APP_FACTORY = "tweenlab.server:app_from_environment"
 @click.option(
     "--max-workers",
     type=click.IntRange(1, 64),
-    default=1,
-    show_default=True,
+    default=None,
     help=(
         "With one process: start more, up to this many in all, while it is busy (each a fresh "
         "process given the port; it ends after 30 s without a request). The server idles at "
-        "one process's memory and uses more cores under load."
+        "one process's memory and uses more cores under load. Default: 2 on a machine with "
+        "two cores or more (1 with --workers N); 1 turns it off."
     ),
 )
 @click.pass_obj
@@ -66,14 +66,17 @@ def serve_command(
     data: Path | None,
     demo: bool,
     workers: int,
-    max_workers: int,
+    max_workers: int | None,
 ) -> None:
     """Run the REST API and the browser app on uvicorn."""
-    if max_workers > 1 and workers > 1:
+    if max_workers is not None and max_workers > 1 and workers > 1:
         raise UsageError(
             "--max-workers starts processes while one is busy; with --workers N all N run "
             "from the start: choose one of them"
         )
+    max_workers = (
+        default_max_workers(workers, os.cpu_count()) if max_workers is None else max_workers
+    )
     import uvicorn  # noqa: PLC0415  (loaded only by this command)
 
     settings = ctx.settings
@@ -118,6 +121,12 @@ def serve_command(
         status = serve_forked(config, workers)
     if status:
         raise SystemExit(status)
+
+
+def default_max_workers(workers: int, cpus: int | None) -> int:
+    """``--max-workers`` when it is not given: a second process while busy on a machine with
+    two cores or more (idle, the server is one process), none beside ``--workers N``."""
+    return 1 if workers > 1 or (cpus or 1) < 2 else 2
 
 
 @click.group("db")
