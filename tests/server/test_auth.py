@@ -10,14 +10,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.server.conftest import PASSWORD, Api
-from tweenlab.errors import AuthenticationError, NotMigratedError, RateLimitedError
+from tweenlab.core.roles import Role
+from tweenlab.core.schema import Schema
+from tweenlab.errors import AuthenticationError, NotFoundError, NotMigratedError, RateLimitedError
 from tweenlab.server import create_app, deps
 from tweenlab.server.deps import AuthorisedRoute
 from tweenlab.server.routers import ROUTERS
 from tweenlab.server.routers import auth as auth_router
-from tweenlab.services import accounts
+from tweenlab.services import accounts, projects
+from tweenlab.services.projects import loaded
 from tweenlab.settings import Settings
-from tweenlab.store import utc_now
+from tweenlab.store import Database, User, utc_now
 
 
 def test_the_app_refuses_an_unmigrated_database_naming_the_command(
@@ -294,3 +297,27 @@ def test_a_requests_session_is_closed_in_its_routes_thread_whatever_the_answer(
     assert unread.status_code == 422 and pool.checkedout() == 0
     missing = api.client.get("/api/projects/999999", headers=account.headers)
     assert missing.status_code == 404 and pool.checkedout() == 0
+
+
+def test_a_project_access_loads_the_user_and_project_only_when_asked(migrated: Settings) -> None:
+    with Database(migrated.database) as database, database.session() as db:
+        user = accounts.create_user(db, migrated, "who@example.com", "long enough", name="Who")
+        project = projects.create_project(db, user, "p", schema=Schema.of("car"))
+        user_id, project_id = user.id, project.id
+    with Database(migrated.database) as database, database.session() as db:
+        secret = accounts.create_token(db, loaded(db, User, user_id), "t")[1]
+    with Database(migrated.database) as database, database.session() as db:
+        caller = accounts.caller_for_token(db, secret, project_id=project_id)
+        assert caller.user is None and caller.role == "owner"
+        access = projects.access_from(
+            db, caller.user_id, caller.is_admin, project_id, caller.label_schema, caller.role
+        )
+        assert access.label_schema == Schema.of("car").to_json()
+        assert not db.identity_map  # no ORM object yet
+        assert access.user.email == "who@example.com" and access.project.name == "p"
+        assert access.user is loaded(db, User, user_id)  # one object per row in the session
+        with pytest.raises(NotFoundError, match="no project 999"):
+            projects.access_from(db, user_id, False, 999, None, None)
+        gone = projects.Access(user_id, 999, Role.OWNER, [], db)
+        with pytest.raises(NotFoundError, match="no project 999"):
+            _ = gone.project

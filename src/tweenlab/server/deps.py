@@ -27,7 +27,8 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Annotated, Any
 
 import anyio
@@ -41,7 +42,7 @@ from tweenlab.errors import AccessDeniedError, AuthenticationError, NotFoundErro
 from tweenlab.services import accounts
 from tweenlab.services.frames import FrameServer
 from tweenlab.services.jobs import JobRunner
-from tweenlab.services.projects import Access, access_from
+from tweenlab.services.projects import Access, access_from, loaded
 from tweenlab.services.stored import StoredVideos
 from tweenlab.settings import Settings
 from tweenlab.store import BrowserSession, Database, Project, User, checks_first
@@ -159,20 +160,37 @@ class Auth:
     """Who is calling and, on project routes, their access to the project in the path.
 
     Attributes:
-        user: The signed-in account.
+        user_id: The signed-in account.
         session: The browser session, or None when a bearer token was used.
         access: The project of the path and the caller's role there (project routes only).
+        db: The request's session, through which ``user`` is loaded when a route asks for it
+            (on a project route the authorisation reads the account's id, not its object).
     """
 
-    user: User
+    user_id: int
     session: BrowserSession | None
     access: Access | None = None
+    db: Session | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def user(self) -> User:
+        """The signed-in account (loaded at the first ask on a project route)."""
+        if self.access is not None:
+            return self.access.user
+        assert self.db is not None
+        return loaded(self.db, User, self.user_id)
 
     @property
     def project(self) -> Project:
         """The project of the path (only on routes that ``require`` a role)."""
         assert self.access is not None, "this route does not require a project role"
         return self.access.project
+
+    @property
+    def project_id(self) -> int:
+        """The id of the project of the path (only on routes that ``require`` a role)."""
+        assert self.access is not None, "this route does not require a project role"
+        return self.access.project_id
 
     @property
     def role(self) -> Role:
@@ -223,18 +241,22 @@ class Pending:
         project_id = _integer(raw)
         with checks_first(db):  # a write request's checks do not hold SQLite's write lock
             caller = _authenticate(request, db, self.token, project_id)
-        user = caller.user
-        if self.admin and not user.is_admin:
+        if self.admin and not caller.is_admin:
             raise AccessDeniedError("only a site admin may do this")
-        if needed is None:
-            return Auth(user, caller.session)
-        if project_id is None:
+        if needed is None or project_id is None:
+            auth = Auth(caller.user_id, caller.session, db=db)
+            if caller.user is not None:
+                auth.__dict__["user"] = caller.user  # loaded by the query: not again
+            if needed is None:
+                return auth
             assert raw is not None, "require(role) is for routes under /projects/{project_id}"
             raise NotFoundError(f"no project {raw!r}")
-        access = access_from(user, project_id, caller.project, caller.role)
+        access = access_from(
+            db, caller.user_id, caller.is_admin, project_id, caller.label_schema, caller.role
+        )
         if not access.role.at_least(needed):
             raise AccessDeniedError(f"needs the role {needed} or above; you are {access.role}")
-        return Auth(user, caller.session, access)
+        return Auth(caller.user_id, caller.session, access, db)
 
 
 class AuthorisedRoute(APIRoute):

@@ -27,9 +27,9 @@ __all__ = ["PersonActivity", "beat", "project_activity"]
 def beat(db: Session, access: Access, task_id: int) -> HeartbeatRow:
     """Record that the caller is working on a task (its annotator or its reviewer)."""
     task = visible_task(db, access, task_id)
-    if access.user.id not in {task.assignee_id, task.reviewer_id}:
+    if access.user_id not in {task.assignee_id, task.reviewer_id}:
         raise AccessDeniedError("heartbeats come from the task's annotator or reviewer")
-    row = HeartbeatRow(user_id=access.user.id, task_id=task.id, at=utc_now())
+    row = HeartbeatRow(user_id=access.user_id, task_id=task.id, at=utc_now())
     db.add(row)
     db.commit()
     return row
@@ -78,7 +78,7 @@ def project_activity(
         raise FieldError("from", "times need a timezone (such as Z or +00:00)")
     if end <= start:
         raise FieldError("to", f"{end.isoformat()} is not after {start.isoformat()}")
-    in_project = select(Task.id).where(Task.project_id == access.project.id)
+    in_project = select(Task.id).where(Task.project_id == access.project_id)
     beats = [
         Heartbeat(str(user), task, at)
         for user, task, at in db.execute(

@@ -159,7 +159,7 @@ def start_export(
         db.scalars(
             select(Task)
             .where(
-                Task.project_id == access.project.id,
+                Task.project_id == access.project_id,
                 Task.video_id == video.id,
                 Task.kind == TaskKind.NORMAL.value,
             )
@@ -181,13 +181,13 @@ def start_export(
         video.height,
         Fraction(video.fps),
     )
-    schema = Schema.from_json(access.project.label_schema)
+    schema = Schema.from_json(access.label_schema)
     parts = [(TaskRange(t.start, t.stop), task_annotation_set(db, t, schema, ref)) for t in tasks]
     merged = merge_task_tracks(parts)
     prune_exports(settings)
     params: dict[str, Any] = {
-        "project_id": access.project.id,
-        "created_by": access.user.id,
+        "project_id": access.project_id,
+        "created_by": access.user_id,
         "video_id": video.id,
         "format": format_name,
         "frames": choice,
@@ -448,7 +448,7 @@ def export_zip(db: Session, settings: Settings, access: Access, job_id: str) -> 
     if not access.role.at_least(Role.MANAGER):
         raise AccessDeniedError("only managers and owners download exports")
     row = db.get(Job, job_id)
-    if row is None or row.project_id != access.project.id or row.kind != "export":
+    if row is None or row.project_id != access.project_id or row.kind != "export":
         raise NotFoundError(f"no export {job_id!r} in this project")
     if row.state != "succeeded":
         raise NotFoundError(f"export {job_id!r} is {row.state}: no zip yet")

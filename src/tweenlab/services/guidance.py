@@ -125,7 +125,7 @@ def track_confidence(
     """
     task = visible_task(db, access, task_id)
     row = task_annotations.read_track(db, access, task_id, number)
-    track = task_annotations.parse_track(task, access.project.label_schema, number, row.data)
+    track = task_annotations.parse_track(task, access.label_schema, number, row.data)
     analysis = _analysis(db, access, settings, task, stored)
     cuts = analysis.boundaries if analysis is not None else []
     spans = [

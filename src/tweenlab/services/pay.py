@@ -69,7 +69,7 @@ def get_rates(access: Access) -> dict[str, Any]:
     their own rate for everyone else (one person's rate is not another's business)."""
     rates = dict(access.project.pay_rates or {"currency": "EUR", "default": None, "people": {}})
     if not access.role.at_least(Role.MANAGER):
-        mine = str(access.user.id)
+        mine = str(access.user_id)
         rates["people"] = {k: v for k, v in (rates.get("people") or {}).items() if k == mine}
     return rates
 
@@ -78,9 +78,9 @@ def set_rates(db: Session, access: Access, rates: dict[str, Any]) -> dict[str, A
     """Replace the project's rate table (managers and owners); people must be members."""
     if not access.role.at_least(Role.MANAGER):
         raise AccessDeniedError("only managers and owners set pay rates")
-    rate_table(access.project.id, rates)  # every rate checked
+    rate_table(access.project_id, rates)  # every rate checked
     members = set(
-        db.scalars(select(Membership.user_id).where(Membership.project_id == access.project.id))
+        db.scalars(select(Membership.user_id).where(Membership.project_id == access.project_id))
     )
     for uid in rates.get("people") or {}:
         if int(uid) not in members:
@@ -95,11 +95,11 @@ def person_statement(
 ) -> Statement:
     """What ``person`` is paid in this project for ``start .. stop`` (managers and owners, or the
     person themself; anyone else gets 403)."""
-    if person != access.user.id and not access.role.at_least(Role.MANAGER):
+    if person != access.user_id and not access.role.at_least(Role.MANAGER):
         raise AccessDeniedError("only managers see other people's pay statements")
     is_member = db.scalar(
         select(Membership.id).where(
-            Membership.project_id == access.project.id, Membership.user_id == person
+            Membership.project_id == access.project_id, Membership.user_id == person
         )
     )
     if is_member is None:
@@ -110,7 +110,7 @@ def person_statement(
         raise FieldError("from", str(error)) from None
     tasks = list(
         db.scalars(
-            select(Task).where(Task.project_id == access.project.id, Task.assignee_id == person)
+            select(Task).where(Task.project_id == access.project_id, Task.assignee_id == person)
         )
     )
     ids = [t.id for t in tasks]
@@ -138,7 +138,7 @@ def person_statement(
     ]
     seconds = {int(task): s for (_, task), s in time_per_task(beats).items()}
     paid = [
-        PaidTask(t.id, access.project.id, person, paid_at(events[t.id]), seconds.get(t.id, 0.0))
+        PaidTask(t.id, access.project_id, person, paid_at(events[t.id]), seconds.get(t.id, 0.0))
         for t in tasks
     ]
-    return statement(person, period, paid, rate_table(access.project.id, access.project.pay_rates))
+    return statement(person, period, paid, rate_table(access.project_id, access.project.pay_rates))

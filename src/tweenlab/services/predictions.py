@@ -94,14 +94,14 @@ def start_autolabel(
         model=model_path, classes=classes, url=url, min_score=min_score, extra=extra or {}
     )
     make_labeler(labeler, options)
-    names = {label["name"] for label in access.project.label_schema}
+    names = {label["name"] for label in access.label_schema}
     for model_class, label in (label_map or {}).items():
         if label not in names:
             raise FieldError(f"label_map.{model_class}", f"{label!r} is not a label of the project")
     video = get_video(db, access.project, task.video_id)
     params: dict[str, Any] = {
-        "project_id": access.project.id,
-        "created_by": access.user.id,
+        "project_id": access.project_id,
+        "created_by": access.user_id,
         "task_id": task.id,
         **video_params(settings, video),
         "start": task.start,
@@ -135,7 +135,7 @@ def start_video_autolabel(
     tasks = list(
         db.scalars(
             select(Task.id)
-            .where(Task.project_id == access.project.id, Task.video_id == video.id)
+            .where(Task.project_id == access.project_id, Task.video_id == video.id)
             .order_by(Task.start, Task.id)
         )
     )
@@ -212,7 +212,7 @@ def finish_autolabel(db: Session, job: Job) -> None:
         if not access.role.at_least(Role.MANAGER):
             raise AccessDeniedError("the person who started this job is no longer a manager")
         task = locked_task(db, access, job.params["task_id"])
-        schema = access.project.label_schema
+        schema = access.label_schema
         names = {label["name"] for label in schema}
         fitting = [track for track in data if track["label"] in names]
         tracks = [parse_track(task, schema, int(track["id"]), track) for track in fitting]

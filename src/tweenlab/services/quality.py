@@ -92,13 +92,13 @@ def task_agreement(
     Returns the reference task and the agreement.
     """
     task = visible_task(db, access, task_id)
-    if not access.role.at_least(Role.MANAGER) and task.reviewer_id != access.user.id:
+    if not access.role.at_least(Role.MANAGER) and task.reviewer_id != access.user_id:
         raise AccessDeniedError("only managers and the task's reviewer see its quality")
     if against == task.id:
         raise FieldError("against", "a task is not compared with itself")
     reference = visible_task(db, access, against) if against else _ground_truth_for(db, task)
     frames = _shared_frames([task, reference], "against")
-    schema = Schema.from_json(access.project.label_schema)
+    schema = Schema.from_json(access.label_schema)
     agreement = compare(
         task_annotation_set(db, reference, schema),
         task_annotation_set(db, task, schema),
@@ -138,7 +138,7 @@ def task_consensus(
     if len(truths) > 1:
         raise FieldError("tasks", "name at most one ground-truth task")
     reference = truths[0] if truths else None
-    schema = Schema.from_json(access.project.label_schema)
+    schema = Schema.from_json(access.label_schema)
     candidates = {
         str(t.id): task_annotation_set(db, t, schema) for t in tasks if t is not reference
     }
@@ -176,12 +176,12 @@ def training_result(db: Session, access: Access, task_id: int) -> tuple[Task, Ag
     task = visible_task(db, access, task_id)
     if task.kind != TaskKind.TRAINING.value:
         raise FieldError("task_id", f"task {task.id} is a {task.kind} task, not a training task")
-    user = access.user.id
+    user = access.user_id
     if not (access.role.at_least(Role.MANAGER) or user in (task.assignee_id, task.reviewer_id)):
         raise AccessDeniedError("a training result is for its trainee, reviewer and managers")
     reference = _ground_truth_for(db, task)
     frames = _shared_frames([task, reference], "task_id")
-    schema = Schema.from_json(access.project.label_schema)
+    schema = Schema.from_json(access.label_schema)
     agreement = compare(
         task_annotation_set(db, reference, schema),
         task_annotation_set(db, task, schema),

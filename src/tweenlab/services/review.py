@@ -43,7 +43,7 @@ def open_issue(
     if not text.strip():
         raise FieldError("text", "say what is wrong")
     issue = ReviewIssue(
-        task_id=task.id, frame=frame, region=region, author_id=access.user.id, text=text
+        task_id=task.id, frame=frame, region=region, author_id=access.user_id, text=text
     )
     db.add(issue)
     db.commit()
@@ -84,7 +84,7 @@ def add_comment(db: Session, access: Access, task_id: int, issue_id: int, text: 
     issue = _issue(db, task.id, issue_id)
     if not text.strip():
         raise FieldError("text", "a comment needs some text")
-    db.add(ReviewComment(issue_id=issue.id, author_id=access.user.id, text=text))
+    db.add(ReviewComment(issue_id=issue.id, author_id=access.user_id, text=text))
     db.commit()
     return _issue(db, task.id, issue.id)
 
@@ -96,6 +96,6 @@ def resolve_issue(db: Session, access: Access, task_id: int, issue_id: int) -> R
     issue = _issue(db, task.id, issue_id)
     if issue.resolved:
         raise ConflictError(f"issue {issue_id} is already resolved")
-    issue.resolved, issue.resolved_at, issue.resolved_by = True, utc_now(), access.user.id
+    issue.resolved, issue.resolved_at, issue.resolved_by = True, utc_now(), access.user_id
     db.commit()
     return _issue(db, task.id, issue.id)

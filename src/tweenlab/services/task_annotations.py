@@ -124,7 +124,7 @@ def track_states(
         raise FieldError("last", f"frames {first}..{last}: last is before first")
     if last - first + 1 > MAX_STATES:
         raise FieldError("last", f"at most {MAX_STATES} frames at a time")
-    track = parse_track(task, access.project.label_schema, number, row.data)
+    track = parse_track(task, access.label_schema, number, row.data)
     states = []
     for frame in range(first, last + 1):
         state = track.at(frame)
@@ -155,7 +155,7 @@ def _row(db: Session, task: Task, number: int) -> TrackRow | None:
 def check_may_edit(access: Access, task: Task) -> None:
     if access.role.at_least(Role.MANAGER):
         return
-    state, user = TaskState(task.state), access.user.id
+    state, user = TaskState(task.state), access.user_id
     if task.assignee_id == user:
         if state in _EDITING:
             return
@@ -230,7 +230,7 @@ def write_track(
     check_may_edit(access, task)
     if number < 1:
         raise FieldError("number", f"track numbers start at 1, got {number}")
-    after = parse_track(task, access.project.label_schema, number, _in_spans(data)).to_json()
+    after = parse_track(task, access.label_schema, number, _in_spans(data)).to_json()
     current = row.revision if row is not None else 0
     if base != current:
         error = stale(number, row, base)
@@ -242,8 +242,8 @@ def write_track(
         return row
     before = None if row.deleted else row.data
     if before is not None and after.get("inbetween"):
-        previous = parse_track(task, access.project.label_schema, number, before)
-        track = parse_track(task, access.project.label_schema, number, after)
+        previous = parse_track(task, access.label_schema, number, before)
+        track = parse_track(task, access.label_schema, number, after)
         after = track.keeping_inbetween_of(previous).to_json()
     swap(db, access, task, row, base, data=after)
     journal_change(db, access, task, row, before=before, after=after)
@@ -290,7 +290,7 @@ def undo(db: Session, access: Access, task_id: int) -> JournalRow:
         db.scalars(select(JournalRow).where(JournalRow.task_id == task.id).order_by(JournalRow.id))
     )
     undone = {e.undoes for e in entries if e.undoes is not None}
-    me = access.user.id
+    me = access.user_id
     target = next(
         (
             e

@@ -120,7 +120,7 @@ def video_facts(
             the video's row, or ``"detected"`` scenes of a video the server does not hold.
     """
     video = db.scalar(
-        select(Video).where(Video.project_id == access.project.id, Video.id == video_id)
+        select(Video).where(Video.project_id == access.project_id, Video.id == video_id)
     )
     if video is None:
         if frame_count is None:
@@ -159,7 +159,7 @@ def split_tasks(db: Session, access: Access, split: Split) -> list[Task]:
     if split.kind is TaskKind.NORMAL:
         taken = db.scalar(
             select(func.count()).where(
-                Task.project_id == access.project.id,
+                Task.project_id == access.project_id,
                 Task.video_id == split.video_id,
                 Task.kind == TaskKind.NORMAL.value,
             )
@@ -170,7 +170,7 @@ def split_tasks(db: Session, access: Access, split: Split) -> list[Task]:
             )
     tasks = [
         Task(
-            project_id=access.project.id,
+            project_id=access.project_id,
             video_id=split.video_id,
             frame_count=split.frame_count,
             start=part.start,
@@ -204,9 +204,9 @@ def visible_tasks(
     video_id: int | None = None,
 ) -> list[Task]:
     """The project's tasks the caller may see, in creation order."""
-    query = select(Task).where(Task.project_id == access.project.id).order_by(Task.id)
+    query = select(Task).where(Task.project_id == access.project_id).order_by(Task.id)
     if not _sees_all(access):
-        query = query.where(Task.assignee_id == access.user.id)
+        query = query.where(Task.assignee_id == access.user_id)
     if state is not None:
         query = query.where(Task.state == state.value)
     if video_id is not None:
@@ -219,8 +219,8 @@ def check_visible(access: Access, task: Task | None, task_id: int) -> Task:
     ``NotFoundError`` otherwise, as for a task that does not exist."""
     if (
         task is None
-        or task.project_id != access.project.id
-        or not (_sees_all(access) or task.assignee_id == access.user.id)
+        or task.project_id != access.project_id
+        or not (_sees_all(access) or task.assignee_id == access.user_id)
     ):
         raise NotFoundError(f"no task {task_id}")
     return task
@@ -244,13 +244,13 @@ def locked_task(db: Session, access: Access, task_id: int) -> Task:
 
 def actions_for(access: Access, task: Task) -> list[Action]:
     """The actions the caller may take on ``task`` now (the editor's buttons)."""
-    is_reviewer = task.reviewer_id == access.user.id or (
-        task.reviewer_id is None and task.assignee_id != access.user.id
+    is_reviewer = task.reviewer_id == access.user_id or (
+        task.reviewer_id is None and task.assignee_id != access.user_id
     )
     return allowed_actions(
         TaskState(task.state),
         access.role,
-        is_assignee=task.assignee_id == access.user.id,
+        is_assignee=task.assignee_id == access.user_id,
         is_reviewer=is_reviewer,
     )
 
@@ -259,7 +259,7 @@ def _record(
     db: Session, access: Access, task: Task, action: Action, note: str = ""
 ) -> TaskEventRow:
     """Check ``action`` against the state machine, apply it to ``task`` and add its event row."""
-    user = access.user.id
+    user = access.user_id
     takes_from_queue = action is Action.TAKE_REVIEW and task.reviewer_id is None
     event = record(
         TaskState(task.state),
@@ -301,7 +301,7 @@ def act(db: Session, access: Access, task_id: int, action: Action, note: str = "
 def _member_role(db: Session, access: Access, user_id: int, field: str) -> Role:
     role = db.scalar(
         select(Membership.role).where(
-            Membership.project_id == access.project.id, Membership.user_id == user_id
+            Membership.project_id == access.project_id, Membership.user_id == user_id
         )
     )
     if role is None:
@@ -370,8 +370,8 @@ def next_task(db: Session, access: Access, *, as_role: Role | None = None) -> Ta
     they take for review at once (``take_review``), so two reviewers never get the same task.
     """
     role = as_role or (Role.ANNOTATOR if access.role is Role.ANNOTATOR else Role.REVIEWER)
-    user = access.user.id
-    project = Task.project_id == access.project.id
+    user = access.user_id
+    project = Task.project_id == access.project_id
     if role is Role.ANNOTATOR:
         under_way = case(
             (Task.state.in_([TaskState.IN_PROGRESS.value, TaskState.REWORK.value]), 0), else_=1

@@ -68,8 +68,8 @@ def fill_track(
     video = get_video(db, access.project, task.video_id)
     source = video_source(settings, video)
     path = source.path
-    schema = Schema.from_json(access.project.label_schema)
-    track = task_annotations.parse_track(task, access.project.label_schema, number, row.data)
+    schema = Schema.from_json(access.label_schema)
+    track = task_annotations.parse_track(task, access.label_schema, number, row.data)
     ref = VideoRef(video.original_name, video.frame_count, video.width, video.height)
     db.commit()  # nothing held while the flow is computed
     derived = DerivedFiles(settings.derived_dir)

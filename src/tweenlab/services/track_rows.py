@@ -118,7 +118,7 @@ def swap(
     values = {
         "revision": base + 1,
         "deleted": data is None,
-        "updated_by": access.user.id,
+        "updated_by": access.user_id,
         "updated_at": utc_now(),
         "data": row.data if data is None else data,
         "label": row.label if data is None else data["label"],
@@ -160,7 +160,7 @@ def journal_change(
         "track_id": row.id,
         "number": row.number,
         "revision": row.revision,
-        "actor_id": access.user.id,
+        "actor_id": access.user_id,
         "at": now,
         "op": op,
         "before": before,
@@ -188,7 +188,7 @@ def insert_track(
         "data": data,
         "revision": 1,
         "deleted": False,
-        "updated_by": access.user.id,
+        "updated_by": access.user_id,
         "updated_at": utc_now(),
     }
     row = TrackRow(id=_new_id(db.connection().execute(_INSERT_TRACK, values)), **values)

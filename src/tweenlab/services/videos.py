@@ -237,12 +237,12 @@ _SERVED = select(
 ).where(Video.id == bindparam("video_id"))
 
 
-def served_video(db: Session, project: Project, video_id: int) -> ServedVideo:
+def served_video(db: Session, project_id: int, video_id: int) -> ServedVideo:
     """``get_video`` for a frame request: its row's few columns in one statement built once (a
     frame request reads a video's row, and loading it as an ORM object, with a statement made
     per call, was about a sixth of a cached frame's CPU)."""
     row = db.connection().execute(_SERVED, {"video_id": video_id}).first()
-    if row is None or row.project_id != project.id:
+    if row is None or row.project_id != project_id:
         raise NotFoundError(f"no video {video_id} in this project")
     return ServedVideo(*row)
 

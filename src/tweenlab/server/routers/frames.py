@@ -58,7 +58,7 @@ def _video(
     """The video's row, its file and the app's frame server. These routes read the app's
     settings, storage and frame server from the request rather than as dependencies: each
     dependency FastAPI solves cost a frame request about 2% of its CPU."""
-    video = videos.served_video(db, auth.project, video_id)
+    video = videos.served_video(db, auth.project_id, video_id)
     if video.status == "failed":
         raise ConflictError(f"video {video_id}: its ingest failed ({video.error})")
     if ready and video.status != "ready":

@@ -75,7 +75,7 @@ def statement(
     access = _access(auth)
     stop = stop or utc_now()
     start = start or stop - timedelta(days=30)
-    result = pay.person_statement(db, access, person or access.user.id, start, stop)
+    result = pay.person_statement(db, access, person or access.user_id, start, stop)
     if format == "csv":
         name = f"pay-{result.person}-{start.date()}-{stop.date()}.csv"
         return Response(
