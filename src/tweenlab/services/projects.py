@@ -74,13 +74,6 @@ class Access:
         """The project (loaded at the first ask)."""
         return loaded(self.db, Project, self.project_id)
 
-    @classmethod
-    def of(cls, db: Session, user: User, project: Project, role: Role) -> Access:
-        """The access of ``user`` to ``project``, whose ORM objects are at hand already."""
-        access = cls(user.id, project.id, role, project.label_schema, db)
-        access.__dict__.update(user=user, project=project)  # as the properties would load them
-        return access
-
 
 def loaded(db: Session, model: type[_Row], key: int) -> _Row:
     """``db.get(model, key)``; ``NotFoundError`` when the row is gone (deleted meanwhile)."""
