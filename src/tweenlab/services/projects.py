@@ -61,7 +61,7 @@ class Access:
     user_id: int
     project_id: int
     role: Role
-    label_schema: list[dict[str, Any]]
+    label_schema: list[dict[str, Any]] = field(hash=False)
     db: Session = field(repr=False, compare=False)
 
     @cached_property
