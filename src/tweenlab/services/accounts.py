@@ -333,8 +333,9 @@ _TOKEN = (
     .where(ApiToken.token_hash == bindparam("token_hash"))
 )
 _TOKEN_AND_PROJECT = _about_project(
-    select(User.id, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at, User.active)
-    .add_columns(User.is_admin)
+    select(
+        User.id, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at, User.active, User.is_admin
+    )
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("token_hash"))
 )
