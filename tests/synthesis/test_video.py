@@ -16,7 +16,7 @@ from tweenlab.cli._ui import run_with_boundary
 from tweenlab.cli.main import cli
 from tweenlab.errors import UsageError
 from tweenlab.media import VideoReader, VideoWriter, build_index
-from tweenlab.services.synthesize import retime_video
+from tweenlab.services.synthesize import extrapolate_video, retime_video
 from tweenlab.settings import Settings
 from tweenlab.synthesis import find_bad_frames, frame_stats, repair, retime, sample_times
 
@@ -199,3 +199,86 @@ def test_cli_repair_and_retime(
     assert any(settings.derived_dir.rglob("flow-*/*.npy")), "retime fills the flow cache"
     code, _, err = run(capsys, "synth", "retime", broken_video, "--out", tmp_path / "y.mp4")
     assert code == 2 and "one of --factor or --fps" in err
+
+
+# --- extrapolation ---------------------------------------------------------------------------
+
+
+def test_extrapolate_continues_the_video(
+    broken_video: Path, tmp_path: Path, settings: Settings
+) -> None:
+    out = tmp_path / "next"
+    rows = extrapolate_video(broken_video, out, settings, count=2)
+    last = FRAMES - 1
+    assert [(r.after, r.step, r.frame) for r in rows] == [(last, 1, FRAMES), (last, 2, FRAMES + 1)]
+    index = build_index(broken_video)
+    assert rows[1].seconds == pytest.approx(float(index.seconds(last)) + 2 / 25)
+    with VideoReader(broken_video) as reader:
+        held = reader[last]
+    for row in rows:
+        made = np.asarray(Image.open(out / row.file))
+        moved, kept = psnr(truth(row.frame), made), psnr(truth(row.frame), held)
+        assert moved > kept + 5.0, f"step {row.step}: {moved:.2f} dB, holding {kept:.2f} dB"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [m["file"] for m in manifest] == [r.file for r in rows]
+    assert all(m["synthetic"] and m["engine"] == "flow" for m in manifest)
+    header = (out / "manifest.csv").read_text().splitlines()[0]
+    assert header == "source,after,step,frame,seconds,file,engine,synthetic"
+
+
+def test_extrapolate_after_a_chosen_frame(
+    broken_video: Path, tmp_path: Path, settings: Settings
+) -> None:
+    (row,) = extrapolate_video(broken_video, tmp_path, settings, count=1, after=4)
+    assert (row.frame, row.file) == (5, "broken_000004_next1.png")
+    made = np.asarray(Image.open(tmp_path / row.file))
+    assert psnr(truth(5), made) > psnr(truth(5), truth(4)) + 5.0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        pytest.param({"after": 0}, "--after 0: outside", id="first-frame"),
+        pytest.param({"after": FRAMES}, f"--after {FRAMES}: outside", id="past-the-end"),
+        pytest.param({"count": 0}, "--count must be 1 or more", id="count"),
+        pytest.param({"engine": "dvf"}, "engine 'dvf' cannot extrapolate", id="deep-engine"),
+    ],
+)
+def test_extrapolate_refuses_bad_input(
+    broken_video: Path, tmp_path: Path, settings: Settings, options: dict, message: str
+) -> None:
+    out = tmp_path / "none"
+    with pytest.raises(UsageError, match=message):
+        extrapolate_video(broken_video, out, settings, **{"count": 1, **options})
+    assert not out.exists(), "nothing is written for refused input"
+
+
+def test_extrapolate_refuses_a_one_frame_video(tmp_path: Path, settings: Settings) -> None:
+    single = tmp_path / "single.mp4"
+    with VideoWriter(single, 64, 48, Fraction(1, 25)) as writer:
+        writer.write(np.zeros((48, 64, 3), np.uint8), pts=0)
+    with pytest.raises(UsageError, match="needs 2 frames, the video has 1"):
+        extrapolate_video(single, tmp_path / "out", settings, count=1)
+
+
+def test_cli_extrapolate(
+    broken_video: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "next"
+    code, printed, _ = run(
+        capsys,
+        "synth",
+        "extrapolate",
+        broken_video,
+        "--count",
+        "3",
+        "--out",
+        out,
+        "--format",
+        "jpg",
+    )
+    names = [f"broken_{FRAMES - 1:06d}_next{k}.jpg" for k in (1, 2, 3)]
+    assert code == 0 and printed.split() == [str(out / name) for name in names]
+    assert all((out / name).is_file() for name in names)
+    code, _, err = run(capsys, "synth", "extrapolate", broken_video, "--after", "0")
+    assert code == 2 and "--after 0: outside" in err

@@ -1,4 +1,5 @@
-"""``tweenlab synth``: interpolate frames, repair and retime videos, train the deep models."""
+"""``tweenlab synth``: interpolate frames, repair, retime and extrapolate videos, train the deep
+models."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def _engine(engine: str, checkpoint: Path | None) -> str:
 
 @click.group("synth")
 def synth_command() -> None:
-    """Synthesise frames: in between two frames, in place of bad ones, at a higher rate."""
+    """Synthesise frames: in between two frames, in place of bad ones, at a higher rate, after
+    the last."""
 
 
 @synth_command.command("interpolate")
@@ -141,6 +143,48 @@ def retime_command(
         labels.save_annotations(retimed, annotations_out)
         summary["annotations"] = str(annotations_out)
     click.echo(json.dumps(summary))
+
+
+@synth_command.command("extrapolate")
+@click.argument("video", type=PATH)
+@click.option(
+    "--count", type=click.IntRange(min=1), default=1, show_default=True, help="Frames to make."
+)
+@click.option("--after", type=click.IntRange(min=0), help="Continue after this frame [the last].")
+@click.option("--out", type=PATH, help="Folder for the images [VIDEO_extrapolated].")
+@click.option(
+    "--format",
+    "image_format",
+    type=click.Choice(["png", "jpg", "webp"]),
+    default="png",
+    show_default=True,
+)
+@ENGINE
+@click.pass_obj
+def extrapolate_command(
+    ctx: Context,
+    video: Path,
+    count: int,
+    after: int | None,
+    out: Path | None,
+    image_format: str,
+    engine: str,
+) -> None:
+    """Write frames that continue VIDEO's motion after its last frame (or --after N), as
+    images with manifest.csv and manifest.json that mark them synthetic."""
+    from tweenlab.services.synthesize import extrapolate_video  # noqa: PLC0415 (fast start)
+
+    folder = out or video.with_name(f"{video.stem}_extrapolated")
+    rows = extrapolate_video(
+        video,
+        folder,
+        ctx.settings,
+        count=count,
+        after=after,
+        engine=engine,
+        image_format=image_format,
+    )
+    click.echo("\n".join(str(folder / row.file) for row in rows))
 
 
 @synth_command.command("train")

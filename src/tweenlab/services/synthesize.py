@@ -1,4 +1,4 @@
-"""Frame-synthesis use cases: interpolate image files, repair and retime videos.
+"""Frame-synthesis use cases: interpolate image files, repair, retime and extrapolate videos.
 
 Retiming takes its flow from the video's flow cache (``propagation.FlowCache``, shared with
 in-betweening), so a video's flow is computed once for every use.
@@ -6,8 +6,12 @@ in-betweening), so a video's flow is computed once for every use.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,6 +23,7 @@ from tweenlab.core.annotations import AnnotationSet
 from tweenlab.core.retiming import retime_annotations
 from tweenlab.errors import UsageError
 from tweenlab.media import DerivedFiles, FrameIndex, VideoReader, save_image
+from tweenlab.media._files import write_atomic
 from tweenlab.propagation import FlowCache
 from tweenlab.services.keyframes import analyse_video
 from tweenlab.settings import Settings
@@ -37,7 +42,9 @@ from tweenlab.synthesis import (
 )
 
 __all__ = [
+    "Extrapolated",
     "RetimedFrameImages",
+    "extrapolate_video",
     "interpolate_files",
     "read_image",
     "repair_video",
@@ -156,6 +163,75 @@ def retime_video(
     return retime(
         video, out, factor=factor, fps=fps, index=index, engine=built, flows=flows, cuts=cuts
     )
+
+
+@dataclass(frozen=True)
+class Extrapolated:
+    """A frame made after frame ``after`` of ``source``: ``step`` frames on (its place in time,
+    ``frame = after + step``, at ``seconds`` from the first frame), written as ``file``."""
+
+    source: str
+    after: int
+    step: int
+    frame: int
+    seconds: float
+    file: str
+    engine: str
+    synthetic: bool = True
+
+
+def extrapolate_video(
+    video: Path,
+    out_dir: Path,
+    settings: Settings,
+    *,
+    count: int,
+    after: int | None = None,
+    engine: str = DEFAULT_ENGINE,
+    image_format: str = "png",
+) -> list[Extrapolated]:
+    """Write ``count`` frames continuing ``video`` after frame ``after`` (the last by default)
+    as images in ``out_dir``, with ``manifest.csv`` and ``manifest.json`` marking each as
+    synthetic. The motion between frame ``after - 1`` and ``after`` is continued at constant
+    velocity; each frame is spaced as those two are.
+
+    Raises:
+        UsageError: A video of one frame, ``after`` outside ``1 .. frames - 1``, ``count`` under
+            1, or an engine that cannot extrapolate (only ``flow`` can).
+    """
+    if count < 1:
+        raise UsageError(f"--count must be 1 or more, got {count}")
+    index = DerivedFiles(settings.derived_dir).index(video)
+    frames = len(index)
+    if frames < 2:
+        raise UsageError(f"{video}: extrapolation needs 2 frames, the video has {frames}")
+    last = frames - 1 if after is None else after
+    if not 1 <= last < frames:
+        raise UsageError(
+            f"--after {last}: outside {video}'s frames 1..{frames - 1} "
+            "(the frame before it is needed too)"
+        )
+    built = synthesizer(engine)
+    if not isinstance(built, FlowSynthesizer):
+        raise UsageError(f"engine {engine!r} cannot extrapolate; the flow engine can")
+    with VideoReader(video, index=index, cache_mb=0) as reader:
+        pair = [reader[last - 1], reader[last]]
+    spacing = index.seconds(last) - index.seconds(last - 1)
+    digits = max(6, len(str(frames + count)))
+    rows = []
+    for step, image in enumerate(built.extrapolated(pair, count), start=1):
+        name = f"{video.stem}_{last:0{digits}d}_next{step}.{image_format}"
+        save_image(image, out_dir / name)
+        seconds = float(index.seconds(last) + step * spacing)
+        rows.append(Extrapolated(video.name, last, step, last + step, seconds, name, engine))
+    records = [asdict(row) for row in rows]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(records[0]))
+    writer.writeheader()
+    writer.writerows(records)
+    write_atomic(out_dir / "manifest.csv", text.getvalue().encode())
+    write_atomic(out_dir / "manifest.json", json.dumps(records, indent=1).encode())
+    return rows
 
 
 class RetimedFrameImages:

@@ -26,7 +26,7 @@ Splatting to t, rather than the Super SloMo approximation of the flows at t (Jia
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
@@ -191,13 +191,18 @@ class FlowSynthesizer:
     def extrapolate(self, frames: Sequence[Image], n: int) -> list[Image]:
         """``n`` frames after the last of ``frames``, continuing the motion between the last two
         at constant velocity (the last frame forward-splatted along it)."""
+        return list(self.extrapolated(frames, n))
+
+    def extrapolated(self, frames: Sequence[Image], n: int) -> Iterator[Image]:
+        """``extrapolate``'s frames one at a time (the input is checked and the flow computed
+        before the first is asked for), so a long run holds one frame at a time."""
         if len(frames) < 2:
             raise UsageError(f"extrapolate needs at least 2 frames, got {len(frames)}")
         if n < 1:
             raise UsageError(f"extrapolate: n must be 1 or more, got {n}")
         previous, last = check_pair(frames[-2], frames[-1])
         flow = self.flows(previous, last)
-        return [self._beyond(last, flow, step) for step in range(1, n + 1)]
+        return (self._beyond(last, flow, step) for step in range(1, n + 1))
 
     def _beyond(self, last: Image, flow: PairFlow, step: int) -> Image:
         """Frame ``step`` frames after ``last``: each pixel of it moves on by ``step`` times its
