@@ -138,6 +138,8 @@ def test_bad_checkpoints_are_refused(
     torch.save({"weights": torch.zeros(3)}, foreign)
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(checkpoints["dvf"].read_bytes()[:5000])
+    pickled = tmp_path / "pickled.pt"  # torch.load(weights_only=True) refuses other objects
+    torch.save({**torch.load(checkpoints["dvf"], weights_only=True), "x": Fraction(1, 2)}, pickled)
     misfit = tmp_path / "misfit.pt"
     stored = torch.load(checkpoints["dvf"], weights_only=True)
     torch.save({**stored, "config": {**stored["config"], "width": 6}}, misfit)
@@ -145,6 +147,7 @@ def test_bad_checkpoints_are_refused(
         (tmp_path / "none.pt", "no such checkpoint file"),
         (garbage, "not a readable checkpoint"),
         (truncated, "not a readable checkpoint"),
+        (pickled, r"holds a Python object, fractions.Fraction, besides weights; not loaded"),
         (foreign, "not a tweenlab synthesis checkpoint"),
         (checkpoints["sepconv"], "holds a sepconv model, not dvf"),
         (misfit, "weights do not fit a dvf model"),
@@ -153,6 +156,7 @@ def test_bad_checkpoints_are_refused(
         with pytest.raises(CheckpointError, match=message) as caught:
             DeepSynthesizer("dvf", checkpoint=path)
         assert caught.value.path == path
+        assert "\n" not in str(caught.value) and "weights_only" not in str(caught.value)
     monkeypatch.setattr(checkpoint_module, "SHIPPED", tmp_path / "empty")
     with pytest.raises(CheckpointError, match="no trained dvf checkpoint ships"):
         DeepSynthesizer("dvf")

@@ -13,6 +13,7 @@ import hashlib
 import importlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,7 @@ def load_checkpoint(path: Path, *, model: str | None = None) -> tuple[Any, dict[
     try:
         stored = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises pickle, zip and runtime errors alike
-        raise CheckpointError(path, f"not a readable checkpoint ({error})") from error
+        raise CheckpointError(path, f"not a readable checkpoint ({_unreadable(error)})") from error
     if not isinstance(stored, dict) or stored.get("format") != FORMAT:
         raise CheckpointError(path, f"not a tweenlab synthesis checkpoint (format {FORMAT})")
     name = stored.get("model")
@@ -138,3 +139,20 @@ def save_checkpoint(model: Any, path: Path, card: dict[str, Any]) -> None:
     card_partial = path.with_name(f".{path.name}.json.partial")
     card_partial.write_text(json.dumps(full, indent=1) + "\n", encoding="utf-8")
     os.replace(card_partial, card_path(path))
+
+
+def _unreadable(error: Exception) -> str:
+    """Why ``torch.load(..., weights_only=True)`` refused a file, in one line. Torch's own
+    message is a page of advice, part of it (load with ``weights_only=False``) unsafe to follow
+    for a file of unknown origin."""
+    text = str(error)
+    found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if found:
+        return (
+            f"it holds a Python object, {found.group(1)}, besides weights; not loaded, since "
+            "unpickling it could run code"
+        )
+    reason = text.partition("WeightsUnpickler error:")[2] if "WeightsUnpickler" in text else text
+    lines = [line.strip() for line in reason.splitlines() if line.strip()]
+    detail = lines[0] if lines else type(error).__name__
+    return f"damaged, or not a PyTorch file: {detail[:160]}"
