@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.media.videos import make_corrupt_middle
 from tests.synthesis.scenes import blend, psnr, shifted, texture
 from tweenlab.cli._ui import run_with_boundary
 from tweenlab.cli.main import cli
@@ -22,6 +23,7 @@ from tweenlab.synthesis import find_bad_frames, frame_stats, repair, retime, sam
 
 FRAMES = 24
 BLURRED, REPEATED = 8, 15
+CORRUPT = 17  # a frame whose packet is overwritten with garbage
 SPEED = (2.5, 1.0)  # pixels per frame
 
 
@@ -282,3 +284,19 @@ def test_cli_extrapolate(
     assert all((out / name).is_file() for name in names)
     code, _, err = run(capsys, "synth", "extrapolate", broken_video, "--after", "0")
     assert code == 2 and "--after 0: outside" in err
+
+
+def test_repair_replaces_a_frame_whose_packet_is_corrupt(tmp_path: Path) -> None:
+    clean = tmp_path / "clean.mp4"
+    with VideoWriter(clean, 192, 128, Fraction(1, 25), crf=8) as writer:
+        for n in range(FRAMES):
+            writer.write(truth(n), pts=n)
+    corrupt = make_corrupt_middle(clean, tmp_path / "corrupt.mp4", CORRUPT)
+    report = repair(corrupt, tmp_path / "fixed.mp4")
+    assert (CORRUPT, "undecodable") in [(b.frame, b.reason) for b in report.replaced]
+    with VideoReader(tmp_path / "fixed.mp4") as fixed:
+        assert len(fixed) == FRAMES
+        made, before = fixed[CORRUPT], fixed[CORRUPT - 1]
+    # as close to the truth as the codec keeps the frame before, and far closer than holding it
+    assert psnr(truth(CORRUPT), made) > psnr(truth(CORRUPT - 1), before) - 3.0
+    assert psnr(truth(CORRUPT), made) > psnr(truth(CORRUPT), before) + 6.0
