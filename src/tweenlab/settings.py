@@ -47,6 +47,14 @@ class Settings(BaseSettings):
             "are deleted past it (and computed again if needed)."
         ),
     )
+    flow_method: str = Field(
+        default="dis",
+        min_length=1,
+        description=(
+            "Optical flow for in-betweening, retiming and motion labelling: a name in the "
+            "flow_estimators registry (dis, farneback); each keeps its own cache."
+        ),
+    )
     proxy_max_gop: int = Field(
         default=48,
         ge=1,

@@ -209,3 +209,31 @@ def test_flow_beats_linear_on_real_footage(
     linear_iou = sum(eval_tracks.iou(truth[f], linear[f]) for f in scored) / len(scored)
     assert math.isfinite(flow_iou)
     assert flow_iou > linear_iou + 0.15, f"flow {flow_iou:.3f}, linear {linear_iou:.3f}"
+
+
+def test_flow_estimator_is_chosen_by_name(
+    capsys: pytest.CaptureFixture[str],
+    settings: Settings,
+    tmp_path: Path,
+    circle: tuple[Path, list[Box]],
+    eval_tracks: ModuleType,
+) -> None:
+    """``--flow farneback`` fills from Farneback's flow, kept in its own cache; an unknown
+    name is one error line, and nothing is written."""
+    video, truth = circle
+    keys: dict[int, Box | None] = {0: truth[0], 39: truth[39]}
+    keyframes = keyframes_file(tmp_path / "kf.json", keys, FRAMES)
+    out = tmp_path / "out.json"
+    code, _, stderr = propagate(capsys, video, keyframes, out, "--flow", "farneback")
+    assert (code, stderr) == (0, "")
+    caches = sorted(p.name.split("-")[1] for p in settings.derived_dir.rglob("flow-*"))
+    assert caches == ["farneback"]
+    ours = read_boxes(out, FRAMES)
+    linear = eval_tracks.linear(FRAMES, keys)
+    scored = range(1, FRAMES - 1)
+    flow_iou = sum(eval_tracks.iou(truth[f], ours[f]) for f in scored) / len(scored)
+    linear_iou = sum(eval_tracks.iou(truth[f], linear[f]) for f in scored) / len(scored)
+    assert flow_iou > linear_iou + 0.1, f"farneback {flow_iou:.3f}, linear {linear_iou:.3f}"
+    code, _, stderr = propagate(capsys, video, keyframes, tmp_path / "no.json", "--flow", "nope")
+    assert code == 2 and "no plugin named 'nope'" in stderr
+    assert not (tmp_path / "no.json").exists()

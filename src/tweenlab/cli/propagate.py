@@ -41,6 +41,12 @@ __all__ = ["propagate_command"]
     "straight (linear); --keyframes only.",
 )
 @click.option(
+    "--flow",
+    "flow_method",
+    help="Optical flow estimator: a name in the flow_estimators registry (dis, farneback) "
+    "[TWEENLAB_FLOW_METHOD, else dis]. Each estimator keeps its own cache.",
+)
+@click.option(
     "--cuts/--no-cuts",
     default=True,
     show_default=True,
@@ -54,15 +60,19 @@ def propagate_command(
     annotations: Path | None,
     out: Path,
     method: str,
+    flow_method: str | None,
     cuts: bool,
 ) -> None:
     """Fill every frame of VIDEO between the keyframes, following the motion."""
+    settings = ctx.settings
+    if flow_method is not None:
+        settings = settings.model_copy(update={"flow_method": flow_method})
     if (keyframes is None) == (annotations is None):
         raise UsageError("give one of --keyframes (one box track) or --annotations (a file)")
     if annotations is not None:
         if method != "flow":
             raise UsageError("--annotations fills by flow; straight interpolation needs nothing")
-        reports = propagate_annotations(video, annotations, out, ctx.settings, cuts=cuts)
+        reports = propagate_annotations(video, annotations, out, settings, cuts=cuts)
         for report in reports:
             across = (
                 f"; left straight across a cut: {report.across_cuts}" if report.across_cuts else ""
@@ -77,7 +87,7 @@ def propagate_command(
         video,
         keyframes,
         out,
-        ctx.settings,
+        settings,
         method=method,  # type: ignore[arg-type]
         cuts=cuts,
     )

@@ -70,12 +70,13 @@ def flow_cache(
     folder: Path | None = None,
 ) -> FlowCache:
     """The video's optical-flow cache among its derived files (or in ``folder``: the same
-    frames decoded, so the same file names), bounded by the settings."""
+    frames decoded, so the same file names), by the settings' method and bounded by them."""
     proxy = derived.proxy_path(video)
     return FlowCache(
         video,
         index,
         derived.folder(video) if folder is None else folder,
+        method=settings.flow_method,
         proxy=proxy if proxy.exists() else None,
         budget_mb=settings.flow_cache_mb,
     )

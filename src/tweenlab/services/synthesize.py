@@ -24,7 +24,7 @@ from tweenlab.core.retiming import retime_annotations
 from tweenlab.errors import UsageError
 from tweenlab.media import DerivedFiles, FrameIndex, VideoReader, save_image
 from tweenlab.media._files import write_atomic
-from tweenlab.propagation import FlowCache
+from tweenlab.services.flow import flow_cache
 from tweenlab.services.keyframes import analyse_video
 from tweenlab.settings import Settings
 from tweenlab.synthesis import (
@@ -143,14 +143,7 @@ def retime_video(
     built = synthesizer(engine)
     flows = None
     if isinstance(built, FlowSynthesizer):
-        proxy = derived.proxy_path(video)
-        cache = FlowCache(
-            video,
-            index,
-            derived.folder(video),
-            proxy=proxy if proxy.exists() else None,
-            budget_mb=settings.flow_cache_mb,
-        )
+        cache = flow_cache(video, index, derived, settings)
 
         def flows(n: int) -> PairFlow:
             pair = cache.pair(n)
