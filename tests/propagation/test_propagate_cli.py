@@ -237,3 +237,30 @@ def test_flow_estimator_is_chosen_by_name(
     code, _, stderr = propagate(capsys, video, keyframes, tmp_path / "no.json", "--flow", "nope")
     assert code == 2 and "no plugin named 'nope'" in stderr
     assert not (tmp_path / "no.json").exists()
+
+
+def test_flow_is_computed_ahead_of_time(
+    capsys: pytest.CaptureFixture[str],
+    settings: Settings,
+    circle: tuple[Path, list[Box]],
+) -> None:
+    """``tweenlab flow`` fills the cache that in-betweening then reads: a second run of the
+    same range computes nothing; bad ranges are one error line."""
+    video = circle[0]
+
+    def flow(*options: str) -> tuple[int, str, str]:
+        code = run_with_boundary(cli, ["-q", "flow", str(video), *options])
+        stdout, stderr = capsys.readouterr()
+        return code, stdout, stderr
+
+    code, stdout, stderr = flow("--range", "0:10")
+    assert (code, stderr) == (0, ""), stderr
+    assert "9 frame pairs of flow (9 computed now) for frames 0..9" in stdout
+    folder = next(settings.derived_dir.rglob("flow-dis-*"))
+    assert len(list(folder.glob("[0-9]*.npy"))) == 9  # and a grey frame per frame
+    code, stdout, _ = flow()
+    assert code == 0 and f"{FRAMES - 1} frame pairs of flow ({FRAMES - 10} computed now)" in stdout
+    assert len(list(folder.glob("[0-9]*.npy"))) == FRAMES - 1
+    for bad, words in (("5:6", "not a range of 2 or more"), ("0:99", "0..39"), ("0:9:2", "STEP")):
+        code, _, stderr = flow("--range", bad)
+        assert code == 2 and words in stderr and len(stderr.splitlines()) == 1, stderr

@@ -30,6 +30,7 @@ LAZY_COMMANDS = {
     "import": "tweenlab.cli.dataset:import_command",
     "keyframes": "tweenlab.cli.keyframes:keyframes_command",
     "propagate": "tweenlab.cli.propagate:propagate_command",
+    "flow": "tweenlab.cli.propagate:flow_command",
     "serve": "tweenlab.cli.server:serve_command",
     "db": "tweenlab.cli.server:db_group",
     "user": "tweenlab.cli.server:user_group",

@@ -1,4 +1,5 @@
-"""``tweenlab propagate``: fill the frames between keyframes by following the motion."""
+"""``tweenlab propagate``: fill the frames between keyframes by following the motion;
+``tweenlab flow``: compute the optical flow it follows ahead of time."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from tweenlab.cli._ui import Context
+from tweenlab.cli._ui import Context, progress_reporter
 from tweenlab.errors import UsageError
 from tweenlab.services.propagate import propagate_annotations, propagate_file
 
-__all__ = ["propagate_command"]
+__all__ = ["flow_command", "propagate_command"]
 
 
 @click.command("propagate")
@@ -95,4 +96,40 @@ def propagate_command(
     click.echo(
         f"{shown} of {len(filled.boxes)} frames filled; suggested next keyframes: "
         f"{sorted(filled.suggested)[:10]}"
+    )
+
+
+@click.command("flow")
+@click.argument("video", type=click.Path(path_type=Path))
+@click.option("--range", "frame_range", help="Frames A:B (B exclusive) [the whole video].")
+@click.option(
+    "--flow",
+    "flow_method",
+    help="Optical flow estimator (dis, farneback) [TWEENLAB_FLOW_METHOD, else dis].",
+)
+@click.pass_obj
+def flow_command(
+    ctx: Context, video: Path, frame_range: str | None, flow_method: str | None
+) -> None:
+    """Compute VIDEO's optical flow ahead of time into its cache, which in-betweening,
+    retiming and motion labelling then read instead of computing it."""
+    from tweenlab.core.time import parse_frame_range  # noqa: PLC0415 (fast start)
+    from tweenlab.services.flow import compute_flow  # noqa: PLC0415 (fast start)
+
+    settings = ctx.settings
+    if flow_method is not None:
+        settings = settings.model_copy(update={"flow_method": flow_method})
+    first, last = 0, None
+    if frame_range is not None:
+        start, stop, step = parse_frame_range(frame_range)
+        if step != 1:
+            raise UsageError(f"--range {frame_range}: flow is between consecutive frames (no STEP)")
+        first, last = start, (None if stop is None else stop - 1)
+    with progress_reporter(ctx) as report:
+        done = compute_flow(
+            video, settings, first=first, last=last, report=lambda d, t: report("flow", d, t)
+        )
+    click.echo(
+        f"{done.pairs} frame pairs of flow ({done.computed} computed now) for frames "
+        f"{done.first}..{done.last} in {done.folder}"
     )

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tweenlab.errors import UsageError
 from tweenlab.jobs import JobContext
 from tweenlab.keyframes import plan_spans_near_keyframes
 from tweenlab.media import DerivedFiles, FrameIndex
@@ -42,6 +44,8 @@ __all__ = [
     "DEFAULT_SPAN_PAIRS",
     "FLOW_JOB",
     "FLOW_PART",
+    "FlowComputed",
+    "compute_flow",
     "fetch_flow",
     "flow_cache",
     "flow_job",
@@ -80,6 +84,56 @@ def flow_cache(
         proxy=proxy if proxy.exists() else None,
         budget_mb=settings.flow_cache_mb,
     )
+
+
+@dataclass(frozen=True)
+class FlowComputed:
+    """What ``compute_flow`` did: the pairs ``first .. last - 1`` (pair n is frames n and
+    n + 1) are in ``folder``; ``computed`` of them were made now, the rest were cached."""
+
+    folder: Path
+    first: int
+    last: int
+    computed: int
+
+    @property
+    def pairs(self) -> int:
+        return self.last - self.first
+
+
+def compute_flow(
+    video: Path,
+    settings: Settings,
+    *,
+    first: int = 0,
+    last: int | None = None,
+    report: Callable[[int, int], None] | None = None,
+) -> FlowComputed:
+    """Compute and cache the flow of ``video``'s frames ``first .. last`` (inclusive; the last
+    frame by default) ahead of time, in this process: what ``flow_job`` does across workers.
+
+    Raises:
+        UsageError: A range outside the video, or of fewer than 2 frames.
+    """
+    derived = DerivedFiles(settings.derived_dir)
+    index = derived.index(video)
+    end = len(index) - 1 if last is None else last
+    if not 0 <= first < end <= len(index) - 1:
+        raise UsageError(
+            f"frames {first}..{end}: not a range of 2 or more of {video}'s frames "
+            f"0..{len(index) - 1}"
+        )
+    cache = flow_cache(video, index, derived, settings)
+    cached: list[int] = []
+
+    def counted(done: int, total: int) -> None:
+        if not cached:
+            cached.append(done)
+        if report is not None:
+            report(done, total)
+
+    cache.compute(first, end, report=counted)
+    return FlowComputed(cache.folder, first, end, end - first - cached[0])
 
 
 def flow_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
