@@ -8,7 +8,7 @@ always the *n*-th frame in presentation order, looked up in the frame index.
 from tweenlab.media.clips import Clip, clip_ranges, split_video
 from tweenlab.media.derived import DerivedFiles
 from tweenlab.media.filmstrip import Filmstrip, make_filmstrip
-from tweenlab.media.frames import ExtractedFrame, extract_frames, save_image
+from tweenlab.media.frames import ExtractedFrame, extract_frames, save_image, write_manifests
 from tweenlab.media.index import FrameIndex, build_index
 from tweenlab.media.probe import KeyframeStats, VideoInfo, probe
 from tweenlab.media.proxy import ProxyOptions, needs_proxy, write_proxy
@@ -44,5 +44,6 @@ __all__ = [
     "save_image",
     "split_video",
     "storage_from_url",
+    "write_manifests",
     "write_proxy",
 ]

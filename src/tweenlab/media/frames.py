@@ -21,7 +21,7 @@ from tweenlab.media._files import atomic_path, write_atomic
 from tweenlab.media.index import FrameIndex, build_index
 from tweenlab.media.reader import VideoReader
 
-__all__ = ["IMAGE_FORMATS", "ExtractedFrame", "extract_frames", "save_image"]
+__all__ = ["IMAGE_FORMATS", "ExtractedFrame", "extract_frames", "save_image", "write_manifests"]
 
 #: File suffix -> Pillow format name and save options.
 IMAGE_FORMATS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -89,14 +89,16 @@ def extract_frames(
             )
             if progress is not None:
                 progress(done, len(frames))
-    _write_manifests(out_dir, rows)
+    write_manifests(out_dir, rows, list(ExtractedFrame.__dataclass_fields__))
     return rows
 
 
-def _write_manifests(out_dir: Path, rows: list[ExtractedFrame]) -> None:
+def write_manifests(out_dir: Path, rows: Sequence[Any], fields: list[str]) -> None:
+    """``manifest.csv`` and ``manifest.json`` in ``out_dir``: one record per dataclass in
+    ``rows`` (columns ``fields``, its fields), each file written whole or not at all."""
     records = [asdict(row) for row in rows]
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(ExtractedFrame.__dataclass_fields__))
+    writer = csv.DictWriter(text, fieldnames=fields)
     writer.writeheader()
     writer.writerows(records)
     write_atomic(out_dir / "manifest.csv", text.getvalue().encode())

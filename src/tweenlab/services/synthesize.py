@@ -6,12 +6,9 @@ in-betweening), so a video's flow is computed once for every use.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -22,8 +19,7 @@ from PIL import UnidentifiedImageError
 from tweenlab.core.annotations import AnnotationSet
 from tweenlab.core.retiming import retime_annotations
 from tweenlab.errors import UsageError
-from tweenlab.media import DerivedFiles, FrameIndex, VideoReader, save_image
-from tweenlab.media._files import write_atomic
+from tweenlab.media import DerivedFiles, FrameIndex, VideoReader, save_image, write_manifests
 from tweenlab.services.flow import flow_cache
 from tweenlab.services.keyframes import analyse_video
 from tweenlab.settings import Settings
@@ -217,13 +213,7 @@ def extrapolate_video(
         save_image(image, out_dir / name)
         seconds = float(index.seconds(last) + step * spacing)
         rows.append(Extrapolated(video.name, last, step, last + step, seconds, name, engine))
-    records = [asdict(row) for row in rows]
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(records[0]))
-    writer.writeheader()
-    writer.writerows(records)
-    write_atomic(out_dir / "manifest.csv", text.getvalue().encode())
-    write_atomic(out_dir / "manifest.json", json.dumps(records, indent=1).encode())
+    write_manifests(out_dir, rows, list(Extrapolated.__dataclass_fields__))
     return rows
 
 
