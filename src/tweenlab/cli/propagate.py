@@ -10,8 +10,23 @@ import click
 from tweenlab.cli._ui import Context, progress_reporter
 from tweenlab.errors import UsageError
 from tweenlab.services.propagate import propagate_annotations, propagate_file
+from tweenlab.settings import Settings
 
 __all__ = ["flow_command", "propagate_command"]
+
+FLOW = click.option(
+    "--flow",
+    "flow_method",
+    help="Optical flow estimator: a name in the flow_estimators registry (dis, farneback) "
+    "[TWEENLAB_FLOW_METHOD, else dis]. Each estimator keeps its own cache.",
+)
+
+
+def _settings(ctx: Context, flow_method: str | None) -> Settings:
+    """The command's settings, with ``--flow`` when it was given."""
+    if flow_method is None:
+        return ctx.settings
+    return ctx.settings.model_copy(update={"flow_method": flow_method})
 
 
 @click.command("propagate")
@@ -41,12 +56,7 @@ __all__ = ["flow_command", "propagate_command"]
     help="Follow the motion (flow), an OpenCV MIL tracker both ways (tracker), or interpolate "
     "straight (linear); --keyframes only.",
 )
-@click.option(
-    "--flow",
-    "flow_method",
-    help="Optical flow estimator: a name in the flow_estimators registry (dis, farneback) "
-    "[TWEENLAB_FLOW_METHOD, else dis]. Each estimator keeps its own cache.",
-)
+@FLOW
 @click.option(
     "--cuts/--no-cuts",
     default=True,
@@ -65,9 +75,7 @@ def propagate_command(
     cuts: bool,
 ) -> None:
     """Fill every frame of VIDEO between the keyframes, following the motion."""
-    settings = ctx.settings
-    if flow_method is not None:
-        settings = settings.model_copy(update={"flow_method": flow_method})
+    settings = _settings(ctx, flow_method)
     if (keyframes is None) == (annotations is None):
         raise UsageError("give one of --keyframes (one box track) or --annotations (a file)")
     if annotations is not None:
@@ -102,11 +110,7 @@ def propagate_command(
 @click.command("flow")
 @click.argument("video", type=click.Path(path_type=Path))
 @click.option("--range", "frame_range", help="Frames A:B (B exclusive) [the whole video].")
-@click.option(
-    "--flow",
-    "flow_method",
-    help="Optical flow estimator (dis, farneback) [TWEENLAB_FLOW_METHOD, else dis].",
-)
+@FLOW
 @click.pass_obj
 def flow_command(
     ctx: Context, video: Path, frame_range: str | None, flow_method: str | None
@@ -116,9 +120,7 @@ def flow_command(
     from tweenlab.core.time import parse_frame_range  # noqa: PLC0415 (fast start)
     from tweenlab.services.flow import compute_flow  # noqa: PLC0415 (fast start)
 
-    settings = ctx.settings
-    if flow_method is not None:
-        settings = settings.model_copy(update={"flow_method": flow_method})
+    settings = _settings(ctx, flow_method)
     first, last = 0, None
     if frame_range is not None:
         start, stop, step = parse_frame_range(frame_range)

@@ -181,8 +181,9 @@ class FlowCache:
 
     def compute(
         self, first: int, last: int, *, report: Callable[[int, int], None] | None = None
-    ) -> None:
-        """Make sure the flow of every pair in ``first .. last`` is on disk (one decoding pass).
+    ) -> int:
+        """Make sure the flow of every pair in ``first .. last`` is on disk (one decoding pass);
+        returns how many pairs were missing (computed now).
 
         ``report(done, total)`` is called once the pairs already on disk are counted and after
         each pair stored (``total`` is ``last - first``); it may raise to stop between two
@@ -192,7 +193,7 @@ class FlowCache:
         if report is not None:
             report(done, max(0, last - first))
         if not missing:
-            return
+            return 0
         with VideoReader(
             self.video, index=self.index, proxy=self.proxy, size=self.size, cache_mb=0
         ) as reader:
@@ -211,6 +212,7 @@ class FlowCache:
                 previous = (frame.index, grey)
         keep = {self._path(n).name for n in range(first, last)}
         self._evict(keep | {self._grey_path(n).name for n in range(first, last + 1)})
+        return len(missing)
 
     def file_names(self, first: int, last: int) -> list[str]:
         """The names, in ``folder``, of the files ``compute(first, last)`` keeps: the flow of

@@ -124,16 +124,8 @@ def compute_flow(
             f"0..{len(index) - 1}"
         )
     cache = flow_cache(video, index, derived, settings)
-    cached: list[int] = []
-
-    def counted(done: int, total: int) -> None:
-        if not cached:
-            cached.append(done)
-        if report is not None:
-            report(done, total)
-
-    cache.compute(first, end, report=counted)
-    return FlowComputed(cache.folder, first, end, end - first - cached[0])
+    computed = cache.compute(first, end, report=report)
+    return FlowComputed(cache.folder, first, end, computed)
 
 
 def flow_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
