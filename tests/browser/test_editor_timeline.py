@@ -13,7 +13,7 @@ import pytest
 
 from tests.browser.conftest import ARTIFACTS, Live, expect
 from tests.browser.editor_support import World, open_editor, wait_saved
-from tests.propagation import Box, cut_video
+from tests.propagation import Box, cut_video, exit_video
 
 FRAMES, CUT = 40, 20
 
@@ -118,3 +118,69 @@ def test_the_confidence_strip_and_the_marks_are_the_servers_and_jump(
     expect(page.locator("[data-testid=frame-number]")).to_have_text(str(CUT))
     page.keyboard.press("?")
     expect(page.locator("[data-testid=help]")).to_contain_text("Next suggested keyframe")
+
+
+def row_pixels(page: Any, frames: int, y: float) -> list[tuple[int, int, int]]:
+    """The first timeline row's colour at the middle of each frame, ``y`` CSS px from its top."""
+    pixels = page.evaluate(
+        """([frames, y]) => {
+            const canvas = document.querySelector('[data-testid=timeline-row]');
+            const g = canvas.getContext('2d');
+            const ratio = canvas.height / 18;
+            return [...Array(frames).keys()].map((f) => {
+                const x = Math.floor(((f + 0.5) / frames) * canvas.width);
+                return [...g.getImageData(x, Math.floor(y * ratio), 1, 1).data.slice(0, 3)];
+            });
+        }""",
+        [frames, y],
+    )
+    return [tuple(p) for p in pixels]
+
+
+def test_the_row_shows_a_track_carried_past_its_keyframe_and_where_it_leaves(
+    live: Live, tmp_path: Path, page: Any
+) -> None:
+    """One keyframe (frame 10) on a square that crosses the picture and leaves it: after "fill
+    in between" the row is drawn from frame 0 (carried back) and as outside from the frame the
+    server says the object leaves on."""
+    owner = live.person("owner@example.com")
+    label = {"name": "square", "color": "#2f6fed", "kinds": ["box"]}
+    project = live.call(owner, "POST", "/projects", 201, json={"name": "exit", "schema": [label]})
+    clip, truth = exit_video(tmp_path / "leaving.mp4", frames=FRAMES)
+    video = live.upload(owner, project["id"], clip)
+    split = {"video_id": video["id"], "size": FRAMES}
+    (task,) = live.call(owner, "POST", f"/projects/{project['id']}/tasks/split", 201, json=split)
+    world = World(owner, project["id"], video["id"], task["id"])
+    body = {
+        "track": {
+            "id": 1,
+            "label": "square",
+            "keyframes": [{"frame": 10, "shape": box(truth[10])}],
+        },
+        "base_revision": 0,
+    }
+    live.call(owner, "PUT", f"{world.base}/tracks/1", json=body)
+    open_editor(page, world)
+    page.evaluate(f"window.tweenlabEditor.go({FRAMES - 1})")
+    before = row_pixels(page, FRAMES, 8)
+    assert all(p == (255, 255, 255) for p in before[:10]), before  # nothing before the keyframe
+    page.click("[data-testid=track-row]")
+    page.click("[data-testid=fill]")
+    wait_saved(page)
+    stored = live.call(owner, "GET", f"{world.base}/tracks/1")["track"]
+    leaves = stored.get("leaves")
+    for _ in range(600):  # the fill computes the video's flow first
+        if leaves is not None:
+            break
+        page.wait_for_timeout(200)
+        stored = live.call(owner, "GET", f"{world.base}/tracks/1")["track"]
+        leaves = stored.get("leaves")
+    assert leaves is not None and 24 <= leaves <= 29, stored
+    page.evaluate(f"window.tweenlabEditor.go({FRAMES - 1})")
+    page.wait_for_timeout(300)
+    middle = row_pixels(page, FRAMES, 8)  # the row's middle: a span's band or the outside line
+    blue = [f for f, (r, g, b) in enumerate(middle[: FRAMES - 1]) if b > 200 and r < 150]
+    grey = [f for f, p in enumerate(middle[: FRAMES - 1]) if p == (208, 213, 221)]
+    assert blue[0] == 0 and set(range(leaves)) - {10} <= set(blue), (leaves, middle)
+    assert grey and grey[0] == leaves and not set(blue) & set(range(leaves, FRAMES)), middle
+    page.screenshot(path=str(ARTIFACTS / "editor-timeline-extension.png"))

@@ -478,6 +478,10 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         return float(step.split("mean IoU ", 1)[1].split(",", 1)[0])
 
     assert mean_iou(printed["in-betweening"]) > mean_iou(printed["interpolation"])
+    # One keyframe per object, carried both ways: more of each object's frames covered, and
+    # better, than by the keyframe held (and nothing before it) as a peer keeps it.
+    carried, alone = printed["extension"].split("mean IoU ")[1:]
+    assert float(carried.split(",")[0]) > float(alone.split(" ")[0]) + 0.1, printed["extension"]
     filled = load_annotations(out_dir / "annotations-filled.json")
     assert sum(len(track.inbetween) for track in filled.tracks.values()) > 100
     coco = json.loads(

@@ -42,9 +42,11 @@ def test_inbetween_shapes_replace_straight_interpolation_on_their_frames() -> No
 
 @pytest.mark.parametrize(
     ("frame", "reason"),
-    [(0, "between two keyframes"), (33, "between two keyframes"), (39, "between two keyframes")],
+    [(0, "frame 0 is a keyframe"), (33, "after keyframe 30, where the object is outside")],
 )
-def test_inbetween_only_strictly_inside_a_span_in_the_picture(frame: int, reason: str) -> None:
+def test_inbetween_only_where_the_object_is_in_the_picture_between_keyframes(
+    frame: int, reason: str
+) -> None:
     with pytest.raises(AnnotationError, match=reason):
         box_track(**{f"f{frame}": Box(1, 1, 5, 5)})
 
@@ -83,7 +85,7 @@ def test_native_reports_a_bad_inbetween_frame(tmp_path: Path) -> None:
     document["tracks"][0]["inbetween"][0]["frame"] = 33
     path = tmp_path / "annotations.json"
     path.write_text(json.dumps(document))
-    with pytest.raises(FormatError, match="between two keyframes") as caught:
+    with pytest.raises(FormatError, match="frame 33 is after keyframe 30") as caught:
         native.load(path)
     assert "tracks[0]" in str(caught.value)
 
@@ -115,3 +117,92 @@ def test_native_round_trip_keeps_confidence_and_refuses_one_out_of_range(tmp_pat
     path.write_text(json.dumps(document))
     with pytest.raises(FormatError, match=r"0\.\.1"):
         native.load(path)
+
+
+def extended() -> Track:
+    """Keyframes on 10 and 20; carried back to 7 and on to 23, where it left the picture."""
+    keys = {10: Keyframe(Box(10, 0, 10, 10), occluded=True), 20: Keyframe(Box(20, 0, 10, 10))}
+    shapes = {f: Box(f, 0, 10, 10) for f in (7, 8, 9, 21, 22)}
+    return Track(1, "car", keys, inbetween=shapes, leaves=23)
+
+
+def test_an_extended_track_starts_at_its_first_carried_shape_and_leaves_where_found() -> None:
+    track = extended()
+    assert track.start == 7 and track.first_frame == 10
+    assert track.at(6) is None
+    head = track.at(7)
+    assert head is not None and head.shape == Box(7, 0, 10, 10) and not head.keyframe
+    assert head.occluded  # the first keyframe's flags hold on the frames carried before it
+    assert track.at(22).shape == Box(22, 0, 10, 10)  # type: ignore[union-attr]
+    gone = track.at(23)
+    assert gone is not None and gone.outside
+    assert [s.frame for s in track.states(30) if s.visible] == list(range(7, 23))
+    assert track.visible_frames(30) == list(range(7, 23))
+    boxes, visible = track.box_array(np.arange(5, 26))
+    assert visible.tolist() == [False, False] + [True] * 16 + [False] * 3
+    assert boxes[2:18, 0].tolist() == list(range(7, 23))
+
+
+def test_after_the_last_keyframe_a_frame_without_a_shape_holds_the_one_before_it() -> None:
+    keys = {0: Keyframe(Box(0, 0, 10, 10))}
+    track = Track(1, "car", keys, inbetween={2: Box(2, 0, 10, 10), 5: Box(5, 0, 10, 10)})
+    shown = [track.at(f).shape.x for f in range(8)]  # type: ignore[union-attr]
+    assert shown == [0, 0, 2, 2, 2, 5, 5, 5]
+    boxes, visible = track.box_array(np.arange(8))
+    assert boxes[:, 0].tolist() == shown and visible.all()
+
+
+def test_an_edit_at_an_end_drops_that_end_s_extension_only() -> None:
+    track = extended()
+    later = track.with_keyframe(30, Keyframe(Box(30, 0, 10, 10)))
+    assert set(later.inbetween) == {7, 8, 9} and later.leaves is None
+    inside = track.with_keyframe(12, Keyframe(Box(12, 0, 10, 10)))
+    assert set(inside.inbetween) == {7, 8, 9, 21, 22} and inside.leaves == 23
+    earlier = track.with_keyframe(5, Keyframe(Box(5, 0, 10, 10)))
+    assert set(earlier.inbetween) == {21, 22} and earlier.leaves == 23
+    moved = track.with_keyframe(20, Keyframe(Box(25, 0, 10, 10)))
+    assert set(moved.inbetween) == {7, 8, 9} and moved.leaves is None
+    resent = replace(later, inbetween=track.inbetween)  # an editor sends back what it had
+    assert set(resent.keeping_inbetween_of(track).inbetween) == {7, 8, 9}
+    same = replace(track, keyframes={**track.keyframes})
+    assert same.keeping_inbetween_of(track) == track
+
+
+def test_native_round_trip_keeps_an_extension_and_checks_leaves(tmp_path: Path) -> None:
+    track = extended()
+    text = native.dumps(annotations(track))
+    assert json.loads(text)["tracks"][0]["leaves"] == 23
+    assert native.loads(text) == annotations(track)
+    for leaves, reason in ((20, "not after the last keyframe"), (40, "beyond the video")):
+        document = json.loads(text)
+        document["tracks"][0]["leaves"] = leaves
+        path = tmp_path / "annotations.json"
+        path.write_text(json.dumps(document))
+        with pytest.raises(FormatError, match=reason):
+            native.load(path)
+
+
+def test_edits_keep_the_inbetween_shapes_their_change_leaves_valid() -> None:
+    """Deleting a frame, deleting from a frame on and splitting work on a filled, extended
+    track: the shapes of spans whose keyframes are untouched stay, the rest go, nothing is left
+    invalid (deleting a frame with an in-between shape used to fail: it became a keyframe)."""
+    from tweenlab.core.edits import DeleteFrame, DeleteFromHere, SplitTrack
+
+    track = extended().with_inbetween({f: Box(f, 0, 10, 10) for f in range(11, 20)})
+    labelled = AnnotationSet(
+        VideoRef("clip.mp4", frame_count=40, width=200, height=100),
+        Schema.of("car"),
+        {1: track},
+    )
+    one = DeleteFrame(1, 15).apply(labelled).track(1)
+    assert one.at(15).outside and not one.at(16).outside  # type: ignore[union-attr]
+    assert set(one.inbetween) == {7, 8, 9, 21, 22} and one.leaves == 23  # 10..20 was changed
+    cut = DeleteFromHere(1, 15).apply(labelled).track(1)
+    assert set(cut.inbetween) == {7, 8, 9} and cut.leaves is None
+    assert cut.at(30).outside  # type: ignore[union-attr]
+    with pytest.raises(AnnotationError, match="starts on frame 10"):
+        DeleteFromHere(1, 8).apply(labelled)  # a carried frame before the first keyframe
+    split = SplitTrack(1, 15).apply(labelled)
+    first, second = split.track(1), split.track(2)
+    assert set(first.inbetween) == {7, 8, 9} and first.leaves is None
+    assert set(second.inbetween) == {21, 22} and second.leaves == 23

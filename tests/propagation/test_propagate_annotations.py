@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.propagation import Box, circle_video, cut_video
+from tests.propagation import Box, circle_video, cut_video, exit_video
 from tweenlab.cli._ui import run_with_boundary
 from tweenlab.cli.main import cli
 from tweenlab.core import AnnotationSet, Keyframe, Mask, Polygon, Schema, Track, VideoRef
@@ -96,7 +96,57 @@ def test_a_span_across_a_cut_is_left_straight_and_its_sides_suggested(
     assert "left straight across a cut: [(10, 30)]" in stdout
     assert "19, 20" in stdout
     track = load_annotations(out).tracks[1]
-    assert sorted(track.inbetween) == list(range(1, 10))
+    # carried on after its last keyframe (30) to the end of its shot, which is the video's
+    assert sorted(track.inbetween) == [*range(1, 10), *range(31, FRAMES)]
+    assert track.leaves is None
+
+
+def test_tracks_are_carried_past_their_ends_until_the_object_leaves(
+    tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A square crosses the picture and leaves on the right (in the picture up to frame 23, gone
+    from 29): a box track keyed on 6 and 10 and a polygon track keyed on 8 alone are carried
+    back to frame 0 and on until it leaves, and from there the object is outside."""
+    video, truth = exit_video(tmp_path / "leaving.mp4", frames=FRAMES)
+
+    def corners(box: Box) -> list[list[float]]:
+        x, y, w, h = box
+        return [[x, y], [x + w, y], [x + w, y + h], [x, y + h]]
+
+    tracks = {
+        1: Track(1, "square", {f: Keyframe(BoxShape(*truth[f])) for f in (6, 10)}),
+        2: Track(2, "square", {8: Keyframe(Polygon(corners(truth[8])))}),
+    }
+    ref = VideoRef("leaving.mp4", frame_count=FRAMES, width=192, height=144)
+    source = tmp_path / "in.json"
+    source.write_text(native.dumps(AnnotationSet(ref, Schema.of("square"), tracks)))
+    out = tmp_path / "filled.json"
+    code, stdout, stderr = run(capsys, "propagate", video, "--annotations", source, "--out", out)
+    assert code == 0, stderr
+    filled = load_annotations(out)
+    for number, track in filled.tracks.items():
+        assert track.leaves is not None and 24 <= track.leaves <= 29, (number, track.leaves)
+        assert (
+            f"track {number}: " in stdout
+            and f"leaves the picture on frame {track.leaves}" in stdout
+        )
+        assert track.start == 0 and dict(track.keyframes) == dict(tracks[number].keyframes)
+        seen = [f for f in range(FRAMES) if track.at(f) is not None and track.at(f).visible]  # type: ignore[union-attr]
+        assert seen == list(range(track.leaves))
+        for frame in range(min(track.leaves, 24)):
+            shown = track.at(frame).shape.bbox()  # type: ignore[union-attr]
+            assert iou(shown, truth[frame]) > 0.7, (number, frame, shown, truth[frame])
+    exported = export_annotations(
+        filled, tmp_path / "coco", "coco", ExportOptions(frames="all"), settings
+    )
+    document = json.loads((exported.folder / "annotations" / "instances_default.json").read_text())
+    names = {
+        i["id"]: int(i["file_name"].rsplit("_", 1)[-1].split(".")[0]) for i in document["images"]
+    }
+    boxed = {names[a["image_id"]] for a in document["annotations"]}
+    leaves = min(t.leaves for t in filled.tracks.values())  # type: ignore[type-var]
+    assert boxed == set(range(max(t.leaves for t in filled.tracks.values())))  # type: ignore[type-var]
+    assert 0 in boxed and leaves > 20
 
 
 @pytest.mark.parametrize(
@@ -153,15 +203,16 @@ def test_polygon_and_mask_tracks_are_filled_by_motion(
     assert code == 0, stderr
     filled = load_annotations(out)
     polygon, region = filled.tracks[1], filled.tracks[2]
-    assert sorted(polygon.inbetween) == sorted(region.inbetween) == list(range(1, 20))
-    assert sorted(polygon.confidence) == sorted(region.confidence) == list(range(1, 20))
+    shown = [f for f in range(1, FRAMES) if f != 20]  # carried on after 20 to the end
+    assert sorted(polygon.inbetween) == sorted(region.inbetween) == shown
+    assert sorted(polygon.confidence) == sorted(region.confidence) == shown
     error = [
         np.abs(polygon.inbetween[f].points - np.array(corners(truth[f]))).max()  # type: ignore[attr-defined]
-        for f in range(1, 20)
+        for f in shown
     ]
-    assert max(error) < 4.0, error
+    assert max(error[:19]) < 4.0 and max(error[19:]) < 8.0, error
     overlap = []
-    for f in range(1, 20):
+    for f in shown:
         guessed, actual = region.inbetween[f].to_dense(), mask(truth[f])  # type: ignore[attr-defined]
         overlap.append((guessed & actual).sum() / (guessed | actual).sum())
-    assert min(overlap) > 0.8, overlap
+    assert min(overlap[:19]) > 0.8 and min(overlap[19:]) > 0.7, overlap

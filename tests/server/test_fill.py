@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.propagation import Box, circle_video
+from tests.propagation import Box, circle_video, exit_video
 from tests.server.conftest import Api
 from tests.server.media_support import media_api, upload, wait_job
 
@@ -103,3 +103,54 @@ def test_a_track_is_filled_by_motion_as_its_next_revision(media_api: Api, tmp_pa
         headers={"If-Match": '"4"'},
     )
     assert outside.status_code == 422 and outside.json()["field"] == "first"
+
+
+def test_fill_carries_a_track_past_its_keyframe_until_the_object_leaves(
+    media_api: Api, tmp_path: Path
+) -> None:
+    """One keyframe on a square that crosses the picture and leaves it (in the picture up to
+    frame 23, gone from 29): the fill carries it back to frame 0 and on until it leaves, the
+    states say outside from there, and a keyframe added later drops the carried tail."""
+    owner = media_api.account("o@example.com")
+    project = media_api.project(owner, schema=[{"name": "square", "kinds": ["box"]}])["id"]
+    video, truth = exit_video(tmp_path / "leaving.mp4", frames=FRAMES)
+    uploaded = upload(media_api, owner, project, video.read_bytes())
+    assert uploaded.status_code == 201, uploaded.text
+    assert wait_job(media_api, owner, uploaded.json()["ingest_job_id"])["state"] == "succeeded"
+    base = f"/api/projects/{project}"
+
+    def call(method: str, path: str, **kwargs: Any) -> Any:
+        headers = {**owner.headers, **kwargs.pop("headers", {})}
+        return media_api.client.request(method, base + path, headers=headers, **kwargs)
+
+    split = {"video_id": uploaded.json()["id"], "frame_count": FRAMES, "size": FRAMES}
+    task = call("POST", "/tasks/split", json=split).json()[0]["id"]
+    track = {"label": "square", "keyframes": [{"frame": 10, "shape": box(truth[10])}]}
+    put = call("PUT", f"/tasks/{task}/tracks/1", json={"track": track, "base_revision": 0})
+    assert put.status_code == 200, put.text
+
+    filled = call("POST", f"/tasks/{task}/tracks/1/fill", json={}, headers={"If-Match": '"1"'})
+    assert filled.status_code == 200, filled.text
+    answer = filled.json()
+    leaves = answer["leaves"]
+    assert 24 <= leaves <= 29 and answer["filled"] == 0
+    assert answer["extended"] == leaves - 1  # 0..9 and 11..leaves-1
+    data = answer["track"]["track"]
+    assert data["leaves"] == leaves and [k["frame"] for k in data["keyframes"]] == [10]
+    shapes = {item["frame"]: item["shape"] for item in data["inbetween"]}
+    assert sorted(shapes) == [f for f in range(leaves) if f != 10]
+    for frame in range(min(leaves, 24)):
+        assert iou(tuple(shapes.get(frame, box(truth[10]))[k] for k in "xywh"), truth[frame]) > 0.7  # type: ignore[arg-type]
+
+    states = call("GET", f"/tasks/{task}/tracks/1/states?first=0&last={FRAMES - 1}").json()
+    shown = [s["frame"] for s in states["states"] if not s["outside"]]
+    assert shown == list(range(leaves))
+    assert all(s["outside"] for s in states["states"] if s["frame"] >= leaves)
+
+    # an editor sends back what it was given, with a keyframe added after the object left
+    edited = {**data, "keyframes": [*data["keyframes"], {"frame": 35, "shape": box(truth[20])}]}
+    again = call("PUT", f"/tasks/{task}/tracks/1", json={"track": edited, "base_revision": 2})
+    assert again.status_code == 200, again.text
+    kept = again.json()["track"]
+    assert "leaves" not in kept
+    assert sorted(item["frame"] for item in kept["inbetween"]) == list(range(10))  # the head

@@ -86,9 +86,15 @@ def propagate_command(
             across = (
                 f"; left straight across a cut: {report.across_cuts}" if report.across_cuts else ""
             )
+            carried = f", {report.extended} carried past its ends" if report.extended else ""
+            leaves = (
+                f"; leaves the picture on frame {report.leaves}"
+                if report.leaves is not None
+                else ""
+            )
             click.echo(
-                f"track {report.track}: {report.filled} frames filled; suggested next "
-                f"keyframes: {report.suggested[:10]}{across}"
+                f"track {report.track}: {report.filled} frames filled{carried}; suggested next "
+                f"keyframes: {report.suggested[:10]}{across}{leaves}"
             )
         return
     assert keyframes is not None

@@ -161,6 +161,10 @@ class AnnotationSet:
         where = f"track {track.id}"
         self.schema.check_kind(track.label, track.kind)
         self._check_frame(track.last_frame, where)
+        if track.inbetween:
+            self._check_frame(max(track.inbetween), f"{where}.inbetween")
+        if track.leaves is not None:
+            self._check_frame(track.leaves, f"{where}.leaves")
         label = self.schema.label(track.label)
         label.check_attributes(track.attributes, per_frame=False)
         for frame, keyframe in track.keyframes.items():

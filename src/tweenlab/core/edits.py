@@ -297,7 +297,7 @@ class DeleteFrame(Edit):
             following = track.at(after)
             assert following is not None  # shown on frame, so it exists after it
             changes[after] = _keyframe(following)
-        return annotations.with_tracks([replace(track, keyframes={**track.keyframes, **changes})])
+        return annotations.with_tracks([track.with_keyframes({**track.keyframes, **changes})])
 
     def describe(self) -> str:
         return f"delete track {self.track_id} on frame {self.frame} only"
@@ -358,7 +358,7 @@ class DeleteFromHere(Edit):
         track = annotations.track(self.track_id)
         _check_frame(annotations, self.frame, self.track_id)
         state = track.at(self.frame)
-        if state is None or self.frame == track.first_frame:
+        if state is None or self.frame <= track.first_frame:
             raise AnnotationError(
                 f"starts on frame {track.first_frame}, so deleting from frame {self.frame} on "
                 "would delete all of it; delete the track instead",
@@ -371,7 +371,7 @@ class DeleteFromHere(Edit):
             raise AnnotationError(
                 f"is already gone from frame {self.frame} on", field=_where(self.track_id)
             )
-        return annotations.with_tracks([replace(track, keyframes=kept)])
+        return annotations.with_tracks([track.with_keyframes(kept)])
 
     def describe(self) -> str:
         return f"delete track {self.track_id} from frame {self.frame} on"
@@ -426,7 +426,7 @@ class SplitTrack(Edit):
         if new_id in annotations.tracks:
             raise AnnotationError("the id is taken", field=_where(new_id))
         state = track.at(self.frame)
-        if state is None or self.frame == track.first_frame:
+        if state is None or self.frame <= track.first_frame:
             raise AnnotationError(
                 f"starts on frame {track.first_frame}; split it on a later frame",
                 field=_where(self.track_id),
@@ -442,8 +442,9 @@ class SplitTrack(Edit):
             )
         if state.keyframe or not state.outside:
             head[self.frame] = _keyframe(state, outside=True)
-        first = replace(track, keyframes=head)
-        return annotations.with_tracks([first, replace(track, id=new_id, keyframes=tail)])
+        first = track.with_keyframes(head)
+        second = replace(track.with_keyframes(tail), id=new_id)
+        return annotations.with_tracks([first, second])
 
     def describe(self) -> str:
         into = "" if self.new_id is None else f" into track {self.new_id}"
@@ -515,7 +516,7 @@ class MergeTracks(Edit):
                 field=where,
             )
         keys = _merged_keyframes(first, other, annotations.video.frame_count)
-        merged = replace(first, keyframes=keys)
+        merged = first.with_keyframes(keys)
         return annotations.with_tracks([merged], removed=[other.id])
 
     def describe(self) -> str:

@@ -192,7 +192,9 @@ def _retimed_track(track: Track, samples: Sequence[Sample]) -> Track | None:
         assert state is not None
         keyframes[last] = Keyframe(state.shape, state.outside, state.occluded, state.attributes)
     inbetween, confidence = _inbetween(track, samples, alive, keyframes)
-    return replace(track, keyframes=keyframes, inbetween=inbetween, confidence=confidence)
+    return replace(
+        track, keyframes=keyframes, inbetween=inbetween, confidence=confidence, leaves=None
+    )
 
 
 def _inbetween(

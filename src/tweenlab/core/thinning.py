@@ -289,7 +289,7 @@ def _required(track: Track, frames: IntArray, visible: npt.NDArray[np.bool_]) ->
         ],
         dtype=np.int64,
     )
-    in_force = codes[np.searchsorted(keys, frames, side="right") - 1]
+    in_force = codes[np.maximum(np.searchsorted(keys, frames, side="right") - 1, 0)]
     changed = np.flatnonzero(np.diff(in_force) != 0) + 1
     edges = np.diff(visible.astype(np.int8), prepend=0, append=0)
     span_starts = np.flatnonzero(edges == 1)
@@ -313,10 +313,13 @@ def thin_track(track: Track, *, min_iou: float = 0.95) -> Track:
         >>> thin_track(Track(1, "car", keys)).frames
         (0, 49)
     """
-    frames = np.arange(track.first_frame, track.last_frame + 1, dtype=np.int64)
+    end = max([track.last_frame, *track.inbetween]) if track.leaves is None else track.leaves
+    frames = np.arange(track.start, end + 1, dtype=np.int64)
     boxes, visible = track.box_array(frames)
     required = _required(track, frames, visible)
     kept = {frame for frame, keyframe in track.keyframes.items() if keyframe.outside}
+    if track.leaves is not None:
+        kept.add(track.leaves)
     breaks = sorted(required)
     for first, last in pairwise(breaks):
         if not visible[first : last + 1].all():
@@ -325,7 +328,7 @@ def thin_track(track: Track, *, min_iou: float = 0.95) -> Track:
         kept.update(int(frames[first + i]) for i in chosen.tolist())
     kept.update(int(frames[i]) for i in breaks)
     keyframes = {frame: _keyframe(track, frame, boxes[frame - int(frames[0])]) for frame in kept}
-    return replace(track, keyframes=keyframes)
+    return replace(track, keyframes=keyframes, inbetween={}, leaves=None)
 
 
 def _keyframe(track: Track, frame: int, box: FloatArray) -> Keyframe:

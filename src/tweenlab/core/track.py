@@ -11,6 +11,14 @@ place of straight interpolation on their frames, are not keyframes (a person's k
 never changed by them), and are dropped from a span as soon as a keyframe of that span changes,
 to be computed again. Each may carry its confidence (``confidence``, 0..1, as in-betweening
 scored it): it goes with its shape, so where the shape is dropped the confidence is too.
+
+In-betweening also extends a track past its ends while the motion is followed: in-between shapes
+before the first keyframe (the object is shown from the first of them) and after the last one
+(when that is not outside), and ``leaves``, the frame from which it found the object out of the
+picture (it left, was lost, or a scene cut came). After the last keyframe a frame without an
+in-between shape holds the nearest one before it, and from ``leaves`` on the object is outside.
+These are dropped like a span's as soon as the first (or last) keyframe changes or one is added
+before (after) it.
 """
 
 from __future__ import annotations
@@ -100,6 +108,8 @@ class Track:
         confidence: Frame -> how sure in-betweening was of its shape there (``0..1``; the
             lowest of a span is where its next keyframe is needed). Only frames with an
             in-between shape keep one.
+        leaves: The frame, after the last keyframe, from which in-betweening found the object
+            out of the picture (computed, not a keyframe); ``None`` when it did not.
 
     Example:
         >>> keys = {0: Keyframe(Box(0, 0, 10, 10)), 10: Keyframe(Box(10, 0, 10, 10))}
@@ -117,6 +127,7 @@ class Track:
     inbetween: Mapping[int, Shape] = field(default_factory=lambda: MappingProxyType({}))
     score: float | None = None
     confidence: Mapping[int, float] = field(default_factory=lambda: MappingProxyType({}))
+    leaves: int | None = None
 
     def __post_init__(self) -> None:
         if not self.keyframes:
@@ -135,20 +146,35 @@ class Track:
         object.__setattr__(self, "keyframes", MappingProxyType(ordered))
         object.__setattr__(self, "attributes", _frozen(self.attributes))
         object.__setattr__(self, "_frames", tuple(ordered))
+        if self.leaves is not None and (
+            self.leaves <= self.last_frame or ordered[self.last_frame].outside
+        ):
+            raise AnnotationError(
+                f"frame {self.leaves} is not after the last keyframe of the object in the picture",
+                field=f"track {self.id}.leaves",
+            )
         object.__setattr__(self, "inbetween", MappingProxyType(self._checked_inbetween()))
+        object.__setattr__(self, "_guided", tuple(self.inbetween))
         object.__setattr__(self, "confidence", MappingProxyType(self._checked_confidence()))
 
     def _checked_inbetween(self) -> dict[int, Shape]:
-        """``inbetween`` sorted, each on a frame strictly inside a span whose first keyframe is
-        not outside, and of the track's kind."""
+        """``inbetween`` sorted, each of the track's kind on a frame that is not a keyframe and
+        not after an outside keyframe: before the first keyframe, inside a span, or after the
+        last keyframe and before ``leaves``."""
         frames, kind = self.frames, self.kind
         checked: dict[int, Shape] = {}
         for frame, shape in sorted((int(f), s) for f, s in self.inbetween.items()):
             position = bisect.bisect_right(frames, frame) - 1
-            inside = 0 <= position < len(frames) - 1 and frames[position] != frame
-            if not inside or self.keyframes[frames[position]].outside:
+            reason = None
+            if position >= 0 and frames[position] == frame:
+                reason = "is a keyframe"
+            elif position >= 0 and self.keyframes[frames[position]].outside:
+                reason = f"is after keyframe {frames[position]}, where the object is outside"
+            elif self.leaves is not None and frame >= self.leaves:
+                reason = f"is not before frame {self.leaves}, where the object leaves"
+            if reason is not None:
                 raise AnnotationError(
-                    f"frame {frame} is not between two keyframes of the object in the picture",
+                    f"frame {frame} {reason}: no in-between shape there",
                     field=f"track {self.id}.inbetween",
                 )
             if shape.kind is not kind:
@@ -189,41 +215,65 @@ class Track:
         return self.frames[0]
 
     @property
+    def start(self) -> int:
+        """The first frame the track is shown on: its first in-between shape before the first
+        keyframe, else the first keyframe."""
+        guided: tuple[int, ...] = self._guided  # type: ignore[attr-defined]
+        return min(guided[0], self.frames[0]) if guided else self.frames[0]
+
+    @property
     def last_frame(self) -> int:
         """The last keyframe."""
         return self.frames[-1]
 
     def at(self, frame: int) -> TrackState | None:
-        """The track on ``frame``; ``None`` before its first keyframe."""
+        """The track on ``frame``; ``None`` before it starts (its first keyframe, or its first
+        in-between shape before that)."""
         frames = self.frames
         position = bisect.bisect_right(frames, frame) - 1
         if position < 0:
-            return None
+            if frame not in self.inbetween:
+                return None
+            first = self.keyframes[frames[0]]
+            shape = self.inbetween[frame]
+            return TrackState(frame, shape, False, first.occluded, first.attributes, False)
         start = frames[position]
         before = self.keyframes[start]
-        if start == frame or before.outside or position + 1 == len(frames):
+        outside = before.outside
+        if start == frame or before.outside:
             shape = before.shape
         elif frame in self.inbetween:
             shape = self.inbetween[frame]
+        elif position + 1 == len(frames):
+            shape = self._held(frame)
+            outside = self.leaves is not None and frame >= self.leaves
         else:
             end = frames[position + 1]
             shape = interpolate(
                 before.shape, self.keyframes[end].shape, (frame - start) / (end - start)
             )
-        return TrackState(
-            frame, shape, before.outside, before.occluded, before.attributes, start == frame
-        )
+        return TrackState(frame, shape, outside, before.occluded, before.attributes, start == frame)
+
+    def _held(self, frame: int) -> Shape:
+        """After the last keyframe: the nearest in-between shape before ``frame``, else the last
+        keyframe's shape."""
+        guided: tuple[int, ...] = self._guided  # type: ignore[attr-defined]
+        position = bisect.bisect_left(guided, frame) - 1
+        if position >= 0 and guided[position] > self.last_frame:
+            return self.inbetween[guided[position]]
+        return self.keyframes[self.last_frame].shape
 
     def states(self, stop: int) -> Iterator[TrackState]:
-        """Every frame's state from the first keyframe up to ``stop`` (exclusive)."""
-        for frame in range(self.first_frame, stop):
+        """Every frame's state from the track's start up to ``stop`` (exclusive); frames
+        before the first keyframe without an in-between shape are skipped."""
+        for frame in range(self.start, stop):
             state = self.at(frame)
-            assert state is not None
-            yield state
+            if state is not None:
+                yield state
 
     def visible_frames(self, stop: int) -> list[int]:
         """Frames before ``stop`` on which the track is in the picture."""
-        frames = np.arange(self.first_frame, max(stop, self.first_frame))
+        frames = np.arange(self.start, max(stop, self.start))
         return frames[self.visible_at(frames)].tolist()  # type: ignore[no-any-return]
 
     def box_array(
@@ -242,9 +292,12 @@ class Track:
         boxes = interpolate_boxes(keys, values, frames)
         if self.inbetween:
             guided = np.fromiter(self.inbetween, dtype=np.int64, count=len(self.inbetween))
-            where = np.searchsorted(guided, frames)
-            hit = guided[np.minimum(where, len(guided) - 1)] == frames
             shapes = list(self.inbetween.values())
+            where = np.searchsorted(guided, frames, side="right") - 1
+            hit = where >= 0
+            hit &= (guided[np.maximum(where, 0)] == frames) | (  # held after the last keyframe
+                (frames > self.last_frame) & (guided[np.maximum(where, 0)] > self.last_frame)
+            )
             for row in np.flatnonzero(hit).tolist():
                 boxes[row] = shapes[int(where[row])].array  # type: ignore[attr-defined]
         return boxes, self.visible_at(frames)
@@ -254,66 +307,57 @@ class Track:
         keys = np.fromiter(self.frames, dtype=np.int64, count=len(self.frames))
         outside = np.fromiter((k.outside for k in self.keyframes.values()), dtype=np.bool_)
         position = np.searchsorted(keys, frames, side="right") - 1
-        return (position >= 0) & ~outside[np.maximum(position, 0)]
+        shown = (position >= 0) & ~outside[np.maximum(position, 0)]
+        if self.leaves is not None:
+            shown &= frames < self.leaves
+        head = [f for f in self.inbetween if f < self.first_frame]
+        if head:
+            shown |= np.isin(frames, head)
+        return shown
 
     # -- building new tracks (tracks are immutable) --------------------------------------
 
     def with_keyframe(self, frame: int, keyframe: Keyframe) -> Track:
         """A copy with ``keyframe`` set on ``frame`` (added or replaced); the in-between shapes
         of the span it falls in are dropped."""
-        keyframes = {**self.keyframes, frame: keyframe}
-        return replace(self, keyframes=keyframes, inbetween=self._outside_spans_of({frame}))
+        return self.with_keyframes({**self.keyframes, frame: keyframe})
 
     def without_keyframes(self, frames: set[int]) -> Track | None:
         """A copy without the keyframes on ``frames``; ``None`` when none would be left. The
         in-between shapes of the spans on either side of a removed keyframe are dropped."""
         kept = {f: k for f, k in self.keyframes.items() if f not in frames}
-        if not kept:
-            return None
-        return replace(self, keyframes=kept, inbetween=self._outside_spans_of(frames))
+        return self.with_keyframes(kept) if kept else None
+
+    def with_keyframes(self, keyframes: Mapping[int, Keyframe]) -> Track:
+        """A copy with these keyframes, keeping the in-between shapes (and ``leaves``) only
+        where the keyframes bounding them are unchanged."""
+        shapes, leaves = _unchanged(self.inbetween, self.leaves, self.keyframes, keyframes)
+        return replace(self, keyframes=keyframes, inbetween=shapes, leaves=leaves)
 
     def with_inbetween(
-        self, shapes: Mapping[int, Shape], confidence: Mapping[int, float] | None = None
+        self,
+        shapes: Mapping[int, Shape],
+        confidence: Mapping[int, float] | None = None,
+        *,
+        leaves: int | None = None,
     ) -> Track:
         """A copy whose in-between shapes are ``shapes`` added to (or replacing) the current,
-        with their ``confidence`` (a replaced shape without one loses its old one)."""
+        with their ``confidence`` (a replaced shape without one loses its old one), and
+        ``leaves`` when given."""
         kept = {f: c for f, c in self.confidence.items() if f not in shapes}
         return replace(
-            self, inbetween={**self.inbetween, **shapes}, confidence={**kept, **(confidence or {})}
+            self,
+            inbetween={**self.inbetween, **shapes},
+            confidence={**kept, **(confidence or {})},
+            leaves=self.leaves if leaves is None else leaves,
         )
 
     def keeping_inbetween_of(self, previous: Track) -> Track:
         """This track (a whole new version of ``previous``) with only the in-between shapes of
         spans whose two keyframes are unchanged since ``previous``: an editor that sends the
         whole track need not know which shapes an edit made stale."""
-        frames = self.frames
-        kept = {}
-        for frame, shape in self.inbetween.items():
-            position = bisect.bisect_right(frames, frame) - 1
-            start, end = frames[position], frames[position + 1]
-            if all(
-                previous.keyframes.get(key) == self.keyframes[key] for key in (start, end)
-            ) and not any(start < key < end for key in previous.frames):
-                kept[frame] = shape
-        return replace(self, inbetween=kept)
-
-    def _outside_spans_of(self, changed: set[int]) -> dict[int, Shape]:
-        """The in-between shapes not in a span touched by a keyframe change on ``changed``."""
-        frames = self.frames
-        dropped: list[tuple[int, int]] = []
-        for frame in changed:
-            position = bisect.bisect_left(frames, frame)
-            low = frames[position - 1] if position > 0 else -1
-            after = (
-                position + 1 if position < len(frames) and frames[position] == frame else position
-            )
-            high = frames[after] if after < len(frames) else np.iinfo(np.int64).max
-            dropped.append((low, high))
-        return {
-            f: shape
-            for f, shape in self.inbetween.items()
-            if not any(low < f < high for low, high in dropped)
-        }
+        shapes, leaves = _unchanged(self.inbetween, self.leaves, self.keyframes, previous.keyframes)
+        return replace(self, inbetween=shapes, leaves=leaves)
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (see ``tweenlab.formats.native`` for the file schema)."""
@@ -351,4 +395,36 @@ class Track:
                 else {}
             ),
             **({"score": self.score} if self.score is not None else {}),
+            **({"leaves": self.leaves} if self.leaves is not None else {}),
         }
+
+
+def _span(frames: list[int], frame: int) -> tuple[int | None, int | None]:
+    """The keyframes either side of ``frame`` (``None`` past an end)."""
+    position = bisect.bisect_right(frames, frame)
+    return (frames[position - 1] if position else None), (
+        frames[position] if position < len(frames) else None
+    )
+
+
+def _unchanged(
+    shapes: Mapping[int, Shape],
+    leaves: int | None,
+    ours: Mapping[int, Keyframe],
+    theirs: Mapping[int, Keyframe],
+) -> tuple[dict[int, Shape], int | None]:
+    """The in-between ``shapes`` (and ``leaves``), laid out over keyframes ``ours``, whose span
+    has the same keyframes either side in ``theirs``: an edit that changed neither end of a
+    span leaves its shapes valid."""
+    mine, other = sorted(ours), sorted(theirs)
+
+    def same(frame: int) -> bool:
+        ends = _span(mine, frame)
+        return (
+            frame not in theirs
+            and ends == _span(other, frame)
+            and all(ours[k] == theirs[k] for k in ends if k is not None)
+        )
+
+    kept = {f: s for f, s in shapes.items() if same(f)}
+    return kept, leaves if leaves is not None and same(leaves) else None

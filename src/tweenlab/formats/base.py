@@ -334,7 +334,7 @@ def track_rows(annotations: AnnotationSet, frames: Sequence[int]) -> Iterator[Tr
             shown, boxes = wanted[visible], boxes[visible]
         else:
             shown, boxes = wanted[track.visible_at(wanted)], None
-        held = np.searchsorted(keys, shown, side="right") - 1
+        held = np.maximum(np.searchsorted(keys, shown, side="right") - 1, 0)  # carried back
         yield TrackRows(track, shown, np.isin(shown, keys), boxes, held)
 
 

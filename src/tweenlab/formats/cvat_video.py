@@ -219,7 +219,8 @@ class _Dense:
 
 def _dense(track: Track, frames: npt.NDArray[np.int64]) -> _Dense:
     keys = np.fromiter(track.frames, dtype=np.int64, count=len(track.frames))
-    in_force = (np.searchsorted(keys, frames, side="right") - 1).tolist()
+    # before the first keyframe (frames carried back from it) the first keyframe's flags hold
+    in_force = np.maximum(np.searchsorted(keys, frames, side="right") - 1, 0).tolist()
     if track.kind is ShapeKind.BOX:
         boxes, visible = track.box_array(frames)
         geometry = [_box_geometry(*row) for row in boxes.tolist()]
@@ -228,7 +229,12 @@ def _dense(track: Track, frames: npt.NDArray[np.int64]) -> _Dense:
     geometry, shown = [], []
     for frame in frames.tolist():
         state = track.at(frame)
-        assert state is not None
+        if state is None:  # before the first keyframe, where nothing was carried
+            state = track.at(track.first_frame)
+            assert state is not None
+            geometry.append(write(state.shape))
+            shown.append(False)
+            continue
         geometry.append(write(state.shape))
         shown.append(not state.outside)
     return _Dense(frames.tolist(), geometry, shown, in_force)
@@ -257,7 +263,7 @@ def _attribute_lines(label: LabelSpec, track: Track, keyframe: Keyframe) -> str:
 def _track_lines(
     track: Track, cvat_id: int, label: LabelSpec, grid: npt.NDArray[np.int64], step: int
 ) -> Iterator[str]:
-    dense = _dense(track, grid[grid >= track.first_frame])
+    dense = _dense(track, grid[grid >= track.start])
     if not any(dense.visible):
         return
     tag, _ = _GEOMETRY[track.kind]

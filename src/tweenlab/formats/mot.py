@@ -139,10 +139,10 @@ def _consider(keyframe: Keyframe, track: Track) -> int:
 def _track_rows(
     track: Track, row_id: int, class_id: int, frames: npt.NDArray[np.int64], shift: float
 ) -> Iterator[str]:
-    shown, bounds = _track_boxes(track, frames[frames >= track.first_frame])
+    shown, bounds = _track_boxes(track, frames[frames >= track.start])
     keys = np.fromiter(track.frames, dtype=np.int64, count=len(track.frames))
     keyframes = list(track.keyframes.values())
-    in_force = np.searchsorted(keys, shown, side="right") - 1
+    in_force = np.maximum(np.searchsorted(keys, shown, side="right") - 1, 0)  # carried back: first
     flags = [(_consider(k, track), _exact(_visibility(k, track))) for k in keyframes]
     for frame, (x, y, w, h), key in zip(
         shown.tolist(), bounds.tolist(), in_force.tolist(), strict=True

@@ -31,10 +31,12 @@ optional, and nothing else is allowed to be missing:
     values) and ``keyframes`` (array, at least one, frames unique and below ``frame_count``),
     each ``frame`` (int >= 0), ``shape`` (object), ``outside`` (bool), ``occluded`` (bool),
     ``attributes`` (object: per-frame attribute values, holding until the next keyframe).
-    Optional ``inbetween`` (array): shapes that motion-guided in-betweening computed between two
-    keyframes, each ``frame`` (strictly between two keyframes, the object not outside there)
-    and ``shape`` (of the track's kind), and optionally ``confidence`` (number in 0..1: how
-    sure in-betweening was of that shape); written only when there are some. Optional ``score``
+    Optional ``inbetween`` (array): shapes that motion-guided in-betweening computed, each
+    ``frame`` (not a keyframe: between two keyframes, or past the first or last one where the
+    motion was followed, never after an outside keyframe) and ``shape`` (of the track's kind),
+    and optionally ``confidence`` (number in 0..1: how sure in-betweening was of that shape);
+    written only when there are some. Optional ``leaves`` (int, after the last keyframe): the
+    frame from which in-betweening found the object out of the picture. Optional ``score``
     (number in 0..1): a model's confidence in an ``auto`` track (a prediction not yet accepted).
 ``tags`` (array)
     Frame tags: ``frame`` (int), ``label`` (str), ``attributes`` (object).
@@ -381,6 +383,9 @@ def _track(node: JsonNode, video: VideoRef, schema: Schema) -> Track:
             if value > 1.0:
                 item.fail(f"must be in 0..1, got {value}", field="confidence")
             confidence[frame] = value
+    leaves = node.integer("leaves", minimum=1, default=None)
+    if leaves is not None and leaves >= video.frame_count:
+        node.fail(f"frame {leaves} is beyond the video ({video.frame_count} frames)", "leaves")
     with node.building():
         return Track(
             track_id,
@@ -391,6 +396,7 @@ def _track(node: JsonNode, video: VideoRef, schema: Schema) -> Track:
             inbetween,
             score=node.number("score", minimum=0.0, default=None),
             confidence=confidence,
+            leaves=leaves,
         )
 
 

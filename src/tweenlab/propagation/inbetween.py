@@ -26,7 +26,7 @@ from tweenlab.propagation.boxes import carry_box, carry_small_box, fill_span, is
 from tweenlab.propagation.flow import FlowCache
 from tweenlab.propagation.tracker import track_span
 
-__all__ = ["InBetween", "Method", "inbetween"]
+__all__ = ["Extension", "InBetween", "Method", "extend_box", "inbetween", "next_cut", "shot_start"]
 
 Method = Literal["flow", "tracker", "linear"]
 BoxTuple = tuple[float, float, float, float]
@@ -70,7 +70,7 @@ def inbetween(
         if box is None:
             continue
         result.boxes[first], result.confidence[first] = box, 1.0
-        cut = _next_cut(shots, first)
+        cut = next_cut(shots, first)
         end = keyframes[following] if following is not None else None
         if following is not None and end is not None and (cut is None or cut > following):
             _fill(result, cache, method, first=first, box=box, last=following, end=end)
@@ -82,18 +82,18 @@ def inbetween(
             result.suggested.extend(f for f in (stop - 1, stop) if f not in (first, following))
         _carry_or_hold(result, flow if crossing or extend else None, first, box, stop, step=1)
     if keys and keyframes[keys[0]] is not None and flow is not None and extend:
-        start = _previous_cut(shots, keys[0])
+        start = shot_start(shots, keys[0])
         _extend(result, flow, keys[0], keyframes[keys[0]], start - 1, step=-1)  # type: ignore[arg-type]
     return result
 
 
-def _next_cut(cuts: Sequence[int], frame: int) -> int | None:
+def next_cut(cuts: Sequence[int], frame: int) -> int | None:
     """The first cut after ``frame``, if any."""
     position = bisect.bisect_right(cuts, frame)
     return cuts[position] if position < len(cuts) else None
 
 
-def _previous_cut(cuts: Sequence[int], frame: int) -> int:
+def shot_start(cuts: Sequence[int], frame: int) -> int:
     """The first frame of ``frame``'s shot."""
     position = bisect.bisect_right(cuts, frame)
     return cuts[position - 1] if position else 0
@@ -160,8 +160,31 @@ def _extend(
     result: InBetween, cache: FlowCache, start: int, box: BoxTuple, stop: int, *, step: int
 ) -> None:
     """Carry ``box`` from ``start`` towards ``stop`` (exclusive) while it is followed well."""
+    carried = extend_box(cache, start, box, stop, step=step)
+    for k, (row, score) in enumerate(zip(carried.boxes, carried.confidence, strict=True)):
+        frame = start + (k + 1) * step
+        result.boxes[frame] = tuple(float(v) for v in row)  # type: ignore[assignment]
+        result.confidence[frame] = float(score)
+
+
+@dataclass(frozen=True)
+class Extension:
+    """A box carried past a keyframe: ``boxes`` ``(n, 4)`` and ``confidence`` ``(n,)`` on the
+    frames ``start + step``, ``start + 2 * step``, ...; ``lost`` when it stopped because the
+    box was lost or left the picture, not at ``stop``."""
+
+    boxes: npt.NDArray[np.float64]
+    confidence: npt.NDArray[np.float64]
+    lost: bool
+
+
+def extend_box(cache: FlowCache, start: int, box: BoxTuple, stop: int, *, step: int) -> Extension:
+    """Carry ``box`` from frame ``start`` towards ``stop`` (exclusive; ``step`` 1 forward, -1
+    backward) while the flow inside it stays coherent and it stays in the picture."""
     width, height = cache.video_size
     current = np.array(box, dtype=np.float64)
+    boxes: list[npt.NDArray[np.float64]] = []
+    scores: list[float] = []
     greys: dict[int, npt.NDArray[np.uint8]] = {}  # each step's target is the next one's source
     for frame in range(start + step, stop, step):
         pair = cache.pair(min(frame, frame - step))
@@ -176,7 +199,15 @@ def _extend(
         if carried is None:
             carried = carry_box(current, flow, cache.scale)
         if carried.coherence < _LOST or _inside(carried.box, width, height) < _LEAVING:
-            return
+            return _extension(boxes, scores, lost=True)
         current = carried.box
-        result.boxes[frame] = tuple(float(v) for v in current)  # type: ignore[assignment]
-        result.confidence[frame] = carried.coherence
+        boxes.append(current)
+        scores.append(carried.coherence)
+    return _extension(boxes, scores, lost=False)
+
+
+def _extension(
+    boxes: list[npt.NDArray[np.float64]], scores: list[float], *, lost: bool
+) -> Extension:
+    rows = np.array(boxes, dtype=np.float64).reshape(-1, 4)
+    return Extension(rows, np.array(scores, dtype=np.float64), lost)

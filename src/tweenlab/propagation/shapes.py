@@ -30,7 +30,7 @@ reliable, so its lowest frame is where the next keyframe is most needed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -64,8 +64,9 @@ from tweenlab.propagation.boxes import (
     iou_xywh,
 )
 from tweenlab.propagation.flow import FlowCache, _cv2
+from tweenlab.propagation.inbetween import extend_box
 
-__all__ = ["ShapeFill", "fill_shape_span"]
+__all__ = ["ShapeExtension", "ShapeFill", "extend_shape", "fill_shape_span"]
 
 Array = npt.NDArray[np.float64]
 Outline = TypeVar("Outline", Polygon, Polyline, Cuboid)
@@ -132,6 +133,55 @@ def fill_shape_span(cache: FlowCache, first: int, a: Shape, last: int, b: Shape)
     if last == first + 1:
         return ShapeFill(first, last, [a, b], np.ones(2))
     return filler(cache, first, a, last, b)
+
+
+@dataclass(frozen=True)
+class ShapeExtension:
+    """A shape carried past a keyframe: ``shapes`` and ``confidence`` on the frames ``start +
+    step``, ``start + 2 * step``, ...; ``lost`` when it stopped because the shape was lost or
+    left the picture, not at ``stop``."""
+
+    shapes: list[Shape]
+    confidence: npt.NDArray[np.float64]
+    lost: bool
+
+
+def extend_shape(
+    cache: FlowCache, start: int, shape: Shape, stop: int, *, step: int
+) -> ShapeExtension:
+    """Carry ``shape`` from keyframe ``start`` towards ``stop`` (exclusive; ``step`` 1 forward,
+    -1 backward) while it is followed (``extend_box``). Past a keyframe there is no second
+    chain to check against, so every kind moves with the robust motion of its box: a box keeps
+    its rotation, vertices and points follow the box's shift and stretch, a mask is shifted and
+    stretched the same way."""
+    if isinstance(shape, Box):
+        box = shape.array[:4]
+    else:
+        x, y, w, h = shape.bbox()
+        box = _padded_boxes(np.array([[x, y], [x + w, y + h]]), cache.scale)
+    carried = extend_box(cache, start, tuple(box.tolist()), stop, step=step)
+    chain = np.concatenate([box[None], carried.boxes])
+    shapes = [_moved(shape, chain[0], chain[k]) for k in range(1, len(chain))]
+    return ShapeExtension(shapes, carried.confidence, carried.lost)
+
+
+def _moved(shape: Shape, before: Array, after: Array) -> Shape:
+    """``shape`` moved as the box ``before`` moved to ``after`` (shift and stretch)."""
+    if isinstance(shape, Box):
+        x, y, w, h = after.tolist()
+        return Box(x, y, w, h, shape.rotation)
+    if isinstance(shape, Mask):
+        cv2 = _cv2()
+        stretch = after[2:] / np.maximum(before[2:], 1e-9)
+        shift = after[:2] - before[:2] * stretch
+        matrix = np.array([[stretch[0], 0, shift[0]], [0, stretch[1], shift[1]]])
+        dense = shape.to_dense().astype(np.uint8)
+        size = (shape.rle.width, shape.rle.height)
+        warped = cv2.warpAffine(dense, matrix, size, flags=cv2.INTER_NEAREST)
+        return Mask.from_dense(warped > 0)
+    points = shape.points  # type: ignore[attr-defined]
+    moved = _follow(points, np.stack([before, after]), 0)[1]
+    return replace(shape, points=moved)  # type: ignore[type-var]
 
 
 # --- shared by the kinds ------------------------------------------------------------------------

@@ -21,14 +21,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tweenlab.core import AnnotationSet, Box, Shape, ShapeKind
+from tweenlab.core import AnnotationSet, Box, Shape, ShapeKind, Track
 from tweenlab.core.interpolation import interpolate
 from tweenlab.errors import FormatError, UsageError
 from tweenlab.media import DerivedFiles
 from tweenlab.media._files import write_atomic
 from tweenlab.propagation import FlowCache, InBetween, fill_spans, inbetween
-from tweenlab.propagation.inbetween import BoxTuple, Method
-from tweenlab.propagation.shapes import fill_shape_span
+from tweenlab.propagation.inbetween import BoxTuple, Method, next_cut, shot_start
+from tweenlab.propagation.shapes import extend_shape, fill_shape_span
 from tweenlab.services.annotations import load_annotations, save_annotations
 from tweenlab.services.flow import flow_cache, flow_job
 from tweenlab.services.keyframes import analyse_video
@@ -118,14 +118,17 @@ def propagate_file(
 
 @dataclass(frozen=True)
 class TrackReport:
-    """What in-betweening did for one track: frames filled by motion, the least confident of
-    them per span (the suggested next keyframes) and spans left straight because a scene cut
-    lies inside them."""
+    """What in-betweening did for one track: frames filled by motion between keyframes, the
+    least confident of them per span (the suggested next keyframes), spans left straight
+    because a scene cut lies inside them, frames carried past the first and last keyframes,
+    and where the object was found to leave the picture after its last keyframe."""
 
     track: int
     filled: int
     suggested: list[int]
     across_cuts: list[tuple[int, int]]
+    extended: int = 0
+    leaves: int | None = None
 
 
 def fill_annotations(
@@ -134,15 +137,21 @@ def fill_annotations(
     *,
     cuts: Sequence[int] = (),
     within: tuple[int, int] | None = None,
+    extend: bool = True,
 ) -> tuple[AnnotationSet, list[TrackReport]]:
     """Every track's spans between two keyframes (the object in the picture) filled by motion,
     as in-between shapes with their confidence (keyframes untouched). Box spans keyed on the
     same two frames are carried together (``fill_spans``); other shapes span by span
     (``fill_shape_span``). A span with a scene cut inside keeps straight interpolation and both
     sides of the cut are suggested. ``within`` (first, last frame) fills only the spans that
-    overlap it."""
+    overlap it.
+
+    With ``extend`` a track is also carried before its first keyframe and after its last (when
+    the object is in the picture there) while the motion is followed, never across a cut; where
+    it was lost, left the picture or met a cut after its last keyframe, the track ``leaves``."""
     shots = sorted(cuts)
-    low, high = within if within is not None else (0, annotations.video.frame_count)
+    count = annotations.video.frame_count
+    low, high = within if within is not None else (0, count - 1)
     spans: dict[int, list[tuple[int, int]]] = {}
     for track in annotations.tracks.values():
         frames = track.frames
@@ -185,14 +194,67 @@ def fill_annotations(
                 scores[track_id][first + offset] = float(fill.confidence[offset])
             if fill.weakest is not None:
                 suggested[track_id].append(fill.weakest)
-    tracks = {
-        t: track.with_inbetween(shapes[t], scores[t]) for t, track in annotations.tracks.items()
-    }
+    filled = {t: len(shapes[t]) for t in annotations.tracks}
+    tracks = dict(annotations.tracks)
+    for track_id, track in annotations.tracks.items() if extend else ():
+        tracks[track_id] = _extend_track(
+            track,
+            cache,
+            shots,
+            (low, min(high, count - 1)),
+            shapes=shapes[track_id],
+            scores=scores[track_id],
+        )
+    tracks = {t: track.with_inbetween(shapes[t], scores[t]) for t, track in tracks.items()}
     reports = [
-        TrackReport(t, len(shapes[t]), sorted(set(suggested[t])), across[t])
+        TrackReport(
+            t,
+            filled[t],
+            sorted(set(suggested[t])),
+            across[t],
+            len(shapes[t]) - filled[t],
+            tracks[t].leaves,
+        )
         for t in annotations.tracks
     ]
     return replace(annotations, tracks=tracks), reports
+
+
+def _extend_track(
+    track: Track,
+    cache: FlowCache,
+    shots: Sequence[int],
+    within: tuple[int, int],
+    *,
+    shapes: dict[int, Shape],
+    scores: dict[int, float],
+) -> Track:
+    """Carry ``track`` back from its first keyframe and on from its last (each when the object
+    is in the picture there) within ``within`` (first, last frame) and its own shots, into
+    ``shapes`` and ``scores``. Returns the track without what an earlier extension left in
+    reach, and leaving where the object was lost, left the picture or met a cut."""
+    low, high = within
+    first, last = track.first_frame, track.last_frame
+    kept, leaves = dict(track.inbetween), track.leaves
+    if low < first and not track.keyframes[first].outside:
+        stop = max(shot_start(shots, first), low) - 1
+        back = extend_shape(cache, first, track.keyframes[first].shape, stop, step=-1)
+        kept = {f: shape for f, shape in kept.items() if not stop < f < first}
+        for k, (shape, score) in enumerate(zip(back.shapes, back.confidence, strict=True)):
+            shapes[first - 1 - k], scores[first - 1 - k] = shape, float(score)
+    if last < high and not track.keyframes[last].outside:
+        cut = next_cut(shots, last)
+        stop = min(high + 1, cut if cut is not None else high + 1)
+        ahead = extend_shape(cache, last, track.keyframes[last].shape, stop, step=1)
+        kept = {f: shape for f, shape in kept.items() if not last < f < stop}
+        for k, (shape, score) in enumerate(zip(ahead.shapes, ahead.confidence, strict=True)):
+            shapes[last + 1 + k], scores[last + 1 + k] = shape, float(score)
+        if ahead.lost or stop == cut:
+            leaves = last + 1 + len(ahead.shapes)
+            kept = {f: shape for f, shape in kept.items() if f < leaves}
+        elif leaves is not None and leaves <= high:
+            leaves = None
+    return replace(track, inbetween=kept, leaves=leaves)
 
 
 def _xywh(boxes: Sequence[Shape]) -> npt.NDArray[np.float64]:

@@ -192,29 +192,36 @@ def parse_track(task: Task, project_schema: list[dict[str, Any]], number: int, d
 
 
 def _in_spans(data: Any) -> Any:
-    """A track body without the in-between shapes no span holds any more (a frame that became a
-    keyframe, or lies after the last keyframe or an outside one): an editor sends back the
-    shapes it was given and need not know which an edit made impossible."""
-    if not isinstance(data, dict) or not isinstance(data.get("inbetween"), list):
+    """A track body without the in-between shapes (and ``leaves``) no place holds any more: a
+    frame that became a keyframe, or lies after an outside keyframe or on or after ``leaves``;
+    ``leaves`` no longer after the last keyframe of the object in the picture. An editor sends
+    back what it was given and need not know what an edit made impossible."""
+    if not isinstance(data, dict):
         return data
     keys = data.get("keyframes")
     if not isinstance(keys, list) or not all(isinstance(k, dict) for k in keys):
         return data
     spans = sorted(
-        (k.get("frame"), bool(k.get("outside"))) for k in keys if isinstance(k.get("frame"), int)
+        (k["frame"], bool(k.get("outside"))) for k in keys if isinstance(k.get("frame"), int)
     )
+    body = dict(data)
+    leaves = body.get("leaves")
+    if isinstance(leaves, int) and spans and (leaves <= spans[-1][0] or spans[-1][1]):
+        del body["leaves"]
+        leaves = None
+    if not isinstance(body.get("inbetween"), list):
+        return body
     kept = []
-    for item in data["inbetween"]:
+    for item in body["inbetween"]:
         frame = item.get("frame") if isinstance(item, dict) else None
         if not isinstance(frame, int):
             kept.append(item)  # malformed: left for the parser to name
             continue
-        before = [(f, out) for f, out in spans if f < frame]
-        after = [f for f, _ in spans if f > frame]
-        keyframe = any(f == frame for f, _ in spans)
-        if before and after and not before[-1][1] and not keyframe:
+        before = [(f, out) for f, out in spans if f <= frame]
+        held = bool(before) and (before[-1][0] == frame or before[-1][1])
+        if not held and not (isinstance(leaves, int) and frame >= leaves):
             kept.append(item)
-    return {**data, "inbetween": kept}
+    return {**body, "inbetween": kept}
 
 
 def write_track(
@@ -241,7 +248,7 @@ def write_track(
         db.commit()
         return row
     before = None if row.deleted else row.data
-    if before is not None and after.get("inbetween"):
+    if before is not None and (after.get("inbetween") or "leaves" in after):
         previous = parse_track(task, access.label_schema, number, before)
         track = parse_track(task, access.label_schema, number, after)
         after = track.keeping_inbetween_of(previous).to_json()

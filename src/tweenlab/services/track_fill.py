@@ -10,11 +10,11 @@ a video in the storage, the flow a flow job published for the range is fetched f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
-from tweenlab.core import AnnotationSet, Schema, VideoRef
+from tweenlab.core import AnnotationSet, Schema, Shape, VideoRef
 from tweenlab.errors import FieldError
 from tweenlab.media import DerivedFiles
 from tweenlab.services import task_annotations
@@ -80,9 +80,12 @@ def fill_track(
     filled, reports = fill_annotations(
         AnnotationSet(ref, schema, {number: track}), cache, cuts=cuts, within=(low, high)
     )
-    result = filled.tracks[number]
-    shapes = {f: s for f, s in result.inbetween.items() if low <= f <= high}
-    scores = {f: c for f, c in result.confidence.items() if low <= f <= high}
-    updated = track.with_inbetween(shapes, scores).to_json()
+    result = filled.tracks[number]  # spans overlapping the range filled whole: keep the range
+
+    def kept(frame: int, shape: Shape) -> bool:
+        return low <= frame <= high or track.inbetween.get(frame) is shape
+
+    shapes = {f: s for f, s in result.inbetween.items() if kept(f, s)}
+    updated = replace(result, inbetween=shapes).to_json()
     written = task_annotations.write_track(db, access, task_id, number, updated, base=base)
     return FilledTrack(written, reports[0])

@@ -130,7 +130,7 @@ def _axis_aligned(boxes: FloatArray) -> FloatArray:
 
 def _box_track_boxes(track: Track, frames: IntArray) -> tuple[IntArray, FloatArray]:
     """Box tracks, vectorised: frame columns where visible and their bounding boxes."""
-    start = int(np.searchsorted(frames, track.first_frame))
+    start = int(np.searchsorted(frames, track.start))
     boxes, visible = track.box_array(frames[start:])
     shown = np.flatnonzero(visible)
     return (shown + start).astype(np.int64), _axis_aligned(boxes[shown])

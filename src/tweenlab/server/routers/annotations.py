@@ -234,13 +234,17 @@ class FillRequest(BaseModel):
 
 
 class FillView(BaseModel):
-    """The track's new revision, the frames filled, the suggested next keyframes, and spans
-    left straight because a scene cut lies inside them."""
+    """The track's new revision, the frames filled between keyframes, the suggested next
+    keyframes, spans left straight because a scene cut lies inside them, the frames carried
+    past the first and last keyframes, and the frame the object leaves the picture on after
+    its last keyframe (null when it was followed to the end)."""
 
     track: TrackView
     filled: int
     suggested: list[int]
     across_cuts: list[tuple[int, int]]
+    extended: int
+    leaves: int | None
 
 
 @router.post("/tracks/{number}/fill")
@@ -271,6 +275,8 @@ def fill_track(
         filled=report.filled,
         suggested=report.suggested,
         across_cuts=report.across_cuts,
+        extended=report.extended,
+        leaves=report.leaves,
     )
 
 

@@ -75,16 +75,23 @@ export function nextKeyframe(tracks, frame, direction) {
 }
 
 // Spans for the timeline: [{first, last, kind: "interpolated" | "outside"}] between keyframes,
-// and the in-between frames (motion-filled shapes).
+// and the in-between frames (motion-filled shapes). A track carried past its ends by the fill
+// starts at its first in-between frame and is outside from "leaves" on.
 export function spans(track, lastFrame) {
   const keys = sorted(track.keyframes);
   const found = [];
+  const inbetween = new Set((track.inbetween || []).map((item) => item.frame));
+  const head = [...inbetween].filter((f) => keys.length && f < keys[0].frame);
+  if (head.length) found.push({ first: Math.min(...head), last: keys[0].frame - 1, kind: "interpolated" });
   keys.forEach((k, i) => {
-    const end = i + 1 < keys.length ? keys[i + 1].frame - 1 : lastFrame;
+    const final = i + 1 === keys.length;
+    const leaves = final && !k.outside && Number.isInteger(track.leaves) ? track.leaves : null;
+    const end = !final ? keys[i + 1].frame - 1 : leaves !== null ? leaves - 1 : lastFrame;
     if (end >= k.frame)
       found.push({ first: k.frame, last: end, kind: k.outside ? "outside" : "interpolated" });
+    if (leaves !== null && leaves <= lastFrame)
+      found.push({ first: leaves, last: lastFrame, kind: "outside" });
   });
-  const inbetween = new Set((track.inbetween || []).map((item) => item.frame));
   return { spans: found, keyframes: keys, inbetween };
 }
 
