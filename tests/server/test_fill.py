@@ -83,14 +83,29 @@ def test_a_track_is_filled_by_motion_as_its_next_revision(media_api: Api, tmp_pa
         annotator, "PUT", f"/tasks/{task}/tracks/1", json={"track": edited, "base_revision": 2}
     )
     assert again.status_code == 200, again.text
-    assert "inbetween" not in again.json()["track"]  # both spans of the new keyframe changed
+    # both spans of the new keyframe changed: computed again for it in the same revision (the
+    # flow is cached since the fill), so the track stays filled while it is edited
+    assert again.json()["revision"] == 3
+    refilled = again.json()["track"]
+    assert [k["frame"] for k in refilled["keyframes"]] == [0, 20, FRAMES - 1]
+    shapes = {item["frame"]: item["shape"] for item in refilled["inbetween"]}
+    assert sorted(shapes) == [f for f in range(1, FRAMES - 1) if f != 20]
+    guided = np.mean([iou(tuple(shapes[f][k] for k in "xywh"), truth[f]) for f in shapes])  # type: ignore[arg-type]
+    assert guided > 0.8, guided
+    journal = call(annotator, "GET", f"/tasks/{task}/journal").json()
+    assert [entry["op"] for entry in journal] == ["create", "update", "update"]
 
+    plain = {**refilled, "inbetween": []}  # the same keyframes, in-between shapes left out
+    cleared = call(
+        annotator, "PUT", f"/tasks/{task}/tracks/1", json={"track": plain, "base_revision": 3}
+    )
+    assert cleared.status_code == 200 and "inbetween" not in cleared.json()["track"]
     part = call(
         annotator,
         "POST",
         f"/tasks/{task}/tracks/1/fill",
         json={"first": 25, "last": 30},
-        headers={"If-Match": '"3"'},
+        headers={"If-Match": '"4"'},
     )
     assert part.status_code == 200, part.text
     frames = sorted(item["frame"] for item in part.json()["track"]["track"]["inbetween"])
@@ -100,7 +115,7 @@ def test_a_track_is_filled_by_motion_as_its_next_revision(media_api: Api, tmp_pa
         "POST",
         f"/tasks/{task}/tracks/1/fill",
         json={"first": 30, "last": 99},
-        headers={"If-Match": '"4"'},
+        headers={"If-Match": '"5"'},
     )
     assert outside.status_code == 422 and outside.json()["field"] == "first"
 
@@ -152,5 +167,6 @@ def test_fill_carries_a_track_past_its_keyframe_until_the_object_leaves(
     again = call("PUT", f"/tasks/{task}/tracks/1", json={"track": edited, "base_revision": 2})
     assert again.status_code == 200, again.text
     kept = again.json()["track"]
-    assert "leaves" not in kept
-    assert sorted(item["frame"] for item in kept["inbetween"]) == list(range(10))  # the head
+    assert "leaves" not in kept  # the carried tail went with the old last keyframe's span ...
+    frames = sorted(item["frame"] for item in kept["inbetween"])
+    assert frames == [f for f in range(35) if f != 10]  # ... and 10..35 was filled again

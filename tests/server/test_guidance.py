@@ -97,8 +97,12 @@ def test_fill_confidence_and_suggestions_are_the_servers_per_frame(analysed: Wor
     moved["keyframes"][0] = {**moved["keyframes"][0], "shape": box((1.0, 1.0, 10.0, 10.0))}
     world.call(owner, "PUT", f"{base}/tracks/1", json={"track": moved, "base_revision": 2})
     edited = world.call(owner, "GET", f"{base}/tracks/1/confidence")
-    assert edited["spans"][0]["confidence"] is None  # its shapes went with the edit, and so did it
-    assert edited["suggested"] == [CUT - 1, CUT]
+    # its shapes went with the edit and were computed again for the moved keyframe (the flow
+    # is cached), with a confidence of their own: the keyframe is now off the object
+    again = edited["spans"][0]["confidence"]
+    assert again is not None and len(again) == 11 and again != motion["confidence"]
+    assert min(again) < lowest
+    assert edited["suggested"] == sorted({1 + again.index(min(again)), CUT - 1, CUT})
 
 
 def test_the_tasks_cuts_and_suggestions_are_clipped_to_its_frames(analysed: World) -> None:

@@ -214,6 +214,10 @@ class FlowCache:
         self._evict(keep | {self._grey_path(n).name for n in range(first, last + 1)})
         return len(missing)
 
+    def cached(self, first: int, last: int) -> bool:
+        """Whether the flow of every pair ``first .. last - 1`` is on disk (nothing to decode)."""
+        return all(self._path(n).exists() for n in range(first, last))
+
     def file_names(self, first: int, last: int) -> list[str]:
         """The names, in ``folder``, of the files ``compute(first, last)`` keeps: the flow of
         pairs ``first .. last - 1`` and the grey frames ``first .. last`` (for copying a cache's

@@ -54,7 +54,9 @@ __all__ = [
     "Annotations",
     "change_track",
     "check_may_edit",
+    "current_track",
     "delete_track",
+    "in_spans",
     "insert_track",
     "journal",
     "parse_track",
@@ -95,7 +97,7 @@ def read_annotations(db: Session, access: Access, task_id: int) -> Annotations:
 def read_track(db: Session, access: Access, task_id: int, number: int) -> TrackRow:
     """One live track of a task."""
     task = visible_task(db, access, task_id)
-    row = _row(db, task, number)
+    row = current_track(db, task, number)
     if row is None or row.deleted:
         raise NotFoundError(f"task {task.id} has no track {number}")
     return row
@@ -116,7 +118,7 @@ def track_states(
         FieldError: ``last`` before ``first``, or more than ``MAX_STATES`` frames.
     """
     task = visible_task(db, access, task_id)
-    row = _row(db, task, number)
+    row = current_track(db, task, number)
     if row is None or row.deleted:
         raise NotFoundError(f"task {task.id} has no track {number}")
     first, last = max(first, task.start), min(last, task.stop - 1)
@@ -143,7 +145,8 @@ def track_states(
     return row, states
 
 
-def _row(db: Session, task: Task, number: int) -> TrackRow | None:
+def current_track(db: Session, task: Task, number: int) -> TrackRow | None:
+    """Track ``number`` of ``task`` as stored now (a tombstone too), or ``None``."""
     query = (
         select(TrackRow)
         .where(TrackRow.task_id == task.id, TrackRow.number == number)
@@ -191,7 +194,7 @@ def parse_track(task: Task, project_schema: list[dict[str, Any]], number: int, d
     return track
 
 
-def _in_spans(data: Any) -> Any:
+def in_spans(data: Any) -> Any:
     """A track body without the in-between shapes (and ``leaves``) no place holds any more: a
     frame that became a keyframe, or lies after an outside keyframe or on or after ``leaves``;
     ``leaves`` no longer after the last keyframe of the object in the picture. An editor sends
@@ -225,9 +228,19 @@ def _in_spans(data: Any) -> Any:
 
 
 def write_track(
-    db: Session, access: Access, task_id: int, number: int, data: Any, *, base: int
+    db: Session,
+    access: Access,
+    task_id: int,
+    number: int,
+    data: Any,
+    *,
+    base: int,
+    computed: bool = False,
 ) -> TrackRow:
     """Create (``base`` 0, or the revision of a deleted track) or replace track ``number``.
+
+    The in-between shapes of spans whose keyframes changed since ``base`` are dropped, unless
+    ``computed`` (the server computed them for these keyframes: ``track_fill``).
 
     Raises:
         StaleRevisionError: The track is no longer at ``base`` (nothing is written).
@@ -237,7 +250,7 @@ def write_track(
     check_may_edit(access, task)
     if number < 1:
         raise FieldError("number", f"track numbers start at 1, got {number}")
-    after = parse_track(task, access.label_schema, number, _in_spans(data)).to_json()
+    after = parse_track(task, access.label_schema, number, in_spans(data)).to_json()
     current = row.revision if row is not None else 0
     if base != current:
         error = stale(number, row, base)
@@ -248,7 +261,7 @@ def write_track(
         db.commit()
         return row
     before = None if row.deleted else row.data
-    if before is not None and (after.get("inbetween") or "leaves" in after):
+    if before is not None and not computed and (after.get("inbetween") or "leaves" in after):
         previous = parse_track(task, access.label_schema, number, before)
         track = parse_track(task, access.label_schema, number, after)
         after = track.keeping_inbetween_of(previous).to_json()
@@ -308,7 +321,7 @@ def undo(db: Session, access: Access, task_id: int) -> JournalRow:
     )
     if target is None:
         raise ConflictError("you have no change in this task left to undo")
-    row = _row(db, task, target.number)
+    row = current_track(db, task, target.number)
     assert row is not None, "a journal row always has its track"
     for later in entries:
         if later.track_id == target.track_id and later.id > target.id:

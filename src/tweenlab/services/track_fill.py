@@ -10,16 +10,18 @@ a video in the storage, the flow a flow job published for the range is fetched f
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tweenlab.core import AnnotationSet, Schema, Shape, VideoRef
-from tweenlab.errors import FieldError
+from tweenlab.core import AnnotationSet, Schema, Shape, Track, VideoRef
+from tweenlab.errors import FieldError, LabelerError
 from tweenlab.media import DerivedFiles
 from tweenlab.services import task_annotations
 from tweenlab.services.flow import fetch_flow
-from tweenlab.services.keyframes import analyse_video
+from tweenlab.services.keyframes import analyse_video, stored_analysis
 from tweenlab.services.projects import Access
 from tweenlab.services.propagate import TrackReport, fill_annotations, flow_cache
 from tweenlab.services.tasks import visible_task
@@ -28,7 +30,7 @@ from tweenlab.services.videos import get_video, video_source
 from tweenlab.settings import Settings
 from tweenlab.store import TrackRow
 
-__all__ = ["FilledTrack", "fill_track"]
+__all__ = ["FilledTrack", "fill_track", "save_track"]
 
 
 @dataclass(frozen=True)
@@ -89,3 +91,102 @@ def fill_track(
     updated = replace(result, inbetween=shapes).to_json()
     written = task_annotations.write_track(db, access, task_id, number, updated, base=base)
     return FilledTrack(written, reports[0])
+
+
+def save_track(
+    db: Session,
+    access: Access,
+    settings: Settings,
+    task_id: int,
+    number: int,
+    *,
+    data: Any,
+    base: int,
+) -> TrackRow:
+    """Write a track as an edit (``task_annotations.write_track``); where the edit dropped
+    in-between shapes (a keyframe of their span changed, or one was added before the first or
+    after the last), they are computed again for the new keyframes in the same revision, when
+    the flow of those frames is already cached and the video's cuts known (an earlier fill
+    computed them). A filled track stays filled while a person edits it, and a save never waits
+    for a video to be decoded.
+
+    Raises:
+        StaleRevisionError: The track is no longer at ``base``.
+        FieldError: The track is malformed, or has a keyframe outside the task's frames.
+    """
+    refilled = _refilled(db, access, settings, task_id, number, data=data, base=base)
+    if refilled is None:
+        return task_annotations.write_track(db, access, task_id, number, data, base=base)
+    return task_annotations.write_track(
+        db, access, task_id, number, refilled, base=base, computed=True
+    )
+
+
+def _refilled(
+    db: Session,
+    access: Access,
+    settings: Settings,
+    task_id: int,
+    number: int,
+    *,
+    data: Any,
+    base: int,
+) -> dict[str, Any] | None:
+    """``data`` with the in-between shapes its edit dropped computed again, or ``None`` when
+    none were dropped, the flow is not cached, or anything else says to write it as it is
+    (``write_track`` then gives its errors)."""
+    task = visible_task(db, access, task_id)
+    row = task_annotations.current_track(db, task, number)
+    if row is None or row.deleted or row.revision != base:
+        return None
+    try:
+        previous = task_annotations.parse_track(task, access.label_schema, number, row.data)
+        edited = task_annotations.parse_track(
+            task, access.label_schema, number, task_annotations.in_spans(data)
+        ).keeping_inbetween_of(previous)
+    except LabelerError:
+        return None
+    still = previous.with_keyframes(edited.keyframes)  # what the keyframe changes left valid
+    dropped = set(previous.inbetween) - set(still.inbetween)  # not what the body left out
+    if previous.leaves is not None and still.leaves is None:
+        dropped.add(previous.leaves)
+    if not dropped:
+        return None
+    low, high = _spans_around(edited, min(dropped), max(dropped))
+    low, high = max(low, task.start), min(high, task.stop - 1)
+    video = get_video(db, access.project, task.video_id)
+    path = video_source(settings, video).path
+    ref = VideoRef(video.original_name, video.frame_count, video.width, video.height)
+    db.commit()  # nothing held while the shapes are computed
+    analysis = stored_analysis(path, settings) if path.exists() else None
+    if analysis is None:
+        return None
+    derived = DerivedFiles(settings.derived_dir)
+    cache = flow_cache(path, derived.index(path), derived, settings)
+    if not cache.cached(low, high):
+        return None
+    filled, _ = fill_annotations(
+        AnnotationSet(ref, Schema.from_json(access.label_schema), {number: edited}),
+        cache,
+        cuts=analysis.boundaries,
+        within=(low, high),
+    )
+    result = filled.tracks[number]
+    shapes = {
+        f: s
+        for f, s in result.inbetween.items()
+        if low <= f <= high or edited.inbetween.get(f) is s
+    }
+    return replace(result, inbetween=shapes).to_json()
+
+
+def _spans_around(track: Track, first: int, last: int) -> tuple[int, int]:
+    """The frames from the keyframe at or before ``first`` to the one at or after ``last`` (the
+    frames themselves past the track's ends): the whole spans an edit touched."""
+    frames = track.frames
+    before = bisect.bisect_right(frames, first) - 1
+    after = bisect.bisect_left(frames, last)
+    return (
+        frames[before] if before >= 0 else first,
+        frames[after] if after < len(frames) else last,
+    )

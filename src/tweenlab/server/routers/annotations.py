@@ -213,14 +213,18 @@ def put_track(
     body: TrackWrite,
     db: Db,
     auth: Member,
+    settings: Annotated[Settings, Depends(get_settings)],
     response: Response,
     if_match: IfMatch = None,
 ) -> TrackView:
     """Create (base revision 0) or replace a track. 409 with ``current_revision`` and ``track``
     when it is no longer at the base revision; 422 naming the field for a malformed track or a
-    keyframe outside the task's frames."""
+    keyframe outside the task's frames. In-between shapes the edit made stale are computed
+    again for the new keyframes when the flow is cached (``track_fill.save_track``)."""
     base = _base(if_match, body.base_revision)
-    row = task_annotations.write_track(db, _access(auth), task_id, number, body.track, base=base)
+    row = track_fill.save_track(
+        db, _access(auth), settings, task_id, number, data=body.track, base=base
+    )
     _etag(response, row)
     return _view(row)
 
