@@ -4,7 +4,10 @@ A box moves by the median flow inside it and scales by the median radial stretch
 (robust to the background that a box always holds at its edges). Between keyframes A and B the
 box is carried forward from A and backward from B; each chain's drift is measured where it meets
 the other keyframe and spread linearly over the span, so both keyframes are hit exactly; the two
-chains are blended by time and their disagreement is the frame's confidence.
+chains are blended by time. A frame's confidence is the chains' agreement times how much the box
+still looks like the object at the keyframes (``appearance``, to the fourth power): over the
+shared tracks and their eight variants, that tells a frame below IoU 0.7 from the rest at ROC AUC
+0.732 / 0.724 with keyframes every 10 / 20 frames, against 0.719 / 0.689 for the agreement alone.
 
 A small box (under 40 px on a side at the cache's size) follows its own points instead
 (``points._fine_step``: Median Flow on the frames around it scaled up, started from the cached
@@ -20,12 +23,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tweenlab.propagation.flow import FlowCache
+from tweenlab.propagation.flow import FlowCache, _cv2
 from tweenlab.propagation.points import _MAX_SCALE, _MIN_SCALE, _fine_step, _matched, _middle
 
 __all__ = [
     "Carried",
     "SpanFill",
+    "appearance",
     "carry_box",
     "carry_boxes",
     "carry_small_box",
@@ -40,6 +44,9 @@ _SAMPLES = 400  # flow vectors read per box and step (every pixel of a smaller b
 _BACK_SAMPLES = 144  # the way back only needs a median translation
 _LOST = 0.75  # round-trip IoU below which a step of a chain is not trusted
 _SMALL = 40  # boxes smaller than this (cache px) are followed by their own points (Median Flow)
+_PATCH = 16  # px a side: a box's pixels are shrunk to this before their histogram is taken
+_BINS = 16  # grey levels of an appearance histogram
+_LOOKS = 4  # confidence is the chains' agreement times appearance similarity to this power
 
 
 @dataclass(frozen=True)
@@ -341,7 +348,7 @@ def fill_spans(
     forward, coherence_f, trip_f, backward, coherence_b, trip_b = _both_chains(
         cache, first, np.asarray(boxes_a, dtype=np.float64), last, np.asarray(boxes_b, np.float64)
     )
-    return [
+    fills = [
         _blend(
             first,
             last,
@@ -351,6 +358,50 @@ def fill_spans(
         )
         for i in range(len(boxes_a))
     ]
+    if last - first < 2:
+        return fills
+    looks = appearance(cache, first, np.stack([fill.boxes for fill in fills], axis=1))
+    return [
+        SpanFill(first, last, fill.boxes, fill.confidence * looks[:, i] ** _LOOKS)
+        for i, fill in enumerate(fills)
+    ]
+
+
+def appearance(cache: FlowCache, first: int, boxes: Boxes) -> npt.NDArray[np.float64]:
+    """How much each frame's box still looks like the object at the span's keyframes: ``boxes``
+    ``(F, N, 4)`` on frames ``first ..`` (video pixels; the first and last rows are the
+    keyframes). The Bhattacharyya coefficient of the grey histograms of the box's pixels and of
+    the nearer-looking keyframe's (0..1, 1 on the keyframes): an object turning, deforming or
+    hidden, or a box that slid onto the background, looks less like either end."""
+    count = len(boxes)
+    greys = cache.greys(first, first + count - 1)
+    histograms = np.array(  # (F, N, bins)
+        [
+            [_histogram(greys[first + k], box * cache.scale) for box in row]
+            for k, row in enumerate(boxes)
+        ]
+    )
+    to_a = np.sqrt(histograms * histograms[:1]).sum(axis=-1)
+    to_b = np.sqrt(histograms * histograms[-1:]).sum(axis=-1)
+    similar = np.clip(np.maximum(to_a, to_b), 0.0, 1.0)
+    similar[0] = similar[-1] = 1.0  # the keyframes themselves, even out of the picture
+    return np.asarray(similar, dtype=np.float64)
+
+
+def _histogram(grey: npt.NDArray[Any], box: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The normalised 16-bin histogram of ``box`` (cache pixels) in ``grey``, read from the box
+    shrunk to 16 x 16; zeros for a box (nearly) out of the picture."""
+    height, width = grey.shape[:2]
+    x, y, w, h = box.tolist()
+    left, top = max(0, round(x)), max(0, round(y))
+    right, bottom = min(width, round(x + w)), min(height, round(y + h))
+    if right - left < 2 or bottom - top < 2:
+        return np.zeros(_BINS)
+    patch = _cv2().resize(
+        np.asarray(grey[top:bottom, left:right]), (_PATCH, _PATCH), interpolation=_cv2().INTER_AREA
+    )
+    counts = np.bincount((patch.ravel() // (256 // _BINS)).astype(np.intp), minlength=_BINS)
+    return np.asarray(counts / counts.sum(), dtype=np.float64)
 
 
 Chain = tuple[Boxes, npt.NDArray[np.float64], npt.NDArray[np.float64]]

@@ -24,7 +24,8 @@ about the shape:
   per frame.
 
 Confidence is the agreement of the two chains (box IoU, point distance, mask IoU) where both are
-reliable, so its lowest frame is where the next keyframe is most needed.
+reliable, times how much the shape's box still looks like the object at the keyframes
+(``boxes.appearance``), so its lowest frame is where the next keyframe is most needed.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from tweenlab.core.shapes import (
 )
 from tweenlab.errors import AnnotationError, UsageError
 from tweenlab.propagation.boxes import (
+    _LOOKS,
     _LOST,
     _as_params,
     _chain,
@@ -59,6 +61,7 @@ from tweenlab.propagation.boxes import (
     _moved_back,
     _reliable,
     _sampled,
+    appearance,
     carry_boxes,
     fill_span,
     iou_xywh,
@@ -132,7 +135,13 @@ def fill_shape_span(cache: FlowCache, first: int, a: Shape, last: int, b: Shape)
         check(a, b)
     if last == first + 1:
         return ShapeFill(first, last, [a, b], np.ones(2))
-    return filler(cache, first, a, last, b)
+    filled = filler(cache, first, a, last, b)
+    if a.kind is ShapeKind.BOX:  # fill_span weighed its appearance already
+        return filled
+    corners = [(x, y, x + w, y + h) for x, y, w, h in (shape.bbox() for shape in filled.shapes)]
+    boxes = _padded_boxes(np.array(corners, dtype=np.float64).reshape(-1, 2, 2), cache.scale)
+    looks = appearance(cache, first, boxes[:, None])[:, 0] ** _LOOKS  # thin shapes padded
+    return ShapeFill(first, last, filled.shapes, filled.confidence * looks)
 
 
 @dataclass(frozen=True)
