@@ -118,6 +118,23 @@ def test_a_track_is_filled_by_motion_as_its_next_revision(media_api: Api, tmp_pa
         headers={"If-Match": '"5"'},
     )
     assert outside.status_code == 422 and outside.json()["field"] == "first"
+    tracked = call(
+        annotator,
+        "POST",
+        f"/tasks/{task}/tracks/1/fill",
+        json={"method": "tracker"},
+        headers={"If-Match": '"5"'},
+    )
+    assert tracked.status_code == 200, tracked.text
+    assert tracked.json()["filled"] == FRAMES - 3  # both spans, by the tracker
+    unknown = call(
+        annotator,
+        "POST",
+        f"/tasks/{task}/tracks/1/fill",
+        json={"method": "magic"},
+        headers={"If-Match": '"6"'},
+    )
+    assert unknown.status_code == 422 and "method" in unknown.text
 
 
 def test_fill_carries_a_track_past_its_keyframe_until_the_object_leaves(

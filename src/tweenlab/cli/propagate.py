@@ -79,9 +79,18 @@ def propagate_command(
     if (keyframes is None) == (annotations is None):
         raise UsageError("give one of --keyframes (one box track) or --annotations (a file)")
     if annotations is not None:
-        if method != "flow":
-            raise UsageError("--annotations fills by flow; straight interpolation needs nothing")
-        reports = propagate_annotations(video, annotations, out, settings, cuts=cuts)
+        if method == "linear":
+            raise UsageError(
+                "--annotations fills by flow or tracker; straight interpolation needs nothing"
+            )
+        reports = propagate_annotations(
+            video,
+            annotations,
+            out,
+            settings,
+            cuts=cuts,
+            method=method,  # type: ignore[arg-type]
+        )
         for report in reports:
             across = (
                 f"; left straight across a cut: {report.across_cuts}" if report.across_cuts else ""

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,7 @@ from tweenlab.media._files import write_atomic
 from tweenlab.propagation import FlowCache, InBetween, fill_spans, inbetween
 from tweenlab.propagation.inbetween import BoxTuple, Method, next_cut, shot_start
 from tweenlab.propagation.shapes import extend_shape, fill_shape_span
+from tweenlab.propagation.tracker import track_span
 from tweenlab.services.annotations import load_annotations, save_annotations
 from tweenlab.services.flow import flow_cache, flow_job
 from tweenlab.services.keyframes import analyse_video
@@ -138,6 +139,7 @@ def fill_annotations(
     cuts: Sequence[int] = (),
     within: tuple[int, int] | None = None,
     extend: bool = True,
+    method: Literal["flow", "tracker"] = "flow",
 ) -> tuple[AnnotationSet, list[TrackReport]]:
     """Every track's spans between two keyframes (the object in the picture) filled by motion,
     as in-between shapes with their confidence (keyframes untouched). Box spans keyed on the
@@ -148,7 +150,10 @@ def fill_annotations(
 
     With ``extend`` a track is also carried before its first keyframe and after its last (when
     the object is in the picture there) while the motion is followed, never across a cut; where
-    it was lost, left the picture or met a cut after its last keyframe, the track ``leaves``."""
+    it was lost, left the picture or met a cut after its last keyframe, the track ``leaves``.
+
+    ``method="tracker"`` fills box spans with the single-object tracker (``track_span``)
+    instead of the flow; other shapes, and extension, still follow the flow."""
     shots = sorted(cuts)
     count = annotations.video.frame_count
     low, high = within if within is not None else (0, count - 1)
@@ -183,17 +188,16 @@ def fill_annotations(
                 if guided.weakest is not None:
                     suggested[track_id].append(guided.weakest)
     for (first, last), members in boxes.items():
-        starts = [annotations.tracks[t].keyframes[first].shape for t in members]
-        ends = [annotations.tracks[t].keyframes[last].shape for t in members]
-        fills = fill_spans(cache, first, _xywh(starts), last, _xywh(ends))
-        for track_id, a, b, fill in zip(members, starts, ends, fills, strict=True):
-            for offset in range(1, last - first):
-                x, y, w, h = fill.boxes[offset].tolist()
-                rotation = interpolate(a, b, offset / (last - first)).rotation  # type: ignore[attr-defined]
-                shapes[track_id][first + offset] = Box(x, y, max(w, 0.0), max(h, 0.0), rotation)
-                scores[track_id][first + offset] = float(fill.confidence[offset])
-            if fill.weakest is not None:
-                suggested[track_id].append(fill.weakest)
+        _fill_boxes(
+            annotations,
+            cache,
+            (first, last),
+            members,
+            method,
+            shapes=shapes,
+            scores=scores,
+            suggested=suggested,
+        )
     filled = {t: len(shapes[t]) for t in annotations.tracks}
     tracks = dict(annotations.tracks)
     for track_id, track in annotations.tracks.items() if extend else ():
@@ -218,6 +222,38 @@ def fill_annotations(
         for t in annotations.tracks
     ]
     return replace(annotations, tracks=tracks), reports
+
+
+def _fill_boxes(
+    annotations: AnnotationSet,
+    cache: FlowCache,
+    span: tuple[int, int],
+    members: list[int],
+    method: Literal["flow", "tracker"],
+    *,
+    shapes: dict[int, dict[int, Shape]],
+    scores: dict[int, dict[int, float]],
+    suggested: dict[int, list[int]],
+) -> None:
+    """The box tracks ``members``, all keyed on both ends of ``span``, filled between them (by
+    the flow together, or by the tracker one by one) into ``shapes``, ``scores`` and
+    ``suggested``; a rotation turns as ``interpolate`` turns it."""
+    first, last = span
+    starts = [annotations.tracks[t].keyframes[first].shape for t in members]
+    ends = [annotations.tracks[t].keyframes[last].shape for t in members]
+    if method == "tracker":
+        pairs = zip(_xywh(starts), _xywh(ends), strict=True)
+        fills = [track_span(cache, first, a, last, b) for a, b in pairs]
+    else:
+        fills = fill_spans(cache, first, _xywh(starts), last, _xywh(ends))
+    for track_id, a, b, fill in zip(members, starts, ends, fills, strict=True):
+        for offset in range(1, last - first):
+            x, y, w, h = fill.boxes[offset].tolist()
+            rotation = interpolate(a, b, offset / (last - first)).rotation  # type: ignore[attr-defined]
+            shapes[track_id][first + offset] = Box(x, y, max(w, 0.0), max(h, 0.0), rotation)
+            scores[track_id][first + offset] = float(fill.confidence[offset])
+        if fill.weakest is not None:
+            suggested[track_id].append(fill.weakest)
 
 
 def _extend_track(
@@ -262,10 +298,17 @@ def _xywh(boxes: Sequence[Shape]) -> npt.NDArray[np.float64]:
 
 
 def propagate_annotations(
-    video: Path, annotations_path: Path, out: Path, settings: Settings, *, cuts: bool = True
+    video: Path,
+    annotations_path: Path,
+    out: Path,
+    settings: Settings,
+    *,
+    cuts: bool = True,
+    method: Literal["flow", "tracker"] = "flow",
 ) -> list[TrackReport]:
-    """Fill every track of a native annotation file by motion; write the result to ``out``
-    (native, with in-between shapes: ``tweenlab export`` then exports them)."""
+    """Fill every track of a native annotation file by motion (box spans by the tracker with
+    ``method="tracker"``); write the result to ``out`` (native, with in-between shapes:
+    ``tweenlab export`` then exports them)."""
     annotations = load_annotations(annotations_path)
     derived = DerivedFiles(settings.derived_dir)
     index = derived.index(video)
@@ -276,6 +319,6 @@ def propagate_annotations(
         )
     cache = flow_cache(video, index, derived, settings)
     boundaries = analyse_video(video, settings).analysis.boundaries if cuts else []
-    filled, reports = fill_annotations(annotations, cache, cuts=boundaries)
+    filled, reports = fill_annotations(annotations, cache, cuts=boundaries, method=method)
     save_annotations(filled, out)
     return reports

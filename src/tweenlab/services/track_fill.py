@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
@@ -51,9 +51,11 @@ def fill_track(
     base: int,
     first: int | None = None,
     last: int | None = None,
+    method: Literal["flow", "tracker"] = "flow",
 ) -> FilledTrack:
     """Fill track ``number`` of task ``task_id`` by motion (frames ``first .. last`` only, when
-    given) and write it as the revision after ``base``.
+    given; box spans by the tracker with ``method="tracker"``) and write it as the revision
+    after ``base``.
 
     Raises:
         StaleRevisionError: The track is no longer at ``base``.
@@ -80,7 +82,11 @@ def fill_track(
         fetch_flow(source, cache, low, high)
     cuts = analyse_video(path, settings).analysis.boundaries
     filled, reports = fill_annotations(
-        AnnotationSet(ref, schema, {number: track}), cache, cuts=cuts, within=(low, high)
+        AnnotationSet(ref, schema, {number: track}),
+        cache,
+        cuts=cuts,
+        within=(low, high),
+        method=method,
     )
     result = filled.tracks[number]  # spans overlapping the range filled whole: keep the range
 

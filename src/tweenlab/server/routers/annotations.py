@@ -8,7 +8,7 @@ gives it) or in the body's ``base_revision`` (0 creates a track). A stale one ge
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Header, Query, Response
 from pydantic import BaseModel, Field
@@ -230,11 +230,13 @@ def put_track(
 
 
 class FillRequest(BaseModel):
-    """Fill a track's spans by motion; ``first``/``last`` limit it to spans overlapping them."""
+    """Fill a track's spans by motion; ``first``/``last`` limit it to spans overlapping them;
+    ``method`` ``tracker`` fills box spans with the single-object tracker instead of the flow."""
 
     base_revision: int | None = Field(default=None, ge=0)
     first: int | None = Field(default=None, ge=0)
     last: int | None = Field(default=None, ge=0)
+    method: Literal["flow", "tracker"] = "flow"
 
 
 class FillView(BaseModel):
@@ -270,7 +272,15 @@ def fill_track(
     hundred frames); ``tweenlab.services.propagate:flow_job`` can compute it ahead."""
     base = _base(if_match, body.base_revision)
     done = track_fill.fill_track(
-        db, _access(auth), settings, task_id, number, base=base, first=body.first, last=body.last
+        db,
+        _access(auth),
+        settings,
+        task_id,
+        number,
+        base=base,
+        first=body.first,
+        last=body.last,
+        method=body.method,
     )
     _etag(response, done.row)
     report = done.report
