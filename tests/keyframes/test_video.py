@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from fractions import Fraction
 from pathlib import Path
 
+import av
+import cv2
 import numpy as np
 import pytest
 
@@ -95,3 +98,51 @@ def test_cuts_dev_scores_like_the_judge(settings: Settings) -> None:
     dissolves = score["by_type"]["dissolve"]
     assert dissolves["found"] / dissolves["n"] >= 0.9
     assert score["fp_in_fast_motion_segments"] == 0
+
+
+def _write_timed(path: Path, frames: list[np.ndarray], ticks: list[int]) -> Path:
+    """``frames`` encoded (libx264) at presentation times ``ticks`` in 1/25 s: a VFR file."""
+    with av.open(str(path), mode="w") as output:
+        stream = output.add_stream("libx264", rate=25, options={"crf": "18", "bf": "0"})
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        for image, tick in zip(frames, ticks, strict=True):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = tick, Fraction(1, 25)
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    return path
+
+
+def test_a_vfr_video_is_analysed_by_frame_index_not_time_times_rate(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """Frames 0-19 come every 40 ms, 20-39 every 120 ms, then a cut to another shot (frames
+    40-59, every 40 ms): the cut is at index 40 (at 3.2 s, where time x 25 fps says 80), and the
+    every-second policy picks the first frame at or after each second from the index's times."""
+    frames = [*shot(1, 40), *shot(2, 20)]
+    ticks = [*range(20), *range(20, 80, 3), *range(80, 100)]
+    video = _write_timed(tmp_path / "vfr.mp4", frames, ticks)
+    found = analyse_video(video, settings).analysis
+    assert len(found.frames) == 60
+    assert [c for c in found.cuts if abs(c - 40) <= 1], found.cuts
+    assert all(c < 60 for c in found.boundaries)
+    seconds = [t / 25 for t in ticks]
+    expected = [next(i for i, s in enumerate(seconds) if s >= whole) for whole in range(4)]
+    assert expected == [0, 22, 30, 39]  # the file as designed
+    timed = analyse_video(video, settings, every_seconds=Fraction(1)).analysis
+    assert set(expected) <= set(timed.suggested), timed.suggested
+
+
+def test_the_first_sharp_frame_after_a_cut_is_suggested_not_a_blurred_one(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """The new shot's first two frames are blurred (a camera settling): the cut is found where it
+    is, and the suggestion for the shot is its first sharp frame."""
+    second = shot(2, 30)
+    blurred = [cv2.GaussianBlur(f, (0, 0), 6) for f in second[:2]]
+    video = write_video(tmp_path / "blur.mp4", [*shot(1, 30), *blurred, *second[2:]])
+    found = analyse_video(video, settings).analysis
+    assert [c for c in found.cuts if abs(c - 30) <= 1], found.cuts
+    after = [f for f in found.suggested if 28 <= f <= 38]
+    assert after == [32], found.suggested
