@@ -71,6 +71,7 @@ from memory import current_rss_mb, peak_rss_mb, reset_peak_rss, status_mb
 from propagation_quality import (
     EVAL_TRACKS,
     TRACKS,
+    bench_confidence,
     bench_extension,
     bench_quality,
     bench_variants,
@@ -417,12 +418,12 @@ def run(settings: Settings) -> Result:
         if "quality" in settings.parts:
             results["quality"] = bench_quality(run_dir)
             results["quality"]["harder_variants"] = bench_variants(run_dir, settings.work)
-            results["quality"]["extension"] = bench_extension(
-                [
-                    (TRACKS, run_dir / "eval-data"),
-                    (settings.work / "track-variants", run_dir / "eval-variants-data"),
-                ]
-            )
+            folders = [
+                (TRACKS, run_dir / "eval-data"),
+                (settings.work / "track-variants", run_dir / "eval-variants-data"),
+            ]
+            results["quality"]["extension"] = bench_extension(folders)
+            results["quality"]["confidence"] = bench_confidence(folders)
     results["machine"]["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     for key in ("flow", "fill", "memory", "quality"):
         if key in results:

@@ -3,7 +3,8 @@
 ``../shared/tools/eval_tracks.py`` on ``../shared/data/tracks`` with ``tweenlab propagate`` (and
 linear, which it always runs), beside two oracles that read the ground truth
 (``track_bounds.py``); the same measure on harder versions of each sequence made from the same
-footage (every 2nd or 3rd frame, half size); and extension from a single keyframe. See
+footage (every 2nd or 3rd frame, half size); extension from a single keyframe; and how well the
+confidence points at the frames that fail (the suggested next keyframes). See
 ``propagation.py``'s docstring.
 """
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from track_bounds import read_truth
 from tweenlab.media import DerivedFiles
-from tweenlab.propagation import inbetween
+from tweenlab.propagation import boxes, inbetween
 from tweenlab.propagation.boxes import iou_xywh
 from tweenlab.services.flow import flow_cache
 from tweenlab.settings import Settings
@@ -207,6 +208,61 @@ def bench_extension(folders: list[tuple[Path, Path]]) -> Result:
                 "frames_before_iou_below_0.5": round(float(np.mean(reached)), 1),
             }
     return {"frames": EXTEND_FRAMES, "sequences": rows}
+
+
+CONFIDENCE_SPACINGS = (10, 20)
+FAILING = 0.7  # the IoU the simulated annotator of eval_tracks.py asks of every frame
+
+
+def bench_confidence(folders: list[tuple[Path, Path]]) -> Result:
+    """How well each in-between frame's confidence tells the frames that fail (IoU < 0.7 with
+    the truth) from the rest: ROC AUC over the in-between frames of every sequence, keyframes
+    every K frames, beside the chains' agreement alone (the confidence without its appearance
+    term: ``boxes._LOOKS = 0``). 0.5 is a coin toss; the lowest confidence of a span is the
+    suggested next keyframe, so a higher AUC sends the person where the fill is wrong."""
+    pools: dict[tuple[int, str], tuple[list[float], list[bool]]] = {}
+    for sequences, data in folders:
+        for sequence in sorted(p for p in sequences.iterdir() if (p / "gt.txt").exists()):
+            truth = read_truth(sequence / "gt.txt")
+            video, frames = sequence / "video.mp4", len(truth)
+            settings = Settings(data_dir=data)
+            derived = DerivedFiles(settings.derived_dir)
+            cache = flow_cache(video, derived.index(video), derived, settings)
+            for spacing in CONFIDENCE_SPACINGS:
+                keys = sorted({*range(0, frames, spacing), frames - 1})
+                given = {k: truth[k] for k in keys}
+                for name, looks in (("tweenlab", boxes._LOOKS), ("agreement_alone", 0)):
+                    kept, boxes._LOOKS = boxes._LOOKS, looks
+                    try:
+                        filled = inbetween(frames, given, cache)
+                    finally:
+                        boxes._LOOKS = kept
+                    scores, failing = pools.setdefault((spacing, name), ([], []))
+                    for f in range(frames):
+                        if f in given or truth[f] is None:
+                            continue
+                        scores.append(1.0 - filled.confidence[f])
+                        failing.append(_iou(truth[f], filled.boxes[f]) < FAILING)
+    rows: Result = {}
+    for (spacing, name), (scores, failing) in sorted(pools.items()):
+        rows.setdefault(f"K{spacing}", {"frames": len(scores), "failing": int(sum(failing))})
+        rows[f"K{spacing}"][f"{name}_auc"] = round(_auc(scores, failing), 3)
+    return {"iou_failing_below": FAILING, "spacings": rows}
+
+
+def _auc(scores: list[float], positive: list[bool]) -> float:
+    """ROC AUC of ``scores`` for ``positive`` (ties share their rank)."""
+    values, labels = np.asarray(scores), np.asarray(positive, dtype=bool)
+    if labels.all() or not labels.any():
+        return float("nan")
+    order = values.argsort(kind="mergesort")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(1, len(values) + 1)
+    for value in np.unique(values):  # ties: the mean of their ranks
+        same = values == value
+        ranks[same] = ranks[same].mean()
+    hits = int(labels.sum())
+    return float((ranks[labels].sum() - hits * (hits + 1) / 2) / (hits * (len(values) - hits)))
 
 
 def _iou(a: tuple[float, ...] | None, b: tuple[float, ...] | None) -> float:

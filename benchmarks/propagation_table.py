@@ -130,6 +130,17 @@ def quality_rows(quality: Result) -> list[tuple[str, ...]]:
             )
             for name, e in quality.get("extension", {}).get("sequences", {}).items()
         ]
+        + [
+            (
+                f"4. confidence, keyframes every {spacing[1:]}",
+                f"failing frames (IoU < 0.7) found at ROC AUC {c['tweenlab_auc']:.3f} "
+                f"({c['failing']} of {c['frames']})",
+                f"chains' agreement alone {c['agreement_alone_auc']:.3f}",
+                "reported",
+                "-",
+            )
+            for spacing, c in quality.get("confidence", {}).get("spacings", {}).items()
+        ]
     )
 
 
