@@ -12,7 +12,7 @@ from tweenlab.media.frames import ExtractedFrame, extract_frames, save_image, wr
 from tweenlab.media.index import FrameIndex, build_index
 from tweenlab.media.probe import KeyframeStats, VideoInfo, probe
 from tweenlab.media.proxy import ProxyOptions, needs_proxy, write_proxy
-from tweenlab.media.reader import Frame, VideoReader
+from tweenlab.media.reader import Frame, VideoReader, frame_rgb
 from tweenlab.media.sample import SampleClip, SampleObject, render_sample_clip
 from tweenlab.media.storage import LocalStorage, S3Storage, Storage, storage_from_url
 from tweenlab.media.writer import VideoWriter
@@ -37,6 +37,7 @@ __all__ = [
     "build_index",
     "clip_ranges",
     "extract_frames",
+    "frame_rgb",
     "make_filmstrip",
     "needs_proxy",
     "probe",

@@ -61,11 +61,14 @@ def write_proxy(
     index: FrameIndex | None = None,
     options: ProxyOptions = ProxyOptions(),
     progress: Callable[[int, int], None] | None = None,
+    tap: Callable[[int, Any], None] | None = None,
 ) -> FrameIndex:
     """Write the proxy of ``source`` to ``target`` atomically and return the proxy's index.
 
     A frame of the source that cannot be decoded is replaced by the frame before it, so the
-    proxy keeps the source's frame count.
+    proxy keeps the source's frame count. ``tap(n, frame)`` sees every source frame decoded
+    (the ``av.VideoFrame``; not the ones that could not be), so another use of the frames, the
+    keyframe analysis at ingest, needs no decoding pass of its own.
 
     Raises:
         MediaWriteError: When encoding fails or the written proxy does not match the source.
@@ -74,7 +77,7 @@ def write_proxy(
         count = len(reader)
         try:
             with atomic_path(target) as temporary:
-                _encode(reader, temporary, options, progress)
+                _encode(reader, temporary, options, progress, tap)
                 written = build_index(temporary)
                 if len(written) != count:
                     raise MediaWriteError(
@@ -90,6 +93,7 @@ def _encode(
     target: Path,
     options: ProxyOptions,
     progress: Callable[[int, int], None] | None,
+    tap: Callable[[int, Any], None] | None = None,
 ) -> None:
     index = reader.index
     with av.open(str(target), mode="w") as output:
@@ -98,6 +102,8 @@ def _encode(
         first, previous = int(index.pts[0]), None
         frames = reader.read_av_frames(range(len(reader)))
         for n, frame in _fill_gaps(frames, len(reader)):
+            if frame is not None and tap is not None:
+                tap(n, frame)
             image = frame if frame is not None else previous
             if image is None:
                 raise MediaWriteError(target, f"frame {n} and all before it cannot be decoded")

@@ -27,7 +27,7 @@ from tweenlab.errors import CorruptFrameError, MediaError
 from tweenlab.media._container import open_video
 from tweenlab.media.index import FrameIndex, build_index
 
-__all__ = ["Frame", "VideoReader"]
+__all__ = ["Frame", "VideoReader", "frame_rgb"]
 
 log = logging.getLogger(__name__)
 
@@ -294,20 +294,29 @@ class VideoReader:
             self._cache.popitem(last=False)
 
     def _to_rgb(self, frame: Any) -> RGB:
-        if self.size is None:
-            image = frame.to_ndarray(format="rgb24")
+        return frame_rgb(frame, self.size, fast=self.fast, autorotate=self._autorotate)
+
+
+def frame_rgb(
+    frame: Any, size: tuple[int, int] | None, *, fast: bool = False, autorotate: bool = True
+) -> RGB:
+    """A decoded ``av.VideoFrame`` as RGB, scaled to ``size`` and turned upright as a
+    ``VideoReader`` with those options gives it (so another pass over the frames, the proxy's,
+    can feed an analysis the same pixels)."""
+    if size is None:
+        image = frame.to_ndarray(format="rgb24")
+    else:
+        width, height = size
+        if autorotate and round(float(frame.rotation)) % 360 in (90, 270):
+            width, height = height, width
+        if fast and _planes_scalable(frame, width, height):
+            image = _area_rgb(frame, width, height)
         else:
-            width, height = self.size
-            if self._autorotate and round(float(frame.rotation)) % 360 in (90, 270):
-                width, height = height, width
-            if self.fast and _planes_scalable(frame, width, height):
-                image = _area_rgb(frame, width, height)
-            else:
-                image = frame.to_ndarray(format="rgb24", width=width, height=height)
-        rotation = round(float(frame.rotation)) % 360 if self._autorotate else 0
-        if rotation:
-            image = np.ascontiguousarray(np.rot90(image, k=rotation // 90))
-        return image  # type: ignore[no-any-return]
+            image = frame.to_ndarray(format="rgb24", width=width, height=height)
+    rotation = round(float(frame.rotation)) % 360 if autorotate else 0
+    if rotation:
+        image = np.ascontiguousarray(np.rot90(image, k=rotation // 90))
+    return image  # type: ignore[no-any-return]
 
 
 def _planes_scalable(frame: Any, width: int, height: int) -> bool:

@@ -42,12 +42,14 @@ from tweenlab.media import (
     Frame,
     FrameIndex,
     VideoReader,
+    frame_rgb,
     probe,
 )
 from tweenlab.services.media import Reporter, extract, split
 from tweenlab.settings import Settings
 
 __all__ = [
+    "AnalysisTap",
     "KeyframeResult",
     "analyse_span",
     "analyse_video",
@@ -306,11 +308,50 @@ def _decode_and_analyse(
 
 def _analysis_reader(video: Path, index: FrameIndex) -> VideoReader:
     """How every analysis decodes (the whole video or one span: the same pixels either way)."""
+    return VideoReader(video, index=index, size=_analysis_size(video, index), cache_mb=0, fast=True)
+
+
+def _analysis_size(video: Path, index: FrameIndex) -> tuple[int, int]:
     info = probe(video, index=index)
     if info.width <= 0 or info.height <= 0:
         raise MediaError(video, f"cannot analyse a {info.width}x{info.height} video")
-    size = analysis_size(info.width, info.height)
-    return VideoReader(video, index=index, size=size, cache_mb=0, fast=True)
+    return analysis_size(info.width, info.height)
+
+
+class AnalysisTap:
+    """The keyframe analysis of ``video`` fed by another pass over its decoded frames (the
+    proxy's, at ingest: ``write_proxy(tap=...)``), so the video is decoded once. The frames are
+    scaled as the analysis's own reader scales them; they come with the decoder's deblocking
+    on, which the analysis's own pass skips, so the signals differ from its by that little.
+
+    Example:
+        >>> tap = AnalysisTap(video, settings)  # doctest: +SKIP
+        >>> write_proxy(video, proxy, tap=tap)  # doctest: +SKIP
+        >>> tap.keep()  # kept where analyse_video finds it  # doctest: +SKIP
+    """
+
+    def __init__(self, video: Path, settings: Settings) -> None:
+        self.video = video
+        derived = DerivedFiles(settings.derived_dir)
+        self.index = derived.index(video)
+        self.target = derived.folder(video) / _CACHE_NAME
+        self.size = _analysis_size(video, self.index)
+        self.detector = KeyframeDetector(SuggestionPolicy(), duration_seconds=_duration(self.index))
+        self.frames = 0
+
+    def __call__(self, n: int, frame: Any) -> None:
+        self.detector.process(n, frame_rgb(frame, self.size, fast=True))
+        self.frames += 1
+
+    def keep(self) -> Analysis | None:
+        """The analysis, kept among the video's derived files; ``None`` when no frame came
+        (the proxy was there already: nothing was decoded)."""
+        if not self.frames:
+            return None
+        self.detector.flush()
+        analysis = self.detector.analysis()
+        analysis.save(self.target)
+        return analysis
 
 
 def _with_interval(

@@ -77,10 +77,17 @@ class Ingested:
         )
 
 
-def ingest(video: Path, settings: Settings, *, report: Reporter = _quiet) -> Ingested:
+def ingest(
+    video: Path,
+    settings: Settings,
+    *,
+    report: Reporter = _quiet,
+    tap: Callable[[int, Any], None] | None = None,
+) -> Ingested:
     """Index and probe ``video``, write its proxy when random access needs one, and a filmstrip.
 
-    Everything is kept in the video's derived folder; a second ingest reuses it.
+    Everything is kept in the video's derived folder; a second ingest reuses it. ``tap(n,
+    frame)`` sees every frame the proxy's pass decodes (none when no proxy is written).
 
     Example:
         >>> done = ingest(Path("clip.mp4"), Settings())  # doctest: +SKIP
@@ -94,7 +101,9 @@ def ingest(video: Path, settings: Settings, *, report: Reporter = _quiet) -> Ing
     if needs_proxy(info, max_gop=settings.proxy_max_gop):
         proxy = derived.proxy_path(video)
         if not proxy.exists():
-            write_proxy(video, proxy, index=index, progress=lambda d, t: report("proxy", d, t))
+            write_proxy(
+                video, proxy, index=index, progress=lambda d, t: report("proxy", d, t), tap=tap
+            )
         derived.proxy_index(video)
     report("filmstrip", 0, 1)
     target = derived.filmstrip_path(video)
@@ -110,7 +119,8 @@ class _CancelledError(Exception):
 
 def ingest_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """The server's ingest, run by the job executor: ``ingest`` (index, proxy when needed,
-    filmstrip), then the keyframe analysis when ``params["keyframes"]``.
+    filmstrip), then the keyframe analysis when ``params["keyframes"]``: fed by the proxy's
+    decoding pass when a proxy is written (``AnalysisTap``), so the video is decoded once.
 
     Params: ``video`` (the file), ``data_dir``, ``proxy_max_gop`` and ``frame_cache_mb`` (the
     server's settings that matter here; the rest never travel in a job row). Progress counts
@@ -146,13 +156,18 @@ def ingest_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 def _ingest_job(
     context: JobContext, video: Path, settings: Settings, *, keyframes: bool
 ) -> dict[str, Any]:
-    from tweenlab.services.keyframes import analyse_video  # noqa: PLC0415  (it imports this module)
+    from tweenlab.services.keyframes import (  # noqa: PLC0415  (it imports this module)
+        AnalysisTap,
+        analyse_video,
+    )
 
     derived = DerivedFiles(settings.derived_dir)
     info = probe(video, index=derived.index(video))
     frames = info.frame_count
     proxy_frames = frames if needs_proxy(info, max_gop=settings.proxy_max_gop) else 0
-    total = proxy_frames + 1 + (frames if keyframes else 0)
+    # the analysis is fed by the proxy's pass when there is one to write: one decoding pass
+    fed = keyframes and proxy_frames > 0 and not derived.proxy_path(video).exists()
+    total = proxy_frames + 1 + (frames if keyframes and not fed else 0)
     offsets = {"proxy": 0, "filmstrip": proxy_frames, "keyframes": proxy_frames + 1}
 
     def report(task: str, done: int, step_total: int) -> None:
@@ -163,7 +178,10 @@ def _ingest_job(
             context.progress(offsets[task] + done, total)
 
     context.progress(0, total)
-    ingested = ingest(video, settings, report=report)
+    tap = AnalysisTap(video, settings) if fed else None
+    ingested = ingest(video, settings, report=report, tap=tap)
+    if tap is not None:
+        tap.keep()  # where analyse_video below finds it
     result: dict[str, Any] = {
         "frame_count": ingested.info.frame_count,
         "proxy": ingested.proxy is not None,
