@@ -25,6 +25,7 @@ __all__ = [
     "circle_video",
     "cut_video",
     "exit_video",
+    "rotating_video",
     "texture",
     "write_keyframes",
     "write_video",
@@ -136,6 +137,37 @@ def exit_video(
         images.append(image)
         boxes.append((float(x), float(y), float(side), float(side)))
     return write_video(path, images), boxes
+
+
+def rotating_video(
+    path: Path,
+    *,
+    frames: int = 21,
+    size: tuple[int, int] = (192, 144),
+    side: int = 60,
+    degrees: float = 4.5,
+    seed: int = 0,
+) -> tuple[Path, list[npt.NDArray[np.float64]]]:
+    """A textured square turning ``degrees`` a frame about the picture's centre over a still
+    background; its four true corners ``(4, 2)`` on every frame."""
+    width, height = size
+    rng = np.random.default_rng(seed)
+    background, square = texture(rng, height, width, 2.0), texture(rng, side, side, 1.5)
+    base = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=np.float64) * side / 2
+    images: list[Image] = []
+    corners: list[npt.NDArray[np.float64]] = []
+    for frame in range(frames):
+        angle = math.radians(degrees * frame)
+        turn = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+        placed = base @ turn.T + [width / 2, height / 2]
+        matrix = cv2.getAffineTransform(np.float32(base[:3] + side / 2), np.float32(placed[:3]))
+        warped = cv2.warpAffine(square, matrix, (width, height), flags=cv2.INTER_LINEAR)
+        inside = cv2.warpAffine(np.full((side, side), 255, np.uint8), matrix, (width, height))
+        image = background.copy()
+        image[inside > 127] = warped[inside > 127]
+        images.append(image)
+        corners.append(placed)
+    return write_video(path, images), corners
 
 
 def write_keyframes(path: Path, text: str) -> Path:

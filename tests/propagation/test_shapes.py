@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.propagation import Box as BoxTuple
-from tests.propagation import circle_video
+from tests.propagation import circle_video, rotating_video
 from tweenlab.core.interpolation import interpolate
 from tweenlab.core.shapes import Box, Mask, Points, Polygon, Polyline, Shape, Skeleton
 from tweenlab.errors import AnnotationError, UsageError
@@ -229,3 +229,24 @@ def test_a_span_must_go_forward(scene: Scene, last: int) -> None:
     shape = Polygon(scene.corners(FIRST))
     with pytest.raises(UsageError, match="after its first"):
         scene.fill(shape, shape, FIRST, last)
+
+
+def test_a_turning_polygon_is_followed_vertex_by_vertex(tmp_path: Path) -> None:
+    """A square turning 90 degrees over 20 frames: its corners sweep arcs that straight lines
+    (and a box's shift and stretch) cut across; followed vertex by vertex (each by the flow
+    halfway to the centroid, its offset turned with the others) they stay on them. Measured:
+    0.9 px mean worst-corner error, against 8.6 straight and 8.7 moving with the box."""
+    video, corners = rotating_video(tmp_path / "turning.mp4")
+    derived = DerivedFiles(tmp_path / "derived")
+    cache = FlowCache(video, derived.index(video), derived.folder(video))
+    a, b = Polygon(corners[0]), Polygon(corners[20])
+    fill = fill_shape_span(cache, 0, a, 20, b)
+    check_span(fill, a, b)
+    followed = [np.abs(fill.shapes[k].points - corners[k]).max() for k in range(1, 20)]  # type: ignore[attr-defined]
+    lines = [np.abs(straight_points(a, b, k) - corners[k]).max() for k in range(1, 20)]
+    assert np.mean(followed) < 2.5 and np.mean(lines) > 8.0, (followed, lines)
+    assert fill.confidence[1:-1].min() > 0.5
+
+
+def straight_points(a: Polygon, b: Polygon, frame: int) -> np.ndarray:
+    return a.points + (b.points - a.points) * frame / 20

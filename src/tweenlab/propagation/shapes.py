@@ -9,10 +9,13 @@ about the shape:
 - box: the unrotated box is filled by ``fill_span``; flow says little about a turn, so the
   rotation turns on the shorter arc as ``interpolate`` turns it;
 - polygon, polyline, cuboid: a vertex sits on the outline, half on the background, so the flow at
-  a vertex is unreliable; the shape moves instead with the robust motion (median translation and
-  per-axis stretch) of the flow inside its bounding box, padded so thin shapes still hold flow,
-  and every vertex follows that motion. Equal vertex counts then have a per-vertex drift to spread
-  and blend; different counts are blended frame by frame with ``interpolate`` (arc-length
+  a vertex is unreliable. With equal vertex counts each vertex has an anchor on the object
+  (halfway to the centroid, further where that is outside the outline; a polyline's vertices are
+  their own anchors) that is followed as a point is, and the vertex keeps its offset from it,
+  turned and scaled as the anchors turn and scale (``_fill_vertices``): a turning object is
+  followed, which a box's motion cannot do. Different counts move with the robust motion (median
+  translation and per-axis stretch) of the flow inside the bounding box, padded so thin shapes
+  still hold flow, and are blended frame by frame with ``interpolate`` (arc-length
   correspondence), which gives A at ``t = 0`` and B at ``t = 1``;
 - points, skeleton: points move independently (a wrist is not its body), so each follows the
   median flow in a small window around it and is checked alone; a point's stretches that neither
@@ -79,6 +82,7 @@ _POINT_WINDOW = 0.1  # a point's window radius, as a share of the shape's smalle
 _POINT_LOST = 1.5  # cache px: a round trip further off than this (or a quarter window) fails
 _MASK_EDGE = 3  # cache px: within this of a mask's edge, pixels move with the mask as a whole
 _BOUNDARY = 0.35  # cache px: a window whose flow spreads more holds a motion boundary
+_INSET = 0.5  # a polygon vertex's anchor: this share of the way to the centroid (at least)
 
 
 @dataclass(frozen=True)
@@ -315,26 +319,86 @@ def _outline_chains(
 
 
 def _fill_outline(cache: FlowCache, first: int, a: Outline, last: int, b: Outline) -> ShapeFill:
+    if a.points.shape == b.points.shape:
+        return _fill_vertices(cache, first, a, last, b)
     make = type(a)
     forward, backward, ahead, behind = _outline_chains(cache, first, a.points, last, b.points)
     t = _times(first, last)
     share, known = _shares(t, ahead, behind)
     inner: list[Shape] = []
-    if a.points.shape == b.points.shape:
-        forward = _spread(forward, b.points, t, bool(ahead[1][-1]))
-        backward = _spread(backward, a.points, 1 - t, bool(behind[1][0]))
-        blended = share[:, None, None] * forward + (1 - share[:, None, None]) * backward
-        per_point = np.repeat(known[:, None], len(a.points), axis=1)
-        blended = _bridge(blended, t, per_point)
-        inner = [make(blended[k]) for k in range(1, len(t) - 1)]
-    else:
-        for k in range(1, len(t) - 1):
-            if known[k]:
-                inner.append(interpolate(make(forward[k]), make(backward[k]), 1 - share[k]))
-            else:
-                inner.append(interpolate(a, b, float(t[k])))
+    for k in range(1, len(t) - 1):
+        if known[k]:
+            inner.append(interpolate(make(forward[k]), make(backward[k]), 1 - share[k]))
+        else:
+            inner.append(interpolate(a, b, float(t[k])))
     agreement = iou_xywh(_padded_boxes(forward, cache.scale), _padded_boxes(backward, cache.scale))
     return ShapeFill(first, last, _ends(a, inner, b), _confidence(agreement, ahead, behind))
+
+
+def _fill_vertices(cache: FlowCache, first: int, a: Outline, last: int, b: Outline) -> ShapeFill:
+    """An outline whose keyframes have the same vertices, followed vertex by vertex: each
+    vertex's anchor, moved halfway to the centroid (a polygon's or cuboid's, further where that
+    is outside the outline; a polyline's vertices are their own anchors) so its window holds the
+    object rather than the background, is carried as a point (``_carry_points``); the vertex
+    keeps its offset from the
+    anchor, turned and scaled as the anchors turn and scale about their centroid (the best
+    similarity between the keyframe's anchors and the frame's). Drift is then spread and the
+    chains blended per vertex, as points are."""
+    t = _times(first, last)
+    _, _, width, height = a.bbox()
+    radius = max(_POINT_RADIUS, _POINT_WINDOW * max(min(width, height), 1.0) * cache.scale)
+    closed = not isinstance(a, Polyline)
+    chains = []
+    for points, frames, forward in (
+        (a.points, range(first, last), True),
+        (b.points, range(last - 1, first - 1, -1), False),
+    ):
+        anchors = _anchors(points, isinstance(a, Cuboid)) if closed else points
+        carried, reliable = _carry_points(cache, anchors, frames, radius, forward=forward)
+        vertices = carried + _turned(anchors, carried, points - anchors)
+        chains.append((vertices, reliable) if forward else (vertices[::-1], reliable[::-1]))
+    (ahead, reliable_f), (behind, reliable_b) = chains
+    reach = 2 * radius / cache.scale
+    blended, confidence = _blend_points(
+        t, (a.points, ahead, reliable_f), (b.points, behind, reliable_b), reach
+    )
+    make = type(a)
+    inner: list[Shape] = [make(blended[k]) for k in range(1, len(t) - 1)]
+    return ShapeFill(first, last, _ends(a, inner, b), confidence)
+
+
+def _anchors(points: Array, hull: bool) -> Array:
+    """Each vertex moved halfway to the centroid, or further (up to the centroid) where that
+    is outside the outline (a concave polygon; a cuboid's hull): points on the object."""
+    cv2 = _cv2()
+    outline = np.asarray(points, dtype=np.float32).reshape(-1, 1, 2)
+    if hull:
+        outline = cv2.convexHull(outline)
+    centre = points.mean(axis=0)
+    anchors = centre + (1 - _INSET) * (points - centre)
+    for i, vertex in enumerate(points):
+        for share in (_INSET, 0.75, 1.0):
+            anchor = centre + (1 - share) * (vertex - centre)
+            if cv2.pointPolygonTest(outline, (float(anchor[0]), float(anchor[1])), False) >= 0:
+                anchors[i] = anchor
+                break
+        else:
+            anchors[i] = centre
+    return np.asarray(anchors, dtype=np.float64)
+
+
+def _turned(anchors: Array, carried: Array, offsets: Array) -> Array:
+    """``offsets`` ``(N, 2)`` turned and scaled, frame by frame, by the similarity that best
+    maps ``anchors`` ``(N, 2)`` about their centroid onto ``carried`` ``(F, N, 2)``'s: as
+    complex numbers, ``sum(conj(a) c) / sum(|a|^2)``. Returns ``(F, N, 2)``."""
+    start = anchors - anchors.mean(axis=0)
+    moved = carried - carried.mean(axis=1, keepdims=True)
+    a = start[:, 0] + 1j * start[:, 1]
+    c = moved[..., 0] + 1j * moved[..., 1]
+    norm = float((np.abs(a) ** 2).sum())
+    similarity = (np.conj(a)[None] * c).sum(axis=1) / norm if norm > 0 else np.ones(len(c))
+    turned = similarity[:, None] * (offsets[:, 0] + 1j * offsets[:, 1])[None]
+    return np.stack([turned.real, turned.imag], axis=-1)
 
 
 # --- points, skeleton ---------------------------------------------------------------------------
@@ -416,17 +480,34 @@ def _fill_points(cache: FlowCache, first: int, a: Points, last: int, b: Points) 
     backward, reliable_b = backward[::-1], reliable_b[::-1]
     if target is None:
         return _fill_unmatched(first, (a, forward, reliable_f), last, (b, backward, reliable_b))
-    # per point: only a chain that reaches the other keyframe reliably has a drift to spread
-    forward = forward - (t[:, None] * reliable_f[-1])[..., None] * (forward[-1] - target)
-    backward = backward - ((1 - t)[:, None] * reliable_b[0])[..., None] * (backward[0] - a.points)
-    ahead = (np.ones(reliable_f.shape), reliable_f)
-    behind = (np.ones(reliable_b.shape), reliable_b)
-    share, known = _shares(t, ahead, behind)
-    blended = _bridge(share[..., None] * forward + (1 - share[..., None]) * backward, t, known)
-    inner: list[Shape] = [_rebuilt(a, blended[k]) for k in range(1, len(t) - 1)]
     reach = 2 * radius / cache.scale  # video px: chains this far apart agree by 1/e
+    blended, confidence = _blend_points(
+        t, (a.points, forward, reliable_f), (target, backward, reliable_b), reach
+    )
+    inner: list[Shape] = [_rebuilt(a, blended[k]) for k in range(1, len(t) - 1)]
+    return ShapeFill(first, last, _ends(a, inner, b), confidence)
+
+
+PointChain = tuple[Array, Array, npt.NDArray[np.bool_]]
+
+
+def _blend_points(
+    t: Array, ahead: PointChain, behind: PointChain, reach: float
+) -> tuple[Array, npt.NDArray[np.float64]]:
+    """Points ``(F, N, 2)`` from a forward chain (keyframe A's points, the chain, where each
+    point is reliable) and a backward one (B's, in frame order): per point, a chain that
+    reaches the other keyframe reliably has its drift there spread over the span; the two are
+    blended by time and reliability, and bridged straight where neither is reliable. With the
+    confidence: the chains' agreement (``reach`` video px apart agree by 1/e)."""
+    (start, forward, reliable_f), (end, backward, reliable_b) = ahead, behind
+    forward = forward - (t[:, None] * reliable_f[-1])[..., None] * (forward[-1] - end)
+    backward = backward - ((1 - t)[:, None] * reliable_b[0])[..., None] * (backward[0] - start)
+    weights_f = (np.ones(reliable_f.shape), reliable_f)
+    weights_b = (np.ones(reliable_b.shape), reliable_b)
+    share, known = _shares(t, weights_f, weights_b)
+    blended = _bridge(share[..., None] * forward + (1 - share[..., None]) * backward, t, known)
     agreement = np.exp(-np.linalg.norm(forward - backward, axis=-1) / reach)
-    return ShapeFill(first, last, _ends(a, inner, b), _confidence(agreement, ahead, behind))
+    return blended, _confidence(agreement, weights_f, weights_b)
 
 
 def _rebuilt(a: Points, points: Array) -> Points:
