@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from tests.propagation import Box, circle_video, exit_video
 from tests.server.conftest import Api
 from tests.server.media_support import media_api, upload, wait_job
+from tweenlab.services import track_fill
 
 __all__ = ["media_api"]  # the fixture used here
 
@@ -138,7 +140,7 @@ def test_a_track_is_filled_by_motion_as_its_next_revision(media_api: Api, tmp_pa
 
 
 def test_fill_carries_a_track_past_its_keyframe_until_the_object_leaves(
-    media_api: Api, tmp_path: Path
+    media_api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One keyframe on a square that crosses the picture and leaves it (in the picture up to
     frame 23, gone from 29): the fill carries it back to frame 0 and on until it leaves, the
@@ -179,9 +181,27 @@ def test_fill_carries_a_track_past_its_keyframe_until_the_object_leaves(
     assert shown == list(range(leaves))
     assert all(s["outside"] for s in states["states"] if s["frame"] >= leaves)
 
+    # a refill that fails (a damaged flow file, say) never fails the save: it goes in unfilled
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("flow file damaged")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(track_fill, "fill_annotations", broken)
+        moved = {**data, "keyframes": [{"frame": 10, "shape": box(truth[10])}]}
+        moved["keyframes"][0]["shape"]["x"] += 1
+        saved = call("PUT", f"/tasks/{task}/tracks/1", json={"track": moved, "base_revision": 2})
+    assert saved.status_code == 200, saved.text
+    assert "inbetween" not in saved.json()["track"] and "leaves" not in saved.json()["track"]
+    data = {**data, "keyframes": [{"frame": 10, "shape": box(truth[10])}]}
+    restored = call("PUT", f"/tasks/{task}/tracks/1", json={"track": data, "base_revision": 3})
+    assert restored.status_code == 200 and "inbetween" not in restored.json()["track"]
+    refilled = call("POST", f"/tasks/{task}/tracks/1/fill", json={}, headers={"If-Match": '"4"'})
+    assert refilled.status_code == 200
+    data = refilled.json()["track"]["track"]
+
     # an editor sends back what it was given, with a keyframe added after the object left
     edited = {**data, "keyframes": [*data["keyframes"], {"frame": 35, "shape": box(truth[20])}]}
-    again = call("PUT", f"/tasks/{task}/tracks/1", json={"track": edited, "base_revision": 2})
+    again = call("PUT", f"/tasks/{task}/tracks/1", json={"track": edited, "base_revision": 5})
     assert again.status_code == 200, again.text
     kept = again.json()["track"]
     assert "leaves" not in kept  # the carried tail went with the old last keyframe's span ...

@@ -11,6 +11,7 @@ a video in the storage, the flow a flow job published for the range is fetched f
 from __future__ import annotations
 
 import bisect
+import logging
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -31,6 +32,8 @@ from tweenlab.settings import Settings
 from tweenlab.store import TrackRow
 
 __all__ = ["FilledTrack", "fill_track", "save_track"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -164,19 +167,23 @@ def _refilled(
     path = video_source(settings, video).path
     ref = VideoRef(video.original_name, video.frame_count, video.width, video.height)
     db.commit()  # nothing held while the shapes are computed
-    analysis = stored_analysis(path, settings) if path.exists() else None
-    if analysis is None:
+    try:
+        analysis = stored_analysis(path, settings) if path.exists() else None
+        if analysis is None:
+            return None
+        derived = DerivedFiles(settings.derived_dir)
+        cache = flow_cache(path, derived.index(path), derived, settings)
+        if not cache.cached(low, high):
+            return None
+        filled, _ = fill_annotations(
+            AnnotationSet(ref, Schema.from_json(access.label_schema), {number: edited}),
+            cache,
+            cuts=analysis.boundaries,
+            within=(low, high),
+        )
+    except Exception as error:  # a save never fails for want of a refill
+        logger.warning("track %s of task %s saved unfilled: %s", number, task_id, error)
         return None
-    derived = DerivedFiles(settings.derived_dir)
-    cache = flow_cache(path, derived.index(path), derived, settings)
-    if not cache.cached(low, high):
-        return None
-    filled, _ = fill_annotations(
-        AnnotationSet(ref, Schema.from_json(access.label_schema), {number: edited}),
-        cache,
-        cuts=analysis.boundaries,
-        within=(low, high),
-    )
     result = filled.tracks[number]
     shapes = {
         f: s
