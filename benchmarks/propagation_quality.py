@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from track_bounds import read_truth
 from tweenlab.media import DerivedFiles
-from tweenlab.propagation import boxes, inbetween
+from tweenlab.propagation import FlowCache, boxes, inbetween
 from tweenlab.propagation.boxes import iou_xywh
 from tweenlab.services.flow import flow_cache
 from tweenlab.settings import Settings
@@ -186,28 +187,37 @@ def bench_extension(folders: list[tuple[Path, Path]]) -> Result:
     with the ground truth there, and the frames reached before the IoU first falls below 0.5.
     ``folders``: (a folder of sequences, the data folder its flow was cached in)."""
     rows: Result = {}
+    for name, truth, cache in _sequences(folders):
+        frames = len(truth)
+        means, reached = [], []
+        for start in range(0, frames - EXTEND_FRAMES, 5):
+            if truth[start] is None:
+                continue
+            boxes = inbetween(frames, {start: truth[start]}, cache).boxes
+            ahead = range(start + 1, start + 1 + EXTEND_FRAMES)
+            ious = [_iou(truth[f], boxes[f]) for f in ahead]
+            means.append(float(np.mean(ious)))
+            reached.append(next((i for i, v in enumerate(ious) if v < 0.5), len(ious)))
+        rows[name] = {
+            "starts": len(means),
+            "mean_iou": round(float(np.mean(means)), 3),
+            "frames_before_iou_below_0.5": round(float(np.mean(reached)), 1),
+        }
+    return {"frames": EXTEND_FRAMES, "sequences": rows}
+
+
+def _sequences(
+    folders: list[tuple[Path, Path]],
+) -> Iterator[tuple[str, list[tuple[float, ...] | None], FlowCache]]:
+    """Every sequence of ``folders`` ((a folder of sequences, the data folder its flow was
+    cached in)): its name, its true boxes and its flow cache."""
     for sequences, data in folders:
         for sequence in sorted(p for p in sequences.iterdir() if (p / "gt.txt").exists()):
-            truth = read_truth(sequence / "gt.txt")
-            video, frames = sequence / "video.mp4", len(truth)
+            video = sequence / "video.mp4"
             settings = Settings(data_dir=data)
             derived = DerivedFiles(settings.derived_dir)
             cache = flow_cache(video, derived.index(video), derived, settings)
-            means, reached = [], []
-            for start in range(0, frames - EXTEND_FRAMES, 5):
-                if truth[start] is None:
-                    continue
-                boxes = inbetween(frames, {start: truth[start]}, cache).boxes
-                ahead = range(start + 1, start + 1 + EXTEND_FRAMES)
-                ious = [_iou(truth[f], boxes[f]) for f in ahead]
-                means.append(float(np.mean(ious)))
-                reached.append(next((i for i, v in enumerate(ious) if v < 0.5), len(ious)))
-            rows[sequence.name] = {
-                "starts": len(means),
-                "mean_iou": round(float(np.mean(means)), 3),
-                "frames_before_iou_below_0.5": round(float(np.mean(reached)), 1),
-            }
-    return {"frames": EXTEND_FRAMES, "sequences": rows}
+            yield sequence.name, read_truth(sequence / "gt.txt"), cache
 
 
 CONFIDENCE_SPACINGS = (10, 20)
@@ -221,28 +231,23 @@ def bench_confidence(folders: list[tuple[Path, Path]]) -> Result:
     term: ``boxes._LOOKS = 0``). 0.5 is a coin toss; the lowest confidence of a span is the
     suggested next keyframe, so a higher AUC sends the person where the fill is wrong."""
     pools: dict[tuple[int, str], tuple[list[float], list[bool]]] = {}
-    for sequences, data in folders:
-        for sequence in sorted(p for p in sequences.iterdir() if (p / "gt.txt").exists()):
-            truth = read_truth(sequence / "gt.txt")
-            video, frames = sequence / "video.mp4", len(truth)
-            settings = Settings(data_dir=data)
-            derived = DerivedFiles(settings.derived_dir)
-            cache = flow_cache(video, derived.index(video), derived, settings)
-            for spacing in CONFIDENCE_SPACINGS:
-                keys = sorted({*range(0, frames, spacing), frames - 1})
-                given = {k: truth[k] for k in keys}
-                for name, looks in (("tweenlab", boxes._LOOKS), ("agreement_alone", 0)):
-                    kept, boxes._LOOKS = boxes._LOOKS, looks
-                    try:
-                        filled = inbetween(frames, given, cache)
-                    finally:
-                        boxes._LOOKS = kept
-                    scores, failing = pools.setdefault((spacing, name), ([], []))
-                    for f in range(frames):
-                        if f in given or truth[f] is None:
-                            continue
-                        scores.append(1.0 - filled.confidence[f])
-                        failing.append(_iou(truth[f], filled.boxes[f]) < FAILING)
+    for _, truth, cache in _sequences(folders):
+        frames = len(truth)
+        for spacing in CONFIDENCE_SPACINGS:
+            keys = sorted({*range(0, frames, spacing), frames - 1})
+            given = {k: truth[k] for k in keys}
+            for name, looks in (("tweenlab", boxes._LOOKS), ("agreement_alone", 0)):
+                kept, boxes._LOOKS = boxes._LOOKS, looks
+                try:
+                    filled = inbetween(frames, given, cache)
+                finally:
+                    boxes._LOOKS = kept
+                scores, failing = pools.setdefault((spacing, name), ([], []))
+                for f in range(frames):
+                    if f in given or truth[f] is None:
+                        continue
+                    scores.append(1.0 - filled.confidence[f])
+                    failing.append(_iou(truth[f], filled.boxes[f]) < FAILING)
     rows: Result = {}
     for (spacing, name), (scores, failing) in sorted(pools.items()):
         rows.setdefault(f"K{spacing}", {"frames": len(scores), "failing": int(sum(failing))})
