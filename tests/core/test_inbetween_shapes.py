@@ -200,9 +200,46 @@ def test_edits_keep_the_inbetween_shapes_their_change_leaves_valid() -> None:
     cut = DeleteFromHere(1, 15).apply(labelled).track(1)
     assert set(cut.inbetween) == {7, 8, 9} and cut.leaves is None
     assert cut.at(30).outside  # type: ignore[union-attr]
-    with pytest.raises(AnnotationError, match="starts on frame 10"):
-        DeleteFromHere(1, 8).apply(labelled)  # a carried frame before the first keyframe
+    with pytest.raises(AnnotationError, match="starts on frame 7"):
+        DeleteFromHere(1, 7).apply(labelled)  # the first frame carried before the first keyframe
     split = SplitTrack(1, 15).apply(labelled)
     first, second = split.track(1), split.track(2)
     assert set(first.inbetween) == {7, 8, 9} and first.leaves is None
     assert set(second.inbetween) == {21, 22} and second.leaves == 23
+
+
+def test_an_edit_at_an_end_leaves_the_other_frames_as_they_were() -> None:
+    """Edits on or past a track's end keyframes, merges, retiming and thinning work on the track
+    with its extension settled (``Track.settled``): the frames they do not touch keep their
+    state (the object still leaves on 23; frame 7 is still shown)."""
+    from tweenlab.core.edits import DeleteFrame, MergeTracks, SetOccluded, SplitTrack
+    from tweenlab.core.retiming import factor_samples, retime_annotations
+    from tweenlab.core.thinning import thin_track
+
+    video = VideoRef("clip.mp4", frame_count=40, width=200, height=100)
+
+    def labelled(*tracks: Track) -> AnnotationSet:
+        return AnnotationSet(video, Schema.of("car"), {t.id: t for t in tracks})
+
+    def shown(track: Track) -> list[int]:
+        return [f for f in range(40) if (s := track.at(f)) is not None and s.visible]
+
+    track = extended()
+    assert shown(track) == list(range(7, 23))
+    settled = track.settled()
+    assert sorted(settled.keyframes) == [7, 10, 20, 23] and settled.leaves is None
+    assert all(track.at(f) == settled.at(f) or f in (7, 23) for f in range(40))
+    assert shown(settled) == shown(track)
+    assert shown(DeleteFrame(1, 21).apply(labelled(track)).track(1)) == [*range(7, 21), 22]
+    assert shown(SetOccluded(1, 22, occluded=True).apply(labelled(track)).track(1)) == shown(track)
+    assert shown(DeleteFrame(1, 8).apply(labelled(track)).track(1)) == [7, *range(9, 23)]
+    split = SplitTrack(1, 21, 2).apply(labelled(track))
+    assert shown(split.track(1)) == list(range(7, 21)) and shown(split.track(2)) == [21, 22]
+    later = Track(
+        2, "car", {25: Keyframe(Box(25, 0, 10, 10)), 30: Keyframe(Box(30, 0, 10, 10), outside=True)}
+    )
+    merged = MergeTracks(1, 2).apply(labelled(track, later)).track(1)
+    assert shown(merged) == [*range(7, 23), *range(25, 30)]
+    retimed = retime_annotations(labelled(track), factor_samples(40, 1)).track(1)
+    assert shown(retimed) == shown(track)
+    assert shown(thin_track(track)) == shown(track)

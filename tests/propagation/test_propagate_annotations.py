@@ -16,7 +16,10 @@ from tweenlab.core import AnnotationSet, Keyframe, Mask, Polygon, Schema, Track,
 from tweenlab.core import Box as BoxShape
 from tweenlab.formats import native
 from tweenlab.formats.base import ExportOptions
+from tweenlab.media import DerivedFiles
+from tweenlab.propagation import FlowCache
 from tweenlab.services.annotations import export_annotations, load_annotations
+from tweenlab.services.propagate import fill_annotations
 from tweenlab.settings import Settings
 
 FRAMES = 40
@@ -242,3 +245,20 @@ def test_the_tracker_fills_box_tracks_of_an_annotation_file(
     assert run(capsys, "propagate", video, "--annotations", source, "--out", flowed)[0] == 0
     by_flow = load_annotations(flowed).tracks[1]
     assert any(by_flow.inbetween[f] != track.inbetween[f] for f in inner)  # not the flow's
+
+
+def test_a_range_extends_a_track_only_from_an_end_it_reaches(tmp_path: Path) -> None:
+    """``within``: the frames before a track's first keyframe are carried only when the range
+    reaches the frame before it, and then within the range; nothing is carried otherwise."""
+    video, truth = exit_video(tmp_path / "leaving.mp4", frames=FRAMES)
+    derived = DerivedFiles(tmp_path / "derived")
+    cache = FlowCache(video, derived.index(video), derived.folder(video))
+    ref = VideoRef("leaving.mp4", frame_count=FRAMES, width=192, height=144)
+    track = Track(1, "square", {12: Keyframe(BoxShape(*truth[12]))})
+    labelled = AnnotationSet(ref, Schema.of("square"), {1: track})
+    far, _ = fill_annotations(labelled, cache, within=(2, 6))
+    assert dict(far.tracks[1].inbetween) == {}
+    near, reports = fill_annotations(labelled, cache, within=(6, 11))
+    assert sorted(near.tracks[1].inbetween) == list(range(6, 12)) and reports[0].extended == 6
+    after, _ = fill_annotations(labelled, cache, within=(20, 25))
+    assert dict(after.tracks[1].inbetween) == {}

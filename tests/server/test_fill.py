@@ -112,12 +112,22 @@ def test_a_track_is_filled_by_motion_as_its_next_revision(media_api: Api, tmp_pa
     assert part.status_code == 200, part.text
     frames = sorted(item["frame"] for item in part.json()["track"]["track"]["inbetween"])
     assert frames == list(range(25, 31))
+    other = call(
+        annotator,
+        "POST",
+        f"/tasks/{task}/tracks/1/fill",
+        json={"first": 5, "last": 8},
+        headers={"If-Match": '"5"'},
+    )
+    assert other.status_code == 200, other.text
+    frames = sorted(item["frame"] for item in other.json()["track"]["track"]["inbetween"])
+    assert frames == [*range(5, 9), *range(25, 31)]  # the earlier range's shapes are kept
     outside = call(
         annotator,
         "POST",
         f"/tasks/{task}/tracks/1/fill",
         json={"first": 30, "last": 99},
-        headers={"If-Match": '"5"'},
+        headers={"If-Match": '"6"'},
     )
     assert outside.status_code == 422 and outside.json()["field"] == "first"
     tracked = call(
@@ -125,7 +135,7 @@ def test_a_track_is_filled_by_motion_as_its_next_revision(media_api: Api, tmp_pa
         "POST",
         f"/tasks/{task}/tracks/1/fill",
         json={"method": "tracker"},
-        headers={"If-Match": '"5"'},
+        headers={"If-Match": '"6"'},
     )
     assert tracked.status_code == 200, tracked.text
     assert tracked.json()["filled"] == FRAMES - 3  # both spans, by the tracker
@@ -134,7 +144,7 @@ def test_a_track_is_filled_by_motion_as_its_next_revision(media_api: Api, tmp_pa
         "POST",
         f"/tasks/{task}/tracks/1/fill",
         json={"method": "magic"},
-        headers={"If-Match": '"6"'},
+        headers={"If-Match": '"7"'},
     )
     assert unknown.status_code == 422 and "method" in unknown.text
 

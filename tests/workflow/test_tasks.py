@@ -384,3 +384,29 @@ def test_track_reaching_the_video_end_gets_no_outside_keyframe() -> None:
     track = Track(1, "car", {30: Keyframe(Box(0, 0, 20, 20))})
     part = (TaskRange(0, 50), AnnotationSet(short, SCHEMA, {1: track}))
     assert merge_task_tracks([part]).tracks[1].frames == (30,)
+
+
+def test_merging_tasks_keeps_a_carried_tail_only_where_its_last_keyframe_won() -> None:
+    """Two overlapping tasks: the earlier one ends the object outside on 25; the later one keyed
+    it on 20 and 25 and carried it on to where it left (28). The earlier task's keyframe on the
+    shared frame wins, so the later one's tail and ``leaves`` do not hold: no invalid track."""
+    video = VideoRef("clip.mp4", frame_count=40, width=200, height=100)
+    schema = Schema.of("car")
+    early = Track(
+        1, "car", {5: Keyframe(Box(5, 0, 10, 10)), 25: Keyframe(Box(25, 0, 10, 10), outside=True)}
+    )
+    late = Track(
+        1,
+        "car",
+        {20: Keyframe(Box(20, 0, 10, 10)), 25: Keyframe(Box(25, 0, 10, 10))},
+        inbetween={26: Box(26, 0, 10, 10), 27: Box(27, 0, 10, 10)},
+        leaves=28,
+    )
+    merged = merge_task_tracks(
+        [
+            (TaskRange(0, 30), AnnotationSet(video, schema, {1: early})),
+            (TaskRange(20, 40), AnnotationSet(video, schema, {1: late})),
+        ]
+    )
+    (track,) = merged.tracks.values()
+    assert track.keyframes[25].outside and track.leaves is None and 26 not in track.inbetween

@@ -162,6 +162,7 @@ class AnnotationSet:
         self.schema.check_kind(track.label, track.kind)
         self._check_frame(track.last_frame, where)
         if track.inbetween:
+            self._check_frame(min(track.inbetween), f"{where}.inbetween")
             self._check_frame(max(track.inbetween), f"{where}.inbetween")
         if track.leaves is not None:
             self._check_frame(track.leaves, f"{where}.leaves")

@@ -184,7 +184,7 @@ class SetKeyframe(Edit):
     keyframe: Keyframe
 
     def apply(self, annotations: AnnotationSet) -> AnnotationSet:
-        track = annotations.track(self.track_id)
+        track = _at_end(annotations.track(self.track_id), self.frame)
         _check_frame(annotations, self.frame, self.track_id)
         kind = self.keyframe.shape.kind
         if kind is not track.kind:
@@ -197,6 +197,15 @@ class SetKeyframe(Edit):
         return f"set a keyframe of track {self.track_id} on frame {self.frame}"
 
 
+def _at_end(track: Track, frame: int) -> Track:
+    """``track`` settled (``Track.settled``) for an edit on ``frame`` at or past one of its end
+    keyframes, where a carried extension may hang on it: the frames the edit does not touch
+    keep their state."""
+    if frame <= track.first_frame or frame >= track.last_frame:
+        return track.settled()
+    return track
+
+
 def _with_flag(
     annotations: AnnotationSet,
     track_id: int,
@@ -206,7 +215,7 @@ def _with_flag(
     occluded: bool | None = None,
 ) -> AnnotationSet:
     """Pin the state shown on ``frame`` as a keyframe with a flag changed."""
-    track = annotations.track(track_id)
+    track = _at_end(annotations.track(track_id), frame)
     _check_frame(annotations, frame, track_id)
     state = track.at(frame)
     if state is None:
@@ -288,7 +297,7 @@ class DeleteFrame(Edit):
     frame: int
 
     def apply(self, annotations: AnnotationSet) -> AnnotationSet:
-        track = annotations.track(self.track_id)
+        track = _at_end(annotations.track(self.track_id), self.frame)
         _check_frame(annotations, self.frame, self.track_id)
         state = _present(track, self.frame)
         changes = {self.frame: _keyframe(state, outside=True)}
@@ -319,7 +328,7 @@ class RemoveKeyframe(Edit):
     frame: int
 
     def apply(self, annotations: AnnotationSet) -> AnnotationSet:
-        track = annotations.track(self.track_id)
+        track = _at_end(annotations.track(self.track_id), self.frame)
         if self.frame not in track.keyframes:
             raise AnnotationError(
                 f"has no keyframe on frame {self.frame} (keyframes: {_frames_text(track.frames)})",
@@ -355,7 +364,7 @@ class DeleteFromHere(Edit):
     frame: int
 
     def apply(self, annotations: AnnotationSet) -> AnnotationSet:
-        track = annotations.track(self.track_id)
+        track = _at_end(annotations.track(self.track_id), self.frame)
         _check_frame(annotations, self.frame, self.track_id)
         state = track.at(self.frame)
         if state is None or self.frame <= track.first_frame:
@@ -420,7 +429,7 @@ class SplitTrack(Edit):
     new_id: int | None = None
 
     def apply(self, annotations: AnnotationSet) -> AnnotationSet:
-        track = annotations.track(self.track_id)
+        track = _at_end(annotations.track(self.track_id), self.frame)
         _check_frame(annotations, self.frame, self.track_id)
         new_id = annotations.next_track_id() if self.new_id is None else self.new_id
         if new_id in annotations.tracks:
@@ -505,7 +514,8 @@ class MergeTracks(Edit):
     other_id: int
 
     def apply(self, annotations: AnnotationSet) -> AnnotationSet:
-        first, other = annotations.track(self.track_id), annotations.track(self.other_id)
+        first = annotations.track(self.track_id).settled()
+        other = annotations.track(self.other_id).settled()
         where = f"merge of track {self.other_id} into track {self.track_id}"
         if first.id == other.id:
             raise AnnotationError("a track cannot merge with itself", field=where)

@@ -161,6 +161,7 @@ def _retimed_track(track: Track, samples: Sequence[Sample]) -> Track | None:
     computed there but on a new keyframe); a second computes shapes only in the new spans whose
     straight interpolation is not already the source's.
     """
+    track = track.settled()  # a carried extension's ends as keyframes
     frames, keys = track.frames, track.keyframes
     keyframes: dict[int, Keyframe] = {}
     alive: list[int] = []

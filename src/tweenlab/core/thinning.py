@@ -300,7 +300,8 @@ def _required(track: Track, frames: IntArray, visible: npt.NDArray[np.bool_]) ->
 def thin_track(track: Track, *, min_iou: float = 0.95) -> Track:
     """A copy of a box track with the fewest keyframes that reproduce it at IoU ``min_iou``.
 
-    The track is evaluated on every frame from its first to its last keyframe and thinned
+    The track, its carried extension settled into keyframes (``Track.settled``), is evaluated
+    on every frame from its first to its last keyframe (or carried shape) and thinned
     span by span: ``outside`` keyframes are kept, and so are the first and last frame of every
     visible span and every frame where ``occluded`` or the frame attributes change. Kept
     frames that were keyframes keep their keyframe unchanged.
@@ -313,13 +314,12 @@ def thin_track(track: Track, *, min_iou: float = 0.95) -> Track:
         >>> thin_track(Track(1, "car", keys)).frames
         (0, 49)
     """
-    end = max([track.last_frame, *track.inbetween]) if track.leaves is None else track.leaves
-    frames = np.arange(track.start, end + 1, dtype=np.int64)
+    track = track.settled()  # a carried extension's ends as keyframes
+    end = max([track.last_frame, *track.inbetween])  # a carried tail, to its last shape
+    frames = np.arange(track.first_frame, end + 1, dtype=np.int64)
     boxes, visible = track.box_array(frames)
     required = _required(track, frames, visible)
     kept = {frame for frame, keyframe in track.keyframes.items() if keyframe.outside}
-    if track.leaves is not None:
-        kept.add(track.leaves)
     breaks = sorted(required)
     for first, last in pairwise(breaks):
         if not visible[first : last + 1].all():

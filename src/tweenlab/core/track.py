@@ -3,7 +3,8 @@
 ``outside``, ``occluded`` and frame attributes are step functions from the previous keyframe, as
 in CVAT; geometry is interpolated between consecutive keyframes (also toward an ``outside``
 keyframe, as CVAT does). After the last keyframe a track that is not outside holds its last shape
-to the end of the video; before its first keyframe it does not exist.
+to the end of the video; before its first keyframe it does not exist (unless in-betweening
+carried it back: below).
 
 A track may also carry in-between shapes (``inbetween``): shapes that motion-guided
 in-betweening (``tweenlab.propagation``) computed for frames between two keyframes. They take the
@@ -103,7 +104,8 @@ class Track:
         keyframes: Frame -> keyframe, at least one.
         attributes: Track attributes (constant over the track).
         source: ``manual``, ``auto`` (a model's, until accepted) or ``imported``.
-        inbetween: Frame -> shape computed by motion between two keyframes (not a keyframe).
+        inbetween: Frame -> shape computed by motion (not a keyframe): between two keyframes,
+            or past the first or last one where in-betweening carried the object.
         score: A model's confidence in the whole track (``0..1``), for ``auto`` tracks.
         confidence: Frame -> how sure in-betweening was of its shape there (``0..1``; the
             lowest of a span is where its next keyframe is needed). Only frames with an
@@ -166,7 +168,9 @@ class Track:
         for frame, shape in sorted((int(f), s) for f, s in self.inbetween.items()):
             position = bisect.bisect_right(frames, frame) - 1
             reason = None
-            if position >= 0 and frames[position] == frame:
+            if frame < 0:
+                reason = "is negative"
+            elif position >= 0 and frames[position] == frame:
                 reason = "is a keyframe"
             elif position >= 0 and self.keyframes[frames[position]].outside:
                 reason = f"is after keyframe {frames[position]}, where the object is outside"
@@ -281,7 +285,8 @@ class Track:
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
         """Boxes ``(F, 5)`` [x, y, w, h, rotation] at ``frames``, vectorised, and visibility.
 
-        Only for box tracks; frames before the first keyframe or outside are not visible.
+        Only for box tracks; frames before the track starts (its first keyframe or carried
+        shape), without a carried shape there, or outside are not visible.
         """
         if self.kind is not ShapeKind.BOX:
             raise AnnotationError(
@@ -327,6 +332,26 @@ class Track:
         in-between shapes of the spans on either side of a removed keyframe are dropped."""
         kept = {f: k for f, k in self.keyframes.items() if f not in frames}
         return self.with_keyframes(kept) if kept else None
+
+    def settled(self) -> Track:
+        """This track with its extension made explicit, showing what it showed: a keyframe on
+        the first frame carried before the first keyframe (the first keyframe's flags), and an
+        outside keyframe on ``leaves`` (or, without one, a keyframe on the last carried frame,
+        whose shape is held after it). Edits at a track's ends, merges, retiming and thinning
+        work on it, so the frames they do not touch keep their state."""
+        keyframes = dict(self.keyframes)
+        first, last = self.keyframes[self.first_frame], self.keyframes[self.last_frame]
+        if self.start < self.first_frame:
+            keyframes[self.start] = replace(first, shape=self.inbetween[self.start])
+        if self.leaves is not None:
+            keyframes[self.leaves] = Keyframe(self._held(self.leaves), outside=True)
+        elif self.inbetween and max(self.inbetween) > self.last_frame:  # held from its last shape
+            end = max(self.inbetween)
+            keyframes[end] = replace(last, shape=self.inbetween[end])
+        if len(keyframes) == len(self.keyframes):
+            return self
+        shapes = {f: s for f, s in self.inbetween.items() if f not in keyframes}
+        return replace(self, keyframes=keyframes, inbetween=shapes, leaves=None)
 
     def with_keyframes(self, keyframes: Mapping[int, Keyframe]) -> Track:
         """A copy with these keyframes, keeping the in-between shapes (and ``leaves``) only

@@ -46,6 +46,7 @@ _BACK_SAMPLES = 144  # the way back only needs a median translation
 _LOST = 0.75  # round-trip IoU below which a step of a chain is not trusted
 _SMALL = 40  # boxes smaller than this (cache px) are followed by their own points (Median Flow)
 _PATCH = 16  # px a side: a box's pixels are shrunk to this before their histogram is taken
+_MIN_PATCH = 4.0  # cache px: a thinner box's histogram is read from this much around its middle
 _BINS = 16  # grey levels of an appearance histogram
 _LOOKS = 4  # confidence is the chains' agreement times appearance similarity to this power
 
@@ -391,9 +392,11 @@ def appearance(cache: FlowCache, first: int, boxes: Boxes) -> npt.NDArray[np.flo
 
 def _histogram(grey: npt.NDArray[Any], box: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """The normalised 16-bin histogram of ``box`` (cache pixels) in ``grey``, read from the box
-    shrunk to 16 x 16; zeros for a box (nearly) out of the picture."""
+    (at least 4 px a side) shrunk to 16 x 16; zeros for a box (nearly) out of the picture."""
     height, width = grey.shape[:2]
     x, y, w, h = box.tolist()
+    grow_w, grow_h = max(0.0, _MIN_PATCH - w) / 2, max(0.0, _MIN_PATCH - h) / 2  # thin: padded
+    x, y, w, h = x - grow_w, y - grow_h, w + 2 * grow_w, h + 2 * grow_h
     left, top = max(0, round(x)), max(0, round(y))
     right, bottom = min(width, round(x + w)), min(height, round(y + h))
     if right - left < 2 or bottom - top < 2:

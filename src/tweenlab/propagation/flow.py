@@ -215,8 +215,9 @@ class FlowCache:
         return len(missing)
 
     def cached(self, first: int, last: int) -> bool:
-        """Whether the flow of every pair ``first .. last - 1`` is on disk (nothing to decode)."""
-        return all(self._path(n).exists() for n in range(first, last))
+        """Whether the flow of every pair ``first .. last - 1`` and the grey frames ``first ..
+        last`` are on disk: a fill of those frames decodes nothing."""
+        return all((self.folder / name).exists() for name in self.file_names(first, last))
 
     def file_names(self, first: int, last: int) -> list[str]:
         """The names, in ``folder``, of the files ``compute(first, last)`` keeps: the flow of

@@ -355,7 +355,7 @@ def _fill_vertices(cache: FlowCache, first: int, a: Outline, last: int, b: Outli
     ):
         anchors = _anchors(points, isinstance(a, Cuboid)) if closed else points
         carried, reliable = _carry_points(cache, anchors, frames, radius, forward=forward)
-        vertices = carried + _turned(anchors, carried, points - anchors)
+        vertices = carried + _turned(anchors, carried, points - anchors, reliable)
         chains.append((vertices, reliable) if forward else (vertices[::-1], reliable[::-1]))
     (ahead, reliable_f), (behind, reliable_b) = chains
     reach = 2 * radius / cache.scale
@@ -387,16 +387,24 @@ def _anchors(points: Array, hull: bool) -> Array:
     return np.asarray(anchors, dtype=np.float64)
 
 
-def _turned(anchors: Array, carried: Array, offsets: Array) -> Array:
+def _turned(
+    anchors: Array, carried: Array, offsets: Array, reliable: npt.NDArray[np.bool_]
+) -> Array:
     """``offsets`` ``(N, 2)`` turned and scaled, frame by frame, by the similarity that best
-    maps ``anchors`` ``(N, 2)`` about their centroid onto ``carried`` ``(F, N, 2)``'s: as
-    complex numbers, ``sum(conj(a) c) / sum(|a|^2)``. Returns ``(F, N, 2)``."""
-    start = anchors - anchors.mean(axis=0)
-    moved = carried - carried.mean(axis=1, keepdims=True)
-    a = start[:, 0] + 1j * start[:, 1]
-    c = moved[..., 0] + 1j * moved[..., 1]
-    norm = float((np.abs(a) ** 2).sum())
-    similarity = (np.conj(a)[None] * c).sum(axis=1) / norm if norm > 0 else np.ones(len(c))
+    maps ``anchors`` ``(N, 2)`` about their centroid onto ``carried`` ``(F, N, 2)``'s, fitted
+    to the anchors still ``reliable`` ``(F, N)`` there (as complex numbers, ``sum(conj(a) c) /
+    sum(|a|^2)``); unturned where fewer than two are. Returns ``(F, N, 2)``."""
+    weight = reliable.astype(np.float64)  # (F, N)
+    count = weight.sum(axis=1, keepdims=True)
+    safe = np.maximum(count, 1.0)
+    a = anchors[..., 0] + 1j * anchors[..., 1]  # (N,)
+    c = carried[..., 0] + 1j * carried[..., 1]  # (F, N)
+    a_mean = (weight * a[None]).sum(axis=1, keepdims=True) / safe
+    c_mean = (weight * c).sum(axis=1, keepdims=True) / safe
+    start, moved = a[None] - a_mean, c - c_mean
+    norm = (weight * np.abs(start) ** 2).sum(axis=1)
+    fitted = (weight * np.conj(start) * moved).sum(axis=1) / np.maximum(norm, 1e-12)
+    similarity = np.where((count[:, 0] >= 2) & (norm > 1e-12), fitted, 1.0)
     turned = similarity[:, None] * (offsets[:, 0] + 1j * offsets[:, 1])[None]
     return np.stack([turned.real, turned.imag], axis=-1)
 

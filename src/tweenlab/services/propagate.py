@@ -272,13 +272,13 @@ def _extend_track(
     low, high = within
     first, last = track.first_frame, track.last_frame
     kept, leaves = dict(track.inbetween), track.leaves
-    if low < first and not track.keyframes[first].outside:
+    if low < first <= high + 1 and not track.keyframes[first].outside:
         stop = max(shot_start(shots, first), low) - 1
         back = extend_shape(cache, first, track.keyframes[first].shape, stop, step=-1)
         kept = {f: shape for f, shape in kept.items() if not stop < f < first}
         for k, (shape, score) in enumerate(zip(back.shapes, back.confidence, strict=True)):
             shapes[first - 1 - k], scores[first - 1 - k] = shape, float(score)
-    if last < high and not track.keyframes[last].outside:
+    if low - 1 <= last < high and not track.keyframes[last].outside:
         cut = next_cut(shots, last)
         stop = min(high + 1, cut if cut is not None else high + 1)
         ahead = extend_shape(cache, last, track.keyframes[last].shape, stop, step=1)

@@ -111,8 +111,9 @@ def track_states(
 ) -> tuple[TrackRow, list[dict[str, Any]]]:
     """Track ``number`` on every frame of ``first..last`` (clipped to the task), as the exports
     see it: keyframes, in-between shapes and interpolation, one code path (``Track.at``). Each
-    state is ``{frame, shape, outside, occluded, keyframe, inbetween}``; frames before the first
-    keyframe are left out. The editor draws these, so it never interpolates on its own.
+    state is ``{frame, shape, outside, occluded, keyframe, inbetween}``; frames before the track
+    starts (its first keyframe, or the first shape carried before it) are left out. The editor
+    draws these, so it never interpolates on its own.
 
     Raises:
         FieldError: ``last`` before ``first``, or more than ``MAX_STATES`` frames.
@@ -174,7 +175,8 @@ def check_may_edit(access: Access, task: Task) -> None:
 
 
 def parse_track(task: Task, project_schema: list[dict[str, Any]], number: int, data: Any) -> Track:
-    """The track of a request body, checked against the project's labels and the task's frames."""
+    """The track of a request body, checked against the project's labels and the task's frames
+    (keyframes and in-between shapes within them; ``leaves`` at most the frame after them)."""
     if not isinstance(data, dict):
         raise FieldError("track", "must be an object (a track in the native format)")
     if data.get("id", number) != number:
@@ -191,6 +193,14 @@ def parse_track(task: Task, project_schema: list[dict[str, Any]], number: int, d
                 f"track.keyframes[{index}].frame",
                 f"frame {frame} is outside the task (frames {task.start}..{task.stop - 1})",
             )
+    for frame in track.inbetween:
+        if not task.start <= frame < task.stop:
+            raise FieldError(
+                "track.inbetween",
+                f"frame {frame} is outside the task (frames {task.start}..{task.stop - 1})",
+            )
+    if track.leaves is not None and track.leaves > task.stop:
+        raise FieldError("track.leaves", f"frame {track.leaves} is past the task's end")
     return track
 
 

@@ -11,14 +11,16 @@ a video in the storage, the flow a flow job published for the range is fetched f
 from __future__ import annotations
 
 import bisect
+import contextlib
 import logging
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from tweenlab.core import AnnotationSet, Schema, Shape, Track, VideoRef
-from tweenlab.errors import FieldError, LabelerError
+from tweenlab.core import AnnotationSet, Schema, Track, VideoRef
+from tweenlab.errors import FieldError, TweenlabError
 from tweenlab.media import DerivedFiles
 from tweenlab.services import task_annotations
 from tweenlab.services.flow import fetch_flow
@@ -27,9 +29,9 @@ from tweenlab.services.projects import Access
 from tweenlab.services.propagate import TrackReport, fill_annotations, flow_cache
 from tweenlab.services.tasks import visible_task
 from tweenlab.services.track_rows import stale
-from tweenlab.services.videos import get_video, video_source
+from tweenlab.services.videos import get_video, is_stored_key, video_source
 from tweenlab.settings import Settings
-from tweenlab.store import TrackRow
+from tweenlab.store import TrackRow, Video
 
 __all__ = ["FilledTrack", "fill_track", "save_track"]
 
@@ -91,13 +93,7 @@ def fill_track(
         within=(low, high),
         method=method,
     )
-    result = filled.tracks[number]  # spans overlapping the range filled whole: keep the range
-
-    def kept(frame: int, shape: Shape) -> bool:
-        return low <= frame <= high or track.inbetween.get(frame) is shape
-
-    shapes = {f: s for f, s in result.inbetween.items() if kept(f, s)}
-    updated = replace(result, inbetween=shapes).to_json()
+    updated = _within(track, filled.tracks[number], low, high).to_json()
     written = task_annotations.write_track(db, access, task_id, number, updated, base=base)
     return FilledTrack(written, reports[0])
 
@@ -142,9 +138,10 @@ def _refilled(
     base: int,
 ) -> dict[str, Any] | None:
     """``data`` with the in-between shapes its edit dropped computed again, or ``None`` when
-    none were dropped, the flow is not cached, or anything else says to write it as it is
-    (``write_track`` then gives its errors)."""
+    none were dropped, the flow or the video is not at hand here, or anything else says to
+    write it as it is (``write_track`` then gives its errors)."""
     task = visible_task(db, access, task_id)
+    task_annotations.check_may_edit(access, task)
     row = task_annotations.current_track(db, task, number)
     if row is None or row.deleted or row.revision != base:
         return None
@@ -153,7 +150,7 @@ def _refilled(
         edited = task_annotations.parse_track(
             task, access.label_schema, number, task_annotations.in_spans(data)
         ).keeping_inbetween_of(previous)
-    except LabelerError:
+    except TweenlabError:
         return None
     still = previous.with_keyframes(edited.keyframes)  # what the keyframe changes left valid
     dropped = set(previous.inbetween) - set(still.inbetween)  # not what the body left out
@@ -163,20 +160,21 @@ def _refilled(
         return None
     low, high = _spans_around(edited, min(dropped), max(dropped))
     low, high = max(low, task.start), min(high, task.stop - 1)
-    video = get_video(db, access.project, task.video_id)
-    path = video_source(settings, video).path
-    ref = VideoRef(video.original_name, video.frame_count, video.width, video.height)
-    db.commit()  # nothing held while the shapes are computed
+    schema = Schema.from_json(access.label_schema)
     try:
-        analysis = stored_analysis(path, settings) if path.exists() else None
-        if analysis is None:
+        video = get_video(db, access.project, task.video_id)
+        ref = VideoRef(video.original_name, video.frame_count, video.width, video.height)
+        path = _local_video(settings, video)  # never fetched from a storage for a save
+        db.commit()  # nothing held while the shapes are computed
+        analysis = stored_analysis(path, settings) if path is not None else None
+        if path is None or analysis is None:
             return None
         derived = DerivedFiles(settings.derived_dir)
         cache = flow_cache(path, derived.index(path), derived, settings)
         if not cache.cached(low, high):
             return None
         filled, _ = fill_annotations(
-            AnnotationSet(ref, Schema.from_json(access.label_schema), {number: edited}),
+            AnnotationSet(ref, schema, {number: edited}),
             cache,
             cuts=analysis.boundaries,
             within=(low, high),
@@ -184,13 +182,31 @@ def _refilled(
     except Exception as error:  # a save never fails for want of a refill
         logger.warning("track %s of task %s saved unfilled: %s", number, task_id, error)
         return None
-    result = filled.tracks[number]
-    shapes = {
-        f: s
-        for f, s in result.inbetween.items()
-        if low <= f <= high or edited.inbetween.get(f) is s
-    }
-    return replace(result, inbetween=shapes).to_json()
+    return _within(edited, filled.tracks[number], low, high).to_json()
+
+
+def _local_video(settings: Settings, video: Video) -> Path | None:
+    """``video``'s file when it is one on this machine's disk (not a storage key), else None."""
+    if video.origin == "upload" and is_stored_key(video.stored_path):
+        return None
+    with contextlib.suppress(TweenlabError):
+        path = video_source(settings, video).path
+        return path if path.is_file() else None
+    return None
+
+
+def _within(track: Track, filled: Track, low: int, high: int) -> Track:
+    """``track`` with the in-between shapes (and confidence) ``filled`` computed on frames
+    ``low .. high``, its own elsewhere (a span overlapping the range is filled whole, but only
+    the range is asked for), and ``filled``'s ``leaves``."""
+    shapes = {f: s for f, s in track.inbetween.items() if not low <= f <= high}
+    scores = {f: c for f, c in track.confidence.items() if f in shapes}
+    shapes.update((f, s) for f, s in filled.inbetween.items() if low <= f <= high)
+    scores.update((f, c) for f, c in filled.confidence.items() if low <= f <= high)
+    leaves = filled.leaves
+    if leaves is not None:  # nothing carried on from where it leaves
+        shapes = {f: s for f, s in shapes.items() if f < leaves}
+    return replace(track, inbetween=shapes, confidence=scores, leaves=leaves)
 
 
 def _spans_around(track: Track, first: int, last: int) -> tuple[int, int]:

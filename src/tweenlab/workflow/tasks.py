@@ -338,17 +338,26 @@ def _joined(chain: list[tuple[TaskRange, Track]], track_id: int, video: Annotati
         if low < frame < high
     }
     first, final = chain[0][1], chain[-1][1]
+    confidence = {f: c for _, track in chain for f, c in track.confidence.items()}
     if first.first_frame == frames[0]:  # extended before its first keyframe
         inbetween.update((f, s) for f, s in first.inbetween.items() if f < frames[0])
     leaves = None
-    if final.last_frame == frames[-1]:  # extended after its last keyframe
+    end_key = final.keyframes.get(frames[-1])
+    if final.last_frame == frames[-1] and end_key == keyframes[frames[-1]]:  # its tail holds
         inbetween.update((f, s) for f, s in final.inbetween.items() if f > frames[-1])
         leaves = final.leaves
     end = chain[-1][0].stop
     last = keyframes[frames[-1]]
     if end < video.video.frame_count and not last.outside and frames[-1] < end and leaves is None:
         keyframes[end] = replace(last, outside=True)
-    return replace(first, id=track_id, keyframes=keyframes, inbetween=inbetween, leaves=leaves)
+    return replace(
+        first,
+        id=track_id,
+        keyframes=keyframes,
+        inbetween=inbetween,
+        confidence=confidence,
+        leaves=leaves,
+    )
 
 
 def _same_span(track: Track, merged: dict[int, Keyframe], low: int, high: int) -> bool:
