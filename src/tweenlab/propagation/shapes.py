@@ -163,19 +163,53 @@ def extend_shape(
     cache: FlowCache, start: int, shape: Shape, stop: int, *, step: int
 ) -> ShapeExtension:
     """Carry ``shape`` from keyframe ``start`` towards ``stop`` (exclusive; ``step`` 1 forward,
-    -1 backward) while it is followed (``extend_box``). Past a keyframe there is no second
-    chain to check against, so every kind moves with the robust motion of its box: a box keeps
-    its rotation, vertices and points follow the box's shift and stretch, a mask is shifted and
-    stretched the same way."""
+    -1 backward) while its box is followed (``extend_box``: where that stops, the shape was
+    lost or left the picture). Over those frames a box keeps its rotation; points and skeletons
+    follow the flow around each point, and polygons, polylines and cuboids follow their
+    vertices' anchors as between keyframes (``_fill_vertices``), each from where it stands
+    alone, with no second chain to check against; a mask is shifted and stretched with its box."""
     if isinstance(shape, Box):
         box = shape.array[:4]
     else:
         x, y, w, h = shape.bbox()
         box = _padded_boxes(np.array([[x, y], [x + w, y + h]]), cache.scale)
     carried = extend_box(cache, start, tuple(box.tolist()), stop, step=step)
-    chain = np.concatenate([box[None], carried.boxes])
-    shapes = [_moved(shape, chain[0], chain[k]) for k in range(1, len(chain))]
+    count = len(carried.boxes)
+    if count and isinstance(shape, (Points, Polygon, Polyline, Cuboid)):
+        frames = (
+            range(start, start + count) if step > 0 else range(start - 1, start - 1 - count, -1)
+        )
+        moved = _points_carried(cache, shape, frames, forward=step > 0)[0][1:]
+        if isinstance(shape, Points):
+            shapes: list[Shape] = [_rebuilt(shape, points) for points in moved]
+        else:
+            shapes = [type(shape)(points) for points in moved]
+    else:
+        chain = np.concatenate([box[None], carried.boxes])
+        shapes = [_moved(shape, chain[0], chain[k]) for k in range(1, len(chain))]
     return ShapeExtension(shapes, carried.confidence, carried.lost)
+
+
+def _points_carried(
+    cache: FlowCache, shape: Points | Polygon | Polyline | Cuboid, frames: range, *, forward: bool
+) -> tuple[Array, npt.NDArray[np.bool_]]:
+    """``shape``'s points (vertices) carried over ``frames`` ``(steps + 1, N, 2)``, and where
+    each is reliable: points by the flow around each, an outline's vertices by their anchors,
+    each keeping its offset turned and scaled as the anchors turn and scale."""
+    radius = _radius(shape, cache.scale)
+    points = shape.points
+    if isinstance(shape, Points):
+        return _carry_points(cache, points, frames, radius, forward=forward)
+    closed = not isinstance(shape, Polyline)
+    anchors = _anchors(points, isinstance(shape, Cuboid)) if closed else points
+    carried, reliable = _carry_points(cache, anchors, frames, radius, forward=forward)
+    return carried + _turned(anchors, carried, points - anchors, reliable), reliable
+
+
+def _radius(shape: Shape, scale: float) -> float:
+    """The window (cache px) a point or vertex anchor of ``shape`` follows the flow in."""
+    _, _, width, height = shape.bbox()
+    return max(_POINT_RADIUS, _POINT_WINDOW * max(min(width, height), 1.0) * scale)
 
 
 def _moved(shape: Shape, before: Array, after: Array) -> Shape:
@@ -345,20 +379,15 @@ def _fill_vertices(cache: FlowCache, first: int, a: Outline, last: int, b: Outli
     similarity between the keyframe's anchors and the frame's). Drift is then spread and the
     chains blended per vertex, as points are."""
     t = _times(first, last)
-    _, _, width, height = a.bbox()
-    radius = max(_POINT_RADIUS, _POINT_WINDOW * max(min(width, height), 1.0) * cache.scale)
-    closed = not isinstance(a, Polyline)
     chains = []
-    for points, frames, forward in (
-        (a.points, range(first, last), True),
-        (b.points, range(last - 1, first - 1, -1), False),
+    for shape, frames, forward in (
+        (a, range(first, last), True),
+        (b, range(last - 1, first - 1, -1), False),
     ):
-        anchors = _anchors(points, isinstance(a, Cuboid)) if closed else points
-        carried, reliable = _carry_points(cache, anchors, frames, radius, forward=forward)
-        vertices = carried + _turned(anchors, carried, points - anchors, reliable)
+        vertices, reliable = _points_carried(cache, shape, frames, forward=forward)
         chains.append((vertices, reliable) if forward else (vertices[::-1], reliable[::-1]))
     (ahead, reliable_f), (behind, reliable_b) = chains
-    reach = 2 * radius / cache.scale
+    reach = 2 * _radius(a, cache.scale) / cache.scale
     blended, confidence = _blend_points(
         t, (a.points, ahead, reliable_f), (b.points, behind, reliable_b), reach
     )
@@ -474,8 +503,7 @@ def _matched(a: Points, b: Points) -> Array | None:
 
 def _fill_points(cache: FlowCache, first: int, a: Points, last: int, b: Points) -> ShapeFill:
     t = _times(first, last)
-    _, _, width, height = a.bbox()
-    radius = max(_POINT_RADIUS, _POINT_WINDOW * min(width, height) * cache.scale)
+    radius = _radius(a, cache.scale)
     target = _matched(a, b)
     forward, reliable_f = _carry_points(cache, a.points, range(first, last), radius, forward=True)
     backward, reliable_b = _carry_points(
