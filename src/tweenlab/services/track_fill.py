@@ -145,6 +145,9 @@ def _refilled(
     row = task_annotations.current_track(db, task, number)
     if row is None or row.deleted or row.revision != base:
         return None
+    stored = row.data if isinstance(row.data, dict) else {}
+    if not stored.get("inbetween") and "leaves" not in stored:  # never filled: nothing to redo
+        return None
     try:
         previous = task_annotations.parse_track(task, access.label_schema, number, row.data)
         edited = task_annotations.parse_track(
