@@ -21,10 +21,9 @@ about the shape:
   median flow in a small window around it and is checked alone; a point's stretches that neither
   chain follows reliably are bridged in a straight line. Skeletons match by node name; when the
   names differ the two chains are blended with ``interpolate``;
-- mask: the mask itself is warped along the dense flow at the cache's size (``cv2.remap``, a soft
-  mask so repeated warps do not erode it), both ways, blended softly by time and thresholded at
-  the mask's own size. Only the forward chain is kept, as ``uint8``, so memory is one small image
-  per frame.
+- mask: the mask itself is warped along the dense flow, both ways (``masks.fill_mask``).
+
+The chains are weighed, spread and blended by ``chains``, as every kind's are.
 
 Confidence is the agreement of the two chains (box IoU, point distance, mask IoU) where both are
 reliable, times how much the shape's box still looks like the object at the keyframes
@@ -69,8 +68,11 @@ from tweenlab.propagation.boxes import (
     fill_span,
     iou_xywh,
 )
+from tweenlab.propagation.chains import ShapeFill, bridge, ends, shares, spread, times
+from tweenlab.propagation.chains import confidence as chain_confidence
 from tweenlab.propagation.flow import FlowCache, _cv2
 from tweenlab.propagation.inbetween import extend_box
+from tweenlab.propagation.masks import fill_mask, same_size
 
 __all__ = ["ShapeExtension", "ShapeFill", "extend_shape", "fill_shape_span"]
 
@@ -80,34 +82,8 @@ _MIN_SIDE = 16.0  # cache px: an outline's box is padded to this so a thin line 
 _POINT_RADIUS = 3.0  # cache px: the smallest window around a point
 _POINT_WINDOW = 0.1  # a point's window radius, as a share of the shape's smaller side
 _POINT_LOST = 1.5  # cache px: a round trip further off than this (or a quarter window) fails
-_MASK_EDGE = 3  # cache px: within this of a mask's edge, pixels move with the mask as a whole
 _BOUNDARY = 0.35  # cache px: a window whose flow spreads more holds a motion boundary
 _INSET = 0.5  # a polygon vertex's anchor: this share of the way to the centroid (at least)
-
-
-@dataclass(frozen=True)
-class ShapeFill:
-    """The frames ``first .. last`` (both keyframes) filled in, for a shape of any kind.
-
-    Attributes:
-        first: Keyframe A.
-        last: Keyframe B.
-        shapes: ``last - first + 1`` shapes; ``shapes[0]`` is A and ``shapes[-1]`` is B (the very
-            objects given).
-        confidence: Per frame in [0, 1]; 1 on the keyframes.
-    """
-
-    first: int
-    last: int
-    shapes: list[Shape]
-    confidence: npt.NDArray[np.float64]
-
-    @property
-    def weakest(self) -> int | None:
-        """The frame most worth a keyframe (lowest confidence inside), or None for a span of 2."""
-        if self.last - self.first < 2:
-            return None
-        return self.first + 1 + int(np.argmin(self.confidence[1:-1]))
 
 
 def fill_shape_span(cache: FlowCache, first: int, a: Shape, last: int, b: Shape) -> ShapeFill:
@@ -231,83 +207,18 @@ def _moved(shape: Shape, before: Array, after: Array) -> Shape:
     return replace(shape, points=moved)  # type: ignore[type-var]
 
 
-# --- shared by the kinds ------------------------------------------------------------------------
-
-
-def _times(first: int, last: int) -> Array:
-    return np.arange(last - first + 1, dtype=np.float64) / (last - first)
-
-
-def _shares(
-    t: Array, ahead: tuple[Any, Any], behind: tuple[Any, Any]
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-    """The forward chain's share of each frame (``(coherence, reliable)`` per chain, arrays of
-    frames first), and where either chain is reliable; the ends are always known."""
-    (coherence_f, reliable_f), (coherence_b, reliable_b) = ahead, behind
-    time = t.reshape(-1, *([1] * (np.ndim(reliable_f) - 1)))
-    weight_f = (1 - time) * (0.25 + coherence_f) * reliable_f
-    weight_b = time * (0.25 + coherence_b) * reliable_b
-    total = weight_f + weight_b
-    known = np.asarray(total > 0)
-    known[0] = known[-1] = True
-    return np.asarray(weight_f / np.maximum(total, 1e-9), dtype=np.float64), known
-
-
-def _bridge(values: Array, t: Array, known: npt.NDArray[np.bool_]) -> Array:
-    """``values`` ``(F, N, 2)`` with what is not ``known`` ``(F, N)`` straight between the
-    nearest known frames of each point."""
-    bridged = values.copy()
-    for i in range(values.shape[1]):
-        gaps = ~known[:, i]
-        if gaps.any():
-            for axis in range(values.shape[2]):
-                bridged[gaps, i, axis] = np.interp(t[gaps], t[~gaps], values[~gaps, i, axis])
-    return bridged
-
-
-def _spread(chain: Array, target: Array, weight: Array, reliable_at_target: bool) -> Array:
-    """``chain`` ``(F, ...)`` less its miss of ``target`` at the far end, by ``weight`` ``(F,)``
-    (0 at its own keyframe, 1 at the other); a chain lost before the end keeps its course."""
-    if not reliable_at_target:
-        return chain
-    far = -1 if weight[-1] == 1 else 0
-    time = weight.reshape(-1, *([1] * (chain.ndim - 1)))
-    return np.asarray(chain - time * (chain[far] - target), dtype=np.float64)
-
-
-def _ends(a: Shape, inner: list[Shape], b: Shape) -> list[Shape]:
-    return [a, *inner, b]
-
-
-def _confidence(
-    agreement: Array, ahead: tuple[Any, Any], behind: tuple[Any, Any]
-) -> npt.NDArray[np.float64]:
-    """Agreement where both chains are reliable, else half the better one's coherence."""
-    (coherence_f, reliable_f), (coherence_b, reliable_b) = ahead, behind
-    confidence = np.where(
-        reliable_f & reliable_b,
-        agreement,
-        0.5 * np.maximum(coherence_f * reliable_f, coherence_b * reliable_b),
-    )
-    confidence = np.asarray(confidence, dtype=np.float64)
-    if confidence.ndim > 1:
-        confidence = confidence.mean(axis=tuple(range(1, confidence.ndim)))
-    confidence[0] = confidence[-1] = 1.0
-    return np.clip(confidence, 0.0, 1.0)
-
-
 # --- box ----------------------------------------------------------------------------------------
 
 
 def _fill_box(cache: FlowCache, first: int, a: Box, last: int, b: Box) -> ShapeFill:
     span = fill_span(cache, first, a.array[:4], last, b.array[:4])
     turn = (b.rotation - a.rotation + 180.0) % 360.0 - 180.0  # the shorter arc
-    t = _times(first, last)
+    t = times(first, last)
     inner: list[Shape] = []
     for k in range(1, len(t) - 1):
         x, y, w, h = span.boxes[k].tolist()
         inner.append(Box(x, y, w, h, a.rotation + turn * t[k]))
-    return ShapeFill(first, last, _ends(a, inner, b), span.confidence)
+    return ShapeFill(first, last, ends(a, inner, b), span.confidence)
 
 
 # --- polygon, polyline, cuboid ------------------------------------------------------------------
@@ -340,10 +251,10 @@ def _outline_chains(
         cache, box_b[None], range(last - 1, first - 1, -1), forward=False
     )
     reliable_f, reliable_b = _reliable(trip_f[:, 0]), _reliable(trip_b[:, 0])[::-1]
-    t = _times(first, last)
-    params_f = _spread(_as_params(ahead[:, 0]), _as_params(box_b[None])[0], t, reliable_f[-1])
+    t = times(first, last)
+    params_f = spread(_as_params(ahead[:, 0]), _as_params(box_b[None])[0], t, reliable_f[-1])
     params_b = _as_params(behind[::-1, 0])
-    params_b = _spread(params_b, _as_params(box_a[None])[0], 1 - t, bool(reliable_b[0]))
+    params_b = spread(params_b, _as_params(box_a[None])[0], 1 - t, bool(reliable_b[0]))
     return (
         _follow(a, _from_params(params_f), 0),
         _follow(b, _from_params(params_b), -1),
@@ -357,8 +268,8 @@ def _fill_outline(cache: FlowCache, first: int, a: Outline, last: int, b: Outlin
         return _fill_vertices(cache, first, a, last, b)
     make = type(a)
     forward, backward, ahead, behind = _outline_chains(cache, first, a.points, last, b.points)
-    t = _times(first, last)
-    share, known = _shares(t, ahead, behind)
+    t = times(first, last)
+    share, known = shares(t, ahead, behind)
     inner: list[Shape] = []
     for k in range(1, len(t) - 1):
         if known[k]:
@@ -366,7 +277,7 @@ def _fill_outline(cache: FlowCache, first: int, a: Outline, last: int, b: Outlin
         else:
             inner.append(interpolate(a, b, float(t[k])))
     agreement = iou_xywh(_padded_boxes(forward, cache.scale), _padded_boxes(backward, cache.scale))
-    return ShapeFill(first, last, _ends(a, inner, b), _confidence(agreement, ahead, behind))
+    return ShapeFill(first, last, ends(a, inner, b), chain_confidence(agreement, ahead, behind))
 
 
 def _fill_vertices(cache: FlowCache, first: int, a: Outline, last: int, b: Outline) -> ShapeFill:
@@ -378,7 +289,7 @@ def _fill_vertices(cache: FlowCache, first: int, a: Outline, last: int, b: Outli
     anchor, turned and scaled as the anchors turn and scale about their centroid (the best
     similarity between the keyframe's anchors and the frame's). Drift is then spread and the
     chains blended per vertex, as points are."""
-    t = _times(first, last)
+    t = times(first, last)
     chains = []
     for shape, frames, forward in (
         (a, range(first, last), True),
@@ -393,7 +304,7 @@ def _fill_vertices(cache: FlowCache, first: int, a: Outline, last: int, b: Outli
     )
     make = type(a)
     inner: list[Shape] = [make(blended[k]) for k in range(1, len(t) - 1)]
-    return ShapeFill(first, last, _ends(a, inner, b), confidence)
+    return ShapeFill(first, last, ends(a, inner, b), confidence)
 
 
 def _anchors(points: Array, hull: bool) -> Array:
@@ -502,7 +413,7 @@ def _matched(a: Points, b: Points) -> Array | None:
 
 
 def _fill_points(cache: FlowCache, first: int, a: Points, last: int, b: Points) -> ShapeFill:
-    t = _times(first, last)
+    t = times(first, last)
     radius = _radius(a, cache.scale)
     target = _matched(a, b)
     forward, reliable_f = _carry_points(cache, a.points, range(first, last), radius, forward=True)
@@ -521,7 +432,7 @@ def _fill_points(cache: FlowCache, first: int, a: Points, last: int, b: Points) 
         t, (a.points, forward, reliable_f), (target, backward, reliable_b), reach
     )
     inner: list[Shape] = [_rebuilt(a, blended[k]) for k in range(1, len(t) - 1)]
-    return ShapeFill(first, last, _ends(a, inner, b), confidence)
+    return ShapeFill(first, last, ends(a, inner, b), confidence)
 
 
 PointChain = tuple[Array, Array, npt.NDArray[np.bool_]]
@@ -540,10 +451,10 @@ def _blend_points(
     backward = backward - ((1 - t)[:, None] * reliable_b[0])[..., None] * (backward[0] - start)
     weights_f = (np.ones(reliable_f.shape), reliable_f)
     weights_b = (np.ones(reliable_b.shape), reliable_b)
-    share, known = _shares(t, weights_f, weights_b)
-    blended = _bridge(share[..., None] * forward + (1 - share[..., None]) * backward, t, known)
+    share, known = shares(t, weights_f, weights_b)
+    blended = bridge(share[..., None] * forward + (1 - share[..., None]) * backward, t, known)
     agreement = np.exp(-np.linalg.norm(forward - backward, axis=-1) / reach)
-    return blended, _confidence(agreement, weights_f, weights_b)
+    return blended, chain_confidence(agreement, weights_f, weights_b)
 
 
 def _rebuilt(a: Points, points: Array) -> Points:
@@ -561,7 +472,7 @@ def _fill_unmatched(
     """Skeletons whose node names differ: each chain whole where it is reliable, blended by
     ``interpolate`` (which matches the nodes they share)."""
     (a, forward, reliable_f), (b, backward, reliable_b) = ahead, behind
-    t = _times(first, last)
+    t = times(first, last)
     held_f = np.asarray(reliable_f.all(axis=1), dtype=bool)
     held_b = np.asarray(reliable_b.all(axis=1), dtype=bool)
     inner: list[Shape] = []
@@ -571,93 +482,7 @@ def _fill_unmatched(
         inner.append(interpolate(start, end, float(t[k])))
     confidence = np.where(held_f & held_b, 0.5, 0.25 * (held_f | held_b))
     confidence[0] = confidence[-1] = 1.0
-    return ShapeFill(first, last, _ends(a, inner, b), confidence.astype(np.float64))
-
-
-# --- mask ---------------------------------------------------------------------------------------
-
-
-def _warp(soft: npt.NDArray[np.float32], step: _Step, grid: Any) -> Any:
-    """``soft`` (a frame's mask) brought to the next frame of the chain.
-
-    Each pixel samples ``soft`` where the robust motion of the mask's box (translation and
-    stretch) says it came from, corrected by the dense flow (``back``: from the new frame to
-    ``soft``'s) only deep inside the mask. At the mask's edge the dense flow cannot be trusted:
-    it is smoothed across the object's outline, so the background the object uncovers would
-    sample the object where it was and the mask would smear behind it."""
-    cv2 = _cv2()
-    back = np.asarray(step.back, dtype=np.float32)
-    old, new = step.boxes[0] * step.scale, step.boxes[1] * step.scale
-    stretch = np.where(old[2:] > 0, new[2:] / np.maximum(old[2:], 1e-9), 1.0).astype(np.float32)
-    centre, moved = old[:2] + old[2:] / 2, new[:2] + new[2:] / 2
-    model_x = (centre[0] + (grid[0] - moved[0]) / stretch[0]).astype(np.float32)
-    model_y = (centre[1] + (grid[1] - moved[1]) / stretch[1]).astype(np.float32)
-    rigid = cv2.remap(soft, model_x, model_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    kernel = np.ones((2 * _MASK_EDGE + 1, 2 * _MASK_EDGE + 1), dtype=np.uint8)
-    inside = cv2.erode((rigid > 0.5).astype(np.uint8), kernel).astype(np.float32)
-    inside = cv2.blur(inside, (_MASK_EDGE, _MASK_EDGE))
-    map_x = model_x + inside * (grid[0] + back[..., 0] - model_x)
-    map_y = model_y + inside * (grid[1] + back[..., 1] - model_y)
-    return cv2.remap(soft, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-
-
-@dataclass(frozen=True)
-class _Step:
-    """One step of a mask chain: the mask's box before and after (video px), the flow from the
-    new frame back to the old, and the cache's scale."""
-
-    boxes: Array
-    back: npt.NDArray[Any]
-    scale: float
-
-
-def _mask_step(
-    soft: npt.NDArray[np.float32], box: Array, pair: tuple[Any, Any], scale: float, grid: Any
-) -> tuple[Any, Array]:
-    """``soft`` and its box ``(4,)`` carried one frame by ``pair`` (there, back)."""
-    there, back = pair
-    carried, _ = carry_boxes(box[None], there, scale)
-    return _warp(soft, _Step(np.stack([box, carried[0]]), back, scale), grid), carried[0]
-
-
-def _fill_mask(cache: FlowCache, first: int, a: Mask, last: int, b: Mask) -> ShapeFill:
-    cv2 = _cv2()
-    width, height = cache.size
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    grid = (xs, ys)
-
-    def shrunk(mask: Mask) -> tuple[npt.NDArray[np.float32], Array]:
-        dense = mask.to_dense().astype(np.float32)
-        soft = np.asarray(cv2.resize(dense, (width, height), interpolation=cv2.INTER_AREA))
-        return soft, np.array(mask.bbox(), dtype=np.float64)
-
-    soft, box = shrunk(a)
-    ahead = [np.round(soft * 255).astype(np.uint8)]
-    for n in range(first, last):
-        pair = cache.pair(n)
-        soft, box = _mask_step(soft, box, (pair.forward, pair.backward), cache.scale, grid)
-        ahead.append(np.round(soft * 255).astype(np.uint8))
-    t = _times(first, last)
-    confidence = np.ones(len(t))
-    inner: list[Shape] = []
-    soft, box = shrunk(b)
-    for k in range(len(t) - 2, 0, -1):
-        pair = cache.pair(first + k)
-        soft, box = _mask_step(soft, box, (pair.backward, pair.forward), cache.scale, grid)
-        forward = ahead[k].astype(np.float32) / 255
-        blend = (1 - t[k]) * forward + t[k] * soft
-        full = cv2.resize(blend, (a.rle.width, a.rle.height), interpolation=cv2.INTER_LINEAR)
-        inner.append(Mask.from_dense(full > 0.5))
-        both, either = forward > 0.5, soft > 0.5
-        union = int(np.count_nonzero(both | either))
-        confidence[k] = np.count_nonzero(both & either) / union if union else 1.0
-    return ShapeFill(first, last, _ends(a, inner[::-1], b), confidence)
-
-
-def _same_size(a: Mask, b: Mask) -> None:
-    size_a, size_b = (a.rle.height, a.rle.width), (b.rle.height, b.rle.width)
-    if size_a != size_b:
-        raise AnnotationError(f"mask sizes differ: {size_a} and {size_b}", field="mask.size")
+    return ShapeFill(first, last, ends(a, inner, b), confidence.astype(np.float64))
 
 
 def _same_count(a: Points, b: Points) -> None:
@@ -677,9 +502,9 @@ _FILLERS: dict[ShapeKind, _Filler] = {
     ShapeKind.CUBOID: _fill_outline,
     ShapeKind.POINTS: _fill_points,
     ShapeKind.SKELETON: _fill_points,
-    ShapeKind.MASK: _fill_mask,
+    ShapeKind.MASK: fill_mask,
 }
 _CHECKS: dict[ShapeKind, Callable[[Any, Any], None]] = {
     ShapeKind.POINTS: _same_count,
-    ShapeKind.MASK: _same_size,
+    ShapeKind.MASK: same_size,
 }

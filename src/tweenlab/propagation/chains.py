@@ -1,0 +1,107 @@
+"""Two chains into one span: what every kind's fill shares.
+
+A fill carries keyframe A forward and keyframe B backward; these weigh the two chains frame by
+frame (by time, coherence and reliability), spread a chain's miss of the other keyframe over
+the span, bridge what neither reaches, and score the agreement (``ShapeFill.confidence``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tweenlab.core.shapes import Shape
+
+__all__ = ["ShapeFill"]
+
+Array = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class ShapeFill:
+    """The frames ``first .. last`` (both keyframes) filled in, for a shape of any kind.
+
+    Attributes:
+        first: Keyframe A.
+        last: Keyframe B.
+        shapes: ``last - first + 1`` shapes; ``shapes[0]`` is A and ``shapes[-1]`` is B (the very
+            objects given).
+        confidence: Per frame in [0, 1]; 1 on the keyframes.
+    """
+
+    first: int
+    last: int
+    shapes: list[Shape]
+    confidence: npt.NDArray[np.float64]
+
+    @property
+    def weakest(self) -> int | None:
+        """The frame most worth a keyframe (lowest confidence inside), or None for a span of 2."""
+        if self.last - self.first < 2:
+            return None
+        return self.first + 1 + int(np.argmin(self.confidence[1:-1]))
+
+
+def times(first: int, last: int) -> Array:
+    return np.arange(last - first + 1, dtype=np.float64) / (last - first)
+
+
+def shares(
+    t: Array, ahead: tuple[Any, Any], behind: tuple[Any, Any]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """The forward chain's share of each frame (``(coherence, reliable)`` per chain, arrays of
+    frames first), and where either chain is reliable; the ends are always known."""
+    (coherence_f, reliable_f), (coherence_b, reliable_b) = ahead, behind
+    time = t.reshape(-1, *([1] * (np.ndim(reliable_f) - 1)))
+    weight_f = (1 - time) * (0.25 + coherence_f) * reliable_f
+    weight_b = time * (0.25 + coherence_b) * reliable_b
+    total = weight_f + weight_b
+    known = np.asarray(total > 0)
+    known[0] = known[-1] = True
+    return np.asarray(weight_f / np.maximum(total, 1e-9), dtype=np.float64), known
+
+
+def bridge(values: Array, t: Array, known: npt.NDArray[np.bool_]) -> Array:
+    """``values`` ``(F, N, 2)`` with what is not ``known`` ``(F, N)`` straight between the
+    nearest known frames of each point."""
+    bridged = values.copy()
+    for i in range(values.shape[1]):
+        gaps = ~known[:, i]
+        if gaps.any():
+            for axis in range(values.shape[2]):
+                bridged[gaps, i, axis] = np.interp(t[gaps], t[~gaps], values[~gaps, i, axis])
+    return bridged
+
+
+def spread(chain: Array, target: Array, weight: Array, reliable_at_target: bool) -> Array:
+    """``chain`` ``(F, ...)`` less its miss of ``target`` at the far end, by ``weight`` ``(F,)``
+    (0 at its own keyframe, 1 at the other); a chain lost before the end keeps its course."""
+    if not reliable_at_target:
+        return chain
+    far = -1 if weight[-1] == 1 else 0
+    time = weight.reshape(-1, *([1] * (chain.ndim - 1)))
+    return np.asarray(chain - time * (chain[far] - target), dtype=np.float64)
+
+
+def ends(a: Shape, inner: list[Shape], b: Shape) -> list[Shape]:
+    return [a, *inner, b]
+
+
+def confidence(
+    agreement: Array, ahead: tuple[Any, Any], behind: tuple[Any, Any]
+) -> npt.NDArray[np.float64]:
+    """Agreement where both chains are reliable, else half the better one's coherence."""
+    (coherence_f, reliable_f), (coherence_b, reliable_b) = ahead, behind
+    confidence = np.where(
+        reliable_f & reliable_b,
+        agreement,
+        0.5 * np.maximum(coherence_f * reliable_f, coherence_b * reliable_b),
+    )
+    confidence = np.asarray(confidence, dtype=np.float64)
+    if confidence.ndim > 1:
+        confidence = confidence.mean(axis=tuple(range(1, confidence.ndim)))
+    confidence[0] = confidence[-1] = 1.0
+    return np.clip(confidence, 0.0, 1.0)
