@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tweenlab.propagation.chains import weakest
 from tweenlab.propagation.flow import FlowCache, _cv2
 from tweenlab.propagation.points import _MAX_SCALE, _MIN_SCALE, _fine_step, _matched, _middle
 
@@ -259,9 +260,7 @@ class SpanFill:
     @property
     def weakest(self) -> int | None:
         """The frame most worth a keyframe (lowest confidence), or None for a span of 2."""
-        if self.last - self.first < 2:
-            return None
-        return self.first + 1 + int(np.argmin(self.confidence[1:-1]))
+        return weakest(self.first, self.last, self.confidence)
 
 
 def _moved_back(boxes: Boxes, back: npt.NDArray[Any], scale: float) -> Boxes:

@@ -40,9 +40,15 @@ class ShapeFill:
     @property
     def weakest(self) -> int | None:
         """The frame most worth a keyframe (lowest confidence inside), or None for a span of 2."""
-        if self.last - self.first < 2:
-            return None
-        return self.first + 1 + int(np.argmin(self.confidence[1:-1]))
+        return weakest(self.first, self.last, self.confidence)
+
+
+def weakest(first: int, last: int, confidence: npt.NDArray[np.float64]) -> int | None:
+    """The frame of ``first .. last`` most worth a keyframe (the lowest of ``confidence``, one
+    per frame, strictly inside), or None for a span of 2."""
+    if last - first < 2:
+        return None
+    return first + 1 + int(np.argmin(confidence[1:-1]))
 
 
 def times(first: int, last: int) -> Array:
