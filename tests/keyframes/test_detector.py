@@ -132,6 +132,20 @@ def test_budget_keeps_suggestions_apart_where_change_bursts() -> None:
     assert len(found) >= 8 and min(gaps) >= round(0.7 * 200 / 10), found
 
 
+def test_budget_leaves_the_shot_end_a_span_like_the_others() -> None:
+    """Under even change, r suggestions after the shot start cut a shot into r + 1 equal
+    spans, the last one ending at the shot's end (in-betweening runs between keyframes, and
+    past the last one only as far as the motion carries): not r spans centred on them."""
+    from tweenlab.keyframes import suggest_keyframes
+    from tweenlab.keyframes.signals import Signals
+
+    signals = Signals.empty(200)
+    signals.foreground[:] = 16.0
+    signals.sharpness[:] = 1.0
+    found = [e.frame for e in suggest_keyframes(signals, [], SuggestionPolicy(max_count=5))]
+    assert found == [0, 40, 80, 120, 160], found
+
+
 def test_budget_never_suggests_near_duplicates() -> None:
     frames = shot(1, 1) * 50 + shot(2, 30, speed=5)
     found = analyse_frames(indexed(frames), SuggestionPolicy(max_count=8))
