@@ -152,6 +152,12 @@ def test_budget_never_suggests_near_duplicates() -> None:
     assert sum(f < 50 for f in found.suggested) == 1
 
 
+def test_fixed_interval_never_suggests_near_duplicates() -> None:
+    frames = shot(1, 1) * 30 + shot(2, 30, speed=5)
+    found = analyse_frames(indexed(frames), SuggestionPolicy(every_frames=5))
+    assert found.suggested == [0, 30, 35, 40, 45, 50, 55], found.suggested
+
+
 def test_per_minute_budget_uses_the_duration() -> None:
     frames = shot(1, 60, speed=4)
     found = analyse_frames(indexed(frames), SuggestionPolicy(per_minute=30), duration_seconds=6.0)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import shared_file
-from tests.media.videos import make_video, read_stamp
+from tests.media.videos import _remux, make_video, read_stamp
 from tweenlab.media import FrameIndex, VideoReader, build_index, probe, write_proxy
 from tweenlab.media.derived import DerivedFiles
 
@@ -29,6 +29,8 @@ CASES: dict[str, dict[str, Any]] = {
     "long-gop": {"frames": 600, "width": 64, "height": 48, "gop": 250},
     "all-intra": {"frames": 40, "gop": 1},
     "msmpeg4-avi": {"frames": 60, "codec": "msmpeg4", "suffix": ".avi"},
+    # MPEG-TS seeks land on the keyframe after the time asked for, never before it
+    "mpegts": {"frames": 90, "gop": 30, "bframes": 2, "suffix": ".ts"},
 }
 
 
@@ -224,6 +226,19 @@ def test_real_clip_random_access_equals_full_decode(relative: str) -> None:
         order = random.Random(relative).sample(range(len(reader)), min(25, len(reader)))
         for n in order:
             assert np.array_equal(reader[n], decoded[n]), f"{relative}: frame {n}"
+
+
+@pytest.mark.shared_data
+def test_real_clip_in_mpegts_reads_every_frame(tmp_path: Path) -> None:
+    """bikes.mp4 remuxed into MPEG-TS (as broadcast and many cameras write): its first shot
+    (frames 0-29, before the second keyframe) and every later frame come back exactly."""
+    path = _remux(shared_file("clips/bikes.mp4"), tmp_path / "bikes.ts")
+    decoded = _decode_all(path)
+    with VideoReader(path, cache_mb=0) as reader:
+        assert len(reader) == len(decoded) == 250
+        order = [0, 29, 80, 31, 249, 5, *random.Random(7).sample(range(250), 20)]
+        for n in order:
+            assert np.array_equal(reader[n], decoded[n]), f"bikes.ts: frame {n}"
 
 
 @pytest.mark.shared_data

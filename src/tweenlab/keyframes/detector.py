@@ -38,6 +38,8 @@ class Analysis:
         flashes: ``(start, end)`` of each flash (not a boundary).
         suggested: The suggested keyframes.
         thumbs: ``(N, 9, 16)`` grey thumbnails of the rows, for near-duplicate tests.
+        errors: Why frames are missing (decoding errors), as messages: kept with the signals,
+            so an analysis read back reports them as the pass that made it did.
     """
 
     signals: Signals
@@ -47,6 +49,7 @@ class Analysis:
     flashes: list[tuple[int, int]]
     suggested: list[int]
     thumbs: npt.NDArray[np.uint8]
+    errors: tuple[str, ...] = ()
 
     @property
     def boundaries(self) -> list[int]:
@@ -86,6 +89,7 @@ class Analysis:
             transitions=np.asarray(self.transitions, np.int64).reshape(-1, 2),
             flashes=np.asarray(self.flashes, np.int64).reshape(-1, 2),
             suggested=np.asarray(self.suggested, np.int64),
+            errors=np.asarray(self.errors, dtype=np.str_),
         )
 
     @classmethod
@@ -104,6 +108,7 @@ class Analysis:
                     flashes=[(int(a), int(b)) for a, b in data["flashes"]],
                     suggested=[int(v) for v in data["suggested"]],
                     thumbs=data["thumbs"].astype(np.uint8),
+                    errors=tuple(str(e) for e in data["errors"]) if "errors" in data else (),
                 )
         except (OSError, KeyError, ValueError):
             return None

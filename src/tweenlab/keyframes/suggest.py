@@ -130,7 +130,9 @@ def suggest_keyframes(
     picker = _Picker(signals, thumbs)
     if policy.every_frames is not None or policy.frames is not None:
         wanted = policy.frames or tuple(range(0, count, policy.every_frames or 1))
-        return [Event(f, "keyframe", reason="interval") for f in sorted(set(wanted)) if f < count]
+        for frame in sorted(f for f in set(wanted) if f < count):
+            picker.add(frame, "interval")  # a near-duplicate of one taken is not taken
+        return picker.events()
     starts = [0] + [picker.first_sharp(s, boundaries) for s in shot_starts(count, boundaries)[1:]]
     budget = policy.budget(duration_seconds if duration_seconds is not None else count / 25)
     change = change_curve(signals)

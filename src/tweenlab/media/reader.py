@@ -118,6 +118,7 @@ class VideoReader:
         self._decoder: Iterator[tuple[int, Any]] | None = None
         self._pending: tuple[int, Any] | None = None
         self._last = -1
+        self._late = 0  # keyframes further back to seek (1 once a seek has landed late)
         self._rotation = 0
         self._autorotate = autorotate
         self._cache: OrderedDict[int, Any] = OrderedDict()
@@ -184,10 +185,12 @@ class VideoReader:
             self._cache.move_to_end(n)
             return cached
         if not self._can_continue_to(n):
-            self._seek_to(n)
-        for attempt in range(_MAX_SEEK_RETRIES + 1):
+            self._seek_to(n, back=self._late)
+        for attempt in range(self._late, _MAX_SEEK_RETRIES + 1):
             found, overshot = self._decode_until(n, keep=keep)
             if found is not None:
+                if attempt and not self._late:  # this container's seeks land late: start
+                    self._late = 1  # one keyframe back from now on (MPEG-TS)
                 return found
             if not overshot:
                 break
@@ -204,8 +207,12 @@ class VideoReader:
         key = self._decode_index.keyframe_at_or_before(n)
         position = max(int(np.searchsorted(keys, key)) - back, 0)
         target = int(self._decode_index.tags[int(keys[position])]) if keys.size else 0
-        if back > _MAX_SEEK_RETRIES - 1:
-            target = int(self._decode_index.tags.min())
+        if position == 0 or back > _MAX_SEEK_RETRIES - 1:
+            # the stream's start: a seek to the first keyframe's own time lands on the second
+            # in MPEG-TS (its seeks land on the keyframe after the time asked for, so later
+            # frames are found by seeking one keyframe back), and 0 lands on the first frame
+            # in every container tried (a negative time is refused by AVI)
+            target = min(int(self._decode_index.tags.min()), 0)
         self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
         self._decoder = self._decode()
         self._pending = None
@@ -234,7 +241,7 @@ class VideoReader:
             if keep:
                 self._remember(index, frame)
         self._decoder = None
-        return None, False
+        return None, just_seeked  # nothing after a seek: it landed past the end (MPEG-TS)
 
     def _frames(self) -> Iterator[tuple[int, Any]]:
         """The pending frame, then the decoder's; leaving early keeps the decoder open.

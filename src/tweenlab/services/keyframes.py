@@ -147,13 +147,12 @@ def analyse_video(
     target = derived.folder(video) / _CACHE_NAME
     cached = Analysis.load(target) if reuse and target.exists() else None
     if cached is not None and len(cached.frames) and int(cached.frames[-1]) < len(index):
-        errors: tuple[str, ...] = ()
         analysis, fps = cached.resuggest(policy, duration_seconds=duration), None
     else:
-        analysis, fps, errors = _decode_and_analyse(video, index, policy, duration, report)
+        analysis, fps = _decode_and_analyse(video, index, policy, duration, report)
         analysis.save(target)
     drawn = plot_analysis(analysis, plot) if plot is not None else None
-    return KeyframeResult(video, analysis, target, fps, errors, drawn)
+    return KeyframeResult(video, analysis, target, fps, analysis.errors, drawn)
 
 
 def stored_analysis(video: Path, settings: Settings) -> Analysis | None:
@@ -261,7 +260,9 @@ def merge_span_analyses(
             raise MediaError(video, f"the signals of a span are missing or unreadable: {path}")
     spans = [features for features in loaded if features is not None]
     policy = policy or SuggestionPolicy()
+    errors = tuple(dict.fromkeys(e for features in spans for e in features.errors))
     analysis = analyse_spans(spans, policy, duration_seconds=_duration(index))
+    analysis = replace(analysis, errors=errors)
     if len(analysis.frames) == 0:
         raise MediaError(video, "no frame could be decoded")
     target = derived.folder(video) / _CACHE_NAME
@@ -270,7 +271,6 @@ def merge_span_analyses(
         path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # not empty: another job's spans are still there
         (derived.folder(video) / _SPANS_FOLDER).rmdir()
-    errors = tuple(dict.fromkeys(e for features in spans for e in features.errors))
     return KeyframeResult(video, analysis, target, None, errors)
 
 
@@ -287,7 +287,7 @@ def _decode_and_analyse(
     policy: SuggestionPolicy,
     duration: float,
     report: Reporter,
-) -> tuple[Analysis, float, tuple[str, ...]]:
+) -> tuple[Analysis, float]:
     detector = KeyframeDetector(policy, duration_seconds=duration)
     total = len(index)
     started = time.perf_counter()
@@ -298,12 +298,12 @@ def _decode_and_analyse(
                 report("keyframes", frame.index, total)
         errors = tuple(str(e) for e in reader.errors)
     detector.flush()
-    analysis = detector.analysis()
+    analysis = replace(detector.analysis(), errors=errors)
     if len(analysis.frames) == 0:
         raise MediaError(video, "no frame could be decoded")
     report("keyframes", total, total)
     fps = len(analysis.frames) / max(time.perf_counter() - started, 1e-9)
-    return analysis, fps, errors
+    return analysis, fps
 
 
 def _analysis_reader(video: Path, index: FrameIndex) -> VideoReader:
