@@ -262,3 +262,28 @@ def test_a_range_extends_a_track_only_from_an_end_it_reaches(tmp_path: Path) -> 
     assert sorted(near.tracks[1].inbetween) == list(range(6, 12)) and reports[0].extended == 6
     after, _ = fill_annotations(labelled, cache, within=(20, 25))
     assert dict(after.tracks[1].inbetween) == {}
+
+
+def test_a_box_of_zero_size_is_left_straight_and_reported(
+    tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A keyframe box with no width or height has no pixels to follow: the spans that end on
+    it keep straight interpolation and it is not carried past the track's ends, while the
+    track's other spans are filled; the CLI names the frame."""
+    video, truth = circle_video(tmp_path / "circle.mp4", frames=FRAMES)
+    frames = {k: Keyframe(BoxShape(*truth[k])) for k in (0, 20)}
+    frames[39] = Keyframe(BoxShape(truth[39][0], truth[39][1], 0.0, 0.0))
+    video_ref = VideoRef("circle.mp4", frame_count=FRAMES, width=192, height=144)
+    source = tmp_path / "in.json"
+    source.write_text(
+        native.dumps(AnnotationSet(video_ref, Schema.of("square"), {1: Track(1, "square", frames)}))
+    )
+    out = tmp_path / "filled.json"
+    code, stdout, stderr = run(capsys, "propagate", video, "--annotations", source, "--out", out)
+    assert code == 0, stderr
+    assert "boxes of zero size on frames [39]" in stdout, stdout
+    track = load_annotations(out).tracks[1]
+    assert sorted(track.inbetween) == list(range(1, 20))  # 0-20 by motion; 20-39 straight
+    assert track.leaves is None
+    halfway = track.at(30).shape.bbox()  # type: ignore[union-attr]
+    assert halfway[2] == pytest.approx(truth[20][2] * 9 / 19, abs=0.01)  # linear in w

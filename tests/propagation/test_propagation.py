@@ -185,6 +185,24 @@ def test_the_tracker_follows_the_circle_too(circle: Scene) -> None:
     assert len(tracked.suggested) == 1 and 0 < tracked.suggested[0] < 20
 
 
+def test_the_trackers_confidence_weighs_appearance_as_flows_does(
+    circle: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tweenlab.propagation import boxes
+    from tweenlab.propagation.tracker import track_span
+
+    def halved(cache: object, first: int, rows: np.ndarray) -> np.ndarray:
+        looks = np.full(rows.shape[:2], 0.5)  # every in-between box half like the object
+        looks[0] = looks[-1] = 1.0
+        return looks
+
+    a, b = np.array(circle.truth[0], float), np.array(circle.truth[20], float)
+    monkeypatch.setattr(boxes, "appearance", halved)
+    confidence = track_span(circle.cache, 0, a, 20, b).confidence
+    assert confidence[0] == confidence[-1] == 1.0
+    assert confidence[1:-1].max() <= 0.5**boxes._LOOKS, confidence
+
+
 # --- human keyframes ----------------------------------------------------------------------------
 
 

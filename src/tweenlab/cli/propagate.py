@@ -53,8 +53,9 @@ def _settings(ctx: Context, flow_method: str | None) -> Settings:
     type=click.Choice(["flow", "tracker", "linear"]),
     default="flow",
     show_default=True,
-    help="Follow the motion (flow), an OpenCV MIL tracker both ways (tracker), or interpolate "
-    "straight (linear); --keyframes only.",
+    help="Follow the motion (flow), an OpenCV MIL tracker both ways (tracker: box spans; "
+    "other shapes and the carrying past a track's ends follow the flow), or interpolate "
+    "straight (linear: --keyframes only).",
 )
 @FLOW
 @click.option(
@@ -101,9 +102,15 @@ def propagate_command(
                 if report.leaves is not None
                 else ""
             )
+            empty = (
+                f"; boxes of zero size on frames {report.zero_size} (nothing to follow: "
+                "their spans left straight)"
+                if report.zero_size
+                else ""
+            )
             click.echo(
                 f"track {report.track}: {report.filled} frames filled{carried}; suggested next "
-                f"keyframes: {report.suggested[:10]}{across}{leaves}"
+                f"keyframes: {report.suggested[:10]}{across}{leaves}{empty}"
             )
         return
     assert keyframes is not None

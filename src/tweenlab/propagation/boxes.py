@@ -39,6 +39,7 @@ __all__ = [
     "fill_spans",
     "iou_xywh",
     "is_small",
+    "looked",
 ]
 
 Boxes = npt.NDArray[np.float64]
@@ -359,8 +360,15 @@ def fill_spans(
         )
         for i in range(len(boxes_a))
     ]
-    if last - first < 2:
+    return looked(cache, fills)
+
+
+def looked(cache: FlowCache, fills: list[SpanFill]) -> list[SpanFill]:
+    """``fills`` (of one span) with their confidence times ``appearance`` to the power
+    ``_LOOKS``: how a fill's frame still looks like the object at its keyframes."""
+    if not fills or fills[0].last - fills[0].first < 2:
         return fills
+    first, last = fills[0].first, fills[0].last
     looks = appearance(cache, first, np.stack([fill.boxes for fill in fills], axis=1))
     return [
         SpanFill(first, last, fill.boxes, fill.confidence * looks[:, i] ** _LOOKS)

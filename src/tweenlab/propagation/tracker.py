@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tweenlab.media import VideoReader
-from tweenlab.propagation.boxes import SpanFill, _blend
+from tweenlab.propagation.boxes import SpanFill, _blend, looked
 from tweenlab.propagation.flow import FlowCache
 
 __all__ = ["track_span"]
@@ -84,11 +84,13 @@ def track_span(
     """Fill ``first .. last`` between keyframe boxes A and B with the MIL tracker, both ways.
 
     The frames are decoded once (at most 640 px on their longer side); the cache gives the
-    video, its index and proxy. A chain counts as reliable while the tracker claims the object.
+    video, its index and proxy. A chain counts as reliable while the tracker claims the object;
+    the confidence is the chains' agreement times appearance, as flow's (``boxes.looked``).
     """
     images, scale = _frames(cache, first, last)
     a, b = np.asarray(box_a, dtype=np.float64), np.asarray(box_b, dtype=np.float64)
     forward, found_f = _run(images, a, scale)
     backward, found_b = _run(images[::-1], b, scale)
     backward, found_b = backward[::-1], found_b[::-1]
-    return _blend(first, last, (a, b), (forward, found_f, found_f), (backward, found_b, found_b))
+    fill = _blend(first, last, (a, b), (forward, found_f, found_f), (backward, found_b, found_b))
+    return looked(cache, [fill])[0]  # the confidence of the flow's fills, appearance included

@@ -14,7 +14,7 @@ import itertools
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -122,7 +122,8 @@ class TrackReport:
     """What in-betweening did for one track: frames filled by motion between keyframes, the
     least confident of them per span (the suggested next keyframes), spans left straight
     because a scene cut lies inside them, frames carried past the first and last keyframes,
-    and where the object was found to leave the picture after its last keyframe."""
+    where the object was found to leave the picture after its last keyframe, and the keyframes
+    whose box has no area (nothing to follow: their spans stay straight, they are not carried)."""
 
     track: int
     filled: int
@@ -130,6 +131,7 @@ class TrackReport:
     across_cuts: list[tuple[int, int]]
     extended: int = 0
     leaves: int | None = None
+    zero_size: list[int] = field(default_factory=list)
 
 
 def fill_annotations(
@@ -158,12 +160,19 @@ def fill_annotations(
     count = annotations.video.frame_count
     low, high = within if within is not None else (0, count - 1)
     spans: dict[int, list[tuple[int, int]]] = {}
+    empty: dict[int, list[int]] = {}  # keyframes whose box has no area: nothing to follow
     for track in annotations.tracks.values():
         frames = track.frames
+        empty[track.id] = [f for f in frames if _no_area(track.keyframes[f].shape)]
         spans[track.id] = [
             (a, b)
             for a, b in itertools.pairwise(frames)
-            if b - a > 1 and not track.keyframes[a].outside and a < high and b > low
+            if b - a > 1
+            and not track.keyframes[a].outside
+            and a < high
+            and b > low
+            and a not in empty[track.id]
+            and b not in empty[track.id]
         ]
     shapes: dict[int, dict[int, Shape]] = {t: {} for t in annotations.tracks}
     scores: dict[int, dict[int, float]] = {t: {} for t in annotations.tracks}
@@ -208,6 +217,7 @@ def fill_annotations(
             (low, min(high, count - 1)),
             shapes=shapes[track_id],
             scores=scores[track_id],
+            skip=empty[track_id],
         )
     tracks = {t: track.with_inbetween(shapes[t], scores[t]) for t, track in tracks.items()}
     reports = [
@@ -218,6 +228,7 @@ def fill_annotations(
             across[t],
             len(shapes[t]) - filled[t],
             tracks[t].leaves,
+            empty[t],
         )
         for t in annotations.tracks
     ]
@@ -264,6 +275,7 @@ def _extend_track(
     *,
     shapes: dict[int, Shape],
     scores: dict[int, float],
+    skip: Sequence[int] = (),
 ) -> Track:
     """Carry ``track`` back from its first keyframe and on from its last (each when the object
     is in the picture there) within ``within`` (first, last frame) and its own shots, into
@@ -272,13 +284,13 @@ def _extend_track(
     low, high = within
     first, last = track.first_frame, track.last_frame
     kept, leaves = dict(track.inbetween), track.leaves
-    if low < first <= high + 1 and not track.keyframes[first].outside:
+    if low < first <= high + 1 and not track.keyframes[first].outside and first not in skip:
         stop = max(shot_start(shots, first), low) - 1
         back = extend_shape(cache, first, track.keyframes[first].shape, stop, step=-1)
         kept = {f: shape for f, shape in kept.items() if not stop < f < first}
         for k, (shape, score) in enumerate(zip(back.shapes, back.confidence, strict=True)):
             shapes[first - 1 - k], scores[first - 1 - k] = shape, float(score)
-    if low - 1 <= last < high and not track.keyframes[last].outside:
+    if low - 1 <= last < high and not track.keyframes[last].outside and last not in skip:
         cut = next_cut(shots, last)
         stop = min(high + 1, cut if cut is not None else high + 1)
         ahead = extend_shape(cache, last, track.keyframes[last].shape, stop, step=1)
@@ -291,6 +303,11 @@ def _extend_track(
         elif leaves is not None and leaves <= high:
             leaves = None
     return replace(track, inbetween=kept, leaves=leaves)
+
+
+def _no_area(shape: Shape) -> bool:
+    """A box of zero width or height (a point or a line): no pixels whose motion to follow."""
+    return isinstance(shape, Box) and (shape.w <= 0 or shape.h <= 0)
 
 
 def _xywh(boxes: Sequence[Shape]) -> npt.NDArray[np.float64]:

@@ -242,8 +242,9 @@ class FillRequest(BaseModel):
 class FillView(BaseModel):
     """The track's new revision, the frames filled between keyframes, the suggested next
     keyframes, spans left straight because a scene cut lies inside them, the frames carried
-    past the first and last keyframes, and the frame the object leaves the picture on after
-    its last keyframe (null when it was followed to the end)."""
+    past the first and last keyframes, the frame the object leaves the picture on after its
+    last keyframe (null when it was followed to the end), and the keyframes whose box has no
+    area (nothing to follow: their spans are left straight and they are not carried)."""
 
     track: TrackView
     filled: int
@@ -251,6 +252,7 @@ class FillView(BaseModel):
     across_cuts: list[tuple[int, int]]
     extended: int
     leaves: int | None
+    zero_size: list[int] = []
 
 
 @router.post("/tracks/{number}/fill")
@@ -291,6 +293,7 @@ def fill_track(
         across_cuts=report.across_cuts,
         extended=report.extended,
         leaves=report.leaves,
+        zero_size=report.zero_size,
     )
 
 
