@@ -133,3 +133,24 @@ def test_a_part_cancelled_then_run_again_leaves_the_one_pass_files(
 def test_a_cancelled_job_says_so_and_counts_the_pairs_done(video: Path, tmp_path: Path) -> None:
     params = {"video": str(video), "data_dir": str(tmp_path), "span_pairs": 12}
     assert flow_job(Context(stop_after=0), params) == {"pairs": 0, "cancelled": True}
+
+
+def test_ahead_of_time_stops_where_the_cache_budget_is_full(
+    video: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts computed past the budget would evict the pairs earlier parts kept: the job
+    computes what the budget holds from its first frame on, and says where it stopped."""
+    monkeypatch.setattr(FlowCache, "budget_pairs", property(lambda self: 20))
+    params = {"video": str(video), "data_dir": str(tmp_path), "span_pairs": 12}
+    done = flow_job(Context(), params)
+    assert (done["pairs"], done["last"], done["asked_last"]) == (20, 20, PAIRS)
+    pairs = sorted(p.name for p in Path(done["folder"]).iterdir() if not p.name.startswith("g"))
+    assert pairs == [f"{n:07d}.npy" for n in range(20)]
+
+
+def test_the_budget_in_pairs_is_what_a_pairs_files_take(video: Path, tmp_path: Path) -> None:
+    derived = DerivedFiles(tmp_path)
+    cache = FlowCache(video, derived.index(video), derived.folder(video), budget_mb=64)
+    cache.compute(0, 8)
+    taken = sum(p.stat().st_size for p in cache.folder.iterdir()) / 8  # 8 pairs, 9 greys
+    assert cache.budget_pairs == pytest.approx(64 * 2**20 / taken, rel=0.03)

@@ -157,3 +157,9 @@ def flow_command(
         f"{done.pairs} frame pairs of flow ({done.computed} computed now) for frames "
         f"{done.first}..{done.last} in {done.folder}"
     )
+    if done.asked_last is not None:
+        click.echo(
+            f"stopped at frame {done.last} of {done.asked_last}: the flow cache's budget "
+            f"(TWEENLAB_FLOW_CACHE_MB={settings.flow_cache_mb}) holds no more; the rest is "
+            "computed when a fill needs it"
+        )

@@ -89,12 +89,15 @@ def flow_cache(
 @dataclass(frozen=True)
 class FlowComputed:
     """What ``compute_flow`` did: the pairs ``first .. last - 1`` (pair n is frames n and
-    n + 1) are in ``folder``; ``computed`` of them were made now, the rest were cached."""
+    n + 1) are in ``folder``; ``computed`` of them were made now, the rest were cached.
+    ``asked_last``: the last frame asked for, when the cache's budget held only up to ``last``
+    (computing further would have evicted what was computed first)."""
 
     folder: Path
     first: int
     last: int
     computed: int
+    asked_last: int | None = None
 
     @property
     def pairs(self) -> int:
@@ -124,8 +127,9 @@ def compute_flow(
             f"0..{len(index) - 1}"
         )
     cache = flow_cache(video, index, derived, settings)
-    computed = cache.compute(first, end, report=report)
-    return FlowComputed(cache.folder, first, end, computed)
+    held = min(end, first + cache.budget_pairs)
+    computed = cache.compute(first, held, report=report)
+    return FlowComputed(cache.folder, first, held, computed, end if held < end else None)
 
 
 def flow_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -136,14 +140,20 @@ def flow_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     Params: ``video`` (path, or key with ``storage_url``), ``data_dir``, optional ``first`` and
     ``last`` frames and ``span_pairs`` (``DEFAULT_SPAN_PAIRS``). Returns ``pairs``, ``folder``
     (with a storage: the key prefix the files are published under) and ``spans``; or
-    ``cancelled`` and the ``pairs`` computed by then.
+    ``cancelled`` and the ``pairs`` computed by then. In a local cache no more pairs are
+    computed than its budget (``flow_cache_mb``) holds, from ``first`` on, since later parts
+    would evict what earlier ones kept: the result then also gives the ``last`` frame reached
+    and the ``asked_last``.
     """
     settings = job_settings(params)
     video = job_video(settings, str(params["video"]), fetch=DECODING)
     derived = DerivedFiles(settings.derived_dir)
     index = derived.index(video.path)
     first = int(params.get("first", 0))
-    last = min(int(params.get("last", len(index) - 1)), len(index) - 1)
+    asked = min(int(params.get("last", len(index) - 1)), len(index) - 1)
+    last = asked
+    if video.storage is None:  # the workers share one cache: no more than its budget holds
+        last = min(asked, first + flow_cache(video.path, index, derived, settings).budget_pairs)
     span_pairs = int(params.get("span_pairs") or DEFAULT_SPAN_PAIRS)
     keyframes = index.keyframe_indices().tolist()
     spans = plan_spans_near_keyframes(keyframes, first, last, span_pairs)
@@ -156,7 +166,10 @@ def flow_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         return {"pairs": pairs, "cancelled": True}
     folder = flow_cache(video.path, index, derived, settings).folder
     where = str(folder) if video.storage is None else video.key(folder.name) + "/"
-    return {"pairs": pairs, "folder": where, "spans": len(spans)}
+    done = {"pairs": pairs, "folder": where, "spans": len(spans)}
+    if last < asked:  # what the budget could not hold is computed when a fill needs it
+        done |= {"last": last, "asked_last": asked}
+    return done
 
 
 def flow_part(context: JobContext, item: dict[str, Any]) -> dict[str, Any]:
