@@ -166,7 +166,7 @@ class FlowCache:
     def budget_pairs(self) -> int:
         """How many frame pairs the budget holds: each is two float16 fields (forward and
         back) and a grey frame at the cache's size, 9 bytes a pixel."""
-        return max(1, self.budget // (9 * self.size[0] * self.size[1]))
+        return max(1, self.budget // (9 * int(self.size[0]) * int(self.size[1])))
 
     def pair(self, n: int) -> FlowPair:
         """Flow from ``n`` to ``n + 1`` and back, computing the span around it when missing."""
