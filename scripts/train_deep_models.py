@@ -3,13 +3,20 @@ PyTorch and OpenCV but not tweenlab's other dependencies (PyAV, pydantic): how t
 checkpoints in ``src/tweenlab/synthesis/checkpoints`` were made.
 
 Each model is trained by ``tweenlab.synthesis.training.train`` (the code behind ``tweenlab synth
-train``) in its own process, all at once on the one GPU, on windows cut by
-``tweenlab.synthesis.windows.collect_windows`` from the given videos; the only difference from
-the CLI is the reader: frames are decoded by OpenCV here (``tweenlab.media`` needs PyAV), which
-changes nothing a training window holds. After training, each best checkpoint is scored like
-``../shared/tools/eval_vfi.py`` scores an engine (triplets ``(c - k, c, c + k)`` at full size,
-PSNR of the middle frame, against linear blending on the same triplets) as a first reading;
-the official figures come from ``benchmarks/synthesis.py --deep`` on the CPU.
+train``) in its own process, all at once on the one GPU, with the hyper-parameters of ``PLANS``
+passed as ``TrainOptions.config`` (``tweenlab synth train --config KEY=VALUE``), on windows cut
+by ``tweenlab.synthesis.windows.collect_windows`` from the given videos. Two things differ from
+the CLI, neither in what a model or a training window is: frames are decoded by OpenCV here
+(``tweenlab.media`` needs PyAV, which those GPU machines lack), and the windows are cut once, in
+the parent process, then handed to each forked training process by replacing
+``training.collect_windows`` there (so the clips are not decoded again for each of the seven
+runs; a run with other gaps keeps only its windows). ``README.md`` (Deep engines) gives the
+``tweenlab synth train`` command line of each shipped model.
+
+After training, each best checkpoint is scored like ``../shared/tools/eval_vfi.py`` scores an
+engine (triplets ``(c - k, c, c + k)`` at full size, PSNR of the middle frame, against linear
+blending on the same triplets) as a first reading; the official figures come from
+``benchmarks/synthesis.py --deep`` on the CPU.
 
 Usage::
 
@@ -118,7 +125,6 @@ def _train_one(name: str, data: Any, out: Path, args: argparse.Namespace, log: P
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
     from tweenlab.synthesis import training
-    from tweenlab.synthesis.models import build_model
 
     config, extra = PLANS[name]
     extra = dict(extra)
@@ -134,8 +140,6 @@ def _train_one(name: str, data: Any, out: Path, args: argparse.Namespace, log: P
             validation=[w for w in data.validation if w.gap in gaps],
         )
     training.collect_windows = lambda *a, **k: data  # the windows cut once by the parent
-    original = training.build_model
-    training.build_model = lambda model, **given: original(model, **{**config, **given})
     options = training.TrainOptions(
         steps=10**7,
         crop=args.crop,
@@ -146,9 +150,9 @@ def _train_one(name: str, data: Any, out: Path, args: argparse.Namespace, log: P
         gaps=gaps,
         device=args.device,
         init=init if init.is_file() else None,
+        config=config,
         **extra,
     )
-    del build_model
 
     def progress(step: int, steps: int, loss: float, psnr: float | None) -> None:
         with log.open("a") as handle:

@@ -111,12 +111,22 @@ def test_other_times_bisect(checkpoints: dict[str, Path]) -> None:
     assert len(made) == 4 and all(m.shape == first.shape for m in made)
 
 
+@pytest.mark.parametrize("t", [np.float32(0.5), np.array(0.5)], ids=["numpy-float32", "0-d-array"])
+def test_a_numpy_time_gives_one_frame(checkpoints: dict[str, Path], t: Any) -> None:
+    engine = DeepSynthesizer("dvf", checkpoint=checkpoints["dvf"])
+    first, second = frames()
+    made = engine.interpolate(first, second, t)
+    assert isinstance(made, np.ndarray)
+    np.testing.assert_array_equal(made, engine.interpolate(first, second, 0.5))
+
+
 GOOD = np.zeros((24, 32, 3), np.uint8)
 BAD_INPUT = [
     pytest.param(GOOD, np.zeros((24, 30, 3), np.uint8), 0.5, "differ in size", id="sizes"),
     pytest.param(GOOD[..., 0], GOOD, 0.5, r"expected \(H, W, 3\)", id="grey"),
     pytest.param(GOOD, GOOD, 1.0, r"outside \(0, 1\)", id="t-one"),
     pytest.param(GOOD, GOOD, -0.5, r"outside \(0, 1\)", id="t-negative"),
+    pytest.param(GOOD, GOOD, "0.5", r"t: '0.5' is not a number$", id="t-str"),
 ]
 
 
@@ -162,6 +172,52 @@ def test_bad_checkpoints_are_refused(
         DeepSynthesizer("dvf")
     with pytest.raises(UsageError, match="not one of"):
         DeepSynthesizer("rife")
+
+
+ZIP = (
+    "PytorchStreamReader failed reading zip archive: failed finding central directory. This is "
+    "an internal miniz error. If you are seeing this error, there is a high likelihood that "
+    "your checkpoint file is corrupted."
+)
+LONG_CLAUSES = "the file ends early, " * 12 + "so nothing could be read"
+LONG_WORDS = "word " * 60
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        pytest.param(
+            ZIP,
+            "PytorchStreamReader failed reading zip archive: failed finding central directory.",
+            id="first-sentence",
+        ),
+        pytest.param(
+            "Weights only load failed. In PyTorch 2.6 the default changed.\nPlease file an issue "
+            "with the following: WeightsUnpickler error: \n\nUnsupported operand 110\n\nCheck",
+            "Unsupported operand 110",
+            id="unpickler-reason",
+        ),
+        pytest.param(
+            LONG_CLAUSES, "the file ends early, " * 6 + "the file ends early ...", id="clause"
+        ),
+        pytest.param(LONG_WORDS, "word " * 31 + "word ...", id="words"),
+    ],
+)
+def test_unreadable_checkpoint_detail_ends_at_a_sentence_or_clause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, message: str, expected: str
+) -> None:
+    class Refusing:
+        def load(self, *args: object, **kwargs: object) -> None:
+            raise RuntimeError(message)
+
+    path = tmp_path / "bad.pt"
+    path.write_bytes(b"x")
+    monkeypatch.setattr(checkpoint_module, "_torch", Refusing)
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(path)
+    assert caught.value.detail == (
+        f"not a readable checkpoint (damaged, or not a PyTorch file: {expected.strip()})"
+    )
 
 
 def test_registry_lists_the_deep_engines() -> None:
@@ -296,6 +352,44 @@ def test_cli_interpolates_with_a_checkpoint(
     assert code == 2 and "--model needs a deep engine" in err
 
 
+def test_cli_takes_the_engine_from_the_checkpoint(
+    checkpoints: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = frames()
+    a, b, out = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "m.png"
+    Image.fromarray(first).save(a)
+    Image.fromarray(second).save(b)
+    for name in ("dvf", "phasenet"):
+        code, printed, err = run(
+            capsys, "synth", "interpolate", a, b, "--model", checkpoints[name], "--out", out
+        )
+        assert code == 0 and printed.strip() == str(out), err
+        expected = DeepSynthesizer(name, checkpoint=checkpoints[name]).interpolate(
+            first, second, 0.5
+        )
+        np.testing.assert_array_equal(np.asarray(Image.open(out)), expected)
+    code, _, err = run(
+        capsys, "synth", "interpolate", a, b, "--engine", "sepconv", "--model", checkpoints["dvf"],
+        "--out", out,
+    )  # fmt: skip
+    assert code == 2 and "holds a dvf model, not sepconv" in err
+
+
+@pytest.mark.parametrize("command", ["interpolate", "repair", "retime"])
+def test_cli_model_takes_a_file_not_a_model_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    inputs = {"interpolate": ["a.png", "b.png"], "repair": ["v.mp4"], "retime": ["v.mp4"]}
+    extra = ["--factor", "2"] if command == "retime" else []
+    code, _, err = run(
+        capsys, "synth", command, *inputs[command], *extra, "--model", "sepconv",
+        "--out", tmp_path / "o",
+    )  # fmt: skip
+    assert code == 2
+    assert "--model takes a checkpoint file" in err
+    assert "the shipped sepconv checkpoint is used by --engine sepconv without --model" in err
+
+
 def test_cli_trains(moving_video: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "phasenet.pt"
     args = ["--steps", "2", "--crop", "32", "--batch", "2", "--width", "4", "--per-video", "8"]
@@ -306,6 +400,92 @@ def test_cli_trains(moving_video: Path, tmp_path: Path, capsys: pytest.CaptureFi
     summary = json.loads(printed)
     assert summary["checkpoint"] == str(out) and summary["blend_psnr"] > 0
     assert out.with_suffix(".json").is_file()
+
+
+TINY_ARGS = ["--steps", "2", "--crop", "32", "--batch", "2", "--per-video", "8"]
+
+
+def test_cli_trains_with_config_on_the_cpu(
+    moving_video: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "sepconv.pt"
+    config = ["width=4", "depth=1", "kernel=3", "normalise=false"]
+    code, _, err = run(
+        capsys, "synth", "train", "--model", "sepconv", moving_video, "--out", out, *TINY_ARGS,
+        *(arg for pair in config for arg in ("--config", pair)), "--device", "cpu",
+    )  # fmt: skip
+    assert code == 0, err
+    card = json.loads(out.with_suffix(".json").read_text())
+    wanted = {"width": 4, "depth": 1, "kernel": 3, "normalise": False}
+    assert card["config"] == wanted and card["options"]["config"] == wanted
+    assert card["options"]["device"] == "cpu" and card["device"] == "cpu"
+    model, _ = load_checkpoint(out, model="sepconv")
+    assert model.config == wanted
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        pytest.param(
+            ["--config", "kernal=3"],
+            "config: 'kernal' is not a hyper-parameter of dvf (it takes width, depth, scales)",
+            id="unknown-key",
+        ),
+        pytest.param(["--config", "depth"], "--config: 'depth' is not KEY=VALUE", id="no-value"),
+        pytest.param(["--config", "=3"], "is not KEY=VALUE", id="no-key"),
+        pytest.param(
+            ["--config", "depth=2", "--config", "depth=3"], "depth given twice", id="twice"
+        ),
+        pytest.param(
+            ["--config", "depth=2.5"],
+            "depth=2.5, but dvf's depth is a whole number (default 3)",
+            id="float-for-int",
+        ),
+        pytest.param(
+            ["--config", "depth=deep"], "depth='deep', but dvf's depth is a whole number", id="text"
+        ),
+        pytest.param(
+            ["--width", "4", "--config", "width=8"], "width: 4 and config width=8", id="width-twice"
+        ),
+        pytest.param(["--device", "tpu"], "'tpu' is not one of", id="device-unknown"),
+    ],
+)
+def test_cli_train_refuses_bad_config(
+    moving_video: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+    message: str,
+) -> None:
+    out = tmp_path / "x.pt"
+    code, _, err = run(
+        capsys, "synth", "train", "--model", "dvf", moving_video, "--out", out, *TINY_ARGS, *extra
+    )
+    assert code == 2 and message in err, err
+    assert not out.exists()
+
+
+def test_config_must_agree_with_init(moving_video: Path, tmp_path: Path) -> None:
+    start = tmp_path / "start.pt"
+    options = TrainOptions(steps=1, crop=32, batch=2, config={"width": 4, "depth": 1})
+    train("dvf", [moving_video], start, TrainOptions(**{**options.__dict__, "per_video": 8}))
+    again = TrainOptions(**{**options.__dict__, "per_video": 8, "init": start})
+    train("dvf", [moving_video], tmp_path / "same.pt", again)  # the same config: accepted
+    changed = TrainOptions(**{**again.__dict__, "config": {"depth": 2}})
+    with pytest.raises(UsageError, match=r"depth=2 differs from .*start.pt's hyper-parameters"):
+        train("dvf", [moving_video], tmp_path / "other.pt", changed)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="refused only where torch sees no GPU")
+def test_cli_train_on_cuda_without_a_gpu_is_refused(
+    moving_video: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "x.pt"
+    code, _, err = run(
+        capsys, "synth", "train", "--model", "dvf", moving_video, "--out", out, *TINY_ARGS,
+        "--device", "cuda",
+    )  # fmt: skip
+    assert code == 2 and "device: cuda, but torch sees no CUDA GPU here" in err
 
 
 SHIPPED = sorted(checkpoint_module.SHIPPED.glob("*.pt"))
@@ -324,6 +504,37 @@ def test_shipped_checkpoints_are_trained_and_match_their_cards(path: Path) -> No
     assert isinstance(engine, DeepSynthesizer) and engine.checkpoint == path
     first, second = frames()
     assert engine.interpolate(first, second, 0.5).shape == first.shape
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_readme_and_train_script_give_each_shipped_config(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's ``tweenlab synth train`` line for each shipped model, read by the CLI's
+    ``--config`` parser, is its card's config; the training script's plan agrees."""
+    import importlib.util
+    import re
+
+    from tweenlab.cli.synth import _config
+
+    card = json.loads(path.with_suffix(".json").read_text())
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    line = re.search(
+        rf"tweenlab synth train --model {path.stem} \$C (.*?)\n  (?:tweenlab|```)", readme, re.S
+    )
+    assert line, f"README gives no command line for {path.stem}"
+    assert _config(tuple(re.findall(r"--config (\S+)", line.group(1)))) == card["config"]
+    spec = importlib.util.spec_from_file_location(
+        "train_script", REPO / "scripts/train_deep_models.py"
+    )
+    assert spec and spec.loader
+    script = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "train_script", script)  # its dataclass looks itself up
+    spec.loader.exec_module(script)
+    assert script.PLANS[path.stem][0].items() <= card["config"].items()
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,14 @@ from PIL import Image
 from tests.conftest import shared_file
 from tests.synthesis.scenes import blend, psnr, shifted, texture
 from tweenlab.errors import PluginError, UsageError
-from tweenlab.synthesis import FlowSynthesizer, FrameSynthesizer, synthesizer
+from tweenlab.synthesis import (
+    FlowSynthesizer,
+    FrameSynthesizer,
+    check_times,
+    interpolate,
+    synthesizer,
+)
+from tweenlab.synthesis.base import single_time
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +140,12 @@ BAD_INPUT = [
     pytest.param(GOOD, GOOD, -0.2, r"outside \(0, 1\)", id="t-negative"),
     pytest.param(GOOD, GOOD, [0.5, 1.5], "1.5 is outside", id="t-list"),
     pytest.param(GOOD, GOOD, [], "no times", id="t-empty"),
+    pytest.param(GOOD, GOOD, "0.5", r"t: '0.5' is not a number$", id="t-str"),
+    pytest.param(GOOD, GOOD, b"0.5", r"t: b'0.5' is not a number$", id="t-bytes"),
+    pytest.param(GOOD, GOOD, ["0.5"], r"t: '0.5' is not a number$", id="t-str-in-list"),
+    pytest.param(GOOD, GOOD, None, "None is not a number or a sequence", id="t-none"),
+    pytest.param(GOOD, GOOD, True, "True is not a number", id="t-bool"),
+    pytest.param(GOOD, GOOD, np.float32(1.5), r"1.5 is outside \(0, 1\)", id="t-numpy-outside"),
 ]
 
 
@@ -142,6 +155,46 @@ def test_bad_input_is_refused(
 ) -> None:
     with pytest.raises(UsageError, match=message):
         engine.interpolate(frame0, frame1, t)  # type: ignore[arg-type]
+
+
+ONE_TIME = [
+    pytest.param(0.5, id="float"),
+    pytest.param(np.float32(0.5), id="numpy-float32"),
+    pytest.param(np.float64(0.5), id="numpy-float64"),
+    pytest.param(np.array(0.5), id="0-d-array"),
+    pytest.param(np.array(0.5, np.float16), id="0-d-float16"),
+]
+
+
+@pytest.mark.parametrize("t", ONE_TIME)
+def test_a_numpy_scalar_is_one_time(t: object) -> None:
+    assert check_times(t) == [0.5]
+    assert single_time(t)
+    first, second = (
+        shifted(texture((32, 48), seed=2), 0, 0),
+        shifted(texture((32, 48), seed=2), 2, 0),
+    )
+    made = interpolate(first, second, t)  # type: ignore[arg-type]
+    assert isinstance(made, np.ndarray) and made.shape == first.shape
+    engine = FlowSynthesizer().interpolate(first, second, t)  # type: ignore[arg-type]
+    assert isinstance(engine, np.ndarray) and engine.shape == first.shape
+
+
+@pytest.mark.parametrize(
+    ("t", "expected"),
+    [
+        pytest.param(np.array([0.25, 0.5], np.float32), [0.25, 0.5], id="1-d-array"),
+        pytest.param([np.float32(0.25), np.array(0.75)], [0.25, 0.75], id="list-of-numpy"),
+        pytest.param((0.5,), [0.5], id="tuple-of-one"),
+    ],
+)
+def test_sequences_of_times(t: object, expected: list[float]) -> None:
+    assert check_times(t) == expected and not single_time(t)
+
+
+def test_the_plain_function_takes_one_time() -> None:
+    with pytest.raises(UsageError, match="one time, not 2"):
+        interpolate(GOOD, GOOD, [0.25, 0.5])  # type: ignore[arg-type]
 
 
 def test_extrapolation_needs_two_frames(engine: FlowSynthesizer) -> None:

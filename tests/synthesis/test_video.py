@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.conftest import shared_file
 from tests.media.videos import make_corrupt_middle
 from tests.synthesis.scenes import blend, psnr, shifted, texture
 from tweenlab.cli._ui import run_with_boundary
@@ -122,6 +123,44 @@ def test_sample_times_at_a_frame_rate(broken_video: Path) -> None:
     assert times[:3] == [(0, 0, Fraction(0)), (1, 0, Fraction(1, 2)), (2, 1, Fraction(0))]
     with pytest.raises(UsageError, match="one of factor or fps"):
         sample_times(build_index(broken_video))
+
+
+def test_retime_to_a_higher_rate_is_served(broken_video: Path, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    done = retime_video(broken_video, tmp_path / "x.mp4", settings, fps=Fraction(50))
+    assert done.frames == 2 * FRAMES - 1 and done.time_base == Fraction(1, 50)
+
+
+@pytest.mark.parametrize(
+    ("fps", "shown"),
+    [pytest.param(Fraction(10), "10", id="lower"), pytest.param(Fraction(25), "25", id="same")],
+)
+def test_retime_refuses_a_rate_not_above_the_video(
+    broken_video: Path, tmp_path: Path, fps: Fraction, shown: str
+) -> None:
+    """Sampled at or below its own rate, a video loses frames; retiming makes a higher rate."""
+    out = tmp_path / "x.mp4"
+    settings = Settings(data_dir=tmp_path / "data")
+    with pytest.raises(
+        UsageError, match=rf"--fps {shown}: not above broken.mp4's frame rate, 25 fps"
+    ):
+        retime_video(broken_video, out, settings, fps=fps)
+    assert not out.exists()
+
+
+@pytest.mark.shared_data
+def test_retime_refuses_a_lower_rate_on_a_real_clip(
+    tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clip = shared_file("clips/bgs-traffic-topdown.avi")  # 30 fps, 374 frames
+    out = tmp_path / "slower.mp4"
+    with pytest.raises(
+        UsageError, match=r"--fps 10: not above bgs-traffic-topdown\.avi's frame rate, 30 fps"
+    ):
+        retime_video(clip, out, settings, fps=Fraction(10))
+    code, _, err = run(capsys, "synth", "retime", clip, "--fps", "30000/1001", "--out", out)
+    assert code == 2 and "--fps 29.97 (30000/1001): not above" in err and "30 fps" in err
+    assert not out.exists()
 
 
 def test_one_frame_video_is_refused(tmp_path: Path) -> None:

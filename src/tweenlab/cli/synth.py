@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -17,25 +18,35 @@ __all__ = ["synth_command"]
 PATH = click.Path(path_type=Path)
 ENGINE = click.option(
     "--engine",
-    default="flow",
-    show_default=True,
     help="A name in the synthesizers registry (flow: optical flow, no weights; adaconv, "
-    "sepconv, dvf, bipn, phasenet: deep models).",
+    "sepconv, dvf, bipn, phasenet: deep models) [flow; with --model, the checkpoint's model].",
 )
 MODEL = click.option(
     "--model",
     "checkpoint",
     type=PATH,
-    help="A deep engine's checkpoint (tweenlab synth train writes one) [the shipped one].",
+    help="A deep engine's checkpoint file (tweenlab synth train writes one); its model is the "
+    "engine unless --engine is given [the engine's shipped checkpoint].",
 )
 
 
-def _engine(engine: str, checkpoint: Path | None) -> str:
-    """The registry name of ``engine``, loaded from ``checkpoint`` when one is given."""
-    if checkpoint is None:
-        return engine
-    from tweenlab.synthesis import register_checkpoint  # noqa: PLC0415 (fast start)
+def _engine(engine: str | None, checkpoint: Path | None) -> str:
+    """The registry name of the engine: ``engine`` (flow when not given), or the model in
+    ``checkpoint`` loaded from it (``engine``, when given, must name that model)."""
+    from tweenlab.synthesis import (  # noqa: PLC0415 (fast start)
+        DEEP_MODELS,
+        DEFAULT_ENGINE,
+        register_checkpoint,
+    )
 
+    if checkpoint is None:
+        return engine or DEFAULT_ENGINE
+    if str(checkpoint) in DEEP_MODELS and not checkpoint.exists():
+        raise UsageError(
+            f"--model {checkpoint}: --model takes a checkpoint file (tweenlab synth train "
+            f"writes one); the shipped {checkpoint} checkpoint is used by --engine {checkpoint} "
+            "without --model"
+        )
     return register_checkpoint(engine, checkpoint)
 
 
@@ -57,7 +68,7 @@ def interpolate_command(
     frame1: Path,
     times: tuple[float, ...],
     out: Path,
-    engine: str,
+    engine: str | None,
     checkpoint: Path | None,
 ) -> None:
     """Write the frame at time t between FRAME0 (t=0) and FRAME1 (t=1)."""
@@ -80,7 +91,7 @@ def repair_command(
     video: Path,
     out: Path,
     report: Path | None,
-    engine: str,
+    engine: str | None,
     checkpoint: Path | None,
 ) -> None:
     """Replace VIDEO's blurred, repeated and undecodable frames with interpolated ones."""
@@ -117,7 +128,7 @@ def retime_command(
     out: Path,
     annotations: Path | None,
     annotations_out: Path | None,
-    engine: str,
+    engine: str | None,
     checkpoint: Path | None,
 ) -> None:
     """Write VIDEO at a higher frame rate with synthesised in-between frames."""
@@ -168,7 +179,7 @@ def extrapolate_command(
     after: int | None,
     out: Path | None,
     image_format: str,
-    engine: str,
+    engine: str | None,
 ) -> None:
     """Write frames that continue VIDEO's motion after its last frame (or --after N), as
     images with manifest.csv and manifest.json that mark them synthetic."""
@@ -181,7 +192,7 @@ def extrapolate_command(
         ctx.settings,
         count=count,
         after=after,
-        engine=engine,
+        engine=_engine(engine, None),
         image_format=image_format,
     )
     click.echo("\n".join(str(folder / row.file) for row in rows))
@@ -202,6 +213,21 @@ def extrapolate_command(
 @click.option("--crop", type=click.IntRange(min=16), default=64, show_default=True)
 @click.option("--batch", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--width", type=click.IntRange(min=1), help="Model width [its default].")
+@click.option(
+    "--config",
+    "config",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A hyper-parameter of the model (depth=4, kernel=25, normalise=true...); repeatable. "
+    "Values are read as whole numbers, numbers, true/false, else text [the model's defaults].",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="Where to train (auto: a CUDA GPU when torch sees one, else the CPU).",
+)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
 @click.option("--validate-every", type=click.IntRange(min=1), default=200, show_default=True)
 @click.option("--per-video", type=click.IntRange(min=1), default=300, show_default=True)
@@ -240,6 +266,8 @@ def train_command(
     crop: int,
     batch: int,
     width: int | None,
+    config: tuple[str, ...],
+    device: str,
     lr: float,
     validate_every: int,
     per_video: int,
@@ -259,6 +287,8 @@ def train_command(
         crop=crop,
         batch=batch,
         width=width,
+        config=_config(config),
+        device=None if device == "auto" else device,
         lr=lr,
         validate_every=validate_every,
         per_video=per_video,
@@ -287,6 +317,30 @@ def _gaps(text: str) -> tuple[int, ...]:
     if not gaps or min(gaps) < 1:
         raise UsageError(f"--gaps: {text!r} must be whole numbers >= 1")
     return gaps
+
+
+def _config(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``--config KEY=VALUE`` options as a dict, each value an int, float, bool or str."""
+    config: dict[str, Any] = {}
+    for pair in pairs:
+        key, equals, text = (part.strip() for part in pair.partition("="))
+        if not key or not equals or not text:
+            raise UsageError(f"--config: {pair!r} is not KEY=VALUE (kernel=25)")
+        if key in config:
+            raise UsageError(f"--config: {key} given twice")
+        config[key] = _value(text)
+    return config
+
+
+def _value(text: str) -> int | float | bool | str:
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _rate(text: str) -> Fraction:

@@ -19,7 +19,14 @@ from PIL import UnidentifiedImageError
 from tweenlab.core.annotations import AnnotationSet
 from tweenlab.core.retiming import retime_annotations
 from tweenlab.errors import UsageError
-from tweenlab.media import DerivedFiles, FrameIndex, VideoReader, save_image, write_manifests
+from tweenlab.media import (
+    DerivedFiles,
+    FrameIndex,
+    VideoReader,
+    probe,
+    save_image,
+    write_manifests,
+)
 from tweenlab.services.flow import flow_cache
 from tweenlab.services.keyframes import analyse_video
 from tweenlab.settings import Settings
@@ -108,6 +115,7 @@ def retimed_annotations(
     ``factor`` or ``fps``: each synthesised frame labelled at its time (``core.retiming``), and
     a frame that repeats a neighbour across a hard cut labelled as that neighbour."""
     index = DerivedFiles(settings.derived_dir).index(video)
+    _check_faster(video, index, fps)
     if len(index) != annotations.video.frame_count:
         raise UsageError(
             f"{video} has {len(index)} frames, the annotations are of a video with "
@@ -133,9 +141,15 @@ def retime_video(
 ) -> Retimed:
     """Write ``video`` at a higher frame rate; the flow engine reads the video's flow cache,
     and nothing is interpolated across the hard cuts the keyframe analysis finds (its signals
-    are kept, so a video analysed before is not decoded again for them)."""
+    are kept, so a video analysed before is not decoded again for them).
+
+    Raises:
+        UsageError: Neither or both of ``factor`` and ``fps``, an ``fps`` not above the
+            video's frame rate, or a video of one frame.
+    """
     derived = DerivedFiles(settings.derived_dir)
     index = derived.index(video)
+    _check_faster(video, index, fps)
     built = synthesizer(engine)
     flows = None
     if isinstance(built, FlowSynthesizer):
@@ -152,6 +166,28 @@ def retime_video(
     return retime(
         video, out, factor=factor, fps=fps, index=index, engine=built, flows=flows, cuts=cuts
     )
+
+
+def _check_faster(video: Path, index: FrameIndex, fps: Fraction | None) -> None:
+    """Refuse an ``fps`` not above ``video``'s frame rate: sampled more sparsely than it was
+    filmed, the video would lose frames, and retiming makes a higher rate."""
+    if fps is None or len(index) < 2:  # a one-frame video is refused by retime itself
+        return
+    info = probe(video, index=index)
+    rate = max(info.frame_rate, info.average_rate)
+    if fps <= rate:
+        raise UsageError(
+            f"--fps {_shown(fps)}: not above {video.name}'s frame rate, {_shown(rate)} fps; "
+            "retime makes a higher frame rate (frames would be dropped): give an --fps above "
+            f"{_shown(rate)}, or --factor"
+        )
+
+
+def _shown(rate: Fraction) -> str:
+    """A rate as people write it: ``30``, ``29.97`` (``30000/1001``)."""
+    if rate.denominator == 1:
+        return str(rate.numerator)
+    return f"{float(rate):.4g} ({rate})"
 
 
 @dataclass(frozen=True)

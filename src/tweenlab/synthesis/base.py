@@ -8,7 +8,7 @@ builds one with its keyword options.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, overload, runtime_checkable
 
 import numpy as np
@@ -25,6 +25,7 @@ __all__ = [
     "check_pair",
     "check_times",
     "interpolate",
+    "single_time",
     "synthesizer",
 ]
 
@@ -90,10 +91,13 @@ def interpolate(
     Example:
         >>> middle = interpolate(frame0, frame1)  # doctest: +SKIP
     """
+    times = check_times(t)
+    if len(times) != 1:
+        raise UsageError(f"t: one time, not {len(times)} (an engine's interpolate takes several)")
     built = _BUILT.get(engine)
     if built is None:
         built = _BUILT[engine] = synthesizer(engine)
-    return built.interpolate(frame0, frame1, t)
+    return built.interpolate(frame0, frame1, times[0])
 
 
 def check_frame(frame: object, what: str = "frame") -> Image:
@@ -120,14 +124,42 @@ def check_pair(frame0: object, frame1: object) -> tuple[Image, Image]:
     return first, second
 
 
-def check_times(t: float | Sequence[float]) -> list[float]:
-    """The times as a list, each strictly between 0 and 1."""
-    times = [t] if isinstance(t, int | float) else list(t)
-    if not times:
+def single_time(t: object) -> bool:
+    """Whether ``t`` is one time rather than a sequence of them: a number, a numpy scalar or a
+    0-d array (an engine's ``interpolate`` then returns one frame, not a list)."""
+    one = isinstance(t, int | float | np.integer | np.floating)
+    return one or (isinstance(t, np.ndarray) and t.ndim == 0)
+
+
+def check_times(t: object) -> list[float]:
+    """The times as a list of floats, each strictly between 0 and 1.
+
+    ``t`` is one time (a number, a numpy scalar, a 0-d array) or a sequence of them (a 1-d
+    array too).
+
+    Raises:
+        UsageError: No time, a time that is not a number (a string among them: ``"0.5"`` is
+            refused, not read character by character), or one outside (0, 1).
+    """
+    if isinstance(t, str | bytes):
+        raise UsageError(f"t: {t!r} is not a number")
+    if single_time(t):
+        values: list[object] = [t]
+    elif isinstance(t, Iterable):
+        values = list(t)
+    else:
+        raise UsageError(f"t: {t!r} is not a number or a sequence of numbers")
+    if not values:
         raise UsageError("t: no times given")
-    for value in times:
-        if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
-            raise UsageError(f"t: {value!r} is not a number")
-        if not 0.0 < float(value) < 1.0:
-            raise UsageError(f"t: {value} is outside (0, 1); 0 and 1 are the given frames")
-    return [float(value) for value in times]
+    return [_time(value) for value in values]
+
+
+def _time(value: object) -> float:
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise UsageError(f"t: {value!r} is not a number")
+    number = float(value)
+    if not 0.0 < number < 1.0:
+        raise UsageError(f"t: {value} is outside (0, 1); 0 and 1 are the given frames")
+    return number

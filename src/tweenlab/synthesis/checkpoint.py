@@ -23,6 +23,7 @@ __all__ = [
     "FORMAT",
     "CheckpointError",
     "card_path",
+    "checkpoint_model",
     "load_checkpoint",
     "save_checkpoint",
     "shipped_checkpoint",
@@ -84,9 +85,41 @@ def load_checkpoint(path: Path, *, model: str | None = None) -> tuple[Any, dict[
         CheckpointError: A missing, unreadable or foreign file, another model's checkpoint, or
             weights that do not fit the hyper-parameters stored with them.
     """
-    from tweenlab.synthesis.models import MODELS, build_model  # noqa: PLC0415 (torch)
+    from tweenlab.synthesis.models import build_model  # noqa: PLC0415 (torch)
 
     path = Path(path)
+    stored = _stored(path)
+    name = stored["model"]
+    if model is not None and name != model:
+        raise CheckpointError(path, f"holds a {name} model, not {model}")
+    try:
+        built = build_model(name, **stored.get("config", {}))
+        built.load_state_dict(stored["state_dict"])
+    except (TypeError, ValueError, KeyError, RuntimeError) as error:
+        first = str(error).splitlines()[0]
+        raise CheckpointError(path, f"weights do not fit a {name} model ({first})") from error
+    built.eval()
+    return built, _read_card(path)
+
+
+def checkpoint_model(path: Path) -> str:
+    """The name of the model a checkpoint holds (``dvf``...), read from the file.
+
+    Raises:
+        CheckpointError: A missing, unreadable or foreign file.
+
+    Example:
+        >>> checkpoint_model(Path("mine.pt"))  # doctest: +SKIP
+        'dvf'
+    """
+    name: str = _stored(Path(path))["model"]
+    return name
+
+
+def _stored(path: Path) -> dict[str, Any]:
+    """What ``path`` holds, checked to be a tweenlab checkpoint of a known model."""
+    from tweenlab.synthesis.models import MODELS  # noqa: PLC0415 (as build_model)
+
     if not path.is_file():
         raise CheckpointError(path, "no such checkpoint file")
     torch = _torch()
@@ -99,16 +132,7 @@ def load_checkpoint(path: Path, *, model: str | None = None) -> tuple[Any, dict[
     name = stored.get("model")
     if name not in MODELS:
         raise CheckpointError(path, f"unknown model {name!r} (known: {', '.join(MODELS)})")
-    if model is not None and name != model:
-        raise CheckpointError(path, f"holds a {name} model, not {model}")
-    try:
-        built = build_model(name, **stored.get("config", {}))
-        built.load_state_dict(stored["state_dict"])
-    except (TypeError, ValueError, KeyError, RuntimeError) as error:
-        first = str(error).splitlines()[0]
-        raise CheckpointError(path, f"weights do not fit a {name} model ({first})") from error
-    built.eval()
-    return built, _read_card(path)
+    return stored
 
 
 def _read_card(path: Path) -> dict[str, Any]:
@@ -154,5 +178,18 @@ def _unreadable(error: Exception) -> str:
         )
     reason = text.partition("WeightsUnpickler error:")[2] if "WeightsUnpickler" in text else text
     lines = [line.strip() for line in reason.splitlines() if line.strip()]
-    detail = lines[0] if lines else type(error).__name__
-    return f"damaged, or not a PyTorch file: {detail[:160]}"
+    detail = _first_sentence(lines[0]) if lines else type(error).__name__
+    return f"damaged, or not a PyTorch file: {detail}"
+
+
+def _first_sentence(text: str, limit: int = 160) -> str:
+    """The first sentence of ``text`` (torch's later ones are advice); one longer than
+    ``limit`` ends at its last clause boundary (comma, colon, semicolon) before it, or its
+    last whole word, with ``...``: never in the middle of a word."""
+    sentence = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
+    if len(sentence) <= limit:
+        return sentence
+    head = sentence[:limit]
+    clause = max(head.rfind(mark) for mark in (", ", "; ", ": "))
+    cut = head[:clause] if clause > limit // 3 else head.rsplit(" ", 1)[0]
+    return f"{cut.rstrip(',;: ')} ..."

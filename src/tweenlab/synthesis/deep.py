@@ -21,8 +21,8 @@ import numpy as np
 
 from tweenlab.errors import UsageError
 from tweenlab.plugins import registry
-from tweenlab.synthesis.base import Image, check_pair, check_times
-from tweenlab.synthesis.checkpoint import load_checkpoint, shipped_checkpoint
+from tweenlab.synthesis.base import Image, check_pair, check_times, single_time
+from tweenlab.synthesis.checkpoint import checkpoint_model, load_checkpoint, shipped_checkpoint
 
 __all__ = [
     "DEEP_MODELS",
@@ -99,7 +99,7 @@ class DeepSynthesizer:
         with self._torch.inference_mode():
             ends = ((0.0, self._tensor(first)), (1.0, self._tensor(second)))
             frames = [self._image(self._at(ends, when, self.depth, cache)) for when in times]
-        return frames if not isinstance(t, int | float) else frames[0]
+        return frames[0] if single_time(t) else frames
 
     def _at(
         self,
@@ -170,16 +170,26 @@ def phasenet(**options: Any) -> DeepSynthesizer:
     return DeepSynthesizer("phasenet", **options)
 
 
-def register_checkpoint(model: str, checkpoint: str | Path) -> str:
+def register_checkpoint(model: str | None, checkpoint: str | Path) -> str:
     """Register ``model`` loaded from ``checkpoint`` as an engine of its own in the
     ``synthesizers`` registry, and return its name (``model@checkpoint``), so code that takes
     an engine name (the services, the CLI) can use a user's checkpoint.
+
+    Args:
+        model: A deep engine's name, or None for the model the checkpoint holds.
+        checkpoint: The weights file.
+
+    Raises:
+        UsageError: ``model`` is not a deep engine.
+        CheckpointError: ``model`` is None and the checkpoint is missing or unreadable.
 
     Example:
         >>> name = register_checkpoint("dvf", "mine.pt")
         >>> name
         'dvf@mine.pt'
     """
+    if model is None:
+        model = checkpoint_model(Path(checkpoint))
     if model not in DEEP_MODELS:
         raise UsageError(f"--model needs a deep engine ({', '.join(DEEP_MODELS)}), not {model!r}")
     name = f"{model}@{checkpoint}"

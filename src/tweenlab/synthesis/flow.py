@@ -46,7 +46,7 @@ from tweenlab.synthesis._warp import (
     warp,
     warps,
 )
-from tweenlab.synthesis.base import Image, check_frame, check_pair, check_times
+from tweenlab.synthesis.base import Image, check_frame, check_pair, check_times, single_time
 
 __all__ = ["FlowSynthesizer", "PairFlow", "extrapolate"]
 
@@ -154,7 +154,7 @@ class FlowSynthesizer:
         first, second = check_pair(frame0, frame1)
         times = check_times(t)
         frames = self.interpolate_with(first, second, self.flows(first, second), times)
-        return frames if not isinstance(t, int | float) else frames[0]
+        return frames[0] if single_time(t) else frames
 
     def flows(self, frame0: Image, frame1: Image) -> PairFlow:
         """Forward and backward flow at the working size."""

@@ -17,7 +17,7 @@ import math
 import platform
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,8 @@ from tweenlab.synthesis.windows import Window, WindowSet, collect_windows
 __all__ = ["TrainOptions", "TrainResult", "train"]
 
 _ADAMAX = ("adaconv", "sepconv")
+#: How an error names the type of a hyper-parameter.
+_KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
 #: Reports progress: ``(step, steps, loss, validation_psnr or None)``.
 Progress = Callable[[int, int, float, float | None], None]
 
@@ -47,7 +49,10 @@ class TrainOptions:
         steps: Optimiser steps (training also stops after ``minutes``).
         crop: Side of the random training crops, pixels.
         batch: Crops per step.
-        width: The model's width (its other hyper-parameters keep their defaults).
+        width: The model's width (short for ``config={"width": ...}``).
+        config: The model's hyper-parameters (``build_model``'s keywords: ``{"depth": 4,
+            "kernel": 25}``); those not given keep the model's defaults. Recorded on the card
+            with the other options (the card's ``config`` holds every hyper-parameter).
         lr: Learning rate.
         minutes: Wall-time budget; 0 for none.
         validate_every: Steps between validations (and checkpoint saves).
@@ -56,9 +61,9 @@ class TrainOptions:
         pan: Largest synthetic camera pan added to a crop, pixels per frame (0: none).
         gradient_weight: Weight of the image-gradient L1 term.
         seed: Random seed.
-        device: ``cpu``, ``cuda``...; a GPU when present, else the CPU.
+        device: ``cpu``, ``cuda``...; None: a GPU when present, else the CPU.
         init: A checkpoint of the same model to start from (its hyper-parameters and weights;
-            ``width`` is then ignored), to train on for longer.
+            ``width`` and ``config``, when given, must agree with it), to train on for longer.
         warmup: Steps over which the learning rate rises linearly from 0 to ``lr`` (a restart
             from ``init`` with a fresh optimiser otherwise moves every weight by about ``lr``
             in its first steps, which threw a trained BiPN far off).
@@ -70,6 +75,7 @@ class TrainOptions:
     crop: int = 64
     batch: int = 16
     width: int | None = None
+    config: dict[str, Any] = field(default_factory=dict)
     lr: float = 1e-3
     minutes: float = 0.0
     validate_every: int = 200
@@ -111,9 +117,10 @@ def train(
     """
     options = options or TrainOptions()
     _check(model_name, options)
+    config = _model_config(model_name, options)  # before seeding: it builds a model
     torch.manual_seed(options.seed)
     rng = np.random.default_rng(options.seed)
-    model, earlier = _starting_model(model_name, options)
+    model, earlier = _starting_model(model_name, config, options.init)
     span = 2 + len(model.times)
     data = collect_windows(
         videos, span=span, gaps=options.gaps, per_video=options.per_video, seed=options.seed
@@ -178,22 +185,71 @@ def train(
     return TrainResult(out, saved)
 
 
-def _starting_model(model_name: str, options: TrainOptions) -> tuple[Any, dict[str, Any] | None]:
-    """A new model, or the one in ``options.init`` and what its card says of its training."""
-    if options.init is None:
-        config = {"width": options.width} if options.width else {}
-        return build_model(model_name, **config), None
+def _starting_model(
+    model_name: str, config: dict[str, Any], init: Path | None
+) -> tuple[Any, dict[str, Any] | None]:
+    """A new model built with ``config``, or the one in ``init`` (whose hyper-parameters
+    ``config`` must agree with) and what its card says of its training."""
+    if init is None:
+        try:
+            return build_model(model_name, **config), None
+        except (TypeError, ValueError, RuntimeError) as error:  # a value it refuses
+            raise UsageError(f"config: {_listed(config)}: {error}") from error
     from tweenlab.synthesis.checkpoint import load_checkpoint  # noqa: PLC0415
 
-    model, card = load_checkpoint(options.init, model=model_name)
+    model, card = load_checkpoint(init, model=model_name)
+    differ = {key: value for key, value in config.items() if model.config.get(key) != value}
+    if differ:
+        raise UsageError(
+            f"config: {_listed(differ)} differs from {init}'s hyper-parameters "
+            f"({_listed(model.config)}); a checkpoint's model cannot change shape"
+        )
     earlier = {
-        "checkpoint": str(options.init),
+        "checkpoint": str(init),
         "steps": card.get("steps"),
         "wall_s": card.get("run", {}).get("wall_s", card.get("wall_s")),
         "validation_psnr": card.get("validation", {}).get("psnr"),
         "started_from": card.get("started_from"),
     }
     return model, earlier
+
+
+def _model_config(model_name: str, options: TrainOptions) -> dict[str, Any]:
+    """``options.config`` with ``options.width``, each key one of the model's hyper-parameters
+    and each value of the type of its default."""
+    config = dict(options.config)
+    if options.width is not None:
+        if config.get("width", options.width) != options.width:
+            raise UsageError(f"width: {options.width} and config width={config['width']} differ")
+        config["width"] = options.width
+    defaults = build_model(model_name).config  # every hyper-parameter, with its default
+    for key, value in config.items():
+        if key not in defaults:
+            raise UsageError(
+                f"config: {key!r} is not a hyper-parameter of {model_name} "
+                f"(it takes {', '.join(defaults)})"
+            )
+        if not _fits(value, defaults[key]):
+            kind = _KINDS.get(type(defaults[key]), type(defaults[key]).__name__)
+            raise UsageError(
+                f"config: {key}={value!r}, but {model_name}'s {key} is {kind} "
+                f"(default {defaults[key]!r})"
+            )
+    return config
+
+
+def _fits(value: object, default: object) -> bool:
+    """Whether ``value`` has the type of a hyper-parameter whose default is ``default`` (an int
+    also fits a float; a bool fits only a bool)."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(default))
+
+
+def _listed(config: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in config.items())
 
 
 def _check(model_name: str, options: TrainOptions) -> None:
@@ -208,6 +264,9 @@ def _check(model_name: str, options: TrainOptions) -> None:
         raise UsageError(f"crop: {options.crop} is too small (16 or more)")
     if options.width is not None and options.width < 1:
         raise UsageError(f"width: must be 1 or more, got {options.width}")
+    wanted = options.device or ""
+    if wanted.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError(f"device: {wanted}, but torch sees no CUDA GPU here (use cpu or auto)")
 
 
 def _optimiser(model_name: str, model: Any, lr: float) -> torch.optim.Optimizer:
