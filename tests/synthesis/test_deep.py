@@ -326,13 +326,21 @@ def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str
     return code, out, err
 
 
+def saved_frames(
+    folder: Path,
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], Path, Path, Path]:
+    """``frames()`` as ``a.png`` and ``b.png`` in ``folder``, and where to write ``m.png``."""
+    first, second = frames()
+    a, b = folder / "a.png", folder / "b.png"
+    Image.fromarray(first).save(a)
+    Image.fromarray(second).save(b)
+    return first, second, a, b, folder / "m.png"
+
+
 def test_cli_interpolates_with_a_checkpoint(
     checkpoints: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    first, second = frames()
-    a, b, out = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "m.png"
-    Image.fromarray(first).save(a)
-    Image.fromarray(second).save(b)
+    first, second, a, b, out = saved_frames(tmp_path)
     for name in ("dvf", "bipn"):
         model = checkpoints[name]
         code, printed, err = run(
@@ -355,10 +363,7 @@ def test_cli_interpolates_with_a_checkpoint(
 def test_cli_takes_the_engine_from_the_checkpoint(
     checkpoints: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    first, second = frames()
-    a, b, out = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "m.png"
-    Image.fromarray(first).save(a)
-    Image.fromarray(second).save(b)
+    first, second, a, b, out = saved_frames(tmp_path)
     for name in ("dvf", "phasenet"):
         code, printed, err = run(
             capsys, "synth", "interpolate", a, b, "--model", checkpoints[name], "--out", out
