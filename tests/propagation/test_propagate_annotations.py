@@ -55,6 +55,23 @@ def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str
     return code, out, err
 
 
+def propagated(
+    capsys: pytest.CaptureFixture[str],
+    folder: Path,
+    video: Path,
+    tracks: dict[int, Track],
+    name: str = "circle.mp4",
+) -> tuple[str, AnnotationSet]:
+    """``tracks`` (of ``video``) written to a file and filled by ``tweenlab propagate
+    --annotations``: what it printed, and what it wrote."""
+    ref = VideoRef(name, frame_count=FRAMES, width=192, height=144)
+    source, out = folder / "in.json", folder / "filled.json"
+    source.write_text(native.dumps(AnnotationSet(ref, Schema.of("square"), tracks)))
+    code, stdout, stderr = run(capsys, "propagate", video, "--annotations", source, "--out", out)
+    assert code == 0, stderr
+    return stdout, load_annotations(out)
+
+
 def test_every_track_is_filled_by_motion_and_exports_use_it(
     tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -120,13 +137,7 @@ def test_tracks_are_carried_past_their_ends_until_the_object_leaves(
         1: Track(1, "square", {f: Keyframe(BoxShape(*truth[f])) for f in (6, 10)}),
         2: Track(2, "square", {8: Keyframe(Polygon(corners(truth[8])))}),
     }
-    ref = VideoRef("leaving.mp4", frame_count=FRAMES, width=192, height=144)
-    source = tmp_path / "in.json"
-    source.write_text(native.dumps(AnnotationSet(ref, Schema.of("square"), tracks)))
-    out = tmp_path / "filled.json"
-    code, stdout, stderr = run(capsys, "propagate", video, "--annotations", source, "--out", out)
-    assert code == 0, stderr
-    filled = load_annotations(out)
+    stdout, filled = propagated(capsys, tmp_path, video, tracks, "leaving.mp4")
     for number, track in filled.tracks.items():
         assert track.leaves is not None and 24 <= track.leaves <= 29, (number, track.leaves)
         assert (
@@ -198,13 +209,7 @@ def test_polygon_and_mask_tracks_are_filled_by_motion(
         1: Track(1, "square", {f: Keyframe(Polygon(corners(truth[f]))) for f in (0, 20)}),
         2: Track(2, "square", {f: Keyframe(Mask.from_dense(mask(truth[f]))) for f in (0, 20)}),
     }
-    ref = VideoRef("circle.mp4", frame_count=FRAMES, width=192, height=144)
-    source = tmp_path / "in.json"
-    source.write_text(native.dumps(AnnotationSet(ref, Schema.of("square"), tracks)))
-    out = tmp_path / "filled.json"
-    code, _, stderr = run(capsys, "propagate", video, "--annotations", source, "--out", out)
-    assert code == 0, stderr
-    filled = load_annotations(out)
+    _, filled = propagated(capsys, tmp_path, video, tracks)
     polygon, region = filled.tracks[1], filled.tracks[2]
     shown = [f for f in range(1, FRAMES) if f != 20]  # carried on after 20 to the end
     assert sorted(polygon.inbetween) == sorted(region.inbetween) == shown
@@ -273,16 +278,9 @@ def test_a_box_of_zero_size_is_left_straight_and_reported(
     video, truth = circle_video(tmp_path / "circle.mp4", frames=FRAMES)
     frames = {k: Keyframe(BoxShape(*truth[k])) for k in (0, 20)}
     frames[39] = Keyframe(BoxShape(truth[39][0], truth[39][1], 0.0, 0.0))
-    video_ref = VideoRef("circle.mp4", frame_count=FRAMES, width=192, height=144)
-    source = tmp_path / "in.json"
-    source.write_text(
-        native.dumps(AnnotationSet(video_ref, Schema.of("square"), {1: Track(1, "square", frames)}))
-    )
-    out = tmp_path / "filled.json"
-    code, stdout, stderr = run(capsys, "propagate", video, "--annotations", source, "--out", out)
-    assert code == 0, stderr
+    stdout, filled = propagated(capsys, tmp_path, video, {1: Track(1, "square", frames)})
     assert "boxes of zero size on frames [39]" in stdout, stdout
-    track = load_annotations(out).tracks[1]
+    track = filled.tracks[1]
     assert sorted(track.inbetween) == list(range(1, 20))  # 0-20 by motion; 20-39 straight
     assert track.leaves is None
     halfway = track.at(30).shape.bbox()  # type: ignore[union-attr]
