@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,7 +17,9 @@ import pytest
 from tests.conftest import shared_file
 from tests.keyframes.scenes import shot, write_video
 from tests.media.videos import make_absurd_dimensions, make_corrupt_middle, make_video
-from tweenlab.errors import MediaError
+from tweenlab.errors import MediaError, PluginError
+from tweenlab.keyframes import Analysis, KeyframeDetector
+from tweenlab.plugins import registry
 from tweenlab.services.keyframes import analyse_video
 from tweenlab.settings import Settings
 
@@ -70,6 +73,30 @@ def test_signals_are_kept_and_reused(tmp_path: Path, settings: Settings) -> None
     again = analyse_video(video, settings)
     assert again.fps is None  # read back, not decoded
     assert again.analysis.cuts == first.analysis.cuts == [30]
+
+
+class EveryTenth(KeyframeDetector):
+    """A plugin detector: tweenlab's, but a cut on every tenth frame."""
+
+    def analysis(self) -> Analysis:
+        found = super().analysis()
+        return replace(found, cuts=[int(f) for f in found.frames if f and f % 10 == 0])
+
+
+def test_a_registered_detector_serves_the_analysis(tmp_path: Path, settings: Settings) -> None:
+    """``keyframe_detectors`` is where the analysis gets its detector: a plugin's findings are
+    its own (kept apart from the default's), an unknown name is refused before decoding."""
+    registry("keyframe_detectors").register("every-tenth", EveryTenth, replace=True)
+    video = write_video(tmp_path / "two.mp4", shot(1, 30) + shot(2, 30, speed=4))
+    plugged = analyse_video(video, settings, detector="every-tenth")
+    assert plugged.analysis.cuts == [10, 20, 30, 40, 50]
+    assert plugged.to_json()["detector"] == "every-tenth"
+    default = analyse_video(video, settings)
+    assert default.fps is not None and default.analysis.cuts == [30]  # not the plugin's file
+    again = analyse_video(video, settings, detector="every-tenth")
+    assert again.fps is None and again.analysis.cuts == plugged.analysis.cuts
+    with pytest.raises(PluginError, match="no-such"):
+        analyse_video(video, settings, detector="no-such")
 
 
 def _eval_cuts() -> object:

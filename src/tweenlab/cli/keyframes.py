@@ -11,7 +11,7 @@ from tweenlab.cli._ui import Context, progress_reporter
 from tweenlab.core.time import parse_seconds
 from tweenlab.keyframes import SuggestionPolicy
 from tweenlab.media._files import write_atomic
-from tweenlab.services.keyframes import analyse_video
+from tweenlab.services.keyframes import DEFAULT_DETECTOR, analyse_video
 
 __all__ = ["keyframes_command"]
 
@@ -26,6 +26,12 @@ __all__ = ["keyframes_command"]
 @click.option("--every", type=click.IntRange(min=1), help="Fixed interval: every N-th frame.")
 @click.option("--every-seconds", help="Fixed interval by time: 2, 0.5, 1m.")
 @click.option("--plot", type=click.Path(path_type=Path), help="Draw the signals into this PNG.")
+@click.option(
+    "--detector",
+    default=DEFAULT_DETECTOR,
+    show_default=True,
+    help="A name in the keyframe_detectors registry (plugins add theirs by entry point).",
+)
 @click.pass_obj
 def keyframes_command(
     ctx: Context,
@@ -36,6 +42,7 @@ def keyframes_command(
     every: int | None,
     every_seconds: str | None,
     plot: Path | None,
+    detector: str,
 ) -> None:
     """Find the cuts and transitions of VIDEO and suggest the frames worth labelling."""
     seconds = parse_seconds(every_seconds, option="--every-seconds") if every_seconds else None
@@ -47,7 +54,13 @@ def keyframes_command(
     )
     with progress_reporter(ctx) as report:
         result = analyse_video(
-            video, ctx.settings, policy=policy, every_seconds=seconds, plot=plot, report=report
+            video,
+            ctx.settings,
+            policy=policy,
+            every_seconds=seconds,
+            plot=plot,
+            report=report,
+            detector=detector,
         )
     found = result.to_json()
     if json_out is not None:

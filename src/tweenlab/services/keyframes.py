@@ -45,10 +45,12 @@ from tweenlab.media import (
     frame_rgb,
     probe,
 )
+from tweenlab.plugins import registry
 from tweenlab.services.media import Reporter, extract, split
 from tweenlab.settings import Settings
 
 __all__ = [
+    "DEFAULT_DETECTOR",
     "AnalysisTap",
     "KeyframeResult",
     "analyse_span",
@@ -62,6 +64,7 @@ __all__ = [
 
 RGB = npt.NDArray[np.uint8]
 _CACHE_NAME = "keyframes.npz"
+DEFAULT_DETECTOR = "tweenlab"
 _SPANS_FOLDER = "keyframe-spans"
 
 
@@ -80,6 +83,7 @@ class KeyframeResult:
         fps: Frames analysed per second of wall time (``None`` when read from the cache).
         errors: Frames that could not be decoded (skipped), as messages.
         plot: The PNG of the signals, when one was asked for.
+        detector: The ``keyframe_detectors`` name that found them.
     """
 
     video: Path
@@ -88,6 +92,7 @@ class KeyframeResult:
     fps: float | None
     errors: tuple[str, ...] = ()
     plot: Path | None = None
+    detector: str = DEFAULT_DETECTOR
 
     def to_json(self) -> dict[str, Any]:
         """The result as written by ``tweenlab keyframes --json``.
@@ -110,6 +115,7 @@ class KeyframeResult:
             "errors": list(self.errors),
             "fps": round(self.fps, 1) if self.fps else None,
             "tool": "tweenlab",
+            "detector": self.detector,
         }
 
 
@@ -122,6 +128,7 @@ def analyse_video(
     plot: Path | None = None,
     reuse: bool = True,
     report: Reporter = _quiet,
+    detector: str = DEFAULT_DETECTOR,
 ) -> KeyframeResult:
     """Find ``video``'s cuts and transitions and suggest the frames worth labelling.
 
@@ -134,6 +141,11 @@ def analyse_video(
         plot: Also draw the signals into this PNG.
         reuse: Read the signals and findings kept from an earlier analysis when there are some.
         report: Progress callback.
+        detector: A name in the ``keyframe_detectors`` registry: a streaming detector built as
+            ``factory(policy, duration_seconds=...)``, fed ``process(n, image)`` for every
+            frame, then ``flush()``, whose ``analysis()`` is the result (plugins register
+            theirs under the ``tweenlab.keyframe_detectors`` entry points). Each detector's
+            findings are kept apart.
 
     Example:
         >>> result = analyse_video(Path("clip.mp4"), Settings())  # doctest: +SKIP
@@ -144,15 +156,18 @@ def analyse_video(
     index = derived.index(video, progress=lambda d, t: report("index", d, t))
     policy = _with_interval(policy or SuggestionPolicy(), index, every_seconds)
     duration = _duration(index)
-    target = derived.folder(video) / _CACHE_NAME
+    factory = registry("keyframe_detectors").get(detector)  # an unknown name: before decoding
+    name = _CACHE_NAME if detector == DEFAULT_DETECTOR else f"keyframes-{detector}.npz"
+    target = derived.folder(video) / name
     cached = Analysis.load(target) if reuse and target.exists() else None
     if cached is not None and len(cached.frames) and int(cached.frames[-1]) < len(index):
         analysis, fps = cached.resuggest(policy, duration_seconds=duration), None
     else:
-        analysis, fps = _decode_and_analyse(video, index, policy, duration, report)
+        made = factory(policy, duration_seconds=duration)  # type: ignore[operator]
+        analysis, fps = _decode_and_analyse(video, index, made, report)
         analysis.save(target)
     drawn = plot_analysis(analysis, plot) if plot is not None else None
-    return KeyframeResult(video, analysis, target, fps, analysis.errors, drawn)
+    return KeyframeResult(video, analysis, target, fps, analysis.errors, drawn, detector)
 
 
 def stored_analysis(video: Path, settings: Settings) -> Analysis | None:
@@ -282,13 +297,8 @@ def _reported(frames: Iterator[Frame], span: Span, report: Reporter) -> Iterator
 
 
 def _decode_and_analyse(
-    video: Path,
-    index: FrameIndex,
-    policy: SuggestionPolicy,
-    duration: float,
-    report: Reporter,
+    video: Path, index: FrameIndex, detector: KeyframeDetector, report: Reporter
 ) -> tuple[Analysis, float]:
-    detector = KeyframeDetector(policy, duration_seconds=duration)
     total = len(index)
     started = time.perf_counter()
     with _analysis_reader(video, index) as reader:
