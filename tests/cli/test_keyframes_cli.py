@@ -47,8 +47,9 @@ def test_keyframes_writes_json_and_plot(
         (["--every", "20"], [0, 20, 40, 60]),
         (["--every-seconds", "1.6"], [0, 40]),
         (["--max", "2"], [0, 40]),
+        (["--per-minute", "30"], [0, 40]),  # 30 a minute of a 3.2 s video: 2
     ],
-    ids=["every", "every-seconds", "max"],
+    ids=["every", "every-seconds", "max", "per-minute"],
 )
 def test_keyframes_policies(  # noqa: PLR0917  (pytest passes fixtures positionally)
     video: Path,
