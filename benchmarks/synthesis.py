@@ -24,9 +24,13 @@ Run from the repository root::
     python benchmarks/synthesis.py                 # 3 triplets per clip, all peers: ~10-20 min
     python benchmarks/synthesis.py --quick         # 1 triplet per clip, no RIFE: ~1-2 min
     python benchmarks/synthesis.py --quick --deep --gaps 1   # the deep engines too, k=1 only
+    python benchmarks/synthesis.py --deep --triplets 2 --readme   # every engine, same triplets,
+                                                                 # table into README.md
 
 It prints a table and writes ``benchmarks/results/synthesis.json`` (``synthesis-quick.json``
-with ``--quick``); the harness's own files go to a temporary folder (``--keep`` keeps them).
+with ``--quick``, ``synthesis-deep*.json`` with ``--deep``); the harness's own files go to a
+temporary folder (``--keep`` keeps them). ``--readme`` also writes the table and the targets'
+verdicts into ``README.md`` between its ``README_START`` and ``README_END`` lines.
 """
 
 from __future__ import annotations
@@ -248,6 +252,46 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+README = REPO / "README.md"
+#: The README's block this benchmark rewrites: its table and verdicts, between these lines.
+README_START = "<!-- benchmarks/synthesis.py: start -->"
+README_END = "<!-- benchmarks/synthesis.py: end -->"
+
+
+def readme_block(report: dict[str, Any], command: str) -> str:
+    """The table and the target verdicts of ``report`` as the README shows them."""
+    clips = len(report["videos"])
+    lines = [
+        f"Written by `{command}` ({report['when']}): `eval_vfi.py`, {clips} clips, "
+        f"{report['triplets_per_clip']} triplets per clip and gap, native resolution, median "
+        "PSNR dB / SSIM, median ms per synthesised 720p frame on one thread; every engine on "
+        "the same triplets.",
+        "",
+        markdown(report["rows"]),
+        "",
+    ]
+    for target in report["targets"]:
+        verdict = "pass" if target["pass"] else "**fail**"
+        who = target.get("engine", "flow")
+        lines.append(f"- {target['target']}: {who} {target['flow']} vs {target['peer']}: {verdict}")
+    if report["failed_to_load"]:
+        lines.append(f"- did not load: {', '.join(report['failed_to_load'])}")
+    return "\n".join(lines)
+
+
+def write_readme(block: str, readme: Path = README) -> bool:
+    """Put ``block`` between the README's markers (atomically); False when they are absent."""
+    text = readme.read_text(encoding="utf-8")
+    head, start, rest = text.partition(README_START)
+    _, end, tail = rest.partition(README_END)
+    if not start or not end:
+        return False
+    partial = readme.with_name(f".{readme.name}.partial")
+    partial.write_text(f"{head}{start}\n{block}\n{end}{tail}", encoding="utf-8")
+    os.replace(partial, readme)
+    return True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 triplet per clip, no RIFE")
@@ -257,6 +301,11 @@ def main() -> None:
     parser.add_argument("--checkpoints", type=Path, help="their checkpoints [the shipped ones]")
     parser.add_argument("--gaps", type=int, nargs="+", default=list(GAPS), help="gaps k [1 2 4]")
     parser.add_argument("--no-flow", action="store_true", help="leave out flow and dis")
+    parser.add_argument(
+        "--readme",
+        action="store_true",
+        help="write the table and verdicts into README.md, between its benchmark markers",
+    )
     parser.add_argument(
         "--method",
         action="append",
@@ -311,6 +360,12 @@ def main() -> None:
         print(f"{verdict}  {target['target']}: {who} {target['flow']} vs {target['peer']}")
     if report["failed_to_load"]:
         print(f"peers that did not load: {report['failed_to_load']}")
+    if args.readme:
+        command = "python benchmarks/synthesis.py " + " ".join(sys.argv[1:])
+        if write_readme(readme_block(report, command.strip())):
+            print(f"table written into {README}")
+        else:
+            print(f"{README} has no {README_START} ... {README_END} block: not written")
 
 
 if __name__ == "__main__":

@@ -103,6 +103,16 @@ PLANS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "bipn": ({"width": 16, "depth": 4}, {"gaps": (1,)}),
     "bipn@fresh": ({"width": 16, "depth": 4}, {"gaps": (1,), "fresh": True}),
     "bipn@wide": ({"width": 24, "depth": 4}, {"gaps": (1,), "fresh": True}),
+    # the shipped BiPN trained on (warm-up and clipping keep a fresh optimiser from throwing
+    # it off), and a wider one from scratch, clipped
+    "bipn@more": (
+        {"width": 16, "depth": 4},
+        {"gaps": (1,), "lr": 5e-4, "warmup": 300, "max_grad_norm": 1.0},
+    ),
+    "bipn@wide-clipped": (
+        {"width": 24, "depth": 4},
+        {"gaps": (1,), "fresh": True, "warmup": 300, "max_grad_norm": 1.0},
+    ),
     "phasenet": ({"width": 32}, {}),
 }
 
