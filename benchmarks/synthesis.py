@@ -260,7 +260,7 @@ README_END = "<!-- benchmarks/synthesis.py: end -->"
 
 def readme_block(report: dict[str, Any], command: str) -> str:
     """The table and the target verdicts of ``report`` as the README shows them."""
-    clips = len(report["videos"])
+    clips = report["clips"]  # two clips may share a file name (each track's video.mp4)
     lines = [
         f"Written by `{command}` ({report['when']}): `eval_vfi.py`, {clips} clips, "
         f"{report['triplets_per_clip']} triplets per clip and gap, native resolution, median "
@@ -335,6 +335,7 @@ def main() -> None:
         "harness": "../shared/tools/eval_vfi.py (native resolution; medians)",
         "triplets_per_clip": triplets,
         "videos": {k: v.get("n_valid_centres") for k, v in result["videos"].items()},
+        "clips": len({(r["video"], r["w"], r["h"]) for r in result["records"]}),
         "failed_to_load": result["methods_failed_to_load"],
         "versions": result["versions"],
         "rows": rows,
