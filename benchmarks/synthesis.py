@@ -26,6 +26,13 @@ Run from the repository root::
     python benchmarks/synthesis.py --quick --deep --gaps 1   # the deep engines too, k=1 only
     python benchmarks/synthesis.py --deep --triplets 2 --readme   # every engine, same triplets,
                                                                  # table into README.md
+    python benchmarks/synthesis.py --triplets 6 --seeds 0 1 2 --gaps 1 2 --native-only
+                                     # eval_vfi's default sample and two more, pooled: ~40 min
+
+With several ``--seeds`` the harness runs once per seed (each its own sample of centres, as
+``eval_vfi.py --seed``) and the records are pooled (a triplet drawn twice counts once), so the
+medians and the paired comparison rest on about three times as many triplets: with 6 triplets
+per clip, the medians of two engines that close move by tenths of a dB between seeds.
 
 It prints a table and writes ``benchmarks/results/synthesis.json`` (``synthesis-quick.json``
 with ``--quick``, ``synthesis-deep*.json`` with ``--deep``); the harness's own files go to a
@@ -128,10 +135,14 @@ def run_harness(
     *,
     gaps: tuple[int, ...] = GAPS,
     checkpoints: Path | None = None,
+    seed: int = 0,
+    native_only: bool = False,
 ) -> dict[str, Any]:
     command = [sys.executable, str(TOOLS / "eval_vfi.py"), "--out", str(out)]
     command += ["--n-triplets", str(triplets), "--budget-s", "3000", "--threads", "1"]
-    command += ["--gaps", *(str(k) for k in gaps)]
+    command += ["--gaps", *(str(k) for k in gaps), "--seed", str(seed)]
+    if native_only:
+        command += ["--res", "native"]
     for method in methods:
         command += ["--method", method]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
@@ -142,9 +153,35 @@ def run_harness(
     return result
 
 
-def table(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per method: median PSNR / SSIM per gap (native) and ms per 720p frame."""
-    records = [r for r in result["records"] if not r.get("error") and r["res"] == "native"]
+def pooled(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The harness's results of several seeds as one: the first's, with every seed's records
+    (a triplet, method and resolution drawn by two seeds counted once) and no summaries of
+    its own (``table`` and ``paired`` compute them from the records)."""
+    if len(results) == 1:
+        return results[0]
+    seen: set[tuple[Any, ...]] = set()
+    records = []
+    for result in results:
+        for r in result["records"]:
+            key = (r["video"], r["w"], r["res"], r["centre"], r["gap"], r["method"])
+            if key not in seen:
+                seen.add(key)
+                records.append(r)
+    videos = {
+        name: {
+            **info,
+            "centres": sorted(
+                {c for res in results for c in res["videos"][name].get("centres", [])}
+            ),
+        }
+        for name, info in results[0]["videos"].items()
+    }
+    return {**results[0], "records": records, "videos": videos, "summary": [], "meta": {}}
+
+
+def table(result: dict[str, Any], res: str = "native") -> list[dict[str, Any]]:
+    """One row per method: median PSNR / SSIM per gap (``res``) and ms per 720p frame."""
+    records = [r for r in result["records"] if not r.get("error") and r["res"] == res]
     rows = []
     for method in result["methods"]:
         mine = [r for r in records if r["method"] == method]
@@ -178,6 +215,7 @@ def paired(result: dict[str, Any], ours: str, ref: str) -> list[dict[str, Any]]:
         for metric in ("psnr", "ssim"):
             gains = [by[ours][key][metric] - by[ref][key][metric] for key in keys]
             row[f"d{metric}_median"] = round(median(gains), 4 if metric == "psnr" else 5)
+            row[f"d{metric}_mean"] = round(float(np.mean(gains)), 4 if metric == "psnr" else 5)
             row[f"{metric}_win_rate"] = round(sum(g > 0 for g in gains) / len(gains), 3)
         rows.append(row)
     return rows
@@ -302,6 +340,16 @@ def main() -> None:
     parser.add_argument("--gaps", type=int, nargs="+", default=list(GAPS), help="gaps k [1 2 4]")
     parser.add_argument("--no-flow", action="store_true", help="leave out flow and dis")
     parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="the harness's sampling seeds, one run each, records pooled [0]",
+    )
+    parser.add_argument(
+        "--native-only", action="store_true", help="native resolution only (no 360p rows)"
+    )
+    parser.add_argument(
         "--readme",
         action="store_true",
         help="write the table and verdicts into README.md, between its benchmark markers",
@@ -328,19 +376,37 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tweenlab-synthesis-") as scratch:
         out = args.keep or Path(scratch)
         gaps = tuple(args.gaps)
-        result = run_harness(out, methods, triplets, gaps=gaps, checkpoints=args.checkpoints)
+        result = pooled(
+            [
+                run_harness(
+                    out / f"seed-{seed}" if len(args.seeds) > 1 else out,
+                    methods,
+                    triplets,
+                    gaps=gaps,
+                    checkpoints=args.checkpoints,
+                    seed=seed,
+                    native_only=args.native_only,
+                )
+                for seed in args.seeds
+            ]
+        )
     rows = table(result)
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "harness": "../shared/tools/eval_vfi.py (native resolution; medians)",
         "triplets_per_clip": triplets,
+        "seeds": args.seeds,
+        "triplets_per_gap": {
+            k: len({(r["video"], r["w"], r["centre"]) for r in result["records"] if r["gap"] == k})
+            for k in gaps
+        },
         "videos": {k: v.get("n_valid_centres") for k, v in result["videos"].items()},
         "clips": len({(r["video"], r["w"], r["h"]) for r in result["records"]}),
         "failed_to_load": result["methods_failed_to_load"],
         "versions": result["versions"],
         "rows": rows,
         "targets": targets(rows),
-        "summary_360p": [r for r in result["summary"] if r["res"] == "360p"],
+        "summary_360p": table(result, "360p"),
         "paired_vs_dis": result["meta"].get("paired"),
         "flow_paired": {
             ref: paired(result, "flow", ref)
@@ -353,6 +419,8 @@ def main() -> None:
     name = "synthesis-quick.json" if args.quick else "synthesis.json"
     if args.deep:
         name = name.replace("synthesis", "synthesis-deep")
+    if len(args.seeds) > 1:
+        name = name.replace(".json", "-seeds.json")
     (RESULTS / name).write_text(json.dumps(report, indent=1) + "\n")
     print(markdown(rows))
     for target in report["targets"]:
