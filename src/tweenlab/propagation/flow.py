@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tweenlab.errors import UsageError
 from tweenlab.media import FrameIndex, VideoReader
 from tweenlab.media._files import write_atomic
 from tweenlab.plugins import registry
@@ -53,6 +54,9 @@ _HEADER_READ = 256  # np.save pads a header to 64 bytes: ours take 128
 #: A temporary file this old was left by a writer that died (a killed worker): no live write
 #: of one pair lasts an hour.
 _STALE_TEMPORARY_S = 3600
+# the smallest frames followed, at the flow's size: DIS needs 12 px on one side; a side under
+# 8 px would have to be stretched, and one scale no longer maps both axes
+MIN_FLOW_SIDE, MIN_FLOW_LONGER = 8, 12
 
 Gray = npt.NDArray[np.uint8]
 Flow = npt.NDArray[np.float32]
@@ -129,6 +133,10 @@ class FlowCache:
         proxy: The video's annotation proxy, decoded instead of the video where it exists.
         budget_mb: Disk the cache may use; the least recently used pairs go past it.
 
+    Raises:
+        UsageError: Frames too small to follow motion in at the flow's size (under
+            ``MIN_FLOW_SIDE`` px on a side or ``MIN_FLOW_LONGER`` on the longer).
+
     Example:
         >>> cache = FlowCache(Path("clip.mp4"), index, Path("derived/clip"))  # doctest: +SKIP
         >>> pair = cache.pair(10)         # flow 10 -> 11 and 11 -> 10
@@ -153,7 +161,13 @@ class FlowCache:
         with VideoReader(video, index=index, proxy=proxy, cache_mb=0) as reader:
             height, width = reader[0].shape[:2]
         self.scale = min(1.0, max_side / max(width, height))
-        self.size = (max(8, round(width * self.scale)), max(8, round(height * self.scale)))
+        self.size = (round(width * self.scale), round(height * self.scale))
+        if min(self.size) < MIN_FLOW_SIDE or max(self.size) < MIN_FLOW_LONGER:
+            raise UsageError(
+                f"{video}: frames of {width}x{height} are too small to follow motion in (the "
+                f"flow, at {self.size[0]}x{self.size[1]}, needs {MIN_FLOW_SIDE} px or more on "
+                f"each side and {MIN_FLOW_LONGER} on the longer)"
+            )
         self.folder = Path(folder) / f"flow-{method}-{self.size[0]}x{self.size[1]}"
         self.video_size = (width, height)
         self._open: dict[int, FlowPair] = {}

@@ -24,6 +24,10 @@ from tweenlab.propagation.flow import FlowCache
 __all__ = ["track_span"]
 
 _MAX_SIDE = 640  # trackers see frames at most this large: speed, and MIL gains nothing above
+# OpenCV's MIL never returns from ``init`` on a box too small for its Haar features (measured
+# with 4.14: any 1 px side, 2 x 10, 3 x 5, 4 x 4), so smaller boxes are not tracked at all
+_MIN_SIDE = 3
+_MIN_SIDES_SUM = 10
 
 
 def _cv2() -> Any:
@@ -59,10 +63,14 @@ def _run(
     tracker = cv2.TrackerMIL_create()
     x, y, w, h = (start * scale).tolist()
     boxes, found = [np.asarray(start, dtype=np.float64)], [1.0]
+    lost = np.repeat(boxes[0][None], len(images), axis=0), np.r_[1.0, np.zeros(len(images) - 1)]
+    width, height = max(1, round(w)), max(1, round(h))
+    if min(width, height) < _MIN_SIDE or width + height < _MIN_SIDES_SUM:
+        return lost  # too small for MIL (it would hang): held, and left to the drift spreading
     try:
-        tracker.init(images[0], (round(x), round(y), max(1, round(w)), max(1, round(h))))
+        tracker.init(images[0], (round(x), round(y), width, height))
     except cv2.error:  # MIL needs background around the box: none for a box filling the frame
-        return np.repeat(boxes[0][None], len(images), axis=0), np.r_[1.0, np.zeros(len(images) - 1)]
+        return lost
     for image in images[1:]:
         ok, (tx, ty, _, _) = tracker.update(image)
         if ok:

@@ -49,11 +49,19 @@ __all__ = [
 def read_keyframes(path: Path) -> tuple[int | None, dict[int, BoxTuple | None]]:
     """Read a keyframes file; ``FormatError`` names the file and key for anything malformed."""
     try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        data: Any = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique)
     except FileNotFoundError:
         raise FormatError(path, "no such file") from None
+    except OSError as error:  # a directory, no permission
+        raise FormatError(path, f"cannot read ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise FormatError(path, f"not UTF-8 text (byte {error.start})") from None
     except json.JSONDecodeError as error:
         raise FormatError(path, f"not valid JSON: {error.msg}", line=error.lineno) from None
+    except _DuplicateKeyError as error:
+        key = error.args[0]
+        field = f"keyframes.{key}" if key not in ("frames", "keyframes") else key
+        raise FormatError(path, f"{key!r} is given twice", field=field) from None
     if not isinstance(data, dict) or not isinstance(data.get("keyframes"), dict):
         raise FormatError(path, 'needs {"keyframes": {"frame": [x, y, w, h] or null}}')
     frames = data.get("frames")
@@ -71,6 +79,21 @@ def read_keyframes(path: Path) -> tuple[int | None, dict[int, BoxTuple | None]]:
             )
         keys[int(key)] = None if value is None else (value[0], value[1], value[2], value[3])
     return frames, keys
+
+
+class _DuplicateKeyError(ValueError):
+    """A JSON object names one key twice (``json`` would keep the last silently)."""
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict; ``_DuplicateKeyError`` for a key given twice (one keyframe
+    box would otherwise vanish without a word)."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKeyError(key)
+        found[key] = value
+    return found
 
 
 def _is_number(value: object, *, whole: bool = False) -> bool:

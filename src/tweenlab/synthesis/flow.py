@@ -50,6 +50,9 @@ from tweenlab.synthesis.base import Image, check_frame, check_pair, check_times,
 
 __all__ = ["FlowSynthesizer", "PairFlow", "extrapolate"]
 
+# the smallest working size: DIS needs 12 px on one side; under 8 on the other a side would be
+# stretched, and the flow's one scale would no longer hold for both axes
+_MIN_SIDE, _MIN_LONGER = 8, 12
 _HOLE = 0.05  # splatted weight below which a pixel at t counts as reached by nothing
 
 
@@ -255,9 +258,15 @@ class FlowSynthesizer:
         height, width = frame.shape[:2]
         longer = max(height, width)
         scale = min(0.5, self.flow_side / longer)
-        if scale * longer < self.min_side:
+        if scale * longer < self.min_side or round(min(height, width) * scale) < _MIN_SIDE:
             scale = 1.0  # at full size rather than in between: 2/3 size cost SSIM at k=2
-        return max(8, round(width * scale)), max(8, round(height * scale))
+        size = round(width * scale), round(height * scale)
+        if min(size) < _MIN_SIDE or max(size) < _MIN_LONGER:  # DIS refuses, or one axis stretched
+            raise UsageError(
+                f"frames of {width}x{height} are too small for the flow engine ({_MIN_SIDE} px "
+                f"or more on each side at {size[0]}x{size[1]}, {_MIN_LONGER} on the longer)"
+            )
+        return size
 
     def _grey(self, frame: Image, size: tuple[int, int]) -> npt.NDArray[np.uint8]:
         opencv = cv2()

@@ -10,6 +10,7 @@ left as it is (and listed). The report says what was replaced, why, and from whi
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -175,7 +176,7 @@ def repair(
             raise UsageError(f"{video}: {count} frame(s); repair needs 3 or more")
         replaced, left = plan(find_bad_frames(_video_stats(reader), blur_ratio=blur_ratio), count)
         fixes = {b.frame: b for b in replaced}
-        height, width = reader[0].shape[:2]
+        height, width = _frame_or_last(reader, 0).shape[:2]
         time_base, first = reader.index.time_base, int(reader.index.pts[0])
         with VideoWriter(out, width, height, time_base) as writer:
             for n in range(count):
@@ -193,18 +194,19 @@ def _replacement(reader: VideoReader, engine: FrameSynthesizer, fix: BadFrame) -
 
 
 def _frame_or_last(reader: VideoReader, n: int) -> Image:
-    """Frame ``n``, or for an undecodable one left in place the nearest decodable before it."""
-    for m in range(n, -1, -1):
+    """Frame ``n``, or for an undecodable one left in place the nearest decodable before it
+    (after it, for those at the start: a cut that began between two keyframes)."""
+    for m in itertools.chain(range(n, -1, -1), range(n + 1, len(reader))):  # lazily: per frame
         try:
             return reader[m]
         except CorruptFrameError:
             continue
-    raise CorruptFrameError(reader.path, "no decodable frame at or before it", frame=n)
+    raise CorruptFrameError(reader.path, "no frame of the video can be decoded", frame=n)
 
 
 def _video_stats(reader: VideoReader) -> FrameStats:
     """One decoding pass at a small size."""
-    height, width = reader[0].shape[:2]
+    height, width = _frame_or_last(reader, 0).shape[:2]
     scale = min(1.0, _STATS_SIDE / max(height, width))
     size = (max(8, round(width * scale)), max(8, round(height * scale)))
     with VideoReader(reader.path, index=reader.index, size=size, cache_mb=0) as small:
