@@ -18,7 +18,8 @@ from tests.propagation import write_keyframes
 from tweenlab.cli._ui import run_with_boundary
 from tweenlab.cli.main import cli
 from tweenlab.errors import FormatError
-from tweenlab.services.propagate import read_keyframes
+from tweenlab.services.propagate import propagate_file, read_keyframes
+from tweenlab.settings import Settings
 
 _TRACK_TINY_BOX = """
 import sys
@@ -132,3 +133,33 @@ def test_linear_still_fills_frames_too_small_for_the_flow(
     assert run_with_boundary(cli, [*argv, "--method", "linear"]) == 0, capsys.readouterr().err
     boxes = json.loads(out.read_text(encoding="utf-8"))["boxes"]
     assert len(boxes) == 6 and boxes["1"] == [0.2, 0.2, 1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("claimed", "message"),
+    [
+        pytest.param(
+            10, 'frame 29 is outside the 10 frames its "frames" gives (0..9)', id="frames"
+        ),
+        pytest.param(None, "frame 40 is outside", id="video"),
+    ],
+)
+def test_a_keyframe_outside_the_frames_is_an_error_naming_the_file(
+    tmp_path: Path, claimed: int | None, message: str
+) -> None:
+    """The error names the keyframes file and says which count the keyframe is outside of:
+    the file's own ``frames`` when it gives one (not "the video", which has more)."""
+    video = _small_video(tmp_path / "clip.mp4", 64, 48, frames=30)
+    frame = 29 if claimed is not None else 40
+    keyframes = tmp_path / "k.json"
+    document: dict[str, object] = {"keyframes": {"0": [4, 4, 10, 10], str(frame): [8, 8, 10, 10]}}
+    if claimed is not None:
+        document["frames"] = claimed
+    keyframes.write_text(json.dumps(document))
+    settings = Settings(data_dir=tmp_path / "data")
+    out = tmp_path / "out.json"
+    with pytest.raises(FormatError) as raised:
+        propagate_file(video, keyframes, out, settings, method="linear")
+    assert str(keyframes) in str(raised.value) and message in str(raised.value)
+    assert f"keyframes.{frame}" in str(raised.value)
+    assert not out.exists()

@@ -124,6 +124,14 @@ def propagate_file(
     if frames is not None and frames > len(index):
         raise UsageError(f"{keyframes}: says {frames} frames, {video} has {len(index)}")
     count = len(index) if frames is None else frames
+    outside = sorted(f for f in keys if not 0 <= f < count)
+    if outside:
+        whose = f'the {count} frames its "frames" gives' if frames is not None else str(video)
+        raise FormatError(
+            keyframes,
+            f"frame {outside[0]} is outside {whose} (0..{count - 1})",
+            field=f"keyframes.{outside[0]}",
+        )
     cache = None
     if method != "linear":
         cache = flow_cache(video, index, derived, settings)
