@@ -362,6 +362,21 @@ def _remux(src: Path, dst: Path, *, options: dict[str, str] | None = None) -> Pa
     return dst
 
 
+def make_cut_mid_gop(src: Path, dst: Path, *, drop: int) -> Path:
+    """``src``'s video packets from the ``drop``-th on (in decode order) copied into ``dst``, as
+    a stream copy cut between two keyframes leaves a file: its first packets reference a
+    keyframe it does not hold."""
+    with av.open(str(src)) as source, av.open(str(dst), "w") as target:
+        video = source.streams.video[0]
+        stream = target.add_stream_from_template(video)
+        packets = [p for p in source.demux(video) if p.size]
+        assert not packets[drop].is_keyframe, "cut on a keyframe: nothing to test"
+        for packet in packets[drop:]:
+            packet.stream = stream
+            target.mux(packet)
+    return dst
+
+
 def make_empty_file(dst: Path) -> Path:
     """Write a 0-byte file (name it ``.mp4`` to look like a video)."""
     dst.write_bytes(b"")

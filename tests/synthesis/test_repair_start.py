@@ -1,48 +1,28 @@
-"""``repair`` on a video cut between two keyframes (found by an audit): its first frames cannot
-be decoded, which stopped the whole repair on frame 0 instead of listing them as left."""
+"""``repair`` on a video cut between two keyframes by copying packets: its first packets
+reference a keyframe it does not hold. Before the index left them out they were frames that
+could not be decoded, and the repair stopped on frame 0."""
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import av
-import numpy as np
 
+from tests.media.videos import make_cut_mid_gop, make_video, read_video_stamps
 from tweenlab.synthesis.repair import repair
 
 FRAMES, GOP, DROPPED = 40, 20, 5
 
 
-def _cut_mid_gop(tmp_path: Path) -> Path:
-    """A video whose first packets are not a keyframe: packets of an H.264 video (no B-frames,
-    a keyframe every ``GOP``) copied from the ``DROPPED``-th on."""
-    whole, cut = tmp_path / "whole.mp4", tmp_path / "cut.mp4"
-    rng = np.random.default_rng(0)
-    with av.open(str(whole), "w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(25))
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        stream.options = {"bf": "0", "g": str(GOP), "keyint_min": str(GOP), "sc_threshold": "0"}
-        for _ in range(FRAMES):
-            image = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        container.mux(stream.encode())
-    with av.open(str(whole)) as source, av.open(str(cut), "w") as target:
-        copied = target.add_stream_from_template(source.streams.video[0])
-        packets = [p for p in source.demux(source.streams.video[0]) if p.size]
-        assert [p.is_keyframe for p in packets[: GOP + 1]] == [True] + [False] * (GOP - 1) + [True]
-        for packet in packets[DROPPED:]:
-            packet.stream = copied
-            target.mux(packet)
-    return cut
-
-
-def test_undecodable_first_frames_are_left_and_the_rest_written(tmp_path: Path) -> None:
-    video = _cut_mid_gop(tmp_path)
+def test_a_video_cut_between_keyframes_is_repaired_from_its_first_keyframe(
+    tmp_path: Path,
+) -> None:
+    whole = make_video(tmp_path / "whole.mp4", frames=FRAMES, gop=GOP)
+    video = make_cut_mid_gop(whole, tmp_path / "cut.mp4", drop=DROPPED)
     out = tmp_path / "fixed.mp4"
     done = repair(video, out, index=None)
-    undecodable = GOP - DROPPED  # frames before the first keyframe left in the file
-    assert done.frames == FRAMES - DROPPED
-    assert [b.frame for b in done.left if b.reason == "undecodable"] == list(range(undecodable))
+    assert done.frames == FRAMES - GOP  # what a decoder shows: from the next keyframe on
+    assert [b for b in done.left if b.reason == "undecodable"] == []
     with av.open(str(out)) as written:
-        assert sum(1 for _ in written.decode(video=0)) == FRAMES - DROPPED
+        assert sum(1 for _ in written.decode(video=0)) == FRAMES - GOP
+    assert read_video_stamps(out)[0] == GOP

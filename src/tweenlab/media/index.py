@@ -27,7 +27,7 @@ from tweenlab.media._files import write_atomic
 
 __all__ = ["FrameIndex", "build_index"]
 
-_FORMAT_VERSION = 2
+_FORMAT_VERSION = 3  # 3: packets before the first keyframe left out
 Progress = Callable[[int, int], None]
 
 
@@ -156,7 +156,8 @@ class FrameIndex:
 def build_index(path: Path, *, progress: Progress | None = None) -> FrameIndex:
     """Demux ``path`` (no decoding) and index its video frames in presentation order.
 
-    Packets the container marks as discarded (edit lists) are not frames and are left out.
+    Packets the container marks as discarded (edit lists) are not frames and are left out, and
+    so are packets before the first keyframe, which no decoder shows.
 
     Raises:
         MediaError: The specific subclass when the file cannot be read as a video.
@@ -190,10 +191,22 @@ def build_index(path: Path, *, progress: Progress | None = None) -> FrameIndex:
         )
     if progress is not None:
         progress(size, size)
+    rows = _from_first_keyframe(rows)
     index = _from_rows(path, rows, Fraction(time_base))
     if reorders and stamped_in_decode_order and len(rows) > 2:
         index = _with_decoded_order(index)
     return index
+
+
+def _from_first_keyframe(
+    rows: list[tuple[int, bool, int, bool]],
+) -> list[tuple[int, bool, int, bool]]:
+    """``rows`` (in decode order) from the first keyframe on: packets before it (a file cut
+    between two keyframes by copying packets) reference a frame the file does not hold, no
+    decoder shows them, so frame 0 is the first frame a decoder gives, as for FFmpeg and every
+    tool that counts decoded frames. A stream that flags no keyframe at all is kept whole."""
+    first = next((n for n, row in enumerate(rows) if row[1]), 0)
+    return rows[first:]
 
 
 def _packet_row(packet: av.Packet[Any]) -> tuple[int, bool, int, bool] | None:
