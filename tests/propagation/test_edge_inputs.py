@@ -17,7 +17,7 @@ import pytest
 from tests.propagation import write_keyframes
 from tweenlab.cli._ui import run_with_boundary
 from tweenlab.cli.main import cli
-from tweenlab.errors import FormatError
+from tweenlab.errors import FormatError, UsageError
 from tweenlab.services.propagate import propagate_file, read_keyframes
 from tweenlab.settings import Settings
 
@@ -158,7 +158,7 @@ def test_a_keyframe_outside_the_frames_is_an_error_naming_the_file(
     keyframes.write_text(json.dumps(document))
     settings = Settings(data_dir=tmp_path / "data")
     out = tmp_path / "out.json"
-    with pytest.raises(FormatError) as raised:
+    with pytest.raises(UsageError) as raised:
         propagate_file(video, keyframes, out, settings, method="linear")
     assert str(keyframes) in str(raised.value) and message in str(raised.value)
     assert f"keyframes.{frame}" in str(raised.value)

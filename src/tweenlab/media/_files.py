@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,22 +20,31 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` if the block succeeds.
 
     The temporary keeps ``target``'s suffix so that writers which pick a format by extension
-    (FFmpeg muxers, Pillow) still do. On any exception the temporary file is removed.
+    (FFmpeg muxers, Pillow) still do. On any exception the temporary file is removed. A target
+    that is a device or a pipe (``/dev/stdout``, ``/dev/null``, a FIFO) is written into instead:
+    renaming onto it would replace the device node itself (as root), and there is no half-written
+    file to avoid there.
 
     Example:
         >>> with atomic_path(Path("/tmp/frame.png")) as temporary:  # doctest: +SKIP
         ...     image.save(temporary)
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
+    special = _is_special(target)
+    if not special:
+        target.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent
+        prefix=f".{target.stem}.", suffix=target.suffix, dir=None if special else target.parent
     )
     os.close(handle)
     temporary = Path(name)
     os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
     try:
         yield temporary
-        os.replace(temporary, target)
+        if special:
+            _copy_into(temporary, target)
+            temporary.unlink()
+        else:
+            os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
@@ -46,6 +57,20 @@ def write_atomic(target: Path, data: bytes) -> None:
             temporary.write_bytes(data)
     except OSError as error:
         raise MediaWriteError(target, f"cannot write ({error.strerror or error})") from error
+
+
+def _is_special(target: Path) -> bool:
+    """Whether ``target`` exists and is neither a regular file nor a folder (a device, a pipe)."""
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _copy_into(source: Path, target: Path) -> None:
+    with source.open("rb") as reading, target.open("wb") as writing:
+        shutil.copyfileobj(reading, writing)
 
 
 def _umask() -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -111,9 +112,13 @@ def split_video(
     index = index if index is not None else build_index(source)
     ranges = clip_ranges(cuts, len(index))
     width = max(4, len(str(len(ranges))))
+    targets = [
+        out_dir / f"{source.stem}_{number:0{width}d}{source.suffix.lower()}"
+        for number in range(len(ranges))
+    ]
+    _refuse_stale_clips(source, out_dir, targets)
     clips = []
-    for number, (start, stop) in enumerate(ranges):
-        target = out_dir / f"{source.stem}_{number:0{width}d}{source.suffix.lower()}"
+    for target, (start, stop) in zip(targets, ranges, strict=True):
         method: Method = "copy" if _copyable(index, start, stop) else "reencode"
         clip = Clip(
             target,
@@ -131,6 +136,26 @@ def split_video(
         if progress is not None:
             progress(stop, len(index))
     return clips
+
+
+def _refuse_stale_clips(source: Path, out_dir: Path, targets: Sequence[Path]) -> None:
+    """Refuse, before writing anything, an ``out_dir`` holding clips (or sidecars) of an earlier
+    split of ``source`` that this one would not overwrite: left there, the folder's clips would
+    no longer add up to the source (a split into 5 clips, then one into 3, kept 5)."""
+    if not out_dir.is_dir():
+        return
+    ours = {target.name for target in targets} | {t.with_suffix(".json").name for t in targets}
+    stem = re.escape(source.stem)
+    pattern = re.compile(rf"{stem}_\d{{4,}}({re.escape(source.suffix.lower())}|\.json)")
+    stale = sorted(p.name for p in out_dir.iterdir() if pattern.fullmatch(p.name))
+    stale = [name for name in stale if name not in ours]
+    if stale:
+        shown = ", ".join(stale[:3]) + (f" and {len(stale) - 3} more" if len(stale) > 3 else "")
+        raise MediaWriteError(
+            out_dir,
+            f"holds clips of an earlier split that this one would not replace ({shown}); "
+            "remove them or choose another --out",
+        )
 
 
 def _copyable(index: FrameIndex, start: int, stop: int) -> bool:

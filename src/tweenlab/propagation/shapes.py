@@ -368,7 +368,9 @@ def _step(
     found = np.isfinite(motion).all(axis=1)
     motion = np.where(found[:, None], motion, 0.0)
     apart = np.linalg.norm(region - motion[:, :, None], axis=1)
-    spread = np.nanpercentile(np.where(used, apart, np.nan), 75, axis=1) if found.any() else 0
+    spread = np.zeros(len(points))
+    if found.any():  # only rows with flow: an all-NaN row (a point out of the picture) warns
+        spread[found] = np.nanpercentile(np.where(used, apart, np.nan)[found], 75, axis=1)
     tolerance = _BOUNDARY + 0.1 * np.linalg.norm(motion, axis=1)
     boundary = found & (np.nan_to_num(spread) > tolerance)
     return points + motion / scale, found, boundary

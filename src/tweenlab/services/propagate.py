@@ -127,10 +127,9 @@ def propagate_file(
     outside = sorted(f for f in keys if not 0 <= f < count)
     if outside:
         whose = f'the {count} frames its "frames" gives' if frames is not None else str(video)
-        raise FormatError(
-            keyframes,
-            f"frame {outside[0]} is outside {whose} (0..{count - 1})",
-            field=f"keyframes.{outside[0]}",
+        raise UsageError(
+            f"{keyframes}, keyframes.{outside[0]}: frame {outside[0]} is outside {whose} "
+            f"(0..{count - 1})"
         )
     cache = None
     if method != "linear":
