@@ -130,6 +130,16 @@ def test_a_track_is_filled_by_motion_as_its_next_revision(media_api: Api, tmp_pa
         headers={"If-Match": '"6"'},
     )
     assert outside.status_code == 422 and outside.json()["field"] == "first"
+    assert f"(0..{FRAMES - 1})" in outside.text  # the task's frames, to correct the request
+    backwards = call(
+        annotator,
+        "POST",
+        f"/tasks/{task}/tracks/1/fill",
+        json={"first": 10, "last": 5},
+        headers={"If-Match": '"6"'},
+    )
+    assert backwards.status_code == 422 and backwards.json()["field"] == "first"
+    assert "frame 10 is after last (5)" in backwards.text
     tracked = call(
         annotator,
         "POST",

@@ -72,8 +72,13 @@ def fill_track(
         raise stale(number, row, base)
     low = task.start if first is None else first
     high = task.stop - 1 if last is None else last
+    if low > high:
+        raise FieldError("first", f"frame {low} is after last ({high})")
     if not task.start <= low <= high < task.stop:
-        raise FieldError("first", f"frames {low}..{high} are not within the task's frames")
+        raise FieldError(
+            "first",
+            f"frames {low}..{high} are not within the task's frames ({task.start}..{task.stop - 1})",
+        )
     video = get_video(db, access.project, task.video_id)
     source = video_source(settings, video)
     path = source.path
