@@ -73,6 +73,24 @@ def test_two_policies_are_refused(
     assert code == 2 and "choose at most one" in err
 
 
+@pytest.mark.parametrize("option", ["--json", "--plot"])
+def test_an_output_that_is_a_folder_is_refused_before_analysing(
+    video: Path,
+    tmp_path: Path,
+    settings: Settings,
+    capsys: pytest.CaptureFixture[str],
+    option: str,
+) -> None:
+    """Refused before the analysis, so the other output is not written either."""
+    del settings
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    other = "--plot" if option == "--json" else "--json"
+    code, _, err = run(capsys, "keyframes", video, option, folder, other, tmp_path / "other")
+    assert code == 2 and "a-folder" in err and "directory" in err
+    assert not (tmp_path / "other").exists()
+
+
 def test_split_at_scenes_and_extract_keyframes(
     video: Path, tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:

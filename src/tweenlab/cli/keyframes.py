@@ -18,14 +18,23 @@ __all__ = ["keyframes_command"]
 
 @click.command("keyframes")
 @click.argument("video", type=click.Path(path_type=Path))
-@click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write the result here.")
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the result here.",
+)
 @click.option(
     "--per-minute", type=click.FloatRange(min=0, min_open=True), help="Budget per minute."
 )
 @click.option("--max", "max_count", type=click.IntRange(min=1), help="Budget for the whole video.")
 @click.option("--every", type=click.IntRange(min=1), help="Fixed interval: every N-th frame.")
 @click.option("--every-seconds", help="Fixed interval by time: 2, 0.5, 1m.")
-@click.option("--plot", type=click.Path(path_type=Path), help="Draw the signals into this PNG.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Draw the signals into this PNG.",
+)
 @click.option(
     "--detector",
     default=DEFAULT_DETECTOR,
