@@ -102,7 +102,9 @@ def repair_command(
     for item in done.replaced:
         click.echo(f"frame {item.frame}: {item.reason} ({item.detail}); from {item.between}")
     for item in done.left:
-        click.echo(f"frame {item.frame}: {item.reason}, left (no good frame on one side)")
+        click.echo(
+            f"frame {item.frame}: {item.reason}, left (no good frame on one side in its shot)"
+        )
     click.echo(f"{len(done.replaced)} of {done.frames} frames replaced; wrote {out}")
 
 
@@ -142,6 +144,8 @@ def retime_command(
         raise UsageError("give one of --factor or --fps")
     if (annotations is None) != (annotations_out is None):
         raise UsageError("give both --annotations and --annotations-out, or neither")
+    if annotations_out is not None and annotations_out.is_dir():  # before the video is written
+        raise UsageError(f"--annotations-out {annotations_out}: is a folder; give a file name")
     rate = _rate(fps) if fps else None
     retimed = None
     if annotations is not None:  # checked before the video is written

@@ -45,6 +45,8 @@ class VideoWriter:
         self.target, self.size, self.time_base = Path(target), (width, height), time_base
         self._stack = ExitStack()
         self._last_pts: int | None = None
+        if self.target.is_dir():  # else found only at the rename, once every frame is encoded
+            raise MediaWriteError(self.target, "is a folder: give a file name (out.mp4)")
         try:
             temporary = self._stack.enter_context(atomic_path(self.target))
             self._output = self._stack.enter_context(av.open(str(temporary), mode="w"))
@@ -52,8 +54,8 @@ class VideoWriter:
             self._stream = add_h264_stream(
                 self._output, width=width, height=height, time_base=time_base, settings=settings
             )
-        except (av.error.FFmpegError, OSError) as error:
-            self._stack.close()
+        except (av.error.FFmpegError, OSError, ValueError) as error:  # ValueError: no muxer
+            self._stack.__exit__(type(error), error, error.__traceback__)  # drop the temporary
             raise MediaWriteError(self.target, f"cannot start writing ({error})") from error
 
     def write(self, image: npt.NDArray[np.uint8], pts: int) -> None:

@@ -162,8 +162,9 @@ def sample_annotations(sample: SampleClip, info: VideoInfo, *, every: int) -> An
 
 
 def load_annotations(path: Path) -> AnnotationSet:
-    """Read a native tweenlab annotation file."""
-    return native.loads(path.read_text(encoding="utf-8"), path)
+    """Read a native tweenlab annotation file (``FormatError`` naming it when it is missing,
+    unreadable or malformed)."""
+    return native.load(path)
 
 
 def save_annotations(annotations: AnnotationSet, path: Path) -> None:

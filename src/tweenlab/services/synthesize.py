@@ -95,9 +95,12 @@ def repair_video(
     report: Path | None = None,
     engine: str = DEFAULT_ENGINE,
 ) -> RepairReport:
-    """Replace the blurred, repeated and undecodable frames of ``video``; write ``out``."""
+    """Replace the blurred, repeated and undecodable frames of ``video``; write ``out``.
+    Nothing is interpolated across the hard cuts the keyframe analysis finds (its signals are
+    kept): a bad frame next to one is left."""
     index = DerivedFiles(settings.derived_dir).index(video)
-    done = repair(video, out, index=index, engine=synthesizer(engine))
+    cuts = analyse_video(video, settings).analysis.cuts
+    done = repair(video, out, index=index, engine=synthesizer(engine), cuts=cuts)
     if report is not None:
         done.save(report)
     return done

@@ -77,7 +77,8 @@ def fill_track(
     if not task.start <= low <= high < task.stop:
         raise FieldError(
             "first",
-            f"frames {low}..{high} are not within the task's frames ({task.start}..{task.stop - 1})",
+            f"frames {low}..{high} are not within the task's frames "
+            f"({task.start}..{task.stop - 1})",
         )
     video = get_video(db, access.project, task.video_id)
     source = video_source(settings, video)

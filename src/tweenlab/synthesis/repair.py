@@ -4,15 +4,16 @@ A frame is bad when it is blurred relative to its neighbours (variance of the La
 ``blur_ratio`` times the median of the frames around it), an exact or near repeat of the frame
 before it while the frames around it move, or undecodable (or decoded with errors). Each run of
 bad frames is replaced by frames interpolated between the good frames on either side, at their
-fractional times; a run at the very start or end of the video has one good side only and is
-left as it is (and listed). The report says what was replaced, why, and from which frames.
+fractional times; a run at the very start or end of the video, or next to a hard cut (the
+good frame across the cut is of another shot), has one good side only and is left as it is
+(and listed). The report says what was replaced, why, and from which frames.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,8 +138,21 @@ def find_bad_frames(
     return bad
 
 
-def plan(bad: Sequence[BadFrame], count: int) -> tuple[list[BadFrame], list[BadFrame]]:
-    """Assign each bad frame its good neighbours and time: ``(replaceable, left)``."""
+def plan(
+    bad: Sequence[BadFrame],
+    count: int,
+    *,
+    pts: Sequence[int] | None = None,
+    cuts: Collection[int] = (),
+) -> tuple[list[BadFrame], list[BadFrame]]:
+    """Assign each bad frame its good neighbours and time: ``(replaceable, left)``.
+
+    The time is the frame's place between its neighbours' timestamps ``pts`` (so a variable
+    frame rate stays right), or between their indices when none are given. A frame whose
+    neighbours lie on either side of one of ``cuts`` (first frames of new shots) is left: a
+    blend of two shots is no frame of either.
+    """
+    at = list(range(count)) if pts is None else [int(p) for p in pts]
     flagged = {b.frame for b in bad}
     replaced, left = [], []
     for item in bad:
@@ -148,10 +162,10 @@ def plan(bad: Sequence[BadFrame], count: int) -> tuple[list[BadFrame], list[BadF
         after = item.frame + 1
         while after in flagged:
             after += 1
-        if before < 0 or after >= count:
+        if before < 0 or after >= count or any(before < cut <= after for cut in cuts):
             left.append(item)
             continue
-        t = (item.frame - before) / (after - before)
+        t = (at[item.frame] - at[before]) / (at[after] - at[before])
         replaced.append(BadFrame(item.frame, item.reason, item.detail, (before, after), t))
     return replaced, left
 
@@ -163,8 +177,11 @@ def repair(
     index: FrameIndex | None = None,
     engine: FrameSynthesizer | None = None,
     blur_ratio: float = 0.6,
+    cuts: Collection[int] = (),
 ) -> RepairReport:
     """Write ``out``: ``video`` with its bad frames replaced; return what was done.
+
+    ``cuts`` are the first frames of new shots: nothing is interpolated across one.
 
     Raises:
         UsageError: A video of fewer than 3 frames (nothing can lie between two others).
@@ -174,7 +191,8 @@ def repair(
         count = len(reader)
         if count < 3:
             raise UsageError(f"{video}: {count} frame(s); repair needs 3 or more")
-        replaced, left = plan(find_bad_frames(_video_stats(reader), blur_ratio=blur_ratio), count)
+        bad = find_bad_frames(_video_stats(reader), blur_ratio=blur_ratio)
+        replaced, left = plan(bad, count, pts=reader.index.pts.tolist(), cuts=cuts)
         fixes = {b.frame: b for b in replaced}
         height, width = _frame_or_last(reader, 0).shape[:2]
         time_base, first = reader.index.time_base, int(reader.index.pts[0])
