@@ -240,6 +240,24 @@ def test_cli_retime_carries_the_annotations_onto_the_new_frames(
     assert not track.at(18).outside and track.at(19).outside  # type: ignore[union-attr]
 
 
+def test_cli_retime_labels_name_the_retimed_video(
+    video: Path, tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The labels ``--annotations-out`` writes are of the retimed video: they name it, as
+    they carry its frame count and rate (they named the source, whose 16 frames an export with
+    ``--video pan.mp4`` then refused against their 31)."""
+    source = tmp_path / "pan.json"
+    service.save_annotations(_annotations(), source)
+    out, labels = tmp_path / "pan-50.mp4", tmp_path / "pan-50.json"
+    args = ["synth", "retime", str(video), "--factor", "2", "--out", str(out)]
+    code = run_with_boundary(
+        cli, [*args, "--annotations", str(source), "--annotations-out", str(labels)]
+    )
+    assert code == 0, capsys.readouterr().err
+    retimed = service.load_annotations(labels).video
+    assert (retimed.name, retimed.frame_count) == ("pan-50.mp4", probe(out).frame_count)
+
+
 def test_cli_retime_refuses_annotations_of_another_video(
     video: Path, tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -150,7 +150,7 @@ def retime_command(
     retimed = None
     if annotations is not None:  # checked before the video is written
         source = labels.load_annotations(annotations)
-        retimed = retimed_annotations(source, video, ctx.settings, factor=factor, fps=rate)
+        retimed = retimed_annotations(source, video, ctx.settings, factor=factor, fps=rate, out=out)
     name = _engine(engine, checkpoint)
     done = retime_video(video, out, ctx.settings, factor=factor, fps=rate, engine=name)
     summary = {"out": str(done.path), "frames": done.frames, "synthesised": done.synthesised}

@@ -161,7 +161,9 @@ def _synthesis(
     folder.mkdir(parents=True, exist_ok=True)
     filled = load_annotations(out_dir / "annotations-filled.json")
     retimed = synthesize.retime_video(sample.path, folder / "retimed-2x.mp4", settings, factor=2)
-    labels = synthesize.retimed_annotations(filled, sample.path, settings, factor=2)
+    labels = synthesize.retimed_annotations(
+        filled, sample.path, settings, factor=2, out=retimed.path
+    )
     save_annotations(labels, folder / "retimed-2x.json")
     steps = {
         "retime": f"{retimed.path} ({retimed.frames} frames at twice the rate, "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -113,10 +113,13 @@ def retimed_annotations(
     *,
     factor: int | None = None,
     fps: Fraction | None = None,
+    out: Path | None = None,
 ) -> AnnotationSet:
     """``annotations`` of ``video`` on the frames ``retime_video`` writes with the same
     ``factor`` or ``fps``: each synthesised frame labelled at its time (``core.retiming``), and
-    a frame that repeats a neighbour across a hard cut labelled as that neighbour."""
+    a frame that repeats a neighbour across a hard cut labelled as that neighbour. With ``out``
+    (the retimed video ``retime_video`` writes) the labels name that video, whose frame count
+    and rate they carry, instead of the source."""
     index = DerivedFiles(settings.derived_dir).index(video)
     _check_faster(video, index, fps)
     if len(index) != annotations.video.frame_count:
@@ -130,7 +133,10 @@ def retimed_annotations(
         for _, n, t in sample_times(index, factor=factor, fps=fps)[1]
     ]
     rate = fps if fps is not None else Fraction(annotations.video.fps) * (factor or 1)
-    return retime_annotations(annotations, samples, fps=rate)
+    retimed = retime_annotations(annotations, samples, fps=rate)
+    if out is None:
+        return retimed
+    return replace(retimed, video=replace(retimed.video, name=out.name))
 
 
 def retime_video(
