@@ -146,6 +146,8 @@ def start_export(
         choice, step = ExportOptions.parse_frames(frames)
     except UsageError as error:
         raise FieldError("frames", str(error)) from None
+    if images and frames == "none":  # as ``tweenlab export`` refuses it
+        raise FieldError("frames", "none writes no images; drop images or choose other frames")
     try:
         ExportOptions(synthetic=synthetic)
     except UsageError as error:
@@ -201,6 +203,12 @@ def start_export(
     }
     if images:
         named = video_params(settings, video)
+        if "storage_url" not in named and not Path(named["video"]).is_file():
+            # the job would fail after the request left its input behind
+            raise ConflictError(
+                f"video {video.id}: its file is gone; images cannot be exported",
+                field="video_id",
+            )
         params.update(video=named["video"], video_stored="storage_url" in named)
     params.update(_put_input(settings, merged))
     db.commit()

@@ -1,0 +1,78 @@
+"""Exports refused before any job or input file is made: ``frames: "none"`` (annotations
+only) with ``images`` or ``synthetic``, refused naming ``frames`` as ``tweenlab export --frames
+none --images`` is; and images of a registered video whose file is gone (409 on ``video_id``,
+where the job used to fail after the request had left its input behind)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.media.videos import make_video
+from tests.server.conftest import CAR, Api
+from tests.server.media_support import media_api, stamped, upload, wait_job
+from tweenlab.store import Job
+
+__all__ = ["media_api", "stamped"]  # fixtures
+
+
+def _jobs(api: Api) -> int:
+    with api.database.session() as db:
+        return int(db.scalar(select(func.count()).select_from(Job)) or 0)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"images": "jpg"}, {"images": "png", "synthetic": 1}],
+    ids=["images", "synthetic"],
+)
+def test_frames_none_with_images_is_refused_naming_frames(
+    media_api: Api, stamped: Path, extra: dict[str, Any]
+) -> None:
+    owner = media_api.account("owner@example.com")
+    project = media_api.project(owner, schema=[CAR])["id"]
+    base = f"/api/projects/{project}"
+    video = upload(media_api, owner, project, stamped.read_bytes()).json()
+    assert wait_job(media_api, owner, video["ingest_job_id"])["state"] == "succeeded"
+    split = {"video_id": video["id"], "size": 60}
+    assert media_api.client.post(f"{base}/tasks/split", json=split, headers=owner.headers)
+    jobs = _jobs(media_api)
+
+    body = {"video_id": video["id"], "format": "coco", "frames": "none", **extra}
+    refused = media_api.client.post(f"{base}/exports", json=body, headers=owner.headers)
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "frames" and "no images" in refused.text
+    assert _jobs(media_api) == jobs  # the ingest alone
+    assert not list((media_api.settings.data_dir / "exports").glob("input-*"))
+    plain = {**body, "images": None, "synthetic": 0}  # annotations only: as before
+    started = media_api.client.post(f"{base}/exports", json=plain, headers=owner.headers)
+    assert started.status_code == 202, started.text
+
+
+def test_images_of_a_registered_video_whose_file_is_gone_are_refused(media_api: Api) -> None:
+    owner = media_api.account("owner@example.com")
+    project = media_api.project(owner, schema=[CAR])["id"]
+    base = f"/api/projects/{project}"
+    root = media_api.settings.media_root
+    assert root is not None
+    make_video(root / "gone.mp4", frames=12)
+    video = media_api.client.post(
+        f"{base}/videos/register", json={"path": "gone.mp4"}, headers=owner.headers
+    ).json()
+    assert wait_job(media_api, owner, video["ingest_job_id"])["state"] == "succeeded"
+    split = {"video_id": video["id"], "size": 12}
+    assert media_api.client.post(f"{base}/tasks/split", json=split, headers=owner.headers)
+    (root / "gone.mp4").unlink()
+    jobs = _jobs(media_api)
+
+    body = {"video_id": video["id"], "format": "coco", "images": "jpg", "synthetic": 1}
+    refused = media_api.client.post(f"{base}/exports", json=body, headers=owner.headers)
+
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["field"] == "video_id" and str(root) not in refused.text
+    assert _jobs(media_api) == jobs
+    assert not list((media_api.settings.data_dir / "exports").glob("input-*"))
