@@ -76,3 +76,27 @@ def test_images_of_a_registered_video_whose_file_is_gone_are_refused(media_api: 
     assert refused.json()["field"] == "video_id" and str(root) not in refused.text
     assert _jobs(media_api) == jobs
     assert not list((media_api.settings.data_dir / "exports").glob("input-*"))
+
+
+def test_a_missing_video_file_is_named_without_the_servers_folders(media_api: Api) -> None:
+    """The keyframes of a task whose video file is gone: an error naming the file, not the
+    folders the server keeps its media in (any member, annotators included, reads it)."""
+    owner = media_api.account("owner@example.com")
+    project = media_api.project(owner, schema=[CAR])["id"]
+    base = f"/api/projects/{project}"
+    root = media_api.settings.media_root
+    assert root is not None
+    make_video(root / "lost.mp4", frames=12)
+    video = media_api.client.post(
+        f"{base}/videos/register", json={"path": "lost.mp4"}, headers=owner.headers
+    ).json()
+    assert wait_job(media_api, owner, video["ingest_job_id"])["state"] == "succeeded"
+    split = {"video_id": video["id"], "size": 12}
+    tasks = media_api.client.post(f"{base}/tasks/split", json=split, headers=owner.headers)
+    task_id = tasks.json()[0]["id"]
+    (root / "lost.mp4").unlink()
+
+    answer = media_api.client.get(f"{base}/tasks/{task_id}/keyframes", headers=owner.headers)
+
+    assert 400 <= answer.status_code < 500, answer.text
+    assert "lost.mp4" in answer.text and str(root) not in answer.text

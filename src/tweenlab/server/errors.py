@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -94,7 +95,7 @@ def status_of(error: TweenlabError) -> int:
 
 async def _tweenlab_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, TweenlabError)
-    body: dict[str, object] = {"detail": str(error)}
+    body: dict[str, object] = {"detail": _without_folders(error)}
     field = getattr(error, "field", None)
     if field is not None:
         body["field"] = field
@@ -106,6 +107,16 @@ async def _tweenlab_error(_request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, RateLimitedError):
         headers["Retry-After"] = str(error.retry_after_s)
     return JSONResponse(body, status_code=status_of(error), headers=headers)
+
+
+def _without_folders(error: TweenlabError) -> str:
+    """``error``'s message with the file it names (a media or format error's ``path``) by its
+    name alone: where the server keeps its media and data is none of a member's business."""
+    detail = str(error)
+    path = getattr(error, "path", None)
+    if isinstance(path, Path) and path.is_absolute() and path.name:
+        detail = detail.replace(str(path), path.name)
+    return detail
 
 
 _LARGEST = 2**31 - 1  # PostgreSQL's integer, the narrowest column the ids and counts live in
