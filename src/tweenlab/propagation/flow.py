@@ -14,7 +14,8 @@ Several processes may fill one cache at once (the parts of a flow job on a clust
 storage): every file is written under a temporary name and renamed, so a reader never sees half
 a pair and two writers of one pair leave one whole file; the budget is kept from what the folder
 holds (sizes and modification times read at each eviction), not from what one process wrote,
-and a file another process deleted in the meantime is simply skipped. Two processes evicting at
+and a file another process deleted in the meantime is simply skipped (a pair or grey frame
+evicted just before it is read is computed again). Two processes evicting at
 once may free a little more than needed, never less; what one process computes may be evicted
 by another when the cache is too small for both spans.
 """
@@ -49,6 +50,8 @@ def _cv2() -> Any:
 __all__ = ["FlowCache", "FlowEstimator", "FlowPair", "dis_flow", "farneback_flow"]
 
 _OPEN_PAIRS = 512  # memory maps kept open (cheap: the OS page cache holds the data)
+_LAZY_SPAN = 32  # pairs computed at once when a missing one is read (the budget allowing)
+_TRIES = 3  # computings of a pair other processes keep evicting before it is kept in memory
 _NPY_V1 = b"\x93NUMPY\x01\x00"
 _HEADER_READ = 256  # np.save pads a header to 64 bytes: ours take 128
 #: A temporary file this old was left by a writer that died (a killed worker): no live write
@@ -183,16 +186,39 @@ class FlowCache:
         return max(1, self.budget // (9 * int(self.size[0]) * int(self.size[1])))
 
     def pair(self, n: int) -> FlowPair:
-        """Flow from ``n`` to ``n + 1`` and back, computing the span around it when missing."""
+        """Flow from ``n`` to ``n + 1`` and back, computing the span around it when missing.
+
+        The span computed is at most what the budget holds (so a fill keeps the cache within
+        it). A pair another process evicts between its computing and its reading is computed
+        again; should that keep happening (a cache too small for the processes sharing it), the
+        pair is computed here and returned without being kept. A pair that cannot be marked as
+        used (a read-only cache, another user's files) is still read.
+
+        Raises:
+            IndexError: ``n`` is not a pair of the video (``0 .. len(self) - 2``).
+        """
         opened = self._open.get(n)
         if opened is not None:
             return opened
+        if not 0 <= n < len(self.index) - 1:
+            raise IndexError(f"no frame pair {n} in a video of {len(self.index)} frames")
         path = self._path(n)
-        try:
-            os.utime(path)  # used now: the last to be evicted
-        except FileNotFoundError:  # never computed, or evicted (maybe by another process)
-            self.compute(n, min(n + 32, len(self.index) - 1))
-        both = _mapped(path, self._layouts)
+        both: npt.NDArray[Any] | None = None
+        for _ in range(_TRIES):
+            try:
+                os.utime(path)  # used now: the last to be evicted
+            except FileNotFoundError:  # never computed, or evicted (maybe by another process)
+                span = min(_LAZY_SPAN, self.budget_pairs)
+                self.compute(n, min(n + span, len(self.index) - 1))
+            except OSError:  # readable but not ours to touch: not marked used
+                pass
+            try:
+                both = _mapped(path, self._layouts)
+                break
+            except FileNotFoundError:  # evicted by another process since
+                continue
+        if both is None:
+            both = self._flow_of(n)
         pair = FlowPair(both[0], both[1])
         if len(self._open) >= _OPEN_PAIRS:
             self._open.pop(next(iter(self._open)))
@@ -252,9 +278,10 @@ class FlowCache:
         decoded (and kept) in one pass otherwise."""
         found: dict[int, Gray] = {}
         for n in range(first, last + 1):
-            path = self._grey_path(n)
-            if path.exists():
-                found[n] = _mapped(path, self._layouts)
+            try:
+                found[n] = _mapped(self._grey_path(n), self._layouts)
+            except FileNotFoundError:  # never kept, or evicted (maybe by another process)
+                continue
         missing = [n for n in range(first, last + 1) if n not in found]
         if missing:
             with VideoReader(
@@ -264,6 +291,7 @@ class FlowCache:
                     if frame.index not in found:
                         found[frame.index] = grey = _grey(frame.image)
                         self._store_grey(frame.index, grey)
+            self._evict({self._grey_path(n).name for n in range(first, last + 1)})
         return found
 
     def frame(self, n: int) -> Gray:
@@ -273,11 +301,22 @@ class FlowCache:
         ) as reader:
             return _grey(reader[n])
 
-    def _store(self, n: int, previous: Gray, following: Gray) -> None:
+    def _both(self, previous: Gray, following: Gray) -> npt.NDArray[np.float16]:
+        """The forward and backward flow of two frames, stacked, as the cache keeps them."""
         forward = self._estimator(previous, following)
         backward = self._estimator(following, previous)
+        return np.stack([forward, backward]).astype(np.float16)
+
+    def _flow_of(self, n: int) -> npt.NDArray[np.float16]:
+        """Pair ``n``'s flow computed here and not kept (what ``pair`` falls back on)."""
+        with VideoReader(
+            self.video, index=self.index, proxy=self.proxy, size=self.size, cache_mb=0
+        ) as reader:
+            return self._both(_grey(reader[n]), _grey(reader[n + 1]))
+
+    def _store(self, n: int, previous: Gray, following: Gray) -> None:
         buffer = io.BytesIO()
-        np.save(buffer, np.stack([forward, backward]).astype(np.float16))
+        np.save(buffer, self._both(previous, following))
         write_atomic(self._path(n), buffer.getvalue())
         for frame, grey in ((n, previous), (n + 1, following)):
             if not self._grey_path(frame).exists():
