@@ -5,6 +5,7 @@ where the job used to fail after the request had left its input behind)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,27 +54,43 @@ def test_frames_none_with_images_is_refused_naming_frames(
     assert started.status_code == 202, started.text
 
 
-def test_images_of_a_registered_video_whose_file_is_gone_are_refused(media_api: Api) -> None:
+@dataclass(frozen=True)
+class Gone:
+    """A registered, ingested and split video whose file was then deleted."""
+
+    owner: Any
+    base: str
+    root: Path
+    video_id: int
+    task_id: int
+
+
+def _registered_then_gone(media_api: Api, name: str) -> Gone:
     owner = media_api.account("owner@example.com")
     project = media_api.project(owner, schema=[CAR])["id"]
     base = f"/api/projects/{project}"
     root = media_api.settings.media_root
     assert root is not None
-    make_video(root / "gone.mp4", frames=12)
+    make_video(root / name, frames=12)
     video = media_api.client.post(
-        f"{base}/videos/register", json={"path": "gone.mp4"}, headers=owner.headers
+        f"{base}/videos/register", json={"path": name}, headers=owner.headers
     ).json()
     assert wait_job(media_api, owner, video["ingest_job_id"])["state"] == "succeeded"
     split = {"video_id": video["id"], "size": 12}
-    assert media_api.client.post(f"{base}/tasks/split", json=split, headers=owner.headers)
-    (root / "gone.mp4").unlink()
+    tasks = media_api.client.post(f"{base}/tasks/split", json=split, headers=owner.headers)
+    (root / name).unlink()
+    return Gone(owner, base, root, video["id"], tasks.json()[0]["id"])
+
+
+def test_images_of_a_registered_video_whose_file_is_gone_are_refused(media_api: Api) -> None:
+    gone = _registered_then_gone(media_api, "gone.mp4")
     jobs = _jobs(media_api)
 
-    body = {"video_id": video["id"], "format": "coco", "images": "jpg", "synthetic": 1}
-    refused = media_api.client.post(f"{base}/exports", json=body, headers=owner.headers)
+    body = {"video_id": gone.video_id, "format": "coco", "images": "jpg", "synthetic": 1}
+    refused = media_api.client.post(f"{gone.base}/exports", json=body, headers=gone.owner.headers)
 
     assert refused.status_code == 409, refused.text
-    assert refused.json()["field"] == "video_id" and str(root) not in refused.text
+    assert refused.json()["field"] == "video_id" and str(gone.root) not in refused.text
     assert _jobs(media_api) == jobs
     assert not list((media_api.settings.data_dir / "exports").glob("input-*"))
 
@@ -81,22 +98,11 @@ def test_images_of_a_registered_video_whose_file_is_gone_are_refused(media_api: 
 def test_a_missing_video_file_is_named_without_the_servers_folders(media_api: Api) -> None:
     """The keyframes of a task whose video file is gone: an error naming the file, not the
     folders the server keeps its media in (any member, annotators included, reads it)."""
-    owner = media_api.account("owner@example.com")
-    project = media_api.project(owner, schema=[CAR])["id"]
-    base = f"/api/projects/{project}"
-    root = media_api.settings.media_root
-    assert root is not None
-    make_video(root / "lost.mp4", frames=12)
-    video = media_api.client.post(
-        f"{base}/videos/register", json={"path": "lost.mp4"}, headers=owner.headers
-    ).json()
-    assert wait_job(media_api, owner, video["ingest_job_id"])["state"] == "succeeded"
-    split = {"video_id": video["id"], "size": 12}
-    tasks = media_api.client.post(f"{base}/tasks/split", json=split, headers=owner.headers)
-    task_id = tasks.json()[0]["id"]
-    (root / "lost.mp4").unlink()
+    gone = _registered_then_gone(media_api, "lost.mp4")
 
-    answer = media_api.client.get(f"{base}/tasks/{task_id}/keyframes", headers=owner.headers)
+    answer = media_api.client.get(
+        f"{gone.base}/tasks/{gone.task_id}/keyframes", headers=gone.owner.headers
+    )
 
     assert 400 <= answer.status_code < 500, answer.text
-    assert "lost.mp4" in answer.text and str(root) not in answer.text
+    assert "lost.mp4" in answer.text and str(gone.root) not in answer.text
