@@ -20,6 +20,7 @@ from tweenlab.synthesis import (
     synthesizer,
 )
 from tweenlab.synthesis.base import single_time
+from tweenlab.synthesis.flow import PairFlow
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +242,27 @@ def test_fast_motion_is_softened() -> None:
     assert detail(FlowSynthesizer(blur_speed=20.0)) < detail(FlowSynthesizer(blur_speed=0.0))
 
 
-@pytest.mark.parametrize("name", ["agree_grey", "blur_speed", "blur_sigma"])
+def test_a_misregistered_flow_is_aligned_between_the_two_frames() -> None:
+    """Flows that miss the motion by a pixel and a half each way: the frames warped to t land
+    3 px apart (a doubled, ghosted texture); the alignment moves each half way to the other."""
+    base = texture(seed=13)
+    frame0, frame1 = shifted(base, 0, 0), shifted(base, 8.0, 0.0)
+    truth = shifted(base, 4.0, 0.0)
+    height, width = frame0.shape[:2]
+    forward = np.zeros((height, width, 2), np.float32)
+    backward = np.zeros((height, width, 2), np.float32)
+    forward[..., 0], backward[..., 0] = 5.0, -5.0  # the true motion is 8 px: both 3 px short
+    flow = PairFlow(forward, backward, 1.0)
+
+    def made(engine: FlowSynthesizer) -> float:
+        return psnr(truth, engine.interpolate_with(frame0, frame1, flow, [0.5])[0])
+
+    plain = made(FlowSynthesizer(align_grey=0.0, blur_speed=0.0))
+    aligned = made(FlowSynthesizer(blur_speed=0.0))
+    assert aligned > plain + 3.0, (aligned, plain)
+
+
+@pytest.mark.parametrize("name", ["agree_grey", "blur_speed", "blur_sigma", "align_grey"])
 def test_negative_tunables_are_refused(name: str) -> None:
     with pytest.raises(UsageError, match="0 or more"):
         FlowSynthesizer(**{name: -1.0})  # type: ignore[arg-type]
