@@ -38,6 +38,14 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.pop(name, None)
     os.environ["AWS_ACCESS_KEY_ID"] = "tweenlab-test"
     os.environ["AWS_SECRET_ACCESS_KEY"] = "tweenlab-test"
+    # CPython 3.11 before 3.11.8 (gh-106905) keeps one AST-building depth counter for the whole
+    # process: when two threads build ASTs at once, one raises "SystemError: AST constructor
+    # recursion depth mismatch". A browser test's live server logs a traceback (3.11's traceback
+    # parses each line to place its ^^^ marks) while pytest parses the test file to report a
+    # failure: the worker then crashed with INTERNALERROR and the failure itself was lost (CI
+    # twice on 3.11.7, 2026-11-27). Without column positions tracebacks parse nothing. Set here,
+    # in the controller, before pytest-xdist starts its workers, which inherit it.
+    os.environ.setdefault("PYTHONNODEBUGRANGES", "1")
     os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 
 
