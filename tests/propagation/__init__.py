@@ -19,6 +19,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from tweenlab.media import DerivedFiles, FrameIndex
+
 __all__ = [
     "Box",
     "circle_images",
@@ -68,6 +70,18 @@ def circle_video(
     """A square going once round a circle about the centre; its true box on every frame."""
     images, boxes = circle_images(frames=frames, size=size, radius=radius, side=side, seed=seed)
     return write_video(path, images), boxes
+
+
+def indexed_circle(folder: Path, *, frames: int) -> tuple[Path, FrameIndex]:
+    """``circle_video`` of ``frames`` frames in ``folder``, with its frame index (derived files
+    in ``folder / "derived"``): the clip the flow cache's tests compute flow on."""
+    video = circle_video(folder / "circle.mp4", frames=frames)[0]
+    return video, DerivedFiles(folder / "derived").index(video)
+
+
+def cached_bytes(folder: Path) -> int:
+    """What a flow cache's folder holds in ``.npy`` files, less files still being written."""
+    return sum(p.stat().st_size for p in folder.glob("*.npy") if not p.name.startswith("."))
 
 
 def cut_video(path: Path, *, frames: int = 40, cut: int = 20) -> tuple[Path, list[Box]]:

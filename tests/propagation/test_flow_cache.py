@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.propagation import circle_video
-from tweenlab.media import DerivedFiles, FrameIndex
+from tests.propagation import cached_bytes, indexed_circle
+from tweenlab.media import FrameIndex
 from tweenlab.propagation import FlowCache
 
 FRAMES = 30
@@ -20,13 +20,7 @@ FRAMES = 30
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FrameIndex]:
-    folder = tmp_path_factory.mktemp("cache")
-    video = circle_video(folder / "circle.mp4", frames=FRAMES)[0]
-    return video, DerivedFiles(folder / "derived").index(video)
-
-
-def _size(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.glob("*.npy") if not p.name.startswith("."))
+    return indexed_circle(tmp_path_factory.mktemp("cache"), frames=FRAMES)
 
 
 def test_the_budget_counts_what_other_writers_left_in_the_folder(
@@ -35,14 +29,14 @@ def test_the_budget_counts_what_other_writers_left_in_the_folder(
     video, index = clip
     probe = FlowCache(video, index, tmp_path)
     probe.compute(0, 4)
-    per_pair = _size(probe.folder) / 4  # a pair and (about) one grey frame
+    per_pair = cached_bytes(probe.folder) / 4  # a pair and (about) one grey frame
     budget_mb = 10 * per_pair / 2**20
     first = FlowCache(video, index, tmp_path, budget_mb=budget_mb)
     second = FlowCache(video, index, tmp_path, budget_mb=budget_mb)
     first.compute(0, 8)
     time.sleep(0.01)  # the second writer's files are the newer ones
     second.compute(16, 24)
-    assert _size(tmp_path / probe.folder.name) <= second.budget
+    assert cached_bytes(tmp_path / probe.folder.name) <= second.budget
     stored = {int(p.stem) for p in probe.folder.glob("[0-9]*.npy")}
     assert set(range(16, 24)) <= stored  # the writer's own span is kept
     assert not set(range(4)) <= stored  # the other writer's oldest pairs went

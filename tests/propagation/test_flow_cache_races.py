@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.propagation import circle_video
-from tweenlab.media import DerivedFiles, FrameIndex
+from tests.propagation import cached_bytes, indexed_circle
+from tweenlab.media import FrameIndex
 from tweenlab.propagation import FlowCache
 from tweenlab.propagation import flow as flow_module
 
@@ -22,9 +22,7 @@ FRAMES = 30
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FrameIndex]:
-    folder = tmp_path_factory.mktemp("races")
-    video = circle_video(folder / "circle.mp4", frames=FRAMES)[0]
-    return video, DerivedFiles(folder / "derived").index(video)
+    return indexed_circle(tmp_path_factory.mktemp("races"), frames=FRAMES)
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +32,6 @@ def reference(clip: tuple[Path, FrameIndex], tmp_path_factory: pytest.TempPathFa
     cache = FlowCache(video, index, tmp_path_factory.mktemp("reference"))
     cache.compute(0, FRAMES - 1)
     return cache
-
-
-def _size(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.glob("*.npy") if not p.name.startswith("."))
 
 
 def _pair_bytes(cache: FlowCache) -> int:
@@ -116,7 +110,7 @@ def test_a_fill_reading_pair_after_pair_keeps_the_cache_within_its_budget(
     assert cache.budget_pairs == 3
     for n in range(FRAMES - 1):
         cache.pair(n)
-        assert _size(cache.folder) <= cache.budget + _pair_bytes(cache), n
+        assert cached_bytes(cache.folder) <= cache.budget + _pair_bytes(cache), n
 
 
 def test_grey_frames_decoded_for_a_span_keep_the_cache_within_its_budget(
@@ -128,7 +122,7 @@ def test_grey_frames_decoded_for_a_span_keep_the_cache_within_its_budget(
     cache.compute(0, cache.budget_pairs)
     greys = cache.greys(10, FRAMES - 1)
     assert sorted(greys) == list(range(10, FRAMES))
-    assert _size(cache.folder) <= cache.budget + _pair_bytes(cache)
+    assert cached_bytes(cache.folder) <= cache.budget + _pair_bytes(cache)
 
 
 def test_a_grey_frame_evicted_before_it_is_read_is_decoded_again(
