@@ -38,3 +38,16 @@ def psnr(truth: Image, guess: Image, margin: int = 12) -> float:
 def blend(frame0: Image, frame1: Image, t: float) -> Image:
     mixed = (1 - t) * frame0.astype(np.float32) + t * frame1.astype(np.float32)
     return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+
+
+def dark_block(x: int, seed: int = 5) -> Image:
+    """A 320x240 textured background with a dark 50x60 block at column ``x``, plain but for six
+    bright 5 px marks: an object that DIS's coarse-to-fine search loses when it moves far."""
+    frame = texture((240, 320), seed=seed) * 0.5 + 64.0
+    block = np.full((60, 50, 3), 30.0, np.float32)
+    rng = np.random.default_rng(1)
+    for _ in range(6):
+        top, left = rng.integers(4, 50), rng.integers(4, 40)
+        block[top : top + 5, left : left + 5] = 220.0
+    frame[90:150, x : x + 50] = block
+    return np.clip(frame, 0, 255).astype(np.uint8)

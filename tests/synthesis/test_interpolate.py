@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import shared_file
-from tests.synthesis.scenes import blend, psnr, shifted, texture
+from tests.synthesis.scenes import blend, dark_block, psnr, shifted, texture
 from tweenlab.errors import PluginError, UsageError
 from tweenlab.synthesis import (
     FlowSynthesizer,
@@ -260,6 +260,30 @@ def test_a_misregistered_flow_is_aligned_between_the_two_frames() -> None:
     plain = made(FlowSynthesizer(blur_speed=0.0))
     aligned = made(FlowSynthesizer(align_grey=20.0, blur_speed=0.0))
     assert aligned > plain + 3.0, (aligned, plain)
+
+
+def test_large_motion_is_followed_from_tracked_corners() -> None:
+    """A dark block moving 60 px (30 at the working size) past DIS's coarsest scale: DIS alone
+    leaves it twice, faintly; the flow seeded from its tracked corners puts it once."""
+    frame0, truth, frame1 = dark_block(100), dark_block(130), dark_block(160)
+    plain = psnr(truth, FlowSynthesizer(seed_points=0).interpolate(frame0, frame1, 0.5))
+    seeded = psnr(truth, FlowSynthesizer().interpolate(frame0, frame1, 0.5))
+    assert seeded > plain + 3.0, (seeded, plain)
+
+
+def test_corners_that_agree_with_the_flow_change_nothing() -> None:
+    """Small motion that DIS follows: the tracked corners agree with it, so no second flow is
+    made and the frame is the one made without corners, to the bit."""
+    base = texture(seed=21)
+    frame0, frame1 = shifted(base, 0, 0), shifted(base, 3.0, -2.0)
+    seeded = FlowSynthesizer().interpolate(frame0, frame1, 0.5)
+    assert np.array_equal(seeded, FlowSynthesizer(seed_points=0).interpolate(frame0, frame1, 0.5))
+
+
+@pytest.mark.parametrize("name", ["variational", "seed_points"])
+def test_negative_counts_are_refused(name: str) -> None:
+    with pytest.raises(UsageError, match="0 or more"):
+        FlowSynthesizer(**{name: -1})  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", ["agree_grey", "blur_speed", "blur_sigma", "align_grey"])
