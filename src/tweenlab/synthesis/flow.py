@@ -2,12 +2,11 @@
 
 1. Flow both ways (OpenCV DIS, medium preset, at its finest scale) on grey frames scaled to half
    size, or so that the longer side is at most ``flow_side`` pixels (small frames, whose half
-   size would be under ``min_side`` pixels, at full size), with 2 variational refinement
-   iterations rather than the preset's 5. Where corners tracked by pyramidal Lucas-Kanade
-   disagree with it (large motion, which DIS's coarse-to-fine search loses), a second DIS
-   seeded with their motion is kept per pixel where it matches better (``_seeds``). Each
-   component is then 5x5 median-filtered (DIS leaves isolated wrong vectors). Or flows handed
-   in from a video's flow cache.
+   size would be under ``min_side`` pixels, at full size). Where corners tracked by pyramidal
+   Lucas-Kanade disagree with it (large motion, which DIS's coarse-to-fine search loses), a
+   second DIS seeded with their motion is kept per pixel where it matches better
+   (``_seeds``). Each component is then 5x5 median-filtered (DIS leaves isolated wrong
+   vectors). Or flows handed in from a video's flow cache.
 2. Each pixel's forward-backward consistency (soft occlusion test) weights it.
 3. Both flows are forward-splatted to time ``t`` (linear motion: a pixel of frame 0 at x is at
    ``x + t F01(x)``, one of frame 1 at ``x + (1 - t) F10(x)``), giving one velocity field at t
@@ -120,8 +119,8 @@ class FlowSynthesizer:
         align_grey: Mean grey-level gap between the two frames warped to t (5x5 mean) at which
             their misregistration is corrected by ``1 - 1/e`` of it (step 4 of the module
             docstring; 20 was the best of 6 to 32 tried); 0, the default, for no correction.
-        variational: DIS's variational refinement iterations (its medium preset has 5; 2 scored the
-            same on the evaluation triplets, -0.01 dB mean, and is 40 ms faster a 720p frame).
+        variational: DIS's variational refinement iterations (its medium preset's 5; 2 is 40 ms
+            faster a 720p frame but lowered the evaluation triplets' median SSIM at k=1).
         seed_points: Corners tracked to seed a second flow candidate for large motion (step 1
             of the module docstring); 0 for none.
 
@@ -144,7 +143,7 @@ class FlowSynthesizer:
         blur_speed: float = 40.0,
         blur_sigma: float = 1.0,
         align_grey: float = 0.0,
-        variational: int = 2,
+        variational: int = 5,
         seed_points: int = 200,
     ) -> None:
         if flow_side < 16:
