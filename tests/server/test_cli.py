@@ -297,6 +297,8 @@ def test_max_workers_helper_ends_when_serve_is_killed(
         _answering_processes(base, 1, time.monotonic() + SERVE_WAIT_S)
         (helper,) = _load_until_a_helper_answers(server, base)
         process = psutil.Process(helper)
+        # a terminal's Ctrl-C (SIGINT to serve's process group) is serve's alone to act on
+        assert os.getpgid(helper) != os.getpgid(server.pid)
         server.kill()  # no chance to stop the helper: it must notice by itself
         server.communicate(timeout=SERVE_WAIT_S)
         process.wait(timeout=SERVE_WAIT_S)  # long before its 600 s without a request

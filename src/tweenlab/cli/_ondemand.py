@@ -194,7 +194,11 @@ class _Scaler(threading.Thread):
         fd = self.sock.fileno()
         command = [sys.executable, "-m", "tweenlab.cli._ondemand", "--fd", str(fd)]
         command += ["--ready", str(ready_write), "--parent", str(os.getpid())]
-        process = subprocess.Popen(command, pass_fds=(fd, ready_write))
+        # In a process group of its own, so that a terminal's Ctrl-C reaches only this process,
+        # which stops its helpers with SIGTERM. A SIGINT in a helper would be uvicorn's to
+        # handle, and one that found it already ending (idle) would force it out without its
+        # app's shutdown.
+        process = subprocess.Popen(command, pass_fds=(fd, ready_write), process_group=0)
         os.close(ready_write)
         self.helpers[process.pid] = (process, ready_read)
 
@@ -249,7 +253,6 @@ def _helper(fd: int, ready: int, parent: int) -> int:  # pragma: no cover (a sub
             if os.getppid() != parent or (told and gate.active == 0 and quiet > idle_s):
                 server.should_exit = True
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C reaches the first process too
     threading.Thread(target=watch, name="serve-helper-watch", daemon=True).start()
     server.run(sockets=[socket.socket(fileno=fd)])
     return 0 if server.started else STARTUP_FAILURE
