@@ -4,7 +4,8 @@ The machine this runs on is shared and noisy, so each speed is measured next to 
 in the same run:
 
 1. Flow: pairs per second of ``FlowCache.compute`` (forward and backward flow of each pair of
-   consecutive frames, stored as float16 files) with DIS (the default) and Farneback, on a 720p
+   consecutive frames, stored as float16 files) with the seeded DIS (the default: DIS with a
+   second candidate for large motion), DIS alone and Farneback, on a 720p
    and a 1080p clip, at ``max_side=1280`` (the default) and at full size. The peer is a bare PyAV
    decode of the same frames, scaled to the same size in grey (the floor of reading them).
 2. Filling: ``fill_span(cache, 0, box_a, span, box_b)`` over a 100-frame span once the flow is
@@ -91,7 +92,7 @@ RESULTS = REPO / "benchmarks" / "results"
 FPS = 30
 PAIRS_PER_MINUTE = 60 * FPS
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
-METHODS = ("dis", "farneback")
+METHODS = ("seeded", "dis", "farneback")
 DEFAULT_MAX_SIDE = 1280
 OBJECTS = 20
 SEED = 7
@@ -372,9 +373,12 @@ def cache_bytes(folder: Path) -> Result:
 
 def bench_memory(folder: Path, fill: Result) -> Result:
     """Figure 3: cache size at the default size (and at full size, the peer) on 1080p."""
-    default = cache_bytes(folder / f"flow-dis-{fill['flow_size']}")
+    method = Settings().flow_method
+    default = cache_bytes(folder / f"flow-{method}-{fill['flow_size']}")
     full = [
-        cache_bytes(p) for p in sorted(folder.glob("flow-dis-*")) if p.name != default["folder"]
+        cache_bytes(p)
+        for p in sorted(folder.glob(f"flow-{method}-*"))
+        if p.name != default["folder"]
     ]
     return {
         "video": fill["video"],

@@ -116,6 +116,7 @@ BUILTINS: dict[str, dict[str, str]] = {
     "keyframe_detectors": {"tweenlab": "tweenlab.keyframes.detector:KeyframeDetector"},
     "flow_estimators": {
         "dis": "tweenlab.propagation.flow:dis_flow",
+        "seeded": "tweenlab.synthesis._seeds:seeded_dis_flow",
         "farneback": "tweenlab.propagation.flow:farneback_flow",
     },
     "labelers": {

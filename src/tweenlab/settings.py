@@ -48,11 +48,12 @@ class Settings(BaseSettings):
         ),
     )
     flow_method: str = Field(
-        default="dis",
+        default="seeded",
         min_length=1,
         description=(
             "Optical flow for in-betweening, retiming and motion labelling: a name in the "
-            "flow_estimators registry (dis, farneback); each keeps its own cache."
+            "flow_estimators registry (seeded: DIS with a second candidate for large motion; "
+            "dis; farneback); each keeps its own cache."
         ),
     )
     proxy_max_gop: int = Field(

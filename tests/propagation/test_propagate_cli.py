@@ -256,7 +256,7 @@ def test_flow_is_computed_ahead_of_time(
     code, stdout, stderr = flow("--range", "0:10")
     assert (code, stderr) == (0, ""), stderr
     assert "9 frame pairs of flow (9 computed now) for frames 0..9" in stdout
-    folder = next(settings.derived_dir.rglob("flow-dis-*"))
+    folder = next(settings.derived_dir.rglob("flow-seeded-*"))
     assert len(list(folder.glob("[0-9]*.npy"))) == 9  # and a grey frame per frame
     code, stdout, _ = flow()
     assert code == 0 and f"{FRAMES - 1} frame pairs of flow ({FRAMES - 10} computed now)" in stdout

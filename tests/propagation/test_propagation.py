@@ -413,7 +413,7 @@ def test_a_smaller_cache_size_scales_the_flow(circle: Scene, tmp_path: Path) -> 
     cache = FlowCache(circle.video, circle.index, tmp_path / "small", max_side=144)
     assert cache.scale == 0.75
     assert cache.size == (144, 108)
-    assert cache.folder.name == "flow-dis-144x108"
+    assert cache.folder.name == "flow-seeded-144x108"
     truth = circle.truth
     for n in range(6):  # flow in the cache's pixels: 0.75 of the motion in the video's
         pair = cache.pair(n)

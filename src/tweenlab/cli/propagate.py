@@ -17,8 +17,8 @@ __all__ = ["flow_command", "propagate_command"]
 FLOW = click.option(
     "--flow",
     "flow_method",
-    help="Optical flow estimator: a name in the flow_estimators registry (dis, farneback) "
-    "[TWEENLAB_FLOW_METHOD, else dis]. Each estimator keeps its own cache.",
+    help="Optical flow estimator: a name in the flow_estimators registry (seeded, dis, "
+    "farneback) [TWEENLAB_FLOW_METHOD, else seeded]. Each estimator keeps its own cache.",
 )
 
 

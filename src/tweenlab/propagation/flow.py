@@ -1,14 +1,15 @@
 """Dense optical flow between consecutive frames, computed once per video and cached.
 
-Estimators are registered by name in the ``flow_estimators`` registry (``dis``, the default, and
-``farneback``); each maps two grey frames to a ``(H, W, 2)`` float32 flow in pixels. The cache
-keeps forward (n -> n+1) and backward (n+1 -> n) flow of every pair at a reduced size as one
-float16 ``.npy`` file per pair (memory-mapped when read: a fill touches only the pages its boxes'
-samples fall on), and each frame in grey at that size (``grey-n.npy``, an eighth of a pair:
-small objects are checked by matching pixels), among the video's derived files, computed lazily
-for the spans that need them, so every track, every re-run and frame synthesis reuse them. The
-cache is bounded: past ``budget_mb`` on disk the least recently used pairs are deleted (a pair
-read or written counts as used), and computed again if a later span needs them.
+Estimators are registered by name in the ``flow_estimators`` registry (``seeded``, the default:
+``dis`` with a second candidate for large motion, seeded by tracked corners, from the synthesis
+package's ``_seeds``; ``dis``; ``farneback``); each maps two grey frames to a ``(H, W, 2)`` float32
+flow in pixels. The cache keeps forward (n -> n+1) and backward (n+1 -> n) flow of every pair at a
+reduced size as one float16 ``.npy`` file per pair (memory-mapped when read: a fill touches only
+the pages its boxes' samples fall on), and each frame in grey at that size (``grey-n.npy``, an
+eighth of a pair: small objects are checked by matching pixels), among the video's derived files,
+computed lazily for the spans that need them, so every track, every re-run and frame synthesis
+reuse them. The cache is bounded: past ``budget_mb`` on disk the least recently used pairs are
+deleted (a pair read or written counts as used), and computed again if a later span needs them.
 
 Several processes may fill one cache at once (the parts of a flow job on a cluster, over shared
 storage): every file is written under a temporary name and renamed, so a reader never sees half
@@ -154,7 +155,7 @@ class FlowCache:
         folder: Path,
         *,
         max_side: int = 1280,
-        method: str = "dis",
+        method: str = "seeded",
         proxy: Path | None = None,
         budget_mb: float = 8192,
     ) -> None:

@@ -44,7 +44,7 @@ import numpy.typing as npt
 
 from tweenlab.errors import UsageError
 from tweenlab.plugins import registry
-from tweenlab.synthesis._seeds import Seeds
+from tweenlab.synthesis._seeds import POINTS, Seeds
 from tweenlab.synthesis._warp import (
     Array,
     consistency,
@@ -144,7 +144,7 @@ class FlowSynthesizer:
         blur_sigma: float = 1.0,
         align_grey: float = 0.0,
         variational: int = 5,
-        seed_points: int = 200,
+        seed_points: int = POINTS,
     ) -> None:
         if flow_side < 16:
             raise UsageError(f"flow_side: {flow_side} is too small (16 or more)")
