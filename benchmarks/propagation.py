@@ -373,7 +373,7 @@ def cache_bytes(folder: Path) -> Result:
 
 def bench_memory(folder: Path, fill: Result) -> Result:
     """Figure 3: cache size at the default size (and at full size, the peer) on 1080p."""
-    method = Settings().flow_method
+    method = FlowCache.__init__.__kwdefaults__["method"]  # the default estimator's cache
     default = cache_bytes(folder / f"flow-{method}-{fill['flow_size']}")
     full = [
         cache_bytes(p)
