@@ -82,7 +82,7 @@ from propagation_table import print_table
 from report import machine_info as base_machine_info
 from tweenlab.media import FrameIndex, build_index
 from tweenlab.propagation import FlowCache, fill_span, fill_spans, inbetween
-from tweenlab.propagation.flow import FlowPair
+from tweenlab.propagation.flow import DEFAULT_METHOD, FlowPair
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -373,11 +373,10 @@ def cache_bytes(folder: Path) -> Result:
 
 def bench_memory(folder: Path, fill: Result) -> Result:
     """Figure 3: cache size at the default size (and at full size, the peer) on 1080p."""
-    method = FlowCache.__init__.__kwdefaults__["method"]  # the default estimator's cache
-    default = cache_bytes(folder / f"flow-{method}-{fill['flow_size']}")
+    default = cache_bytes(folder / f"flow-{DEFAULT_METHOD}-{fill['flow_size']}")
     full = [
         cache_bytes(p)
-        for p in sorted(folder.glob(f"flow-{method}-*"))
+        for p in sorted(folder.glob(f"flow-{DEFAULT_METHOD}-*"))
         if p.name != default["folder"]
     ]
     return {

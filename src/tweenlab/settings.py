@@ -48,7 +48,7 @@ class Settings(BaseSettings):
         ),
     )
     flow_method: str = Field(
-        default="seeded",
+        default="seeded",  # propagation.flow.DEFAULT_METHOD (settings import no package)
         min_length=1,
         description=(
             "Optical flow for in-betweening, retiming and motion labelling: a name in the "

@@ -48,7 +48,9 @@ def _cv2() -> Any:
     return importlib.import_module("cv2")
 
 
-__all__ = ["FlowCache", "FlowEstimator", "FlowPair", "dis_flow", "farneback_flow"]
+__all__ = ["DEFAULT_METHOD", "FlowCache", "FlowEstimator", "FlowPair", "dis_flow", "farneback_flow"]
+
+DEFAULT_METHOD = "seeded"  # the flow_estimators name a cache uses unless told (Settings' too)
 
 _OPEN_PAIRS = 512  # memory maps kept open (cheap: the OS page cache holds the data)
 _LAZY_SPAN = 32  # pairs computed at once when a missing one is read (the budget allowing)
@@ -155,7 +157,7 @@ class FlowCache:
         folder: Path,
         *,
         max_side: int = 1280,
-        method: str = "seeded",
+        method: str = DEFAULT_METHOD,
         proxy: Path | None = None,
         budget_mb: float = 8192,
     ) -> None:
