@@ -61,7 +61,14 @@ def open_editor(page: Any, world: World, email: str = "owner@example.com") -> No
     sign_in(page, email)
     page.wait_for_selector("[data-testid=projects]")  # the projects page done, before we leave it
     page.goto(world.url)
-    page.wait_for_selector("[data-testid=editor-canvas][data-frame='0']")
+    wait_editor(page, 0)
+
+
+def wait_editor(page: Any, frame: int) -> None:
+    """Wait until the editor shows ``frame`` and its test hook is set (a view mounted twice,
+    the first one's canvas can be on the page before the second has set its hook)."""
+    page.wait_for_selector(f"[data-testid=editor-canvas][data-frame='{frame}']")
+    page.wait_for_function("window.tweenlabEditor !== undefined")
 
 
 def frame_number(page: Any) -> int:

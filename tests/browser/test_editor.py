@@ -28,6 +28,7 @@ from tests.browser.editor_support import (
     stored_tracks,
     task_split,
     to_screen,
+    wait_editor,
     wait_saved,
     world,
 )
@@ -350,7 +351,7 @@ def test_a_task_later_in_the_video_counts_and_keys_by_the_videos_frames(
     sign_in(page, "owner@example.com")
     page.wait_for_selector("[data-testid=projects]")
     page.goto(later.url)
-    page.wait_for_selector("[data-testid=editor-canvas][data-frame='30']")
+    wait_editor(page, 30)
     assert frame_number(page) == 30
     page.evaluate("window.tweenlabEditor.setView({zoom: 1, x: 0, y: 0})")
     assert read_stamp(canvas_frame(page)) == 30

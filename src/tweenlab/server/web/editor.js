@@ -78,7 +78,8 @@ export async function mountEditor(
   parts.guidance.loadTask(); // the marks come when they come; the editor does not wait
   stage.resize();
   session.go(task.start);
-  window.tweenlabEditor = testHook(session, sync, stage); // before the first frame is drawn
+  const hook = testHook(session, sync, stage);
+  window.tweenlabEditor = hook; // before the first frame is drawn
   parts.update();
   const unmountReview = review
     ? await mountReviewPanel(ui.review, session, { api, projectId, taskId, task })
@@ -95,7 +96,8 @@ export async function mountEditor(
     sync.close();
     stage.close();
     source.close();
-    delete window.tweenlabEditor;
+    // only ours: a view mounted after this one (the same task opened again) keeps its own
+    if (window.tweenlabEditor === hook) delete window.tweenlabEditor;
   };
 }
 
