@@ -23,12 +23,14 @@ by another when the cache is too small for both spans.
 
 from __future__ import annotations
 
+import collections
 import importlib
 import io
 import mmap
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,10 @@ DEFAULT_METHOD = "seeded"  # the flow_estimators name a cache uses unless told (
 _OPEN_PAIRS = 512  # memory maps kept open (cheap: the OS page cache holds the data)
 _LAZY_SPAN = 32  # pairs computed at once when a missing one is read (the budget allowing)
 _TRIES = 3  # computings of a pair other processes keep evicting before it is kept in memory
+_WORKERS = 2  # threads estimating pairs at once (the machines this is built for have 2 cores)
+#: Estimators that may run in several threads at once (each call makes its own OpenCV
+#: objects); any other, a plugin's, is run in one worker thread, one pair at a time.
+_THREAD_SAFE = frozenset({"seeded", "dis", "farneback"})
 _NPY_V1 = b"\x93NUMPY\x01\x00"
 _HEADER_READ = 256  # np.save pads a header to 64 bytes: ours take 128
 #: A temporary file this old was left by a writer that died (a killed worker): no live write
@@ -63,6 +69,15 @@ _STALE_TEMPORARY_S = 3600
 # the smallest frames followed, at the flow's size: DIS needs 12 px on one side; a side under
 # 8 px would have to be stretched, and one scale no longer maps both axes
 MIN_FLOW_SIDE, MIN_FLOW_LONGER = 8, 12
+
+
+class _Workers(ThreadPoolExecutor):
+    """A thread pool that, when left early (a report raised to stop), drops the pairs not yet
+    started instead of estimating them for nothing."""
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown(wait=True, cancel_futures=True)
+
 
 Gray = npt.NDArray[np.uint8]
 Flow = npt.NDArray[np.float32]
@@ -243,9 +258,27 @@ class FlowCache:
             report(done, max(0, last - first))
         if not missing:
             return 0
-        with VideoReader(
-            self.video, index=self.index, proxy=self.proxy, size=self.size, cache_mb=0
-        ) as reader:
+        # pairs are estimated in worker threads while the next frames decode, and stored in
+        # order as they finish; OpenCV releases the GIL, and the seeded estimator's Python half
+        # overlaps the other pair's OpenCV half
+        workers = _WORKERS if self.method in _THREAD_SAFE else 1
+        pending: collections.deque[tuple[int, Gray, Gray, Future[Any]]] = collections.deque()
+        with (
+            VideoReader(
+                self.video, index=self.index, proxy=self.proxy, size=self.size, cache_mb=0
+            ) as reader,
+            _Workers(workers) as pool,
+        ):
+
+            def store_finished(waiting: int) -> None:
+                nonlocal done
+                while len(pending) > waiting:
+                    n, previous_grey, grey, estimated = pending.popleft()
+                    self._store(n, previous_grey, grey, estimated.result())
+                    done += 1
+                    if report is not None:
+                        report(done, last - first)
+
             previous: tuple[int, Gray] | None = None
             for frame in reader.read_range(missing[0], missing[-1] + 2):
                 grey = _grey(frame.image)
@@ -254,11 +287,11 @@ class FlowCache:
                     and previous[0] + 1 == frame.index
                     and (previous[0] in missing)
                 ):
-                    self._store(previous[0], previous[1], grey)
-                    done += 1
-                    if report is not None:
-                        report(done, last - first)
+                    estimated = pool.submit(self._both, previous[1], grey)
+                    pending.append((previous[0], previous[1], grey, estimated))
+                    store_finished(workers)
                 previous = (frame.index, grey)
+            store_finished(0)
         keep = {self._path(n).name for n in range(first, last)}
         self._evict(keep | {self._grey_path(n).name for n in range(first, last + 1)})
         return len(missing)
@@ -317,9 +350,11 @@ class FlowCache:
         ) as reader:
             return self._both(_grey(reader[n]), _grey(reader[n + 1]))
 
-    def _store(self, n: int, previous: Gray, following: Gray) -> None:
+    def _store(
+        self, n: int, previous: Gray, following: Gray, both: npt.NDArray[np.float16]
+    ) -> None:
         buffer = io.BytesIO()
-        np.save(buffer, self._both(previous, following))
+        np.save(buffer, both)
         write_atomic(self._path(n), buffer.getvalue())
         for frame, grey in ((n, previous), (n + 1, following)):
             if not self._grey_path(frame).exists():
