@@ -8,8 +8,10 @@ reduced size as one float16 ``.npy`` file per pair (memory-mapped when read: a f
 the pages its boxes' samples fall on), and each frame in grey at that size (``grey-n.npy``, an
 eighth of a pair: small objects are checked by matching pixels), among the video's derived files,
 computed lazily for the spans that need them, so every track, every re-run and frame synthesis
-reuse them. The cache is bounded: past ``budget_mb`` on disk the least recently used pairs are
-deleted (a pair read or written counts as used), and computed again if a later span needs them.
+reuse them. Two pairs are estimated at once, in worker threads, while the next frames decode
+(the built-in estimators; a plugin's estimator runs one pair at a time). The cache is bounded:
+past ``budget_mb`` on disk the least recently used pairs are deleted (a pair read or written
+counts as used), and computed again if a later span needs them.
 
 Several processes may fill one cache at once (the parts of a flow job on a cluster, over shared
 storage): every file is written under a temporary name and renamed, so a reader never sees half
