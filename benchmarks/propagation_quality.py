@@ -101,19 +101,23 @@ VARIANTS = {"x2": (2, 1.0), "x3": (3, 1.0), "half": (1, 0.5), "x2half": (2, 0.5)
 
 def make_variants(folder: Path) -> Path:
     """``folder`` holding every ``VARIANTS`` version of every sequence of ``TRACKS``, each
-    re-encoded (libx264, crf 18) with its ``gt.txt`` (the axis-aligned boxes eval_tracks.py
-    scores, scaled); made once per work folder."""
+    encoded losslessly (libx264, qp 0: the decoded frames are the frames given, the shared
+    footage's own compression kept) with its ``gt.txt`` (the axis-aligned boxes eval_tracks.py
+    scores, scaled); made once per work folder.
+
+    Encoded at crf 18, as they were until 2026-11-28, the same frames came out different from
+    one build to the next (by up to 30 grey levels; with one encoder thread, in a fresh
+    process, from frames converted here: none of these made it repeatable), and so did the
+    variants' scores (a sequence's keyframe count by up to 5)."""
     done = folder / "done"
     if done.exists():
         return folder
     for sequence in sorted(p for p in TRACKS.iterdir() if (p / "gt.txt").exists()):
         boxes = read_truth(sequence / "gt.txt")
-        with av.open(str(sequence / "video.mp4")) as container:
-            images = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
         for name, (step, scale) in VARIANTS.items():
             out = folder / f"{sequence.name}-{name}"
             out.mkdir(parents=True, exist_ok=True)
-            picked = range(0, len(images), step)
+            picked = range(0, len(boxes), step)
             (out / "gt.txt").write_text(
                 "".join(
                     "NaN,NaN,NaN,NaN\n"
@@ -122,21 +126,28 @@ def make_variants(folder: Path) -> Path:
                     for i in picked
                 )
             )
-            height, width = images[0].shape[:2]
-            size = (round(width * scale / 2) * 2, round(height * scale / 2) * 2)
-            with av.open(str(out / "video.mp4"), "w") as container:
-                stream = container.add_stream("libx264", rate=25)
-                stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
-                stream.options = {"crf": "18", "preset": "veryfast"}
-                for i in picked:
-                    image = images[i]
-                    if scale != 1.0:
-                        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-                    frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-                    container.mux(stream.encode(frame))
-                container.mux(stream.encode())
+            encode_variant(sequence / "video.mp4", out, step, scale)
     done.touch()
     return folder
+
+
+def encode_variant(video: Path, out: Path, step: int, scale: float) -> None:
+    """``video``'s every ``step``-th frame scaled by ``scale`` as ``out / "video.mp4"``."""
+    with av.open(str(video)) as container:
+        images = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    height, width = images[0].shape[:2]
+    size = (round(width * scale / 2) * 2, round(height * scale / 2) * 2)
+    with av.open(str(out / "video.mp4"), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
+        stream.options = {"qp": "0", "preset": "veryfast"}
+        for image in images[::step]:
+            scaled = (
+                image if scale == 1.0 else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+            )
+            planes = cv2.cvtColor(scaled, cv2.COLOR_RGB2YUV_I420)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(planes, format="yuv420p")))
+        container.mux(stream.encode())
 
 
 def bench_variants(run: Path, work: Path) -> Result:
