@@ -84,7 +84,7 @@ def _watched(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
         with lock:
             running[0] += 1
             most[0] = max(most[0], running[0])
-        time.sleep(0.02)
+        time.sleep(0.05)  # long enough for the next pair to be decoded and started
         try:
             return dis(previous, following)
         finally:
