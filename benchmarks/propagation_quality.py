@@ -22,6 +22,7 @@ from typing import Any
 import av
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from track_bounds import read_truth
 from tweenlab.media import DerivedFiles
@@ -114,6 +115,8 @@ def make_variants(folder: Path) -> Path:
         return folder
     for sequence in sorted(p for p in TRACKS.iterdir() if (p / "gt.txt").exists()):
         boxes = read_truth(sequence / "gt.txt")
+        with av.open(str(sequence / "video.mp4")) as container:
+            images = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
         for name, (step, scale) in VARIANTS.items():
             out = folder / f"{sequence.name}-{name}"
             out.mkdir(parents=True, exist_ok=True)
@@ -126,22 +129,20 @@ def make_variants(folder: Path) -> Path:
                     for i in picked
                 )
             )
-            encode_variant(sequence / "video.mp4", out, step, scale)
+            encode_variant(images[::step], scale, out / "video.mp4")
     done.touch()
     return folder
 
 
-def encode_variant(video: Path, out: Path, step: int, scale: float) -> None:
-    """``video``'s every ``step``-th frame scaled by ``scale`` as ``out / "video.mp4"``."""
-    with av.open(str(video)) as container:
-        images = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+def encode_variant(images: list[npt.NDArray[np.uint8]], scale: float, target: Path) -> None:
+    """RGB ``images`` scaled by ``scale``, encoded losslessly as ``target``."""
     height, width = images[0].shape[:2]
     size = (round(width * scale / 2) * 2, round(height * scale / 2) * 2)
-    with av.open(str(out / "video.mp4"), "w") as container:
+    with av.open(str(target), "w") as container:
         stream = container.add_stream("libx264", rate=25)
         stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
         stream.options = {"qp": "0", "preset": "veryfast"}
-        for image in images[::step]:
+        for image in images:
             scaled = (
                 image if scale == 1.0 else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
             )
