@@ -43,7 +43,7 @@ import numpy.typing as npt
 from tweenlab.errors import UsageError
 from tweenlab.media import FrameIndex, VideoReader
 from tweenlab.media._files import write_atomic
-from tweenlab.plugins import registry
+from tweenlab.plugins import BUILTINS, registry
 
 
 def _cv2() -> Any:
@@ -60,9 +60,9 @@ _OPEN_PAIRS = 512  # memory maps kept open (cheap: the OS page cache holds the d
 _LAZY_SPAN = 32  # pairs computed at once when a missing one is read (the budget allowing)
 _TRIES = 3  # computings of a pair other processes keep evicting before it is kept in memory
 _WORKERS = 2  # threads estimating pairs at once (the machines this is built for have 2 cores)
-#: Estimators that may run in several threads at once (each call makes its own OpenCV
-#: objects); any other, a plugin's, is run in one worker thread, one pair at a time.
-_THREAD_SAFE = frozenset({"seeded", "dis", "farneback"})
+#: Estimators that may run in several threads at once: tweenlab's own (each call makes its own
+#: OpenCV objects); any other, a plugin's, is run in one worker thread, one pair at a time.
+_THREAD_SAFE = frozenset(BUILTINS["flow_estimators"])
 _NPY_V1 = b"\x93NUMPY\x01\x00"
 _HEADER_READ = 256  # np.save pads a header to 64 bytes: ours take 128
 #: A temporary file this old was left by a writer that died (a killed worker): no live write
