@@ -91,6 +91,52 @@ def test_an_output_that_is_a_folder_is_refused_before_analysing(
     assert not (tmp_path / "other").exists()
 
 
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        (["--json", "{video}"], "--json {video}: is the input VIDEO"),
+        (["--plot", "{video}"], "--plot {video}: is the input VIDEO"),
+        (["--json", "{tmp}/same", "--plot", "{tmp}/same"], "is the output --json"),
+        (["--max", "1000000000000", "--per-minute", "inf"], "choose at most one"),
+        (["--per-minute", "inf"], "per-minute: must be positive"),
+        (["--per-minute", "nan"], "per-minute: must be positive"),
+    ],
+    ids=["json-is-video", "plot-is-video", "json-is-plot", "two", "inf", "nan"],
+)
+def test_outputs_never_replace_the_input_and_budgets_are_finite(  # noqa: PLR0917
+    video: Path,
+    tmp_path: Path,
+    settings: Settings,
+    capsys: pytest.CaptureFixture[str],
+    options: list[str],
+    words: str,
+) -> None:
+    """``--json clip.mp4`` turned the video into JSON, exit 0; ``--per-minute inf`` was an
+    internal error."""
+    del settings
+    copy = tmp_path / "clip.mp4"
+    copy.write_bytes(video.read_bytes())
+    given = [o.format(video=copy, tmp=tmp_path) for o in options]
+    code, out, err = run(capsys, "keyframes", copy, *given)
+    assert code == 2 and out == "", out
+    assert words.format(video=copy) in err and err.startswith("error: "), err
+    assert copy.read_bytes() == video.read_bytes()
+    assert not (tmp_path / "same").exists()
+
+
+def test_a_budget_over_the_frame_count_suggests_frames_once(
+    video: Path, tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--max 100000`` on 80 frames took minutes; 10**10 was a MemoryError."""
+    del settings
+    code, _, err = run(
+        capsys, "keyframes", video, "--max", "10000000000", "--json", tmp_path / "k.json"
+    )
+    assert code == 0, err
+    suggested = json.loads((tmp_path / "k.json").read_text())["suggested"]
+    assert suggested == sorted(set(suggested)) and 0 < len(suggested) <= 80
+
+
 def test_split_at_scenes_and_extract_keyframes(
     video: Path, tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -165,9 +165,33 @@ def test_per_minute_budget_uses_the_duration() -> None:
 
 
 @pytest.mark.parametrize(
+    "policy",
+    [SuggestionPolicy(max_count=10**12), SuggestionPolicy(per_minute=1e300)],
+    ids=["max", "per-minute"],
+)
+def test_a_budget_over_the_frame_count_is_every_frame_at_most(policy: SuggestionPolicy) -> None:
+    """A budget larger than the video asks for each frame once: it is not laid out (a
+    quantile per unit of budget took minutes, then memory, for --max 100000 on 250 frames)."""
+    from tweenlab.keyframes import suggest_keyframes
+    from tweenlab.keyframes.signals import Signals
+
+    signals = Signals.empty(60)
+    signals.foreground[:] = 16.0
+    signals.sharpness[:] = 1.0
+    found = [e.frame for e in suggest_keyframes(signals, [], policy, duration_seconds=2.4)]
+    assert found == sorted(set(found)) and 1 < len(found) <= 60, found
+
+
+@pytest.mark.parametrize(
     "options",
-    [{"max_count": 3, "every_frames": 2}, {"per_minute": 0}, {"every_frames": -1}],
-    ids=["two-policies", "zero-rate", "negative-interval"],
+    [
+        {"max_count": 3, "every_frames": 2},
+        {"per_minute": 0},
+        {"every_frames": -1},
+        {"per_minute": float("inf")},
+        {"per_minute": float("nan")},
+    ],
+    ids=["two-policies", "zero-rate", "negative-interval", "infinite-rate", "nan-rate"],
 )
 def test_bad_policies_are_usage_errors(options: dict[str, float]) -> None:
     with pytest.raises(UsageError):

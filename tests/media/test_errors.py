@@ -16,10 +16,12 @@ import numpy as np
 import pytest
 
 import tweenlab.services
+from tests.conftest import shared_file
 from tests.media.videos import (
     make_absurd_dimensions,
     make_corrupt_middle,
     make_empty_file,
+    make_raw_h264,
     make_text_as_mp4,
     make_truncated_data_cut,
     make_truncated_no_moov,
@@ -61,6 +63,7 @@ BAD: dict[str, tuple[Callable[[Path, Path], Path], type[MediaError]]] = {
         lambda d, s: make_truncated_data_cut(s, d / "data_cut.mp4"),
         TruncatedVideoError,
     ),
+    "raw_h264": (lambda d, _: make_raw_h264(d / "raw.h264"), NotAVideoError),
     "unsupported_codec": (
         lambda d, _: make_unsupported_codec(d / "zzzz.avi"),
         UnsupportedCodecError,
@@ -178,6 +181,8 @@ def test_corrupt_middle_reads_sequentially(corrupt_files: dict[str, Path], codec
     assert indices == sorted(set(indices)), "frames must come once each, in order"
     skipped = set(range(FRAMES)) - set(indices)
     reported = {error.frame for error in errors}
+    frames_named = [error.frame for error in errors]
+    assert frames_named == sorted(set(frames_named)), "each frame once, in frame order"
     # A frame the decoder refused is skipped and reported; nothing else goes missing. A frame
     # decoded with concealed damage may be reported too, but only one of the damaged GOP.
     assert skipped <= {CORRUPT}
@@ -241,6 +246,31 @@ def test_negative_index_counts_from_the_end(good_mp4: Path, n: int, expected: in
     with VideoReader(good_mp4) as reader:
         assert read_stamp(reader[n]) == expected
         assert np.array_equal(reader[n], reader[expected])
+
+
+def test_a_raw_stream_is_refused_for_its_missing_timestamps(bad_files: dict[str, Path]) -> None:
+    """FFmpeg decodes a raw .h264 stream, but nothing in it places a frame in time; it was
+    called a stream that \"holds no frames\"."""
+    with pytest.raises(NotAVideoError, match="20 video packets carry no timestamps"):
+        build_index(bad_files["raw_h264"])
+
+
+@pytest.mark.shared_data
+def test_damaged_real_footage_names_each_lost_frame_once(tmp_path: Path) -> None:
+    """4,000 bytes scrambled in the middle of a real H.264 clip (B-frames): the decoder refuses
+    some packets (reported by the packet's frame) and those frames are then found missing; each
+    was listed twice, in two wordings, in decode order."""
+    data = bytearray(shared_file("clips/bikes.mp4").read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 4000] = bytes(b ^ 0x5A for b in data[middle : middle + 4000])
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    with VideoReader(damaged) as reader:
+        indices = [frame.index for frame in reader]
+        errors = list(reader.errors)
+    named = [error.frame for error in errors]
+    assert errors and named == sorted(set(named)), [str(e) for e in errors]
+    assert set(range(len(reader))) - set(indices) <= set(named)
 
 
 # --- the CLI's error boundary ----------------------------------------------------------------

@@ -516,6 +516,19 @@ def make_unsupported_codec(dst: Path, *, fourcc: bytes = b"ZZZZ") -> Path:
     return dst
 
 
+def make_raw_h264(dst: Path, *, frames: int = 20) -> Path:
+    """Write a raw H.264 elementary stream (Annex B, no container): FFmpeg decodes it, but its
+    packets carry no timestamps, so no frame can be placed in time."""
+    with av.open(str(dst), "w", format="h264") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        for n in range(frames):
+            image = np.full((96, 160, 3), 10 * n % 256, dtype=np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    return dst
+
+
 def make_absurd_dimensions(dst: Path, *, width: int = 0, height: int = 0) -> Path:
     """Write an MS-MPEG4 v3 AVI whose headers claim ``width`` x ``height``.
 

@@ -30,6 +30,16 @@ from tweenlab.services.propagate import read_keyframes
         pytest.param('{"frames": 0, "keyframes": {}}', "frames", id="frames-zero"),
         pytest.param('{"frames": "40", "keyframes": {}}', "frames", id="frames-a-string"),
         pytest.param('{"frames": 39.5, "keyframes": {}}', "frames", id="frames-a-float"),
+        pytest.param('{"keyframes": {"3": [1, 2, 0, 4]}}', "keyframes.3", id="zero-width"),
+        pytest.param('{"keyframes": {"3": [1, 2, 3, -4]}}', "keyframes.3", id="negative-height"),
+        pytest.param('{"keyframes": {"3": [NaN, 2, 3, 4]}}', "keyframes.3", id="nan"),
+        pytest.param('{"keyframes": {"3": [1, 2, Infinity, 4]}}', "keyframes.3", id="infinity"),
+        pytest.param(
+            '{"keyframes": {"3": [1e308, 2, 1e308, 4]}}', "keyframes.3", id="edge-overflows"
+        ),
+        pytest.param(
+            '{"keyframes": ' + "[" * 100_000 + "]" * 100_000 + "}", None, id="nested-too-deep"
+        ),
     ],
 )
 def test_malformed_keyframes_files_are_format_errors(

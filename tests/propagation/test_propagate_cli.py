@@ -180,6 +180,29 @@ def test_missing_files_exit_2(
     assert not (tmp_path / "out.json").exists()
 
 
+@pytest.mark.parametrize("target", ["video", "keyframes", "video-link"])
+@pytest.mark.usefixtures("settings")
+def test_out_never_replaces_an_input(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    circle: tuple[Path, list[Box]],
+    target: str,
+) -> None:
+    """``--out clip.mp4`` replaced the video with JSON (and ``--out kf.json`` the person's
+    keyframes), exit 0: refused before anything is read, the input untouched."""
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(circle[0].read_bytes())
+    keys = keyframes_file(tmp_path / "kf.json", {0: circle[1][0]})
+    before = {video: video.read_bytes(), keys: keys.read_bytes()}
+    out = {"video": video, "keyframes": keys, "video-link": tmp_path / "link.mp4"}[target]
+    if target == "video-link":
+        out.symlink_to(video)
+    code, stdout, stderr = propagate(capsys, video, keys, out, "--method", "linear")
+    assert code == 2 and stdout == ""
+    assert len(stderr.splitlines()) == 1 and "is the input" in stderr, stderr
+    assert {path: path.read_bytes() for path in before} == before
+
+
 @pytest.mark.shared_data
 def test_flow_beats_linear_on_real_footage(
     capsys: pytest.CaptureFixture[str],

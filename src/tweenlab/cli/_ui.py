@@ -5,18 +5,19 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from tweenlab.errors import TweenlabError
+from tweenlab.errors import TweenlabError, UsageError
 from tweenlab.settings import Settings, load_settings
 
-__all__ = ["Context", "progress_reporter", "run_with_boundary"]
+__all__ = ["Context", "progress_reporter", "refuse_overwriting", "run_with_boundary"]
 
 EXIT_TWEENLAB_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
@@ -36,6 +37,36 @@ class Context:
         if self._settings is None:
             self._settings = load_settings()
         return self._settings
+
+
+def refuse_overwriting(
+    outputs: Mapping[str, Path | None], inputs: Mapping[str, Path | None]
+) -> None:
+    """``UsageError`` before anything is read or written where an output would replace one of
+    the command's inputs or another output (``--json clip.mp4`` once turned the video into
+    JSON). Names are the options or arguments as the person typed them; ``None`` is unset."""
+    seen: dict[str, str] = {}
+    for name, path in inputs.items():
+        if path is not None:
+            seen.setdefault(_identity(path), name)
+    for name, path in outputs.items():
+        if path is None:
+            continue
+        key = _identity(path)
+        if key in seen:
+            kind = "the input" if seen[key] in inputs else "the output"
+            raise UsageError(f"{name} {path}: is {kind} {seen[key]}; give another file")
+        seen[key] = name
+
+
+def _identity(path: Path) -> str:
+    """One name per file: its device and inode where it exists (links, hard ones too), else
+    the resolved path (``./a`` and ``a`` alike)."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return str(Path(os.path.abspath(path)).resolve())
+    return f"{found.st_dev}:{found.st_ino}"
 
 
 @contextmanager

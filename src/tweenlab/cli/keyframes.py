@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tweenlab.cli._ui import Context, progress_reporter
+from tweenlab.cli._ui import Context, progress_reporter, refuse_overwriting
 from tweenlab.core.time import parse_seconds
 from tweenlab.keyframes import SuggestionPolicy
 from tweenlab.media._files import write_atomic
@@ -54,6 +54,7 @@ def keyframes_command(
     detector: str,
 ) -> None:
     """Find the cuts and transitions of VIDEO and suggest the frames worth labelling."""
+    refuse_overwriting({"--json": json_out, "--plot": plot}, {"VIDEO": video})
     seconds = parse_seconds(every_seconds, option="--every-seconds") if every_seconds else None
     policy = SuggestionPolicy(
         per_minute=per_minute,

@@ -73,7 +73,7 @@ class SuggestionPolicy:
             raise UsageError("choose at most one of --per-minute, --max, --every, --every-seconds")
         for name in ("per_minute", "max_count", "every_frames"):
             value = getattr(self, name)
-            if value is not None and value <= 0:
+            if value is not None and not (math.isfinite(value) and value > 0):
                 raise UsageError(f"{name.replace('_', '-')}: must be positive, got {value}")
 
     def budget(self, duration_seconds: float) -> int | None:
@@ -135,6 +135,8 @@ def suggest_keyframes(
         return picker.events()
     starts = [0] + [picker.first_sharp(s, boundaries) for s in shot_starts(count, boundaries)[1:]]
     budget = policy.budget(duration_seconds if duration_seconds is not None else count / 25)
+    if budget is not None:
+        budget = min(budget, count)  # a budget over the frame count asks for every frame
     change = change_curve(signals)
     for event in boundaries:  # a transition is not change to label
         change[event.frame : event.end + 1] = 0.0

@@ -183,6 +183,12 @@ def build_index(path: Path, *, progress: Progress | None = None) -> FrameIndex:
                 raise NotAVideoError(path, f"no packet can be read ({error})") from error
         declared = stream.frames if container.format.name.startswith("mov") else 0
         reorders = bool(stream.codec_context.has_b_frames)
+    if not rows and demuxed:
+        raise NotAVideoError(
+            path,
+            f"its {demuxed} video packets carry no timestamps (a raw stream with no container?): "
+            f"put it in one first, e.g. ffmpeg -i {path.name} -c copy {path.stem}.mp4",
+        )
     if not rows:
         raise NotAVideoError(path, "the video stream holds no frames")
     if declared > demuxed:

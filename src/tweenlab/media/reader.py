@@ -282,9 +282,16 @@ class VideoReader:
         )
 
     def _record(self, problem: CorruptFrameError) -> None:
-        if all(str(e) != str(problem) for e in self.errors):
-            self.errors.append(problem)
-            log.warning("%s", problem)
+        """Keep ``problem`` once per frame (a packet the decoder refused, then the frame found
+        missing, is one frame lost), the list in frame order (packets come in decode order)."""
+        if any(
+            e.frame == problem.frame if problem.frame is not None else str(e) == str(problem)
+            for e in self.errors
+        ):
+            return
+        self.errors.append(problem)
+        self.errors.sort(key=lambda e: -1 if e.frame is None else e.frame)
+        log.warning("%s", problem)
 
     def _corrupt(self, n: int) -> CorruptFrameError:
         return CorruptFrameError(self.path, "cannot be decoded", frame=n)

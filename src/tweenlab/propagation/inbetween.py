@@ -14,6 +14,7 @@ frames on both sides of the cut are suggested as keyframes. Extension stops at a
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -26,7 +27,16 @@ from tweenlab.propagation.boxes import carry_box, carry_small_box, fill_span, is
 from tweenlab.propagation.flow import FlowCache
 from tweenlab.propagation.tracker import track_span
 
-__all__ = ["Extension", "InBetween", "Method", "extend_box", "inbetween", "next_cut", "shot_start"]
+__all__ = [
+    "Extension",
+    "InBetween",
+    "Method",
+    "box_problem",
+    "extend_box",
+    "inbetween",
+    "next_cut",
+    "shot_start",
+]
 
 Method = Literal["flow", "tracker", "linear"]
 BoxTuple = tuple[float, float, float, float]
@@ -110,14 +120,25 @@ def _carry_or_hold(
             result.boxes[frame], result.confidence[frame] = box, 0.5
 
 
+def box_problem(box: Sequence[float]) -> str | None:
+    """What is wrong with a keyframe box ``[x, y, w, h]``, or None: four finite numbers, ``w``
+    and ``h`` above 0, the right and bottom edges finite too (``1e308 + 1e308`` is not)."""
+    if len(box) != 4 or not np.isfinite(box).all():
+        return "needs 4 finite values"
+    x, y, w, h = (float(v) for v in box)
+    if w <= 0 or h <= 0:
+        return "needs w, h > 0"
+    if not (math.isfinite(x + w) and math.isfinite(y + h)):
+        return "has an edge past the largest number (x + w or y + h)"
+    return None
+
+
 def _checked(frame_count: int, keyframes: Mapping[int, BoxTuple | None]) -> list[int]:
     for frame, box in keyframes.items():
         if not 0 <= frame < frame_count:
             raise UsageError(f"keyframe {frame} is outside the video (0..{frame_count - 1})")
-        if box is not None and (
-            len(box) != 4 or box[2] <= 0 or box[3] <= 0 or not np.isfinite(box).all()
-        ):
-            raise UsageError(f"keyframe {frame}: box {list(box)} needs 4 finite values, w, h > 0")
+        if box is not None and (problem := box_problem(box)):
+            raise UsageError(f"keyframe {frame}: box {list(box)} {problem}")
     return sorted(keyframes)
 
 

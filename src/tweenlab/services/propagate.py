@@ -27,7 +27,7 @@ from tweenlab.errors import FormatError, UsageError
 from tweenlab.media import DerivedFiles
 from tweenlab.media._files import write_atomic
 from tweenlab.propagation import FlowCache, InBetween, fill_spans, inbetween
-from tweenlab.propagation.inbetween import BoxTuple, Method, next_cut, shot_start
+from tweenlab.propagation.inbetween import BoxTuple, Method, box_problem, next_cut, shot_start
 from tweenlab.propagation.shapes import extend_shape, fill_shape_span
 from tweenlab.propagation.tracker import track_span
 from tweenlab.services.annotations import load_annotations, save_annotations
@@ -58,6 +58,8 @@ def read_keyframes(path: Path) -> tuple[int | None, dict[int, BoxTuple | None]]:
         raise FormatError(path, f"not UTF-8 text (byte {error.start})") from None
     except json.JSONDecodeError as error:
         raise FormatError(path, f"not valid JSON: {error.msg}", line=error.lineno) from None
+    except RecursionError:
+        raise FormatError(path, "nested too deeply to be a keyframes file") from None
     except _DuplicateKeyError as error:
         key = error.args[0]
         field = f"keyframes.{key}" if key not in ("frames", "keyframes") else key
@@ -77,6 +79,8 @@ def read_keyframes(path: Path) -> tuple[int | None, dict[int, BoxTuple | None]]:
             raise FormatError(
                 path, f"{value!r} is not [x, y, w, h] or null", field=f"keyframes.{key}"
             )
+        if value is not None and (problem := box_problem(value)):
+            raise FormatError(path, f"box {value!r} {problem}", field=f"keyframes.{key}")
         keys[int(key)] = None if value is None else (value[0], value[1], value[2], value[3])
     return frames, keys
 
