@@ -94,9 +94,9 @@ def test_an_output_that_is_a_folder_is_refused_before_analysing(
 @pytest.mark.parametrize(
     ("options", "words"),
     [
-        (["--json", "{video}"], "--json {video}: is the input VIDEO"),
-        (["--plot", "{video}"], "--plot {video}: is the input VIDEO"),
-        (["--json", "{tmp}/same", "--plot", "{tmp}/same"], "is the output --json"),
+        (["--json", "{video}"], "--json {video}: is also VIDEO"),
+        (["--plot", "{video}"], "--plot {video}: is also VIDEO"),
+        (["--json", "{tmp}/same", "--plot", "{tmp}/same"], "is also --json"),
         (["--max", "1000000000000", "--per-minute", "inf"], "choose at most one"),
         (["--per-minute", "inf"], "per-minute: must be positive"),
         (["--per-minute", "nan"], "per-minute: must be positive"),

@@ -5,6 +5,7 @@ torch staying unimported until a deep engine is built."""
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from fractions import Fraction
@@ -34,6 +35,7 @@ from tweenlab.synthesis import (
 torch = pytest.importorskip("torch")
 
 from tweenlab.synthesis import checkpoint as checkpoint_module  # noqa: E402
+from tweenlab.synthesis import training as training_module  # noqa: E402
 from tweenlab.synthesis.models import build_model  # noqa: E402
 from tweenlab.synthesis.training import TrainOptions, train  # noqa: E402
 
@@ -153,6 +155,16 @@ def test_bad_checkpoints_are_refused(
     misfit = tmp_path / "misfit.pt"
     stored = torch.load(checkpoints["dvf"], weights_only=True)
     torch.save({**stored, "config": {**stored["config"], "width": 6}}, misfit)
+    listed = tmp_path / "listed.pt"  # was an internal error: unhashable type 'list'
+    torch.save({**stored, "model": ["dvf"]}, listed)
+    unworkable = tmp_path / "unworkable.pt"  # a model that builds but cannot run
+    torch.save({**stored, "config": {**stored["config"], "scales": 0}}, unworkable)
+    diverged = tmp_path / "diverged.pt"  # wrote flat grey frames without a word
+    nan = {
+        k: torch.full_like(v, math.nan) if v.is_floating_point() else v
+        for k, v in stored["state_dict"].items()
+    }
+    torch.save({**stored, "state_dict": nan}, diverged)
     cases = [
         (tmp_path / "none.pt", "no such checkpoint file"),
         (garbage, "not a readable checkpoint"),
@@ -161,6 +173,9 @@ def test_bad_checkpoints_are_refused(
         (foreign, "not a tweenlab synthesis checkpoint"),
         (checkpoints["sepconv"], "holds a sepconv model, not dvf"),
         (misfit, "weights do not fit a dvf model"),
+        (listed, "unknown model"),
+        (unworkable, "do not make a working dvf model"),
+        (diverged, "hold NaN or infinity"),
     ]
     for path, message in cases:
         with pytest.raises(CheckpointError, match=message) as caught:
@@ -307,6 +322,18 @@ def test_gradients_are_clipped_to_max_grad_norm(
         TrainOptions(**{**options.__dict__, "max_grad_norm": 1e-4}),
     )
     assert len(after) == 3 and max(after) <= 1e-4 * 1.001
+
+
+def test_training_that_diverges_stops_with_a_clear_error(
+    moving_video: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A loss that turns NaN stops the training before torch's backward pass, which crashed
+    the whole process (a segmentation fault) on NaN weights."""
+    options = TrainOptions(steps=4, crop=32, batch=2, width=4, validate_every=4, per_video=8)
+    monkeypatch.setattr(training_module, "_loss", lambda *_: torch.tensor(math.nan))
+    with pytest.raises(UsageError, match="training diverged at step 1 "):
+        train("dvf", [moving_video], tmp_path / "x.pt", options)
+    assert not (tmp_path / "x.pt").exists()
 
 
 def test_training_refuses_bad_options(moving_video: Path, tmp_path: Path) -> None:
@@ -528,6 +555,14 @@ def test_readme_and_train_script_give_each_shipped_config(
             ["--width", "4", "--config", "width=8"], "width: 4 and config width=8", id="width-twice"
         ),
         pytest.param(["--device", "tpu"], "'tpu' is not one of", id="device-unknown"),
+        # a NaN or infinite rate made NaN weights, and torch's backward crashed the process
+        pytest.param(["--lr", "inf"], "lr: must be a positive finite number", id="lr-inf"),
+        pytest.param(["--lr", "nan"], "lr: must be a positive finite number", id="lr-nan"),
+        pytest.param(["--max-grad-norm", "nan"], "max_grad_norm: must be 0", id="norm-nan"),
+        pytest.param(["--minutes", "nan"], "minutes: must be 0 or more", id="minutes-nan"),
+        # accepted by the model's constructor, then a failure deep inside torch
+        pytest.param(["--config", "scales=0"], "config: scales=0: ", id="no-scales"),
+        pytest.param(["--config", "depth=100"], "config: depth=100: ", id="too-deep"),
     ],
 )
 def test_cli_train_refuses_bad_options(

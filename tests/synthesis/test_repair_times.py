@@ -61,3 +61,15 @@ def test_a_bad_frame_next_to_a_cut_is_left(tmp_path: Path) -> None:
     assert [b.frame for b in served.left] == [8], "the keyframe analysis found the cut at 8"
     with VideoReader(tmp_path / "served.mp4") as fixed, VideoReader(video) as source:
         assert psnr(source[8], fixed[8]) > 34.0, "left as it was (encoded again), not a blend"
+
+
+def test_repeated_timestamps_fall_back_to_the_frames_places() -> None:
+    """A muxer that rounds timestamps (Matroska's milliseconds) can give a bad frame the
+    timestamp of a neighbour: its time was 0 or 1, refused as "t: 1.0 is outside (0, 1)"
+    (a time the person never gave); it is then placed by frame count."""
+    from tweenlab.synthesis.repair import BadFrame, plan
+
+    bad = [BadFrame(2, "blurred", "sharpness 0.1 of its neighbours")]
+    for pts in ([0, 40, 80, 80, 120], [0, 40, 40, 80, 120], [0, 40, 40, 40, 120]):
+        (fixed,), left = plan(bad, 5, pts=pts)
+        assert left == [] and fixed.between == (1, 3) and fixed.t == 0.5, pts

@@ -77,6 +77,53 @@ CASES = [
         "folder: is a folder",
         id="repair-out-folder",
     ),
+    # found by an audit (2026-11-28): each wrote the video first, then failed or overwrote
+    pytest.param(
+        lambda tmp: ["repair", "--out", tmp / "x.mp4", "--report", _folder(tmp)],
+        "--report",
+        id="repair-report-folder",
+    ),
+    pytest.param(
+        lambda tmp: ["repair", "--out", tmp / "x.mp4", "--report", tmp / "clip.json" / "r.json"],
+        "clip.json is a file, not a folder",
+        id="repair-report-under-a-file",
+    ),
+    pytest.param(
+        lambda tmp: ["repair", "--out", tmp / "x.mp4", "--report", tmp / "x.mp4"],
+        "--report",
+        id="repair-report-is-out",
+    ),
+    pytest.param(
+        lambda tmp: ["repair", "--out", tmp / "x.mp4", "--report", tmp / "clip.mp4"],
+        "is also VIDEO",
+        id="repair-report-is-the-video",
+    ),
+    pytest.param(
+        lambda tmp: ["retime", "--factor", "2", "--out", tmp / "x.mp4", "--annotations",
+                     tmp / "clip.json", "--annotations-out", tmp / "x.mp4"],
+        "is also --out",
+        id="retime-annotations-out-is-out",
+    ),
+    pytest.param(  # never returned: a list of factor x frames times
+        lambda tmp: ["retime", "--fps", "1e9", "--out", tmp / "x.mp4"],
+        "more than 64 for each",
+        id="retime-fps-too-high",
+    ),
+    pytest.param(
+        lambda tmp: ["extrapolate", "--out", tmp / "clip.json"],
+        "is a file; give a folder",
+        id="extrapolate-out-a-file",
+    ),
+    pytest.param(  # trained for the whole run, then failed
+        lambda tmp: ["train", "--model", "dvf", "--steps", "1", "--out", _folder(tmp)],
+        "folder: is a folder",
+        id="train-out-folder",
+    ),
+    pytest.param(  # the card was written over the weights, exit 0
+        lambda tmp: ["train", "--model", "dvf", "--steps", "1", "--out", tmp / "dvf.json"],
+        "is also --out",
+        id="train-out-is-its-card",
+    ),
 ]  # fmt: skip
 
 
@@ -92,9 +139,46 @@ def test_a_bad_path_is_one_line_and_writes_nothing(
 ) -> None:
     args = [str(a) for a in arguments(tmp_path)]
     before = _files(tmp_path)
+    contents = clip.read_bytes(), (tmp_path / "clip.json").read_bytes()
     code = run_with_boundary(cli, ["synth", args[0], str(clip), *args[1:]])
     err = capsys.readouterr().err
     assert code == 2, err
     assert message in err and "internal error" not in err and len(err.strip().splitlines()) == 1
     assert _files(tmp_path) == before, "nothing written"
+    assert (clip.read_bytes(), (tmp_path / "clip.json").read_bytes()) == contents
     assert list((tmp_path / "folder").iterdir() if (tmp_path / "folder").exists() else []) == []
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        pytest.param(["retime", "--factor", "65", "--out", "x.mp4"], id="retime-factor"),
+        # wrote 1.3 GB of images before it was stopped, with no manifest
+        pytest.param(["extrapolate", "--count", "1001", "--out", "x"], id="extrapolate-count"),
+    ],
+)
+def test_counts_past_the_limits_are_refused(
+    clip: Path,
+    tmp_path: Path,
+    *,
+    settings: Settings,
+    capsys: pytest.CaptureFixture[str],
+    arguments: list[str],
+) -> None:
+    before = _files(tmp_path)
+    code = run_with_boundary(cli, ["synth", arguments[0], str(clip), *arguments[1:]])
+    assert code == 2 and "is not in the range" in capsys.readouterr().err
+    assert _files(tmp_path) == before
+
+
+def test_the_command_line_limits_are_the_library_s() -> None:
+    """The CLI keeps its own copies (importing the library would slow every command)."""
+    import importlib
+
+    from tweenlab.services import synthesize
+
+    command = importlib.import_module("tweenlab.cli.synth")
+    retime = importlib.import_module("tweenlab.synthesis.retime")
+
+    assert command.MAX_FACTOR == retime.MAX_FACTOR
+    assert command.MAX_EXTRAPOLATED == synthesize.MAX_EXTRAPOLATED

@@ -281,7 +281,8 @@ def test_extrapolate_after_a_chosen_frame(
     [
         pytest.param({"after": 0}, "--after 0: outside", id="first-frame"),
         pytest.param({"after": FRAMES}, f"--after {FRAMES}: outside", id="past-the-end"),
-        pytest.param({"count": 0}, "--count must be 1 or more", id="count"),
+        pytest.param({"count": 0}, "--count must be from 1 to 1000, got 0", id="count"),
+        pytest.param({"count": 1001}, "--count must be from 1 to 1000", id="count-too-large"),
         pytest.param({"engine": "dvf"}, "engine 'dvf' cannot extrapolate", id="deep-engine"),
     ],
 )
@@ -323,6 +324,50 @@ def test_cli_extrapolate(
     assert all((out / name).is_file() for name in names)
     code, _, err = run(capsys, "synth", "extrapolate", broken_video, "--after", "0")
     assert code == 2 and "--after 0: outside" in err
+
+
+def test_cli_extrapolate_writes_all_or_nothing(
+    broken_video: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder where an image or a manifest goes is refused before any is written (the
+    images before it were left, without a manifest); the frames are made in a temporary
+    folder beside ``--out`` and moved in only when all of them and the manifests are done."""
+    out = tmp_path / "next"
+    (out / "manifest.json").mkdir(parents=True)
+    code, _, err = run(capsys, "synth", "extrapolate", broken_video, "--count", "3", "--out", out)
+    assert code == 2 and "manifest.json: is a folder" in err, err
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+    (out / "manifest.json").rmdir()
+    code, _, err = run(capsys, "synth", "extrapolate", broken_video, "--count", "2", "--out", out)
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == [
+        f"broken_{FRAMES - 1:06d}_next1.png",
+        f"broken_{FRAMES - 1:06d}_next2.png",
+        "manifest.csv",
+        "manifest.json",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_cli_interpolate_checks_every_output_and_names_both_sizes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, last, small = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "small.png"
+    Image.fromarray(truth(0)).save(first)
+    Image.fromarray(truth(2)).save(last)
+    Image.fromarray(truth(2)[:32, :48]).save(small)
+    (tmp_path / "m_2.png").mkdir()  # m_1.png was written, then the command failed
+    code, _, err = run(
+        capsys, "synth", "interpolate", first, last, "--t", "0.3", "--t", "0.6", "--out",
+        tmp_path / "m.png",
+    )  # fmt: skip
+    assert code == 2 and "m_2.png: is a folder" in err and not (tmp_path / "m_1.png").exists()
+    code, _, err = run(capsys, "synth", "interpolate", first, last, "--out", tmp_path / "m_2.png")
+    assert code == 2 and "--out" in err and "is a folder" in err, err
+    code, _, err = run(capsys, "synth", "interpolate", first, small, "--out", tmp_path / "x.png")
+    assert code == 2 and f"{first} is " in err and f"{small} 48x32" in err, err
+    code, _, err = run(capsys, "synth", "interpolate", first, last, "--out", first)
+    assert code == 2 and "is also FRAME0" in err, err
 
 
 def test_repair_replaces_a_frame_whose_packet_is_corrupt(tmp_path: Path) -> None:

@@ -17,7 +17,13 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from tweenlab.errors import TweenlabError, UsageError
 from tweenlab.settings import Settings, load_settings
 
-__all__ = ["Context", "progress_reporter", "refuse_overwriting", "run_with_boundary"]
+__all__ = [
+    "Context",
+    "check_output_file",
+    "progress_reporter",
+    "refuse_overwriting",
+    "run_with_boundary",
+]
 
 EXIT_TWEENLAB_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
@@ -54,9 +60,22 @@ def refuse_overwriting(
             continue
         key = _identity(path)
         if key in seen:
-            kind = "the input" if seen[key] in inputs else "the output"
-            raise UsageError(f"{name} {path}: is {kind} {seen[key]}; give another file")
+            raise UsageError(f"{name} {path}: is also {seen[key]}; give another file")
         seen[key] = name
+
+
+def check_output_file(option: str, path: Path | None) -> None:
+    """``UsageError`` before any work where ``path`` cannot be written as a file: it is a
+    folder, or a part of its folder is a file. A missing folder is fine (it is made)."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise UsageError(f"{option} {path}: is a folder; give a file name")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"{option} {path}: {parent} is a file, not a folder")
+            return
 
 
 def _identity(path: Path) -> str:

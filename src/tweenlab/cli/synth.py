@@ -10,12 +10,14 @@ from typing import Any
 
 import click
 
-from tweenlab.cli._ui import Context
+from tweenlab.cli._ui import Context, check_output_file, refuse_overwriting
 from tweenlab.errors import UsageError
 
 __all__ = ["synth_command"]
 
 PATH = click.Path(path_type=Path)
+MAX_FACTOR = 64  # as tweenlab.synthesis.retime.MAX_FACTOR (not imported: it imports numpy)
+MAX_EXTRAPOLATED = 1000  # frames continuing one motion at constant velocity: more is no video
 ENGINE = click.option(
     "--engine",
     help="A name in the synthesizers registry (flow: optical flow, no weights; adaconv, "
@@ -74,6 +76,8 @@ def interpolate_command(
     """Write the frame at time t between FRAME0 (t=0) and FRAME1 (t=1)."""
     from tweenlab.services.synthesize import interpolate_files  # noqa: PLC0415 (fast start)
 
+    check_output_file("--out", out)
+    refuse_overwriting({"--out": out}, {"FRAME0": frame0, "FRAME1": frame1})
     name = _engine(engine, checkpoint)
     written = interpolate_files(frame0, frame1, out, times or (0.5,), engine=name)
     click.echo("\n".join(str(path) for path in written))
@@ -97,6 +101,10 @@ def repair_command(
     """Replace VIDEO's blurred, repeated and undecodable frames with interpolated ones."""
     from tweenlab.services.synthesize import repair_video  # noqa: PLC0415 (fast start)
 
+    check_output_file("--out", out)
+    check_output_file("--report", report)
+    # --out may be VIDEO itself (repaired in place, once read); the report may not
+    refuse_overwriting({"--report": report}, {"VIDEO": video, "--out": out})
     name = _engine(engine, checkpoint)
     done = repair_video(video, out, ctx.settings, report=report, engine=name)
     for item in done.replaced:
@@ -110,7 +118,11 @@ def repair_command(
 
 @synth_command.command("retime")
 @click.argument("video", type=PATH)
-@click.option("--factor", type=click.IntRange(min=2), help="Frames per input frame (2 doubles).")
+@click.option(
+    "--factor",
+    type=click.IntRange(min=2, max=MAX_FACTOR),
+    help="Frames per input frame (2 doubles).",
+)
 @click.option("--fps", help="Output frame rate (60, 59.94 or 60000/1001).")
 @click.option("--out", type=PATH, required=True, help="The retimed video (MP4).")
 @click.option("--annotations", type=PATH, help="VIDEO's annotations (a tweenlab JSON file).")
@@ -144,8 +156,11 @@ def retime_command(
         raise UsageError("give one of --factor or --fps")
     if (annotations is None) != (annotations_out is None):
         raise UsageError("give both --annotations and --annotations-out, or neither")
-    if annotations_out is not None and annotations_out.is_dir():  # before the video is written
-        raise UsageError(f"--annotations-out {annotations_out}: is a folder; give a file name")
+    check_output_file("--out", out)  # all before the video is written
+    check_output_file("--annotations-out", annotations_out)
+    # each may replace its own input (retimed in place); not the other kind
+    refuse_overwriting({"--out": out}, {"--annotations": annotations})
+    refuse_overwriting({"--annotations-out": annotations_out}, {"VIDEO": video, "--out": out})
     rate = _rate(fps) if fps else None
     retimed = None
     if annotations is not None:  # checked before the video is written
@@ -163,7 +178,11 @@ def retime_command(
 @synth_command.command("extrapolate")
 @click.argument("video", type=PATH)
 @click.option(
-    "--count", type=click.IntRange(min=1), default=1, show_default=True, help="Frames to make."
+    "--count",
+    type=click.IntRange(min=1, max=MAX_EXTRAPOLATED),
+    default=1,
+    show_default=True,
+    help="Frames to make.",
 )
 @click.option("--after", type=click.IntRange(min=0), help="Continue after this frame [the last].")
 @click.option("--out", type=PATH, help="Folder for the images [VIDEO_extrapolated].")
@@ -188,6 +207,9 @@ def extrapolate_command(
     """Write frames that continue VIDEO's motion after its last frame (or --after N), as
     images with manifest.csv and manifest.json that mark them synthetic."""
     from tweenlab.services.synthesize import extrapolate_video  # noqa: PLC0415 (fast start)
+
+    if out is not None and out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file; give a folder")
 
     folder = out or video.with_name(f"{video.stem}_extrapolated")
     rows = extrapolate_video(
@@ -283,6 +305,12 @@ def train_command(
     max_grad_norm: float,
 ) -> None:
     """Train a deep model on triplets cut from VIDEOS (self-supervised); write a checkpoint."""
+    from tweenlab.synthesis.checkpoint import card_path  # noqa: PLC0415 (fast start)
+
+    check_output_file("--out", out)  # before the training, not after it
+    check_output_file("its card", card_path(out))
+    inputs = {f"VIDEOS ({video})": video for video in videos} | {"--init": init}
+    refuse_overwriting({"--out": out, "its card": card_path(out)}, inputs)
     from tweenlab.synthesis.training import TrainOptions, train  # noqa: PLC0415 (torch)
 
     options = TrainOptions(
@@ -305,7 +333,8 @@ def train_command(
     )
 
     def progress(step: int, total: int, loss: float, psnr: float | None) -> None:
-        ctx.console.print(f"step {step}/{total}: loss {loss:.4f}, validation PSNR {psnr} dB")
+        checked = f"validation PSNR {psnr} dB" if psnr is not None else "no validation windows"
+        ctx.console.print(f"step {step}/{total}: loss {loss:.4f}, {checked}")
 
     done = train(model, list(videos), out, options, progress=progress)
     validation = done.card["validation"]
@@ -348,8 +377,8 @@ def _value(text: str) -> int | float | bool | str:
 
 
 def _rate(text: str) -> Fraction:
-    try:
-        rate = Fraction(text)
+    try:  # 50.0000000000000001 is 50: a time base of 10**16 ticks overflows the muxer
+        rate = Fraction(text).limit_denominator(1_000_000)
     except (ValueError, ZeroDivisionError):
         raise UsageError(f"--fps: {text!r} is not a number (use 60, 59.94 or 60000/1001)") from None
     if rate <= 0:

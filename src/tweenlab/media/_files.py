@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tweenlab.errors import MediaWriteError
 
-__all__ = ["atomic_path", "write_atomic"]
+__all__ = ["atomic_path", "staged_folder", "write_atomic"]
 
 
 @contextlib.contextmanager
@@ -47,6 +47,32 @@ def atomic_path(target: Path) -> Iterator[Path]:
             os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def staged_folder(folder: Path) -> Iterator[Path]:
+    """Yield a new, empty temporary folder beside ``folder``; if the block succeeds, move what
+    it wrote into ``folder`` (made if missing; a file of the same name there is replaced),
+    names beginning ``manifest`` last, so that a manifest never lists a file not yet there. On
+    any exception the temporary folder and all in it are removed: ``folder`` gets all of the
+    files or none.
+
+    Example:
+        >>> with staged_folder(Path("out")) as staging:  # doctest: +SKIP
+        ...     (staging / "a.png").write_bytes(data)
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        yield staging
+        folder.mkdir(exist_ok=True)
+        names = sorted(p.name for p in staging.iterdir())
+        for name in sorted(names, key=lambda n: n.startswith("manifest")):
+            os.replace(staging / name, folder / name)
+        staging.rmdir()
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
         raise
 
 

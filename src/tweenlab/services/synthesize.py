@@ -27,6 +27,7 @@ from tweenlab.media import (
     save_image,
     write_manifests,
 )
+from tweenlab.media._files import staged_folder
 from tweenlab.services.flow import flow_cache
 from tweenlab.services.keyframes import analyse_video
 from tweenlab.settings import Settings
@@ -45,6 +46,7 @@ from tweenlab.synthesis import (
 )
 
 __all__ = [
+    "MAX_EXTRAPOLATED",
     "Extrapolated",
     "RetimedFrameImages",
     "extrapolate_video",
@@ -77,14 +79,28 @@ def interpolate_files(
     """Write the frames at ``times`` between two image files; one time writes ``out``, several
     write ``out`` with ``_1``, ``_2``... before the suffix."""
     checked = check_times(times)
-    frames = synthesizer(engine).interpolate(read_image(first), read_image(second), checked)
-    if len(frames) == 1:
+    count = len(checked)
+    if count == 1:
         targets = [out]
     else:
-        targets = [out.with_name(f"{out.stem}_{i}{out.suffix}") for i in range(1, len(frames) + 1)]
+        targets = [out.with_name(f"{out.stem}_{i}{out.suffix}") for i in range(1, count + 1)]
+    _check_files(targets)
+    images = read_image(first), read_image(second)
+    if images[0].shape != images[1].shape:
+        (h0, w0), (h1, w1) = images[0].shape[:2], images[1].shape[:2]
+        raise UsageError(f"{first} is {w0}x{h0} and {second} {w1}x{h1}: give frames of one size")
+    frames = synthesizer(engine).interpolate(*images, checked)
     for frame, target in zip(frames, targets, strict=True):
         save_image(frame, target)
     return targets
+
+
+def _check_files(targets: Sequence[Path]) -> None:
+    """``UsageError`` before any work where one of ``targets`` is a folder (the files before it
+    would be written, and it not)."""
+    for target in targets:
+        if target.is_dir():
+            raise UsageError(f"{target}: is a folder; give another name")
 
 
 def repair_video(
@@ -199,6 +215,11 @@ def _shown(rate: Fraction) -> str:
     return f"{float(rate):.4g} ({rate})"
 
 
+#: The most frames ``extrapolate_video`` makes: constant velocity is a guess for a few frames,
+#: and ``--count 1000000`` wrote 1.3 GB of PNGs before it was stopped.
+MAX_EXTRAPOLATED = 1000
+
+
 @dataclass(frozen=True)
 class Extrapolated:
     """A frame made after frame ``after`` of ``source``: ``step`` frames on (its place in time,
@@ -233,8 +254,8 @@ def extrapolate_video(
         UsageError: A video of one frame, ``after`` outside ``1 .. frames - 1``, ``count`` under
             1, or an engine that cannot extrapolate (only ``flow`` can).
     """
-    if count < 1:
-        raise UsageError(f"--count must be 1 or more, got {count}")
+    if not 1 <= count <= MAX_EXTRAPOLATED:
+        raise UsageError(f"--count must be from 1 to {MAX_EXTRAPOLATED}, got {count}")
     index = DerivedFiles(settings.derived_dir).index(video)
     frames = len(index)
     if frames < 2:
@@ -248,17 +269,23 @@ def extrapolate_video(
     built = synthesizer(engine)
     if not isinstance(built, FlowSynthesizer):
         raise UsageError(f"engine {engine!r} cannot extrapolate; the flow engine can")
+    digits = max(6, len(str(frames + count)))
+    names = [f"{video.stem}_{last:0{digits}d}_next{k}.{image_format}" for k in range(1, count + 1)]
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"{out_dir}: is a file; give a folder")
+    _check_files([out_dir / name for name in [*names, "manifest.csv", "manifest.json"]])
     with VideoReader(video, index=index, cache_mb=0) as reader:
         pair = [reader[last - 1], reader[last]]
     spacing = index.seconds(last) - index.seconds(last - 1)
-    digits = max(6, len(str(frames + count)))
     rows = []
-    for step, image in enumerate(built.extrapolated(pair, count), start=1):
-        name = f"{video.stem}_{last:0{digits}d}_next{step}.{image_format}"
-        save_image(image, out_dir / name)
-        seconds = float(index.seconds(last) + step * spacing)
-        rows.append(Extrapolated(video.name, last, step, last + step, seconds, name, engine))
-    write_manifests(out_dir, rows, list(Extrapolated.__dataclass_fields__))
+    with staged_folder(out_dir) as staging:  # all of it or none: the manifests come last
+        for step, image in enumerate(built.extrapolated(pair, count), start=1):
+            save_image(image, staging / names[step - 1])
+            seconds = float(index.seconds(last) + step * spacing)
+            rows.append(
+                Extrapolated(video.name, last, step, last + step, seconds, names[step - 1], engine)
+            )
+        write_manifests(staging, rows, list(Extrapolated.__dataclass_fields__))
     return rows
 
 

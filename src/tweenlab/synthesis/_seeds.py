@@ -36,6 +36,9 @@ _MIN_POINTS = 8
 _OFF, _OFF_SHARE = 1.0, 0.05  # the first flow is trusted unless over 5% of corners are 1 px off
 _SPREAD, _SPREAD_SIZE = 0.08, 8  # Gaussian of 8% of the longer side, worked at 1/8 size
 _BOX, _BETTER = 9, 0.8  # mean grey error over 9x9 px; the second flow must be 20% better
+#: DIS one scale coarser than a frame refuses frames thinner than this (an OpenCV assertion):
+#: such a strip keeps its first flow.
+_MIN_SEEDED_SIDE = 16
 
 
 class Seeds:
@@ -52,6 +55,8 @@ class Seeds:
         """``forward`` and ``backward`` (frame 0 -> 1 and 1 -> 0) with the seeded candidate
         kept where it matches better; unchanged where too few corners track or they agree with
         ``forward``."""
+        if min(grey0.shape[:2]) < _MIN_SEEDED_SIDE:
+            return forward, backward
         tracked = _tracked(grey0, grey1, self.points)
         if tracked is None or not _disagree(forward, *tracked):
             return forward, backward
@@ -63,6 +68,8 @@ class Seeds:
 
     def refine(self, grey0: Grey, grey1: Grey, flow: Array) -> Array:
         """``improve`` for one direction (frame 0 -> 1) alone."""
+        if min(grey0.shape[:2]) < _MIN_SEEDED_SIDE:
+            return flow
         tracked = _tracked(grey0, grey1, self.points)
         if tracked is None or not _disagree(flow, *tracked):
             return flow

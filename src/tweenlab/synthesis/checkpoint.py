@@ -85,19 +85,41 @@ def load_checkpoint(path: Path, *, model: str | None = None) -> tuple[Any, dict[
         CheckpointError: A missing, unreadable or foreign file, another model's checkpoint, or
             weights that do not fit the hyper-parameters stored with them.
     """
-    from tweenlab.synthesis.models import build_model  # noqa: PLC0415 (torch)
+    from tweenlab.synthesis.models import working_model  # noqa: PLC0415 (torch)
 
     path = Path(path)
     stored = _stored(path)
     name = stored["model"]
     if model is not None and name != model:
         raise CheckpointError(path, f"holds a {name} model, not {model}")
+    config = stored.get("config", {})
+    if not isinstance(config, dict) or not all(isinstance(key, str) for key in config):
+        raise CheckpointError(path, f"its hyper-parameters are not named values: {config!r}")
     try:
-        built = build_model(name, **stored.get("config", {}))
-        built.load_state_dict(stored["state_dict"])
+        built = working_model(name, **config)
+    except ValueError as error:
+        raise CheckpointError(
+            path, f"its hyper-parameters do not make a working {name} model ({error})"
+        ) from error
+    state = stored.get("state_dict")
+    if not isinstance(state, dict):
+        raise CheckpointError(path, "holds no weights (state_dict)")
+    try:
+        built.load_state_dict(state)
     except (TypeError, ValueError, KeyError, RuntimeError) as error:
-        first = str(error).splitlines()[0]
-        raise CheckpointError(path, f"weights do not fit a {name} model ({first})") from error
+        raise CheckpointError(path, f"weights do not fit a {name} model ({_fit(error)})") from error
+    torch = _torch()
+    broken = [
+        key
+        for key, tensor in state.items()
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())
+    ]
+    if broken:
+        raise CheckpointError(
+            path,
+            f"{len(broken)} of its weight tensors hold NaN or infinity ({broken[0]}...): the "
+            "training that wrote it diverged",
+        )
     built.eval()
     return built, _read_card(path)
 
@@ -130,7 +152,7 @@ def _stored(path: Path) -> dict[str, Any]:
     if not isinstance(stored, dict) or stored.get("format") != FORMAT:
         raise CheckpointError(path, f"not a tweenlab synthesis checkpoint (format {FORMAT})")
     name = stored.get("model")
-    if name not in MODELS:
+    if not isinstance(name, str) or name not in MODELS:
         raise CheckpointError(path, f"unknown model {name!r} (known: {', '.join(MODELS)})")
     return stored
 
@@ -163,6 +185,15 @@ def save_checkpoint(model: Any, path: Path, card: dict[str, Any]) -> None:
     card_partial = path.with_name(f".{path.name}.json.partial")
     card_partial.write_text(json.dumps(full, indent=1) + "\n", encoding="utf-8")
     os.replace(card_partial, card_path(path))
+
+
+def _fit(error: Exception) -> str:
+    """Why weights do not fit, in one line: torch's first line names only the model; the
+    next ones name the tensors (missing, unexpected, of another shape)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        return f"{lines[0]} {lines[1]}"[:300]
+    return lines[0] if lines else type(error).__name__
 
 
 def _unreadable(error: Exception) -> str:

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from tweenlab.errors import CorruptFrameError, UsageError
 from tweenlab.media import FrameIndex, VideoReader, VideoWriter
+from tweenlab.media._files import write_atomic
 from tweenlab.synthesis._warp import cv2
 from tweenlab.synthesis.base import FrameSynthesizer, Image, synthesizer
 
@@ -82,7 +83,7 @@ class RepairReport:
 
     def save(self, target: Path) -> None:
         """Write the report as JSON."""
-        target.write_text(json.dumps(self.to_json(), indent=1), encoding="utf-8")
+        write_atomic(target, json.dumps(self.to_json(), indent=1).encode())
 
 
 def frame_stats(frames: Sequence[Image | None]) -> FrameStats:
@@ -165,7 +166,10 @@ def plan(
         if before < 0 or after >= count or any(before < cut <= after for cut in cuts):
             left.append(item)
             continue
-        t = (at[item.frame] - at[before]) / (at[after] - at[before])
+        span = at[after] - at[before]
+        t = (at[item.frame] - at[before]) / span if span else 0.0
+        if not 0 < t < 1:  # timestamps repeated or out of order (a muxer rounding them)
+            t = (item.frame - before) / (after - before)
         replaced.append(BadFrame(item.frame, item.reason, item.detail, (before, after), t))
     return replaced, left
 

@@ -11,6 +11,7 @@ repeats the nearer of the two frames, since a blend of two shots is no frame of 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -37,6 +38,12 @@ class Retimed:
     time_base: Fraction
 
 
+#: The most frames retiming makes for each frame of the video (``--factor``, or ``--fps`` over
+#: the video's rate): past that the in-betweens are a still frame's worth of motion apart, and
+#: the list of times alone grows without bound (``--factor 10**20`` never returned).
+MAX_FACTOR = 64
+
+
 def sample_times(
     index: FrameIndex, *, factor: int | None = None, fps: Fraction | None = None
 ) -> tuple[Fraction, list[tuple[int, int, Fraction]]]:
@@ -46,8 +53,8 @@ def sample_times(
         raise UsageError("give one of factor or fps")
     pts = [int(p) - int(index.pts[0]) for p in index.pts.tolist()]
     if factor is not None:
-        if factor < 1:
-            raise UsageError(f"factor: {factor} must be a whole number >= 1")
+        if not 1 <= factor <= MAX_FACTOR:
+            raise UsageError(f"factor: {factor} must be a whole number from 1 to {MAX_FACTOR}")
         times = [(p * factor, n, Fraction(0)) for n, p in enumerate(pts)]
         for n, (a, b) in enumerate(itertools.pairwise(pts)):
             times += [(a * factor + j * (b - a), n, Fraction(j, factor)) for j in range(1, factor)]
@@ -56,6 +63,12 @@ def sample_times(
     if fps <= 0:
         raise UsageError(f"fps: {fps} must be positive")
     step = 1 / (fps * index.time_base)  # input ticks per output frame
+    made = math.floor(pts[-1] / step) + 1
+    if made > MAX_FACTOR * len(pts):
+        raise UsageError(
+            f"fps: {float(fps):.6g} would make {made} frames of the video's {len(pts)}, more "
+            f"than {MAX_FACTOR} for each"
+        )
     times, n, k = [], 0, 0
     while k * step <= pts[-1]:
         at = k * step

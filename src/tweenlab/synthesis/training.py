@@ -29,7 +29,7 @@ from torch import Tensor
 
 from tweenlab.errors import UsageError
 from tweenlab.synthesis.checkpoint import save_checkpoint
-from tweenlab.synthesis.models import MODELS, build_model
+from tweenlab.synthesis.models import MODELS, build_model, working_model
 from tweenlab.synthesis.windows import Window, WindowSet, collect_windows
 
 __all__ = ["TrainOptions", "TrainResult", "train"]
@@ -138,6 +138,12 @@ def train(
     while step < options.steps:
         batch = _batch(data.train, options.crop, options.batch, rng, pan=options.pan).to(device)
         loss = _loss(_predict(model, batch), batch[:, 1:-1], options.gradient_weight)
+        if not bool(torch.isfinite(loss)):  # backward through NaN weights can crash torch
+            kept = f"; {out} holds the best checkpoint before it" if history else ""
+            raise UsageError(
+                f"training diverged at step {step + 1} (the loss is {loss.item()}): lower --lr "
+                f"or set --max-grad-norm{kept}"
+            )
         optimiser.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         if options.max_grad_norm:
@@ -192,8 +198,8 @@ def _starting_model(
     ``config`` must agree with) and what its card says of its training."""
     if init is None:
         try:
-            return build_model(model_name, **config), None
-        except (TypeError, ValueError, RuntimeError) as error:  # a value it refuses
+            return working_model(model_name, **config), None
+        except ValueError as error:  # a value it refuses, or cannot run with
             raise UsageError(f"config: {_listed(config)}: {error}") from error
     from tweenlab.synthesis.checkpoint import load_checkpoint  # noqa: PLC0415
 
@@ -255,8 +261,12 @@ def _listed(config: dict[str, Any]) -> str:
 def _check(model_name: str, options: TrainOptions) -> None:
     if model_name not in MODELS:
         raise UsageError(f"--model: {model_name!r} is not one of {', '.join(MODELS)}")
-    if options.warmup < 0 or options.max_grad_norm < 0:
-        raise UsageError("warmup and max_grad_norm: must be 0 or more")
+    if options.warmup < 0 or not 0 <= options.max_grad_norm < math.inf:
+        raise UsageError("warmup and max_grad_norm: must be 0 or more (and finite)")
+    if not 0 < options.lr < math.inf:
+        raise UsageError(f"lr: must be a positive finite number, got {options.lr}")
+    if not 0 <= options.minutes < math.inf:
+        raise UsageError(f"minutes: must be 0 or more (and finite), got {options.minutes}")
     for name in ("steps", "crop", "batch", "validate_every", "per_video"):
         if getattr(options, name) < 1:
             raise UsageError(f"{name}: must be 1 or more, got {getattr(options, name)}")
