@@ -100,8 +100,9 @@ def test_an_output_that_is_a_folder_is_refused_before_analysing(
         (["--max", "1000000000000", "--per-minute", "inf"], "choose at most one"),
         (["--per-minute", "inf"], "per-minute: must be positive"),
         (["--per-minute", "nan"], "per-minute: must be positive"),
+        (["--json", "{video}/k.json"], "clip.mp4 is a file, not a folder"),
     ],
-    ids=["json-is-video", "plot-is-video", "json-is-plot", "two", "inf", "nan"],
+    ids=["json-is-video", "plot-is-video", "json-is-plot", "two", "inf", "nan", "under-a-file"],
 )
 def test_outputs_never_replace_the_input_and_budgets_are_finite(  # noqa: PLR0917
     video: Path,

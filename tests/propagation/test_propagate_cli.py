@@ -180,7 +180,7 @@ def test_missing_files_exit_2(
     assert not (tmp_path / "out.json").exists()
 
 
-@pytest.mark.parametrize("target", ["video", "keyframes", "video-link"])
+@pytest.mark.parametrize("target", ["video", "keyframes", "video-link", "under-the-video"])
 @pytest.mark.usefixtures("settings")
 def test_out_never_replaces_an_input(
     capsys: pytest.CaptureFixture[str],
@@ -194,12 +194,18 @@ def test_out_never_replaces_an_input(
     video.write_bytes(circle[0].read_bytes())
     keys = keyframes_file(tmp_path / "kf.json", {0: circle[1][0]})
     before = {video: video.read_bytes(), keys: keys.read_bytes()}
-    out = {"video": video, "keyframes": keys, "video-link": tmp_path / "link.mp4"}[target]
+    out = {
+        "video": video,
+        "keyframes": keys,
+        "video-link": tmp_path / "link.mp4",
+        "under-the-video": video / "out.json",  # was "cannot write (File exists)"
+    }[target]
     if target == "video-link":
         out.symlink_to(video)
     code, stdout, stderr = propagate(capsys, video, keys, out, "--method", "linear")
     assert code == 2 and stdout == ""
-    assert len(stderr.splitlines()) == 1 and "is also" in stderr, stderr
+    words = "is a file, not a folder" if target == "under-the-video" else "is also"
+    assert len(stderr.splitlines()) == 1 and words in stderr, stderr
     assert {path: path.read_bytes() for path in before} == before
 
 

@@ -167,6 +167,7 @@ def test_bad_checkpoints_are_refused(
     torch.save({**stored, "state_dict": nan}, diverged)
     cases = [
         (tmp_path / "none.pt", "no such checkpoint file"),
+        (tmp_path, "is a folder; give the checkpoint file"),
         (garbage, "not a readable checkpoint"),
         (truncated, "not a readable checkpoint"),
         (pickled, r"holds a Python object, fractions.Fraction, besides weights; not loaded"),

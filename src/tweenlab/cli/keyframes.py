@@ -7,7 +7,12 @@ from pathlib import Path
 
 import click
 
-from tweenlab.cli._ui import Context, progress_reporter, refuse_overwriting
+from tweenlab.cli._ui import (
+    Context,
+    check_output_file,
+    progress_reporter,
+    refuse_overwriting,
+)
 from tweenlab.core.time import parse_seconds
 from tweenlab.keyframes import SuggestionPolicy
 from tweenlab.media._files import write_atomic
@@ -54,6 +59,8 @@ def keyframes_command(
     detector: str,
 ) -> None:
     """Find the cuts and transitions of VIDEO and suggest the frames worth labelling."""
+    check_output_file("--json", json_out)
+    check_output_file("--plot", plot)
     refuse_overwriting({"--json": json_out, "--plot": plot}, {"VIDEO": video})
     seconds = parse_seconds(every_seconds, option="--every-seconds") if every_seconds else None
     policy = SuggestionPolicy(

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import click
 
-from tweenlab.cli._ui import Context, progress_reporter, refuse_overwriting
+from tweenlab.cli._ui import (
+    Context,
+    check_output_file,
+    progress_reporter,
+    refuse_overwriting,
+)
 from tweenlab.errors import UsageError
 from tweenlab.services.propagate import propagate_annotations, propagate_file
 from tweenlab.settings import Settings
@@ -80,6 +85,7 @@ def propagate_command(
     if (keyframes is None) == (annotations is None):
         raise UsageError("give one of --keyframes (one box track) or --annotations (a file)")
     # --annotations may be filled in place (the keyframes stay, in-betweens are added)
+    check_output_file("--out", out)
     refuse_overwriting({"--out": out}, {"VIDEO": video, "--keyframes": keyframes})
     if annotations is not None:
         if method == "linear":

@@ -142,6 +142,8 @@ def _stored(path: Path) -> dict[str, Any]:
     """What ``path`` holds, checked to be a tweenlab checkpoint of a known model."""
     from tweenlab.synthesis.models import MODELS  # noqa: PLC0415 (as build_model)
 
+    if path.is_dir():
+        raise CheckpointError(path, "is a folder; give the checkpoint file (NAME.pt)")
     if not path.is_file():
         raise CheckpointError(path, "no such checkpoint file")
     torch = _torch()
