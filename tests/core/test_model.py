@@ -40,6 +40,10 @@ INVALID_SHAPES: list[tuple[str, Callable[[], object], str, str]] = [
     ("box infinite rotation", lambda: Box(0, 0, 1, 1, math.inf), "box", "finite"),
     ("box negative width", lambda: Box(0, 0, -1, 1), "box", "negative"),
     ("box negative height", lambda: Box(0, 0, 1, -0.5), "box", "negative"),
+    # 1e308 boxes were stored, then interpolating their track overflowed on every read
+    ("box far out", lambda: Box(1e308, 0, 1e308, 1), "box", r"within \+-1e\+09 pixels"),
+    ("box huge width", lambda: Box(0, 0, 2e9, 1), "box", "within"),
+    ("polygon far out", lambda: Polygon([[0, 0], [1, 1], [-1e12, 0]]), "polygon", "within"),
     ("polygon 2 points", lambda: Polygon([[0, 0], [1, 1]]), "polygon", "at least 3"),
     ("polygon NaN", lambda: Polygon([[0, 0], [1, math.nan], [2, 0]]), "polygon", "finite"),
     ("polyline 1 point", lambda: Polyline([[0, 0]]), "polyline", "at least 2"),

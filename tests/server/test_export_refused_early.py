@@ -106,3 +106,13 @@ def test_a_missing_video_file_is_named_without_the_servers_folders(media_api: Ap
 
     assert 400 <= answer.status_code < 500, answer.text
     assert "lost.mp4" in answer.text and str(gone.root) not in answer.text
+
+
+def test_frames_of_a_registered_video_whose_file_is_gone_are_404_naming_it(media_api: Api) -> None:
+    """A frame, the codec and a chunk of such a video were 500s (the file's ``stat`` failed)."""
+    gone = _registered_then_gone(media_api, "vanished.mp4")
+    video = f"{gone.base}/videos/{gone.video_id}"
+    for path in (f"{video}/frames/5", f"{video}/codec", f"{video}/chunks/0"):
+        answer = media_api.client.get(path, headers=gone.owner.headers)
+        assert answer.status_code == 404, (path, answer.text)
+        assert "vanished.mp4: no such file" in answer.text and str(gone.root) not in answer.text

@@ -69,6 +69,12 @@ class Shape(ABC):
     def __hash__(self) -> int: ...
 
 
+#: Coordinates (pixels) a shape may have: far past any picture, and small enough that
+#: interpolating, carrying and exporting them cannot overflow a float (boxes of 1e308 were
+#: stored, then every read of their track's states failed).
+MAX_COORDINATE = 1e9
+
+
 def _points(values: Any, name: str, *, minimum: int, exact: int | None = None) -> Array:
     array = (
         np.array(values, dtype=np.float64).reshape(-1, 2) if np.size(values) else np.zeros((0, 2))
@@ -79,6 +85,8 @@ def _points(values: Any, name: str, *, minimum: int, exact: int | None = None) -
         raise AnnotationError(f"needs at least {minimum} points, got {len(array)}", field=name)
     if not np.isfinite(array).all():
         raise AnnotationError("coordinates must be finite numbers", field=name)
+    if array.size and float(np.abs(array).max()) > MAX_COORDINATE:
+        raise AnnotationError(f"coordinates must be within +-{MAX_COORDINATE:g} pixels", field=name)
     array.setflags(write=False)
     return array
 
@@ -121,6 +129,11 @@ class Box(Shape):
         values = (self.x, self.y, self.w, self.h, self.rotation)
         if not all(math.isfinite(v) for v in values):  # math: a tenth of np.isfinite per value
             raise AnnotationError(f"values must be finite, got {values}", field="box")
+        if max(abs(self.x), abs(self.y), self.w, self.h) > MAX_COORDINATE:
+            raise AnnotationError(
+                f"x, y, w, h must be within +-{MAX_COORDINATE:g} pixels, got {values[:4]}",
+                field="box",
+            )
         if self.w < 0 or self.h < 0:
             raise AnnotationError(f"size must not be negative, got {self.w}x{self.h}", field="box")
         for name, value in zip(("x", "y", "w", "h", "rotation"), values, strict=True):

@@ -26,19 +26,20 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from tweenlab.core.roles import Role
 from tweenlab.errors import AccessDeniedError, AuthenticationError, NotFoundError
+from tweenlab.server.errors import check_request
 from tweenlab.services import accounts
 from tweenlab.services.frames import FrameServer
 from tweenlab.services.jobs import JobRunner
@@ -270,6 +271,16 @@ class AuthorisedRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, _checking(endpoint), **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """FastAPI's handler, after ``check_request`` (what its validation lets through)."""
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            await check_request(request)
+            return await handler(request)
+
+        return checked
 
 
 def _checking(endpoint: Callable[..., Any]) -> Callable[..., Any]:

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError
@@ -26,6 +29,7 @@ from tweenlab.errors import (
     AnnotationError,
     AuthenticationError,
     ConflictError,
+    FieldError,
     FormatError,
     LabelerError,
     MediaError,
@@ -40,7 +44,15 @@ from tweenlab.errors import (
 )
 from tweenlab.workflow import NotPermittedError, TransitionError
 
-__all__ = ["ERROR_RESPONSES", "STATUS", "ErrorBody", "install_error_handlers", "status_of"]
+__all__ = [
+    "ERROR_RESPONSES",
+    "LARGEST",
+    "STATUS",
+    "ErrorBody",
+    "check_request",
+    "install_error_handlers",
+    "status_of",
+]
 
 
 class ErrorBody(BaseModel):
@@ -95,10 +107,10 @@ def status_of(error: TweenlabError) -> int:
 
 async def _tweenlab_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, TweenlabError)
-    body: dict[str, object] = {"detail": _without_folders(error)}
+    body: dict[str, object] = {"detail": _text(_without_folders(error))}
     field = getattr(error, "field", None)
     if field is not None:
-        body["field"] = field
+        body["field"] = _text(str(field))
     if isinstance(error, StaleRevisionError):
         body.update(error.current)
     headers: dict[str, str] = {}
@@ -107,6 +119,83 @@ async def _tweenlab_error(_request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, RateLimitedError):
         headers["Retry-After"] = str(error.retry_after_s)
     return JSONResponse(body, status_code=status_of(error), headers=headers)
+
+
+def _text(text: str) -> str:
+    """``text`` as UTF-8 can carry it: a lone surrogate a request smuggled in (``"\\ud800"``)
+    written as its escape, so the error about it can still be sent."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+#: Bytes of a JSON body worth a strict second look: Python's JSON reader takes NaN and the
+#: infinities, which JSON does not have, and lone UTF-16 surrogates, which are not text (a
+#: track saved with one made every later read of its task a 500, as it could not be encoded).
+_SUSPECT = re.compile(rb"NaN|Infinity|\\u[dD][89a-fA-F]")
+
+
+class _Constant:
+    """Where a JSON text says ``NaN``, ``Infinity`` or ``-Infinity``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+async def check_request(request: Request) -> None:
+    """What FastAPI's own validation lets through, refused as a 422 naming the field before a
+    route runs: a path parameter past the database's integers (SQLite would store 2**40 where
+    PostgreSQL refuses it), and in a JSON body NaN, infinity or a lone surrogate. The body is
+    searched for them as bytes, parsed again only where one may be."""
+    for name, value in request.path_params.items():
+        if isinstance(value, str) and value.isdigit() and int(value) > LARGEST:
+            raise FieldError(name, f"{value} is out of range (at most {LARGEST})")
+    if "json" not in request.headers.get("content-type", ""):
+        return
+    body = await request.body()
+    if not _SUSPECT.search(body):
+        return
+    try:
+        parsed = json.loads(body, parse_constant=_Constant)
+    except (ValueError, RecursionError):  # not JSON at all: FastAPI's own error says where
+        return
+    for where, value in _values(parsed, ""):
+        if isinstance(value, _Constant):
+            raise FieldError(
+                where or "body", f"{value.name} is not a JSON number (they are finite)"
+            )
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise FieldError(
+                    where or "body",
+                    "holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text",
+                ) from None
+
+
+def _values(value: object, path: str) -> Iterator[tuple[str, object]]:
+    """Every string and ``_Constant`` of a parsed JSON body, keys included, with its path
+    (``a.b[2]``)."""
+    if isinstance(value, str | _Constant):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield path, str(key)
+            yield from _values(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _values(item, f"{path}[{index}]")
+
+
+async def _invalid_request(_request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's 422 for a body that fails validation, with the values it quotes (``input``)
+    made JSON: as FastAPI writes it, a NaN or a lone surrogate quoted back made it a 500."""
+    assert isinstance(error, RequestValidationError)
+    errors = jsonable_encoder(error.errors())
+    try:
+        json.dumps(errors, allow_nan=False).encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
+        errors = [{k: v for k, v in item.items() if k not in ("input", "ctx")} for item in errors]
+    return JSONResponse({"detail": errors}, status_code=422)
 
 
 def _without_folders(error: TweenlabError) -> str:
@@ -119,7 +208,7 @@ def _without_folders(error: TweenlabError) -> str:
     return detail
 
 
-_LARGEST = 2**31 - 1  # PostgreSQL's integer, the narrowest column the ids and counts live in
+LARGEST = 2**31 - 1  # PostgreSQL's integer, the narrowest column the ids and counts live in
 
 
 async def _out_of_range(request: Request, _error: Exception) -> JSONResponse:
@@ -134,8 +223,8 @@ async def _out_of_range(request: Request, _error: Exception) -> JSONResponse:
             given.extend(_numbers(json.loads(await request.body()), ""))
     for name, value in given:
         text = str(value).strip()
-        if text.lstrip("+-").isdigit() and abs(int(text)) > _LARGEST:
-            content = {"detail": f"{name}: {text} is out of range (at most {_LARGEST})"}
+        if text.lstrip("+-").isdigit() and abs(int(text)) > LARGEST:
+            content = {"detail": f"{name}: {text} is out of range (at most {LARGEST})"}
             content["field"] = name
             break
     return JSONResponse(content, status_code=422)
@@ -163,6 +252,7 @@ async def _unexpected(_request: Request, _error: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Map every ``TweenlabError`` to its status, and anything unexpected to a JSON 500."""
     app.add_exception_handler(TweenlabError, _tweenlab_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(DataError, _out_of_range)
     app.add_exception_handler(Exception, _unexpected)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from tweenlab.errors import UsageError
+from tweenlab.errors import NotFoundError, UsageError
 from tweenlab.media import DerivedFiles, FrameIndex, VideoReader
 from tweenlab.media.chunks import ChunkReader, CodecConfig, EncodedFrame, codec_config
 from tweenlab.settings import Settings
@@ -170,7 +171,7 @@ class FrameServer:
                 self._image_bytes -= len(oldest.data)
 
     def _open(self, video: Path) -> _Open:
-        stat = video.stat()
+        stat = _stat(video)
         key = (video.resolve(), stat.st_size, stat.st_mtime_ns)
         with self._lock:
             opened = self._readers.get(key)
@@ -193,7 +194,7 @@ class FrameServer:
     def _open_chunks(self, video: Path) -> _OpenChunks:
         """The served file's chunk reader, kept open (opening probes: about 25 ms at 1080p). A
         proxy written since (ingest finishing) is a new key: the reader moves to it."""
-        stat = video.stat()
+        stat = _stat(video)
         proxy = self.derived.proxy_path(video)
         made = proxy.stat().st_mtime_ns if proxy.exists() else 0
         key = (video.resolve(), stat.st_size, stat.st_mtime_ns, made)
@@ -217,8 +218,17 @@ class FrameServer:
     def _identity(self, video: Path) -> str:
         """The file (device and inode: the same through any path to it, and without resolving
         the path, which costs a system call per directory) and its state."""
-        stat = video.stat()
+        stat = _stat(video)
         return f"{stat.st_dev}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _stat(video: Path) -> os.stat_result:
+    """``video``'s state; ``NotFoundError`` (404) naming its file where the file is gone (a
+    registered video deleted behind the server's back), not an internal error."""
+    try:
+        return video.stat()
+    except FileNotFoundError:
+        raise NotFoundError(f"{video.name}: no such file (the video's file is gone)") from None
 
 
 def _etag(text: str) -> str:

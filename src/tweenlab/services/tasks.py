@@ -57,6 +57,11 @@ __all__ = [
 _ANNOTATOR_QUEUE = (TaskState.IN_PROGRESS, TaskState.REWORK, TaskState.REJECTED, TaskState.NEW)
 
 
+#: Tasks one split may make: one split of 10**8 frames by 50 made two million, held every
+#: writer of the server for minutes, and left the task list past SQLite's query limits.
+MAX_TASKS = 10_000
+
+
 @dataclass(frozen=True)
 class Split:
     """How to cut a video into tasks: exactly one of ``size``, ``scenes`` or ``clips``.
@@ -95,6 +100,11 @@ class Split:
             raise FieldError("size", "give exactly one of size, scenes or clips")
         if self.frame_count < 1:
             raise FieldError("frame_count", f"must be at least 1, got {self.frame_count}")
+        step = (self.size or 0) - self.overlap  # counted before a single range is made
+        if self.size is not None and step > 0 and self.frame_count / step > MAX_TASKS:
+            raise FieldError("size", f"{self.size} frames a task would make over {MAX_TASKS} tasks")
+        if self.clips is not None and len(self.clips) > MAX_TASKS:
+            raise FieldError("clips", f"{len(self.clips)} clips: at most {MAX_TASKS} a split")
         if self.size is not None:
             return split_by_frames(self.frame_count, self.size, self.overlap)
         if self.scenes is not None:
@@ -123,6 +133,8 @@ def video_facts(
         select(Video).where(Video.project_id == access.project_id, Video.id == video_id)
     )
     if video is None:
+        if db.get(Video, video_id) is not None:  # another project's: not this one's to split
+            raise FieldError("video_id", f"no video {video_id} in this project")
         if frame_count is None:
             raise FieldError("frame_count", f"video {video_id} is not stored here: give its length")
         if scenes == "detected":
@@ -147,6 +159,10 @@ def split_tasks(db: Session, access: Access, split: Split) -> list[Task]:
     tasks of each range, copy i assigned to ``assignees[i]`` when they are given.
     """
     ranges = split.ranges()
+    if len(ranges) * split.copies > MAX_TASKS:
+        raise FieldError(
+            "size", f"{len(ranges)} ranges x {split.copies} copies: at most {MAX_TASKS} tasks"
+        )
     if split.copies != 1 and split.kind is not TaskKind.CONSENSUS:
         raise FieldError("copies", f"only consensus tasks come in copies, not {split.kind}")
     if split.assignees:
