@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tweenlab.cli._ui import Context
+from tweenlab.cli._ui import Context, check_output_file, refuse_overwriting
 from tweenlab.errors import UsageError
 from tweenlab.formats import MAX_SYNTHETIC, ExportOptions
 from tweenlab.plugins import registry
@@ -25,6 +25,12 @@ def _split(text: str | None) -> tuple[float, float, float] | None:
     if len(parts) != 3:
         raise UsageError(f"--split: {text!r} needs three fractions (train,val,test)")
     return parts[0], parts[1], parts[2]
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies in it (links resolved)."""
+    inner, outer = path.resolve(), folder.resolve()
+    return inner == outer or outer in inner.parents
 
 
 @click.command("export")
@@ -75,6 +81,9 @@ def export_command(
     engine: str,
 ) -> None:
     """Export ANNOTATIONS (a tweenlab JSON file) as a dataset."""
+    for name, given in (("ANNOTATIONS", annotations), ("--video", video)):
+        if given is not None and _inside(given, out):
+            raise UsageError(f"--out {out}: holds {name} {given}, which the export would replace")
     choice, step = ExportOptions.parse_frames(frames)
     if images and frames == "none":
         raise UsageError("--frames none writes no images; drop --images or choose other frames")
@@ -127,6 +136,8 @@ def import_command(
     no_thin: bool,
 ) -> None:
     """Import FILE from another tool into a tweenlab JSON file."""
+    refuse_overwriting({"--out": out}, {"FILE": file, "--video": video})
+    check_output_file("--out", out)
     if format_name is not None and format_name not in registry("formats"):
         raise UsageError(f"--format: unknown {format_name!r} ({registry('formats').names()})")
     loaded = service.import_annotations(

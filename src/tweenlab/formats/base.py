@@ -363,13 +363,16 @@ class FormatModule:
 
 
 @contextlib.contextmanager
-def atomic_dir(target: Path) -> Iterator[Path]:
+def atomic_dir(target: Path, *, replaces: str = "a tweenlab export") -> Iterator[Path]:
     """Yield a temporary folder beside ``target``; on success it replaces ``target``.
 
     An export is written whole or not at all: on any error the temporary folder is removed
-    and ``target`` is left as it was.
+    and ``target`` is left as it was. ``target`` must be missing, an empty folder, or a
+    folder ``replaces`` names (``check_replaceable``): never a folder of other files, which
+    replacing would delete.
     """
     target = Path(target)
+    check_replaceable(target, replaces)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
@@ -384,6 +387,30 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
+
+
+#: The file every export writes at its top: a folder holding it is a tweenlab export.
+EXPORT_MARK = "provenance.json"
+
+
+def check_replaceable(target: Path, what: str = "a tweenlab export") -> None:
+    """``UsageError`` unless ``target`` may be replaced whole by a new folder: it is missing,
+    an empty folder, or a tweenlab export (it holds ``EXPORT_MARK``). ``--out`` naming a folder
+    of other files (the video and annotations among them) once deleted them all, exit 0; a
+    file became a folder; ``.`` and ``..`` were internal errors."""
+    target = Path(target)
+    if target.name in ("", ".", "..") or target.resolve() == target.resolve().parent:
+        raise UsageError(f"--out {target}: give the export its own folder (out/coco, say)")
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise UsageError(f"--out {target}: is a file; an export is a folder")
+    if (target / EXPORT_MARK).is_file() or not any(target.iterdir()):
+        return
+    raise UsageError(
+        f"--out {target}: holds files and is not {what} (no {EXPORT_MARK}); an export replaces "
+        "its folder whole: give a new or empty folder"
+    )
 
 
 class RawJson(str):

@@ -26,6 +26,7 @@ from tweenlab.formats import (
     ExportPlan,
     FrameImages,
     atomic_dir,
+    check_replaceable,
     detect_format,
     get_format,
     native,
@@ -205,6 +206,7 @@ def export_annotations(
     module = get_format(format_name)
     if module.export is None:
         raise UsageError(f"--format {format_name}: this format cannot be exported")
+    check_replaceable(out, "a tweenlab export")  # before any work
     images: FrameImages | None = None
     timing = None
     if options.synthetic and not module.images_dataset:
@@ -236,7 +238,7 @@ def export_annotations(
     if options.synthetic:
         assert video is not None
         written, images = _with_synthesised(annotations, options, video, index, engine)
-    with atomic_dir(out) as folder:
+    with atomic_dir(out, replaces="a tweenlab export") as folder:
         listed = _ImageList(folder)
         wanted = images is not None and options.images is not None
         writer = (listed if defer_images else images) if wanted else None
@@ -270,7 +272,8 @@ def import_annotations(
 
     Dense box tracks (one box per frame, as MOT, COCO and CVAT exports hold) are thinned to the
     fewest keyframes whose interpolation stays within IoU ``thin`` of every imported box;
-    ``thin=None`` keeps every imported box as a keyframe.
+    ``thin=None`` keeps every imported box as a keyframe. A native file's keyframes are a
+    person's, and are kept as they are.
     """
     name = format_name or detect_format(path)
     module = get_format(name)
@@ -278,7 +281,7 @@ def import_annotations(
         raise UsageError(f"--format {name}: this format cannot be imported")
     ref = video_ref(video, settings)[0] if video is not None else None
     loaded = module.load(path, video=ref, schema=schema)
-    if thin is None:
+    if thin is None or name == "native":
         return loaded
     boxes = [t for t in loaded.tracks.values() if t.kind is ShapeKind.BOX]
     return loaded.with_tracks(thin_track(track, min_iou=thin) for track in boxes)
