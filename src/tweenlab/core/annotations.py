@@ -23,6 +23,13 @@ def _frozen(values: Mapping[str, AttributeValue] | None) -> Attributes:
     return MappingProxyType(dict(values or {}))
 
 
+#: The longest video an annotation set may describe (46 days at 25 fps): per-frame tables of
+#: the frame count are made on export, and 10**12 frames asked for terabytes.
+MAX_FRAMES = 100_000_000
+#: The widest picture (FFmpeg decodes up to 16384 px a side, as the media core accepts).
+MAX_SIDE = 16384
+
+
 @dataclass(frozen=True)
 class VideoRef:
     """The video an annotation set belongs to.
@@ -48,6 +55,14 @@ class VideoRef:
                 f"{self.width}x{self.height}",
                 field="video",
             )
+        if self.frame_count > MAX_FRAMES or max(self.width, self.height) > MAX_SIDE:
+            raise AnnotationError(
+                f"{self.frame_count} frames of {self.width}x{self.height}: at most {MAX_FRAMES} "
+                f"frames of {MAX_SIDE} px a side",
+                field="video",
+            )
+        if Fraction(self.fps) <= 0:
+            raise AnnotationError(f"fps: must be a positive rate, got {self.fps}", field="video")
         object.__setattr__(self, "fps", Fraction(self.fps))
 
     def to_json(self) -> dict[str, Any]:

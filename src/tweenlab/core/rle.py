@@ -18,6 +18,9 @@ from tweenlab.errors import AnnotationError
 __all__ = ["Rle"]
 
 
+MAX_MASK_SIDE = 16384  # as a video's widest picture (``core.annotations.MAX_SIDE``)
+
+
 @dataclass(frozen=True)
 class Rle:
     """A ``height x width`` binary mask as alternating run lengths (0-runs first).
@@ -39,6 +42,11 @@ class Rle:
         counts = tuple(int(c) for c in self.counts)
         if self.height < 0 or self.width < 0:
             raise AnnotationError(f"size {self.height}x{self.width} is negative", field="mask.size")
+        if max(self.height, self.width) > MAX_MASK_SIDE:  # decoding 10**6 x 10**6 asked for 931 GB
+            raise AnnotationError(
+                f"size {self.height}x{self.width}: at most {MAX_MASK_SIDE} a side",
+                field="mask.size",
+            )
         if any(c < 0 for c in counts):
             raise AnnotationError("run lengths must not be negative", field="mask.counts")
         if sum(counts) != self.height * self.width:

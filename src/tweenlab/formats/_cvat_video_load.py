@@ -537,6 +537,8 @@ def load(
         raise FormatError(
             xml, f"malformed XML: {error}", line=line, field=f"column {column}"
         ) from None
+    except LookupError as error:  # <?xml encoding="bogus"?>: a codec Python does not know
+        raise FormatError(xml, f"malformed XML: {error}", line=1) from None
     if state.meta is None:
         raise FormatError(xml, "has no <meta>", line="<annotations>", field="meta")
     try:

@@ -51,6 +51,10 @@ def parse_json(text: str, path: str | Path) -> Any:
         raise FormatError(
             path, f"not valid JSON: {error.msg}", line=error.lineno, field=f"column {error.colno}"
         ) from None
+    except RecursionError:
+        raise FormatError(path, "nested too deeply to be read (arrays and objects)") from None
+    except ValueError as error:  # an integer of more digits than Python converts (4300)
+        raise FormatError(path, f"not readable JSON: {str(error).splitlines()[0][:120]}") from None
 
 
 @dataclass(frozen=True)

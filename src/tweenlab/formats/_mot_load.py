@@ -224,7 +224,8 @@ def _read_seqinfo(path: Path) -> VideoRef | None:
         parser.read_string(ini.read_text(encoding="utf-8"))
         section = parser["Sequence"]
     except (configparser.Error, KeyError, UnicodeDecodeError) as error:
-        raise FormatError(ini, f"needs a [Sequence] section: {error}") from None
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise FormatError(ini, f"needs a [Sequence] section: {first}") from None
     values: dict[str, int | Fraction] = {}
     for key in ("seqLength", "imWidth", "imHeight", "frameRate"):
         text = section.get(key, "")

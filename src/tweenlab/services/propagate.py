@@ -48,22 +48,7 @@ __all__ = [
 
 def read_keyframes(path: Path) -> tuple[int | None, dict[int, BoxTuple | None]]:
     """Read a keyframes file; ``FormatError`` names the file and key for anything malformed."""
-    try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique)
-    except FileNotFoundError:
-        raise FormatError(path, "no such file") from None
-    except OSError as error:  # a directory, no permission
-        raise FormatError(path, f"cannot read ({error.strerror})") from None
-    except UnicodeDecodeError as error:
-        raise FormatError(path, f"not UTF-8 text (byte {error.start})") from None
-    except json.JSONDecodeError as error:
-        raise FormatError(path, f"not valid JSON: {error.msg}", line=error.lineno) from None
-    except RecursionError:
-        raise FormatError(path, "nested too deeply to be a keyframes file") from None
-    except _DuplicateKeyError as error:
-        key = error.args[0]
-        field = f"keyframes.{key}" if key not in ("frames", "keyframes") else key
-        raise FormatError(path, f"{key!r} is given twice", field=field) from None
+    data = _document(path)
     if not isinstance(data, dict) or not isinstance(data.get("keyframes"), dict):
         raise FormatError(path, 'needs {"keyframes": {"frame": [x, y, w, h] or null}}')
     frames = data.get("frames")
@@ -83,6 +68,28 @@ def read_keyframes(path: Path) -> tuple[int | None, dict[int, BoxTuple | None]]:
             raise FormatError(path, f"box {value!r} {problem}", field=f"keyframes.{key}")
         keys[int(key)] = None if value is None else (value[0], value[1], value[2], value[3])
     return frames, keys
+
+
+def _document(path: Path) -> Any:
+    """The parsed JSON of a keyframes file; ``FormatError`` for one that cannot be read."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique)
+    except FileNotFoundError:
+        raise FormatError(path, "no such file") from None
+    except OSError as error:  # a directory, no permission
+        raise FormatError(path, f"cannot read ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise FormatError(path, f"not UTF-8 text (byte {error.start})") from None
+    except json.JSONDecodeError as error:
+        raise FormatError(path, f"not valid JSON: {error.msg}", line=error.lineno) from None
+    except RecursionError:
+        raise FormatError(path, "nested too deeply to be a keyframes file") from None
+    except _DuplicateKeyError as error:
+        key = error.args[0]
+        field = f"keyframes.{key}" if key not in ("frames", "keyframes") else key
+        raise FormatError(path, f"{key!r} is given twice", field=field) from None
+    except ValueError as error:  # an integer of more digits than Python converts (4300)
+        raise FormatError(path, f"not readable JSON: {str(error).splitlines()[0][:120]}") from None
 
 
 class _DuplicateKeyError(ValueError):

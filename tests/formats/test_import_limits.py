@@ -1,0 +1,80 @@
+"""Files that asked for more than a machine has, or that Python's readers choke on, are
+``FormatError``s naming the file (found by an audit, 2026-11-28: each was an internal error, or
+an import whose later export failed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.formats.helpers import box_annotations
+from tweenlab.core import VideoRef
+from tweenlab.core.rle import Rle
+from tweenlab.errors import AnnotationError, FormatError
+from tweenlab.formats import coco, cvat_video, mot, native
+
+
+def _native(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "annotations.json"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        pytest.param("[" * 100_000 + "]" * 100_000, "nested too deeply", id="nested"),
+        pytest.param('{"version": ' + "9" * 5000 + "}", "not readable JSON", id="5000-digits"),
+    ],
+)
+@pytest.mark.parametrize("module", [native, coco], ids=["native", "coco"])
+def test_json_python_cannot_read_is_a_format_error(
+    tmp_path: Path, text: str, words: str, module: object
+) -> None:
+    path = _native(tmp_path, text)
+    with pytest.raises(FormatError, match=words) as caught:
+        module.load(path)  # type: ignore[attr-defined]
+    assert caught.value.path == path
+
+
+def test_a_video_of_absurd_length_or_size_is_refused() -> None:
+    """An export makes tables of the frame count: 10**12 frames asked for 7 TB."""
+    with pytest.raises(AnnotationError, match="at most 100000000 frames"):
+        VideoRef("v.mp4", 10**12, 640, 360)
+    with pytest.raises(AnnotationError, match="16384 px a side"):
+        VideoRef("v.mp4", 10, 100_000, 360)
+    with pytest.raises(AnnotationError, match="positive rate"):
+        VideoRef("v.mp4", 10, 640, 360, 0)
+    with pytest.raises(AnnotationError, match="at most 16384 a side"):
+        Rle((10**12,), 10**6, 10**6)
+
+
+def test_a_native_file_claiming_too_many_frames_names_itself(tmp_path: Path) -> None:
+    document = json.loads(native.dumps(box_annotations()))
+    document["video"]["frame_count"] = 10**12
+    path = _native(tmp_path, json.dumps(document))
+    with pytest.raises(FormatError) as caught:
+        native.load(path)
+    assert caught.value.path == path and "frames" in str(caught.value)
+
+
+def test_a_mot_sequence_of_frame_rate_zero_is_refused(tmp_path: Path) -> None:
+    """It imported as ``fps 0/1``, and every export of it then failed."""
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "gt" / "gt.txt").write_text("1,1,10,10,20,30,1,1,1\n")
+    (tmp_path / "seqinfo.ini").write_text(
+        "[Sequence]\nname=seq\nimDir=img1\nframeRate=0\nseqLength=10\nimWidth=100\n"
+        "imHeight=80\nimExt=.jpg\n"
+    )
+    with pytest.raises(FormatError, match="positive rate") as caught:
+        mot.load(tmp_path)
+    assert caught.value.path == tmp_path / "seqinfo.ini"
+
+
+def test_cvat_xml_in_an_unknown_encoding_is_a_format_error(tmp_path: Path) -> None:
+    path = tmp_path / "annotations.xml"
+    path.write_text('<?xml version="1.0" encoding="bogus-enc"?>\n<annotations></annotations>\n')
+    with pytest.raises(FormatError, match="bogus-enc"):
+        cvat_video.load(path)
