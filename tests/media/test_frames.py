@@ -334,3 +334,37 @@ def test_out_dir_is_a_file(videos: dict[str, Path], tmp_path: Path, what: str) -
     assert "\n" not in str(caught.value)
     assert out.read_text() == "not a folder"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_frames_are_written_all_or_none(
+    videos: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure (or Ctrl-C) after some images left them in the folder without a manifest; the
+    images are now made in a temporary folder beside it and moved in, manifests last."""
+    from tweenlab.media import frames as frames_module
+
+    real, saved = frames_module.save_image, []
+
+    def failing(image: Any, target: Path, **options: Any) -> None:
+        if len(saved) == 2:
+            raise KeyboardInterrupt
+        saved.append(target)
+        real(image, target, **options)
+
+    monkeypatch.setattr(frames_module, "save_image", failing)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        extract_frames(videos["cfr"], out, [1, 2, 3, 4], image_format="png")
+    assert len(saved) == 2 and not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_video_named_like_an_output_is_never_written_over(
+    videos: dict[str, Path], tmp_path: Path
+) -> None:
+    """A video named ``manifest.json`` in the output folder became its own manifest, exit 0."""
+    video = tmp_path / "manifest.json"
+    video.write_bytes(videos["cfr"].read_bytes())
+    with pytest.raises(UsageError, match="is an input of this command"):
+        extract_frames(video, tmp_path, [1, 2], image_format="png")
+    assert video.read_bytes() == videos["cfr"].read_bytes()

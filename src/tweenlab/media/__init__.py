@@ -8,7 +8,13 @@ always the *n*-th frame in presentation order, looked up in the frame index.
 from tweenlab.media.clips import Clip, clip_ranges, split_video
 from tweenlab.media.derived import DerivedFiles
 from tweenlab.media.filmstrip import Filmstrip, make_filmstrip
-from tweenlab.media.frames import ExtractedFrame, extract_frames, save_image, write_manifests
+from tweenlab.media.frames import (
+    ExtractedFrame,
+    check_targets,
+    extract_frames,
+    save_image,
+    write_manifests,
+)
 from tweenlab.media.index import FrameIndex, build_index
 from tweenlab.media.probe import KeyframeStats, VideoInfo, probe
 from tweenlab.media.proxy import ProxyOptions, needs_proxy, write_proxy
@@ -35,6 +41,7 @@ __all__ = [
     "VideoReader",
     "VideoWriter",
     "build_index",
+    "check_targets",
     "clip_ranges",
     "extract_frames",
     "frame_rgb",

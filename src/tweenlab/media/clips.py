@@ -11,7 +11,7 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
@@ -21,7 +21,8 @@ import av
 from tweenlab.errors import MediaWriteError, UsageError
 from tweenlab.media._container import open_video
 from tweenlab.media._encode import H264, add_h264_stream
-from tweenlab.media._files import atomic_path, write_atomic
+from tweenlab.media._files import atomic_path, staged_folder, write_atomic
+from tweenlab.media.frames import check_targets
 from tweenlab.media.index import FrameIndex, build_index
 from tweenlab.media.reader import VideoReader
 
@@ -117,24 +118,31 @@ def split_video(
         for number in range(len(ranges))
     ]
     _refuse_stale_clips(source, out_dir, targets)
+    names = [name for t in targets for name in (t.name, t.with_suffix(".json").name)]
+    check_targets(out_dir, names, source)
     clips = []
-    for target, (start, stop) in zip(targets, ranges, strict=True):
-        method: Method = "copy" if _copyable(index, start, stop) else "reencode"
-        clip = Clip(
-            target,
-            source,
-            start,
-            stop - 1,
-            int(index.pts[start]),
-            int(index.pts[stop - 1]),
-            index.time_base,
-            method,
-        )
-        _write_clip(clip, index, crf)
-        write_atomic(target.with_suffix(".json"), json.dumps(clip.sidecar(), indent=2).encode())
-        clips.append(clip)
-        if progress is not None:
-            progress(stop, len(index))
+    with staged_folder(out_dir) as staging:  # all the clips or none: interrupted, none is left
+        for target, (start, stop) in zip(targets, ranges, strict=True):
+            method: Method = "copy" if _copyable(index, start, stop) else "reencode"
+            clip = Clip(
+                target,
+                source,
+                start,
+                stop - 1,
+                int(index.pts[start]),
+                int(index.pts[stop - 1]),
+                index.time_base,
+                method,
+            )
+            try:
+                _write_clip(replace(clip, path=staging / target.name), index, crf)
+            except MediaWriteError as error:  # named by where the clip was to go
+                raise MediaWriteError(target, error.detail) from error.__cause__
+            sidecar = json.dumps(clip.sidecar(), indent=2).encode()
+            write_atomic(staging / target.with_suffix(".json").name, sidecar)
+            clips.append(clip)
+            if progress is not None:
+                progress(stop, len(index))
     return clips
 
 

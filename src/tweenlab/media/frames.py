@@ -17,11 +17,18 @@ from typing import Any
 from PIL import Image
 
 from tweenlab.errors import MediaWriteError, UsageError
-from tweenlab.media._files import atomic_path, write_atomic
+from tweenlab.media._files import atomic_path, staged_folder, write_atomic
 from tweenlab.media.index import FrameIndex, build_index
 from tweenlab.media.reader import VideoReader
 
-__all__ = ["IMAGE_FORMATS", "ExtractedFrame", "extract_frames", "save_image", "write_manifests"]
+__all__ = [
+    "IMAGE_FORMATS",
+    "ExtractedFrame",
+    "check_targets",
+    "extract_frames",
+    "save_image",
+    "write_manifests",
+]
 
 #: File suffix -> Pillow format name and save options.
 IMAGE_FORMATS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -79,18 +86,45 @@ def extract_frames(
     """
     index = index if index is not None else build_index(source)
     digits = max(6, len(str(len(index))))
+    names = {n: f"{source.stem}_{n:0{digits}d}.{image_format}" for n in map(index.check, frames)}
+    check_targets(out_dir, [*names.values(), "manifest.csv", "manifest.json"], source)
     rows = []
-    with VideoReader(source, index=index, size=size, cache_mb=0) as reader:
+    with (  # all of it or none: interrupted, nothing is left; the manifests come last
+        staged_folder(out_dir) as staging,
+        VideoReader(source, index=index, size=size, cache_mb=0) as reader,
+    ):
         for done, frame in enumerate(reader.read_frames(frames), start=1):
-            name = f"{source.stem}_{frame.index:0{digits}d}.{image_format}"
-            save_image(frame.image, out_dir / name, quality=quality)
+            name = names[frame.index]
+            save_image(frame.image, staging / name, quality=quality)
             rows.append(
                 ExtractedFrame(source.name, frame.index, frame.pts, float(frame.seconds), name)
             )
             if progress is not None:
                 progress(done, len(frames))
-    write_manifests(out_dir, rows, list(ExtractedFrame.__dataclass_fields__))
+        write_manifests(staging, rows, list(ExtractedFrame.__dataclass_fields__))
     return rows
+
+
+def check_targets(folder: Path, names: Sequence[str], *inputs: Path) -> None:
+    """``UsageError`` before any work where files named ``names`` cannot be written into
+    ``folder``: it is a file, one of them is a folder, or one of them is an input (a video
+    named ``manifest.json`` in the output folder was overwritten by its own manifest)."""
+    if folder.exists() and not folder.is_dir():
+        raise MediaWriteError(folder, "is a file; give a folder")
+    if not folder.is_dir():
+        return
+    kept = {_file_id(path) for path in inputs if path.exists()}
+    for name in names:
+        target = folder / name
+        if target.is_dir():
+            raise MediaWriteError(target, "is a folder; it cannot be written")
+        if target.exists() and _file_id(target) in kept:
+            raise UsageError(f"{target}: is an input of this command; give another folder")
+
+
+def _file_id(path: Path) -> tuple[int, int]:
+    found = path.stat()
+    return found.st_dev, found.st_ino
 
 
 def write_manifests(out_dir: Path, rows: Sequence[Any], fields: list[str]) -> None:

@@ -23,6 +23,7 @@ from tweenlab.media import (
     DerivedFiles,
     FrameIndex,
     VideoReader,
+    check_targets,
     probe,
     save_image,
     write_manifests,
@@ -84,7 +85,7 @@ def interpolate_files(
         targets = [out]
     else:
         targets = [out.with_name(f"{out.stem}_{i}{out.suffix}") for i in range(1, count + 1)]
-    _check_files(targets)
+    check_targets(out.parent, [target.name for target in targets], first, second)
     images = read_image(first), read_image(second)
     if images[0].shape != images[1].shape:
         (h0, w0), (h1, w1) = images[0].shape[:2], images[1].shape[:2]
@@ -93,14 +94,6 @@ def interpolate_files(
     for frame, target in zip(frames, targets, strict=True):
         save_image(frame, target)
     return targets
-
-
-def _check_files(targets: Sequence[Path]) -> None:
-    """``UsageError`` before any work where one of ``targets`` is a folder (the files before it
-    would be written, and it not)."""
-    for target in targets:
-        if target.is_dir():
-            raise UsageError(f"{target}: is a folder; give another name")
 
 
 def repair_video(
@@ -271,9 +264,7 @@ def extrapolate_video(
         raise UsageError(f"engine {engine!r} cannot extrapolate; the flow engine can")
     digits = max(6, len(str(frames + count)))
     names = [f"{video.stem}_{last:0{digits}d}_next{k}.{image_format}" for k in range(1, count + 1)]
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"{out_dir}: is a file; give a folder")
-    _check_files([out_dir / name for name in [*names, "manifest.csv", "manifest.json"]])
+    check_targets(out_dir, [*names, "manifest.csv", "manifest.json"], video)
     with VideoReader(video, index=index, cache_mb=0) as reader:
         pair = [reader[last - 1], reader[last]]
     spacing = index.seconds(last) - index.seconds(last - 1)
