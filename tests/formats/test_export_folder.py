@@ -80,3 +80,31 @@ def test_importing_a_native_file_keeps_its_keyframes(
     code = run_with_boundary(cli, ["import", str(labels), "--out", str(out)])
     assert code == 0, capsys.readouterr().err
     assert load_annotations(out).tracks == load_annotations(labels).tracks
+
+
+@pytest.mark.shared_data
+def test_an_export_with_images_of_frames_that_cannot_be_decoded_is_refused_whole(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """The COCO file listed every image, and those of frames that could not be decoded were
+    never written, exit 0; now the export fails naming them, and nothing is left."""
+    from tests.conftest import shared_file
+    from tweenlab.core import AnnotationSet, Box, Keyframe, Schema, Track, VideoRef
+    from tweenlab.errors import MediaError
+
+    data = bytearray(shared_file("clips/bikes.mp4").read_bytes())  # 250 frames of 640x272
+    middle = len(data) // 2
+    data[middle : middle + 4000] = bytes(b ^ 0x5A for b in data[middle : middle + 4000])
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    keys = {0: Keyframe(Box(4, 4, 20, 10)), 249: Keyframe(Box(40, 4, 20, 10))}
+    labels = AnnotationSet(
+        VideoRef("damaged.mp4", 250, 640, 272), Schema.of("car"), {1: Track(1, "car", keys)}
+    )
+    out = tmp_path / "coco"
+    with pytest.raises(MediaError, match="exported frames cannot be decoded"):
+        export_annotations(
+            labels, out, "coco", ExportOptions(images="jpg"), settings, video=damaged
+        )
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["damaged.mp4", "tweenlab-data"]

@@ -20,7 +20,7 @@ from tweenlab.core.schema import Schema
 from tweenlab.core.shapes import Box, ShapeKind
 from tweenlab.core.thinning import thin_track
 from tweenlab.core.track import Keyframe, Track
-from tweenlab.errors import UsageError
+from tweenlab.errors import MediaError, UsageError
 from tweenlab.formats import (
     ExportOptions,
     ExportPlan,
@@ -78,10 +78,20 @@ class VideoFrameImages:
         """Like ``write``, yielding each frame once its image is written (each atomically), so
         that a caller reports progress and stops between two images."""
         target = dict(zip(frames, paths, strict=True))
+        done: set[int] = set()
         with VideoReader(self.video, index=self.index, cache_mb=0) as reader:
             for frame in reader.read_frames(target):
                 save_image(frame.image, target[frame.index])
+                done.add(frame.index)
                 yield frame.index
+        missing = sorted(set(target) - done)
+        if missing:  # the dataset would list images that are not there
+            shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
+            raise MediaError(
+                self.video,
+                f"{len(missing)} exported frames cannot be decoded ({shown}): repair the video "
+                "first (tweenlab synth repair) or export without --images",
+            )
 
 
 class WrittenImages(Protocol):
