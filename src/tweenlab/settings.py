@@ -144,6 +144,12 @@ class Settings(BaseSettings):
         gt=0,
         description="How long an export's zip stays downloadable; older ones are deleted.",
     )
+    labeler_urls: str = Field(
+        default="",
+        description="Comma-separated endpoints (scheme, host and port, and a path prefix) the "
+        "server may send frames to for the http labeler; none by default, so a project member "
+        "cannot make the server post to an address of its own network.",
+    )
 
     @property
     def derived_dir(self) -> Path:

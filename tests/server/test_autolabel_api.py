@@ -173,15 +173,43 @@ def test_a_failing_job_writes_nothing(task: Task) -> None:
         json={"track": person, "base_revision": 0},
     )
     before = task.tracks()
-    # an endpoint that refuses connections: the probe fails at once, before any job
-    refused = task.call(
-        task.owner,
-        "POST",
-        f"/tasks/{task.id}/autolabel",
-        json={"labeler": "http", "url": "http://127.0.0.1:9/", "every": 5},
-    )
-    assert refused.status_code == 422 and "127.0.0.1:9" in refused.text
+    # an endpoint the server was not told it may send frames to: refused before any job (any
+    # project manager could make the server post to its own network, a cloud's metadata too)
+    for url in ("http://127.0.0.1:9/", "http://169.254.169.254/latest/"):
+        refused = task.call(
+            task.owner,
+            "POST",
+            f"/tasks/{task.id}/autolabel",
+            json={"labeler": "http", "url": url, "every": 5},
+        )
+        assert refused.status_code == 422 and refused.json()["field"] == "url", refused.text
+        assert "TWEENLAB_LABELER_URLS" in refused.text
     assert task.tracks() == before
+
+
+@pytest.mark.parametrize(
+    ("allowed", "url", "ok"),
+    [
+        ("http://models:8000/", "http://models:8000/detect", True),
+        ("http://models:8000/v1", "http://models:8000/v1/detect", True),
+        ("http://models:8000/v1", "http://models:8000/v10/detect", False),
+        ("http://models:8000", "http://models:8000.evil.example/", False),
+        ("http://models:8000", "https://models:8000/", False),
+        ("http://a:1/, http://models:8000/", "http://models:8000/x", True),
+        ("", "http://models:8000/", False),
+    ],
+)
+def test_labeler_urls_allow_their_endpoints_only(allowed: str, url: str, ok: bool) -> None:
+    from tweenlab.errors import FieldError
+    from tweenlab.services.predictions import check_labeler_url
+    from tweenlab.settings import Settings
+
+    settings = Settings(labeler_urls=allowed)
+    if ok:
+        check_labeler_url(settings, url)
+    else:
+        with pytest.raises(FieldError, match="TWEENLAB_LABELER_URLS"):
+            check_labeler_url(settings, url)
 
 
 def test_a_video_is_prelabelled_task_by_task(task: Task) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -48,6 +49,7 @@ __all__ = [
     "AUTOLABEL_JOB",
     "accept_predictions",
     "autolabel_job",
+    "check_labeler_url",
     "finish_autolabel",
     "reject_predictions",
     "replace_predictions",
@@ -90,6 +92,8 @@ def start_autolabel(
     if every < 1:
         raise FieldError("every", f"must be at least 1, got {every}")
     model_path = _model_file(settings, model)
+    if url is not None:
+        check_labeler_url(settings, url)
     options = labeler_options(
         model=model_path, classes=classes, url=url, min_score=min_score, extra=extra or {}
     )
@@ -142,6 +146,26 @@ def start_video_autolabel(
     if not tasks:
         raise ConflictError(f"video {video.id} has no tasks to pre-label", field="video_id")
     return [start_autolabel(db, settings, jobs, access, task, **options) for task in tasks]
+
+
+def check_labeler_url(settings: Settings, url: str) -> None:
+    """``FieldError`` on ``url`` unless it lies under one of ``settings.labeler_urls`` (the same
+    scheme, host and port, its path under the allowed one's): the server sends frames there, and
+    without this any project manager could make it post to its own network (a cloud's metadata
+    address, an internal service)."""
+    wanted = urlsplit(url)
+    for allowed in (a.strip() for a in settings.labeler_urls.split(",") if a.strip()):
+        base = urlsplit(allowed)
+        path = base.path if base.path.endswith("/") else base.path + "/"
+        same = (wanted.scheme, wanted.netloc) == (base.scheme, base.netloc)
+        if same and (wanted.path + "/").startswith(path):
+            return
+    listed = settings.labeler_urls or "none"
+    raise FieldError(
+        "url",
+        f"{url} is not an endpoint this server sends frames to (TWEENLAB_LABELER_URLS, set by "
+        f"whoever runs it: {listed})",
+    )
 
 
 def _model_file(settings: Settings, name: str | None) -> Path | None:
