@@ -136,3 +136,27 @@ def test_fastapi_s_422_drops_the_quoted_values_it_cannot_encode() -> None:
     detail = json.loads(answer.body)["detail"]
     assert [item["loc"] for item in detail] == [["body", "a"], ["body", "b"]]
     assert all("input" not in item for item in detail)
+
+
+def test_a_schema_may_not_drop_a_label_tracks_still_have(crew: Crew) -> None:
+    """It answered 200, after which saving, reading the states of and exporting those tracks
+    all failed ("unknown label 'car'")."""
+    crew.split()
+    crew.assign(1)
+    crew.act("annotator", 1, "start")
+    track = {
+        "label": "car",
+        "keyframes": [{"frame": 1, "shape": {"kind": "box", "x": 1, "y": 1, "w": 2, "h": 2}}],
+    }
+    saved = crew.call(
+        "annotator", "PUT", "/tasks/1/tracks/1", json={"track": track, "base_revision": 0}
+    )
+    assert saved.status_code == 200, saved.text
+    bike = {"name": "bike", "kinds": ["box"]}
+    answer = crew.call("owner", "PATCH", "", json={"schema": [bike]})
+    assert answer.status_code == 409 and "'car' (1 tracks)" in answer.text, answer.text
+    assert crew.call("annotator", "GET", "/tasks/1/tracks/1/states").status_code == 200
+    added = crew.call(
+        "owner", "PATCH", "", json={"schema": [{"name": "car", "kinds": ["box"]}, bike]}
+    )
+    assert added.status_code == 200, added.text  # adding a label is fine

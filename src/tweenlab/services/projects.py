@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from tweenlab.core.roles import Role
 from tweenlab.core.schema import Schema
 from tweenlab.errors import AccessDeniedError, ConflictError, FieldError, NotFoundError, UsageError
-from tweenlab.store import Base, Membership, Project, User, Video, utc_now
+from tweenlab.store import Base, Membership, Project, Task, TrackRow, User, Video, utc_now
 
 _Row = TypeVar("_Row", bound=Base)
 
@@ -248,6 +248,7 @@ def update_project(
             raise UsageError("name: a project needs a name")
         project.name = name.strip()
     if schema is not None:
+        _refuse_dropping_used_labels(db, project, schema)
         project.label_schema = schema.to_json()
     if guidelines is not None:
         guideline_examples(db, project, guidelines)
@@ -255,6 +256,29 @@ def update_project(
     project.updated_at = utc_now()
     db.commit()
     return project
+
+
+def _refuse_dropping_used_labels(db: Session, project: Project, schema: Schema) -> None:
+    """``ConflictError`` on ``schema`` where it drops a label stored tracks of the project
+    still have: saving, reading the states of and exporting them all failed afterwards
+    ("unknown label")."""
+    kept = {label.name for label in schema.labels}
+    dropped = {str(label["name"]) for label in project.label_schema} - kept
+    if not dropped:
+        return
+    used = db.execute(
+        select(TrackRow.label, func.count())
+        .join(Task, Task.id == TrackRow.task_id)
+        .where(Task.project_id == project.id, TrackRow.label.in_(dropped), ~TrackRow.deleted)
+        .group_by(TrackRow.label)
+        .order_by(TrackRow.label)
+    ).all()
+    if used:
+        listed = ", ".join(f"{label!r} ({count} tracks)" for label, count in used)
+        raise ConflictError(
+            f"schema: drops labels tracks still have: {listed}; relabel or delete them first",
+            field="schema",
+        )
 
 
 def list_members(db: Session, project: Project) -> list[Membership]:
