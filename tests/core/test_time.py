@@ -89,3 +89,5 @@ def test_selection_needs_exactly_one_rule() -> None:
         FrameSelection()
     with pytest.raises(UsageError, match="past the last frame"):
         FrameSelection(at=(3, 10)).indices(10)
+    with pytest.raises(UsageError, match="--range: starts at frame 300, past the last frame 199"):
+        FrameSelection(range=(300, 400, 1)).indices(200)  # wrote no frame, and said nothing

@@ -5,6 +5,7 @@ were internal errors. And ``import --out`` never writes over what it reads."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,12 @@ def test_an_export_with_images_of_frames_that_cannot_be_decoded_is_refused_whole
         )
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["damaged.mp4", "tweenlab-data"]
+
+
+@pytest.mark.parametrize(
+    "split", [(math.nan, 0.0, 1.0), (math.inf, 0.0, 0.0), (-0.1, 0.6, 0.5), (0.5, 0.5, 0.5)]
+)
+def test_split_fractions_are_finite_and_add_up(split: tuple[float, float, float]) -> None:
+    """``--split nan,0,1`` passed both checks (NaN compares false) and put everything in train."""
+    with pytest.raises(UsageError, match="--split"):
+        ExportOptions(split=split)

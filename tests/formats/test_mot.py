@@ -326,6 +326,7 @@ BAD_ROWS = [
     ("frame_zero", "0,1,1,1,5,5,1,1,1\n", 1, "frame", "1-based"),
     ("fractional_frame", "1.5,1,1,1,5,5,1,1,1\n", 1, "frame", "whole"),
     ("id_zero", "1,0,1,1,5,5,1,1,1\n", 1, "id", ">= 1"),
+    ("id_huge", "1,1e23,1,1,5,5,1,1,1\n", 1, "id", "at most 2147483647"),  # wrapped negative
     (
         "beyond_seq_length",
         "1,1,1,1,5,5,1,1,1\n\n11,1,1,1,5,5,1,1,1\n",

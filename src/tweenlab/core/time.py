@@ -156,6 +156,10 @@ class FrameSelection:
             return list(range(0, frame_count, self.every))
         if self.range is not None:
             start, stop, step = self.range
+            if start >= frame_count:  # it wrote no frame, and said nothing
+                raise UsageError(
+                    f"--range: starts at frame {start}, past the last frame {frame_count - 1}"
+                )
             return list(range(start, frame_count if stop is None else min(stop, frame_count), step))
         if self.at is not None:
             for frame in self.at:

@@ -47,6 +47,9 @@ _IGNORED = AttributeSpec("ignored", AttributeKind.CHECKBOX, per_frame=True)
 _VISIBILITY = AttributeSpec(
     "visibility", AttributeKind.NUMBER, per_frame=True, default=1.0, maximum=1.0, step=0.01
 )
+#: Ids and frames a row may give: an id of 1e23 wrapped to a negative track id.
+_MAX_ID = 2**31 - 1
+
 _SEQINFO_KEYS = ("name", "imDir", "frameRate", "seqLength", "imWidth", "imHeight", "imExt")
 
 
@@ -104,6 +107,8 @@ def _check_row(path: Path, line: int, values: list[str], frame_count: int | None
             f"frame {numbers['frame']:g} is beyond the sequence's {frame_count} frames",
         ),
         ("id", numbers["id"] < 1, f"id {numbers['id']:g}: ground-truth ids are >= 1"),
+        ("id", numbers["id"] > _MAX_ID, f"id {numbers['id']:g}: at most {_MAX_ID}"),
+        ("frame", numbers["frame"] > _MAX_ID, f"frame {numbers['frame']:g}: at most {_MAX_ID}"),
         ("w", numbers["w"] <= 0, f"{numbers['w']:g} is not a positive size"),
         ("h", numbers["h"] <= 0, f"{numbers['h']:g} is not a positive size"),
         (
@@ -153,6 +158,7 @@ def _fast_rows(texts: list[str], frame_count: int | None) -> npt.NDArray[np.floa
         and (rows[:, 0] >= 1).all()
         and (frame_count is None or (rows[:, 0] <= frame_count).all())
         and (rows[:, 1] >= 1).all()
+        and (rows[:, :2] <= _MAX_ID).all()
         and (rows[:, 4:6] > 0).all()
         and ((visibility >= 0) & (visibility <= 1)).all()
     )

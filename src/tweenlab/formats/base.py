@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -91,7 +92,7 @@ class ExportOptions:
                 f"--synthetic {self.synthetic}: give 0 to {MAX_SYNTHETIC} frames per exported frame"
             )
         if self.split is not None:
-            if len(self.split) != 3 or any(f < 0 for f in self.split):
+            if len(self.split) != 3 or not all(math.isfinite(f) and f >= 0 for f in self.split):
                 raise UsageError(f"--split needs three fractions >= 0, got {self.split}")
             if abs(sum(self.split) - 1) > 1e-6:
                 raise UsageError(f"--split fractions must add up to 1, got {sum(self.split)}")
