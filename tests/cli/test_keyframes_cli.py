@@ -151,3 +151,13 @@ def test_split_at_scenes_and_extract_keyframes(
     assert len(manifest) >= 2
     code, _, err = run(capsys, "split", video, "--scenes", "--every", "1s")
     assert code == 2 and "--scenes" in err
+
+
+def test_the_plot_is_encoded_as_its_name_says(
+    video: Path, tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--plot p.jpg`` wrote PNG bytes."""
+    del settings
+    code, _, err = run(capsys, "keyframes", video, "--plot", tmp_path / "p.jpg")
+    assert code == 0, err
+    assert (tmp_path / "p.jpg").read_bytes()[:3] == b"\xff\xd8\xff"

@@ -41,8 +41,12 @@ _RED, _ORANGE, _GREY, _GREEN, _INK = (
 )
 
 
+_ENCODED = (".png", ".jpg", ".jpeg", ".webp")  # a plot named otherwise is a PNG
+
+
 def plot_analysis(analysis: Analysis, target: Path, *, width: int = 1600) -> Path:
-    """Draw ``analysis`` into the PNG ``target`` (written atomically) and return its path."""
+    """Draw ``analysis`` into ``target`` (written atomically; JPEG or WebP by its suffix, else
+    PNG) and return its path."""
     cv2 = importlib.import_module("cv2")
     count = max(len(analysis.frames), 1)
     last = int(analysis.frames[-1]) if len(analysis.frames) else 0
@@ -66,7 +70,8 @@ def plot_analysis(analysis: Analysis, target: Path, *, width: int = 1600) -> Pat
         cv2.line(canvas, (x_of(frame), height - 46), (x_of(frame), height - 30), _GREEN, 2)
     legend = "red: cuts  orange: transitions  grey: flashes  green: suggested keyframes"
     cv2.putText(canvas, legend, (_MARGIN, height - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.4, _INK, 1)
-    ok, encoded = cv2.imencode(".png", canvas)
+    kind = target.suffix.lower() if target.suffix.lower() in _ENCODED else ".png"
+    ok, encoded = cv2.imencode(kind, canvas)  # as its name says (p.jpg was PNG bytes)
     if not ok:  # pragma: no cover - OpenCV always encodes a uint8 image
         raise RuntimeError("OpenCV could not encode the plot")
     write_atomic(target, encoded.tobytes())
