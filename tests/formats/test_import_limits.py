@@ -78,3 +78,16 @@ def test_cvat_xml_in_an_unknown_encoding_is_a_format_error(tmp_path: Path) -> No
     path.write_text('<?xml version="1.0" encoding="bogus-enc"?>\n<annotations></annotations>\n')
     with pytest.raises(FormatError, match="bogus-enc"):
         cvat_video.load(path)
+
+
+def test_a_mot_sequence_of_another_picture_size_than_the_video_is_refused(tmp_path: Path) -> None:
+    """MOT17-04's 1920x1080 boxes imported onto a 640x360 video, exit 0."""
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "gt" / "gt.txt").write_text("1,1,10,10,20,30,1,1,1\n")
+    (tmp_path / "seqinfo.ini").write_text(
+        "[Sequence]\nname=seq\nimDir=img1\nframeRate=25\nseqLength=10\nimWidth=1920\n"
+        "imHeight=1080\nimExt=.jpg\n"
+    )
+    with pytest.raises(FormatError, match=r"1920x1080 frames, the video v\.mp4 is 640x360"):
+        mot.load(tmp_path, video=VideoRef("v.mp4", 10, 640, 360))
+    assert mot.load(tmp_path, video=VideoRef("v.mp4", 10, 1920, 1080)).video.width == 1920

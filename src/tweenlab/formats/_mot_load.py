@@ -416,7 +416,10 @@ def load(
     if gt is None:
         raise FormatError(path, "no gt/gt.txt or gt.txt here")
     folder = gt.parent.parent if gt.parent.name == "gt" else gt.parent
-    video = video or _read_seqinfo(folder)
+    described = _read_seqinfo(folder)
+    if video is not None and described is not None:
+        _check_same_picture(folder / "seqinfo.ini", described, video)
+    video = video or described
     table = _read_table(gt, video.frame_count if video else None, 1.0 if one_based else 0.0)
     labels = _read_labels(gt)
     groups = _groups(table)
@@ -432,6 +435,18 @@ def load(
         return AnnotationSet(video, final, tracks)
     except AnnotationError as error:
         raise FormatError(gt, error.detail, field=error.field) from None
+
+
+def _check_same_picture(ini: Path, described: VideoRef, video: VideoRef) -> None:
+    """``FormatError`` where the sequence's ``seqinfo.ini`` describes a picture of another size
+    than the video given for it (MOT17-04's 1920x1080 boxes imported onto a 640x360 video)."""
+    if (described.width, described.height) != (video.width, video.height):
+        raise FormatError(
+            ini,
+            f"describes {described.width}x{described.height} frames, the video "
+            f"{video.name} is {video.width}x{video.height}: not this video's annotations",
+            field="imWidth/imHeight",
+        )
 
 
 def _guess_video(folder: Path, table: _Table) -> VideoRef:
