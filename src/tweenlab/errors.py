@@ -164,6 +164,9 @@ class UnknownTrackError(AnnotationError):
     """An edit or query names a track id that does not exist."""
 
 
+_LONGEST_DETAIL = 400  # characters of a FormatError's detail shown; the middle of longer cut
+
+
 class FormatError(TweenlabError):
     """A file to import is malformed; nothing of it has been imported.
 
@@ -183,6 +186,9 @@ class FormatError(TweenlabError):
         field: str | None = None,
     ) -> None:
         self.path = Path(path)
+        if len(detail) > _LONGEST_DETAIL:  # a 5000-digit number quoted whole is no message
+            cut = _LONGEST_DETAIL // 2
+            detail = f"{detail[:cut]} ... ({len(detail) - 2 * cut} characters) ... {detail[-cut:]}"
         self.detail = detail
         self.line = line
         self.field = field

@@ -91,3 +91,13 @@ def test_a_mot_sequence_of_another_picture_size_than_the_video_is_refused(tmp_pa
     with pytest.raises(FormatError, match=r"1920x1080 frames, the video v\.mp4 is 640x360"):
         mot.load(tmp_path, video=VideoRef("v.mp4", 10, 640, 360))
     assert mot.load(tmp_path, video=VideoRef("v.mp4", 10, 1920, 1080)).video.width == 1920
+
+
+def test_a_value_thousands_of_characters_long_is_quoted_shortly(tmp_path: Path) -> None:
+    """A 5000-digit number was quoted whole in the one-line error."""
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "gt" / "gt.txt").write_text("1,1," + "1" * 5000 + ".5,10,20,30,1,1,1\n")
+    with pytest.raises(FormatError) as caught:
+        mot.load(tmp_path)
+    message = str(caught.value)
+    assert len(message) < 600 and "characters) ..." in message and "line 1" in message
