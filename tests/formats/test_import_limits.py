@@ -60,14 +60,20 @@ def test_a_native_file_claiming_too_many_frames_names_itself(tmp_path: Path) -> 
     assert caught.value.path == path and "frames" in str(caught.value)
 
 
+def _sequence(folder: Path, *, rate: int = 25, width: int = 100, height: int = 80) -> Path:
+    """A one-row MOT sequence of 10 frames with its ``seqinfo.ini``."""
+    (folder / "gt").mkdir()
+    (folder / "gt" / "gt.txt").write_text("1,1,10,10,20,30,1,1,1\n")
+    (folder / "seqinfo.ini").write_text(
+        f"[Sequence]\nname=seq\nimDir=img1\nframeRate={rate}\nseqLength=10\n"
+        f"imWidth={width}\nimHeight={height}\nimExt=.jpg\n"
+    )
+    return folder
+
+
 def test_a_mot_sequence_of_frame_rate_zero_is_refused(tmp_path: Path) -> None:
     """It imported as ``fps 0/1``, and every export of it then failed."""
-    (tmp_path / "gt").mkdir()
-    (tmp_path / "gt" / "gt.txt").write_text("1,1,10,10,20,30,1,1,1\n")
-    (tmp_path / "seqinfo.ini").write_text(
-        "[Sequence]\nname=seq\nimDir=img1\nframeRate=0\nseqLength=10\nimWidth=100\n"
-        "imHeight=80\nimExt=.jpg\n"
-    )
+    _sequence(tmp_path, rate=0)
     with pytest.raises(FormatError, match="positive rate") as caught:
         mot.load(tmp_path)
     assert caught.value.path == tmp_path / "seqinfo.ini"
@@ -82,12 +88,7 @@ def test_cvat_xml_in_an_unknown_encoding_is_a_format_error(tmp_path: Path) -> No
 
 def test_a_mot_sequence_of_another_picture_size_than_the_video_is_refused(tmp_path: Path) -> None:
     """MOT17-04's 1920x1080 boxes imported onto a 640x360 video, exit 0."""
-    (tmp_path / "gt").mkdir()
-    (tmp_path / "gt" / "gt.txt").write_text("1,1,10,10,20,30,1,1,1\n")
-    (tmp_path / "seqinfo.ini").write_text(
-        "[Sequence]\nname=seq\nimDir=img1\nframeRate=25\nseqLength=10\nimWidth=1920\n"
-        "imHeight=1080\nimExt=.jpg\n"
-    )
+    _sequence(tmp_path, width=1920, height=1080)
     with pytest.raises(FormatError, match=r"1920x1080 frames, the video v\.mp4 is 640x360"):
         mot.load(tmp_path, video=VideoRef("v.mp4", 10, 640, 360))
     assert mot.load(tmp_path, video=VideoRef("v.mp4", 10, 1920, 1080)).video.width == 1920
