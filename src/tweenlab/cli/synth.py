@@ -208,9 +208,6 @@ def extrapolate_command(
     images with manifest.csv and manifest.json that mark them synthetic."""
     from tweenlab.services.synthesize import extrapolate_video  # noqa: PLC0415 (fast start)
 
-    if out is not None and out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: is a file; give a folder")
-
     folder = out or video.with_name(f"{video.stem}_extrapolated")
     rows = extrapolate_video(
         video,

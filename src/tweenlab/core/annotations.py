@@ -12,6 +12,7 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
+from tweenlab.core.limits import MAX_FRAMES, MAX_SIDE
 from tweenlab.core.schema import AttributeValue, Schema
 from tweenlab.core.track import Attributes, Track
 from tweenlab.errors import AnnotationError, UnknownTrackError
@@ -21,13 +22,6 @@ __all__ = ["AnnotationSet", "ClipClass", "Event", "FrameTag", "VideoRef"]
 
 def _frozen(values: Mapping[str, AttributeValue] | None) -> Attributes:
     return MappingProxyType(dict(values or {}))
-
-
-#: The longest video an annotation set may describe (46 days at 25 fps): per-frame tables of
-#: the frame count are made on export, and 10**12 frames asked for terabytes.
-MAX_FRAMES = 100_000_000
-#: The widest picture (FFmpeg decodes up to 16384 px a side, as the media core accepts).
-MAX_SIDE = 16384
 
 
 @dataclass(frozen=True)

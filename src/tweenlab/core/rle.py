@@ -13,12 +13,10 @@ import numpy as np
 import numpy.typing as npt
 
 from tweenlab.core.contours import trace_contours
+from tweenlab.core.limits import MAX_SIDE
 from tweenlab.errors import AnnotationError
 
 __all__ = ["Rle"]
-
-
-MAX_MASK_SIDE = 16384  # as a video's widest picture (``core.annotations.MAX_SIDE``)
 
 
 @dataclass(frozen=True)
@@ -42,9 +40,9 @@ class Rle:
         counts = tuple(int(c) for c in self.counts)
         if self.height < 0 or self.width < 0:
             raise AnnotationError(f"size {self.height}x{self.width} is negative", field="mask.size")
-        if max(self.height, self.width) > MAX_MASK_SIDE:  # decoding 10**6 x 10**6 asked for 931 GB
+        if max(self.height, self.width) > MAX_SIDE:  # decoding 10**6 x 10**6 asked for 931 GB
             raise AnnotationError(
-                f"size {self.height}x{self.width}: at most {MAX_MASK_SIDE} a side",
+                f"size {self.height}x{self.width}: at most {MAX_SIDE} a side",
                 field="mask.size",
             )
         if any(c < 0 for c in counts):

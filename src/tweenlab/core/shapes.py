@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from tweenlab.core.limits import MAX_COORDINATE
 from tweenlab.core.rle import Rle
 from tweenlab.errors import AnnotationError
 
@@ -67,12 +68,6 @@ class Shape(ABC):
 
     @abstractmethod
     def __hash__(self) -> int: ...
-
-
-#: Coordinates (pixels) a shape may have: far past any picture, and small enough that
-#: interpolating, carrying and exporting them cannot overflow a float (boxes of 1e308 were
-#: stored, then every read of their track's states failed).
-MAX_COORDINATE = 1e9
 
 
 def _points(values: Any, name: str, *, minimum: int, exact: int | None = None) -> Array:

@@ -11,6 +11,7 @@ from pathlib import Path
 import av
 import av.container
 
+from tweenlab.core.limits import MAX_SIDE
 from tweenlab.errors import (
     EmptyFileError,
     InvalidDimensionsError,
@@ -24,7 +25,7 @@ from tweenlab.errors import (
 __all__ = ["MAX_DIMENSION", "check_file", "open_video"]
 
 #: The largest width or height we accept (FFmpeg itself stops at 16384 for most codecs).
-MAX_DIMENSION = 16384
+MAX_DIMENSION = MAX_SIDE
 _ISO_BMFF_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
 
 
