@@ -4,10 +4,11 @@ A box moves by the median flow inside it and scales by the median radial stretch
 (robust to the background that a box always holds at its edges). Between keyframes A and B the
 box is carried forward from A and backward from B; each chain's drift is measured where it meets
 the other keyframe and spread linearly over the span, so both keyframes are hit exactly; the two
-chains are blended by time, the one that missed its far keyframe by less weighing more. A frame's confidence is the chains' agreement times how much the box
-still looks like the object at the keyframes (``appearance``, to the fourth power): over the
-shared tracks and their eight variants, that tells a frame below IoU 0.7 from the rest at ROC AUC
-0.728 / 0.751 with keyframes every 10 / 20 frames, against 0.709 / 0.705 for the agreement alone
+chains are blended by time, the one that missed its far keyframe by less weighing more. A
+frame's confidence is the chains' agreement times how much the box still looks like the object
+at the keyframes (``appearance``, to the fourth power): over the shared tracks and their eight
+variants, that tells a frame below IoU 0.7 from the rest at ROC AUC 0.728 / 0.751 with
+keyframes every 10 / 20 frames, against 0.709 / 0.705 for the agreement alone
 (``benchmarks/propagation.py``, part 4).
 
 A small box (under 40 px on a side at the cache's size) follows its own points instead
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tweenlab.propagation.chains import weakest
+from tweenlab.propagation.chains import confidence, shares, weakest
 from tweenlab.propagation.flow import FlowCache, _cv2
 from tweenlab.propagation.points import _MAX_SCALE, _MIN_SCALE, _fine_step, _matched, _middle
 
@@ -51,8 +52,6 @@ _PATCH = 16  # px a side: a box's pixels are shrunk to this before their histogr
 _MIN_PATCH = 4.0  # cache px: a thinner box's histogram is read from this much around its middle
 _BINS = 16  # grey levels of an appearance histogram
 _LOOKS = 4  # confidence is the chains' agreement times appearance similarity to this power
-_MISSED_POWER = 0.75  # a chain's share is divided by how far it missed the other keyframe
-_MISSED_FLOOR = 0.05  # (plus this) to this power: two chains that nearly hit share by time
 
 
 @dataclass(frozen=True)
@@ -494,29 +493,20 @@ def _blend(
     reliable_f, reliable_b = _reliable(trip_f), _reliable(trip_b[::-1])[::-1]
     t = np.arange(span + 1, dtype=np.float64) / span
     pf, pb = _as_params(forward), _as_params(backward)
-    weight_f = (1 - t) * (0.25 + coherence_f) * reliable_f
-    weight_b = t * (0.25 + coherence_b) * reliable_b
-    if reliable_f[-1] and reliable_b[0]:  # the chain that missed its far keyframe by less leads
-        weight_f /= (_MISSED_FLOOR + _missed(pf[-1], box_b)) ** _MISSED_POWER
-        weight_b /= (_MISSED_FLOOR + _missed(pb[0], box_a)) ** _MISSED_POWER
+    missed = None
+    if reliable_f[-1] and reliable_b[0]:
+        missed = _missed(pf[-1], box_b), _missed(pb[0], box_a)
+    share, known = shares(t, (coherence_f, reliable_f), (coherence_b, reliable_b), missed)
     if reliable_f[-1]:
         pf -= np.outer(t, pf[-1] - _as_params(box_b[None])[0])
     if reliable_b[0]:
         pb -= np.outer(1 - t, pb[0] - _as_params(box_a[None])[0])
-    total = weight_f + weight_b
-    share = weight_f / np.maximum(total, 1e-9)
     params = share[:, None] * pf + (1 - share[:, None]) * pb
     params[0], params[-1] = _as_params(box_a[None])[0], _as_params(box_b[None])[0]
-    known = total > 0
-    known[0] = known[-1] = True
     for column in range(4):  # bridge what neither chain reaches, straight between the ends
         params[~known, column] = np.interp(t[~known], t[known], params[known, column])
     blended = _from_params(params)
     blended[0], blended[-1] = box_a, box_b
     agreement = iou_xywh(_from_params(pf), _from_params(pb))
-    both = reliable_f & reliable_b
-    confidence = np.where(
-        both, agreement, 0.5 * np.maximum(coherence_f * reliable_f, coherence_b * reliable_b)
-    )
-    confidence[0] = confidence[-1] = 1.0
-    return SpanFill(first, last, blended, np.clip(confidence, 0.0, 1.0))
+    sure = confidence(agreement, (coherence_f, reliable_f), (coherence_b, reliable_b))
+    return SpanFill(first, last, blended, sure)

@@ -18,6 +18,12 @@ from tweenlab.core.shapes import Shape
 __all__ = ["ShapeFill"]
 
 Array = npt.NDArray[np.float64]
+#: A chain's share of the blend is divided by how far it missed the keyframe it ran to (plus
+#: the floor) to this power, so two chains that both nearly hit it share by time alone. Over the
+#: shared tracks and their eight variants (boxes, in process): 141 -> 137 keyframes for IoU 0.7,
+#: mean IoU with a keyframe every 40 frames 0.699 -> 0.709 (power 1: 141, 2: 144, 0.5: 137).
+_MISSED_POWER = 0.75
+_MISSED_FLOOR = 0.05
 
 
 @dataclass(frozen=True)
@@ -56,14 +62,22 @@ def times(first: int, last: int) -> Array:
 
 
 def shares(
-    t: Array, ahead: tuple[Any, Any], behind: tuple[Any, Any]
+    t: Array,
+    ahead: tuple[Any, Any],
+    behind: tuple[Any, Any],
+    missed: tuple[float, float] | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
     """The forward chain's share of each frame (``(coherence, reliable)`` per chain, arrays of
-    frames first), and where either chain is reliable; the ends are always known."""
+    frames first), and where either chain is reliable; the ends are always known. ``missed``
+    (forward, backward): how far each chain missed the keyframe it ran to, when both reached
+    it; each chain's weight is divided by ``(_MISSED_FLOOR + missed) ** _MISSED_POWER``."""
     (coherence_f, reliable_f), (coherence_b, reliable_b) = ahead, behind
     time = t.reshape(-1, *([1] * (np.ndim(reliable_f) - 1)))
     weight_f = (1 - time) * (0.25 + coherence_f) * reliable_f
     weight_b = time * (0.25 + coherence_b) * reliable_b
+    if missed is not None:  # the chain that arrived nearer drifted less on the way
+        weight_f = weight_f / (_MISSED_FLOOR + missed[0]) ** _MISSED_POWER
+        weight_b = weight_b / (_MISSED_FLOOR + missed[1]) ** _MISSED_POWER
     total = weight_f + weight_b
     known = np.asarray(total > 0)
     known[0] = known[-1] = True
