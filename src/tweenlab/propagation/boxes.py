@@ -7,8 +7,8 @@ the other keyframe and spread linearly over the span, so both keyframes are hit 
 chains are blended by time, the one that missed its far keyframe by less weighing more. A
 frame's confidence is the chains' agreement times how much the box still looks like the object
 at the keyframes (``appearance``, to the fourth power): over the shared tracks and their eight
-variants, that tells a frame below IoU 0.7 from the rest at ROC AUC 0.728 / 0.751 with
-keyframes every 10 / 20 frames, against 0.709 / 0.705 for the agreement alone
+variants, that tells a frame below IoU 0.7 from the rest at ROC AUC 0.684 / 0.721 with
+keyframes every 10 / 20 frames, against 0.678 / 0.679 for the agreement alone
 (``benchmarks/propagation.py``, part 4).
 
 A small box (under 40 px on a side at the cache's size) follows its own points instead
