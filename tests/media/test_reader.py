@@ -29,6 +29,8 @@ CASES: dict[str, dict[str, Any]] = {
     "long-gop": {"frames": 600, "width": 64, "height": 48, "gop": 250},
     "all-intra": {"frames": 40, "gop": 1},
     "msmpeg4-avi": {"frames": 60, "codec": "msmpeg4", "suffix": ".avi"},
+    # FFmpeg's AVI muxer stamps B-frames with their decode time plus one (pts = dts + 1)
+    "bframes-avi": {"frames": 60, "bframes": 3, "suffix": ".avi"},
     # MPEG-TS seeks land on the keyframe after the time asked for, never before it
     "mpegts": {"frames": 90, "gop": 30, "bframes": 2, "suffix": ".ts"},
 }

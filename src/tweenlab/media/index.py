@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from tweenlab.media._files import write_atomic
 
 __all__ = ["FrameIndex", "build_index"]
 
-_FORMAT_VERSION = 3  # 3: packets before the first keyframe left out
+_FORMAT_VERSION = 4  # 3: packets before the first keyframe left out; 4: AVI B-frames reordered
 Progress = Callable[[int, int], None]
 
 
@@ -168,14 +169,14 @@ def build_index(path: Path, *, progress: Progress | None = None) -> FrameIndex:
         size = max(container.size or 1, 1)
         rows: list[tuple[int, bool, int, bool]] = []
         demuxed = 0
-        stamped_in_decode_order = True
+        stamped_in_decode_order = True  # timestamps never go back: no reordering in sight
         try:
             for packet in container.demux(stream):
                 demuxed += packet.size > 0
                 row = _packet_row(packet)
                 if row is not None:
+                    stamped_in_decode_order &= not rows or row[0] > rows[-1][0]
                     rows.append(row)
-                    stamped_in_decode_order &= packet.pts is None or packet.pts == packet.dts
                 if progress is not None and len(rows) % 2048 == 0 and packet.pos is not None:
                     progress(max(packet.pos, 0), size)
         except av.error.FFmpegError as error:
@@ -199,9 +200,29 @@ def build_index(path: Path, *, progress: Progress | None = None) -> FrameIndex:
         progress(size, size)
     rows = _from_first_keyframe(rows)
     index = _from_rows(path, rows, Fraction(time_base))
-    if reorders and stamped_in_decode_order and len(rows) > 2:
+    if reorders and stamped_in_decode_order and len(rows) > 2 and _shown_out_of_order(path):
         index = _with_decoded_order(index)
     return index
+
+
+_PROBED_FRAMES = 64  # frames decoded to see whether the decoder reorders rising timestamps
+
+
+def _shown_out_of_order(path: Path) -> bool:
+    """Whether the decoder gives the first frames of ``path`` with their timestamps out of
+    order: the packets carry decode timestamps (equal to the dts, or the dts plus a constant,
+    as FFmpeg's AVI muxer writes B-frames) although the codec reorders frames. Timestamps that
+    rise in decode order are also what a stream that could reorder but has no B-frames has;
+    only decoding tells the two apart."""
+    container, stream = open_video(path)
+    stream.codec_context.thread_type = "AUTO"
+    tags: list[int] = []
+    with container:
+        for packet in container.demux(stream):
+            tags.extend(int(f.pts) for f in _decode_quietly(packet) if f.pts is not None)
+            if len(tags) >= _PROBED_FRAMES:
+                break
+    return any(later < earlier for earlier, later in pairwise(tags))
 
 
 def _from_first_keyframe(
