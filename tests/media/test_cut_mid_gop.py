@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import pytest
 
 from tests.media.videos import make_cut_mid_gop, make_video, read_stamp, read_video_stamps
@@ -39,4 +40,38 @@ def test_every_frame_reads_as_the_decoder_shows_it(cut: Path) -> None:
         assert [read_stamp(f.image) for f in reader.read_range(0, len(reader))] == list(
             range(GOP, FRAMES)
         )
+        assert reader.errors == []
+
+
+# -- a copy trimmed by an edit list ------------------------------------------------------------
+# ``ffmpeg -ss T -c copy`` keeps the whole GOP that T falls in and writes an edit list hiding the
+# frames before T: the keyframe is in the file, discarded, and the decoder still decodes it to
+# show the frames the list keeps. Here the first 10 frames (of a GOP of 25) are hidden.
+
+HIDDEN, TRIM_GOP, TRIM_FRAMES = 10, 25, 60
+
+
+@pytest.fixture
+def trimmed(tmp_path: Path) -> Path:
+    whole = make_video(tmp_path / "whole.mp4", frames=TRIM_FRAMES, gop=TRIM_GOP, bframes=2)
+    with av.open(str(whole)) as source, av.open(str(tmp_path / "trimmed.mp4"), "w") as target:
+        video = source.streams.video[0]
+        stream = target.add_stream_from_template(video)
+        shift = round(HIDDEN / video.average_rate / video.time_base)
+        for packet in source.demux(video):
+            if packet.size:
+                packet.pts, packet.dts = packet.pts - shift, packet.dts - shift
+                packet.stream = stream
+                target.mux(packet)
+    return tmp_path / "trimmed.mp4"
+
+
+def test_frames_an_edit_list_keeps_after_a_hidden_keyframe_are_frames(trimmed: Path) -> None:
+    decoded = read_video_stamps(trimmed)
+    assert decoded == list(range(HIDDEN, TRIM_FRAMES))  # what FFmpeg shows
+    assert len(build_index(trimmed)) == len(decoded)  # 35 before: 15 shown frames dropped
+    with VideoReader(trimmed, cache_mb=0) as reader:
+        order = [30, 0, 14, 3, len(reader) - 1, 1, 20, 13]  # seeks back into the hidden GOP
+        assert [read_stamp(reader[n]) for n in order] == [HIDDEN + n for n in order]
+        assert [read_stamp(f.image) for f in reader.read_range(0, len(reader))] == decoded
         assert reader.errors == []

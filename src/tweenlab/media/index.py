@@ -28,7 +28,7 @@ from tweenlab.media._files import write_atomic
 
 __all__ = ["FrameIndex", "build_index"]
 
-_FORMAT_VERSION = 4  # 3: packets before the first keyframe left out; 4: AVI B-frames reordered
+_FORMAT_VERSION = 5  # 3: before the first keyframe left out; 4: AVI B-frames; 5: edit lists
 Progress = Callable[[int, int], None]
 
 
@@ -168,6 +168,8 @@ def build_index(path: Path, *, progress: Progress | None = None) -> FrameIndex:
         time_base = stream.time_base or Fraction(1, 90000)
         size = max(container.size or 1, 1)
         rows: list[tuple[int, bool, int, bool]] = []
+        discarded: set[int] = set()  # rows of packets the container discards
+        last: int | None = None  # the latest timestamp of a packet not discarded
         demuxed = 0
         stamped_in_decode_order = True  # timestamps never go back: no reordering in sight
         try:
@@ -175,7 +177,11 @@ def build_index(path: Path, *, progress: Progress | None = None) -> FrameIndex:
                 demuxed += packet.size > 0
                 row = _packet_row(packet)
                 if row is not None:
-                    stamped_in_decode_order &= not rows or row[0] > rows[-1][0]
+                    if packet.is_discard:  # hidden by an edit list, but maybe the keyframe
+                        discarded.add(len(rows))  # that the first frames shown need
+                    else:
+                        stamped_in_decode_order &= last is None or row[0] > last
+                        last = row[0]
                     rows.append(row)
                 if progress is not None and len(rows) % 2048 == 0 and packet.pos is not None:
                     progress(max(packet.pos, 0), size)
@@ -184,7 +190,8 @@ def build_index(path: Path, *, progress: Progress | None = None) -> FrameIndex:
                 raise NotAVideoError(path, f"no packet can be read ({error})") from error
         declared = stream.frames if container.format.name.startswith("mov") else 0
         reorders = bool(stream.codec_context.has_b_frames)
-    if not rows and demuxed:
+    rows = _from_first_keyframe(rows, discarded)
+    if not rows and demuxed and not discarded:
         raise NotAVideoError(
             path,
             f"its {demuxed} video packets carry no timestamps (a raw stream with no container?): "
@@ -198,7 +205,6 @@ def build_index(path: Path, *, progress: Progress | None = None) -> FrameIndex:
         )
     if progress is not None:
         progress(size, size)
-    rows = _from_first_keyframe(rows)
     index = _from_rows(path, rows, Fraction(time_base))
     if reorders and stamped_in_decode_order and len(rows) > 2 and _shown_out_of_order(path):
         index = _with_decoded_order(index)
@@ -226,19 +232,22 @@ def _shown_out_of_order(path: Path) -> bool:
 
 
 def _from_first_keyframe(
-    rows: list[tuple[int, bool, int, bool]],
+    rows: list[tuple[int, bool, int, bool]], discarded: set[int]
 ) -> list[tuple[int, bool, int, bool]]:
-    """``rows`` (in decode order) from the first keyframe on: packets before it (a file cut
-    between two keyframes by copying packets) reference a frame the file does not hold, no
-    decoder shows them, so frame 0 is the first frame a decoder gives, as for FFmpeg and every
-    tool that counts decoded frames. A stream that flags no keyframe at all is kept whole."""
+    """``rows`` (in decode order) from the first keyframe on, less the ``discarded`` ones: packets
+    before the first keyframe (a file cut between two keyframes by copying packets) reference a
+    frame the file does not hold, no decoder shows them, so frame 0 is the first frame a decoder
+    gives, as for FFmpeg and every tool that counts decoded frames. A keyframe an edit list
+    hides (a copy trimmed mid-GOP, ``ffmpeg -ss T -c copy``) still counts: the decoder decodes
+    it and shows the frames after it that the list keeps. A stream that flags no keyframe at all
+    is kept whole."""
     first = next((n for n, row in enumerate(rows) if row[1]), 0)
-    return rows[first:]
+    return [row for n, row in enumerate(rows) if n >= first and n not in discarded]
 
 
 def _packet_row(packet: av.Packet[Any]) -> tuple[int, bool, int, bool] | None:
     timestamp = packet.pts if packet.pts is not None else packet.dts
-    if timestamp is None or packet.size == 0 or packet.is_discard:
+    if timestamp is None or packet.size == 0:
         return None
     position = packet.pos if packet.pos is not None else -1
     return timestamp, bool(packet.is_keyframe), position, bool(packet.is_corrupt)
