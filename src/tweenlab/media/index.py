@@ -28,7 +28,7 @@ from tweenlab.media._files import write_atomic
 
 __all__ = ["FrameIndex", "build_index"]
 
-_FORMAT_VERSION = 5  # 3: before the first keyframe left out; 4: AVI B-frames; 5: edit lists
+_FORMAT_VERSION = 6  # 3: no frames before the first keyframe; 4: AVI B-frames; 5: edit lists; 6: pts
 Progress = Callable[[int, int], None]
 
 
@@ -206,7 +206,10 @@ def build_index(path: Path, *, progress: Progress | None = None) -> FrameIndex:
     if progress is not None:
         progress(size, size)
     index = _from_rows(path, rows, Fraction(time_base))
-    if reorders and stamped_in_decode_order and len(rows) > 2 and _shown_out_of_order(path):
+    # timestamps rising although the codec reorders (decode times as presentation times), or
+    # going back although it does not (an intra-only stream stamped out of order): the
+    # decoder's order may not be theirs; it is checked on the first frames, and decoding says
+    if reorders == stamped_in_decode_order and len(rows) > 2 and _shown_out_of_order(path):
         index = _with_decoded_order(index)
     return index
 

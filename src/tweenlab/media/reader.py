@@ -114,7 +114,9 @@ class VideoReader:
         self._stream.codec_context.thread_count = threads
         if fast:
             self._stream.codec_context.options = {"skip_loop_filter": "all"}
-        self._frame_of_pts = {int(p): i for i, p in enumerate(self._decode_index.tags.tolist())}
+        self._frame_of_pts: dict[int, int] = {}  # a repeated timestamp: its first frame
+        for i, tag in enumerate(self._decode_index.tags.tolist()):
+            self._frame_of_pts.setdefault(int(tag), i)
         self._decoder: Iterator[tuple[int, Any]] | None = None
         self._pending: tuple[int, Any] | None = None
         self._last = -1
@@ -255,6 +257,7 @@ class VideoReader:
             yield item
 
     def _decode(self) -> Iterator[tuple[int, Any]]:
+        tags, shown = self._decode_index.tags, -1
         for packet in self._container.demux(self._stream):
             try:
                 frames = packet.decode()
@@ -266,6 +269,9 @@ class VideoReader:
                 index = self._frame_of_pts.get(int(pts)) if pts is not None else None
                 if index is None:
                     continue
+                while index <= shown and index + 1 < len(tags) and tags[index + 1] == tags[index]:
+                    index += 1  # a timestamp a muxer repeated: the next frame that bears it
+                shown = max(shown, index)
                 if frame.is_corrupt:
                     self._record(
                         CorruptFrameError(

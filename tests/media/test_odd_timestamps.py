@@ -1,0 +1,47 @@
+"""Timestamps a muxer got wrong in an intra-only stream (MJPEG in Matroska): one repeated, or
+two swapped. Every packet decodes; frame n is the n-th frame the decoder gives, as FFmpeg shows
+them, and none is reported lost (an audit found both reported as frames that cannot be decoded,
+and the picture of another frame under a frame's number)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import pytest
+
+from tests.media.videos import make_video, read_stamp, read_video_stamps
+from tweenlab.media import VideoReader, build_index
+
+FRAMES = 30
+REPEATED = [0, 1, 2, 3, 4, 5, 5, *range(6, FRAMES - 1)]  # frame 6 stamped as frame 5
+SWAPPED = [0, 1, 2, 3, 5, 4, 6, 7, 9, 8, *range(10, FRAMES)]  # 4 and 5, 8 and 9 swapped
+
+
+def _restamped(source: Path, target: Path, table: list[int]) -> Path:
+    """``source``'s packets copied into ``target`` with packet ``i`` stamped ``table[i]``
+    frames (decode times left rising, as a muxer writes them)."""
+    with av.open(str(source)) as inp, av.open(str(target), "w") as out:
+        video = inp.streams.video[0]
+        stream = out.add_stream_from_template(video)
+        step = round(1 / (video.average_rate * video.time_base))
+        for i, packet in enumerate(p for p in inp.demux(video) if p.size):
+            packet.pts, packet.dts = table[i] * step, (i - 1) * step
+            packet.stream = stream
+            out.mux(packet)
+    return target
+
+
+@pytest.mark.parametrize("table", [REPEATED, SWAPPED], ids=["repeated", "swapped"])
+def test_every_frame_reads_in_the_order_the_decoder_gives_it(
+    tmp_path: Path, table: list[int]
+) -> None:
+    intra = make_video(tmp_path / "intra.mkv", frames=FRAMES, codec="mjpeg", pix_fmt="yuvj420p")
+    odd = _restamped(intra, tmp_path / "odd.mkv", table)
+    assert read_video_stamps(odd) == list(range(FRAMES))  # what FFmpeg shows
+    assert len(build_index(odd)) == FRAMES
+    with VideoReader(odd, cache_mb=0) as reader:
+        assert [read_stamp(f.image) for f in reader.read_range(0, FRAMES)] == list(range(FRAMES))
+        for n in (9, 5, 6, 4, 8, 0, 29):  # by seeking, too
+            assert read_stamp(reader[n]) == n, f"frame {n}"
+        assert reader.errors == []
