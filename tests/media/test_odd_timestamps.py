@@ -8,10 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 
 from tests.media.videos import make_video, read_stamp, read_video_stamps
-from tweenlab.media import VideoReader, build_index
+from tweenlab.media import VideoReader, build_index, write_proxy
 
 FRAMES = 30
 REPEATED = [0, 1, 2, 3, 4, 5, 5, *range(6, FRAMES - 1)]  # frame 6 stamped as frame 5
@@ -45,3 +46,15 @@ def test_every_frame_reads_in_the_order_the_decoder_gives_it(
         for n in (9, 5, 6, 4, 8, 0, 29):  # by seeking, too
             assert read_stamp(reader[n]) == n, f"frame {n}"
         assert reader.errors == []
+
+
+def test_a_repeated_timestamp_moves_on_a_tick_as_a_time_and_the_proxy_is_written(
+    tmp_path: Path,
+) -> None:
+    intra = make_video(tmp_path / "intra.mkv", frames=FRAMES, codec="mjpeg", pix_fmt="yuvj420p")
+    odd = _restamped(intra, tmp_path / "odd.mkv", REPEATED)
+    index = build_index(odd)
+    assert (np.diff(index.pts) > 0).all()  # every frame its own time
+    assert index.tags[6] == index.tags[5]  # what the decoder gives stays
+    write_proxy(odd, tmp_path / "proxy.mp4")  # its encoder refused the repeated time
+    assert read_video_stamps(tmp_path / "proxy.mp4") == list(range(FRAMES))

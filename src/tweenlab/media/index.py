@@ -28,7 +28,9 @@ from tweenlab.media._files import write_atomic
 
 __all__ = ["FrameIndex", "build_index"]
 
-_FORMAT_VERSION = 6  # 3: no frames before the first keyframe; 4: AVI B-frames; 5: edit lists; 6: pts
+_FORMAT_VERSION = (
+    6  # 3: no frames before the first keyframe; 4: AVI B-frames; 5: edit lists; 6: pts
+)
 Progress = Callable[[int, int], None]
 
 
@@ -263,10 +265,12 @@ def _from_rows(path: Path, rows: list[tuple[int, bool, int, bool]], tb: Fraction
     if not keyframe.any():
         keyframe[0] = True
     corrupt_in_decode = np.array([row[3] for row in rows], dtype=np.bool_)[order]
+    shown = pts[order]  # a timestamp a muxer repeated stays the decoder's tag; as a time it is
+    rising = np.arange(len(shown))  # moved on a tick, so that every frame has its own
     return FrameIndex(
         path=path,
-        pts=pts[order],
-        tags=pts[order],
+        pts=np.maximum.accumulate(shown - rising) + rising,
+        tags=shown,
         keyframe=keyframe,
         pos=np.array([row[2] for row in rows], dtype=np.int64)[order],
         decode_order=order.astype(np.int64),
