@@ -28,9 +28,9 @@ from tweenlab.media._files import write_atomic
 
 __all__ = ["FrameIndex", "build_index"]
 
-_FORMAT_VERSION = (
-    6  # 3: no frames before the first keyframe; 4: AVI B-frames; 5: edit lists; 6: pts
-)
+#: 3: no frames before the first keyframe; 4: AVI B-frames; 5: keyframes edit lists hide;
+#: 6, 7: intra-only streams with timestamps swapped or repeated
+_FORMAT_VERSION = 7
 Progress = Callable[[int, int], None]
 
 
