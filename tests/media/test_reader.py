@@ -202,6 +202,24 @@ def test_proxy_has_the_same_frames(videos: dict[str, Path], tmp_path: Path, case
     assert sorted(p.name for p in tmp_path.iterdir()) == ["proxy.mp4"]
 
 
+# full-range sources: an MJPEG, H.264 as phones write it (yuvj420p), RGB
+FULL_RANGE: dict[str, dict[str, Any]] = {
+    "mjpeg-avi": {"codec": "mjpeg", "suffix": ".avi"},
+    "yuvj420p-h264": {"pix_fmt": "yuvj420p"},
+    "rgb-h264": {"codec": "libx264rgb", "pix_fmt": "rgb24", "suffix": ".mkv"},
+}
+
+
+@pytest.mark.parametrize("case", list(FULL_RANGE), ids=list(FULL_RANGE))
+def test_proxy_of_a_full_range_source_keeps_its_levels(tmp_path: Path, case: str) -> None:
+    options = dict(FULL_RANGE[case])
+    source = make_video(tmp_path / f"source{options.pop('suffix', '.mp4')}", frames=12, **options)
+    proxy = tmp_path / "proxy.mp4"
+    write_proxy(source, proxy)
+    want, got = np.stack(_decode_all(source)), np.stack(_decode_all(proxy))
+    assert np.abs(want.astype(int) - got).mean() < 2.5  # 4.3 with crushed blacks, 0.7-1.4 now
+
+
 # -- real footage ------------------------------------------------------------------------------
 
 REAL = [

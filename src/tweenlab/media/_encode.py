@@ -1,4 +1,4 @@
-"""One way to open an x264 encoder stream, shared by proxies, re-encoded clips and the sample."""
+"""One way to open an x264 encoder stream and convert frames for it: proxies, clips, the sample."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-__all__ = ["H264", "add_h264_stream"]
+__all__ = ["H264", "add_h264_stream", "for_stream"]
 
 
 @dataclass(frozen=True)
@@ -62,3 +62,19 @@ def add_h264_stream(
     if rotation:
         stream.set_display_rotation(rotation)
     return stream
+
+
+def for_stream(frame: Any, stream: Any) -> Any:
+    """``frame`` converted to ``stream``'s size and pixel format, in limited (TV) range.
+
+    The streams are not marked full range, so a full-range frame (MJPEG, yuvj420p H.264 as
+    phones write, RGB) is converted: kept as it is, its blacks are crushed and its contrast
+    stretched.
+    """
+    return frame.reformat(
+        width=stream.width,
+        height=stream.height,
+        format=stream.pix_fmt,
+        src_color_range=frame.color_range,
+        dst_color_range="MPEG",
+    )

@@ -16,7 +16,7 @@ from typing import Any
 import av
 
 from tweenlab.errors import MediaWriteError
-from tweenlab.media._encode import H264, add_h264_stream
+from tweenlab.media._encode import H264, add_h264_stream, for_stream
 from tweenlab.media._files import atomic_path
 from tweenlab.media.index import FrameIndex, build_index
 from tweenlab.media.probe import VideoInfo
@@ -98,7 +98,6 @@ def _encode(
     index = reader.index
     with av.open(str(target), mode="w") as output:
         stream = _add_stream(output, reader, options)
-        width, height = stream.width, stream.height
         first, previous = int(index.pts[0]), None
         frames = reader.read_av_frames(range(len(reader)))
         for n, frame in _fill_gaps(frames, len(reader)):
@@ -108,7 +107,7 @@ def _encode(
             if image is None:
                 raise MediaWriteError(target, f"frame {n} and all before it cannot be decoded")
             previous = image
-            picture = image.reformat(width=width, height=height, format="yuv420p")
+            picture = for_stream(image, stream)
             picture.pts = int(index.pts[n]) - first
             output.mux(stream.encode(picture))
             if progress is not None and n % 64 == 0:
