@@ -335,6 +335,37 @@ def test_bad_option_values_print_one_error_line(
 
 
 @pytest.mark.parametrize(
+    "command", [["frames", "--every", "50"], ["split", "--frames", "50"]], ids=["frames", "split"]
+)
+@pytest.mark.parametrize(
+    ("out", "mentions"),
+    [
+        ("{video}/sub", "{video} is a file, not a folder"),
+        ("{video}/a/b", "{video} is a file, not a folder"),
+        ("/proc/tweenlab-out", "cannot make the folder"),  # nothing can be made there, as root too
+    ],
+    ids=["under-the-video", "two-below-the-video", "proc"],
+)
+def test_an_out_folder_that_cannot_be_made_is_one_error_line(
+    video: Path,
+    *,
+    settings: Settings,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+    out: str,
+    mentions: str,
+) -> None:
+    del settings
+    if out.startswith("/proc") and not Path("/proc").is_dir():
+        pytest.skip("needs Linux's /proc")
+    out = out.format(video=video)
+    code, stdout, err = run(capsys, command[0], video, *command[1:], "--out", out)
+    assert (code, stdout) == (2, "")
+    assert err.startswith(f"error: {out}: cannot make the folder") and err.count("\n") == 1
+    assert mentions.format(video=video) in err
+
+
+@pytest.mark.parametrize(
     "args",
     [
         ["frames", "{video}", "--every", "10x"],

@@ -61,9 +61,16 @@ def staged_folder(folder: Path) -> Iterator[Path]:
     Example:
         >>> with staged_folder(Path("out")) as staging:  # doctest: +SKIP
         ...     (staging / "a.png").write_bytes(data)
+
+    Raises:
+        MediaWriteError: When the temporary folder cannot be made (``/proc/out``, a folder
+            below a file), naming ``folder``.
     """
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    except OSError as error:
+        raise MediaWriteError(folder, _cannot_make(folder, error)) from error
     try:
         yield staging
         folder.mkdir(exist_ok=True)
@@ -83,6 +90,16 @@ def write_atomic(target: Path, data: bytes) -> None:
             temporary.write_bytes(data)
     except OSError as error:
         raise MediaWriteError(target, f"cannot write ({error.strerror or error})") from error
+
+
+def _cannot_make(folder: Path, error: OSError) -> str:
+    """Why ``folder`` cannot be made: the part of its path that is a file, if one is."""
+    for parent in folder.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                return f"cannot make the folder: {parent} is a file, not a folder"
+            break
+    return f"cannot make the folder ({error.strerror or error})"
 
 
 def _is_special(target: Path) -> bool:
