@@ -290,6 +290,8 @@ def test_ingest(
         (["frames", "{video}", "--fps", "fast"], "--fps"),
         (["frames", "{video}", "--fps", "0"], "--fps"),
         (["frames", "{video}", "--at", "1,500"], "--at"),
+        (["frames", "{video}", "--at", "²"], "--at"),
+        (["frames", "{video}", "--fps", "9" * 5000], "longer than 32 characters"),
         (["frames", "{video}", "--every", "10", "--at", "1"], "exactly one"),
         (["frames", "{video}"], "exactly one"),
     ],
@@ -306,6 +308,8 @@ def test_ingest(
         "frames_fps_word",
         "frames_fps_zero",
         "frames_at_past_end",
+        "frames_at_superscript",
+        "frames_fps_5000_digits",
         "frames_two_selectors",
         "frames_no_selector",
     ],
@@ -330,7 +334,7 @@ def test_bad_option_values_print_one_error_line(
     lines = err.splitlines()
     assert len(lines) == 1, err
     assert lines[0].startswith("error: ")
-    assert mentions in lines[0]
+    assert mentions in lines[0] and len(lines[0]) < 200
     assert not out_dir.exists() or not any(out_dir.iterdir())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 
 import pytest
@@ -47,6 +48,34 @@ def test_lists() -> None:
         parse_frame_list("1,,2")
     with pytest.raises(UsageError, match="'x'"):
         parse_frame_list("1,x")
+
+
+BIG = "9" * 5000  # int() and Fraction() refuse more than 4300 digits
+UNREADABLE = [
+    (parse_frame_list, "²"),  # str.isdigit takes it, int() does not
+    (parse_frame_list, "1,²"),
+    (parse_frame_list, BIG),
+    (parse_frame_range, "²:5"),
+    (parse_frame_range, f"{BIG}:"),
+    (parse_frame_range, f"0:{BIG}"),
+    (parse_seconds, f"{BIG}s"),
+    (parse_seconds, f"1.{BIG}"),
+    (parse_seconds, f"00:{BIG}"),
+    (parse_time_list, f"1,{BIG}"),
+]
+
+
+@pytest.mark.parametrize(
+    ("parse", "text"),
+    UNREADABLE,
+    ids=[f"{parse.__name__}-{text[:6]}" for parse, text in UNREADABLE],
+)
+def test_unreadable_numbers_are_usage_errors_quoting_a_short_prefix(
+    parse: Callable[..., object], text: str
+) -> None:
+    with pytest.raises(UsageError, match="--x") as raised:
+        parse(text, option="--x")
+    assert len(str(raised.value)) < 120
 
 
 RANGES = [("10:20", (10, 20, 1)), (":5", (0, 5, 1)), ("7:", (7, None, 1)), ("0:9:3", (0, 9, 3))]

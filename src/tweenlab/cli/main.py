@@ -214,6 +214,8 @@ def frames(
 
 
 def _rate(text: str) -> Fraction:
+    if len(text) > 32:  # Fraction() refuses 4300 digits, and a message should not quote them
+        raise UsageError(f"--fps: {text[:20] + '…'!r} is longer than 32 characters (use 2 or 1/5)")
     try:
         return Fraction(text)
     except (ValueError, ZeroDivisionError):

@@ -24,6 +24,9 @@ _UNITS = {"ms": Fraction(1, 1000), "s": Fraction(1), "m": Fraction(60), "h": Fra
 _NUMBER = r"\d+(?:\.\d+)?"
 _WITH_UNIT = re.compile(rf"^({_NUMBER})(ms|s|m|h)?$")
 _CLOCK = re.compile(rf"^(?:(\d+):)?(\d+):({_NUMBER})$")
+#: Longer numbers are refused unread: far past any frame or time of a video, and int() and
+#: Fraction() raise ValueError past 4300 digits.
+_MAX_CHARS = 32
 
 
 def parse_seconds(text: str, *, option: str = "time") -> Fraction:
@@ -46,14 +49,18 @@ def parse_seconds(text: str, *, option: str = "time") -> Fraction:
         Fraction(1, 4)
     """
     spec = text.strip()
+    if len(spec) > _MAX_CHARS:
+        raise UsageError(f"{option}: {_shown(text)} is longer than {_MAX_CHARS} characters")
     if match := _WITH_UNIT.match(spec):
         return Fraction(match[1]) * _UNITS[match[2] or "s"]
     if match := _CLOCK.match(spec):
         hours, minutes, seconds = match[1] or "0", match[2], match[3]
         if int(minutes) >= 60 and match[1] is not None:
-            raise UsageError(f"{option}: {text!r} has {minutes} minutes")
+            raise UsageError(f"{option}: {_shown(text)} has {minutes} minutes")
         return Fraction(int(hours) * 3600 + int(minutes) * 60) + Fraction(seconds)
-    raise UsageError(f"{option}: {text!r} is not a time (use 10s, 1.5m, 250ms, 00:31.5 or 1:02:03)")
+    raise UsageError(
+        f"{option}: {_shown(text)} is not a time (use 10s, 1.5m, 250ms, 00:31.5 or 1:02:03)"
+    )
 
 
 def parse_time_list(text: str, *, option: str = "--at") -> list[Fraction]:
@@ -75,8 +82,9 @@ def parse_frame_list(text: str, *, option: str = "--frames") -> list[int]:
     """
     frames = []
     for part in _split(text, option):
-        if not part.isdigit():
-            raise UsageError(f"{option}: {part!r} is not a frame index (a whole number >= 0)")
+        if not _is_whole(part):
+            raise UsageError(f"{option}: {_shown(part)} is not a frame index (a whole number >= 0)")
+        _check_length(part, option)
         frames.append(int(part))
     return frames
 
@@ -92,24 +100,43 @@ def parse_frame_range(text: str, *, option: str = "--range") -> tuple[int, int |
         >>> parse_frame_range("100::5")
         (100, None, 5)
     """
-    parts = text.strip().split(":")
-    if len(parts) not in (2, 3) or not all(p.strip().isdigit() or not p.strip() for p in parts):
-        raise UsageError(f"{option}: {text!r} is not a frame range (use A:B or A:B:STEP)")
-    start = int(parts[0]) if parts[0].strip() else 0
-    stop = int(parts[1]) if parts[1].strip() else None
-    step = int(parts[2]) if len(parts) == 3 and parts[2].strip() else 1
+    parts = [part.strip() for part in text.strip().split(":")]
+    if len(parts) not in (2, 3) or not all(_is_whole(p) or not p for p in parts):
+        raise UsageError(f"{option}: {_shown(text)} is not a frame range (use A:B or A:B:STEP)")
+    for part in parts:
+        _check_length(part, option)
+    start = int(parts[0]) if parts[0] else 0
+    stop = int(parts[1]) if parts[1] else None
+    step = int(parts[2]) if len(parts) == 3 and parts[2] else 1
     if step < 1:
-        raise UsageError(f"{option}: step must be at least 1 in {text!r}")
+        raise UsageError(f"{option}: step must be at least 1 in {_shown(text)}")
     if stop is not None and stop <= start:
-        raise UsageError(f"{option}: {text!r} is empty (the end is exclusive and must exceed A)")
+        raise UsageError(
+            f"{option}: {_shown(text)} is empty (the end is exclusive and must exceed A)"
+        )
     return start, stop, step
 
 
 def _split(text: str, option: str) -> list[str]:
     parts = [part.strip() for part in text.split(",")]
     if not parts or any(not part for part in parts):
-        raise UsageError(f"{option}: {text!r} has an empty item")
+        raise UsageError(f"{option}: {_shown(text)} has an empty item")
     return parts
+
+
+def _is_whole(part: str) -> bool:
+    """Whether ``part`` is digits 0-9 only (``isdigit`` alone takes ``²``, which int() refuses)."""
+    return part.isascii() and part.isdigit()
+
+
+def _check_length(number: str, option: str) -> None:
+    if len(number) > _MAX_CHARS:
+        raise UsageError(f"{option}: {_shown(number)} is longer than {_MAX_CHARS} characters")
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for a message, cut short: a value may be thousands of characters."""
+    return repr(text) if len(text) <= 24 else repr(f"{text[:20]}…")
 
 
 @dataclass(frozen=True)
