@@ -318,6 +318,15 @@ def test_filmstrip(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["strip.jpg", "strip.json"]
 
 
+def test_filmstrip_of_a_very_wide_video_squeezes_its_tiles(tmp_path: Path) -> None:
+    source = make_video(tmp_path / "wide.mp4", frames=30, width=4000, height=16)
+    target = tmp_path / "strip.jpg"
+    strip = make_filmstrip(source, target)  # 16000 px tiles to scale: 320000 px over JPEG's max
+    assert (strip.tile_width, strip.tile_height, strip.columns) == (512, 64, 20)
+    with Image.open(target) as image:
+        assert image.size == (20 * 512, 2 * 64)
+
+
 # --- failed writes ---------------------------------------------------------------------------
 
 

@@ -220,6 +220,22 @@ def test_proxy_of_a_full_range_source_keeps_its_levels(tmp_path: Path, case: str
     assert np.abs(want.astype(int) - got).mean() < 2.5  # 4.3 with crushed blacks, 0.7-1.4 now
 
 
+def test_proxy_of_a_1x1_video_is_2x2(tmp_path: Path) -> None:
+    source = tmp_path / "dot.mkv"  # FFV1: browsers cannot decode it, so it gets a proxy
+    with av.open(str(source), "w") as container:
+        stream = container.add_stream("ffv1", rate=25)
+        stream.width = stream.height = 1
+        for n in range(10):
+            rgb = np.full((1, 1, 3), 20 * n, np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        container.mux(stream.encode(None))
+    proxy = tmp_path / "proxy.mp4"
+    assert len(write_proxy(source, proxy)) == 10  # rounded down to 0x0 before
+    with VideoReader(proxy, cache_mb=0) as reader:
+        assert reader[9].shape == (2, 2, 3)
+        assert abs(int(reader[9].mean()) - 180) < 4
+
+
 # -- real footage ------------------------------------------------------------------------------
 
 REAL = [

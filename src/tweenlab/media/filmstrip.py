@@ -83,7 +83,8 @@ def make_filmstrip(
     wanted = range(0, len(index), step)
     with VideoReader(source, index=index, cache_mb=0) as reader:
         height, width = reader[0].shape[:2]
-        tile_width = max(2, round(width * tile_height / height))
+        # squeezed past 8:1: 20 tiles of a 4000x16 video to scale were wider than JPEG allows
+        tile_width = min(max(2, round(width * tile_height / height)), 8 * tile_height)
         reader.size = (tile_width, tile_height)
         tiles = [(frame.index, frame.image) for frame in reader.read_frames(wanted)]
     columns = min(columns, len(tiles))

@@ -125,8 +125,8 @@ def _add_stream(output: Any, reader: VideoReader, options: ProxyOptions) -> Any:
     )
     return add_h264_stream(
         output,
-        width=width - width % 2,
-        height=height - height % 2,
+        width=max(2, width - width % 2),  # 4:2:0 needs even sides: a 1x1 video gets 2x2
+        height=max(2, height - height % 2),
         time_base=reader.index.time_base,
         settings=settings,
         rotation=first.rotation,
