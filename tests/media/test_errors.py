@@ -359,3 +359,22 @@ def test_cli_debug_shows_the_traceback_of_a_tweenlab_error(
     assert "Traceback (most recent call last)" in err
     assert "EmptyFileError" in err
     assert err.splitlines()[-1] == f"error: {path}: the file is empty (0 bytes)"
+
+
+def test_an_mp4_cut_inside_its_moov_box_is_said_to_be_cut_short(
+    good_mp4: Path, tmp_path: Path
+) -> None:
+    """Cut a little short (moov at the end), FFmpeg still opens the file and reports no video
+    stream, no codec or no frames, depending on where the cut falls: an audit saw all three."""
+    data = good_mp4.read_bytes()
+    moov = data.rfind(b"moov") - 4
+    said: list[str] = []
+    for cut in range(20, len(data) - moov - 8, 40):
+        path = tmp_path / f"cut{cut}.mp4"
+        path.write_bytes(data[:-cut])
+        try:
+            build_index(path)  # cut in trailing metadata only: still a video
+        except MediaError as error:
+            said.append(f"{type(error).__name__}: {str(error).split(': ', 1)[1].split(',')[0]}")
+    assert len(said) > 10
+    assert set(said) == {"TruncatedVideoError: the file ends inside its 'moov' box"}, set(said)

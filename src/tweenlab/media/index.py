@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tweenlab.errors import FrameOutOfRangeError, NotAVideoError, TruncatedVideoError
-from tweenlab.media._container import open_video
+from tweenlab.media._container import cut_short, open_video
 from tweenlab.media._files import write_atomic
 
 __all__ = ["FrameIndex", "build_index"]
@@ -200,7 +200,7 @@ def build_index(path: Path, *, progress: Progress | None = None) -> FrameIndex:
             f"put it in one first, e.g. ffmpeg -i {path.name} -c copy {path.stem}.mp4",
         )
     if not rows:
-        raise NotAVideoError(path, "the video stream holds no frames")
+        raise cut_short(path) or NotAVideoError(path, "the video stream holds no frames")
     if declared > demuxed:
         raise TruncatedVideoError(
             path, f"the data ends early: {demuxed} of the {declared} frames its header lists"
