@@ -221,6 +221,33 @@ def test_split_leaves_only_clips_and_sidecars(splits: dict[str, Split], case: st
     ]
 
 
+# --- a lost frame in a re-encoded clip ---------------------------------------------------------
+
+
+def zero_packet(src: Path, dst: Path, lost: int) -> Path:
+    """Copy ``src`` with packet ``lost`` (decode order) zeroed: the decoder refuses it."""
+    with av.open(str(src)) as source, av.open(str(dst), "w") as output:
+        stream = output.add_stream_from_template(source.streams.video[0])
+        packets = (packet for packet in source.demux(video=0) if packet.size)
+        for number, packet in enumerate(packets):
+            if number == lost:
+                zeroed = av.Packet(bytes(packet.size))
+                zeroed.pts, zeroed.dts, zeroed.time_base = packet.pts, packet.dts, packet.time_base
+                packet = zeroed  # noqa: PLW2901
+            packet.stream = stream
+            output.mux(packet)
+    return dst
+
+
+def test_reencode_repeats_only_the_lost_frame(tmp_path: Path) -> None:
+    source = make_video(tmp_path / "good.mkv", frames=40, gop=12)
+    broken = zero_packet(source, tmp_path / "broken.mkv", 15)  # frame 15, no B-frames
+    clips = split_video(broken, tmp_path / "clips", [5])
+    assert [c.method for c in clips] == ["reencode", "reencode"]
+    # frame 15 is replaced by its predecessor; the frames after it are their own
+    assert read_video_stamps(clips[1].path) == [*range(5, 15), 14, *range(16, 40)]
+
+
 # --- the real AVI (MS-MPEG4 v3) ---------------------------------------------------------------
 
 

@@ -229,9 +229,12 @@ def _reencode(clip: Clip, index: FrameIndex, target: Path, crf: int) -> None:
         with av.open(str(target), mode="w") as output:
             stream: Any = None
             previous = None
+            got, decoded = next(frames, (None, None))
             for n in range(clip.first_frame, clip.last_frame + 1):
-                got, frame = next(frames, (None, None))
-                frame = frame if got == n else previous  # an undecodable frame repeats the last
+                frame = previous  # the reader skips an undecodable frame: it repeats the last
+                if got == n:
+                    frame = decoded
+                    got, decoded = next(frames, (None, None))
                 if frame is None:
                     raise MediaWriteError(clip.path, f"frame {n} of the source cannot be decoded")
                 previous = frame
