@@ -109,6 +109,9 @@ SPLITS: dict[str, tuple[str, list[int], list[str]]] = {
         ["copy", "copy", "reencode", "reencode", "copy"],
     ),
     "bframes_off_keyframes": ("bframes", [7, 50], ["reencode"] * 3),
+    # MPEG-TS seeks land on the keyframe after the time asked for: the first clip lost its GOP
+    "mpegts_on_keyframes": ("mpegts", [12, 24, 48], ["copy"] * 4),
+    "mpegts_mixed": ("mpegts", [12, 24, 30, 48], ["copy", "copy", "reencode", "reencode", "copy"]),
 }
 
 
@@ -118,6 +121,7 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {
         "cfr": make_video(folder / "cfr.mp4", frames=FRAMES, gop=12),
         "bframes": make_video(folder / "bframes.mp4", frames=FRAMES, gop=12, bframes=2),
+        "mpegts": make_video(folder / "mpegts.ts", frames=FRAMES, gop=12, bframes=2),
     }
 
 
@@ -217,7 +221,7 @@ def test_split_leaves_only_clips_and_sidecars(splits: dict[str, Split], case: st
     assert sorted(p.name for p in split.out.iterdir()) == expected
     assert leftovers(split.out) == []
     assert [clip.path.name for clip in split.clips] == [
-        f"{split.source.stem}_{k:04d}.mp4" for k in range(len(split.clips))
+        f"{split.source.stem}_{k:04d}{split.source.suffix}" for k in range(len(split.clips))
     ]
 
 
@@ -448,4 +452,19 @@ def test_failure_mid_clip_raises_media_write_error_and_leaves_no_partial_clip(
     # All the clips or none (since 2026-11-28): the clip before the failure, written into a
     # temporary folder beside ``out``, went with it; nothing is left anywhere.
     assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_clip_that_cannot_be_read_back_is_named_not_its_temporary_file(
+    videos: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def copy_nothing(clip: Clip, index: FrameIndex, target: Path) -> None:
+        del clip, index
+        target.write_bytes(b"")
+
+    monkeypatch.setattr(clips_module, "_copy_packets", copy_nothing)
+    out = tmp_path / "clips"
+    with pytest.raises(MediaWriteError, match="cannot be read back") as caught:
+        split_video(videos["cfr"], out, [12])
+    assert caught.value.path == out / "cfr_0000.mp4"
     assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import av
+import numpy as np
 
-from tweenlab.errors import MediaWriteError, UsageError
+from tweenlab.errors import MediaError, MediaWriteError, UsageError
 from tweenlab.media._container import open_video
 from tweenlab.media._encode import H264, add_h264_stream
 from tweenlab.media._files import atomic_path, staged_folder, write_atomic
@@ -182,7 +183,10 @@ def _write_clip(clip: Clip, index: FrameIndex, crf: int) -> None:
                 _copy_packets(clip, index, temporary)
             else:
                 _reencode(clip, index, temporary, crf)
-            written = len(build_index(temporary))
+            try:
+                written = len(build_index(temporary))
+            except MediaError as error:  # it names the temporary file, gone by now
+                raise MediaWriteError(clip.path, f"cannot be read back ({error.detail})") from error
             if written != clip.frame_count:
                 raise MediaWriteError(
                     clip.path, f"has {written} frames, expected {clip.frame_count}"
@@ -196,7 +200,7 @@ def _copy_packets(clip: Clip, index: FrameIndex, target: Path) -> None:
     container, stream = open_video(clip.source)
     with container, av.open(str(target), mode="w") as output:
         out_stream = output.add_stream_from_template(stream)
-        container.seek(int(index.tags[clip.first_frame]), stream=stream, backward=True)
+        container.seek(_seek_target(index, clip.first_frame), stream=stream, backward=True)
         offset: int | None = None
         remaining = clip.frame_count
         for packet in container.demux(stream):
@@ -214,6 +218,17 @@ def _copy_packets(clip: Clip, index: FrameIndex, target: Path) -> None:
             remaining -= 1
             if remaining == 0:
                 break
+
+
+def _seek_target(index: FrameIndex, key: int) -> int:
+    """Where to seek to demux from keyframe ``key`` on: the keyframe before it, as MPEG-TS seeks
+    land on the keyframe after the time asked for (the reader retries there; the packets before
+    the clip are passed over), or the stream's start, where 0 lands in every container tried."""
+    keys = index.keyframe_indices()
+    position = int(np.searchsorted(keys, key))
+    if position == 0:
+        return min(int(index.tags.min()), 0)
+    return int(index.tags[int(keys[position - 1])])
 
 
 def _shift(packet: Any, offset: int) -> None:
