@@ -468,3 +468,29 @@ def test_a_clip_that_cannot_be_read_back_is_named_not_its_temporary_file(
         split_video(videos["cfr"], out, [12])
     assert caught.value.path == out / "cfr_0000.mp4"
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# --- sources whose container cannot hold H.264: clips in Matroska -----------------------------
+
+
+# name -> (file, make_video arguments, cuts, expected method of each clip)
+MKV_SPLITS: dict[str, tuple[str, dict[str, Any], list[int], list[str]]] = {
+    "webm_vp8": ("vp8.webm", {"codec": "libvpx"}, [12, 30], ["copy", "reencode", "reencode"]),
+    "webm_vp9": ("vp9.webm", {"codec": "libvpx-vp9"}, [12, 24], ["copy"] * 3),
+    # Matroska does not take GIF's packets: every clip is re-encoded
+    "gif": ("anim.gif", {"codec": "gif", "pix_fmt": "rgb8"}, [], ["reencode"]),
+    "no_suffix": ("video", {"container_format": "mp4"}, [12, 30], ["copy", "reencode", "reencode"]),
+}
+
+
+@pytest.mark.parametrize("case", list(MKV_SPLITS), ids=list(MKV_SPLITS))
+def test_split_writes_mkv_clips_for_other_containers(tmp_path: Path, case: str) -> None:
+    name, options, cuts, methods = MKV_SPLITS[case]
+    source = make_video(tmp_path / name, frames=36, gop=12, **options)
+    clips = split_video(source, tmp_path / "clips", cuts)
+    assert [c.method for c in clips] == methods
+    assert [c.path.name for c in clips] == [f"{source.stem}_{k:04d}.mkv" for k in range(len(clips))]
+    stamps = [s for c in clips for s in read_video_stamps(c.path)]
+    assert stamps == list(range(36))
+    sidecar = json.loads(clips[0].path.with_suffix(".json").read_text())
+    assert sidecar["clip"] == clips[0].path.name

@@ -2,11 +2,13 @@
 
 A clip whose first frame is a keyframe, and whose frames form a closed run of packets in decode
 order, is stream-copied (no quality loss, disk speed); any other clip is re-encoded with x264 from
-exactly its frames. Each clip gets a JSON sidecar that records where it came from.
+exactly its frames. Clips keep the source's container where it holds H.264, else they are
+Matroska. Each clip gets a JSON sidecar that records where it came from.
 """
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import re
@@ -95,6 +97,17 @@ def clip_ranges(cuts: Sequence[int], frame_count: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise(edges))
 
 
+#: Containers that hold H.264 (re-encoded clips) as well as their own codecs (copied clips).
+_CLIP_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".ts", ".m2ts", ".mts"})
+
+
+def _clip_suffix(source: Path) -> str:
+    """The suffix of ``source``'s clips: its own where that container takes H.264, else ``.mkv``
+    (WebM, GIF, no suffix), which holds H.264 and the copied packets of VP8/VP9 and the rest."""
+    suffix = source.suffix.lower()
+    return suffix if suffix in _CLIP_SUFFIXES else ".mkv"
+
+
 def split_video(
     source: Path,
     out_dir: Path,
@@ -114,17 +127,18 @@ def split_video(
     index = index if index is not None else build_index(source)
     ranges = clip_ranges(cuts, len(index))
     width = max(4, len(str(len(ranges))))
+    suffix = _clip_suffix(source)
     targets = [
-        out_dir / f"{source.stem}_{number:0{width}d}{source.suffix.lower()}"
-        for number in range(len(ranges))
+        out_dir / f"{source.stem}_{number:0{width}d}{suffix}" for number in range(len(ranges))
     ]
     _refuse_stale_clips(source, out_dir, targets)
     names = [name for t in targets for name in (t.name, t.with_suffix(".json").name)]
     check_targets(out_dir, names, source)
+    copies = _copies_into(source, suffix)
     clips = []
     with staged_folder(out_dir) as staging:  # all the clips or none: interrupted, none is left
         for target, (start, stop) in zip(targets, ranges, strict=True):
-            method: Method = "copy" if _copyable(index, start, stop) else "reencode"
+            method: Method = "copy" if copies and _copyable(index, start, stop) else "reencode"
             clip = Clip(
                 target,
                 source,
@@ -155,7 +169,7 @@ def _refuse_stale_clips(source: Path, out_dir: Path, targets: Sequence[Path]) ->
         return
     ours = {target.name for target in targets} | {t.with_suffix(".json").name for t in targets}
     stem = re.escape(source.stem)
-    pattern = re.compile(rf"{stem}_\d{{4,}}({re.escape(source.suffix.lower())}|\.json)")
+    pattern = re.compile(rf"{stem}_\d{{4,}}({re.escape(_clip_suffix(source))}|\.json)")
     stale = sorted(p.name for p in out_dir.iterdir() if pattern.fullmatch(p.name))
     stale = [name for name in stale if name not in ours]
     if stale:
@@ -165,6 +179,16 @@ def _refuse_stale_clips(source: Path, out_dir: Path, targets: Sequence[Path]) ->
             f"holds clips of an earlier split that this one would not replace ({shown}); "
             "remove them or choose another --out",
         )
+
+
+def _copies_into(source: Path, suffix: str) -> bool:
+    """Whether the packets of ``source``'s video can be copied into its clips: always into its
+    own container, into Matroska where it takes the codec (VP8, VP9; not GIF)."""
+    if suffix == source.suffix.lower():
+        return True
+    container, stream = open_video(source)
+    with container, av.open(io.BytesIO(), mode="w", format="matroska") as probe:
+        return stream.codec_context.codec.canonical_name in probe.supported_codecs
 
 
 def _copyable(index: FrameIndex, start: int, stop: int) -> bool:
