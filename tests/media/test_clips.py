@@ -8,6 +8,7 @@ the source; re-encoded ones to nearly the same.
 from __future__ import annotations
 
 import json
+import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -358,6 +359,19 @@ def test_resolve_cuts_on_vfr(vfr: Path, spec: dict[str, Any], expected: list[int
 def test_resolve_cuts_rejects_bad_specs(vfr: Path, spec: dict[str, Any]) -> None:
     with pytest.raises(UsageError):
         resolve_cuts(build_index(vfr), **spec)
+
+
+def test_resolve_cuts_every_shorter_than_a_frame_cuts_each_frame_once(vfr: Path) -> None:
+    index = build_index(vfr)
+    tracemalloc.start()
+    try:
+        cuts = resolve_cuts(index, every=Fraction(1, 100_000))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert cuts == list(range(1, len(VFR_PTS_MS)))
+    assert peak < 1_000_000, "every multiple of --every was built (169,500 here)"
+    assert resolve_cuts(index, every=Fraction(1, 10**12)) == cuts  # 1.7e12 multiples
 
 
 def test_split_service_on_vfr_cuts_at_first_frame_shown(

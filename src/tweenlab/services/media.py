@@ -219,12 +219,20 @@ def resolve_cuts(
     if every is not None:
         if every <= 0:
             raise UsageError("--every: must be a positive duration")
-        last = index.seconds(len(index) - 1)
-        count = int(last / every)
-        at = [every * k for k in range(1, count + 1)]
+        return _every_cuts(index, every)
     assert at is not None
     cuts = {index.frame_at(seconds) for seconds in at if seconds <= index.seconds(len(index) - 1)}
     return sorted(cuts - {0})
+
+
+def _every_cuts(index: FrameIndex, every: Fraction) -> list[int]:
+    """The frames where a multiple of ``every`` falls after the frame before and at or before
+    their own time: at most one cut per frame, however short ``every`` is (building each multiple
+    first took 40 million for ``--every 0.0000001s`` on 4 s, and gigabytes)."""
+    ticks = index.time_base / every  # periods of ``every`` per pts tick
+    first = int(index.pts[0])
+    periods = [(int(p) - first) * ticks.numerator // ticks.denominator for p in index.pts.tolist()]
+    return [n for n in range(1, len(periods)) if periods[n] > periods[n - 1]]
 
 
 def split(
