@@ -361,6 +361,20 @@ def test_resolve_cuts_rejects_bad_specs(vfr: Path, spec: dict[str, Any]) -> None
         resolve_cuts(build_index(vfr), **spec)
 
 
+@pytest.mark.parametrize(
+    ("at", "shown"),
+    [([Fraction(1696, 1000)], "1.696"), ([Fraction(1, 2), Fraction(9999)], "9999")],
+    ids=["just_past", "far_past"],
+)
+def test_resolve_cuts_refuses_at_past_the_end_naming_it(
+    vfr: Path, at: list[Fraction], shown: str
+) -> None:
+    with pytest.raises(
+        UsageError, match=rf"--at {shown}: past the video's last frame \(at 1.695 s\)"
+    ):
+        resolve_cuts(build_index(vfr), at=at)
+
+
 def test_resolve_cuts_every_shorter_than_a_frame_cuts_each_frame_once(vfr: Path) -> None:
     index = build_index(vfr)
     tracemalloc.start()

@@ -208,6 +208,10 @@ def resolve_cuts(
 
     Times map to the first frame shown at or after them, by the frame index (VFR-safe).
 
+    Raises:
+        UsageError: No spec or several, ``every`` not positive, or an ``at`` time past the last
+            frame's.
+
     Example:
         >>> resolve_cuts(index, every=Fraction(10))  # doctest: +SKIP
         [250, 500, 750]
@@ -221,7 +225,13 @@ def resolve_cuts(
             raise UsageError("--every: must be a positive duration")
         return _every_cuts(index, every)
     assert at is not None
-    cuts = {index.frame_at(seconds) for seconds in at if seconds <= index.seconds(len(index) - 1)}
+    last = index.seconds(len(index) - 1)
+    for seconds in at:  # refused like --frames past the end, not ignored
+        if seconds > last:
+            raise UsageError(
+                f"--at {float(seconds):g}: past the video's last frame (at {float(last):g} s)"
+            )
+    cuts = {index.frame_at(seconds) for seconds in at}
     return sorted(cuts - {0})
 
 
