@@ -8,6 +8,7 @@ the source; re-encoded ones to nearly the same.
 from __future__ import annotations
 
 import json
+import logging
 import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -522,3 +523,46 @@ def test_split_writes_mkv_clips_for_other_containers(tmp_path: Path, case: str) 
     assert stamps == list(range(36))
     sidecar = json.loads(clips[0].path.with_suffix(".json").read_text())
     assert sidecar["clip"] == clips[0].path.name
+
+
+# --- a clip spanning a change of frame size -----------------------------------------------------
+
+
+def make_size_change(folder: Path) -> Path:
+    """An H.264 MPEG-TS: 12 frames 160x96 (stamps 0-11), then 12 frames 320x192 (stamps 0-11)."""
+    small = make_video(folder / "small.ts", frames=12, gop=12)
+    large = make_video(folder / "large.ts", frames=12, gop=12, width=320, height=192)
+    target = folder / "resized.ts"
+    with av.open(str(small)) as first, av.open(str(target), "w", format="mpegts") as output:
+        stream = output.add_stream_from_template(first.streams.video[0])
+        shift = 0
+        for part in (small, large):
+            with av.open(str(part)) as source:
+                for packet in source.demux(video=0):
+                    if not packet.size:
+                        continue
+                    assert packet.pts is not None
+                    assert packet.dts is not None
+                    packet.pts += shift
+                    packet.dts += shift
+                    packet.stream = stream
+                    output.mux(packet)
+            shift = 12 * 3600  # 12 frames of 1/25 s in MPEG-TS's 90 kHz
+    return target
+
+
+def test_a_clip_spanning_a_size_change_is_scaled_and_said_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = make_size_change(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="tweenlab.media.clips"):
+        clips = split_video(source, tmp_path / "clips", [6])
+    assert [c.method for c in clips] == ["reencode", "reencode"]
+    with av.open(str(clips[1].path)) as clip:
+        sizes = {(f.width, f.height) for f in clip.decode(video=0)}
+    assert sizes == {(160, 96)}
+    warned = [r.getMessage() for r in caplog.records if r.name == "tweenlab.media.clips"]
+    assert warned == [
+        f"{source}, frame 12: 320x192, scaled to 160x96 in resized_0001.ts "
+        "(the video changes size inside the clip)"
+    ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -30,6 +31,8 @@ from tweenlab.media.index import FrameIndex, build_index
 from tweenlab.media.reader import VideoReader
 
 __all__ = ["Clip", "clip_ranges", "split_video"]
+
+log = logging.getLogger(__name__)
 
 Method = Literal["copy", "reencode"]
 
@@ -268,6 +271,7 @@ def _reencode(clip: Clip, index: FrameIndex, target: Path, crf: int) -> None:
         with av.open(str(target), mode="w") as output:
             stream: Any = None
             previous = None
+            scaled: set[tuple[int, int]] = set()
             got, decoded = next(frames, (None, None))
             for n in range(clip.first_frame, clip.last_frame + 1):
                 frame = previous  # the reader skips an undecodable frame: it repeats the last
@@ -278,7 +282,20 @@ def _reencode(clip: Clip, index: FrameIndex, target: Path, crf: int) -> None:
                     raise MediaWriteError(clip.path, f"frame {n} of the source cannot be decoded")
                 previous = frame
                 stream = stream or _encoder(output, frame, index.time_base, crf, clip.path)
-                picture = frame.reformat(format=stream.pix_fmt)
+                size = (frame.width, frame.height)
+                if size != (stream.width, stream.height) and size not in scaled:
+                    scaled.add(size)  # a clip has one size: said once per size met
+                    log.warning(
+                        "%s, frame %d: %dx%d, scaled to %dx%d in %s (the video changes size "
+                        "inside the clip)",
+                        clip.source,
+                        n,
+                        *size,
+                        stream.width,
+                        stream.height,
+                        clip.path.name,
+                    )
+                picture = frame.reformat(stream.width, stream.height, stream.pix_fmt)
                 picture.pts = int(index.pts[n]) - clip.first_pts
                 output.mux(stream.encode(picture))
             output.mux(stream.encode(None))
