@@ -254,6 +254,28 @@ def test_reencode_repeats_only_the_lost_frame(tmp_path: Path) -> None:
     assert read_video_stamps(clips[1].path) == [*range(5, 15), 14, *range(16, 40)]
 
 
+@pytest.mark.parametrize(
+    ("suffix", "options"),
+    [(".mp4", {"pix_fmt": "yuvj420p"}), (".mkv", {"codec": "libx264rgb", "pix_fmt": "rgb24"})],
+    ids=["yuvj420p", "rgb"],
+)
+def test_reencoded_clips_of_a_full_range_source_keep_its_levels(
+    tmp_path: Path, suffix: str, options: dict[str, Any]
+) -> None:
+    source = make_video(tmp_path / f"full{suffix}", frames=24, gop=12, **options)
+    clips = split_video(source, tmp_path / "clips", [5])  # both clips re-encoded from frame 5
+    assert clips[1].method == "reencode"
+    whole = _decoded_rgb(source)
+    part = _decoded_rgb(clips[1].path)
+    for n, got in enumerate(part, start=5):  # crushed blacks were 4-11 levels off
+        assert np.abs(whole[n].astype(int) - got).mean() < 2.5, f"frame {n}"
+
+
+def _decoded_rgb(path: Path) -> list[npt.NDArray[np.uint8]]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
 # --- the real AVI (MS-MPEG4 v3) ---------------------------------------------------------------
 
 

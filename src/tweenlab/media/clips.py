@@ -24,7 +24,7 @@ import numpy as np
 
 from tweenlab.errors import MediaError, MediaWriteError, UsageError
 from tweenlab.media._container import open_video
-from tweenlab.media._encode import H264, add_h264_stream
+from tweenlab.media._encode import H264, add_h264_stream, for_stream
 from tweenlab.media._files import atomic_path, staged_folder, write_atomic
 from tweenlab.media.frames import check_targets
 from tweenlab.media.index import FrameIndex, build_index
@@ -295,7 +295,7 @@ def _reencode(clip: Clip, index: FrameIndex, target: Path, crf: int) -> None:
                         stream.height,
                         clip.path.name,
                     )
-                picture = frame.reformat(stream.width, stream.height, stream.pix_fmt)
+                picture = for_stream(frame, stream)
                 picture.pts = int(index.pts[n]) - clip.first_pts
                 output.mux(stream.encode(picture))
             output.mux(stream.encode(None))
