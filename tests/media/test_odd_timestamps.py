@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.media.videos import make_video, read_stamp, read_video_stamps
-from tweenlab.media import VideoReader, build_index, write_proxy
+from tweenlab.media import VideoReader, build_index, split_video, write_proxy
 
 FRAMES = 30
 REPEATED = [0, 1, 2, 3, 4, 5, 5, *range(6, FRAMES - 1)]  # frame 6 stamped as frame 5
@@ -58,3 +58,14 @@ def test_a_repeated_timestamp_moves_on_a_tick_as_a_time_and_the_proxy_is_written
     assert index.tags[6] == index.tags[5]  # what the decoder gives stays
     write_proxy(odd, tmp_path / "proxy.mp4")  # its encoder refused the repeated time
     assert read_video_stamps(tmp_path / "proxy.mp4") == list(range(FRAMES))
+
+
+@pytest.mark.parametrize("table", [REPEATED, SWAPPED], ids=["repeated", "swapped"])
+def test_split_reencodes_a_clip_whose_timestamps_do_not_rise(
+    tmp_path: Path, table: list[int]
+) -> None:
+    intra = make_video(tmp_path / "intra.mkv", frames=FRAMES, codec="mjpeg", pix_fmt="yuvj420p")
+    odd = _restamped(intra, tmp_path / "odd.mkv", table)
+    clips = split_video(odd, tmp_path / "clips", [15])  # every frame a keyframe: copies, else
+    assert [c.method for c in clips] == ["reencode", "copy"]  # the muxer refused the first
+    assert [s for c in clips for s in read_video_stamps(c.path)] == list(range(FRAMES))

@@ -195,12 +195,15 @@ def _copies_into(source: Path, suffix: str) -> bool:
 
 
 def _copyable(index: FrameIndex, start: int, stop: int) -> bool:
-    """Whether packets can be copied: keyframe at both ends, closed in decode order."""
+    """Whether packets can be copied: keyframe at both ends, closed in decode order, and
+    timestamps the decoder gives in rising order (an intra-only stream stamped out of order
+    has decode times that go back, which no muxer takes)."""
     if not index.keyframe[start] or (stop < len(index) and not index.keyframe[stop]):
         return False
     order = index.decode_order[start:stop]
     closed = order.max() - order.min() + 1 == stop - start
-    return bool(closed and order.min() == index.decode_order[start])
+    rising = bool((np.diff(index.tags[start:stop]) > 0).all())
+    return bool(closed and rising and order.min() == index.decode_order[start])
 
 
 def _write_clip(clip: Clip, index: FrameIndex, crf: int) -> None:
