@@ -19,6 +19,12 @@ REPEATED = [0, 1, 2, 3, 4, 5, 5, *range(6, FRAMES - 1)]  # frame 6 stamped as fr
 SWAPPED = [0, 1, 2, 3, 5, 4, 6, 7, 9, 8, *range(10, FRAMES)]  # 4 and 5, 8 and 9 swapped
 
 
+def _odd(folder: Path, table: list[int]) -> Path:
+    """An MJPEG in Matroska of ``FRAMES`` stamped frames, its packets restamped by ``table``."""
+    intra = make_video(folder / "intra.mkv", frames=FRAMES, codec="mjpeg", pix_fmt="yuvj420p")
+    return _restamped(intra, folder / "odd.mkv", table)
+
+
 def _restamped(source: Path, target: Path, table: list[int]) -> Path:
     """``source``'s packets copied into ``target`` with packet ``i`` stamped ``table[i]``
     frames (decode times left rising, as a muxer writes them)."""
@@ -37,8 +43,7 @@ def _restamped(source: Path, target: Path, table: list[int]) -> Path:
 def test_every_frame_reads_in_the_order_the_decoder_gives_it(
     tmp_path: Path, table: list[int]
 ) -> None:
-    intra = make_video(tmp_path / "intra.mkv", frames=FRAMES, codec="mjpeg", pix_fmt="yuvj420p")
-    odd = _restamped(intra, tmp_path / "odd.mkv", table)
+    odd = _odd(tmp_path, table)
     assert read_video_stamps(odd) == list(range(FRAMES))  # what FFmpeg shows
     assert len(build_index(odd)) == FRAMES
     with VideoReader(odd, cache_mb=0) as reader:
@@ -51,8 +56,7 @@ def test_every_frame_reads_in_the_order_the_decoder_gives_it(
 def test_a_repeated_timestamp_moves_on_a_tick_as_a_time_and_the_proxy_is_written(
     tmp_path: Path,
 ) -> None:
-    intra = make_video(tmp_path / "intra.mkv", frames=FRAMES, codec="mjpeg", pix_fmt="yuvj420p")
-    odd = _restamped(intra, tmp_path / "odd.mkv", REPEATED)
+    odd = _odd(tmp_path, REPEATED)
     index = build_index(odd)
     assert (np.diff(index.pts) > 0).all()  # every frame its own time
     assert index.tags[6] == index.tags[5]  # what the decoder gives stays
@@ -64,8 +68,7 @@ def test_a_repeated_timestamp_moves_on_a_tick_as_a_time_and_the_proxy_is_written
 def test_split_reencodes_a_clip_whose_timestamps_do_not_rise(
     tmp_path: Path, table: list[int]
 ) -> None:
-    intra = make_video(tmp_path / "intra.mkv", frames=FRAMES, codec="mjpeg", pix_fmt="yuvj420p")
-    odd = _restamped(intra, tmp_path / "odd.mkv", table)
+    odd = _odd(tmp_path, table)
     clips = split_video(odd, tmp_path / "clips", [15])  # every frame a keyframe: copies, else
     assert [c.method for c in clips] == ["reencode", "copy"]  # the muxer refused the first
     assert [s for c in clips for s in read_video_stamps(c.path)] == list(range(FRAMES))
