@@ -109,6 +109,10 @@ class VideoReader:
         self.size = size
         self.fast = fast
         self.errors: list[CorruptFrameError] = []
+        #: packets the decoder refused, by the frame their timestamp names; reported only if that
+        #: frame then never comes (a threaded decoder answers a packet late, so the refusal can
+        #: name a frame that decodes while another is the one lost)
+        self._refused: dict[int, CorruptFrameError] = {}
         self._container, self._stream = open_video(self.source)
         self._stream.codec_context.thread_type = "AUTO"
         self._stream.codec_context.thread_count = threads
@@ -269,6 +273,7 @@ class VideoReader:
                 index = self._frame_of_pts.get(int(pts)) if pts is not None else None
                 if index is None:
                     continue
+                self._refused.pop(index, None)  # it came: the refusal was another frame's
                 while index <= shown and index + 1 < len(tags) and tags[index + 1] == tags[index]:
                     index += 1  # a timestamp a muxer repeated: the next frame that bears it
                 shown = max(shown, index)
@@ -283,9 +288,11 @@ class VideoReader:
     def _report(self, packet: Any, error: Exception) -> None:
         pts = packet.pts if packet.pts is not None else packet.dts
         index = self._frame_of_pts.get(int(pts)) if pts is not None else None
-        self._record(
-            CorruptFrameError(self.path, f"cannot be decoded ({error}); skipped", frame=index)
-        )
+        problem = CorruptFrameError(self.path, f"cannot be decoded ({error}); skipped", frame=index)
+        if index is None:
+            self._record(problem)
+        else:
+            self._refused[index] = problem
 
     def _record(self, problem: CorruptFrameError) -> None:
         """Keep ``problem`` once per frame (a packet the decoder refused, then the frame found
@@ -300,7 +307,9 @@ class VideoReader:
         log.warning("%s", problem)
 
     def _corrupt(self, n: int) -> CorruptFrameError:
-        return CorruptFrameError(self.path, "cannot be decoded", frame=n)
+        return self._refused.pop(n, None) or CorruptFrameError(
+            self.path, "cannot be decoded", frame=n
+        )
 
     def _remember(self, n: int, frame: Any) -> None:
         if self._cache_bytes <= 0:
