@@ -11,7 +11,9 @@ import av
 import pytest
 
 from tests.media.videos import make_cut_mid_gop, make_video, read_stamp, read_video_stamps
-from tweenlab.media import VideoReader, build_index
+from tweenlab.errors import UsageError
+from tweenlab.media import VideoReader, build_index, needs_proxy, probe
+from tweenlab.media.chunks import codec_config
 
 GOP, DROP, FRAMES = 12, 5, 36
 
@@ -53,7 +55,11 @@ HIDDEN, TRIM_GOP, TRIM_FRAMES = 10, 25, 60
 
 @pytest.fixture
 def trimmed(tmp_path: Path) -> Path:
-    whole = make_video(tmp_path / "whole.mp4", frames=TRIM_FRAMES, gop=TRIM_GOP, bframes=2)
+    return _trimmed(tmp_path, bframes=2)
+
+
+def _trimmed(tmp_path: Path, *, bframes: int) -> Path:
+    whole = make_video(tmp_path / "whole.mp4", frames=TRIM_FRAMES, gop=TRIM_GOP, bframes=bframes)
     with av.open(str(whole)) as source, av.open(str(tmp_path / "trimmed.mp4"), "w") as target:
         video = source.streams.video[0]
         stream = target.add_stream_from_template(video)
@@ -75,3 +81,15 @@ def test_frames_an_edit_list_keeps_after_a_hidden_keyframe_are_frames(trimmed: P
         assert [read_stamp(reader[n]) for n in order] == [HIDDEN + n for n in order]
         assert [read_stamp(f.image) for f in reader.read_range(0, len(reader))] == decoded
         assert reader.errors == []
+
+
+def test_a_copy_trimmed_mid_gop_gets_a_proxy_and_is_not_served_in_chunks(tmp_path: Path) -> None:
+    """No B-frames and a GOP of 25: nothing else asks for a proxy. The editor's chunks start at
+    keyframes, so the frames before the first visible one were in no chunk (an audit)."""
+    video = _trimmed(tmp_path, bframes=0)
+    info = probe(video)
+    assert info.keyframes.first == TRIM_GOP - HIDDEN
+    assert needs_proxy(info)
+    with pytest.raises(UsageError, match="edit list hides") as refused:
+        codec_config(video, build_index(video))
+    assert str(tmp_path) not in str(refused.value)  # the server quotes it: the name alone

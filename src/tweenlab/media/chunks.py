@@ -61,20 +61,27 @@ def codec_config(video: Path, index: FrameIndex) -> CodecConfig:
     """The decoder configuration and chunk layout of ``video`` (H.264 without B-frames).
 
     Raises:
-        UsageError: The video is not H.264 in MP4-style (avcC) packets, or has B-frames; its
-            annotation proxy is what to serve then.
+        UsageError: The video is not H.264 in MP4-style (avcC) packets, has B-frames, or
+            starts after a keyframe an edit list hides; its annotation proxy is what to serve
+            then.
     """
     container, stream = open_video(video)
     with container:
         context = stream.codec_context
         extradata = bytes(context.extradata or b"")
+        name = video.name  # the server quotes these: its folders are nobody's business
         if context.name != "h264" or len(extradata) < 4 or extradata[0] != 1:
             raise UsageError(
-                f"{video}: only H.264 with an avcC record can be served in chunks "
+                f"{name}: only H.264 with an avcC record can be served in chunks "
                 f"(this is {context.name}); serve its proxy (tweenlab ingest makes one)"
             )
         if context.has_b_frames or not np.array_equal(index.decode_order, np.arange(len(index))):
-            raise UsageError(f"{video}: has B-frames; serve its proxy (tweenlab ingest makes one)")
+            raise UsageError(f"{name}: has B-frames; serve its proxy (tweenlab ingest makes one)")
+        if index.keyframe.any() and not index.keyframe[0]:  # chunks start at keyframes
+            raise UsageError(
+                f"{name}: its first frames follow a keyframe its edit list hides; serve its "
+                "proxy (tweenlab ingest makes one)"
+            )
         codec = f"avc1.{extradata[1]:02x}{extradata[2]:02x}{extradata[3]:02x}"
         return CodecConfig(
             codec,

@@ -28,6 +28,9 @@ class KeyframeStats:
     min_interval: int
     mean_interval: float
     max_interval: int
+    #: The first keyframe's frame: above 0 where an edit list hides the keyframe the first
+    #: frames need (a copy trimmed mid-GOP); the intervals count from it.
+    first: int = 0
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,7 @@ def _keyframe_stats(index: FrameIndex) -> KeyframeStats:
         min_interval=int(gops.min()),
         mean_interval=round(float(gops.mean()), 2),
         max_interval=int(gops.max()),
+        first=int(index.keyframe_indices()[0]) if index.keyframe.any() else 0,
     )
 
 

@@ -46,10 +46,13 @@ class ProxyOptions:
 
 
 def needs_proxy(info: VideoInfo, *, max_gop: int = 48, max_height: int = 1080) -> bool:
-    """Whether random access on ``info``'s video is slow or browsers cannot decode it."""
+    """Whether random access on ``info``'s video is slow or browsers cannot decode it, or its
+    first frames follow a keyframe an edit list hides (a browser decoding its packets would show
+    the hidden frames too, and the editor's chunks start at keyframes)."""
     return (
         info.codec not in BROWSER_CODECS
         or info.keyframes.max_interval > max_gop
+        or info.keyframes.first > 0
         or info.height > max_height
     )
 
