@@ -290,6 +290,10 @@ def import_annotations(
     if module.load is None:
         raise UsageError(f"--format {name}: this format cannot be imported")
     ref = video_ref(video, settings)[0] if video is not None else None
+    if name == "mot":  # thins as it reads, keeping rows where the state changes
+        return module.load(
+            path, video=ref, schema=schema, thin=thin is not None, min_iou=thin or 0.95
+        )
     loaded = module.load(path, video=ref, schema=schema)
     if thin is None or name == "native":
         return loaded
