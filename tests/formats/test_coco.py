@@ -24,7 +24,17 @@ from tests.formats.helpers import (
     mixed_annotations,
     run_validator,
 )
-from tweenlab.core import AnnotationSet, Box, Mask, Polygon, Schema, ShapeKind, VideoRef
+from tweenlab.core import (
+    AnnotationSet,
+    Box,
+    Keyframe,
+    Mask,
+    Polygon,
+    Schema,
+    ShapeKind,
+    Track,
+    VideoRef,
+)
 from tweenlab.errors import FormatError
 from tweenlab.formats import ExportOptions, ExportPlan, visible_states
 from tweenlab.formats.coco import FORMAT, detect, load, rle_from_string, rle_to_string
@@ -205,6 +215,40 @@ def test_import_gives_back_every_visible_shape(given: bool, tmp_path: Path) -> N
         assert loaded.tracks[track_id].source == "imported"
     car = loaded.schema.label("car")
     assert {a.name: a.per_frame for a in car.attributes} == {"colour": False, "parked": True}
+
+
+@pytest.mark.parametrize("frames", ["all", "every:2"])
+def test_a_track_ends_where_its_images_do_when_nothing_else_is_visible(
+    frames: str, tmp_path: Path
+) -> None:
+    """A person on frames 0-5 and nobody else until a car on 14-20: a ``--frames all`` export
+    has no images of 6-13 (nothing visible), and the person was carried on to frame 14, the
+    next image (an audit). ``every:2`` leaves frames out: there a track ends on the next
+    frame of its grid, as before."""
+    person = Track(
+        2,
+        "person",
+        {
+            0: Keyframe(Box(1, 1, 8, 8)),
+            5: Keyframe(Box(9, 1, 8, 8)),
+            6: Keyframe(Box(9, 1, 8, 8), outside=True),
+        },
+    )
+    car = Track(
+        1,
+        "car",
+        {
+            14: Keyframe(Box(20, 20, 9, 9)),
+            20: Keyframe(Box(30, 20, 9, 9)),
+            21: Keyframe(Box(30, 20, 9, 9), outside=True),
+        },
+    )
+    annotations = AnnotationSet(VIDEO, make_schema(), {1: car, 2: person})
+    choice, step = ExportOptions.parse_frames(frames)
+    export_with(FORMAT, annotations, tmp_path, ExportOptions(frames=choice, step=step))
+    loaded = load(tmp_path)
+    shown = [f for f in range(VIDEO.frame_count) if (s := loaded.tracks[2].at(f)) and not s.outside]
+    assert shown == list(range(6))
 
 
 def _document() -> dict[str, Any]:

@@ -99,6 +99,9 @@ class _File:
     images: dict[int, _Image] = field(default_factory=dict)
     seen: list[_Seen] = field(default_factory=list)
     categories: dict[int, str] = field(default_factory=dict)
+    #: tweenlab's ``--frames all`` export: every frame on which something is visible has an
+    #: image, so a frame without one had nothing visible (``info.tweenlab_frames``)
+    every_visible: bool = False
 
 
 def load(
@@ -116,6 +119,8 @@ def load(
     names = [n for p in parsed for n in p.categories.values()]
     schema = _check_labels(seen, schema) if schema else _inferred_schema(names, seen)
     grid = sorted({image.frame for p in parsed for image in p.images.values()})
+    if parsed and all(p.every_visible for p in parsed):  # the frames between are empty, not
+        grid = list(range(video.frame_count))  # left out: a track ends where its images do
     tracks = _tracks(seen, grid, video, schema)
     return AnnotationSet(video, schema, tracks)
 
@@ -132,6 +137,8 @@ def _files(path: Path) -> list[Path]:
 def _read_file(path: Path) -> _File:
     root = JsonNode(path, "", read_json(path))
     parsed = _File()
+    if root.has("info") and isinstance(root.object().get("info"), dict):
+        parsed.every_visible = root.child("info").text("tweenlab_frames", default="") == "all"
     for node in root.array("categories"):
         category_id, name = node.integer("id"), node.text("name")
         if category_id in parsed.categories:

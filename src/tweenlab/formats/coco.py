@@ -148,6 +148,11 @@ def export(
                 "url": "",
                 "year": "",
                 "date_created": "",
+                # which frames have images: on import, "all" tells a frame without an image
+                # (nothing visible) from one left out (every:N, keyframes)
+                "tweenlab_frames": options.frames
+                if options.frames != "every"
+                else f"every:{options.step}",
             },
             "licenses": [{"id": 0, "name": "", "url": ""}],
             "categories": [
