@@ -24,7 +24,7 @@ from tests.formats.helpers import (
     mixed_annotations,
     run_validator,
 )
-from tweenlab.core import AnnotationSet, Box, Mask, Schema, ShapeKind, Track, TrackState
+from tweenlab.core import AnnotationSet, Box, Keyframe, Mask, Schema, ShapeKind, Track, TrackState
 from tweenlab.errors import FormatError
 from tweenlab.formats import ExportOptions, cvat_video
 
@@ -543,3 +543,25 @@ def test_detect(name: str, target: str, text: str, expected: bool, tmp_path: Pat
     (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / name).write_text(text)
     assert cvat_video.detect(tmp_path / target) is expected
+
+
+@pytest.mark.parametrize("step", [1, 2])
+def test_in_between_shapes_come_back_on_every_frame(step: int, tmp_path: Path) -> None:
+    """Shapes filled by motion (between keyframes and past the last one) follow the motion, not
+    CVAT's straight line between keyframes, and CVAT keeps only keyframes: they were written
+    ``keyframe="0"`` and came back up to 40 px off (an audit). A lone one is a jump."""
+    track = Track(
+        1,
+        "car",
+        {4: Keyframe(Box(10, 10, 8, 8)), 12: Keyframe(Box(30, 10, 8, 8))},
+        inbetween={8: Box(26, 20, 8, 8), 16: Box(40, 10, 8, 8), 17: Box(41, 12, 8, 8)},
+        leaves=20,
+    )
+    annotations = AnnotationSet(VIDEO, make_schema(), {1: track})
+    export_with(cvat_video.FORMAT, annotations, tmp_path, ExportOptions(frames="every", step=step))
+    loaded = cvat_video.load(tmp_path / "annotations.xml").tracks[1]
+    for frame in range(0, VIDEO.frame_count, step):
+        written, read = track.at(frame), loaded.at(frame)
+        assert (written is None or written.outside) == (read is None or read.outside), frame
+        if written is not None and not written.outside:
+            assert read is not None and read.shape == written.shape, frame

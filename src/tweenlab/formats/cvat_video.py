@@ -13,8 +13,9 @@ What ``export`` writes, following ``dump_as_cvat_interpolation`` in CVAT:
 * each track: every grid frame of each visible span (``keyframe="1"`` on keyframes and on the
   first frame of each span, ``"0"`` on interpolated frames), then one ``outside="1"
   keyframe="1"`` shape on the first grid frame the object is gone, so the track is closed
-  unless it really lasts to the end. With a step, a keyframe between grid frames makes both
-  neighbouring grid frames keyframes, so the boxes read back equal the boxes written;
+  unless it really lasts to the end. Frames with an in-between shape (filled by motion) are
+  keyframes too. With a step, a keyframe between grid frames makes both neighbouring grid
+  frames keyframes, so the boxes read back equal the boxes written;
 * ``<attribute>`` children on every shape, the frame attributes in force and the track's (with
   defaults for the missing ones), as CVAT does; ``occluded``, ``z_order="0"``, and the track's
   ``source`` (``imported`` becomes CVAT's ``file``);
@@ -241,9 +242,13 @@ def _dense(track: Track, frames: npt.NDArray[np.int64]) -> _Dense:
 
 
 def _key_marks(track: Track, step: int) -> set[int]:
-    """Grid frames written as keyframes: each keyframe's grid neighbours (itself if on it)."""
+    """Grid frames written as keyframes: each keyframe's grid neighbours (itself if on it), and
+    those of each in-between shape and of the frames beside it. An in-between shape follows the
+    motion, not the straight line CVAT draws between keyframes, and CVAT keeps only a track's
+    keyframes on import; beside a lone one, the track goes on as without it."""
     marks: set[int] = set()
-    for frame in track.frames:
+    around = [f + d for f in track.inbetween for d in (-1, 0, 1)]  # a sparse one is a jump
+    for frame in (*track.frames, *around):
         marks.update(((frame // step) * step, -(-frame // step) * step))
     return marks
 
