@@ -469,3 +469,27 @@ def test_malformed_files_are_refused(
     with pytest.raises(FormatError, match=message) as caught:
         load(path, **kwargs)
     assert caught.value.path == path
+
+
+@pytest.mark.parametrize("rotation", [30.0, -60.0, 90.0, 135.0, 44.0, 45.0, -170.0])
+def test_a_rotated_box_comes_back_turned(rotation: float, tmp_path: Path) -> None:
+    """The export writes a rotated box's axis-aligned bounds and its ``rotation``; the import
+    dropped the angle, so a 60x20 box at 30 degrees came back as its 62x47 bounds (an audit)."""
+    side = 20.0 if rotation % 90 == 45 else 60.0  # at 45 degrees the bounds say only w + h
+    box = Box(100, 100, side, 20, rotation)
+    track = Track(1, "car", {0: Keyframe(box), 3: Keyframe(box, outside=True)})
+    export_with(FORMAT, AnnotationSet(VIDEO, make_schema(), {1: track}), tmp_path)
+    back = load(tmp_path).tracks[1].keyframes[0].shape
+    assert isinstance(back, Box)
+    expected = (box.x, box.y, box.w, box.h, box.rotation)
+    assert np.allclose((back.x, back.y, back.w, back.h, back.rotation), expected, atol=1e-6)
+
+
+def test_a_rotated_box_of_cvats_coco_is_its_rectangle_before_rotation(tmp_path: Path) -> None:
+    """CVAT's COCO export writes the rectangle before rotation as the ``bbox``."""
+    document = _document()
+    document["annotations"][0]["attributes"]["rotation"] = 30.0
+    path = tmp_path / "cvat.json"
+    path.write_text(json.dumps(document))
+    back = load(path).tracks[0].keyframes[0].shape
+    assert back == Box(1, 2, 3, 4, 30.0)

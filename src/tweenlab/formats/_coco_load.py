@@ -102,6 +102,9 @@ class _File:
     #: tweenlab's ``--frames all`` export: every frame on which something is visible has an
     #: image, so a frame without one had nothing visible (``info.tweenlab_frames``)
     every_visible: bool = False
+    #: written by tweenlab: a rotated box's ``bbox`` is its axis-aligned bounds (CVAT writes the
+    #: rectangle before rotation)
+    by_tweenlab: bool = False
 
 
 def load(
@@ -138,7 +141,9 @@ def _read_file(path: Path) -> _File:
     root = JsonNode(path, "", read_json(path))
     parsed = _File()
     if root.has("info") and isinstance(root.object().get("info"), dict):
-        parsed.every_visible = root.child("info").text("tweenlab_frames", default="") == "all"
+        info = root.child("info")
+        parsed.every_visible = info.text("tweenlab_frames", default="") == "all"
+        parsed.by_tweenlab = info.object().get("contributor") == "tweenlab"
     for node in root.array("categories"):
         category_id, name = node.integer("id"), node.text("name")
         if category_id in parsed.categories:
@@ -200,6 +205,10 @@ def _annotation_seen(node: JsonNode, parsed: _File) -> _Seen:
     track_id = _track_id(node, attributes)
     with node.building(field="bbox"):
         geometry = _geometry(node, Box(x, y, w, h), image)
+    if "rotation" in attributes and isinstance(geometry, Box):
+        rotation = JsonNode(node.path, f"{node.where}.attributes", attributes).number("rotation")
+        with node.building(field="attributes.rotation"):
+            geometry = _rotated(geometry, rotation, bounds=parsed.by_tweenlab)
     return _Seen(
         node,
         image.frame,
@@ -210,6 +219,23 @@ def _annotation_seen(node: JsonNode, parsed: _File) -> _Seen:
         _flag(node, attributes, "occluded"),
         {k: v for k, v in attributes.items() if k not in RESERVED},
     )
+
+
+def _rotated(box: Box, rotation: float, *, bounds: bool) -> Box:
+    """``box`` (a ``bbox``) turned ``rotation`` degrees: the rectangle before rotation (CVAT's
+    COCO), or, with ``bounds``, the axis-aligned bounds of the turned rectangle (tweenlab's),
+    whose sides follow from ``W = w c + h s``, ``H = w s + h c`` (``c``, ``s`` the absolute
+    cosine and sine); at 45 degrees, where those say only ``w + h``, a square."""
+    if not bounds or not rotation:
+        return Box(box.x, box.y, box.w, box.h, rotation)
+    c, s = abs(math.cos(math.radians(rotation))), abs(math.sin(math.radians(rotation)))
+    det = c * c - s * s
+    w = (box.w * c - box.h * s) / det if abs(det) > 1e-6 else 0.0
+    h = (box.h * c - box.w * s) / det if abs(det) > 1e-6 else 0.0
+    if w <= 0 or h <= 0:  # 45 degrees, or bounds no rectangle at this angle gives
+        w = h = (box.w + box.h) / (2 * (c + s))
+    centre_x, centre_y = box.x + box.w / 2, box.y + box.h / 2
+    return Box(centre_x - w / 2, centre_y - h / 2, w, h, rotation)
 
 
 def _track_id(node: JsonNode, attributes: dict[str, AttributeValue]) -> int | None:
