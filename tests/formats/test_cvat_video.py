@@ -565,3 +565,23 @@ def test_in_between_shapes_come_back_on_every_frame(step: int, tmp_path: Path) -
         assert (written is None or written.outside) == (read is None or read.outside), frame
         if written is not None and not written.outside:
             assert read is not None and read.shape == written.shape, frame
+
+
+def test_a_box_of_no_size_is_not_written(tmp_path: Path) -> None:
+    """COCO, MOT and Datumaro leave a zero-size box out; CVAT's file had it, which the shared
+    validator refuses (an audit)."""
+    track = Track(
+        1,
+        "car",
+        {
+            0: Keyframe(Box(10, 10, 0, 0)),
+            4: Keyframe(Box(10, 10, 20, 20)),
+            5: Keyframe(Box(10, 10, 20, 20), outside=True),
+        },
+    )
+    export_with(cvat_video.FORMAT, AnnotationSet(VIDEO, make_schema(), {1: track}), tmp_path)
+    boxes = ElementTree.parse(tmp_path / "annotations.xml").getroot().iter("box")
+    shown = {int(b.get("frame", -1)): b for b in boxes if b.get("outside") == "0"}
+    assert sorted(shown) == [1, 2, 3, 4]
+    assert all(float(b.get("xbr", 0)) > float(b.get("xtl", 0)) for b in shown.values())
+    run_validator("cvat_video", tmp_path)

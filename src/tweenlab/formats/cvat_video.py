@@ -31,7 +31,9 @@ width height``) only with ``masks=True``. Limits, each a documented choice:
   ``load`` reads them;
 * a ``Skeleton`` is written as plain ``points`` (node names, edges and per-point visibility are
   lost; datumaro 1.13 cannot read CVAT ``<skeleton>`` tracks at all), so it loads as ``Points``;
-* the frame split of ``ExportOptions`` is not applied (a CVAT task has one subset).
+* the frame split of ``ExportOptions`` is not applied (a CVAT task has one subset);
+* a box of no width or height is written as outside on its frames (COCO, MOT and Datumaro
+  leave it out; the shared validator refuses it).
 
 ``load`` streams the file with ``xml.etree.ElementTree.iterparse``, after refusing any document
 with a ``<!DOCTYPE`` (the only place entities can be declared, so no entity expansion or
@@ -224,6 +226,7 @@ def _dense(track: Track, frames: npt.NDArray[np.int64]) -> _Dense:
     in_force = np.maximum(np.searchsorted(keys, frames, side="right") - 1, 0).tolist()
     if track.kind is ShapeKind.BOX:
         boxes, visible = track.box_array(frames)
+        visible &= (boxes[:, 2] > 0) & (boxes[:, 3] > 0)  # a box of no size: out, as elsewhere
         geometry = [_box_geometry(*row) for row in boxes.tolist()]
         return _Dense(frames.tolist(), geometry, visible.tolist(), in_force)
     _, write = _GEOMETRY[track.kind]
