@@ -31,6 +31,8 @@ width height``) only with ``masks=True``. Limits, each a documented choice:
   ``load`` reads them;
 * a ``Skeleton`` is written as plain ``points`` (node names, edges and per-point visibility are
   lost; datumaro 1.13 cannot read CVAT ``<skeleton>`` tracks at all), so it loads as ``Points``;
+  ``Points``' own per-point visibility is lost the same way (CVAT's ``points`` have none: hidden
+  points are written where they were last placed);
 * the frame split of ``ExportOptions`` is not applied (a CVAT task has one subset);
 * a box of no width or height is written as outside on its frames (COCO, MOT and Datumaro
   leave it out; the shared validator refuses it).
