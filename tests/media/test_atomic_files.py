@@ -49,3 +49,21 @@ def test_a_regular_file_is_still_replaced_whole(tmp_path: Path) -> None:
     write_atomic(path, b"new")
     assert path.read_bytes() == b"new"
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_an_interrupt_right_after_the_temporary_is_made_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C between making the temporary file and the block that removes it on failure
+    (at its ``os.close``) left an empty hidden file in the flow cache (an audit)."""
+    closing = os.close
+
+    def interrupted(handle: int) -> None:
+        closing(handle)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "close", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(tmp_path / "grey-0000108.npy", b"data")
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []

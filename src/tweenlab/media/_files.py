@@ -35,10 +35,10 @@ def atomic_path(target: Path) -> Iterator[Path]:
     handle, name = tempfile.mkstemp(
         prefix=f".{target.stem}.", suffix=target.suffix, dir=None if special else target.parent
     )
-    os.close(handle)
     temporary = Path(name)
-    os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-    try:
+    try:  # from here on (a Ctrl-C at os.close left the empty temporary behind)
+        os.close(handle)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         yield temporary
         if special:
             _copy_into(temporary, target)
