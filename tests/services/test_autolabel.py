@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -221,3 +222,28 @@ def test_suggested_frames_are_labelled(
         autolabel_file(
             video, out, settings, labeler="bright", options=LabelerOptions(), frames="some"
         )
+
+
+def _garble_packets(video: Path, frames: range) -> Path:
+    """``video`` with the packets of ``frames`` (decode order, non-key) overwritten by 0xff."""
+    with av.open(str(video)) as container:
+        packets = [(p.pos, p.size) for p in container.demux(container.streams.video[0]) if p.size]
+    data = bytearray(video.read_bytes())
+    for pos, size in (packets[f] for f in frames):
+        data[pos : pos + size] = b"\xff" * size
+    broken = video.with_name("broken.mp4")
+    broken.write_bytes(bytes(data))
+    return broken
+
+
+def test_frames_that_cannot_be_decoded_are_left_out_and_the_run_completes(
+    bright: None, video: Path, tmp_path: Path, settings: Settings
+) -> None:
+    broken = _garble_packets(video, range(5, 7))  # an audit: "30 frames but 28 detections"
+    out = tmp_path / "pre.json"
+    report = autolabel_file(
+        broken, out, settings, labeler="bright", options=LabelerOptions(), every=1
+    )
+    assert FRAMES - 4 <= report.frames_labelled < FRAMES
+    (track,) = load_annotations(out).tracks.values()
+    assert track.source == "auto"

@@ -16,7 +16,7 @@ from tweenlab.autolabel.base import (
 )
 from tweenlab.autolabel.classes import clip_classes, events_from_frames, video_classes
 from tweenlab.autolabel.decoders import Letterbox, decode_yolo_rows, letterbox, nms
-from tweenlab.autolabel.run import FrameDetections, every_nth, label_frames
+from tweenlab.autolabel.run import MAX_DETECTIONS, FrameDetections, every_nth, label_frames
 from tweenlab.autolabel.tracking import (
     DetectedTrack,
     TrackerParams,
@@ -26,6 +26,7 @@ from tweenlab.autolabel.tracking import (
 )
 
 __all__ = [
+    "MAX_DETECTIONS",
     "DetectedTrack",
     "Detections",
     "FrameDetections",

@@ -5,10 +5,14 @@ of its ``batch_size`` and returns one ``Detections`` per labelled frame. A ``seq
 (motion proposals) sees every frame from the first chosen one to the last, so its background
 model stays true, and only the chosen frames' results are kept. A labeler that raises, or that
 answers with the wrong number of results, fails with a ``LabelerError`` naming the frame.
+A chosen frame that cannot be decoded is left out (the reader names it once), and a frame's
+detections are capped at ``MAX_DETECTIONS``, the best kept (a warning says how many were
+dropped): a dense model's thousands of boxes would make tracking quadratic in them.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -19,7 +23,13 @@ from tweenlab.autolabel.base import RGB, Detections, Labeler
 from tweenlab.errors import LabelerError, TweenlabError
 from tweenlab.media import VideoReader
 
-__all__ = ["FrameDetections", "every_nth", "label_frames"]
+__all__ = ["MAX_DETECTIONS", "FrameDetections", "every_nth", "label_frames"]
+
+log = logging.getLogger(__name__)
+
+#: Detections kept per frame, the best first (as most detectors' ``max_det``): tracking
+#: compares every track with every detection, so thousands of boxes a frame cost gigabytes.
+MAX_DETECTIONS = 300
 
 #: ``report(task, done, total)``, as every long service reports progress.
 Progress = Callable[[str, int, int], None]
@@ -36,7 +46,8 @@ class FrameDetections:
     Attributes:
         labeler: The labeler's name.
         classes: Its class names (``class_ids`` index them).
-        frames: The labelled frames, ascending.
+        frames: The labelled frames, ascending (a chosen frame that could not be decoded is
+            not among them).
         detections: One ``Detections`` per frame.
     """
 
@@ -77,6 +88,7 @@ def label_frames(
     labeler: Labeler,
     frames: Iterable[int],
     *,
+    max_detections: int = MAX_DETECTIONS,
     report: Progress = _quiet,
 ) -> FrameDetections:
     """Run ``labeler`` on ``frames`` of ``reader``'s video.
@@ -84,39 +96,80 @@ def label_frames(
     Args:
         reader: The video (frames come from it exactly, by index).
         labeler: Any ``Labeler``.
-        frames: The frames to label (any order; each once).
+        frames: The frames to label (any order; each once). Those that cannot be decoded are
+            left out of the result (the reader reports them).
+        max_detections: The most detections kept on a frame, the highest-scoring; one
+            warning names the frames over it and how many were dropped.
         report: Progress, ``report("label", done, total)`` after each batch.
 
     Raises:
         LabelerError: The labeler failed or answered wrongly; it names the frame.
     """
+    if max_detections < 1:
+        raise ValueError(f"max_detections must be at least 1, got {max_detections}")
     chosen = sorted(set(int(f) for f in frames))
     wanted = set(chosen)
     to_read: Iterable[int] = (
         range(chosen[0], chosen[-1] + 1) if labeler.sequential and chosen else chosen
     )
     size = max(1, labeler.batch_size)
-    found: list[Detections] = []
+    found: list[tuple[int, Detections]] = []
     batch: list[tuple[int, RGB]] = []
+    capped: dict[int, int] = {}  # frame -> detections the labeler gave, where over the cap
     report("label", 0, len(chosen))
     for decoded in reader.read_frames(to_read):
         batch.append((decoded.index, decoded.image))
         if len(batch) == size:
-            found += _kept(_detect(labeler, batch), batch, wanted)
+            found += _kept(labeler, batch, wanted, max_detections, capped)
             batch = []
             report("label", len(found), len(chosen))
     if batch:
-        found += _kept(_detect(labeler, batch), batch, wanted)
+        found += _kept(labeler, batch, wanted, max_detections, capped)
         report("label", len(found), len(chosen))
+    _warn_capped(labeler, capped, max_detections)
+    labelled = np.asarray([index for index, _ in found], dtype=np.int64)
     return FrameDetections(
-        labeler.name, tuple(labeler.classes), np.asarray(chosen, dtype=np.int64), tuple(found)
+        labeler.name, tuple(labeler.classes), labelled, tuple(d for _, d in found)
     )
 
 
 def _kept(
-    answers: Sequence[Detections], batch: Sequence[tuple[int, RGB]], wanted: set[int]
-) -> list[Detections]:
-    return [found for found, (index, _) in zip(answers, batch, strict=True) if index in wanted]
+    labeler: Labeler,
+    batch: Sequence[tuple[int, RGB]],
+    wanted: set[int],
+    limit: int,
+    capped: dict[int, int],
+) -> list[tuple[int, Detections]]:
+    """The wanted frames of ``batch`` with their detections, each frame's best ``limit``
+    (``capped`` gets what the labeler gave on frames over it)."""
+    kept = []
+    for found, (index, _) in zip(_detect(labeler, batch), batch, strict=True):
+        if index not in wanted:
+            continue
+        if len(found) > limit:
+            capped[index] = len(found)
+        best = np.sort(np.argsort(-found.scores, kind="stable")[:limit])
+        kept.append((index, found if len(found) <= limit else found[best]))
+    return kept
+
+
+def _warn_capped(labeler: Labeler, given: dict[int, int], limit: int) -> None:
+    """One line for the frames whose detections were capped: which, and how many dropped."""
+    if not given:
+        return
+    shown = ", ".join(f"{frame} ({count - limit})" for frame, count in list(given.items())[:5])
+    more = f" and {len(given) - 5} more" if len(given) > 5 else ""
+    log.warning(
+        "labeler %r: over %d detections on %d frames, the best %d of each kept; dropped on "
+        "frame %s%s, %d in all (raise --min-score)",
+        labeler.name,
+        limit,
+        len(given),
+        limit,
+        shown,
+        more,
+        sum(given.values()) - limit * len(given),
+    )
 
 
 def _detect(labeler: Labeler, batch: Sequence[tuple[int, RGB]]) -> list[Detections]:
