@@ -8,9 +8,14 @@ shipped labelers are tested on real footage in ``tests/autolabel``.
 
 from __future__ import annotations
 
+import json
+import os
+import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -247,3 +252,58 @@ def test_frames_that_cannot_be_decoded_are_left_out_and_the_run_completes(
     assert FRAMES - 4 <= report.frames_labelled < FRAMES
     (track,) = load_annotations(out).tracks.values()
     assert track.source == "auto"
+
+
+def test_out_to_a_device_or_a_pipe_is_written_into_never_read(
+    bright: None, video: Path, tmp_path: Path, settings: Settings
+) -> None:
+    report = autolabel_file(
+        video, Path(os.devnull), settings, labeler="bright", options=LabelerOptions()
+    )
+    assert len(report.prelabels.tracks) == 1  # an audit: "/dev/null: not valid JSON"
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    read: list[bytes] = []
+    reader = threading.Thread(target=lambda: read.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    autolabel_file(video, fifo, settings, labeler="bright", options=LabelerOptions())
+    reader.join(timeout=30)
+    assert read and json.loads(read[0])["video"]["name"] == video.name
+
+
+@pytest.mark.parametrize(
+    ("changes", "theirs"),
+    [
+        ({"frame_count": FRAMES + 1}, r"square.mp4 \(160x96, 61 frames at 25 fps\)"),
+        ({"width": 192, "height": 144}, r"square.mp4 \(192x144, 60 frames"),  # an audit's case
+        ({"fps": Fraction(30)}, r"square.mp4 \(160x96, 60 frames at 30 fps\)"),
+        ({"name": "other.mp4"}, r"other.mp4 \(160x96, 60 frames"),
+    ],
+    ids=["frame-count", "size", "fps", "name"],
+)
+def test_out_of_another_video_is_refused_naming_both(
+    bright: None,
+    video: Path,
+    tmp_path: Path,
+    settings: Settings,
+    *,
+    changes: dict[str, Any],
+    theirs: str,
+) -> None:
+    out = tmp_path / "pre.json"
+    autolabel_file(video, out, settings, labeler="bright", options=LabelerOptions())
+    annotations = load_annotations(out)
+    save_annotations(replace(annotations, video=replace(annotations.video, **changes)), out)
+    before = out.read_bytes()
+    ours = r"not of square.mp4 \(160x96, 60 frames at 25 fps\)"
+    with pytest.raises(UsageError, match=rf"holds annotations of {theirs}.*{ours}"):
+        autolabel_file(video, out, settings, labeler="bright", options=LabelerOptions())
+    assert out.read_bytes() == before
+
+
+def test_out_naming_a_folder_is_refused_before_any_work(
+    video: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_with_boundary(cli, ["autolabel", str(video), "--out", str(tmp_path)])
+    assert code == 2
+    assert f"--out {tmp_path}: is a folder; give a file name" in capsys.readouterr().err

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tweenlab.cli._ui import Context, progress_reporter
+from tweenlab.cli._ui import Context, check_output_file, progress_reporter
 from tweenlab.core.time import parse_frame_list
 
 __all__ = ["autolabel_command"]
@@ -81,6 +81,7 @@ def autolabel_command(
     """Pre-label VIDEO with a model: tracks marked as predictions until a person accepts them."""
     from tweenlab.services.autolabel import autolabel_file, labeler_options  # noqa: PLC0415
 
+    check_output_file("--out", out)
     options = labeler_options(
         model=model, classes=classes, url=url, min_score=min_score, extra=extra
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -388,12 +389,27 @@ def _frames_to_label(
 
 
 def _existing(out: Path, ref: VideoRef) -> AnnotationSet:
-    if not out.exists():
+    """The annotations ``out`` holds, to merge the predictions with: only a regular file is
+    read (a device or a pipe is written into, never read), and only one of this video."""
+    if out.is_dir():
+        raise UsageError(f"--out {out}: is a folder; give a file name")
+    if not out.is_file():
         return AnnotationSet(ref, Schema(()))
     existing = load_annotations(out)
-    if existing.video.frame_count != ref.frame_count:
+    if _identity(existing.video) != _identity(ref):
         raise UsageError(
-            f"--out {out} holds annotations of a video with {existing.video.frame_count} frames "
-            f"({existing.video.name}), this one has {ref.frame_count}"
+            f"--out {out} holds annotations of {_described(existing.video)}, not of "
+            f"{_described(ref)}: give another --out"
         )
     return existing
+
+
+def _identity(video: VideoRef) -> tuple[str, int, int, int, Fraction]:
+    return video.name, video.frame_count, video.width, video.height, Fraction(video.fps)
+
+
+def _described(video: VideoRef) -> str:
+    return (
+        f"{video.name} ({video.width}x{video.height}, {video.frame_count} frames at "
+        f"{video.fps} fps)"
+    )
