@@ -35,6 +35,7 @@ class Script:
     detections: list[list[dict[str, Any]]] = field(default_factory=list)
     delay_s: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
+    authorizations: list[str | None] = field(default_factory=list)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -43,6 +44,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.script.requests.append(request)
+        self.script.authorizations.append(self.headers.get("Authorization"))
         time.sleep(self.script.delay_s)
         body = self.script.body
         if body is None:
@@ -204,3 +206,35 @@ def test_a_probe_without_classes_is_an_error(server: tuple[str, Script]) -> None
 def test_no_url_is_an_error() -> None:
     with pytest.raises(LabelerError, match="URL"):
         http_labeler(LabelerOptions())
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_printed(
+    server: tuple[str, Script],
+) -> None:
+    url, script = server
+    secret = url.replace("http://", "http://me:s3cr%40t@")
+    http_labeler(LabelerOptions(url=secret))
+    assert script.authorizations == ["Basic " + base64.b64encode(b"me:s3cr@t").decode()]
+    script.status, script.body = 500, b"oops"
+    with pytest.raises(LabelerError) as caught:
+        labeler(secret).detect(frames(1))
+    message = str(caught.value)  # an audit: 'labeler 'http' (http://user:s3cr3tpw@...'
+    assert "s3cr" not in message and "me:" not in message
+    assert url.replace("http://", "http://***@") in message
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("file:///etc/hostname", "needs an http:// or https:// URL"),
+        ("ftp://models/detect", "needs an http:// or https:// URL"),
+        ("http:///detect", "URL with a host"),
+        ("http://[::1", r"not a valid URL \(Invalid IPv6 URL\)"),
+        ("http://models:port/detect", "not a valid URL"),
+    ],
+    ids=["file", "ftp", "no-host", "bad-ipv6", "bad-port"],
+)
+def test_only_http_urls_are_taken(url: str, message: str) -> None:
+    with pytest.raises(LabelerError, match=message) as caught:
+        http_labeler(LabelerOptions(url=url, classes=("car",)))
+    assert "\n" not in str(caught.value)

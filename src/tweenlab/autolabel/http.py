@@ -28,6 +28,10 @@ them is an error, as are a refused connection, no answer within the timeout, a s
 than 200 (with the start of the body), an answer that is not JSON, the wrong number of frame
 lists, a box that is not four finite numbers and a score outside ``0..1``; each error names
 the URL and, where it applies, the frame of the request and the detection.
+
+Only ``http`` and ``https`` URLs are taken; a user name and password in one are sent as HTTP
+basic authentication and printed as ``***``. Error messages quote at most the first 80
+characters of an answer.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import base64
 import json
 import math
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -50,7 +55,7 @@ __all__ = ["HttpLabeler", "http_labeler"]
 
 NAME = "http"
 _JPEG_QUALITY = 90
-_BODY_START = 200  # characters of an error body quoted in the message
+_BODY_START = 80  # characters of an answer's body quoted in a message, at most
 
 
 class HttpLabeler:
@@ -100,7 +105,7 @@ class HttpLabeler:
         if not isinstance(lists, list) or len(lists) != len(frames):
             got = len(lists) if isinstance(lists, list) else type(lists).__name__
             detail = f"sent {len(frames)} frames, the answer's detections hold {got} lists"
-            raise LabelerError(NAME, detail, path=self.url)
+            raise LabelerError(NAME, detail, path=shown_url(self.url))
         names = answer.get("classes") or self.classes
         return [self._frame(items, index, names) for index, items in enumerate(lists)]
 
@@ -158,7 +163,7 @@ class HttpLabeler:
         return self.classes.index(name)
 
     def _fail(self, detail: str) -> NoReturn:
-        raise LabelerError(NAME, detail, path=self.url)
+        raise LabelerError(NAME, detail, path=shown_url(self.url))
 
 
 def _numbers(value: object, count: int) -> list[float] | None:
@@ -192,36 +197,79 @@ def post_json(url: str, payload: object, timeout_s: float) -> dict[str, Any]:
         Traceback (most recent call last):
         tweenlab.errors.LabelerError: ... connection refused ...
     """
+    target, authorization = checked_url(url)
+    shown = shown_url(url)
+    headers = {"Content-Type": "application/json", **authorization}
     body = json.dumps(payload).encode()
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
+    request = urllib.request.Request(target, data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             status, text = response.status, response.read()
     except urllib.error.HTTPError as error:
         start = error.read()[:_BODY_START].decode("utf-8", "replace")
         detail = f"answered HTTP {error.code} {error.reason}: {start!r}"
-        raise LabelerError(NAME, detail, path=url) from error
+        raise LabelerError(NAME, detail, path=shown) from error
     except TimeoutError as error:
-        raise LabelerError(NAME, f"no answer within {timeout_s} s", path=url) from error
+        raise LabelerError(NAME, f"no answer within {timeout_s} s", path=shown) from error
     except urllib.error.URLError as error:
-        raise LabelerError(NAME, _unreachable(error.reason, timeout_s), path=url) from error
+        raise LabelerError(NAME, _unreachable(error.reason, timeout_s), path=shown) from error
     except OSError as error:  # a connection reset or dropped mid-answer
-        raise LabelerError(NAME, f"the connection failed: {error}", path=url) from error
+        raise LabelerError(NAME, f"the connection failed: {error}", path=shown) from error
     if status != 200:
         start = text[:_BODY_START].decode("utf-8", "replace")
-        raise LabelerError(NAME, f"answered HTTP {status}, not 200: {start!r}", path=url)
+        raise LabelerError(NAME, f"answered HTTP {status}, not 200: {start!r}", path=shown)
     try:
         answer = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         start = text[:_BODY_START].decode("utf-8", "replace")
-        raise LabelerError(
-            NAME, f"the answer is not JSON ({error}): {start!r}", path=url
-        ) from error
+        detail = f"the answer is not JSON ({error}): {start!r}"
+        raise LabelerError(NAME, detail, path=shown) from error
     if not isinstance(answer, dict):
-        raise LabelerError(NAME, f"the answer is JSON but not an object: {text[:80]!r}", path=url)
+        detail = f"the answer is JSON but not an object: {text[:_BODY_START]!r}"
+        raise LabelerError(NAME, detail, path=shown)
     return answer
+
+
+def shown_url(url: str) -> str:
+    """``url`` fit to print: a user name and password in it become ``***``.
+
+    Example:
+        >>> shown_url("http://me:secret@models:9000/detect")
+        'http://***@models:9000/detect'
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "the URL given" if "@" in url else url
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+
+
+def checked_url(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without its user name and password, and the ``Authorization`` header they make
+    (HTTP basic); only ``http`` and ``https`` URLs with a host are taken.
+
+    Raises:
+        LabelerError: Another scheme (``file``, ``ftp``), no host, or a URL that does not parse.
+    """
+    shown = shown_url(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018  (a port that is not a number raises here)
+    except ValueError as error:
+        raise LabelerError(NAME, f"not a valid URL ({error})", path=shown) from None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        detail = "needs an http:// or https:// URL with a host"
+        raise LabelerError(NAME, detail, path=shown)
+    if parts.username is None and parts.password is None:
+        return url, {}
+    user = urllib.parse.unquote(parts.username or "")
+    secret = urllib.parse.unquote(parts.password or "")
+    token = base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")
+    bare = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    return bare, {"Authorization": f"Basic {token}"}
 
 
 def _unreachable(reason: object, timeout_s: float) -> str:
@@ -241,9 +289,10 @@ def _probe_classes(url: str, options: LabelerOptions) -> tuple[str, ...]:
         or not all(isinstance(c, str) and c for c in classes)
     ):
         detail = f'the probe {{"frames": []}} must answer "classes": [names], got {classes!r}'
-        raise LabelerError(NAME, detail, path=url)
+        raise LabelerError(NAME, detail, path=shown_url(url))
     if len(set(classes)) != len(classes):
-        raise LabelerError(NAME, f"the server names a class twice: {classes!r}", path=url)
+        detail = f"the server names a class twice: {classes!r}"
+        raise LabelerError(NAME, detail, path=shown_url(url))
     return tuple(classes)
 
 
@@ -262,6 +311,7 @@ def http_labeler(options: LabelerOptions) -> HttpLabeler:
     """
     if not options.url:
         raise LabelerError(NAME, "needs the model server's URL (options.url, --url)")
+    checked_url(options.url)  # before anything is sent
     classes = options.classes or _probe_classes(options.url, options)
     return HttpLabeler(
         options.url,
