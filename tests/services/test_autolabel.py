@@ -29,12 +29,14 @@ from tweenlab.cli.main import cli
 from tweenlab.core import Box, Keyframe, Track
 from tweenlab.errors import LabelerError, UsageError
 from tweenlab.plugins import registry
+from tweenlab.services import autolabel as autolabel_service
 from tweenlab.services.annotations import load_annotations, save_annotations
 from tweenlab.services.autolabel import (
     accept_predictions,
     autolabel_file,
     labeler_options,
 )
+from tweenlab.services.demo import _prelabel
 from tweenlab.settings import Settings
 
 FRAMES = 60
@@ -307,3 +309,23 @@ def test_out_naming_a_folder_is_refused_before_any_work(
     code = run_with_boundary(cli, ["autolabel", str(video), "--out", str(tmp_path)])
     assert code == 2
     assert f"--out {tmp_path}: is a folder; give a file name" in capsys.readouterr().err
+
+
+def test_the_demo_prelabels_afresh_where_an_earlier_demo_of_another_video_did(
+    bright: None, video: Path, tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``tweenlab demo --video B --out D`` after a demo of A into D: ``autolabel --out`` now
+    refuses a file of another video, and the demo stopped there."""
+    monkeypatch.setattr(autolabel_service, "DEFAULT_LABELER", "bright")
+    earlier = square_video(tmp_path / "earlier.mp4")[0]  # same frames, another name
+    autolabel_file(
+        earlier,
+        tmp_path / "annotations-predicted.json",
+        settings,
+        labeler="bright",
+        options=LabelerOptions(),
+        every=3,
+    )
+    said = _prelabel(video, tmp_path, settings, None, lambda *_: None)
+    assert "predicted tracks" in said, said
+    assert load_annotations(tmp_path / "annotations-predicted.json").video.name == video.name

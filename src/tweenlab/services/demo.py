@@ -234,6 +234,7 @@ def _prelabel(
     from tweenlab.services.autolabel import DEFAULT_LABELER, autolabel_file  # noqa: PLC0415
 
     out = out_dir / "annotations-predicted.json"
+    out.unlink(missing_ok=True)  # an earlier demo's, maybe of another video: not merged with
     try:
         done = autolabel_file(
             video,
