@@ -23,7 +23,7 @@ import pytest
 
 from tests.propagation import write_video
 from tweenlab.autolabel import Detections, LabelerOptions
-from tweenlab.autolabel.base import RGB
+from tweenlab.autolabel.base import RGB, read_class_names
 from tweenlab.cli._ui import run_with_boundary
 from tweenlab.cli.main import cli
 from tweenlab.core import Box, Keyframe, Track
@@ -329,3 +329,24 @@ def test_the_demo_prelabels_afresh_where_an_earlier_demo_of_another_video_did(
     said = _prelabel(video, tmp_path, settings, None, lambda *_: None)
     assert "predicted tracks" in said, said
     assert load_annotations(tmp_path / "annotations-predicted.json").video.name == video.name
+
+
+@pytest.mark.parametrize("min_iou", [float("nan"), float("inf"), 2.0, -1.0, 0.0])
+def test_min_iou_outside_0_1_is_refused(
+    bright: None, video: Path, tmp_path: Path, settings: Settings, min_iou: float
+) -> None:
+    with pytest.raises(UsageError, match="--min-iou"):  # accepted before (an audit)
+        autolabel_file(
+            video,
+            tmp_path / "pre.json",
+            settings,
+            labeler="bright",
+            options=LabelerOptions(),
+            min_iou=min_iou,
+        )
+
+
+def test_class_names_lose_a_byte_order_mark(tmp_path: Path) -> None:
+    names = tmp_path / "names.txt"
+    names.write_text("\ufeffperson\ncar\n", encoding="utf-8")  # as Notepad saves (an audit)
+    assert read_class_names(names) == ("person", "car")

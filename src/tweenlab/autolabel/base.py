@@ -208,7 +208,7 @@ def read_class_names(path: Path, *, labeler: str = "onnx") -> tuple[str, ...]:
         LabelerError: The file is missing, unreadable, empty, or repeats a name (with its line).
     """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")  # a BOM is not part of a name
     except (OSError, UnicodeDecodeError) as error:
         raise LabelerError(labeler, f"cannot read class names: {error}", path=path) from error
     if text.lstrip().startswith("["):

@@ -345,6 +345,8 @@ def autolabel_file(
     """
     if every < 1:
         raise UsageError(f"--every must be at least 1, got {every}")
+    if not 0 < min_iou <= 1:  # NaN too
+        raise UsageError(f"--min-iou must be above 0 and at most 1, got {min_iou}")
     ref, index = video_ref(video, settings)
     existing = _existing(out, ref)
     model = make_labeler(labeler, options)
