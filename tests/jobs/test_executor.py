@@ -140,3 +140,34 @@ def test_a_job_split_into_parts_merges_their_results_in_order_and_sums_progress(
     assert done.state is JobState.SUCCEEDED, done.error
     assert done.result is not None and done.result["squares"] == [n * n for n in range(10)]
     assert (done.done, done.total) == (10, 10)  # 4 + 4 + 2 numbers
+
+
+class _BusyOnce(MemoryJobStore):
+    """A store that refuses the first job's start mark, as SQLite busy past its timeout did."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = 0
+
+    def update(self, job_id: str, **changes: object) -> JobRecord:
+        if changes.get("state") is JobState.RUNNING and not self.refused:
+            self.refused += 1
+            raise RuntimeError("database is locked (by a writer of this process)")
+        return super().update(job_id, **changes)
+
+
+def test_an_event_the_store_refuses_does_not_stop_later_jobs_marks() -> None:
+    """The listener thread died on one refused start mark (a CI run under load): every later
+    job of the process then stayed queued with no progress."""
+    store = _BusyOnce()
+    running = LocalExecutor(store, workers=1)
+    try:
+        first = running.wait(running.submit("count", f"{FNS}:count", {"n": 10}).id, timeout=60)
+        second = running.submit("count", f"{FNS}:count", {"n": 20})
+        done = running.wait(second.id, timeout=60)
+    finally:
+        running.shutdown()
+    assert store.refused == 1
+    assert first.state is JobState.SUCCEEDED
+    assert done.state is JobState.SUCCEEDED and done.started_at is not None
+    assert (done.done, done.total) == (20, 20)

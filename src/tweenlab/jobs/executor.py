@@ -16,6 +16,7 @@ atomically, so running one again is safe) until ``max_attempts``, then marks the
 from __future__ import annotations
 
 import functools
+import logging
 import multiprocessing
 import threading
 import time
@@ -31,6 +32,8 @@ from tweenlab.jobs.coordinator import Coordinator, resolve_target
 from tweenlab.jobs.model import JobRecord, JobState, JobStore, PartProgress
 
 __all__ = ["LocalExecutor"]
+
+log = logging.getLogger(__name__)
 
 _PROGRESS_EVERY_S = 0.2  # a worker reports progress at most this often (and at the end)
 _END_WAIT_S = 5.0  # how long a job's result waits for the listener to take its last events
@@ -224,14 +227,23 @@ class LocalExecutor(Coordinator):
                 if (ended := self._ended.get(job_id)) is not None:
                     ended.set()
                 continue
-            with self._lock:
-                job = self.store.get(job_id)
-                if job is None or job.state.final:
-                    continue  # a late event: the final state stands
-                if kind == "start":
-                    self.store.update(job_id, state=JobState.RUNNING, started_at=datetime.now(UTC))
-                else:
-                    changes: dict[str, Any] = {"done": done}
-                    if total is not None:
-                        changes["total"] = total
-                    self.store.update(job_id, **changes)
+            try:
+                self._record(kind, job_id, done, total)
+            except Exception as error:  # the listener must outlive any one event
+                # a progress or start mark the store could not take (SQLite busy past its
+                # timeout under load killed this thread, and with it every later job's marks):
+                # the next event, or the job's end, writes its state again
+                log.warning("job %s: %s event not recorded (%s)", job_id, kind, error)
+
+    def _record(self, kind: str, job_id: str, done: int, total: int | None) -> None:
+        with self._lock:
+            job = self.store.get(job_id)
+            if job is None or job.state.final:
+                return  # a late event: the final state stands
+            if kind == "start":
+                self.store.update(job_id, state=JobState.RUNNING, started_at=datetime.now(UTC))
+            else:
+                changes: dict[str, Any] = {"done": done}
+                if total is not None:
+                    changes["total"] = total
+                self.store.update(job_id, **changes)
