@@ -17,6 +17,7 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+import click
 import pytest
 from PIL import Image
 
@@ -587,3 +588,25 @@ def test_every_command_is_listed_and_a_command_loads_only_what_it_needs(
     assert code == 0
     for name in LAZY_COMMANDS:
         assert re.search(rf"^\s+{name}\s", listing, re.MULTILINE), name
+
+
+def test_an_internal_error_prints_only_the_first_line_of_its_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SQLAlchemy's errors go on with the statement and its parameters (on PostgreSQL ``user
+    create`` printed the new account's Argon2 hash that way)."""
+    monkeypatch.delenv("TWEENLAB_DEBUG", raising=False)
+
+    @click.command()
+    def failing() -> None:
+        raise ValueError(
+            "(psycopg.errors.DataError) value too long\n[SQL: INSERT INTO users ...]\n"
+            "[parameters: {'password_hash': '$argon2id$v=19$secret'}]"
+        )
+
+    assert run_with_boundary(failing, []) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "internal error: ValueError: (psycopg.errors.DataError) value too long "
+        "(TWEENLAB_DEBUG=1 shows the traceback)"
+    ]

@@ -134,9 +134,12 @@ def run_with_boundary(command: click.Group, argv: list[str] | None = None) -> in
         if debug:
             traceback.print_exc()
         else:
-            name = type(error).__name__
+            # the first line only: SQLAlchemy's errors go on with the statement and its
+            # parameters, which may hold a password hash
+            name, lines = type(error).__name__, str(error).strip().splitlines()
+            first = lines[0] if lines else ""
             click.echo(
-                f"internal error: {name}: {error} (TWEENLAB_DEBUG=1 shows the traceback)", err=True
+                f"internal error: {name}: {first} (TWEENLAB_DEBUG=1 shows the traceback)", err=True
             )
         return EXIT_INTERNAL_ERROR
     return 0

@@ -66,5 +66,4 @@ def _job_queue(settings: Settings) -> tuple[dict[str, int] | None, str | None]:
 
     with store.Database(settings.database) as database:
         store.check_migrated(database.engine)
-        shown = database.engine.url.render_as_string(hide_password=True)
-        return job_counts(database), shown
+        return job_counts(database), store.shown_url(database.engine.url)

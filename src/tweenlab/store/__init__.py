@@ -5,7 +5,13 @@ import. ``Database(url)`` owns an engine; ``upgrade(url)`` migrates; ``check_mig
 refuses a database whose schema is not this code's.
 """
 
-from tweenlab.store.database import Database, checks_first, make_engine
+from tweenlab.store.database import (
+    Database,
+    checks_first,
+    database_error_reason,
+    make_engine,
+    shown_url,
+)
 from tweenlab.store.migrate import (
     UPGRADE_COMMAND,
     check_migrated,
@@ -56,9 +62,11 @@ __all__ = [
     "check_migrated",
     "checks_first",
     "current_revision",
+    "database_error_reason",
     "head_revision",
     "is_migrated",
     "make_engine",
+    "shown_url",
     "upgrade",
     "utc_now",
 ]

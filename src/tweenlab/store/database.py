@@ -38,6 +38,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -47,16 +48,42 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tweenlab.errors import ConfigError
 
-__all__ = ["Database", "checks_first", "make_engine"]
+__all__ = ["Database", "checks_first", "database_error_reason", "make_engine", "shown_url"]
 
 BUSY_TIMEOUT_MS = 15_000
 _READONLY = "tweenlab_readonly"
+_BACKENDS = {"sqlite": "sqlite:///PATH", "postgresql": "postgresql+psycopg://USER@HOST/DB"}
+_USERINFO = re.compile(r"(://[^:/@?#]*):[^@/?#]*@")
+
+
+def shown_url(url: str | URL) -> str:
+    """``url`` as messages show it: the password as ``***`` and without its query (which may
+    hold credentials too). Every message that names the database goes through here.
+
+    Example:
+        >>> shown_url("postgresql+psycopg://app:Sup3rS3cret@db/tweenlab?sslmode=require")
+        'postgresql+psycopg://app:***@db/tweenlab'
+    """
+    text = url if isinstance(url, str) else url.render_as_string(hide_password=False)
+    return _USERINFO.sub(r"\1:***@", text.split("?", 1)[0])
+
+
+def database_error_reason(error: BaseException) -> str:
+    """The driver's reason for a database error, on one line (``database "x" does not exist``,
+    ``file is not a database``), never SQLAlchemy's dump of the statement and its parameters,
+    which may hold a password hash."""
+    cause = getattr(error, "orig", None) or error
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    reason = lines[0] if lines else ""
+    if cause is error and reason.startswith("("):  # SQLAlchemy's "(driver.Error) reason"
+        reason = reason.split(") ", 1)[-1]
+    return reason or type(cause).__name__
 
 
 def make_engine(url: str) -> Engine:
@@ -68,15 +95,18 @@ def make_engine(url: str) -> Engine:
         >>> make_engine("sqlite:///:memory:").dialect.name
         'sqlite'
     """
-    try:
-        parsed = make_url(url)
-    except ArgumentError as error:
-        raise ConfigError(f"TWEENLAB_DATABASE_URL: cannot parse {url!r}") from error
+    parsed = _parse(url)
     json_codec = {"json_serializer": _json_dumps, "json_deserializer": _json_loads}
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True, **json_codec)
+        try:
+            return create_engine(parsed, pool_pre_ping=True, **json_codec)
+        except (ImportError, NoSuchModuleError) as error:
+            raise ConfigError(
+                f"TWEENLAB_DATABASE_URL {shown_url(parsed)}: its driver is not installed "
+                f"({error}); use {_BACKENDS['postgresql']}"
+            ) from error
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        _make_folder(Path(parsed.database).parent)
     connection_class = _queued_connection(_writer_queue(parsed.database))
     engine = create_engine(
         parsed,
@@ -90,6 +120,48 @@ def make_engine(url: str) -> Engine:
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _parse(url: str) -> URL:
+    """``url`` parsed, or a ``ConfigError`` (with the password hidden) saying what is wrong."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise ConfigError(f"TWEENLAB_DATABASE_URL: cannot parse {shown_url(url)!r}") from error
+    except ValueError as error:  # SQLAlchemy reads the port with int()
+        port = re.search(r"@[^/?#]*:([^/?#@]*)", url)
+        shown = repr(port.group(1)) if port else "in it"
+        raise ConfigError(
+            f"TWEENLAB_DATABASE_URL {shown_url(url)}: the port {shown} is not a number"
+        ) from error
+    if parsed.get_backend_name() not in _BACKENDS:
+        raise ConfigError(
+            f"TWEENLAB_DATABASE_URL {shown_url(parsed)}: unsupported database "
+            f"{parsed.get_backend_name()!r}: use {' or '.join(_BACKENDS.values())}"
+        )
+    return parsed
+
+
+def _make_folder(folder: Path) -> None:
+    """The SQLite file's folder (usually ``TWEENLAB_DATA_DIR``), or a ``ConfigError`` saying why
+    it cannot be made (a file in its place, no permission)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as error:
+        raise ConfigError(
+            f"the database's folder {folder} (TWEENLAB_DATA_DIR): {error.filename} is a file, "
+            "not a folder"
+        ) from error
+    except NotADirectoryError as error:
+        raise ConfigError(
+            f"the database's folder {folder} (TWEENLAB_DATA_DIR) cannot be made: a folder above "
+            "it is a file"
+        ) from error
+    except OSError as error:
+        raise ConfigError(
+            f"the database's folder {folder} (TWEENLAB_DATA_DIR) cannot be made: "
+            f"{error.strerror or error}"
+        ) from error
 
 
 def _json_dumps(value: Any) -> str:
