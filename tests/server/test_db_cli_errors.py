@@ -20,10 +20,11 @@ from sqlalchemy import text
 
 from tweenlab.cli._ui import run_with_boundary
 from tweenlab.cli.main import cli
+from tweenlab.services.accounts import MAX_NAME_LENGTH
 from tweenlab.settings import Settings
-from tweenlab.store import Database, head_revision
+from tweenlab.store import Database, User, head_revision
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, Api
 
 SECRET = "Sup3rS3cret"
 
@@ -139,3 +140,34 @@ def test_upgrades_at_once_take_turns(server_settings: Settings, tmp_path: Path) 
     go.touch()
     answers = [done.communicate(timeout=120) for done in runs]
     assert [out.strip() for out, _ in answers] == [head_revision()] * 3, answers
+
+
+def test_user_create_refuses_a_long_name_without_printing_the_insert(
+    server_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same limits on SQLite (which stored a 100 KB name) and PostgreSQL (which failed with
+    the statement and the new account's Argon2 hash in the message)."""
+    assert run(["db", "upgrade"], monkeypatch) == 0
+    capsys.readouterr()
+    stdin = f"{PASSWORD}\n"
+    name = "n" * (MAX_NAME_LENGTH + 1)
+    args = ["user", "create", "b@example.com", "--password-stdin", "--name", name]
+    assert run(args, monkeypatch, stdin) == 2
+    line = one_line(capsys)
+    assert line == f"error: name: at most {MAX_NAME_LENGTH} characters, not {len(name)}"
+    email = "e" * 400 + "@example.com"
+    assert run(["user", "create", email, "--password-stdin"], monkeypatch, stdin) == 2
+    assert one_line(capsys) == f"error: email: at most 320 characters, not {len(email)}"
+    long_local = "x" * 300 + "@e.com"  # fits the e-mail column; the name taken from it is cut
+    assert run(["user", "create", long_local, "--password-stdin"], monkeypatch, stdin) == 0
+    with Database(server_settings.database) as db, db.session() as session:
+        names = {u.email: u.name for u in session.query(User)}
+    assert names == {long_local: "x" * MAX_NAME_LENGTH}
+
+
+def test_the_api_creates_an_account_whose_derived_name_is_too_long(api: Api) -> None:
+    admin = api.account("root@example.com", admin=True)
+    body = {"email": "x" * 300 + "@e.com", "password": PASSWORD}
+    made = api.client.post("/api/users", json=body, headers=admin.headers)
+    assert made.status_code == 201, made.text
+    assert made.json()["name"] == "x" * MAX_NAME_LENGTH

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from tweenlab.errors import (
     AuthenticationError,
     ConflictError,
+    FieldError,
     NotFoundError,
     RateLimitedError,
     UsageError,
@@ -48,6 +49,8 @@ from tweenlab.store import (
 )
 
 __all__ = [
+    "MAX_EMAIL_LENGTH",
+    "MAX_NAME_LENGTH",
     "MIN_PASSWORD_LENGTH",
     "TOKEN_PREFIX",
     "Caller",
@@ -69,6 +72,9 @@ __all__ = [
 ]
 
 MIN_PASSWORD_LENGTH = 8
+# the columns' sizes (models.User), checked here so that both databases refuse the same values
+MAX_EMAIL_LENGTH = 320
+MAX_NAME_LENGTH = 200
 TOKEN_PREFIX = "twl_"
 RATE_WINDOW = timedelta(minutes=1)
 TOKEN_TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is written at most this often
@@ -113,6 +119,8 @@ def _decoy_hash(memory_kib: int, time_cost: int) -> str:
 def normalise_email(email: str) -> str:
     """E-mail as stored: trimmed and lower-case; raises ``UsageError`` if it is not one."""
     email = email.strip().lower()
+    if len(email) > MAX_EMAIL_LENGTH:
+        raise FieldError("email", f"at most {MAX_EMAIL_LENGTH} characters, not {len(email)}")
     local, _, domain = email.partition("@")
     if not local or "." not in domain or any(c.isspace() for c in email):
         raise UsageError(f"email: {email!r} is not an e-mail address")
@@ -130,6 +138,9 @@ def create_user(
 ) -> User:
     """Create an account; ``admin`` makes a site owner. A taken e-mail is a ``ConflictError``."""
     email = normalise_email(email)
+    name = name.strip()
+    if len(name) > MAX_NAME_LENGTH:
+        raise FieldError("name", f"at most {MAX_NAME_LENGTH} characters, not {len(name)}")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UsageError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
     hashed = _hasher_for(settings).hash(password)  # before the transaction: it takes a while
@@ -137,7 +148,7 @@ def create_user(
         raise ConflictError(f"{email} already has an account", field="email")
     user = User(
         email=email,
-        name=name.strip() or email.split("@")[0],
+        name=name or email.split("@")[0][:MAX_NAME_LENGTH],  # a derived name is cut to fit
         password_hash=hashed,
         is_admin=admin,
         active=True,

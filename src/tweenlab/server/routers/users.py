@@ -21,8 +21,10 @@ Admin = Annotated[Auth, Depends(require(admin=True))]
 class NewUser(BaseModel):
     """A new account; ``is_admin`` makes a site owner."""
 
-    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    name: str = Field(default="", max_length=200)
+    email: str = Field(
+        min_length=3, max_length=accounts.MAX_EMAIL_LENGTH, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    )
+    name: str = Field(default="", max_length=accounts.MAX_NAME_LENGTH)
     password: str = Field(min_length=accounts.MIN_PASSWORD_LENGTH, max_length=1024)
     is_admin: bool = False
 
