@@ -26,6 +26,7 @@ from tweenlab.cli._ui import run_with_boundary
 from tweenlab.cli.main import LAZY_COMMANDS, cli
 from tweenlab.media import build_index
 from tweenlab.services.annotations import load_annotations
+from tweenlab.services.demo import run_demo
 from tweenlab.settings import Settings
 
 FRAMES = 100  # 4 s at 25 fps, keyframes every 12 frames
@@ -444,6 +445,56 @@ def test_no_stray_output_on_a_non_terminal(
     assert code == 0
     assert out.strip()
     assert err == ""
+
+
+# --- demo --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("out", "expected"),
+    [
+        ("afile", "--out {tmp}/afile: is a file; the demo writes a folder"),
+        ("afile/sub", "--out {tmp}/afile/sub: is under {tmp}/afile, which is a file"),
+        ("project", "--out {tmp}/project: holds files and is not an earlier demo's"),
+    ],
+    ids=["a-file", "under-a-file", "a-folder-of-other-files"],
+)
+def test_demo_refuses_an_out_that_is_not_its_own_folder(
+    settings: Settings,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    out: str,
+    expected: str,
+) -> None:
+    """A file was an internal error; a folder of the user's files had those of the demo's names
+    (``annotations.json``, ``report.json``, ...) replaced without a word."""
+    del settings
+    (tmp_path / "afile").write_text("precious\n")
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "annotations.json").write_text("mine\n")
+    assert run_with_boundary(cli, ["-q", "demo", "--out", str(tmp_path / out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: " + expected.format(tmp=tmp_path)) and err.count("\n") == 1
+    assert (tmp_path / "afile").read_text() == "precious\n"
+    assert sorted(p.name for p in (tmp_path / "project").iterdir()) == ["annotations.json"]
+
+
+@pytest.mark.parametrize("earlier", [[], [".tweenlab-demo", "report.json"]], ids=["empty", "demo"])
+def test_demo_writes_into_an_empty_folder_or_an_earlier_demos(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, earlier: list[str]
+) -> None:
+    out_dir = tmp_path / "demo"
+    out_dir.mkdir()
+    for name in earlier:
+        (out_dir / name).write_text("")
+
+    def stop(path: Path) -> None:
+        raise RuntimeError(f"the demo began: {path}")
+
+    monkeypatch.setattr("tweenlab.services.demo.render_sample_clip", stop)
+    with pytest.raises(RuntimeError, match="the demo began"):
+        run_demo(out_dir, settings)
+    assert (out_dir / ".tweenlab-demo").is_file()
 
 
 # --- demo (subprocess) ------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from PIL import Image, ImageFilter
 from tweenlab.core import AnnotationSet, Box, Keyframe, Track
 from tweenlab.core.thinning import box_iou
 from tweenlab.core.time import FrameSelection
-from tweenlab.errors import LabelerError
+from tweenlab.errors import LabelerError, UsageError
 from tweenlab.formats import ExportOptions
 from tweenlab.media import SampleClip, VideoReader, VideoWriter, render_sample_clip
 from tweenlab.media._files import write_atomic
@@ -72,7 +72,7 @@ def run_demo(
         >>> sorted(result.steps)  # doctest: +SKIP
         ['autolabel', 'clips', 'filmstrip', 'frames', 'keyframes', 'probe', 'proxy', ...]
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _claim_folder(out_dir)
     result = DemoReport(out_dir=out_dir, video=video or out_dir / "sample.mp4")
     cut_frames: list[int] | None = None
     sample: SampleClip | None = None
@@ -106,6 +106,30 @@ def run_demo(
     result.steps["autolabel"] = _prelabel(result.video, out_dir, settings, sample, report)
     write_atomic(out_dir / "report.json", json.dumps(result.to_json(), indent=1).encode())
     return result
+
+
+DEMO_MARK = ".tweenlab-demo"  # in a folder the demo made: a later demo may write over it
+
+
+def _claim_folder(out_dir: Path) -> None:
+    """Make ``out_dir`` the demo's, or a one-line ``UsageError``: the demo writes files of fixed
+    names (``annotations.json``, ``report.json``, ...), so it takes a new or empty folder or one
+    an earlier demo made (it holds ``DEMO_MARK``), never a folder of other files (``--out .``
+    in a project replaced its ``annotations.json``) or a file (an internal error)."""
+    above = next((p for p in (out_dir, *out_dir.parents) if p.exists()), None)
+    if above is not None and not above.is_dir():
+        where = "is a file" if above == out_dir else f"is under {above}, which is a file"
+        raise UsageError(f"--out {out_dir}: {where}; the demo writes a folder")
+    if out_dir.is_dir() and not (out_dir / DEMO_MARK).is_file() and any(out_dir.iterdir()):
+        raise UsageError(
+            f"--out {out_dir}: holds files and is not an earlier demo's (no {DEMO_MARK}); the "
+            "demo writes files of fixed names there: give a new or empty folder"
+        )
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / DEMO_MARK).touch()
+    except OSError as error:
+        raise UsageError(f"--out {out_dir}: cannot write there ({error.strerror})") from error
 
 
 def _annotations(
