@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -53,6 +55,11 @@ logger = logging.getLogger(__name__)
 INSTALL = "pip install 'tweenlab[ray]'"
 _POLL_S = 0.1  # the listener waits this long for events before it looks at finished tasks
 _LOCAL = (None, "", "local")
+GCS_CHECK_S = 5.0  # how long a HOST:PORT address has to answer as a Ray head before ray.init
+# an HTTP/2 client preface and an empty SETTINGS frame: the GCS (a gRPC server) answers with a
+# SETTINGS frame of its own; Redis, a web server or nothing at all do not
+_HTTP2_HELLO = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+_HTTP2_SETTINGS = 4
 
 
 def import_ray() -> Any:
@@ -82,10 +89,33 @@ def connect(
             # address="local": a private instance, never a cluster `ray start` or RAY_ADDRESS left
             ray.init(address="local", num_cpus=cpus, include_dashboard=False, runtime_env=env)
         else:
+            check_ray_head(str(address))
             ray.init(address=address, runtime_env=env)
     except (ConnectionError, RuntimeError, ValueError) as error:
         raise ConfigError(f"cannot reach the Ray cluster at {address!r}: {error}") from error
     return True
+
+
+def check_ray_head(address: str, timeout_s: float | None = None) -> None:
+    """For a ``HOST:PORT`` address, a ``ConnectionError`` unless a gRPC server (a Ray head's
+    GCS) answers there within ``timeout_s``: ``ray.init`` waits for one with no end (an audit
+    saw over 180 s on a closed port and on Redis's 6379). Other forms (``auto``, ``ray://``,
+    which fails by itself in 30 s) are left to Ray."""
+    timeout_s = GCS_CHECK_S if timeout_s is None else timeout_s
+    host, colon, port = address.rpartition(":")
+    if "://" in address or not colon or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s) as peer:
+            peer.settimeout(timeout_s)
+            peer.sendall(_HTTP2_HELLO)
+            answer = peer.recv(9)
+    except OSError as error:
+        reason = error.strerror or str(error) or type(error).__name__
+        raise ConnectionError(f"nothing answers there ({reason})") from error
+    tls = os.environ.get("RAY_USE_TLS", "").lower() in ("1", "true")  # no plaintext HTTP/2 then
+    if not tls and (len(answer) < 9 or answer[3] != _HTTP2_SETTINGS):
+        raise ConnectionError("what answers there is not a Ray head (its GCS speaks gRPC)")
 
 
 class RayExecutor(Coordinator):
