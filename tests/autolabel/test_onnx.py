@@ -463,3 +463,17 @@ def test_a_closed_labeler_says_so(make_model: MakeModel) -> None:
         pass
     with pytest.raises(LabelerError, match=r"model\.onnx\): the labeler is closed"):
         labeler.detect([FRAME])
+
+
+@pytest.mark.parametrize(
+    ("input_shape", "extra"),
+    [((1, 3, 40000, 40000), {}), (("batch", 3, "height", "width"), {"input_size": "40000"})],
+    ids=["declared", "input_size"],
+)
+def test_an_input_over_the_largest_side_is_refused(
+    make_model: MakeModel, input_shape: tuple[int | str, ...], extra: dict[str, str]
+) -> None:
+    """A 40000 x 40000 input took 9.5 GB before numpy's MemoryError (an audit)."""
+    path = make_model({"output0": V8_ROWS.T[None]}, input_shape=input_shape)
+    with pytest.raises(LabelerError, match="40000x40000 is over 16384 px a side"):
+        _labeler(path, extra=extra)

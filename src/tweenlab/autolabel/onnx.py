@@ -28,6 +28,7 @@ import numpy.typing as npt
 from tweenlab.autolabel.base import RGB, Detections, LabelerOptions, needs
 from tweenlab.autolabel.decoders import Letterbox, letterbox
 from tweenlab.autolabel.heads import BACKGROUNDS, HEADS, Decoding, Layout, Output, choose_head
+from tweenlab.core.limits import MAX_SIDE
 from tweenlab.errors import LabelerError
 
 __all__ = ["OnnxLabeler", "onnx_labeler"]
@@ -269,10 +270,14 @@ def _image_input(
     if "input_size" in extra and (width or wanted[0], height or wanted[1]) != wanted:
         detail = f"input_size {extra['input_size']} but the model's input is {found}"
         raise LabelerError(NAME, detail, path=path)
+    size = (width or wanted[0], height or wanted[1])
+    if max(size) > MAX_SIDE:  # a 40000 px side took 9.5 GB before numpy gave up
+        detail = f"its input of {size[0]}x{size[1]} is over {MAX_SIDE} px a side ({found})"
+        raise LabelerError(NAME, detail, path=path)
     return _ImageInput(
         inputs[0].name,
         channels_first,
-        (width or wanted[0], height or wanted[1]),
+        size,
         shape[0],
         _DTYPES[inputs[0].type],
         _number(extra, "scale", 1 / 255, path),
