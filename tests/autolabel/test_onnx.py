@@ -452,6 +452,29 @@ def test_a_tensorflow_class_id_past_the_names_is_refused(make_model: MakeModel) 
         labeler.detect([FRAME])
 
 
+@pytest.mark.parametrize(
+    ("changed", "message"),
+    [
+        ({"num_detections": np.array([-1.0])}, "num_detections -1.0, not a count from 0 to 4"),
+        ({"num_detections": np.array([np.nan])}, "num_detections nan, not a count"),
+        ({"num_detections": np.array([9.0])}, "num_detections 9.0, not a count from 0 to 4"),
+        (
+            {"detection_classes": np.array([[2.0, np.nan, 1.0, 2.0]])},
+            "a class id that is not a number",
+        ),
+    ],
+    ids=["minus-one", "nan", "past-the-rows", "nan-class"],
+)
+def test_tensorflow_counts_and_ids_that_are_no_numbers_are_refused(
+    make_model: MakeModel, changed: dict[str, np.ndarray], message: str
+) -> None:
+    """-1 kept all rows but the last; NaN said 'cannot convert float NaN to integer' or gave
+    class id 9223372036854775808 (an audit)."""
+    labeler = _labeler(make_model({**TF_OUTPUTS, **changed}))
+    with pytest.raises(LabelerError, match=message):
+        labeler.detect([FRAME])
+
+
 def test_a_frame_that_is_not_rgb_uint8_is_refused(make_model: MakeModel) -> None:
     labeler = _labeler(make_model({"output0": V8_ROWS.T[None]}))
     with pytest.raises(LabelerError, match=r"frame 1 of the batch is float32 \(360, 640, 3\)"):

@@ -274,8 +274,10 @@ def _decode_tf(
     first: bool,
 ) -> Detections:
     boxes, scores, ids = (np.asarray(arrays[at], dtype=np.float64) for at in order)
-    count = len(boxes) if count_at is None else int(np.asarray(arrays[count_at]).reshape(-1)[0])
+    count = len(boxes) if count_at is None else _count(arrays[count_at], len(boxes))
     boxes, scores, ids = boxes[:count], scores[:count], ids[:count]
+    if not np.isfinite(ids).all():
+        raise ValueError("the model gives a class id that is not a number")
     keep = scores >= decoding.min_score
     width, height = decoding.input_wh
     xyxy = boxes[keep][:, [1, 0, 3, 2]] * np.array([width, height, width, height])
@@ -287,6 +289,16 @@ def _decode_tf(
             f"{decoding.classes} class names (label-map ids start at {int(first)})"
         )
     return Detections(xyxy, scores[keep], class_ids)
+
+
+def _count(value: npt.NDArray[np.generic], rows: int) -> int:
+    """``num_detections``: a whole number from 0 to ``rows`` (-1 kept all rows but the last,
+    NaN and an empty array failed with numpy's words)."""
+    flat = np.asarray(value, dtype=np.float64).reshape(-1)
+    if not len(flat) or not np.isfinite(flat[0]) or not 0 <= flat[0] <= rows:
+        shown = flat[0] if len(flat) else "empty"
+        raise ValueError(f"the model gives num_detections {shown}, not a count from 0 to {rows}")
+    return int(flat[0])
 
 
 def _best_class(
