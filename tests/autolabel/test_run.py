@@ -1,6 +1,6 @@
 """Running a labeler over a video (``autolabel.run``): a frame's detections are capped at
 ``MAX_DETECTIONS`` (the best kept, one warning naming the frames), so a dense model's thousands
-of boxes cannot make tracking quadratic in them."""
+of boxes cannot make tracking quadratic in them; boxes of no size are dropped, and said."""
 
 from __future__ import annotations
 
@@ -69,3 +69,30 @@ def test_each_frame_keeps_its_best_detections(
 def test_the_cap_must_keep_something(video: Path) -> None:
     with VideoReader(video) as reader, pytest.raises(ValueError, match="at least 1"):
         label_frames(reader, Dense(3), [0], max_detections=0)
+
+
+@dataclass
+class Flat(Dense):
+    """``Dense``, every other box of no width (its right edge on its left)."""
+
+    def detect(self, frames: Sequence[RGB]) -> list[Detections]:
+        found = super().detect(frames)
+        for detections in found:
+            detections.xyxy[::2, 2] = detections.xyxy[::2, 0]
+        return found
+
+
+def test_boxes_of_no_size_are_dropped_and_said(
+    video: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """They were kept, then lost no track but counted in video classes and events, which said
+    three objects were on every frame where the file held none (an audit)."""
+    with VideoReader(video) as reader, caplog.at_level(logging.WARNING):
+        found = label_frames(reader, Flat(6), [0, 3])
+    assert [len(d) for d in found.detections] == [3, 3]
+    assert all((d.xyxy[:, 2] > d.xyxy[:, 0]).all() for d in found.detections)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "tweenlab.autolabel.run"]
+    assert warnings == [
+        "labeler 'dense': 6 boxes of no size (right edge not past the left, or bottom not "
+        "below the top) dropped on 2 frames, the first on frame 0"
+    ]

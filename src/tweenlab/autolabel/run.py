@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -115,22 +115,40 @@ def label_frames(
     size = max(1, labeler.batch_size)
     found: list[tuple[int, Detections]] = []
     batch: list[tuple[int, RGB]] = []
-    capped: dict[int, int] = {}  # frame -> detections the labeler gave, where over the cap
+    dropped = _Dropped()
     report("label", 0, len(chosen))
     for decoded in reader.read_frames(to_read):
         batch.append((decoded.index, decoded.image))
         if len(batch) == size:
-            found += _kept(labeler, batch, wanted, max_detections, capped)
+            found += _kept(labeler, batch, wanted, max_detections, dropped)
             batch = []
             report("label", len(found), len(chosen))
     if batch:
-        found += _kept(labeler, batch, wanted, max_detections, capped)
+        found += _kept(labeler, batch, wanted, max_detections, dropped)
         report("label", len(found), len(chosen))
-    _warn_capped(labeler, capped, max_detections)
+    _warn_capped(labeler, dropped.capped, max_detections)
+    if dropped.empty:  # counted in video classes and events, they said objects were there
+        log.warning(
+            "labeler %r: %d boxes of no size (right edge not past the left, or bottom not below "
+            "the top) dropped on %d frames, the first on frame %d",
+            labeler.name,
+            sum(dropped.empty.values()),
+            len(dropped.empty),
+            min(dropped.empty),
+        )
     labelled = np.asarray([index for index, _ in found], dtype=np.int64)
     return FrameDetections(
         labeler.name, tuple(labeler.classes), labelled, tuple(d for _, d in found)
     )
+
+
+@dataclass
+class _Dropped:
+    """What a run dropped, by frame: detections the labeler gave where over the cap, and boxes
+    of no size."""
+
+    capped: dict[int, int] = field(default_factory=dict)
+    empty: dict[int, int] = field(default_factory=dict)
 
 
 def _kept(
@@ -138,16 +156,20 @@ def _kept(
     batch: Sequence[tuple[int, RGB]],
     wanted: set[int],
     limit: int,
-    capped: dict[int, int],
+    dropped: _Dropped,
 ) -> list[tuple[int, Detections]]:
-    """The wanted frames of ``batch`` with their detections, each frame's best ``limit``
-    (``capped`` gets what the labeler gave on frames over it)."""
+    """The wanted frames of ``batch`` with their detections of some size, each frame's best
+    ``limit`` (``dropped`` counts what was left out)."""
     kept = []
-    for found, (index, _) in zip(_detect(labeler, batch), batch, strict=True):
+    for answer, (index, _) in zip(_detect(labeler, batch), batch, strict=True):
         if index not in wanted:
             continue
+        sized = (answer.xyxy[:, 2] > answer.xyxy[:, 0]) & (answer.xyxy[:, 3] > answer.xyxy[:, 1])
+        found = answer if sized.all() else answer[np.flatnonzero(sized)]
+        if len(found) < len(answer):
+            dropped.empty[index] = len(answer) - len(found)
         if len(found) > limit:
-            capped[index] = len(found)
+            dropped.capped[index] = len(found)
         best = np.sort(np.argsort(-found.scores, kind="stable")[:limit])
         kept.append((index, found if len(found) <= limit else found[best]))
     return kept
