@@ -123,7 +123,7 @@ def load(
     schema = _check_labels(seen, schema) if schema else _inferred_schema(names, seen)
     grid = sorted({image.frame for p in parsed for image in p.images.values()})
     if parsed and all(p.every_visible for p in parsed):  # the frames between are empty, not
-        grid = list(range(video.frame_count))  # left out: a track ends where its images do
+        grid = []  # left out: a track ends on the frame after its last image (step 1)
     tracks = _tracks(seen, grid, video, schema)
     return AnnotationSet(video, schema, tracks)
 
@@ -423,7 +423,7 @@ def _track(
     for s, shape in zip(members, shapes, strict=True):
         attributes = {k: v for k, v in s.attributes.items() if scope.get(k, True)}
         keyframes[s.frame] = Keyframe(shape, s.outside, s.occluded, attributes)
-        i = position[s.frame]
+        i = position.get(s.frame, len(grid))  # no grid: every frame
         gone = grid[i + 1] if i + 1 < len(grid) else s.frame + step
         if not s.outside and gone not in present and gone < video.frame_count:
             keyframes[gone] = Keyframe(shape, True, s.occluded, attributes)

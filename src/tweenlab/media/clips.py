@@ -230,7 +230,8 @@ def _copy_packets(clip: Clip, index: FrameIndex, target: Path) -> None:
     container, stream = open_video(clip.source)
     with container, av.open(str(target), mode="w") as output:
         out_stream = output.add_stream_from_template(stream)
-        container.seek(_seek_target(index, clip.first_frame), stream=stream, backward=True)
+        # from the keyframe before its own, where MPEG-TS seeks land on its own
+        container.seek(index.seek_tag(clip.first_frame, back=1), stream=stream, backward=True)
         offset: int | None = None
         remaining = clip.frame_count
         for packet in container.demux(stream):
@@ -248,17 +249,6 @@ def _copy_packets(clip: Clip, index: FrameIndex, target: Path) -> None:
             remaining -= 1
             if remaining == 0:
                 break
-
-
-def _seek_target(index: FrameIndex, key: int) -> int:
-    """Where to seek to demux from keyframe ``key`` on: the keyframe before it, as MPEG-TS seeks
-    land on the keyframe after the time asked for (the reader retries there; the packets before
-    the clip are passed over), or the stream's start, where 0 lands in every container tried."""
-    keys = index.keyframe_indices()
-    position = int(np.searchsorted(keys, key))
-    if position == 0:
-        return min(int(index.tags.min()), 0)
-    return int(index.tags[int(keys[position - 1])])
 
 
 def _shift(packet: Any, offset: int) -> None:

@@ -99,6 +99,18 @@ class FrameIndex:
         position = int(np.searchsorted(keys, frame, side="right")) - 1
         return int(keys[position]) if position >= 0 else 0
 
+    def seek_tag(self, frame: int, back: int = 0) -> int:
+        """The timestamp to seek to (``backward=True``) to decode on to ``frame``: its keyframe's,
+        or that of the ``back``-th keyframe before it, since MPEG-TS seeks land on the keyframe
+        after the time asked for; the stream's start (0, or the earliest timestamp when that is
+        negative) for the first keyframe, whose own time lands on the second in MPEG-TS (and a
+        negative one is refused by AVI)."""
+        keys = self.keyframe_indices()
+        position = max(int(np.searchsorted(keys, self.keyframe_at_or_before(frame))) - back, 0)
+        if position == 0:
+            return min(int(self.tags.min()), 0)
+        return int(self.tags[int(keys[position])])
+
     @functools.cached_property
     def _keyframes(self) -> npt.NDArray[np.int64]:
         return np.flatnonzero(self.keyframe).astype(np.int64)

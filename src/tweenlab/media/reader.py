@@ -209,16 +209,8 @@ class VideoReader:
         return self._decode_index.keyframe_at_or_before(n) <= self._last + 1
 
     def _seek_to(self, n: int, *, back: int = 0) -> None:
-        keys = self._decode_index.keyframe_indices()
-        key = self._decode_index.keyframe_at_or_before(n)
-        position = max(int(np.searchsorted(keys, key)) - back, 0)
-        target = int(self._decode_index.tags[int(keys[position])]) if keys.size else 0
-        if position == 0 or back > _MAX_SEEK_RETRIES - 1:
-            # the stream's start: a seek to the first keyframe's own time lands on the second
-            # in MPEG-TS (its seeks land on the keyframe after the time asked for, so later
-            # frames are found by seeking one keyframe back), and 0 lands on the first frame
-            # in every container tried (a negative time is refused by AVI)
-            target = min(int(self._decode_index.tags.min()), 0)
+        # past the retries, from the stream's start (where frame 0 is sought)
+        target = self._decode_index.seek_tag(n if back < _MAX_SEEK_RETRIES else 0, back)
         self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
         self._decoder = self._decode()
         self._pending = None
